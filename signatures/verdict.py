@@ -1,0 +1,193 @@
+"""The result of verifying one signature: a flat, frozen record an auditor can defend.
+
+Indications follow ETSI EN 319 102-1 (§5.1.3): a main indication and, when it is
+not TOTAL_PASSED, a sub-indication saying why. Each individual check is kept in
+``checks`` so that a failed verdict shows which step failed and which passed.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+__all__ = [
+    "Indication",
+    "SubIndication",
+    "TimeSource",
+    "SignerKind",
+    "CheckName",
+    "CheckOutcome",
+    "Check",
+    "Verdict",
+    "format_failure",
+]
+
+
+class Indication(str, enum.Enum):
+    TOTAL_PASSED = "TOTAL_PASSED"
+    TOTAL_FAILED = "TOTAL_FAILED"
+    INDETERMINATE = "INDETERMINATE"
+
+
+class SubIndication(str, enum.Enum):
+    # TOTAL_FAILED
+    FORMAT_FAILURE = "FORMAT_FAILURE"
+    HASH_FAILURE = "HASH_FAILURE"
+    SIG_CRYPTO_FAILURE = "SIG_CRYPTO_FAILURE"
+    REVOKED = "REVOKED"
+    NOT_YET_VALID = "NOT_YET_VALID"
+    # INDETERMINATE
+    SIG_CONSTRAINTS_FAILURE = "SIG_CONSTRAINTS_FAILURE"
+    CHAIN_CONSTRAINTS_FAILURE = "CHAIN_CONSTRAINTS_FAILURE"
+    CERTIFICATE_CHAIN_GENERAL_FAILURE = "CERTIFICATE_CHAIN_GENERAL_FAILURE"
+    CRYPTO_CONSTRAINTS_FAILURE = "CRYPTO_CONSTRAINTS_FAILURE"
+    CRYPTO_CONSTRAINTS_FAILURE_NO_POE = "CRYPTO_CONSTRAINTS_FAILURE_NO_POE"
+    EXPIRED = "EXPIRED"
+    NO_SIGNING_CERTIFICATE_FOUND = "NO_SIGNING_CERTIFICATE_FOUND"
+    NO_CERTIFICATE_CHAIN_FOUND = "NO_CERTIFICATE_CHAIN_FOUND"
+    REVOKED_NO_POE = "REVOKED_NO_POE"
+    REVOKED_CA_NO_POE = "REVOKED_CA_NO_POE"
+    OUT_OF_BOUNDS_NO_POE = "OUT_OF_BOUNDS_NO_POE"
+    OUT_OF_BOUNDS_NOT_REVOKED = "OUT_OF_BOUNDS_NOT_REVOKED"
+    TRY_LATER = "TRY_LATER"
+    SIGNED_DATA_NOT_FOUND = "SIGNED_DATA_NOT_FOUND"
+
+
+class TimeSource(str, enum.Enum):
+    """Where the signing time came from."""
+
+    TIMESTAMP = "timestamp"
+    SIGNED_ATTRIBUTE = "signed_attribute"
+    NONE = "none"
+
+
+class SignerKind(str, enum.Enum):
+    """Whether the signer certificate belongs to a person or an organisation (NĐ 30/2020)."""
+
+    PERSON = "person"
+    ORGANISATION = "organisation"
+    UNKNOWN = "unknown"
+
+
+class CheckName(str, enum.Enum):
+    STRUCTURE = "structure"
+    SIGNER_CERTIFICATE = "signer_certificate"
+    CONTENT_TYPE = "content_type"
+    MESSAGE_DIGEST = "message_digest"
+    SIGNATURE_VALUE = "signature_value"
+    TIMESTAMP = "timestamp"
+    CERTIFICATE_PATH = "certificate_path"
+    VALIDITY = "validity"
+    KEY_USAGE = "key_usage"
+    REVOCATION = "revocation"
+    ALGORITHM_POLICY = "algorithm_policy"
+    BYTE_RANGE = "byte_range"
+
+
+class CheckOutcome(str, enum.Enum):
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One step of verification and what it found."""
+
+    name: CheckName
+    outcome: CheckOutcome
+    detail: str = ""
+    """Plain-words explanation, empty when the check passed unremarkably."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Everything docflow knows about one signature after verifying it."""
+
+    index: int
+    """Position of the signature in its container (0 = first signer / first PDF signature)."""
+    indication: Indication
+    subindication: SubIndication | None
+    """Why the signature did not pass; None exactly when ``indication`` is TOTAL_PASSED."""
+    reason: str
+    """One sentence in plain words a clerk or supervisor can act on."""
+    checks: tuple[Check, ...] = ()
+    """Every check made, in the order made."""
+
+    signer_subject: str | None = None
+    """RFC 4514 subject of the signer certificate (None when it could not be found)."""
+    signer_serial: str | None = None
+    """Serial number of the signer certificate, lowercase hex."""
+    signer_issuer: str | None = None
+    """RFC 4514 issuer of the signer certificate."""
+    signer_cert_sha256: str | None = None
+    """SHA-256 of the signer certificate's DER, lowercase hex."""
+    signer_not_before: datetime | None = None
+    signer_not_after: datetime | None = None
+    signer_common_name: str | None = None
+    signer_organisation: str | None = None
+    """O of the signer certificate (for a person: their agency)."""
+    signer_org_unit: str | None = None
+    signer_locality: str | None = None
+    signer_uid: str | None = None
+    """UID / MST / CMND-CCCD style identifier in the subject, when present."""
+
+    signing_time: datetime | None = None
+    """Timezone-aware UTC signing time, or None."""
+    signing_time_source: TimeSource = TimeSource.NONE
+    digest_algorithm: str | None = None
+    """e.g. ``sha256``."""
+    signature_algorithm: str | None = None
+    """e.g. ``rsassa_pkcs1v15``, ``rsassa_pss``, ``ecdsa``."""
+    key_bits: int | None = None
+    kind: SignerKind = SignerKind.UNKNOWN
+
+    covers_whole_file: bool | None = None
+    """PDFs only: the signature's byte range covers the file to its end."""
+    signed_bytes: int | None = None
+    """PDFs only: how many bytes of the file this signature's revision covers."""
+
+    @property
+    def passed(self) -> bool:
+        return self.indication is Indication.TOTAL_PASSED
+
+    def check(self, name: CheckName) -> Check | None:
+        """The check of that name, if it was made."""
+        return next((c for c in self.checks if c.name is name), None)
+
+    def to_json(self) -> dict[str, object]:
+        """The JSON object ``docflow verify --json`` prints (without ``file``)."""
+        return {
+            "index": self.index,
+            "indication": self.indication.value,
+            "subindication": self.subindication.value if self.subindication else None,
+            "signer": self.signer_subject,
+            "serial": self.signer_serial,
+            "issuer": self.signer_issuer,
+            "cert_sha256": self.signer_cert_sha256,
+            "signing_time": self.signing_time.isoformat() if self.signing_time else None,
+            "signing_time_source": self.signing_time_source.value,
+            "digest_algorithm": self.digest_algorithm,
+            "signature_algorithm": self.signature_algorithm,
+            "key_bits": self.key_bits,
+            "kind": self.kind.value,
+            "covers_whole_file": self.covers_whole_file,
+            "reason": self.reason,
+            "checks": [
+                {"name": c.name.value, "outcome": c.outcome.value, "detail": c.detail}
+                for c in self.checks
+            ],
+        }
+
+
+def format_failure(index: int, reason: str, detail: str = "") -> Verdict:
+    """A verdict for input that is not a readable signature at all."""
+    return Verdict(
+        index=index,
+        indication=Indication.TOTAL_FAILED,
+        subindication=SubIndication.FORMAT_FAILURE,
+        reason=reason,
+        checks=(Check(CheckName.STRUCTURE, CheckOutcome.FAILED, detail or reason),),
+    )
+
