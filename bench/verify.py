@@ -1,0 +1,217 @@
+"""Signature verification throughput: docflow against pyHanko and against this machine's limit.
+
+    python bench/verify.py [--quick] [--workers N]
+
+Inputs: 100 KB documents, detached CMS, RSA-2048/SHA-256, three-level chain
+(root → intermediate → leaf) with only the leaf embedded, CRLs in the trust
+store; then PDFs carrying the NĐ 30 pair of signatures. Baselines, same run,
+same inputs:
+- pyHanko ``async_validate_detached_cms`` / ``async_validate_pdf_signature`` with one
+  shared ValidationContext (``pip install pyhanko``; skipped when absent);
+- the limit: SHA-256 over the content plus one RSA verification through
+  ``cryptography`` — the work no verifier can avoid.
+``parallel`` runs the same CMS corpus in a process pool of 1 and of N workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import os
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from _common import Row, parse_args, print_rows, rate
+from asn1crypto import cms, pem
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+
+from samples.pdfgen import make_pdf, sign_pdf
+from samples.pki import build_pki, issue_organisation, issue_person, write_trust_dir
+from samples.sign import sign_cms
+from signatures import TrustStore, verify_cms, verify_pdf
+
+DOCUMENT_BYTES = 100_000
+
+
+def build_corpus(folder: Path, count: int, pdfs: int) -> tuple[list[tuple[bytes, bytes]], list[bytes]]:
+    """(content, detached CMS) pairs and two-signature PDFs, plus a trust dir in ``folder``."""
+    now = datetime.now(timezone.utc)
+    pki = build_pki(now=now)
+    person = issue_person(pki, "Nguyễn Văn Bình", agency="Sở Tư pháp tỉnh Bắc Kạn")
+    organisation = issue_organisation(pki, "Sở Tư pháp tỉnh Bắc Kạn")
+    write_trust_dir(pki, folder)
+    signed_at = now - timedelta(days=1)
+    pairs = []
+    for number in range(count):
+        content = os.urandom(DOCUMENT_BYTES)
+        pairs.append((content, sign_cms(content, person, signing_time=signed_at)))
+    documents = []
+    for number in range(pdfs):
+        pdf = make_pdf(f"Cong van so {number}/STP", pad_to=DOCUMENT_BYTES)
+        pdf = sign_pdf(pdf, person, signing_time=signed_at)
+        documents.append(sign_pdf(pdf, organisation, signing_time=signed_at + timedelta(minutes=1)))
+    return pairs, documents
+
+
+def limit_work(pairs: list[tuple[bytes, bytes]], public_key: object) -> callable:
+    """SHA-256 of each content plus one RSA verification of its signed attributes."""
+    prepared = []
+    for content, der in pairs:
+        signer_info = cms.ContentInfo.load(der)["content"]["signer_infos"][0]
+        prepared.append((content, signer_info["signed_attrs"].untag().dump(), signer_info["signature"].native))
+
+    def work() -> None:
+        for content, attrs, signature in prepared:
+            hashlib.sha256(content).digest()
+            public_key.verify(signature, attrs, padding.PKCS1v15(), hashes.SHA256())
+
+    return work
+
+
+def docflow_cms_work(pairs: list[tuple[bytes, bytes]], trust: TrustStore) -> callable:
+    def work() -> None:
+        for content, der in pairs:
+            verdicts = verify_cms(der, content, trust=trust)
+            assert verdicts[0].passed, verdicts[0].reason
+
+    return work
+
+
+def docflow_pdf_work(documents: list[bytes], trust: TrustStore) -> callable:
+    def work() -> None:
+        for pdf in documents:
+            verdicts = verify_pdf(pdf, trust=trust)
+            assert len(verdicts) == 2 and all(v.passed for v in verdicts), [v.reason for v in verdicts]
+
+    return work
+
+
+def pyhanko_context(trust_dir: Path):  # noqa: ANN201 - pyHanko is optional
+    """One shared ValidationContext over the same trust directory docflow reads."""
+    from pyhanko_certvalidator import ValidationContext
+
+    certificates, crls = [], []
+    for file in sorted(trust_dir.iterdir()):
+        der = _der(file.read_bytes())
+        (crls if ".crl" in file.name else certificates).append(der)
+    parsed = [asn1_x509.Certificate.load(der) for der in certificates]
+    return ValidationContext(
+        trust_roots=[c for c in parsed if c.self_signed != "no"],
+        other_certs=[c for c in parsed if c.self_signed == "no"],
+        crls=crls,
+        allow_fetching=False,
+        revocation_mode="hard-fail",
+    )
+
+
+def _der(data: bytes) -> bytes:
+    if data.lstrip().startswith(b"-----BEGIN"):
+        return pem.unarmor(data)[2]
+    return data
+
+
+def pyhanko_cms_work(pairs: list[tuple[bytes, bytes]], trust_dir: Path) -> callable:
+    from pyhanko.sign.validation import async_validate_detached_cms
+
+    context = pyhanko_context(trust_dir)
+    parsed = [(content, cms.ContentInfo.load(der)["content"]) for content, der in pairs]
+    loop = asyncio.new_event_loop()
+
+    def work() -> None:
+        for content, signed_data in parsed:
+            status = loop.run_until_complete(
+                async_validate_detached_cms(content, signed_data, signer_validation_context=context)
+            )
+            assert status.bottom_line, status.summary()
+
+    return work
+
+
+def pyhanko_pdf_work(documents: list[bytes], trust_dir: Path) -> callable:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import async_validate_pdf_signature
+
+    context = pyhanko_context(trust_dir)
+    loop = asyncio.new_event_loop()
+
+    def work() -> None:
+        for pdf in documents:
+            reader = PdfFileReader(io.BytesIO(pdf))
+            for embedded in reader.embedded_signatures:
+                status = loop.run_until_complete(async_validate_pdf_signature(embedded, context))
+                assert status.intact and status.valid, status.summary()
+
+    return work
+
+
+# -- parallel -------------------------------------------------------------------------------
+
+_worker_trust: TrustStore | None = None
+
+
+def _init_worker(trust_dir: str) -> None:
+    global _worker_trust
+    _worker_trust = TrustStore.load(Path(trust_dir))
+
+
+def _verify_chunk(chunk: list[tuple[bytes, bytes]]) -> int:
+    assert _worker_trust is not None
+    return sum(verify_cms(der, content, trust=_worker_trust)[0].passed for content, der in chunk)
+
+
+def pool_rate(pairs: list[tuple[bytes, bytes]], trust_dir: Path, workers: int) -> float:
+    chunk_size = max(1, len(pairs) // (workers * 4))
+    chunks = [pairs[i : i + chunk_size] for i in range(0, len(pairs), chunk_size)]
+    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(str(trust_dir),)) as pool:
+        list(pool.map(_verify_chunk, chunks[:workers]))  # warm every worker's path cache
+
+        def work() -> None:
+            assert sum(pool.map(_verify_chunk, chunks)) == len(pairs)
+
+        return rate(len(pairs), work, min_seconds=1.0)
+
+
+def main() -> None:
+    args = parse_args(__doc__, lambda p: p.add_argument("--workers", type=int, default=os.cpu_count() or 2))
+    count, pdfs = (60, 10) if args.quick else (1000, 200)
+    seconds = 0.2 if args.quick else 3.0
+    with tempfile.TemporaryDirectory() as temp:
+        trust_dir = Path(temp)
+        pairs, documents = build_corpus(trust_dir, count, pdfs)
+        trust = TrustStore.load(trust_dir)
+        docflow_cms = docflow_cms_work(pairs, trust)
+        docflow_cms()  # warm the path cache, as a long-running watcher's would be
+        leaf_key = _leaf_public_key(pairs[0][1])
+        limit = rate(count, limit_work(pairs, leaf_key), seconds)
+        ours = rate(count, docflow_cms, seconds)
+        docflow_pdf = docflow_pdf_work(documents, trust)
+        docflow_pdf()
+        ours_pdf = rate(pdfs * 2, docflow_pdf, seconds)
+        rows = [Row("docflow CMS, 1 core", ours, "sig/s", "machine limit", limit, 0.5)]
+        try:
+            theirs = rate(count, pyhanko_cms_work(pairs, trust_dir), seconds)
+            theirs_pdf = rate(pdfs * 2, pyhanko_pdf_work(documents, trust_dir), seconds)
+            rows.append(Row("docflow CMS, 1 core", ours, "sig/s", "pyHanko", theirs, 8))
+            rows.append(Row("docflow PDF (2 sigs each)", ours_pdf, "sig/s", "pyHanko", theirs_pdf, 8))
+        except ImportError:
+            rows.append(Row("docflow PDF (2 sigs each)", ours_pdf, "sig/s"))
+            print("pyHanko not installed: its baseline is skipped (pip install pyhanko)")
+        one = pool_rate(pairs, trust_dir, 1)
+        many = pool_rate(pairs, trust_dir, args.workers)
+        rows.append(Row(f"docflow CMS, {args.workers} workers", many, "sig/s", "1 worker", one, 1.7))
+    print_rows(f"verify ({'quick' if args.quick else 'full'}: {count} CMS, {pdfs} PDFs of 100 KB)", rows)
+
+
+def _leaf_public_key(der: bytes):  # noqa: ANN202
+    certificate = cms.ContentInfo.load(der)["content"]["certificates"][0].chosen
+    return x509.load_der_x509_certificate(certificate.dump()).public_key()
+
+
+if __name__ == "__main__":
+    main()
