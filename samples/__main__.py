@@ -28,7 +28,7 @@ def _documents(pki: SamplePKI, now: datetime) -> dict[str, bytes]:
         pki, "Phạm Văn Cường", agency=AGENCY,
         not_before=now - timedelta(days=4 * 365), not_after=now - timedelta(days=365),
     )
-    outsider = issue_person(pki, "Hoàng Văn Dũng", agency="Công ty ABC", issuer=pki.untrusted_root)
+    outsider = issue_person(pki, "Hoàng Văn Dũng", agency="Công ty ABC", issuer=pki.untrusted_intermediate)
     signed_at = now - timedelta(days=2)
 
     def nd30(title: str) -> bytes:
@@ -45,7 +45,8 @@ def _documents(pki: SamplePKI, now: datetime) -> dict[str, bytes]:
         "03-them-trang-sau-khi-ky.pdf": append_after_signature(valid),
         "04-chung-thu-bi-thu-hoi.pdf": sign_pdf(make_pdf("Cong van 77/STC"), revoked_person, signing_time=signed_at),
         "05-chung-thu-het-han.pdf": sign_pdf(make_pdf("Cong van 78/STC"), expired_person, signing_time=signed_at),
-        "06-ca-khong-tin-cay.pdf": sign_pdf(make_pdf("Cong van 79/STC"), outsider, signing_time=signed_at),
+        "06-ca-khong-tin-cay.pdf": sign_pdf(make_pdf("Cong van 79/STC"), outsider, signing_time=signed_at,
+                                            extra_certs=[pki.untrusted_intermediate.cert]),
         "07-cong-van.pdf": content,
         "07-cong-van.pdf.p7s": sign_cms(content, organisation, signing_time=signed_at),
         "08-to-trinh.p7m": sign_cms(b"To trinh so 5/TTr-STC", person, detached=False, signing_time=signed_at),

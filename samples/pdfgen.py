@@ -95,7 +95,9 @@ def _pdf_date(when: datetime) -> bytes:
     return when.astimezone(timezone.utc).strftime("D:%Y%m%d%H%M%SZ").encode()
 
 
-def _incremental_update(pdf: bytes, objects: dict[int, bytes], size: int, root: int) -> bytes:
+def _incremental_update(
+    pdf: bytes, objects: dict[int, bytes], size: int, root: int, trailer_extra: bytes = b""
+) -> bytes:
     """Append ``objects`` (number → body) as an incremental update with its own xref."""
     out = io.BytesIO()
     out.write(pdf if pdf.endswith(b"\n") else pdf + b"\n")
@@ -104,14 +106,24 @@ def _incremental_update(pdf: bytes, objects: dict[int, bytes], size: int, root: 
         offsets[number] = out.tell()
         out.write(b"%d 0 obj\n" % number + objects[number] + b"\nendobj\n")
     xref_at = out.tell()
-    out.write(b"xref\n")
+    # The free-list head first, as Acrobat writes it; strict readers expect subsection 0.
+    out.write(b"xref\n0 1\n0000000000 65535 f \n")
     for number in sorted(offsets):
         out.write(b"%d 1\n%010d 00000 n \n" % (number, offsets[number]))
     out.write(
-        b"trailer\n<< /Size %d /Root %d 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n"
-        % (size, root, _startxref(pdf), xref_at)
+        b"trailer\n<< /Size %d /Root %d 0 R /Prev %d%s >>\nstartxref\n%d\n%%%%EOF\n"
+        % (size, root, _startxref(pdf), trailer_extra, xref_at)
     )
     return out.getvalue()
+
+
+def _carried_trailer(reader: PdfReader) -> bytes:
+    """Trailer entries an update must repeat (ISO 32000-1 §7.5.6): /Info and /ID."""
+    return b"".join(
+        b" " + key.encode() + b" " + _serialise(reader.trailer.raw_get(key))
+        for key in ("/Info", "/ID")
+        if key in reader.trailer
+    )
 
 
 def sign_pdf(
@@ -123,7 +135,13 @@ def sign_pdf(
     signing_time: datetime | None = None,
     **cms_options: Any,
 ) -> bytes:
-    """Append a signature field signed by ``signer`` over the whole file so far."""
+    """Append a signature field signed by ``signer`` over the whole file so far.
+
+    ``cms_options`` go to ``sign_cms`` (digest, scheme, timestamp_by, wrong_digest …).
+    With the CAdES subfilter the ESS signing-certificate-v2 attribute is added, as PAdES requires.
+    """
+    if subfilter == "ETSI.CAdES.detached":
+        cms_options.setdefault("signing_certificate_v2", True)
     signing_time = signing_time or datetime.now(timezone.utc)
     reader = PdfReader(io.BytesIO(pdf))
     root_ref = reader.trailer.raw_get("/Root")
@@ -165,6 +183,7 @@ def sign_pdf(
         },
         size + 2,
         root_ref.idnum,
+        _carried_trailer(reader),
     )
     return _fill_signature(updated, placeholder, signer, signing_time, cms_options)
 
@@ -187,13 +206,19 @@ def _fill_signature(
     return pdf[:contents_at] + filled + pdf[contents_end:]
 
 
-def append_after_signature(pdf: bytes, extra: str = "Sửa sau khi ký") -> bytes:
-    """Add an incremental update after the last signature (a new /Info), as an edit after signing would."""
+def append_after_signature(pdf: bytes, extra: str | bytes = "Sửa sau khi ký") -> bytes:
+    """Change the file after its last signature, as an edit after signing would.
+
+    A ``str`` becomes a well-formed incremental update (a new /Info titled so);
+    ``bytes`` are appended raw, like trailing garbage from a broken transfer.
+    """
+    if isinstance(extra, bytes):
+        return pdf + extra
     reader = PdfReader(io.BytesIO(pdf))
     size = int(reader.trailer["/Size"])
     root = reader.trailer.raw_get("/Root").idnum
     info = b"<< /Title (" + _ascii(extra).encode() + b") >>"
-    return _incremental_update(pdf, {size: info}, size + 1, root)
+    return _incremental_update(pdf, {size: info}, size + 1, root, b" /Info %d 0 R" % size)
 
 
 def break_byte_range(pdf: bytes, mode: str = "overlap") -> bytes:

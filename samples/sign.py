@@ -105,9 +105,8 @@ def _signed_data(
         signer_info["signed_attrs"] = attributes
     if timestamp is not None:
         tsa, when = timestamp
-        signer_info["unsigned_attrs"] = [
-            {"type": "signature_time_stamp_token", "values": [cms.ContentInfo.load(timestamp_token(signature, tsa, when).dump())]}
-        ]
+        token = cms.ContentInfo.load(timestamp_token(signature, tsa, when))
+        signer_info["unsigned_attrs"] = [{"type": "signature_time_stamp_token", "values": [token]}]
     # RFC 5652 §5.1: version 3 whenever the content is not id-data or the sid is an SKI.
     signed_data = cms.SignedData(
         {
@@ -121,10 +120,16 @@ def _signed_data(
     return signed_data, signature
 
 
+def _signing_certificate_v2(issued: Issued) -> dict[str, object]:
+    """The ESS signing-certificate-v2 attribute (RFC 5035) binding the signer's certificate."""
+    cert_hash = hashlib.sha256(issued.der).digest()
+    return {"type": "signing_certificate_v2", "values": [{"certs": [{"cert_hash": cert_hash}]}]}
+
+
 def timestamp_token(
     data: bytes, tsa: Issued, when: datetime, digest: str = "sha256", *, serial: int = 1
-) -> cms.ContentInfo:
-    """An RFC 3161 time-stamp token over ``data`` (usually a signature value)."""
+) -> bytes:
+    """An RFC 3161 time-stamp token over ``data`` (usually a signature value), as DER ContentInfo."""
     tst_info = tsp.TSTInfo(
         {
             "version": "v1",
@@ -138,15 +143,11 @@ def timestamp_token(
         }
     )
     tst_der = tst_info.dump()
-    cert_hash = hashlib.sha256(tsa.der).digest()
     attrs = [
         {"type": "content_type", "values": ["tst_info"]},
         {"type": "signing_time", "values": [cms.Time(name="utc_time", value=when)]},
         {"type": "message_digest", "values": [hashlib.new(digest, tst_der).digest()]},
-        {
-            "type": "signing_certificate_v2",
-            "values": [{"certs": [{"cert_hash": cert_hash}]}],
-        },
+        _signing_certificate_v2(tsa),
     ]
     signed_data, _ = _signed_data(
         content_type="tst_info",
@@ -159,7 +160,7 @@ def timestamp_token(
         signed_attrs=attrs,
         payload=tst_der,
     )
-    return cms.ContentInfo({"content_type": "signed_data", "content": signed_data})
+    return cms.ContentInfo({"content_type": "signed_data", "content": signed_data}).dump()
 
 
 def sign_cms(
@@ -177,14 +178,18 @@ def sign_cms(
     timestamp_by: Issued | None = None,
     timestamp_time: datetime | None = None,
     encoding: str = "der",
+    signing_certificate_v2: bool = False,
     content_type_attr: str = "data",
     wrong_digest: bool = False,
     corrupt_signature: bool = False,
 ) -> bytes:
     """Sign ``content`` as a CMS SignedData and encode it (``der``, ``pem`` or ``ber-indefinite``).
 
-    ``wrong_digest``, ``corrupt_signature``, ``content_type_attr`` and
-    ``embed_signer_cert=False`` produce the defects a verifier must report.
+    Signed attributes are content-type, signing-time (UTCTime), message-digest and,
+    with ``signing_certificate_v2``, the ESS certificate binding. ``timestamp_by``
+    adds an RFC 3161 signature timestamp as an unsigned attribute.
+    ``wrong_digest``, ``corrupt_signature``, ``content_type_attr`` (e.g. "signed_data")
+    and ``embed_signer_cert=False`` produce the defects a verifier must report.
     """
     signing_time = signing_time or datetime.now(timezone.utc)
     message_digest = hashlib.new(digest, content).digest()
@@ -197,6 +202,8 @@ def sign_cms(
             {"type": "signing_time", "values": [cms.Time(name="utc_time", value=signing_time)]},
             {"type": "message_digest", "values": [message_digest]},
         ]
+        if signing_certificate_v2:
+            attrs.append(_signing_certificate_v2(signer))
     certificates = ([signer.cert] if embed_signer_cert else []) + list(extra_certs)
     signed_data, _ = _signed_data(
         content_type="data",

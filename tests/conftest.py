@@ -1,14 +1,29 @@
-"""Session-wide fixtures: one sample PKI per test run, keys generated in memory only."""
+"""Session-wide fixtures: one sample PKI per test run, keys generated in memory only.
+
+``trust_dir`` is written after ``revoked_person`` is revoked, so its CRL lists that
+serial; tests needing other revocations build their own ``build_pki()`` (pooled
+keys make that cheap) rather than mutating the shared one.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from samples.pki import Issued, SamplePKI, build_pki, issue_organisation, issue_person, write_trust_dir
+from samples.pki import (
+    Issued,
+    SamplePKI,
+    build_pki,
+    issue_organisation,
+    issue_person,
+    revoke,
+    write_trust_dir,
+)
 
 VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors"
+AGENCY = "Sở Tài chính tỉnh Bắc Kạn"
 
 
 def vectors_or_skip(*parts: str) -> Path:
@@ -26,14 +41,46 @@ def pki() -> SamplePKI:
 
 @pytest.fixture(scope="session")
 def person(pki: SamplePKI) -> Issued:
-    return issue_person(pki, "Nguyễn Văn An", agency="Sở Tài chính tỉnh Bắc Kạn", department="Văn phòng Sở")
+    return issue_person(pki, "Nguyễn Văn An", agency=AGENCY, department="Văn phòng Sở")
 
 
 @pytest.fixture(scope="session")
 def organisation(pki: SamplePKI) -> Issued:
-    return issue_organisation(pki, "Sở Tài chính tỉnh Bắc Kạn")
+    return issue_organisation(pki, AGENCY)
 
 
 @pytest.fixture(scope="session")
-def trust_dir(pki: SamplePKI, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def revoked_person(pki: SamplePKI) -> Issued:
+    """Revoked 30 days before ``pki.now``; listed in ``trust_dir``'s CRL."""
+    issued = issue_person(pki, "Lê Thị Thu", agency=AGENCY)
+    revoke(pki, issued, pki.now - timedelta(days=30))
+    return issued
+
+
+@pytest.fixture(scope="session")
+def expired_person(pki: SamplePKI) -> Issued:
+    """Valid for three years, ending a year before ``pki.now``."""
+    return issue_person(
+        pki,
+        "Phạm Văn Cường",
+        agency=AGENCY,
+        not_before=pki.now - timedelta(days=4 * 365),
+        not_after=pki.now - timedelta(days=365),
+    )
+
+
+@pytest.fixture(scope="session")
+def untrusted_person(pki: SamplePKI) -> Issued:
+    """Issued by the untrusted twin intermediate, whose root is not in ``trust_dir``."""
+    return issue_person(pki, "Hoàng Văn Dũng", agency="Công ty ABC", issuer=pki.untrusted_intermediate)
+
+
+@pytest.fixture(scope="session")
+def trust_dir(pki: SamplePKI, revoked_person: Issued, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_trust_dir(pki, tmp_path_factory.mktemp("trust"))
+
+
+@pytest.fixture(scope="session")
+def signing_time(pki: SamplePKI) -> datetime:
+    """Inside every good certificate's validity, after ``revoked_person``'s revocation."""
+    return pki.now - timedelta(days=2)
