@@ -21,3 +21,7 @@ def main() -> None:
 
 for command in (verify, ingest, watch, summary, units, certs, sql, audit, demo):
     main.add_command(command)
+
+
+if __name__ == "__main__":
+    main()

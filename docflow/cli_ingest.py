@@ -1,16 +1,178 @@
-"""Placeholder: filled in by the owning work item."""
+"""``docflow ingest`` and ``docflow watch``: thin click commands over ingest.py and watch.py.
+
+Both take batches through the same ``ingest_batch``; only the watcher moves files,
+and only inside its own inbox.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
 
 import click
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from docflow.config import ConfigError, load_config
+from docflow.ingest import BatchOutcome, IngestOptions, ProgressCallback, ingest_batch
+from docflow.store import Store
+from docflow.watch import Watcher, WatchSettings
+from signatures import SignerKind, TrustStore
+
+__all__ = ["ingest", "watch"]
+
+log = logging.getLogger("docflow")
+
+_PROGRESS_AFTER_ITEMS = 200
+"""Small batches finish before a bar would be readable; only larger ones get one."""
+
+
+@dataclass(frozen=True)
+class _Defaults:
+    inbox: Path
+    db: Path
+    trust: Path
+    options: IngestOptions
+    settle_seconds: float
+    poll_interval: float
+
+
+def _defaults() -> _Defaults:
+    try:
+        config = load_config()
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
+    return _Defaults(
+        inbox=Path(config.inbox_path),
+        db=Path(config.db_path),
+        trust=Path(config.trust_path),
+        options=IngestOptions(
+            limits=config.limits,
+            columns=config.register_columns or None,
+            kinds={sha256: SignerKind(kind) for sha256, kind in config.kind_overrides.items()},
+        ),
+        settle_seconds=config.watch.settle_seconds,
+        poll_interval=config.watch.poll_interval,
+    )
+
+
+def _load_trust(directory: Path) -> TrustStore:
+    if not directory.is_dir():
+        log.warning("no trust directory at %s: every signature will be reported as untrusted", directory)
+    return TrustStore.load(directory)  # an absent directory loads as an empty store
+
+
+def _setup_logging(console: Console) -> None:
+    handler = RichHandler(console=console, show_path=False, markup=False, rich_tracebacks=False)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[handler], force=True)
+
+
+@contextmanager
+def _rich_progress(console: Console, name: str) -> Iterator[ProgressCallback]:
+    """A progress callback that shows a bar once a batch proves large."""
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} items"),
+                        TimeElapsedColumn(), console=console, transient=True)
+    task = progress.add_task(name, total=None)
+
+    def report(items: int) -> None:
+        if items >= _PROGRESS_AFTER_ITEMS and not progress.live.is_started:
+            progress.start()
+        progress.update(task, completed=items)
+
+    try:
+        yield report
+    finally:
+        if progress.live.is_started:
+            progress.stop()
+
+
+_DB_OPTION = click.option("--db", type=click.Path(path_type=Path), default=None,
+                          help="Store file (default: [paths] db in docflow.toml, else docflow.db).")
+_TRUST_OPTION = click.option("--trust", type=click.Path(path_type=Path, file_okay=False), default=None,
+                             help="Trust directory: anchors, intermediates, CRLs (default: [paths] trust).")
 
 
 @click.command()
-def ingest() -> None:
-    """Not implemented yet."""
-    raise click.ClickException("not implemented yet")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@_DB_OPTION
+@_TRUST_OPTION
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per batch per line.")
+@click.option("--rebuild-counters", is_flag=True, help="Repair: rebuild the unit counters from the documents.")
+def ingest(paths: tuple[Path, ...], db: Path | None, trust: Path | None, as_json: bool, rebuild_counters: bool) -> None:
+    """Ingest batches (files or folders) once; files are read, never moved."""
+    if not paths and not rebuild_counters:
+        raise click.UsageError("give at least one batch file or folder")
+    console = Console(stderr=True)
+    _setup_logging(console)
+    defaults = _defaults()
+    any_rejected = False
+    with Store.open(db or defaults.db) as store:
+        if rebuild_counters:
+            store.recompute_counters()
+            console.print("Counters rebuilt from the documents.", highlight=False)
+        trust_store = _load_trust(trust or defaults.trust) if paths else None
+        for path in paths:
+            outcome = _ingest_one(path, store, trust_store, defaults.options, console)
+            any_rejected |= outcome.outcome == "rejected"
+            _print_outcome(outcome, as_json)
+    raise SystemExit(1 if any_rejected else 0)
+
+
+def _ingest_one(path: Path, store: Store, trust: TrustStore | None, options: IngestOptions, console: Console) -> BatchOutcome:
+    if not path.exists():
+        return BatchOutcome(path.name, "", "rejected", reason=f"no such file or folder: {path}")
+    try:
+        with _rich_progress(console, path.name) as progress:
+            return ingest_batch(path, store, trust, options, progress=progress)
+    except Exception as error:  # noqa: BLE001 - report it as this batch's outcome, carry on with the rest
+        log.exception("%s: docflow failed on this batch", path.name)
+        return BatchOutcome(path.name, "", "rejected", reason=f"docflow failed on this batch: {error!r}")
+
+
+def _print_outcome(outcome: BatchOutcome, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(outcome.to_json(), ensure_ascii=False))
+    elif outcome.outcome == "ingested":
+        click.echo(f"{outcome.file}: ingested {outcome.documents} documents, {outcome.signatures} signatures, "
+                   f"{outcome.rejected_items} rejected items")
+    else:
+        click.echo(f"{outcome.file}: {outcome.outcome}: {outcome.reason}")
 
 
 @click.command()
-def watch() -> None:
-    """Not implemented yet."""
-    raise click.ClickException("not implemented yet")
+@click.argument("inbox", required=False, type=click.Path(path_type=Path, file_okay=False))
+@_DB_OPTION
+@_TRUST_OPTION
+@click.option("--polling", is_flag=True, help="Poll the folder (network shares, where change events never arrive).")
+@click.option("--once", is_flag=True, help="Process what is in the inbox now, then exit.")
+def watch(inbox: Path | None, db: Path | None, trust: Path | None, polling: bool, once: bool) -> None:
+    """Watch the inbox: ingest each batch once, then move it to archive/ (or rejected/ with the reason)."""
+    console = Console(stderr=True)
+    _setup_logging(console)
+    defaults = _defaults()
+    settings = WatchSettings(
+        inbox=inbox or defaults.inbox,
+        db=db or defaults.db,
+        settle_seconds=defaults.settle_seconds,
+        poll_interval=defaults.poll_interval,
+        polling=polling,
+    )
+    watcher = Watcher(settings, _load_trust(trust or defaults.trust), defaults.options,
+                      progress=lambda name: _rich_progress(console, name))
 
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("%s received: stopping after the current batch", signal.Signals(signum).name)
+        watcher.stop()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    log.info("watching %s%s", settings.inbox, " (polling)" if polling else "")
+    report = watcher.run(once=once)
+    log.info("stopped after %d batches", len(report.outcomes))

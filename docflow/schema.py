@@ -188,6 +188,45 @@ CREATE TABLE unit_counters (
     PRIMARY KEY (unit, period)
 );
 """,
+    # 2: views for the common audit questions (docs/schema.md, "Views")
+    """
+CREATE VIEW v_document_signatures AS
+SELECT d.document_id, d.sender, d.period, d.promulgation_date, d.channel, d.confidential,
+       s.idx, s.kind, s.indication, s.subindication, s.reason, s.belongs_to_sender,
+       s.signer_subject, s.signer_serial, s.signer_issuer, s.cert_sha256, s.signing_time,
+       s.signing_time_source, s.digest_algorithm, s.key_bits, s.item_name,
+       b.file_name AS batch_file, b.sha256 AS batch_sha256, b.received_at
+FROM signatures s
+LEFT JOIN documents d ON d.document_id = s.document_id
+LEFT JOIN batches b ON b.id = s.batch_id;
+
+CREATE VIEW v_failed_signatures AS
+SELECT * FROM v_document_signatures
+WHERE indication <> 'TOTAL_PASSED' OR belongs_to_sender = 0;
+
+CREATE VIEW v_unit_rates AS
+SELECT c.unit, u.name, u.level, u.parent, c.period,
+       c.outgoing, c.outgoing_electronic, c.outgoing_paper, c.outgoing_issued_electronic,
+       c.outgoing_signed_valid, c.outgoing_nd30, c.incoming, c.incoming_electronic,
+       CASE WHEN c.outgoing > 0 THEN 1.0 * c.outgoing_issued_electronic / c.outgoing END AS e_issuance_rate,
+       CASE WHEN c.outgoing_electronic > 0 THEN 1.0 * c.outgoing_signed_valid / c.outgoing_electronic END
+           AS signature_rate,
+       CASE WHEN c.outgoing_electronic > 0 THEN 1.0 * c.outgoing_nd30 / c.outgoing_electronic END AS nd30_rate,
+       CASE WHEN c.incoming > 0 THEN 1.0 * c.incoming_electronic / c.incoming END AS incoming_electronic_rate,
+       CASE WHEN c.incoming_due > 0 THEN 1.0 * c.incoming_due_on_time / c.incoming_due END AS on_time_rate
+FROM unit_counters c
+LEFT JOIN units u ON u.code = c.unit;
+
+CREATE VIEW v_document_trail AS
+SELECT ds.document_id, ds.source, ds.item_name, b.id AS batch_id, b.file_name, b.sha256,
+       b.kind AS batch_kind, b.received_at, b.processed_at, b.outcome
+FROM document_sources ds
+JOIN batches b ON b.id = ds.batch_id;
+""",
+    # 3 (ingest): which kind of source set documents.channel, so that a weaker source
+    # cannot overwrite it: 3 = the sender's own register, 2 = edXML, 1 = a recipient's
+    # register, 0 = nothing yet (a revocation naming a document not seen so far).
+    "ALTER TABLE documents ADD COLUMN channel_rank INTEGER NOT NULL DEFAULT 0;",
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,248 @@
+"""Pure rules that turn stored facts into counted facts.
+
+- ``reason_word``: why a signature failed, as one word a drill-down can group by;
+- ``signature_facts``: a document's signature flags from its signatures;
+- ``contribution``: what one document adds to the per-unit, per-month counters;
+- ``classify_level``: a unit's level word from its code and name.
+
+Nothing here touches the database, so the counters' meaning can be tested alone and
+``Store.recompute_counters`` can prove the incremental counters right.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from docflow.ownership import normalise_name
+from docflow.schema import COUNTER_COLUMNS
+from signatures.verdict import Indication, SubIndication, Verdict
+
+__all__ = [
+    "REASON_WORDS",
+    "reason_word",
+    "reason_word_for",
+    "SignatureFact",
+    "SignatureFacts",
+    "signature_facts",
+    "DocState",
+    "RecipientState",
+    "CounterDelta",
+    "contribution",
+    "classify_level",
+]
+
+REASON_WORDS: tuple[str, ...] = ("tampered", "untrusted", "revoked", "expired", "weak", "wrong_unit", "other")
+"""Every reason word, in the order reports list them; each has an ``invalid_<word>`` counter."""
+
+_WORD_BY_SUBINDICATION: dict[SubIndication, str] = {
+    SubIndication.HASH_FAILURE: "tampered",
+    SubIndication.SIG_CRYPTO_FAILURE: "tampered",
+    SubIndication.NO_CERTIFICATE_CHAIN_FOUND: "untrusted",
+    SubIndication.CHAIN_CONSTRAINTS_FAILURE: "untrusted",
+    SubIndication.CERTIFICATE_CHAIN_GENERAL_FAILURE: "untrusted",
+    SubIndication.NO_SIGNING_CERTIFICATE_FOUND: "untrusted",
+    SubIndication.REVOKED: "revoked",
+    SubIndication.REVOKED_NO_POE: "revoked",
+    SubIndication.REVOKED_CA_NO_POE: "revoked",
+    SubIndication.EXPIRED: "expired",
+    SubIndication.NOT_YET_VALID: "expired",
+    SubIndication.OUT_OF_BOUNDS_NO_POE: "expired",
+    SubIndication.OUT_OF_BOUNDS_NOT_REVOKED: "expired",
+    SubIndication.CRYPTO_CONSTRAINTS_FAILURE: "weak",
+    SubIndication.CRYPTO_CONSTRAINTS_FAILURE_NO_POE: "weak",
+}
+
+
+def reason_word_for(indication: str, subindication: str | None) -> str | None:
+    """The reason word for a stored (indication, subindication) pair; None when it passed."""
+    if indication == Indication.TOTAL_PASSED.value:
+        return None
+    try:
+        return _WORD_BY_SUBINDICATION.get(SubIndication(subindication), "other")
+    except ValueError:
+        return "other"
+
+
+def reason_word(verdict: Verdict) -> str | None:
+    """Why this signature failed, as one of ``REASON_WORDS``; None when it passed."""
+    subindication = verdict.subindication.value if verdict.subindication else None
+    return reason_word_for(verdict.indication.value, subindication)
+
+
+@dataclass(frozen=True)
+class SignatureFact:
+    """What one stored signature contributes to its document's flags."""
+
+    payload_sha256: str
+    index: int
+    indication: str
+    subindication: str | None
+    kind: str
+    covers_whole_file: bool | None
+    belongs_to_sender: bool | None
+
+
+@dataclass(frozen=True)
+class SignatureFacts:
+    """A document's signature flags, as the documents table stores them."""
+
+    signature_count: int = 0
+    has_valid_signature: bool = False
+    has_valid_personal: bool = False
+    has_valid_organisation: bool = False
+    invalid_reasons: str = ""
+
+
+def signature_facts(signatures: Iterable[SignatureFact]) -> SignatureFacts:
+    """Fold a document's signatures into its flags (see docs/schema.md)."""
+    facts = list(signatures)
+    reasons: set[str] = set()
+    for fact in facts:
+        word = reason_word_for(fact.indication, fact.subindication)
+        if word:
+            reasons.add(word)
+        elif fact.kind == "organisation" and fact.belongs_to_sender is False:
+            reasons.add("wrong_unit")
+    # Only a file's last signature must reach the end: bytes after it were added unsigned.
+    last_by_payload: dict[str, SignatureFact] = {}
+    for fact in facts:
+        current = last_by_payload.get(fact.payload_sha256)
+        if current is None or fact.index > current.index:
+            last_by_payload[fact.payload_sha256] = fact
+    if any(fact.covers_whole_file is False for fact in last_by_payload.values()):
+        reasons.add("tampered")
+    passed = [fact for fact in facts if fact.indication == Indication.TOTAL_PASSED.value]
+    return SignatureFacts(
+        signature_count=len(facts),
+        has_valid_signature=bool(passed),
+        has_valid_personal=any(fact.kind == "person" for fact in passed),
+        has_valid_organisation=any(
+            fact.kind == "organisation" and fact.belongs_to_sender is not False for fact in passed
+        ),
+        invalid_reasons=" ".join(word for word in REASON_WORDS if word in reasons),
+    )
+
+
+@dataclass(frozen=True)
+class RecipientState:
+    unit: str
+    received_electronic: bool
+    handled_at: str | None
+    """ISO timestamp of the first status 06 this recipient reported."""
+
+
+@dataclass(frozen=True)
+class DocState:
+    """The columns of a documents row that counting depends on."""
+
+    sender: str | None
+    period: str
+    confidential: bool
+    channel: str
+    sent_over_axis: bool
+    business_status: str
+    due_date: str | None
+    signature_count: int
+    has_valid_signature: bool
+    has_valid_personal: bool
+    has_valid_organisation: bool
+    invalid_reasons: str
+
+    @property
+    def sent_electronically(self) -> bool:
+        return self.sent_over_axis or self.channel in ("electronic", "both")
+
+
+CounterDelta = Counter
+"""Counter column name → amount; only names from ``COUNTER_COLUMNS``."""
+
+_UnitPeriod = tuple[str, str]
+
+
+def contribution(doc: DocState | None, recipients: Iterable[RecipientState]) -> dict[_UnitPeriod, CounterDelta]:
+    """What this document adds to each (unit, period) counters row."""
+    if doc is None or doc.business_status in ("revoked", "replaced"):
+        return {}
+    result: dict[_UnitPeriod, CounterDelta] = {}
+    if doc.sender:
+        result[(doc.sender, doc.period)] = _outgoing(doc)
+    for recipient in recipients:
+        delta = _incoming(doc, recipient)
+        result[(recipient.unit, doc.period)] = result.get((recipient.unit, doc.period), Counter()) + delta
+    return result
+
+
+def _outgoing(doc: DocState) -> CounterDelta:
+    if doc.confidential:
+        return Counter(outgoing_confidential=1)
+    electronic = doc.sent_electronically
+    delta = Counter(
+        outgoing=1,
+        outgoing_paper=int(doc.channel == "paper"),
+        outgoing_electronic=int(electronic),
+        outgoing_issued_electronic=int(
+            electronic
+            and doc.has_valid_organisation
+            and doc.channel == "electronic"
+            and "tampered" not in doc.invalid_reasons.split()
+        ),
+        outgoing_signed_valid=int(electronic and doc.has_valid_signature),
+        outgoing_nd30=int(electronic and doc.has_valid_personal and doc.has_valid_organisation),
+        outgoing_unsigned=int(electronic and doc.signature_count == 0),
+    )
+    for word in doc.invalid_reasons.split():
+        delta[f"invalid_{word}"] = 1
+    return _positive(delta)
+
+
+def _incoming(doc: DocState, recipient: RecipientState) -> CounterDelta:
+    if doc.confidential:
+        return Counter(incoming_confidential=1)
+    on_time = bool(doc.due_date and recipient.handled_at and recipient.handled_at[:10] <= doc.due_date)
+    return _positive(
+        Counter(
+            incoming=1,
+            incoming_electronic=int(recipient.received_electronic),
+            incoming_due=int(bool(doc.due_date)),
+            incoming_due_on_time=int(on_time),
+        )
+    )
+
+
+def _positive(delta: CounterDelta) -> CounterDelta:
+    unknown = set(delta) - set(COUNTER_COLUMNS)
+    if unknown:
+        raise ValueError(f"not counter columns: {sorted(unknown)}")
+    return Counter({name: amount for name, amount in delta.items() if amount})
+
+
+_CODE = re.compile(r"^(\d{3})\.(\d{2})\.(\d{2})\.([A-Z])(\d{2})$")
+_DISTRICT_PREFIXES = ("ubnd huyen", "ubnd thi xa", "ubnd thanh pho", "ubnd quan")
+_COMMUNE_PREFIXES = ("ubnd xa", "ubnd phuong", "ubnd thi tran")
+
+
+def _depth(code: str) -> int | None:
+    """How many levels a QCVN 102 code spells out (1 = the level-1 unit itself)."""
+    match = _CODE.match(code.strip())
+    if not match:
+        return None
+    level4, level3, level2 = match.group(1), match.group(2), match.group(3)
+    return 4 if int(level4) else 3 if int(level3) else 2 if int(level2) else 1
+
+
+def classify_level(code: str, name: str | None, parent_level: str | None) -> str:
+    """province, department, district, commune, other or unknown (see docs/schema.md)."""
+    depth = _depth(code)
+    words = normalise_name(name) if name else ""
+    if depth is None:
+        return "unknown"
+    if depth == 1:
+        return "province" if code.strip()[-3] == "H" else "other"
+    if depth == 2:
+        return "district" if words.startswith(_DISTRICT_PREFIXES) else "department"
+    if depth == 3 and (parent_level == "district" or words.startswith(_COMMUNE_PREFIXES)):
+        return "commune"
+    return "other"

@@ -1,0 +1,626 @@
+"""The SQLite store: batches, documents, signatures, and the counters kept beside them.
+
+Every change to a document goes through ``_changing``, which computes the document's
+counter contribution before and after the change and applies the difference in the
+same transaction. The counters therefore always equal what ``recompute_counters``
+would build from the documents, however often a document is merged, revoked or seen
+again. WAL mode lets summaries and audits read while the watcher writes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import sqlite_utils
+
+from docflow.classify import (
+    CounterDelta,
+    DocState,
+    RecipientState,
+    SignatureFact,
+    classify_level,
+    contribution,
+    signature_facts,
+)
+from docflow.ownership import SignerIdentity, belongs_to_sender, unit_names
+from docflow.records import BusinessType, Channel, Direction, DocumentRecord, RejectedItem, Source, StatusEvent
+from docflow.schema import COUNTER_COLUMNS, MIGRATIONS
+from signatures.verdict import SignerKind, Verdict
+
+__all__ = ["Store", "BatchRow", "CounterRow", "StoreError"]
+
+_QCVN_CODE = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")
+_CHANNEL_RANK = {"register_out": 3, "edxml": 2, "register_in": 1}
+_FIELDS_THAT_FILL = ("sender", "number", "notation", "promulgation_date", "type_name", "subject", "due_date")
+
+
+class StoreError(Exception):
+    """The store file cannot be opened or is newer than this docflow."""
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    """One row of ``batches``."""
+
+    file_name: str
+    sha256: str
+    size_bytes: int
+    kind: str
+    received_at: str
+    processed_at: str
+    outcome: str
+    reason: str | None = None
+    documents: int = 0
+    signatures: int = 0
+    rejected_items: int = 0
+    archived_as: str | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class CounterRow:
+    """One non-zero (unit, period) counters row, counters in ``COUNTER_COLUMNS`` order."""
+
+    unit: str
+    period: str
+    values: tuple[int, ...]
+
+
+class Store:
+    """An open store. Use ``Store.open`` (read-write, migrates) or ``Store.open_readonly``."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+        self.conn: sqlite3.Connection = db.conn
+        self._unit_names: dict[str, set[str]] | None = None
+        """Cache for ownership by name; dropped whenever units may have changed."""
+
+    # -- opening ---------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path | str) -> Store:
+        """Open (creating if needed) and migrate the store at ``path``."""
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+        for pragma in ("journal_mode=WAL", "busy_timeout=30000", "synchronous=NORMAL", "foreign_keys=ON"):
+            conn.execute(f"PRAGMA {pragma}")
+        store = cls(sqlite_utils.Database(conn))
+        store._migrate()
+        return store
+
+    @classmethod
+    def open_readonly(cls, path: Path | str) -> Store:
+        """A store that cannot be changed through this connection (for reports and audits)."""
+        if not Path(path).exists():
+            raise StoreError(f"no store at {path}")
+        uri = f"{Path(path).resolve().as_uri()}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout=30000")
+        return cls(sqlite_utils.Database(conn))
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        if self.schema_version > len(MIGRATIONS):
+            raise StoreError(f"the store has schema version {self.schema_version}; this docflow knows only "
+                             f"{len(MIGRATIONS)}: upgrade docflow")
+        while self.schema_version < len(MIGRATIONS):
+            version = self.schema_version
+            script = f"BEGIN IMMEDIATE;\n{MIGRATIONS[version]}\nPRAGMA user_version = {version + 1};\nCOMMIT;"
+            try:
+                self.conn.executescript(script)
+            except sqlite3.OperationalError:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                # Another process may have applied it first; only re-raise if nobody did.
+                if self.schema_version == version:
+                    raise
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction: BEGIN IMMEDIATE, then COMMIT, or ROLLBACK on any exception."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        self._unit_names = None  # another process (a units import) may have renamed units
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # -- batches and rejected items --------------------------------------------------
+
+    def batch_by_sha256(self, sha256: str) -> BatchRow | None:
+        self.conn.row_factory = sqlite3.Row
+        try:
+            row = self.conn.execute("SELECT * FROM batches WHERE sha256 = ?", (sha256,)).fetchone()
+        finally:
+            self.conn.row_factory = None
+        return BatchRow(**dict(row)) if row else None
+
+    def record_batch(self, batch: BatchRow) -> int:
+        """Insert a batch row; returns its id."""
+        values = {name: value for name, value in batch.__dict__.items() if name != "id"}
+        columns = ", ".join(values)
+        placeholders = ", ".join("?" for _ in values)
+        cursor = self.conn.execute(f"INSERT INTO batches ({columns}) VALUES ({placeholders})", tuple(values.values()))
+        return int(cursor.lastrowid or 0)
+
+    def finish_batch(self, batch_id: int, documents: int, signatures: int, rejected_items: int) -> None:
+        self.conn.execute(
+            "UPDATE batches SET documents = ?, signatures = ?, rejected_items = ? WHERE id = ?",
+            (documents, signatures, rejected_items, batch_id),
+        )
+
+    def add_rejected_item(self, batch_id: int, item: RejectedItem) -> None:
+        self.conn.execute(
+            "INSERT INTO rejected_items (batch_id, item_name, reason) VALUES (?, ?, ?)",
+            (batch_id, item.item_name, item.reason),
+        )
+
+    # -- units -----------------------------------------------------------------------
+
+    def upsert_unit(self, code: str, name: str | None, source: str) -> None:
+        """Add a unit seen in a batch; an existing unit only gains a name it lacked."""
+        code = code.strip()
+        if not code:
+            return
+        existing = self.conn.execute("SELECT name FROM units WHERE code = ?", (code,)).fetchone()
+        if existing is not None:
+            if name and not existing[0]:
+                self.conn.execute("UPDATE units SET name = ? WHERE code = ?", (name, code))
+                self._unit_names = None
+            return
+        if name:
+            self._unit_names = None
+        parent = _parent_code(code)
+        parent_row = self.conn.execute("SELECT level FROM units WHERE code = ?", (parent,)).fetchone()
+        level = classify_level(code, name, parent_row[0] if parent_row else None)
+        self.conn.execute(
+            "INSERT INTO units (code, name, level, parent, code_valid, source) VALUES (?, ?, ?, ?, ?, ?)",
+            (code, name, level, parent, int(bool(_QCVN_CODE.match(code))), source),
+        )
+
+    # -- documents -------------------------------------------------------------------
+
+    def merge_document(self, record: DocumentRecord, batch_id: int, batch_time: datetime) -> tuple[str, ...]:
+        """Fold one source's description into the store; returns the document ids it changed."""
+        targets = tuple(t for t in record.replaces if t != record.document_id)
+        if record.business_type is BusinessType.REVOKE:
+            revoked = targets or (record.document_id,)
+            for target in revoked:
+                self._set_status(target, "revoked", None, batch_id, batch_time)
+            return revoked
+        with self._changing(record.document_id):
+            self._merge_fields(record, batch_id, batch_time)
+            self._merge_recipients(record)
+            self.conn.execute(
+                "INSERT OR IGNORE INTO document_sources (document_id, batch_id, item_name, source) VALUES (?, ?, ?, ?)",
+                (record.document_id, batch_id, record.item_name, record.source.value),
+            )
+        if record.business_type is BusinessType.REPLACE:
+            for target in targets:
+                self._set_status(target, "replaced", record.document_id, batch_id, batch_time)
+        return (record.document_id, *targets)
+
+    def document_exists(self, document_id: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM documents WHERE document_id = ?", (document_id,)).fetchone() is not None
+
+    def _merge_fields(self, record: DocumentRecord, batch_id: int, batch_time: datetime) -> None:
+        current = self._document_row(record.document_id)
+        incoming = _record_fields(record)
+        overwrite = record.business_type is BusinessType.UPDATE
+        if current is None:
+            merged = {name: incoming[name] for name in _FIELDS_THAT_FILL}
+            merged.update(confidential=0, sent_over_axis=0, paper_copy=0, business_status="active",
+                          channel=None, channel_rank=-1, period=None)
+        else:
+            merged = dict(current)
+            for name in _FIELDS_THAT_FILL:
+                if incoming[name] is not None and (overwrite or merged[name] is None):
+                    merged[name] = incoming[name]
+        merged["sender"] = merged["sender"] or _sender_from_id(record.document_id)
+        merged["confidential"] = int(bool(merged["confidential"]) or record.confidential)
+        merged["sent_over_axis"] = int(bool(merged["sent_over_axis"]) or record.source is Source.EDXML)
+        merged["paper_copy"] = int(bool(merged["paper_copy"]) or record.paper_copy)
+        merged["channel"], merged["channel_rank"] = _merge_channel(
+            merged["channel"], merged["channel_rank"], record, merged["sender"]
+        )
+        if overwrite and merged["business_status"] == "active":
+            merged["business_status"] = "updated"
+        merged["period"] = _period(merged["promulgation_date"], record.sent_at, merged["period"], batch_time)
+        self._write_document(record.document_id, merged, batch_id, is_new=current is None)
+
+    def _write_document(self, document_id: str, values: dict[str, object], batch_id: int, *, is_new: bool) -> None:
+        columns = (*_FIELDS_THAT_FILL, "period", "confidential", "sent_over_axis", "paper_copy",
+                   "business_status", "channel", "channel_rank")
+        row = tuple(values[name] for name in columns)
+        if is_new:
+            names = ", ".join(("document_id", *columns, "first_batch_id", "last_batch_id"))
+            marks = ", ".join("?" for _ in range(len(columns) + 3))
+            self.conn.execute(f"INSERT INTO documents ({names}) VALUES ({marks})", (document_id, *row, batch_id, batch_id))
+        else:
+            assignments = ", ".join(f"{name} = ?" for name in (*columns, "last_batch_id"))
+            self.conn.execute(f"UPDATE documents SET {assignments} WHERE document_id = ?", (*row, batch_id, document_id))
+
+    def _merge_recipients(self, record: DocumentRecord) -> None:
+        electronic = record.channel in (Channel.ELECTRONIC, Channel.BOTH)
+        pairs: list[tuple[str, bool]] = []
+        if record.source is Source.EDXML:
+            pairs = [(unit, True) for unit in record.recipients]
+        elif record.direction is Direction.IN:
+            units = (record.reporting_unit,) if record.reporting_unit else record.recipients
+            pairs = [(unit, electronic) for unit in units if unit]
+        else:
+            pairs = [(unit, False) for unit in record.recipients]
+        for unit, received_electronic in pairs:
+            self._add_recipient(record.document_id, unit, received_electronic)
+
+    def _add_recipient(self, document_id: str, unit: str, received_electronic: bool) -> None:
+        handled = self.conn.execute(
+            "SELECT min(timestamp) FROM status_events WHERE document_id = ? AND reporting_unit = ? AND code = '06'",
+            (document_id, unit),
+        ).fetchone()[0]
+        self.conn.execute(
+            "INSERT INTO recipients (document_id, unit, received_electronic, handled_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (document_id, unit) DO UPDATE SET"
+            " received_electronic = max(received_electronic, excluded.received_electronic)",
+            (document_id, unit, int(received_electronic), handled),
+        )
+
+    def _set_status(self, document_id: str, status: str, replaced_by: str | None, batch_id: int,
+                    batch_time: datetime) -> None:
+        with self._changing(document_id):
+            if not self.document_exists(document_id):
+                # The revocation came first: keep a placeholder so the original, when it
+                # arrives, merges into a document that is already revoked.
+                placeholder = {name: None for name in _FIELDS_THAT_FILL}
+                placeholder.update(sender=_sender_from_id(document_id), period=f"{batch_time:%Y-%m}",
+                                   confidential=0, sent_over_axis=0, paper_copy=0, channel="electronic",
+                                   channel_rank=0, business_status=status)
+                self._write_document(document_id, placeholder, batch_id, is_new=True)
+            self.conn.execute(
+                "UPDATE documents SET business_status = ?, replaced_by = coalesce(?, replaced_by),"
+                " last_batch_id = ? WHERE document_id = ?",
+                (status, replaced_by, batch_id, document_id),
+            )
+
+    # -- status events ---------------------------------------------------------------
+
+    def add_status_event(self, event: StatusEvent, batch_id: int) -> bool:
+        """Record a status package once; a completion (06) sets that recipient's handled_at."""
+        timestamp = event.timestamp.isoformat() if event.timestamp else None
+        seen = self.conn.execute(
+            "SELECT 1 FROM status_events WHERE document_id = ? AND reporting_unit = ? AND code = ?"
+            " AND timestamp IS ?",
+            (event.document_id, event.reporting_unit, event.code, timestamp),
+        ).fetchone()
+        if seen:
+            return False
+        self.conn.execute(
+            "INSERT INTO status_events (document_id, reporting_unit, code, description, timestamp, batch_id,"
+            " item_name) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (event.document_id, event.reporting_unit, event.code, event.description, timestamp, batch_id,
+             event.item_name),
+        )
+        if event.code == "06" and timestamp:
+            with self._changing(event.document_id):
+                self.conn.execute(
+                    "UPDATE recipients SET handled_at = ? WHERE document_id = ? AND unit = ?"
+                    " AND (handled_at IS NULL OR handled_at > ?)",
+                    (timestamp, event.document_id, event.reporting_unit, timestamp),
+                )
+        return True
+
+    # -- signatures and certificates -------------------------------------------------
+
+    def add_signature(
+        self,
+        verdict: Verdict,
+        *,
+        payload_sha256: str,
+        item_name: str,
+        batch_id: int,
+        document_id: str | None,
+    ) -> bool:
+        """Record one verdict once per (file, index); returns True when it was new."""
+        existing = self.conn.execute(
+            "SELECT document_id FROM signatures WHERE payload_sha256 = ? AND idx = ?", (payload_sha256, verdict.index)
+        ).fetchone()
+        if existing is not None:
+            if existing[0] is None and document_id is not None:
+                self.attach_payload(payload_sha256, document_id)
+            return False
+        belongs = self._belongs(_identity(verdict), document_id)
+        self.conn.execute(
+            f"INSERT INTO signatures ({', '.join(_SIGNATURE_COLUMNS)}) VALUES ({', '.join('?' * len(_SIGNATURE_COLUMNS))})",
+            _signature_row(verdict, payload_sha256, item_name, batch_id, document_id, belongs),
+        )
+        self._upsert_certificate(verdict, belongs, document_id)
+        if document_id is not None:
+            with self._changing(document_id):
+                self._refresh_signature_facts(document_id)
+        return True
+
+    def attach_payload(self, payload_sha256: str, document_id: str) -> None:
+        """Give a signed file stored without a document (seen before its record) to that document."""
+        rows = self.conn.execute(
+            "SELECT s.idx, s.cert_sha256, s.signer_serial, s.kind, c.common_name, c.organisation FROM signatures s"
+            " LEFT JOIN certificates c ON c.sha256 = s.cert_sha256"
+            " WHERE s.payload_sha256 = ? AND s.document_id IS NULL",
+            (payload_sha256,),
+        ).fetchall()
+        if not rows:
+            return
+        with self._changing(document_id):
+            for idx, cert, serial, kind, common_name, organisation in rows:
+                identity = SignerIdentity(cert, serial, common_name, organisation, None, kind == "organisation")
+                self.conn.execute(
+                    "UPDATE signatures SET document_id = ?, belongs_to_sender = ? WHERE payload_sha256 = ? AND idx = ?",
+                    (document_id, _int_or_none(self._belongs(identity, document_id)), payload_sha256, idx),
+                )
+            self._refresh_signature_facts(document_id)
+
+    def _belongs(self, identity: SignerIdentity, document_id: str | None) -> bool | None:
+        if document_id is None or not identity.is_organisation:
+            return None
+        row = self.conn.execute("SELECT sender FROM documents WHERE document_id = ?", (document_id,)).fetchone()
+        if self._unit_names is None:
+            self._unit_names = unit_names(self.conn)
+        return belongs_to_sender(self.conn, identity, row[0] if row else None, self._unit_names)
+
+    def _upsert_certificate(self, verdict: Verdict, belongs: bool | None, document_id: str | None) -> None:
+        if not verdict.signer_cert_sha256:
+            return
+        used = verdict.signing_time.isoformat() if verdict.signing_time else None
+        unit = None
+        if belongs and document_id:
+            unit = self.conn.execute("SELECT sender FROM documents WHERE document_id = ?", (document_id,)).fetchone()[0]
+        self.conn.execute(
+            "INSERT INTO certificates (sha256, subject, issuer, serial, common_name, organisation, not_before,"
+            " not_after, kind, unit, first_used, last_used, signature_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"
+            " ON CONFLICT (sha256) DO UPDATE SET signature_count = signature_count + 1,"
+            " unit = coalesce(unit, excluded.unit),"
+            " first_used = CASE WHEN first_used IS NULL OR excluded.first_used < first_used"
+            "   THEN coalesce(excluded.first_used, first_used) ELSE first_used END,"
+            " last_used = CASE WHEN last_used IS NULL OR excluded.last_used > last_used"
+            "   THEN coalesce(excluded.last_used, last_used) ELSE last_used END",
+            (verdict.signer_cert_sha256, verdict.signer_subject, verdict.signer_issuer, verdict.signer_serial,
+             verdict.signer_common_name, verdict.signer_organisation, _iso(verdict.signer_not_before),
+             _iso(verdict.signer_not_after), verdict.kind.value, unit, used, used),
+        )
+
+    def _refresh_signature_facts(self, document_id: str) -> None:
+        rows = self.conn.execute(
+            "SELECT payload_sha256, idx, indication, subindication, kind, covers_whole_file, belongs_to_sender"
+            " FROM signatures WHERE document_id = ?",
+            (document_id,),
+        ).fetchall()
+        facts = signature_facts(
+            SignatureFact(sha, idx, indication, sub, kind, _bool_or_none(covers), _bool_or_none(belongs))
+            for sha, idx, indication, sub, kind, covers, belongs in rows
+        )
+        self.conn.execute(
+            "UPDATE documents SET signature_count = ?, has_valid_signature = ?, has_valid_personal = ?,"
+            " has_valid_organisation = ?, invalid_reasons = ? WHERE document_id = ?",
+            (facts.signature_count, int(facts.has_valid_signature), int(facts.has_valid_personal),
+             int(facts.has_valid_organisation), facts.invalid_reasons, document_id),
+        )
+
+    # -- counters --------------------------------------------------------------------
+
+    @contextmanager
+    def _changing(self, document_id: str) -> Iterator[None]:
+        """Apply, in this transaction, the counter difference the enclosed change makes."""
+        before = self._contribution(document_id)
+        yield
+        after = self._contribution(document_id)
+        difference: dict[tuple[str, str], CounterDelta] = {}
+        for key in before.keys() | after.keys():
+            delta = Counter(after.get(key, Counter()))
+            delta.subtract(before.get(key, Counter()))
+            difference[key] = delta
+        self._apply(difference)
+
+    def _contribution(self, document_id: str) -> dict[tuple[str, str], CounterDelta]:
+        row = self.conn.execute(f"SELECT {_STATE_COLUMNS} FROM documents WHERE document_id = ?", (document_id,)).fetchone()
+        if row is None:
+            return {}
+        recipients = self.conn.execute(
+            "SELECT unit, received_electronic, handled_at FROM recipients WHERE document_id = ?", (document_id,)
+        ).fetchall()
+        return contribution(_doc_state(row), [RecipientState(u, bool(e), h) for u, e, h in recipients])
+
+    def _apply(self, deltas: dict[tuple[str, str], CounterDelta]) -> None:
+        for (unit, period), delta in deltas.items():
+            changed = [(name, amount) for name, amount in delta.items() if amount]
+            if not changed:
+                continue
+            self.conn.execute("INSERT OR IGNORE INTO unit_counters (unit, period) VALUES (?, ?)", (unit, period))
+            assignments = ", ".join(f"{name} = {name} + ?" for name, _ in changed)
+            self.conn.execute(
+                f"UPDATE unit_counters SET {assignments} WHERE unit = ? AND period = ?",
+                (*(amount for _, amount in changed), unit, period),
+            )
+
+    def counter_rows(self) -> list[CounterRow]:
+        """The maintained counters, all-zero rows left out, sorted by unit and period."""
+        columns = ", ".join(COUNTER_COLUMNS)
+        rows = self.conn.execute(f"SELECT unit, period, {columns} FROM unit_counters ORDER BY unit, period")
+        return [CounterRow(unit, period, tuple(values)) for unit, period, *values in rows if any(values)]
+
+    def expected_counters(self) -> list[CounterRow]:
+        """The counters as they would be rebuilt from documents alone (the reference for tests)."""
+        totals: dict[tuple[str, str], Counter[str]] = {}
+        recipients: dict[str, list[RecipientState]] = {}
+        for document_id, unit, electronic, handled in self.conn.execute(
+            "SELECT document_id, unit, received_electronic, handled_at FROM recipients"
+        ):
+            recipients.setdefault(document_id, []).append(RecipientState(unit, bool(electronic), handled))
+        for document_id, *state in self.conn.execute(f"SELECT document_id, {_STATE_COLUMNS} FROM documents"):
+            for key, delta in contribution(_doc_state(tuple(state)), recipients.get(document_id, [])).items():
+                totals.setdefault(key, Counter()).update(delta)
+        rows = [
+            CounterRow(unit, period, tuple(totals[(unit, period)][name] for name in COUNTER_COLUMNS))
+            for unit, period in sorted(totals)
+        ]
+        return [row for row in rows if any(row.values)]
+
+    def recompute_counters(self) -> None:
+        """Rebuild ``unit_counters`` from the documents (the ``--rebuild`` repair path)."""
+        expected = self.expected_counters()
+        with self.transaction():
+            self.conn.execute("DELETE FROM unit_counters")
+            marks = ", ".join("?" for _ in range(len(COUNTER_COLUMNS) + 2))
+            self.conn.executemany(
+                f"INSERT INTO unit_counters (unit, period, {', '.join(COUNTER_COLUMNS)}) VALUES ({marks})",
+                [(row.unit, row.period, *row.values) for row in expected],
+            )
+
+    def _document_row(self, document_id: str) -> dict[str, object] | None:
+        self.conn.row_factory = sqlite3.Row
+        try:
+            row = self.conn.execute("SELECT * FROM documents WHERE document_id = ?", (document_id,)).fetchone()
+        finally:
+            self.conn.row_factory = None
+        return dict(row) if row else None
+
+
+_STATE_COLUMNS = (
+    "sender, period, confidential, channel, sent_over_axis, business_status, due_date, signature_count,"
+    " has_valid_signature, has_valid_personal, has_valid_organisation, invalid_reasons"
+)
+
+_SIGNATURE_COLUMNS = (
+    "payload_sha256", "idx", "document_id", "batch_id", "item_name", "indication", "subindication", "reason",
+    "signer_subject", "signer_serial", "signer_issuer", "cert_sha256", "signing_time", "signing_time_source",
+    "digest_algorithm", "signature_algorithm", "key_bits", "kind", "covers_whole_file", "belongs_to_sender",
+    "checks_json",
+)
+
+
+def _identity(verdict: Verdict) -> SignerIdentity:
+    return SignerIdentity(
+        cert_sha256=verdict.signer_cert_sha256,
+        serial=verdict.signer_serial,
+        common_name=verdict.signer_common_name,
+        organisation=verdict.signer_organisation,
+        org_unit=verdict.signer_org_unit,
+        is_organisation=verdict.kind is SignerKind.ORGANISATION,
+    )
+
+
+def _doc_state(row: tuple[object, ...]) -> DocState:
+    (sender, period, confidential, channel, axis, status, due, count, valid, personal, organisation, reasons) = row
+    return DocState(
+        sender=str(sender) if sender else None,
+        period=str(period),
+        confidential=bool(confidential),
+        channel=str(channel),
+        sent_over_axis=bool(axis),
+        business_status=str(status),
+        due_date=str(due) if due else None,
+        signature_count=int(count),  # type: ignore[call-overload]
+        has_valid_signature=bool(valid),
+        has_valid_personal=bool(personal),
+        has_valid_organisation=bool(organisation),
+        invalid_reasons=str(reasons),
+    )
+
+
+def _signature_row(verdict: Verdict, payload_sha256: str, item_name: str, batch_id: int, document_id: str | None,
+                   belongs: bool | None) -> tuple[object, ...]:
+    checks = [{"name": c.name.value, "outcome": c.outcome.value, "detail": c.detail} for c in verdict.checks]
+    return (
+        payload_sha256, verdict.index, document_id, batch_id, item_name, verdict.indication.value,
+        verdict.subindication.value if verdict.subindication else None, verdict.reason, verdict.signer_subject,
+        verdict.signer_serial, verdict.signer_issuer, verdict.signer_cert_sha256, _iso(verdict.signing_time),
+        verdict.signing_time_source.value, verdict.digest_algorithm, verdict.signature_algorithm, verdict.key_bits,
+        verdict.kind.value, _int_or_none(verdict.covers_whole_file), _int_or_none(belongs),
+        json.dumps(checks, ensure_ascii=False),
+    )
+
+
+def _record_fields(record: DocumentRecord) -> dict[str, object]:
+    return {
+        "sender": record.sender,
+        "number": record.number,
+        "notation": record.notation,
+        "promulgation_date": _iso(record.promulgation_date),
+        "type_name": record.type_name,
+        "subject": record.subject,
+        "due_date": _iso(record.due_date),
+    }
+
+
+def _merge_channel(current: object, rank: object, record: DocumentRecord, sender: object) -> tuple[str, int]:
+    """The sender's register beats edXML, which beats a recipient's register; equal ranks combine."""
+    if record.source is Source.EDXML:
+        channel, new_rank = ("both" if record.paper_copy or record.channel is Channel.BOTH else "electronic"), 2
+    elif record.direction is Direction.IN or (record.reporting_unit and record.reporting_unit != sender):
+        channel, new_rank = record.channel.value, _CHANNEL_RANK["register_in"]
+    else:
+        channel, new_rank = record.channel.value, _CHANNEL_RANK["register_out"]
+    old_rank = int(rank) if isinstance(rank, int) else -1
+    if current is None or new_rank > old_rank:
+        return channel, new_rank
+    if new_rank < old_rank or channel == current:
+        return str(current), old_rank
+    # Same authority, different answers (e.g. two register rows): both channels were used.
+    return "both", old_rank
+
+
+def _period(promulgation: object, sent_at: datetime | None, current: object, batch_time: datetime) -> str:
+    if promulgation:
+        return str(promulgation)[:7]
+    if current:
+        return str(current)
+    return f"{(sent_at or batch_time):%Y-%m}"
+
+
+def _sender_from_id(document_id: str) -> str | None:
+    head = document_id.split(",", 1)[0].strip()
+    return head if "," in document_id and _QCVN_CODE.match(head) else None
+
+
+def _parent_code(code: str) -> str | None:
+    """Zero the leftmost non-zero segment (domain.md §2); None for the top or a malformed code."""
+    if not _QCVN_CODE.match(code):
+        return None
+    segments = code.split(".")
+    for position, width in ((0, 3), (1, 2), (2, 2)):
+        if int(segments[position]):
+            segments[position] = "0" * width
+            return ".".join(segments)
+    return None
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _int_or_none(value: bool | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def _bool_or_none(value: object) -> bool | None:
+    return None if value is None else bool(value)

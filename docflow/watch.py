@@ -1,0 +1,358 @@
+"""The inbox watcher: take each settled batch exactly once, then file it away.
+
+How files arrive (watchdog's native or polling observer) only feeds a queue of
+top-level inbox names; what a batch is and what happens to it is decided here, in one
+thread, one batch at a time. The store commit comes first and the move second, so a
+kill between the two leaves a file whose hash is already known: on restart it is
+simply filed as a duplicate, never counted again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import shutil
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.polling import PollingObserver
+
+from docflow.ingest import BatchOutcome, IngestOptions, ProgressCallback, ingest_batch
+from docflow.store import Store
+from signatures import TrustStore
+
+__all__ = ["WatchSettings", "Watcher", "WatchReport", "is_temporary_name", "ProgressFactory"]
+
+log = logging.getLogger(__name__)
+
+ProgressFactory = Callable[[str], AbstractContextManager[ProgressCallback]]
+"""Given a batch name, a context giving the progress callback for that batch (e.g. a rich bar)."""
+
+_TEMPORARY_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial")
+_WHAT_TO_DO_UNREADABLE = (
+    "Read the reason, export the batch again from the document-management software, "
+    "and drop the new export into the inbox."
+)
+_WHAT_TO_DO_FAILED = (
+    "docflow failed on this batch several times; it is kept here unchanged. Send this file and the batch "
+    "to the docflow administrator; once fixed, drop the batch into the inbox again."
+)
+
+
+def is_temporary_name(name: str) -> bool:
+    """Names of files still being written or belonging to an editor, never batches."""
+    lowered = name.lower()
+    return name.startswith((".", "~$")) or lowered.endswith(_TEMPORARY_SUFFIXES)
+
+
+@dataclass(frozen=True)
+class WatchSettings:
+    inbox: Path
+    db: Path
+    archive: Path | None = None
+    """Where ingested batches go; default ``INBOX/archive``."""
+    rejected: Path | None = None
+    """Where unreadable batches go; default ``INBOX/rejected``."""
+    settle_seconds: float = 2.0
+    poll_interval: float = 1.0
+    polling: bool = False
+    max_attempts: int = 3
+    """Failures (docflow bugs, not bad batches) before a batch is quarantined in rejected/."""
+    retry_seconds: float = 5.0
+    """First retry delay after a failure; doubles each time."""
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.archive or self.inbox / "archive"
+
+    @property
+    def rejected_dir(self) -> Path:
+        return self.rejected or self.inbox / "rejected"
+
+
+@dataclass
+class WatchReport:
+    """Every batch outcome of one run, in order (quarantined batches as ``rejected``)."""
+
+    outcomes: list[BatchOutcome] = field(default_factory=list)
+
+
+@dataclass
+class _Pending:
+    signature: tuple[tuple[str, int, int], ...] | None = None
+    stable_since: float = 0.0
+    first_seen: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    failures: int = 0
+    next_try: float = 0.0
+
+
+class _Stopped(Exception):
+    """Raised from the progress callback to roll back the current batch on SIGINT/SIGTERM."""
+
+
+class _InboxHandler(FileSystemEventHandler):
+    def __init__(self, candidates: queue.Queue[str], inbox: Path) -> None:
+        self._candidates = candidates
+        self._inbox = inbox
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        for raw in (event.src_path, getattr(event, "dest_path", "")):
+            name = _top_level_name(self._inbox, os.fsdecode(raw)) if raw else None
+            if name:
+                self._candidates.put(name)
+
+
+class Watcher:
+    """Watches one inbox; ``run`` until ``stop`` (or until the inbox is done, with ``once``)."""
+
+    def __init__(
+        self,
+        settings: WatchSettings,
+        trust: TrustStore | None,
+        options: IngestOptions | None = None,
+        progress: ProgressFactory | None = None,
+    ) -> None:
+        self.settings = settings
+        self._trust = trust
+        self._options = options or IngestOptions()
+        self._progress = progress
+        self._candidates: queue.Queue[str] = queue.Queue()
+        self._pending: dict[str, _Pending] = {}
+        self._stop = threading.Event()
+        self._own_dirs = {settings.archive_dir.resolve(), settings.rejected_dir.resolve()}
+
+    def stop(self) -> None:
+        """Ask the watcher to stop after (or by rolling back) the current batch."""
+        self._stop.set()
+        self._candidates.put("")  # wake the loop
+
+    def run(self, once: bool = False) -> WatchReport:
+        self.settings.inbox.mkdir(parents=True, exist_ok=True)
+        report = WatchReport()
+        observer = None if once else self._start_observer()
+        try:
+            with Store.open(self.settings.db) as store:
+                self._scan()
+                while not self._stop.is_set():
+                    if once and not self._pending:
+                        break
+                    self._wait_for_candidates()
+                    self._process_settled(store, report)
+        finally:
+            if observer is not None:
+                observer.stop()
+                observer.join(timeout=10)
+        return report
+
+    # -- how files arrive ------------------------------------------------------------
+
+    def _start_observer(self) -> Observer | PollingObserver:
+        handler = _InboxHandler(self._candidates, self.settings.inbox)
+        if self.settings.polling:
+            observer: Observer | PollingObserver = PollingObserver(timeout=self.settings.poll_interval)
+        else:
+            observer = Observer()
+        # Not recursive: a folder batch is announced by its top-level entry; the settle
+        # check then watches its contents itself.
+        observer.schedule(handler, str(self.settings.inbox), recursive=False)
+        observer.start()
+        return observer
+
+    def _scan(self) -> None:
+        for entry in sorted(self.settings.inbox.iterdir()):
+            self._consider(entry.name)
+
+    def _consider(self, name: str) -> None:
+        if name and name not in self._pending and self._is_candidate(self.settings.inbox / name):
+            self._pending[name] = _Pending()
+
+    def _wait_for_candidates(self) -> None:
+        tick = max(0.05, min(self.settings.settle_seconds / 3, self.settings.poll_interval))
+        try:
+            names = [self._candidates.get(timeout=tick)]
+        except queue.Empty:
+            return
+        while True:
+            try:
+                names.append(self._candidates.get_nowait())
+            except queue.Empty:
+                break
+        for name in names:
+            self._consider(name)
+
+    def _is_candidate(self, path: Path) -> bool:
+        if is_temporary_name(path.name) or not (path.is_file() or path.is_dir()):
+            return False
+        return path.resolve() not in self._own_dirs
+
+    # -- what a batch is -------------------------------------------------------------
+
+    def _process_settled(self, store: Store, report: WatchReport) -> None:
+        now = time.monotonic()
+        for name in sorted(self._pending):
+            if self._stop.is_set():
+                return
+            path = self.settings.inbox / name
+            pending = self._pending[name]
+            signature = _settle_signature(path)
+            if signature is None:
+                del self._pending[name]  # gone (moved away by a clerk)
+                continue
+            if signature != pending.signature:
+                pending.signature, pending.stable_since = signature, now
+                continue
+            if now - pending.stable_since < self.settings.settle_seconds or now < pending.next_try:
+                continue
+            outcome = self._take(store, path, pending)
+            if outcome is not None:
+                report.outcomes.append(outcome)
+                del self._pending[name]
+
+    def _take(self, store: Store, path: Path, pending: _Pending) -> BatchOutcome | None:
+        """Ingest and file one batch; None when it stays in the inbox for a retry."""
+        try:
+            with self._progress_for(path.name) as progress:
+                outcome = ingest_batch(path, store, self._trust, self._options,
+                                       progress=self._stoppable(progress), received_at=pending.first_seen)
+        except _Stopped:
+            log.info("%s: stopped before it was committed; it stays in the inbox", path.name)
+            return None
+        except Exception as error:  # noqa: BLE001 - a bug must not lose the batch
+            return self._failed(path, pending, error)
+        if not outcome.sha256:
+            return self._failed(path, pending, OSError(outcome.reason))
+        self._file_away(path, outcome)
+        _log_outcome(outcome)
+        return outcome
+
+    def _progress_for(self, name: str) -> AbstractContextManager[ProgressCallback | None]:
+        return self._progress(name) if self._progress else nullcontext(None)
+
+    def _stoppable(self, progress: ProgressCallback | None) -> ProgressCallback:
+        def report(items: int) -> None:
+            if self._stop.is_set():
+                raise _Stopped
+            if progress is not None:
+                progress(items)
+
+        return report
+
+    def _failed(self, path: Path, pending: _Pending, error: BaseException) -> BatchOutcome | None:
+        pending.failures += 1
+        summary = "".join(traceback.format_exception_only(error)).strip()
+        if pending.failures < self.settings.max_attempts:
+            delay = self.settings.retry_seconds * 2 ** (pending.failures - 1)
+            pending.next_try = time.monotonic() + delay
+            log.error("%s: failed (%s); retrying in %.0f s", path.name, summary, delay, exc_info=error)
+            return None
+        reason = f"docflow failed {pending.failures} times on this batch: {summary}"
+        details = traceback.format_exception(error)[-6:]
+        outcome = BatchOutcome(path.name, "", "rejected", reason=reason)
+        try:
+            self._move_to_rejected(path, f"failed-{_stamp()}-{path.name}", outcome, _WHAT_TO_DO_FAILED, details)
+        except OSError as move_error:
+            # Give up on it for this run (a restart retries); looping on it would stall the inbox.
+            log.error("%s: cannot quarantine it (%s); it stays in the inbox", path.name, move_error)
+            return BatchOutcome(path.name, "", "rejected", reason=f"{reason}; left in the inbox: {move_error}")
+        log.error("%s: quarantined in %s: %s", path.name, self.settings.rejected_dir, reason)
+        return outcome
+
+    def _file_away(self, path: Path, outcome: BatchOutcome) -> None:
+        target_name = f"{outcome.sha256[:16]}-{path.name}"
+        was_rejected = outcome.outcome == "rejected" or outcome.previous_outcome == "rejected"
+        if was_rejected:
+            self._move_to_rejected(path, target_name, outcome, _WHAT_TO_DO_UNREADABLE)
+        else:
+            _move(path, self.settings.archive_dir / target_name)
+
+    def _move_to_rejected(self, path: Path, target_name: str, outcome: BatchOutcome, what_to_do: str,
+                          details: list[str] | None = None) -> None:
+        folder = self.settings.rejected_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        error = {
+            "file": path.name,
+            "sha256": outcome.sha256 or None,
+            "reason": outcome.reason,
+            "rejected_at": _stamp_iso(),
+            "what_to_do": what_to_do,
+        }
+        if details:
+            error["traceback"] = "".join(details)
+        _write_atomically(folder / f"{target_name}.error.json", json.dumps(error, ensure_ascii=False, indent=2))
+        _move(path, folder / target_name)
+
+
+def _top_level_name(inbox: Path, raw_path: str) -> str | None:
+    try:
+        relative = Path(raw_path).relative_to(inbox)
+    except ValueError:
+        return None
+    return relative.parts[0] if relative.parts else None
+
+
+def _settle_signature(path: Path) -> tuple[tuple[str, int, int], ...] | None:
+    """Size and mtime of the file, or of every file in the folder; None when it is gone."""
+    try:
+        if path.is_file():
+            stat = path.stat()
+            return (("", stat.st_size, stat.st_mtime_ns),)
+        if not path.is_dir():
+            return None
+        entries: list[tuple[str, int, int]] = []
+        for file_path in sorted(_walk(path)):
+            stat = file_path.stat()
+            entries.append((file_path.relative_to(path).as_posix(), stat.st_size, stat.st_mtime_ns))
+        stat = path.stat()
+        return (("", 0, stat.st_mtime_ns), *entries)
+    except FileNotFoundError:
+        return None
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    for root, _dirs, names in os.walk(folder):
+        for name in names:
+            yield Path(root, name)
+
+
+def _move(source: Path, target: Path) -> None:
+    """Move into place; an existing target has the same hash prefix, i.e. the same content."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        if source.is_dir():
+            shutil.rmtree(source)
+        else:
+            source.unlink()
+        return
+    shutil.move(str(source), str(target))
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def _log_outcome(outcome: BatchOutcome) -> None:
+    if outcome.outcome == "ingested":
+        log.info("%s: ingested %d documents, %d signatures, %d rejected items", outcome.file, outcome.documents,
+                 outcome.signatures, outcome.rejected_items)
+    else:
+        log.info("%s: %s: %s", outcome.file, outcome.outcome, outcome.reason)
+
+
+def _stamp() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+
+
+def _stamp_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -1,0 +1,156 @@
+"""Builders shared by the store, ingest, watch and crash tests: verdicts, edXML files, checks."""
+
+from __future__ import annotations
+
+import base64
+import sqlite3
+from datetime import date, datetime, timezone
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from docflow.store import Store
+from signatures.verdict import Indication, SignerKind, SubIndication, Verdict
+
+__all__ = [
+    "PROVINCE",
+    "SENDER",
+    "RECIPIENT",
+    "OTHER",
+    "verdict",
+    "edxml",
+    "write_edxml",
+    "assert_counters_exact",
+    "counters_of",
+    "table",
+]
+
+PROVINCE = "000.00.00.H04"
+SENDER = "000.00.01.H04"  # a department of the province
+RECIPIENT = "000.00.02.H04"
+OTHER = "000.00.03.H04"
+
+_NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
+_BUSINESS_CODES = {"new": 0, "revoke": 1, "update": 2, "replace": 3}
+
+
+def verdict(
+    index: int = 0,
+    *,
+    passed: bool = True,
+    sub: SubIndication | None = None,
+    kind: SignerKind = SignerKind.ORGANISATION,
+    cert: str = "c0ffee",
+    serial: str = "1a2b",
+    common_name: str | None = None,
+    covers_whole_file: bool | None = True,
+) -> Verdict:
+    """A hand-made verdict, for store tests that do not need the engine."""
+    failed_indication = Indication.INDETERMINATE if sub and sub.name.startswith(("NO_", "CHAIN", "CERT")) \
+        else Indication.TOTAL_FAILED
+    return Verdict(
+        index=index,
+        indication=Indication.TOTAL_PASSED if passed else failed_indication,
+        subindication=None if passed else (sub or SubIndication.HASH_FAILURE),
+        reason="ok" if passed else "failed",
+        signer_cert_sha256=cert,
+        signer_serial=serial,
+        signer_common_name=common_name,
+        signing_time=datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc),
+        kind=kind,
+        covers_whole_file=covers_whole_file,
+    )
+
+
+def edxml(
+    *,
+    sender: str = SENDER,
+    sender_name: str = "Sở Nội vụ tỉnh Bắc Kạn",
+    recipients: tuple[str, ...] = (RECIPIENT,),
+    number: str = "1",
+    notation: str = "SNV-VP",
+    promulgation: date = date(2024, 3, 1),
+    due: date | None = None,
+    business: str = "new",
+    paper: int = 0,
+    names_document: str | None = None,
+    attachment: tuple[str, bytes] | None = None,
+    document_id: str | None = None,
+) -> bytes:
+    """A minimal QCVN 102:2016 edXML package, in the prefixed form the VPCP sample uses."""
+    doc_id = document_id or f"{sender},{promulgation:%Y/%m/%d},{number}/{notation}"
+    to_blocks = "".join(
+        f"<edXML:To><edXML:OrganId>{code}</edXML:OrganId><edXML:OrganName>Đơn vị {code}</edXML:OrganName></edXML:To>"
+        for code in recipients
+    )
+    due_block = f"<edXML:DueDate>{due:%Y/%m/%d}</edXML:DueDate>" if due else ""
+    business_id = names_document or doc_id
+    replacement = (
+        f"<edXML:ReplacementInfoList><edXML:ReplacementInfo><edXML:DocumentId>{names_document}</edXML:DocumentId>"
+        "</edXML:ReplacementInfo></edXML:ReplacementInfoList>"
+        if names_document and business == "replace" else ""
+    )
+    reference, attachments = _attachment_blocks(attachment)
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<edXML xmlns="{_NS}"><edXML:edXMLEnvelope xmlns:edXML="{_NS}"><edXML:edXMLHeader>
+<edXML:MessageHeader>
+<edXML:From><edXML:OrganId>{sender}</edXML:OrganId><edXML:OrganName>{escape(sender_name)}</edXML:OrganName></edXML:From>
+{to_blocks}
+<edXML:Code><edXML:CodeNumber>{number}</edXML:CodeNumber><edXML:CodeNotation>{notation}</edXML:CodeNotation></edXML:Code>
+<edXML:PromulgationInfo><edXML:Place>Bắc Kạn</edXML:Place><edXML:PromulgationDate>{promulgation:%Y/%m/%d}</edXML:PromulgationDate></edXML:PromulgationInfo>
+<edXML:DocumentType><edXML:Type>1</edXML:Type><edXML:TypeName>Công văn</edXML:TypeName></edXML:DocumentType>
+<edXML:Subject>Về việc thử nghiệm {number}</edXML:Subject>
+{due_block}
+<edXML:DocumentId>{doc_id}</edXML:DocumentId>
+</edXML:MessageHeader>
+<edXML:TraceHeaderList><edXML:TraceHeader><edXML:OrganId>{sender}</edXML:OrganId><edXML:Timestamp>{promulgation:%Y/%m/%d} 08:00:00</edXML:Timestamp></edXML:TraceHeader>
+<edXML:Bussiness><edXML:BussinessDocType>{_BUSINESS_CODES[business]}</edXML:BussinessDocType>
+<edXML:BussinessDocReason>test</edXML:BussinessDocReason><edXML:DocumentId>{business_id}</edXML:DocumentId>
+<edXML:Paper>{paper}</edXML:Paper>{replacement}</edXML:Bussiness>
+</edXML:TraceHeaderList>
+</edXML:edXMLHeader><edXML:edXMLBody><edXML:edXMLManifest version="1.0">{reference}</edXML:edXMLManifest></edXML:edXMLBody>
+</edXML:edXMLEnvelope>{attachments}</edXML>
+""".encode()
+
+
+def _attachment_blocks(attachment: tuple[str, bytes] | None) -> tuple[str, str]:
+    if attachment is None:
+        return "", ""
+    name, data = attachment
+    reference = (
+        f"<edXML:Reference><edXML:ContentId>cid:1</edXML:ContentId><edXML:ContentType>application/pdf"
+        f"</edXML:ContentType><edXML:AttachmentName>{name}</edXML:AttachmentName></edXML:Reference>"
+    )
+    encoded = base64.b64encode(data).decode()
+    attachments = (
+        f"<AttachmentEncoded><Attachment><ContentId>cid:1</ContentId><AttachmentName>{name}</AttachmentName>"
+        f"<ContentType>application/pdf</ContentType><edXML:ContentTransferEncoded xmlns:edXML=\"{_NS}\">"
+        f"{encoded}</edXML:ContentTransferEncoded></Attachment></AttachmentEncoded>"
+    )
+    return reference, attachments
+
+
+def write_edxml(path: Path, **fields: object) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(edxml(**fields))  # type: ignore[arg-type]
+    return path
+
+
+def assert_counters_exact(store: Store) -> None:
+    """The incrementally kept counters equal a rebuild from the documents."""
+    assert store.counter_rows() == store.expected_counters()
+
+
+def counters_of(store: Store, unit: str, period: str = "2024-03") -> dict[str, int]:
+    """One counters row as a dict of its non-zero columns (empty when there is none)."""
+    store.conn.row_factory = sqlite3.Row
+    try:
+        row = store.conn.execute("SELECT * FROM unit_counters WHERE unit = ? AND period = ?", (unit, period)).fetchone()
+    finally:
+        store.conn.row_factory = None
+    if row is None:
+        return {}
+    return {name: row[name] for name in row.keys() if name not in ("unit", "period") and row[name]}
+
+
+def table(store: Store, sql: str, *params: object) -> list[tuple[object, ...]]:
+    return [tuple(row) for row in store.conn.execute(sql, params)]

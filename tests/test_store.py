@@ -1,0 +1,293 @@
+"""The store on hand-made records and verdicts: merging, counting, signatures, migrations."""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+from collections.abc import Iterator
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from docflow.classify import DocState, RecipientState, classify_level, contribution, reason_word
+from docflow.ownership import normalise_name
+from docflow.records import BusinessType, Channel, Direction, DocumentRecord, Source, StatusEvent
+from docflow.schema import MIGRATIONS
+from docflow.store import BatchRow, Store
+from ingest_helpers import OTHER, RECIPIENT, SENDER, assert_counters_exact, counters_of, table, verdict
+from signatures.verdict import SignerKind, SubIndication
+
+BATCH_TIME = datetime(2024, 3, 31, tzinfo=timezone.utc)
+DOC = f"{SENDER},2024/03/01,1/SNV-VP"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store.open(tmp_path / "docflow.db") as opened:
+        yield opened
+
+
+_BATCH_NUMBERS = itertools.count()
+
+
+def _batch(store: Store, name: str = "b") -> int:
+    row = BatchRow(name, f"sha-{name}-{next(_BATCH_NUMBERS)}", 1, "file", "t", "t", "ingested")
+    return store.record_batch(row)
+
+
+def _record(**fields: object) -> DocumentRecord:
+    values: dict[str, object] = dict(
+        document_id=DOC, source=Source.EDXML, sender=SENDER, recipients=(RECIPIENT,),
+        promulgation_date=date(2024, 3, 1), item_name="a.edxml",
+    )
+    values.update(fields)
+    return DocumentRecord(**values)  # type: ignore[arg-type]
+
+
+def _merge(store: Store, *records: DocumentRecord, batch: str = "b") -> None:
+    with store.transaction():
+        batch_id = _batch(store, batch)
+        for record in records:
+            store.merge_document(record, batch_id, BATCH_TIME)
+    assert_counters_exact(store)
+
+
+def _sign(store: Store, *verdicts: object, payload: str = "p1", document_id: str | None = DOC) -> None:
+    with store.transaction():
+        batch_id = _batch(store, f"sig-{payload}")
+        for one in verdicts:
+            store.add_signature(one, payload_sha256=payload, item_name="x.pdf", batch_id=batch_id,  # type: ignore[arg-type]
+                                document_id=document_id)
+    assert_counters_exact(store)
+
+
+def test_open_applies_every_migration_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    Store.open(path).close()
+    with Store.open(path) as store:
+        assert store.schema_version == len(MIGRATIONS)
+        assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert store.conn.execute("PRAGMA busy_timeout").fetchone()[0] == 30000
+
+
+def test_readonly_store_refuses_writes(tmp_path: Path) -> None:
+    Store.open(tmp_path / "s.db").close()
+    with Store.open_readonly(tmp_path / "s.db") as store, pytest.raises(sqlite3.OperationalError):
+        store.conn.execute("DELETE FROM batches")
+
+
+def test_transaction_rolls_back_on_error(store: Store) -> None:
+    with pytest.raises(RuntimeError), store.transaction():
+        _batch(store)
+        raise RuntimeError("bug")
+    assert table(store, "SELECT count(*) FROM batches") == [(0,)]
+
+
+def test_one_document_from_sender_edxml_and_both_registers(store: Store) -> None:
+    _merge(store, _record())
+    recipient_row = _record(source=Source.REGISTER, direction=Direction.IN, reporting_unit=RECIPIENT,
+                            recipients=(), channel=Channel.PAPER, item_name="in.csv:2")
+    sender_row = _record(source=Source.REGISTER, direction=Direction.OUT, reporting_unit=SENDER,
+                         recipients=(RECIPIENT, OTHER), channel=Channel.BOTH, item_name="out.csv:2")
+    _merge(store, recipient_row, sender_row, batch="registers")
+    assert table(store, "SELECT count(*), channel, sent_over_axis FROM documents") == [(1, "both", 1)]
+    assert table(store, "SELECT unit, received_electronic FROM recipients ORDER BY unit") == [
+        (RECIPIENT, 1), (OTHER, 0)]
+    assert counters_of(store, SENDER) == {"outgoing": 1, "outgoing_electronic": 1, "outgoing_unsigned": 1}
+    assert counters_of(store, RECIPIENT) == {"incoming": 1, "incoming_electronic": 1}
+    assert table(store, "SELECT count(*) FROM document_sources") == [(3,)]
+
+
+def test_recipient_register_does_not_override_edxml_channel(store: Store) -> None:
+    _merge(store, _record(source=Source.REGISTER, direction=Direction.IN, reporting_unit=RECIPIENT,
+                          recipients=(), channel=Channel.PAPER))
+    assert table(store, "SELECT channel FROM documents") == [("paper",)]
+    _merge(store, _record(), batch="edxml")
+    assert table(store, "SELECT channel FROM documents") == [("electronic",)]
+
+
+def test_merging_the_same_record_again_changes_nothing(store: Store) -> None:
+    _merge(store, _record(due_date=date(2024, 3, 10)))
+    before = store.counter_rows()
+    _merge(store, _record(due_date=date(2024, 3, 10)), batch="again")
+    assert store.counter_rows() == before
+    assert table(store, "SELECT count(*) FROM recipients") == [(1,)]
+
+
+def test_revoked_document_counts_nowhere(store: Store) -> None:
+    _merge(store, _record())
+    _merge(store, _record(document_id="rev-1", business_type=BusinessType.REVOKE, replaces=(DOC,)), batch="rev")
+    assert table(store, "SELECT business_status FROM documents WHERE document_id = ?", DOC) == [("revoked",)]
+    assert store.counter_rows() == []
+
+
+def test_revocation_before_the_document_keeps_it_revoked(store: Store) -> None:
+    _merge(store, _record(business_type=BusinessType.REVOKE), batch="rev")
+    _merge(store, _record(), batch="original")
+    assert table(store, "SELECT business_status, sender FROM documents") == [("revoked", SENDER)]
+    assert store.counter_rows() == []
+
+
+def test_replacement_moves_the_count_to_the_new_document(store: Store) -> None:
+    _merge(store, _record())
+    new_id = f"{SENDER},2024/03/02,2/SNV-VP"
+    _merge(store, _record(document_id=new_id, business_type=BusinessType.REPLACE, replaces=(DOC,),
+                          promulgation_date=date(2024, 3, 2)), batch="replace")
+    assert table(store, "SELECT business_status, replaced_by FROM documents WHERE document_id = ?", DOC) == [
+        ("replaced", new_id)]
+    assert counters_of(store, SENDER)["outgoing"] == 1
+
+
+def test_update_overwrites_fields(store: Store) -> None:
+    _merge(store, _record(subject="old"))
+    _merge(store, _record(subject="new", business_type=BusinessType.UPDATE), batch="update")
+    assert table(store, "SELECT subject, business_status FROM documents") == [("new", "updated")]
+
+
+def test_confidential_document_counts_only_as_confidential(store: Store) -> None:
+    _merge(store, _record(confidential=True))
+    assert counters_of(store, SENDER) == {"outgoing_confidential": 1}
+    assert counters_of(store, RECIPIENT) == {"incoming_confidential": 1}
+
+
+def test_paper_only_document_from_the_sender_register(store: Store) -> None:
+    _merge(store, _record(source=Source.REGISTER, direction=Direction.OUT, reporting_unit=SENDER,
+                          channel=Channel.PAPER))
+    assert counters_of(store, SENDER) == {"outgoing": 1, "outgoing_paper": 1}
+
+
+def test_person_and_organisation_signatures_make_nd30(store: Store) -> None:
+    _merge(store, _record())
+    _sign(store, verdict(0, kind=SignerKind.PERSON, covers_whole_file=False), verdict(1))
+    assert counters_of(store, SENDER) == {
+        "outgoing": 1, "outgoing_electronic": 1, "outgoing_issued_electronic": 1,
+        "outgoing_signed_valid": 1, "outgoing_nd30": 1,
+    }
+
+
+def test_last_signature_not_covering_the_file_is_tampered(store: Store) -> None:
+    _merge(store, _record())
+    _sign(store, verdict(0, covers_whole_file=False))
+    assert counters_of(store, SENDER)["invalid_tampered"] == 1
+    assert "outgoing_issued_electronic" not in counters_of(store, SENDER)
+
+
+@pytest.mark.parametrize(
+    ("sub", "word"),
+    [(SubIndication.HASH_FAILURE, "tampered"), (SubIndication.NO_CERTIFICATE_CHAIN_FOUND, "untrusted"),
+     (SubIndication.REVOKED_NO_POE, "revoked"), (SubIndication.OUT_OF_BOUNDS_NO_POE, "expired"),
+     (SubIndication.CRYPTO_CONSTRAINTS_FAILURE, "weak"), (SubIndication.FORMAT_FAILURE, "other")],
+)
+def test_failed_signature_is_counted_under_its_reason(store: Store, sub: SubIndication, word: str) -> None:
+    failed = verdict(passed=False, sub=sub)
+    assert reason_word(failed) == word
+    _merge(store, _record())
+    _sign(store, failed)
+    assert counters_of(store, SENDER)[f"invalid_{word}"] == 1
+    assert "outgoing_signed_valid" not in counters_of(store, SENDER)
+
+
+def test_organisation_certificate_of_another_unit_is_wrong_unit(store: Store) -> None:
+    store.conn.execute("INSERT INTO issued_certificates (serial, unit) VALUES ('1a2b', ?)", (OTHER,))
+    _merge(store, _record())
+    _sign(store, verdict())
+    assert table(store, "SELECT belongs_to_sender FROM signatures") == [(0,)]
+    counts = counters_of(store, SENDER)
+    assert counts["invalid_wrong_unit"] == 1 and "outgoing_issued_electronic" not in counts
+
+
+def test_organisation_name_match_belongs_and_unknown_name_is_not_wrong(store: Store) -> None:
+    _merge(store, _record())
+    with store.transaction():
+        store.upsert_unit(SENDER, "Sở Nội vụ tỉnh Bắc Kạn", "edxml")
+    _sign(store, verdict(common_name="SỞ NỘI VỤ TỈNH BẮC KẠN (mẫu)"), payload="named")
+    _sign(store, verdict(cert="beef", common_name="Công ty Lạ"), payload="stranger")
+    assert table(store, "SELECT belongs_to_sender FROM signatures ORDER BY payload_sha256") == [(1,), (None,)]
+
+
+def test_same_signature_seen_twice_is_stored_once(store: Store) -> None:
+    _merge(store, _record())
+    _sign(store, verdict())
+    _sign(store, verdict(), document_id=DOC)
+    assert table(store, "SELECT count(*) FROM signatures") == [(1,)]
+    assert table(store, "SELECT signature_count FROM certificates") == [(1,)]
+
+
+def test_bare_signed_file_counts_nowhere_until_a_record_names_it(store: Store) -> None:
+    _merge(store, _record())
+    _sign(store, verdict(), document_id=None)
+    assert "outgoing_signed_valid" not in counters_of(store, SENDER)
+    _sign(store, verdict(), document_id=DOC)
+    assert counters_of(store, SENDER)["outgoing_signed_valid"] == 1
+
+
+@pytest.mark.parametrize("status_first", [False, True])
+def test_completion_on_time_whether_status_comes_first_or_not(store: Store, status_first: bool) -> None:
+    def add_status() -> None:
+        event = StatusEvent(DOC, RECIPIENT, "06", "Hoàn thành", datetime(2024, 3, 10, 17, 0))
+        with store.transaction():
+            store.add_status_event(event, _batch(store, "status"))
+            store.add_status_event(event, _batch(store, "status-again"))
+
+    if status_first:
+        add_status()
+    _merge(store, _record(due_date=date(2024, 3, 10)))
+    if not status_first:
+        add_status()
+    assert_counters_exact(store)
+    assert counters_of(store, RECIPIENT)["incoming_due_on_time"] == 1
+    assert table(store, "SELECT count(*) FROM status_events") == [(1,)]
+
+
+def test_recompute_counters_repairs_a_damaged_table(store: Store) -> None:
+    _merge(store, _record())
+    expected = store.counter_rows()
+    store.conn.execute("UPDATE unit_counters SET outgoing = 99")
+    store.recompute_counters()
+    assert store.counter_rows() == expected
+
+
+def test_units_seen_get_level_and_parent(store: Store) -> None:
+    with store.transaction():
+        store.upsert_unit("000.00.00.H04", "UBND tỉnh Bắc Kạn", "edxml")
+        store.upsert_unit("000.00.05.H04", "UBND huyện Ba Bể", "edxml")
+        store.upsert_unit("000.07.05.H04", None, "register")
+        store.upsert_unit("28.22.H17", None, "register")
+    assert table(store, "SELECT code, level, parent, code_valid FROM units ORDER BY code") == [
+        ("000.00.00.H04", "province", None, 1),
+        ("000.00.05.H04", "district", "000.00.00.H04", 1),
+        ("000.07.05.H04", "commune", "000.00.05.H04", 1),
+        ("28.22.H17", "unknown", None, 0),
+    ]
+
+
+def test_classify_level_words() -> None:
+    assert classify_level("000.00.00.G22", "Văn phòng Chính phủ", None) == "other"
+    assert classify_level("000.00.03.H04", "Sở Tài chính", "province") == "department"
+    assert classify_level("000.00.03.H04", "Ủy ban nhân dân thị xã X", None) == "district"
+    assert classify_level("000.02.03.H04", "UBND Phường Y", None) == "commune"
+    assert classify_level("000.02.03.H04", "Phòng Tổ chức", "department") == "other"
+
+
+def test_normalise_name_ignores_diacritics_case_and_notes() -> None:
+    assert normalise_name("SỞ  Tài chính (mẫu)") == normalise_name("so tai chinh")
+    assert normalise_name("Ủy ban nhân dân huyện Đồng Xoài") == "ubnd huyen dong xoai"
+
+
+def test_contribution_of_revoked_document_is_empty() -> None:
+    state = DocState(SENDER, "2024-03", False, "electronic", True, "revoked", None, 0, False, False, False, "")
+    assert contribution(state, [RecipientState(RECIPIENT, True, None)]) == {}
+
+
+def test_a_reader_is_not_blocked_by_a_writer_mid_batch(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    with Store.open(path) as writer:
+        _merge(writer, _record())
+        committed = writer.counter_rows()
+        with writer.transaction():
+            writer.merge_document(_record(document_id="x", number="2"), _batch(writer, "open"), BATCH_TIME)
+            with Store.open_readonly(path) as reader:
+                assert reader.counter_rows() == committed  # sees the last commit, at once
+        with Store.open_readonly(path) as reader:
+            assert reader.counter_rows() != committed
