@@ -104,6 +104,11 @@ class DocumentRecord:
     """Signed files carrying this document."""
     item_name: str = ""
     """Where in the batch it came from (file name, plus row number for registers)."""
+    payload_names: tuple[str, ...] = ()
+    """Names, within the batch, of signed files this record names (a register row's ``file``).
+
+    The files themselves arrive as bare ``SignedPayload`` items with those names; ingestion
+    joins the two within the batch, so readers never hold a batch's PDFs in memory."""
 
 
 @dataclass(frozen=True)

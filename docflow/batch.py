@@ -1,0 +1,496 @@
+"""Reading a clerk's batch — one file, a folder, or a zip — as a stream of batch records.
+
+Nothing is ever extracted to disk and no batch is held in memory whole: names are
+checked first (a zip's central directory, a folder's listing), then members are read one
+at a time, each bounded by ``Limits``. Hostile or broken parts become ``RejectedItem``s
+alongside the good items; only a batch unreadable as a whole raises ``BatchUnreadable``.
+
+Pairing of register rows with the signed files they name is a join by name: a record
+carries ``payload_names`` (resolved here to names within the batch) and each signed file
+is yielded as a bare ``SignedPayload`` under that name; ingestion joins them. So at most
+one member (two for a ``.p7s`` and the file it signs) is in memory at a time.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import posixpath
+import re
+import stat
+import zipfile
+import zlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from docflow.edxml import read_edxml
+from docflow.records import BatchItem, DocumentRecord, RejectedItem, SignedPayload
+from docflow.register import read_register
+
+__all__ = ["Limits", "BatchUnreadable", "read_batch", "read_signed_zip", "member_kind"]
+
+_MiB = 1 << 20
+_GiB = 1 << 30
+_CHUNK = _MiB
+_PDF_MAGIC = b"%PDF-"
+_ZIP_MAGIC = b"PK\x03\x04"
+_KINDS = {
+    ".edxml": "edxml", ".xml": "edxml",
+    ".csv": "register", ".jsonl": "register", ".ndjson": "register",
+    ".pdf": "pdf", ".p7s": "p7s", ".p7m": "p7m", ".zip": "zip",
+}  # fmt: skip
+_SIGNED_KINDS = {"pdf", "p7s", "p7m"}
+_TEMP_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial", ".download")
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_ACCEPTED = "expected .edxml, .csv, .jsonl, .pdf, .p7m, a .p7s beside the file it signs, or .zip"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on what one batch may make docflow read (``[limits]`` in docflow.toml)."""
+
+    max_batch_bytes: int = 2 * _GiB
+    """The batch file (or a folder's files together) on disk."""
+    max_member_bytes: int = 200 * _MiB
+    """One file inside the batch, unpacked; also bounds a decoded edXML attachment."""
+    max_total_uncompressed_bytes: int = 4 * _GiB
+    """Everything the batch unpacks to, nested zips included."""
+    max_compression_ratio: float = 200.0
+    """Unpacked size / packed size of one zip member, checked above ``ratio_checked_above_bytes``."""
+    max_members: int = 100_000
+    """Files in one zip."""
+    max_zip_depth: int = 2
+    """A batch zip holding zips is depth 2; deeper nesting is refused."""
+    max_field_chars: int = 10_000
+    """One text field of a register row or an edXML element."""
+    max_xml_bytes: int = 300 * _MiB
+    """One edXML file; it is parsed in memory, base64 attachments included."""
+    ratio_checked_above_bytes: int = _MiB
+    """Small files (a page of blanks) compress very well without being bombs."""
+
+
+class BatchUnreadable(Exception):
+    """The batch as a whole cannot be read (not a zip though named one, empty, nothing docflow reads).
+
+    The only exception ``read_batch`` raises for bad input; ``str()`` is the clerk-readable reason.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _MemberRejected(Exception):
+    """One member cannot be used; becomes a RejectedItem."""
+
+
+class _BudgetExceeded(Exception):
+    """The whole batch unpacks to more than the limit: stop reading it."""
+
+
+@dataclass(frozen=True)
+class _Entry:
+    name: str
+    """Path inside its container, ``/``-separated."""
+    size: int
+    """Declared (zip header) or on-disk size."""
+
+
+class _Container(Protocol):
+    prefix: str
+    """Prefix of item names (``inner.zip/`` for a nested zip, empty at the top)."""
+
+    def scan(self) -> tuple[list[_Entry], list[RejectedItem]]: ...
+
+    def read(self, entry: _Entry, budget: _Budget) -> bytes: ...
+
+
+class _Budget:
+    """Counts bytes actually unpacked across the whole batch, since zip headers can lie."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.spent = 0
+
+    def spend(self, count: int) -> None:
+        self.spent += count
+        if self.spent > self.limit:
+            raise _BudgetExceeded
+
+
+def member_kind(name: str) -> str | None:
+    """What a member is by its name: ``edxml``, ``register``, ``pdf``, ``p7s``, ``p7m``, ``zip`` or None."""
+    return _KINDS.get(posixpath.splitext(name.lower())[1])
+
+
+def _is_temporary(name: str) -> bool:
+    # Half-copied files and editor lock files: the clerk's copy is still in progress.
+    lowered = name.lower()
+    return name.startswith((".", "~$")) or lowered.endswith(_TEMP_SUFFIXES)
+
+
+def _read_bounded(stream: BinaryIO, limit: int, budget: _Budget, too_big: str) -> bytes:
+    # BytesIO rather than a list of chunks: joining would briefly hold the member twice.
+    buffer = io.BytesIO()
+    while chunk := stream.read(_CHUNK):
+        if buffer.tell() + len(chunk) > limit:
+            raise _MemberRejected(too_big)
+        budget.spend(len(chunk))
+        buffer.write(chunk)
+    return buffer.getvalue()
+
+
+def _size_text(count: float) -> str:
+    return f"{count / _MiB:,.1f} MiB" if count >= _MiB else f"{int(count):,} bytes"
+
+
+# -- zips ---------------------------------------------------------------------------------
+
+
+def _unsafe_name(name: str) -> str | None:
+    """Why a zip member's name is refused, or None."""
+    if any(ord(char) < 32 or ord(char) == 127 for char in name):
+        return f"the name {name!r} contains control characters; the archive may be hostile — ask the sender to re-export"
+    path = name.replace("\\", "/")
+    if path.startswith("/") or _DRIVE.match(path) or ".." in path.split("/"):
+        return (f"its path '{name}' points outside the batch (zip slip); the archive may be hostile — "
+                "it was not unpacked; ask the sender to re-export")
+    return None
+
+
+def _member_problem(info: zipfile.ZipInfo, limits: Limits) -> str | None:
+    """Why one zip member is refused before reading it, or None."""
+    unsafe = _unsafe_name(info.filename)
+    if unsafe:
+        return unsafe
+    if stat.S_ISLNK(info.external_attr >> 16):
+        return "it is a symbolic link inside the zip; links are never followed — send the file itself"
+    if info.flag_bits & 0x1:
+        return "it is password-protected (encrypted) in the zip; send it without a password"
+    if info.file_size > limits.max_member_bytes:
+        return (f"it unpacks to {_size_text(info.file_size)}, over the {_size_text(limits.max_member_bytes)} "
+                "limit for one file")
+    ratio = info.file_size / max(info.compress_size, 1)
+    if info.file_size > limits.ratio_checked_above_bytes and ratio > limits.max_compression_ratio:
+        return (f"it is compressed {ratio:,.0f} times (limit {limits.max_compression_ratio:,.0f}); "
+                "this looks like a zip bomb and was not unpacked")
+    return None
+
+
+class _ZipContainer:
+    def __init__(self, archive: zipfile.ZipFile, prefix: str, limits: Limits) -> None:
+        self.archive = archive
+        self.prefix = prefix
+        self.limits = limits
+        self._infos: dict[str, zipfile.ZipInfo] = {}
+
+    def scan(self) -> tuple[list[_Entry], list[RejectedItem]]:
+        infos = [info for info in self.archive.infolist() if not info.is_dir()]
+        whole = self._whole_zip_problem(infos)
+        if whole:
+            return [], [RejectedItem(self.prefix.rstrip("/") or "the batch zip", whole)]
+        entries: list[_Entry] = []
+        rejected: list[RejectedItem] = []
+        for info in sorted(infos, key=lambda i: i.filename):
+            name = info.filename
+            problem = _member_problem(info, self.limits)
+            if problem is None and name in self._infos:
+                problem = "the zip holds two files with this name; only the first was read"
+            if problem:
+                rejected.append(RejectedItem(self.prefix + name, problem))
+            elif not _is_temporary(posixpath.basename(name)):
+                self._infos[name] = info
+                entries.append(_Entry(name, info.file_size))
+        return entries, rejected
+
+    def _whole_zip_problem(self, infos: list[zipfile.ZipInfo]) -> str | None:
+        limits = self.limits
+        if len(infos) > limits.max_members:
+            return f"the zip holds {len(infos):,} files, over the limit of {limits.max_members:,}; nothing in it was read"
+        declared = sum(info.file_size for info in infos)
+        if declared > limits.max_total_uncompressed_bytes:
+            return (f"the zip declares {_size_text(declared)} unpacked, over the "
+                    f"{_size_text(limits.max_total_uncompressed_bytes)} limit (zip bomb?); nothing in it was read")
+        return None
+
+    def read(self, entry: _Entry, budget: _Budget) -> bytes:
+        info = self._infos[entry.name]
+        lying = "it unpacks to more bytes than the zip header declares; the archive may be hostile"
+        try:
+            with self.archive.open(info) as stream:
+                return _read_bounded(stream, min(info.file_size, self.limits.max_member_bytes), budget, lying)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
+            raise _MemberRejected(f"it could not be unpacked ({error}); the zip is damaged — ask for a new copy")
+        except (NotImplementedError, RuntimeError) as error:
+            raise _MemberRejected(f"it could not be unpacked ({error}); re-create the zip with ordinary compression")
+
+
+def _open_zip(source: Path | bytes) -> zipfile.ZipFile | None:
+    try:
+        return zipfile.ZipFile(source if isinstance(source, Path) else io.BytesIO(source))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+        return None
+
+
+# -- folders and single files -------------------------------------------------------------
+
+
+class _FolderContainer:
+    def __init__(self, root: Path, limits: Limits, single: Path | None = None) -> None:
+        self.root = root
+        self.prefix = ""
+        self.limits = limits
+        self.single = single
+
+    def scan(self) -> tuple[list[_Entry], list[RejectedItem]]:
+        entries: list[_Entry] = []
+        rejected: list[RejectedItem] = []
+        paths = [self.single] if self.single else self._walk(rejected)
+        for path in paths:
+            name = path.relative_to(self.root).as_posix()
+            problem = self._file_problem(path)
+            if problem:
+                rejected.append(RejectedItem(name, problem))
+            else:
+                entries.append(_Entry(name, path.lstat().st_size))
+        return entries, rejected
+
+    def _walk(self, rejected: list[RejectedItem]) -> list[Path]:
+        files: list[Path] = []
+        for folder, dirnames, filenames in os.walk(self.root, followlinks=False):
+            here = Path(folder)
+            for dirname in list(dirnames):
+                if _is_temporary(dirname) or (here / dirname).is_symlink():
+                    dirnames.remove(dirname)
+                    if (here / dirname).is_symlink():
+                        rejected.append(RejectedItem((here / dirname).relative_to(self.root).as_posix(),
+                                                     "it is a symbolic link to a folder; links are never followed"))
+            dirnames.sort()
+            files.extend(here / name for name in sorted(filenames) if not _is_temporary(name))
+        return files
+
+    def _file_problem(self, path: Path) -> str | None:
+        mode = path.lstat().st_mode
+        if stat.S_ISLNK(mode):
+            return "it is a symbolic link; links are never followed — copy the file itself into the batch"
+        if not stat.S_ISREG(mode):
+            return "it is not an ordinary file"
+        size = path.lstat().st_size
+        if size > self.limits.max_member_bytes:
+            return f"it is {_size_text(size)}, over the {_size_text(self.limits.max_member_bytes)} limit for one file"
+        return None
+
+    def read(self, entry: _Entry, budget: _Budget) -> bytes:
+        path = self.root / entry.name
+        try:
+            # O_NOFOLLOW: the file may have been swapped for a link since the listing.
+            descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            with os.fdopen(descriptor, "rb") as stream:
+                return _read_bounded(stream, self.limits.max_member_bytes, budget, "it grew over the size limit")
+        except OSError as error:
+            raise _MemberRejected(f"it could not be read ({error.strerror or error})")
+
+
+# -- dispatch -----------------------------------------------------------------------------
+
+
+class _Reader:
+    """Turns the entries of one batch into batch items; one per batch (it holds the byte budget)."""
+
+    def __init__(self, limits: Limits, columns: Mapping[str, str] | None, signed_only: bool = False) -> None:
+        self.limits = limits
+        self.columns = columns
+        self.signed_only = signed_only
+        self.budget = _Budget(limits.max_total_uncompressed_bytes)
+
+    def walk(self, container: _Container, depth: int) -> Iterator[BatchItem]:
+        entries, rejected = container.scan()
+        yield from rejected
+        by_lower = {entry.name.lower(): entry for entry in entries}
+        for entry in entries:
+            if entry.name.lower() + ".p7s" in by_lower:
+                continue  # read together with its detached signature
+            try:
+                yield from self._items(container, entry, by_lower, depth)
+            except _MemberRejected as problem:
+                yield RejectedItem(container.prefix + entry.name, str(problem))
+
+    def _items(self, container: _Container, entry: _Entry, by_lower: dict[str, _Entry],
+               depth: int) -> Iterator[BatchItem]:
+        kind = member_kind(entry.name)
+        name = container.prefix + entry.name
+        if self.signed_only and kind not in _SIGNED_KINDS:
+            yield RejectedItem(name, "it is neither a PDF nor a signature file, so its signatures were not checked")
+        elif kind == "edxml":
+            yield from read_edxml(name, container.read(entry, self.budget), self.limits, zip_depth=depth)
+        elif kind == "register":
+            records = read_register(name, container.read(entry, self.budget), self.columns, self.limits)
+            yield from _resolve_references(records, container.prefix, entry.name, by_lower)
+        elif kind == "zip":
+            yield from self.open_nested(name, container.read(entry, self.budget) if depth < self.limits.max_zip_depth
+                                    else None, depth)
+        elif kind == "p7s":
+            yield self._detached(container, entry, by_lower)
+        else:
+            yield _signed_file(name, kind, container.read(entry, self.budget))
+
+    def open_nested(self, name: str, data: bytes | None, depth: int) -> Iterator[BatchItem]:
+        if data is None:
+            yield RejectedItem(name, f"zips nested more than {self.limits.max_zip_depth} deep are not opened; "
+                                     "send the inner files directly")
+            return
+        archive = _open_zip(data)
+        if archive is None:
+            yield RejectedItem(name, "it is named .zip but is not a readable zip archive")
+            return
+        with archive:
+            yield from self.walk(_ZipContainer(archive, name + "/", self.limits), depth + 1)
+
+    def _detached(self, container: _Container, entry: _Entry, by_lower: dict[str, _Entry]) -> BatchItem:
+        content_name = entry.name[: -len(".p7s")]
+        content = by_lower.get(content_name.lower())
+        if content is None:
+            return RejectedItem(container.prefix + entry.name,
+                                f"a detached signature arrived without the file it signs ('{content_name}'); "
+                                "send both files together")
+        signature = container.read(entry, self.budget)
+        return SignedPayload(container.prefix + entry.name, signature, container.read(content, self.budget),
+                             kind="cms-detached")
+
+
+def _signed_file(name: str, kind: str | None, data: bytes) -> BatchItem:
+    if kind == "p7m":
+        return SignedPayload(name, data, kind="cms-attached")
+    # PDF readers accept up to 1 KiB of junk before the header; so do we.
+    if _PDF_MAGIC in data[:1024]:
+        return SignedPayload(name, data, kind="pdf")
+    if kind == "pdf":
+        return RejectedItem(name, "it is named .pdf but is not a PDF file; ask the sender to re-export it")
+    return RejectedItem(name, f"docflow does not read this kind of file ({_ACCEPTED})")
+
+
+def _resolve_references(records: list[BatchItem], prefix: str, register_name: str,
+                        by_lower: dict[str, _Entry]) -> Iterator[BatchItem]:
+    """Point each row's ``file`` at the signed file's name within the batch."""
+    folder = posixpath.dirname(register_name)
+    for item in records:
+        if not isinstance(item, DocumentRecord) or not item.payload_names:
+            yield item
+            continue
+        resolved: list[str] = []
+        for reference in item.payload_names:
+            entry = _find_reference(reference, folder, by_lower)
+            if entry is None:
+                yield RejectedItem(item.item_name, f"it names the signed file '{reference}', which is not in the "
+                                                   "batch; the document was recorded without it")
+            else:
+                resolved.append(prefix + entry.name)
+        yield replace(item, payload_names=tuple(resolved))
+
+
+def _find_reference(reference: str, folder: str, by_lower: dict[str, _Entry]) -> _Entry | None:
+    wanted = reference.replace("\\", "/").strip().lstrip("/")
+    candidates = [posixpath.normpath(posixpath.join(folder, wanted)), posixpath.normpath(wanted)]
+    for candidate in candidates:
+        # A file listed by name whose signature is detached is delivered as its .p7s.
+        for name in (candidate + ".p7s", candidate):
+            if name.lower() in by_lower:
+                return by_lower[name.lower()]
+    base = posixpath.basename(wanted).lower()
+    matches = [entry for key, entry in by_lower.items() if posixpath.basename(key) in (base, base + ".p7s")]
+    return matches[0] if len(matches) == 1 else None
+
+
+# -- entry points -------------------------------------------------------------------------
+
+
+def read_batch(path: Path, limits: Limits = Limits(), columns: Mapping[str, str] | None = None
+               ) -> Iterator[BatchItem]:
+    """Stream the items of a batch (file, folder or zip).
+
+    Raises ``BatchUnreadable`` (on first iteration) only when the batch as a whole cannot be
+    read; everything partially bad comes out as ``RejectedItem``s.
+    """
+    path = Path(path)
+    container, depth, archive = _open_top(path, limits)
+    try:
+        entries, rejected = container.scan()
+        _check_readable(path, entries, rejected)
+        reader = _Reader(limits, columns)
+        try:
+            yield from reader.walk(_Scanned(container, entries, rejected), depth)
+        except _BudgetExceeded:
+            yield RejectedItem(path.name, f"reading stopped: the batch unpacks to more than "
+                                          f"{_size_text(limits.max_total_uncompressed_bytes)} (zip bomb?); "
+                                          "the items before this point were kept")
+    finally:
+        if archive is not None:
+            archive.close()
+
+
+class _Scanned:
+    """A container whose scan already ran (read_batch checks it before streaming)."""
+
+    def __init__(self, container: _Container, entries: list[_Entry], rejected: list[RejectedItem]) -> None:
+        self.container = container
+        self.prefix = container.prefix
+        self._scan = (entries, rejected)
+
+    def scan(self) -> tuple[list[_Entry], list[RejectedItem]]:
+        return self._scan
+
+    def read(self, entry: _Entry, budget: _Budget) -> bytes:
+        return self.container.read(entry, budget)
+
+
+def _open_top(path: Path, limits: Limits) -> tuple[_Container, int, zipfile.ZipFile | None]:
+    if path.is_symlink():
+        raise BatchUnreadable("the batch is a symbolic link; links are never followed — drop the files themselves")
+    if path.is_dir():
+        total = sum(f.lstat().st_size for f in path.rglob("*") if not f.is_symlink() and f.is_file())
+        _check_size(total, limits)
+        return _FolderContainer(path, limits), 0, None
+    if not path.is_file():
+        raise BatchUnreadable("the batch is neither a file nor a folder")
+    size = path.stat().st_size
+    if size == 0:
+        raise BatchUnreadable("the batch file is empty")
+    _check_size(size, limits)
+    if member_kind(path.name) != "zip":
+        return _FolderContainer(path.parent, limits, single=path), 0, None
+    archive = _open_zip(path)
+    if archive is None:
+        raise BatchUnreadable("the file is named .zip but is not a readable zip archive; ask the sender to re-create it")
+    return _ZipContainer(archive, "", limits), 1, archive
+
+
+def _check_size(size: int, limits: Limits) -> None:
+    if size > limits.max_batch_bytes:
+        raise BatchUnreadable(f"the batch is {_size_text(size)}, over the {_size_text(limits.max_batch_bytes)} "
+                              "limit; split it into smaller batches")
+
+
+def _check_readable(path: Path, entries: list[_Entry], rejected: list[RejectedItem]) -> None:
+    if rejected:
+        return
+    if not entries:
+        raise BatchUnreadable("the batch is empty: it holds no files")
+    if all(member_kind(entry.name) is None for entry in entries):
+        shown = ", ".join(entry.name for entry in entries[:5])
+        raise BatchUnreadable(f"the batch holds no file docflow reads ({shown}); {_ACCEPTED}")
+
+
+def read_signed_zip(name: str, data: bytes, limits: Limits, zip_depth: int = 0
+                    ) -> tuple[list[SignedPayload], list[RejectedItem]]:
+    """The signed files inside a zipped edXML attachment, read with the batch's zip checks."""
+    reader = _Reader(limits, None, signed_only=True)
+    payloads: list[SignedPayload] = []
+    rejected: list[RejectedItem] = []
+    try:
+        for item in reader.open_nested(name, data if zip_depth < limits.max_zip_depth else None, zip_depth):
+            (payloads if isinstance(item, SignedPayload) else rejected).append(item)  # type: ignore[arg-type]
+    except _BudgetExceeded:
+        rejected.append(RejectedItem(name, "the attachment unpacks to too many bytes (zip bomb?)"))
+    return payloads, rejected

@@ -1,0 +1,354 @@
+"""Reading edXML packages (QCVN 102:2016; domain.md §1): documents and status packages.
+
+Parsing goes through defusedxml with DTDs, entities and external references all refused,
+so an XML bomb or an external entity is a rejection, never an expansion or a file read.
+Elements are matched by local name, in any order, which covers the QCVN 102 namespace
+(prefixed or default), the older ``http://www.e-doc.vn/Schema/`` and the tolerated flat
+``http://www.go.vn/eDoc`` variant alike.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import re
+import unicodedata
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+from xml.etree.ElementTree import Element, ParseError
+
+from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
+from defusedxml.ElementTree import fromstring
+
+from docflow.agency import normalise_code
+from docflow.records import (
+    BatchItem,
+    BusinessType,
+    Channel,
+    DocumentRecord,
+    RejectedItem,
+    SignedPayload,
+    Source,
+    StatusEvent,
+    document_key,
+)
+
+if TYPE_CHECKING:
+    from docflow.batch import Limits
+
+__all__ = ["read_edxml", "parse_document_date", "parse_timestamp", "clean_text", "STATUS_CODES"]
+
+STATUS_CODES = frozenset(f"{code:02d}" for code in range(1, 17))
+_BUSINESS_TYPES = {"0": BusinessType.NEW, "1": BusinessType.REVOKE, "2": BusinessType.UPDATE, "3": BusinessType.REPLACE}
+_DATE_FORMATS = ("%Y/%m/%d", "%Y-%m-%d", "%d/%m/%Y")
+_TIME_FORMATS = ("%Y/%m/%d %H:%M:%S", "%d/%m/%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M", "%d/%m/%Y %H:%M")
+_REEXPORT = "ask the sender to re-export"
+_BASE64_TEXT = re.compile(rb"^[A-Za-z0-9+/=\s]+$")
+_BLANK = b"\xef\xbb\xbf \t\r\n"
+
+
+class _Refused(Exception):
+    """A package that cannot be used; the message is the clerk-readable reason."""
+
+
+# -- shared text and date helpers (the register reader uses them too) ----------------------
+
+
+def clean_text(text: str | None) -> str | None:
+    """NFC, stripped; None for empty. Windows tools write Vietnamese decomposed, others composed."""
+    if text is None:
+        return None
+    cleaned = unicodedata.normalize("NFC", text).strip()
+    return cleaned or None
+
+
+def parse_document_date(text: str) -> date | None:
+    """``yyyy/MM/dd``, ``yyyy-MM-dd`` or ``dd/MM/yyyy`` (a trailing time is ignored); None if not a real date."""
+    head = text.strip().split(" ")[0].split("T")[0]
+    for pattern in _DATE_FORMATS:
+        try:
+            return datetime.strptime(head, pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
+def parse_timestamp(text: str) -> datetime | None:
+    """``yyyy/MM/dd HH:mm:ss`` or ``dd/MM/yyyy HH:mm:ss`` (as written: local time), ISO, or a bare date."""
+    stripped = text.strip()
+    for pattern in _TIME_FORMATS:
+        try:
+            return datetime.strptime(stripped, pattern)
+        except ValueError:
+            continue
+    try:
+        return datetime.fromisoformat(stripped)
+    except ValueError:
+        day = parse_document_date(stripped) if " " not in stripped else None
+        return datetime(day.year, day.month, day.day) if day else None
+
+
+# -- element access by local name -----------------------------------------------------------
+
+
+def _local(element: Element) -> str:
+    tag = element.tag
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _children(element: Element | None, name: str) -> list[Element]:
+    return [] if element is None else [child for child in element if _local(child) == name]
+
+
+def _child(element: Element | None, *path: str) -> Element | None:
+    for name in path:
+        found = _children(element, name)
+        element = found[0] if found else None
+    return element
+
+
+def _first(element: Element, name: str) -> Element | None:
+    return next((found for found in element.iter() if _local(found) == name), None)
+
+
+def _text(element: Element | None, *path: str) -> str | None:
+    found = _child(element, *path)
+    return clean_text(found.text) if found is not None else None
+
+
+# -- parsing --------------------------------------------------------------------------------
+
+
+def _parse(data: bytes) -> Element:
+    body = data.lstrip(_BLANK)
+    if not body.startswith(b"<"):
+        body = _decode_legacy_base64(body)
+    try:
+        return fromstring(body, forbid_dtd=True)
+    except (DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden):
+        raise _Refused("the edXML file declares a DOCTYPE or entities, which docflow refuses for safety "
+                       f"(they can expand into gigabytes or read other files); {_REEXPORT} without them")
+    except ParseError as error:
+        line = error.position[0] if error.position else "?"
+        message = str(error).split(":")[0]
+        raise _Refused(f"edXML file is not well-formed XML (line {line}): {message} — {_REEXPORT}")
+    except (ValueError, UnicodeError) as error:
+        raise _Refused(f"edXML file could not be decoded as XML ({error}) — {_REEXPORT}")
+
+
+def _decode_legacy_base64(body: bytes) -> bytes:
+    # One provincial builder base64-encodes the whole SOAP-wrapped status package.
+    if _BASE64_TEXT.match(body[:4096]):
+        try:
+            decoded = base64.b64decode(body).lstrip(_BLANK)
+        except (binascii.Error, ValueError):
+            decoded = b""
+        if decoded.startswith(b"<"):
+            return decoded
+    raise _Refused(f"the file is not XML (it does not start with '<'), so it is not an edXML package — {_REEXPORT}")
+
+
+def read_edxml(name: str, data: bytes, limits: Limits | None = None, *, zip_depth: int = 0) -> list[BatchItem]:
+    """One edXML file → a ``DocumentRecord`` (plus rejected attachments) or a ``StatusEvent``.
+
+    Never raises for bad input: a broken package is a single ``RejectedItem``.
+    """
+    from docflow.batch import Limits  # batch imports this module; the reverse import is deferred
+
+    limits = limits or Limits()
+    if len(data) > limits.max_xml_bytes:
+        return [RejectedItem(name, f"the edXML file is {len(data):,} bytes, over the {limits.max_xml_bytes:,} "
+                                   "byte limit; send large attachments as separate signed files")]
+    try:
+        root = _parse(data)
+        status = _first(root, "Status")
+        if status is not None:
+            return [_status_event(name, status, limits)]
+        header = _first(root, "MessageHeader")
+        return list(_document(name, root, header if header is not None else root, limits, zip_depth))
+    except _Refused as refused:
+        return [RejectedItem(name, str(refused))]
+
+
+def _required_date(text: str | None, field: str) -> date | None:
+    if text is None:
+        return None
+    parsed = parse_document_date(text)
+    if parsed is None:
+        raise _Refused(f"{field} '{text}' is not a real date; expected yyyy/MM/dd")
+    return parsed
+
+
+def _document_id(element: Element | None, organ_id: str | None) -> str | None:
+    """``DocumentId`` if written, else derived from OrganId, Code and PromulgationDate."""
+    written = _text(element, "DocumentId")
+    if written or element is None:
+        return written
+    code = _child(element, "Code")
+    number, notation = _text(code, "CodeNumber"), _text(code, "CodeNotation")
+    if number is None and code is not None and code.text and "/" in code.text:
+        number, notation = (part.strip() for part in code.text.split("/", 1))
+    day = _text(element, "PromulgationDate") or _text(element, "PromulgationInfo", "PromulgationDate")
+    promulgation = parse_document_date(day) if day else None
+    if organ_id and number and promulgation:
+        return document_key(normalise_code(organ_id), promulgation, number, notation or "")
+    return None
+
+
+def _document(name: str, root: Element, header: Element, limits: Limits, zip_depth: int) -> Iterator[BatchItem]:
+    sender_block = _child(header, "From")
+    sender = _text(sender_block, "OrganId")
+    if sender is None:
+        raise _Refused(f"the edXML package has no sender code (From/OrganId) — {_REEXPORT}")
+    sender = normalise_code(sender)
+    document_id = _document_id(header, sender)
+    if document_id is None:
+        raise _Refused("the edXML package has neither a DocumentId nor the code number and promulgation date "
+                       f"to derive one — {_REEXPORT}")
+    recipients = [(normalise_code(code), _text(block, "OrganName") or "")
+                  for block in _children(header, "To") if (code := _text(block, "OrganId"))]
+    business = _first(root, "Bussiness")
+    business_type = _business_type(business)
+    paper = _text(business, "Paper") == "1"
+    payloads, rejected = _attachments(name, root, limits, zip_depth)
+    record = DocumentRecord(
+        document_id=document_id,
+        source=Source.EDXML,
+        sender=sender,
+        recipients=tuple(dict.fromkeys(code for code, _ in recipients)),
+        number=_text(header, "Code", "CodeNumber"),
+        notation=_text(header, "Code", "CodeNotation"),
+        promulgation_date=_required_date(_text(header, "PromulgationInfo", "PromulgationDate"), "PromulgationDate"),
+        type_name=_text(header, "DocumentType", "TypeName"),
+        subject=_text(header, "Subject"),
+        channel=Channel.BOTH if paper else Channel.ELECTRONIC,
+        business_type=business_type,
+        paper_copy=paper,
+        due_date=_optional_date(_text(header, "DueDate")),
+        sender_name=_text(sender_block, "OrganName"),
+        recipient_names=tuple((code, label) for code, label in recipients if label),
+        replaces=_named_documents(header, business, document_id) if business_type is not BusinessType.NEW else (),
+        sent_at=_sent_at(root),
+        payloads=tuple(payloads),
+        item_name=name,
+    )
+    _check_lengths(record, limits)
+    yield record
+    yield from rejected
+
+
+def _optional_date(text: str | None) -> date | None:
+    # A garbled due date should not cost the clerk the whole document.
+    return parse_document_date(text) if text else None
+
+
+def _business_type(business: Element | None) -> BusinessType:
+    raw = _text(business, "BussinessDocType")
+    if raw is None:
+        return BusinessType.NEW
+    if raw not in _BUSINESS_TYPES:
+        raise _Refused(f"Bussiness/BussinessDocType '{raw}' is not one of 0 (new), 1 (revoke), 2 (update), "
+                       f"3 (replace) — {_REEXPORT}")
+    return _BUSINESS_TYPES[raw]
+
+
+def _named_documents(header: Element, business: Element | None, own_id: str) -> tuple[str, ...]:
+    """The documents a revocation, update or replacement acts on."""
+    candidates = [_text(business, "DocumentId")]
+    if business is not None:
+        candidates += [clean_text(found.text) for info in business.iter() if _local(info) == "ReplacementInfo"
+                       for found in _children(info, "DocumentId")]
+    candidates += [_document_id(block, _text(block, "OrganId")) for block in _children(header, "ResponseFor")]
+    return tuple(dict.fromkeys(c for c in candidates if c and c != own_id))
+
+
+def _sent_at(root: Element) -> datetime | None:
+    trace = _first(root, "TraceHeader")
+    stamp = _text(trace, "Timestamp")
+    return parse_timestamp(stamp) if stamp else None
+
+
+def _check_lengths(record: DocumentRecord | StatusEvent, limits: Limits) -> None:
+    for field in dataclasses.fields(record):
+        value = getattr(record, field.name)
+        if isinstance(value, str) and len(value) > limits.max_field_chars:
+            raise _Refused(f"the field {field.name} is {len(value):,} characters long, over the "
+                           f"{limits.max_field_chars:,} limit — {_REEXPORT}")
+
+
+# -- attachments ----------------------------------------------------------------------------
+
+
+def _attachment_elements(root: Element) -> Iterator[tuple[str, Element]]:
+    index = 0
+    for attachment in root.iter():
+        if _local(attachment) != "Attachment":
+            continue
+        encoded = _child(attachment, "ContentTransferEncoded")
+        if encoded is None:
+            encoded = _child(attachment, "Content")  # the flat go.vn variant
+        if encoded is None:
+            continue
+        index += 1
+        label = _text(attachment, "AttachmentName") or _text(attachment, "ContentId") or f"attachment-{index}"
+        yield label.replace("\\", "/").rsplit("/", 1)[-1], encoded
+
+
+def _attachments(name: str, root: Element, limits: Limits, zip_depth: int
+                 ) -> tuple[list[SignedPayload], list[RejectedItem]]:
+    from docflow.batch import read_signed_zip
+
+    payloads: list[SignedPayload] = []
+    rejected: list[RejectedItem] = []
+    for label, encoded in _attachment_elements(root):
+        item_name = f"{name}/{label}"
+        text = encoded.text or ""
+        # Checked before decoding: base64 is 4 characters for every 3 bytes.
+        if len(text) // 4 * 3 > limits.max_member_bytes:
+            rejected.append(RejectedItem(item_name, f"the attachment is over the {limits.max_member_bytes:,} byte "
+                                                    "limit for one file; it was not decoded"))
+            continue
+        try:
+            data = base64.b64decode(re.sub(r"\s+", "", text), validate=True)
+        except (binascii.Error, ValueError):
+            rejected.append(RejectedItem(item_name, f"the attachment is not valid base64 — {_REEXPORT}"))
+            continue
+        if data.startswith(b"PK\x03\x04"):
+            found, problems = read_signed_zip(item_name, data, limits, zip_depth)
+            payloads += found
+            rejected += problems
+        elif b"%PDF-" in data[:1024]:
+            payloads.append(SignedPayload(item_name, data, kind="pdf"))
+        elif label.lower().endswith(".p7m"):
+            payloads.append(SignedPayload(item_name, data, kind="cms-attached"))
+        else:
+            rejected.append(RejectedItem(item_name, "the attachment is neither a PDF nor a zip holding one, "
+                                                    "so its signatures were not checked"))
+    return payloads, rejected
+
+
+# -- status packages --------------------------------------------------------------------------
+
+
+def _status_event(name: str, status: Element, limits: Limits) -> StatusEvent:
+    response = _child(status, "ResponseFor")
+    reporting = _text(status, "From", "OrganId")
+    document_id = _document_id(response, _text(response, "OrganId"))
+    if document_id is None:
+        raise _Refused("the status package does not say which document it is about (ResponseFor/DocumentId) "
+                       f"— {_REEXPORT}")
+    if reporting is None:
+        raise _Refused(f"the status package has no reporting unit code (From/OrganId) — {_REEXPORT}")
+    code = _text(status, "StatusCode")
+    if code is None or code.zfill(2) not in STATUS_CODES:
+        raise _Refused(f"StatusCode '{code or ''}' is not one of 01–16 — {_REEXPORT}")
+    stamp = _text(status, "Timestamp")
+    timestamp = parse_timestamp(stamp) if stamp else None
+    if stamp and timestamp is None:
+        raise _Refused(f"Timestamp '{stamp}' is not in yyyy/MM/dd HH:mm:ss or dd/MM/yyyy HH:mm:ss — {_REEXPORT}")
+    event = StatusEvent(document_id=document_id, reporting_unit=normalise_code(reporting), code=code.zfill(2),
+                        description=_text(status, "Description"), timestamp=timestamp, item_name=name)
+    _check_lengths(event, limits)
+    return event

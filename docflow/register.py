@@ -1,0 +1,311 @@
+"""Reading register exports (sổ đăng ký văn bản đi / đến) as CSV or JSON Lines.
+
+One row per document, paper ones included, so that electronic-issuance rates have a true
+denominator. Columns are matched by header name — English or the Vietnamese a provincial
+export uses, with or without diacritics, in any case — and each bad row becomes a
+``RejectedItem`` naming its row and what to fix.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, TypeVar
+
+from docflow.agency import CODE_PATTERN, normalise_code
+from docflow.edxml import clean_text, parse_document_date
+from docflow.records import BatchItem, Channel, Direction, DocumentRecord, RejectedItem, Source, document_key
+
+if TYPE_CHECKING:
+    from docflow.batch import Limits
+
+__all__ = ["read_register", "decode_export", "header_key", "COLUMN_ALIASES", "REQUIRED_COLUMNS"]
+
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "unit_code": ("unit_code", "unit", "ma_don_vi", "ma_dinh_danh", "don_vi"),
+    "direction": ("direction", "huong", "loai_so"),
+    "number": ("number", "so", "so_van_ban"),
+    "notation": ("notation", "ky_hieu"),
+    "date": ("date", "ngay_ban_hanh", "ngay_van_ban", "ngay"),
+    "type": ("type", "loai", "loai_van_ban"),
+    "channel": ("channel", "kenh", "hinh_thuc"),
+    "confidential": ("confidential", "mat", "do_mat"),
+    "subject": ("subject", "trich_yeu"),
+    "document_id": ("document_id", "ma_van_ban", "documentid"),
+    "counterpart": ("counterpart", "noi_nhan", "noi_gui", "co_quan_ban_hanh"),
+    "file": ("file", "tep", "tep_tin", "tep_dinh_kem"),
+}
+"""Canonical column → accepted header keys (see ``header_key``)."""
+
+REQUIRED_COLUMNS = ("unit_code", "direction", "number", "notation", "date", "channel")
+
+_DIRECTIONS = {"out": Direction.OUT, "di": Direction.OUT, "van_ban_di": Direction.OUT, "outgoing": Direction.OUT,
+               "in": Direction.IN, "den": Direction.IN, "van_ban_den": Direction.IN, "incoming": Direction.IN}
+_CHANNELS = {"electronic": Channel.ELECTRONIC, "dien_tu": Channel.ELECTRONIC, "paper": Channel.PAPER,
+             "giay": Channel.PAPER, "both": Channel.BOTH, "ca_hai": Channel.BOTH}
+_FLAGS = {"0": False, "1": True, "": False, "false": False, "true": True, "no": False, "yes": True,
+          "khong": False, "co": True}
+_CODE_SPLIT = re.compile(r"[;,\s]+")
+_HEADER_SEARCH_ROWS = 10
+"""Excel exports often put a title (``SỔ ĐĂNG KÝ VĂN BẢN ĐI``) above the header."""
+
+
+_Choice = TypeVar("_Choice")
+
+
+class _RowRejected(Exception):
+    """One row cannot be used; the message is the reason."""
+
+
+def header_key(text: str) -> str:
+    """``"Mã đơn vị"`` → ``ma_don_vi``: headers and values compared without case or diacritics."""
+    stripped = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+    lowered = stripped.replace("đ", "d").replace("Đ", "D").lower()
+    return re.sub(r"[^a-z0-9]+", "_", lowered).strip("_")
+
+
+def decode_export(data: bytes) -> str | None:
+    """Text of an export in UTF-8 (BOM or not), UTF-16 or Windows-1258, as NFC; None if none fits."""
+    if data.startswith(codecs.BOM_UTF8):
+        candidates = ["utf-8-sig"]
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates = ["utf-16"]
+    elif len(data) >= 4 and data[1:200:2].count(0) > len(data[1:200:2]) // 2:
+        candidates = ["utf-16-le"]  # BOM-less UTF-16 from some Excel versions
+    else:
+        candidates = ["utf-8", "cp1258"]
+    for encoding in candidates:
+        try:
+            # cp1258 writes tone marks as combining characters: NFC puts them back on the letter.
+            return unicodedata.normalize("NFC", data.decode(encoding))
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+@dataclass(frozen=True)
+class _Row:
+    label: str
+    values: dict[str, str]
+    """Canonical column → cleaned value (absent when empty)."""
+
+
+def read_register(name: str, data: bytes, columns: Mapping[str, str] | None = None,
+                  limits: Limits | None = None) -> list[BatchItem]:
+    """A register export → one ``DocumentRecord`` (or ``RejectedItem``) per row.
+
+    ``columns`` overrides the header for a canonical column (``{"number": "Số VB"}``).
+    A file with no recognisable header is one ``RejectedItem``.
+    """
+    from docflow.batch import Limits  # batch imports this module; the reverse import is deferred
+
+    limits = limits or Limits()
+    text = decode_export(data)
+    if text is None:
+        return [RejectedItem(name, "the file is neither UTF-8, UTF-16 nor Windows-1258 text; save it again as "
+                                   "CSV UTF-8 from Excel")]
+    aliases = _aliases(columns)
+    rows = _json_rows(name, text, aliases) if _is_json_lines(name, text) else _csv_rows(name, text, aliases)
+    items: list[BatchItem] = []
+    for row in rows:
+        if isinstance(row, RejectedItem):
+            items.append(row)
+            continue
+        try:
+            items.append(_record(row, limits))
+        except _RowRejected as problem:
+            items.append(RejectedItem(row.label, str(problem)))
+    return items
+
+
+def _is_json_lines(name: str, text: str) -> bool:
+    return name.lower().endswith((".jsonl", ".ndjson")) or text.lstrip().startswith("{")
+
+
+def _aliases(columns: Mapping[str, str] | None) -> dict[str, str]:
+    """Header key → canonical column; a configured header wins over the built-in names."""
+    aliases = {alias: canonical for canonical, names in COLUMN_ALIASES.items() for alias in names}
+    for canonical, header in (columns or {}).items():
+        aliases[header_key(header)] = canonical
+    return aliases
+
+
+def _map_header(header: list[str], aliases: Mapping[str, str]) -> dict[int, str]:
+    mapping: dict[int, str] = {}
+    for index, title in enumerate(header):
+        canonical = aliases.get(header_key(title))
+        if canonical and canonical not in mapping.values():
+            mapping[index] = canonical
+    return mapping
+
+
+def _missing(found: set[str]) -> list[str]:
+    return [column for column in REQUIRED_COLUMNS if column not in found]
+
+
+def _header_problem(name: str, missing: list[str], seen: list[str]) -> RejectedItem:
+    wanted = ", ".join(f"{column}/{COLUMN_ALIASES[column][2 if column == 'unit_code' else 1]}" for column in missing)
+    shown = ", ".join(seen[:12]) or "nothing"
+    return RejectedItem(name, f"no recognisable register header: the columns {wanted} are missing (found: {shown}); "
+                              "rename the headers or set [register.columns] in docflow.toml")
+
+
+def _csv_rows(name: str, text: str, aliases: Mapping[str, str]) -> Iterator[_Row | RejectedItem]:
+    delimiter = _delimiter(text, aliases)
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    mapping: dict[int, str] | None = None
+    first_seen: list[str] = []
+    for cells in reader:
+        if not any(cell.strip() for cell in cells):
+            continue
+        if mapping is None:
+            candidate = _map_header(cells, aliases)
+            if not _missing(set(candidate.values())):
+                mapping = candidate
+            elif reader.line_num > _HEADER_SEARCH_ROWS:
+                break
+            first_seen = first_seen or [cell.strip() for cell in cells]
+            continue
+        yield _Row(f"{name} row {reader.line_num}",
+                   {column: value for index, column in mapping.items()
+                    if index < len(cells) and (value := clean_text(cells[index]))})
+    if mapping is None:
+        yield _header_problem(name, _missing(set(_map_header(first_seen, aliases).values())), first_seen)
+
+
+def _delimiter(text: str, aliases: Mapping[str, str]) -> str:
+    """The separator under which a full header appears; csv.Sniffer guesses wrong on Vietnamese prose."""
+    head = text.splitlines()[:_HEADER_SEARCH_ROWS]
+    by_count = sorted((",", ";", "\t"), key=lambda sep: -max((line.count(sep) for line in head), default=0))
+    for separator in by_count:
+        for cells in csv.reader(head, delimiter=separator):
+            if not _missing(set(_map_header(cells, aliases).values())):
+                return separator
+    return by_count[0]
+
+
+def _json_rows(name: str, text: str, aliases: Mapping[str, str]) -> Iterator[_Row | RejectedItem]:
+    keys_seen: set[str] = set()
+    any_row = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        label = f"{name} line {number}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as error:
+            yield RejectedItem(label, f"the line is not valid JSON ({error.msg}); each line must be one object")
+            continue
+        if not isinstance(obj, dict):
+            yield RejectedItem(label, "the line is not a JSON object; each line must be one {…} object")
+            continue
+        keys_seen.update(str(key) for key in obj)
+        values = {canonical: value for key, raw in obj.items()
+                  if (canonical := aliases.get(header_key(str(key)))) and (value := _json_value(raw))}
+        any_row = True
+        yield _Row(label, values)
+    if not any_row:
+        yield RejectedItem(name, "the file holds no JSON Lines rows")
+    elif missing := _missing({aliases[key] for key in map(header_key, keys_seen) if key in aliases}):
+        yield _header_problem(name, missing, sorted(keys_seen))
+
+
+def _json_value(raw: object) -> str | None:
+    if raw is None:
+        return None
+    if isinstance(raw, bool):
+        return "1" if raw else "0"
+    if isinstance(raw, list):
+        return ";".join(str(part) for part in raw)
+    return clean_text(str(raw))
+
+
+# -- one row ----------------------------------------------------------------------------------
+
+
+def _record(row: _Row, limits: Limits) -> DocumentRecord:
+    values = row.values
+    for column, value in values.items():
+        if len(value) > limits.max_field_chars:
+            raise _RowRejected(f"the {column} value is {len(value):,} characters long, over the "
+                               f"{limits.max_field_chars:,} limit")
+    unit = _required(values, "unit_code", "the unit code (mã đơn vị) is missing")
+    unit = normalise_code(unit)
+    direction = _choice(values, "direction", _DIRECTIONS, "out/in or đi/đến")
+    number = _required(values, "number", "the number (số) is missing")
+    promulgation = _date(values)
+    channel = _choice(values, "channel", _CHANNELS, "electronic/paper/both or điện tử/giấy/cả hai")
+    confidential = _confidential(values.get("confidential", ""))
+    counterparts = tuple(dict.fromkeys(normalise_code(c) for c in _CODE_SPLIT.split(values.get("counterpart", ""))
+                                       if c))
+    notation = values.get("notation", "")
+    document_id = values.get("document_id")
+    if direction is Direction.OUT:
+        sender, recipients = unit, counterparts
+    else:
+        sender, recipients = _incoming_sender(counterparts, document_id), (unit,)
+    return DocumentRecord(
+        document_id=document_id or document_key(sender, promulgation, number, notation),  # type: ignore[arg-type]
+        source=Source.REGISTER,
+        sender=sender,
+        recipients=recipients,
+        reporting_unit=unit,
+        direction=direction,
+        number=number,
+        notation=notation or None,
+        promulgation_date=promulgation,
+        type_name=values.get("type"),
+        subject=values.get("subject"),
+        channel=channel,
+        confidential=confidential,
+        paper_copy=channel is Channel.BOTH,
+        item_name=row.label,
+        payload_names=(values["file"],) if "file" in values else (),
+    )
+
+
+def _required(values: Mapping[str, str], column: str, problem: str) -> str:
+    if column not in values:
+        raise _RowRejected(problem)
+    return values[column]
+
+
+def _choice(values: Mapping[str, str], column: str, accepted: Mapping[str, _Choice], shown: str) -> _Choice:
+    raw = values.get(column, "")
+    choice = accepted.get(header_key(raw))
+    if choice is None:
+        raise _RowRejected(f"{column} '{raw}' is not recognised; expected {shown}")
+    return choice
+
+
+def _date(values: Mapping[str, str]) -> date:
+    raw = _required(values, "date", "the date (ngày ban hành) is missing")
+    parsed = parse_document_date(raw)
+    if parsed is None:
+        raise _RowRejected(f"date '{raw}' is not a real date; expected yyyy-MM-dd, yyyy/MM/dd or dd/MM/yyyy")
+    return parsed
+
+
+def _confidential(raw: str) -> bool:
+    flag = _FLAGS.get(header_key(raw))
+    if flag is None:
+        raise _RowRejected(f"confidential '{raw}' is not recognised; expected 0 or 1")
+    return flag
+
+
+def _incoming_sender(counterparts: tuple[str, ...], document_id: str | None) -> str:
+    if counterparts:
+        return counterparts[0]
+    # A DocumentId starts with its sender's code: OrganId,yyyy/MM/dd,Number/Notation.
+    head = (document_id or "").split(",", 1)[0].strip()
+    if CODE_PATTERN.match(head):
+        return head
+    raise _RowRejected("the incoming document has no sender: fill in the sending unit's agency code "
+                       "(counterpart / nơi gửi) so it can be matched with the sender's copy")

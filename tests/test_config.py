@@ -1,0 +1,95 @@
+"""docflow.toml: defaults, every section, relative paths, and refusals of unknown keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from docflow.batch import Limits
+from docflow.config import CONFIG_NAME, ConfigError, Tier, load_config
+
+FULL = """
+[paths]
+inbox = "hop-thu"
+db = "/var/lib/docflow/docflow.db"
+trust = "tin-cay"
+
+[limits]
+max_member_bytes = 1000
+max_compression_ratio = 50.5
+max_zip_depth = 3
+
+[register.columns]
+number = "Số VB"
+unit_code = "Đơn vị"
+
+[watch]
+settle_seconds = 5
+poll_interval = 0.5
+
+[summary]
+min_documents = 20
+tiers = [{name = "Tốt", min = 0.95}, {name = "Chưa đạt", min = 0}]
+
+[summary.targets]
+district = 0.85
+
+[signatures]
+kind_overrides = {"AB:CD" = "organisation"}
+"""
+
+
+def test_defaults_when_no_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = load_config()
+    assert (config.inbox_path, config.db_path, config.trust_path) == (
+        tmp_path / "inbox", tmp_path / "docflow.db", tmp_path / "trust")
+    assert config.limits == Limits() and config.source is None and not config.register_columns
+    assert config.watch.settle_seconds == 2.0 and config.summary.min_documents == 10
+    assert dict(config.summary.targets) == {"province": 0.9, "district": 0.8, "commune": 0.6}
+
+
+def test_toml_in_working_directory_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / CONFIG_NAME).write_text(FULL, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    config = load_config()
+    assert config.inbox_path == tmp_path / "hop-thu" and config.trust_path == tmp_path / "tin-cay"
+    assert config.db_path == Path("/var/lib/docflow/docflow.db")
+    assert config.limits == Limits(max_member_bytes=1000, max_compression_ratio=50.5, max_zip_depth=3)
+    assert dict(config.register_columns) == {"number": "Số VB", "unit_code": "Đơn vị"}
+    assert (config.watch.settle_seconds, config.watch.poll_interval) == (5.0, 0.5)
+    assert config.summary.min_documents == 20
+    assert config.summary.tiers == (Tier("Tốt", 0.95), Tier("Chưa đạt", 0.0))
+    assert config.summary.targets["district"] == 0.85 and config.summary.targets["commune"] == 0.6
+    assert dict(config.kind_overrides) == {"abcd": "organisation"}
+
+
+def test_paths_are_relative_to_the_toml_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    (folder / "custom.toml").write_text('[paths]\ninbox = "in"\n', encoding="utf-8")
+    assert load_config(folder / "custom.toml").inbox_path == folder.resolve() / "in"
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    ("[pathz]\n", "unknown key(s) pathz in the top level"),
+    ("[limits]\nmax_membr_bytes = 3\n", "unknown key(s) max_membr_bytes in [limits]"),
+    ("[limits]\nmax_member_bytes = -1\n", "must be greater than 0"),
+    ("[limits]\nmax_member_bytes = true\n", "wrong type"),
+    ("[register.columns]\nnumbr = \"x\"\n", "unknown key(s) numbr in [register.columns]"),
+    ("[summary.targets]\ncommune = 1.5\n", "between 0 and 1"),
+    ("[summary]\ntiers = [{name = \"x\"}]\n", "needs both name and min"),
+    ("[signatures]\nkind_overrides = {\"ab\" = \"robot\"}\n", "person or organisation"),
+    ("[watch\n", "not valid TOML"),
+])
+def test_bad_config_is_a_clear_error(tmp_path: Path, text: str, fragment: str) -> None:
+    (tmp_path / CONFIG_NAME).write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as error:
+        load_config(tmp_path / CONFIG_NAME)
+    assert fragment in str(error.value)
+
+
+def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "nope.toml")
