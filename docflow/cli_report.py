@@ -1,40 +1,299 @@
-"""Placeholder: filled in by the owning work item."""
+"""``docflow summary``, ``units``, ``certs``, ``sql``, ``audit`` and ``demo``: parse options, call the library, print.
+
+Reading commands open the store read-only (``docflow.audit.open_readonly``); the two
+import commands open it through ``docflow.store`` so migrations apply.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sqlite3
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import click
+from rich.console import Console
+from rich.table import Table
+
+from docflow.audit import (
+    ReadOnlyError,
+    audit_trail,
+    open_readonly,
+    render_trail,
+    run_sql,
+    similar_document_ids,
+)
+from docflow.certs import import_issued, render_review, review_certificates
+from docflow.config import Config, ConfigError, load_config
+from docflow.metrics import LEVELS, Period, SummarySettings, latest_year, parse_period, summarise
+from docflow.records import RejectedItem
+from docflow.report import render_detail, render_summary, summary_csv, summary_json, unit_detail
+from docflow.store import Store
+from docflow.units import LEVEL_LABELS, import_units, load_units
+
+__all__ = ["summary", "units", "certs", "sql", "audit", "demo", "summary_settings", "default_db"]
+
+DEMO_SCALE = 0.75
+"""About 3 000 documents: enough for every unit to be ranked and every behaviour to
+show, while building and ingesting stay well under a minute on two cores."""
+
+ImportFunction = Callable[[sqlite3.Connection, Path], None]
+
+_DB_HELP = "Store file (default: [paths] db in docflow.toml, else docflow.db here)."
+
+
+def _config() -> Config:
+    try:
+        return load_config()
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def default_db() -> Path:
+    return Path(_config().db_path)
+
+
+def summary_settings() -> SummarySettings:
+    """Targets and the unranked threshold from docflow.toml ``[summary]`` (its tier list is not used:
+    tiers are Đạt/Chưa đạt against each level's NQ 17 target, see docs/metrics.md)."""
+    config = _config().summary
+    return SummarySettings(
+        level_targets=tuple(config.targets.items()),
+        min_documents=config.min_documents,
+    )
+
+
+def _console() -> Console:
+    # rich reads NO_COLOR itself; saying it here keeps the behaviour explicit for scripts.
+    return Console(no_color=bool(os.environ.get("NO_COLOR")) or None, highlight=False)
+
+
+def _echo_json(value: object) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def _db_option(function: click.decorators.FC) -> click.decorators.FC:
+    return click.option("--db", "db", type=click.Path(path_type=Path), default=None, help=_DB_HELP)(function)
+
+
+@contextmanager
+def _reading(db: Path | None) -> Iterator[sqlite3.Connection]:
+    try:
+        conn = open_readonly(db or default_db())
+    except ReadOnlyError as error:
+        raise click.ClickException(str(error)) from error
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def _report_rejected(rejected: tuple[RejectedItem, ...]) -> None:
+    for item in rejected:
+        click.echo(f"rejected {item.item_name}: {item.reason}", err=True)
+
+
+def _period(conn: sqlite3.Connection, text: str | None) -> tuple[Period, bool]:
+    if text:
+        try:
+            return parse_period(text), False
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--period") from error
+    latest = latest_year(conn)
+    if latest is None:
+        raise click.ClickException("the store has no documents yet: run 'docflow ingest' or 'docflow demo'")
+    return latest, True
 
 
 @click.command()
-def audit() -> None:
-    """Not implemented yet."""
-    raise click.ClickException("not implemented yet")
+@_db_option
+@click.option("--period", help="2026-10 (month), 2026-Q3 (quarter) or 2026 (year); default: latest year with data.")
+@click.option("--level", type=click.Choice(LEVELS), help="Only units of this level.")
+@click.option("--unit", "unit_code", metavar="CODE", help="Drill into one unit: its documents that failed and why.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per unit.")
+@click.option("--csv", "as_csv", is_flag=True, help="One CSV row per unit.")
+@click.option("--fail-on-flags", is_flag=True, help="Exit 1 when any unit is flagged (scheduled runs).")
+def summary(
+    db: Path | None, period: str | None, level: str | None, unit_code: str | None,
+    as_json: bool, as_csv: bool, fail_on_flags: bool,
+) -> None:  # fmt: skip
+    """Per-unit rates, tiers, trends and flags, worst first within each level."""
+    settings = summary_settings()
+    with _reading(db) as conn:
+        chosen, is_default = _period(conn, period)
+        if unit_code:
+            detail = unit_detail(conn, unit_code, chosen, settings)
+            if detail.summary is None:
+                raise click.ClickException(f"no unit {unit_code} in the store")
+            flagged = bool(detail.summary.flags)
+            if as_json:
+                _echo_json({**detail.summary.to_json(), "failed_documents": [vars(f) for f in detail.failed]})
+            else:
+                render_detail(detail, chosen, _console())
+        else:
+            result = summarise(conn, chosen, settings, level=level, period_is_default=is_default)
+            flagged = bool(result.flagged)
+            if as_json:
+                _echo_json(summary_json(result))
+            elif as_csv:
+                click.echo(summary_csv(result), nl=False)
+            else:
+                render_summary(result, _console())
+    if fail_on_flags and flagged:
+        raise SystemExit(1)
+
+
+@click.group(invoke_without_command=True)
+@_db_option
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def units(ctx: click.Context, db: Path | None, as_json: bool) -> None:
+    """List the units the store knows; 'docflow units import FILE' loads the province's list."""
+    ctx.obj = db
+    if ctx.invoked_subcommand is not None:
+        return
+    with _reading(db) as conn:
+        known = sorted(load_units(conn).values(), key=lambda u: (LEVELS.index(u.level) if u.level in LEVELS else 99, u.code))
+    if as_json:
+        _echo_json([vars(unit) for unit in known])
+        return
+    table = Table(title=f"{len(known)} đơn vị", title_justify="left")
+    for header in ("Mã định danh", "Tên", "Cấp", "Đơn vị cha", "Ghi chú"):
+        table.add_column(header, overflow="fold")
+    for unit in known:
+        note = "" if unit.code_valid else "mã sai cấu trúc"
+        table.add_row(unit.code, unit.name or "", LEVEL_LABELS.get(unit.level, unit.level), unit.parent or "", note)
+    _console().print(table)
+
+
+def _import_command(group: click.Group, help_text: str) -> Callable[[ImportFunction], ImportFunction]:
+    """``GROUP import FILE [--db]``: the group's --db applies too; migrations run on open."""
+
+    def register(function: ImportFunction) -> ImportFunction:
+        @group.command("import", help=help_text)
+        @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+        @_db_option
+        @click.pass_obj
+        def command(group_db: Path | None, file: Path, db: Path | None) -> None:
+            with Store.open(db or group_db or default_db()) as store:
+                function(store.conn, file)
+
+        return function
+
+    return register
+
+
+@_import_command(units, "Load a CSV/JSON list of units (code, name; parent and level optional).")
+def _units_import(conn: sqlite3.Connection, file: Path) -> None:
+    result = import_units(conn, file)
+    _report_rejected(result.rejected)
+    click.echo(f"imported {len(result.imported)} units")
+    for code in result.invalid_codes:
+        click.echo(f"kept with a malformed agency code (flagged): {code}")
+
+
+@click.group(invoke_without_command=True)
+@_db_option
+@click.option("--expiring-days", default=30, show_default=True, type=click.IntRange(min=0))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def certs(ctx: click.Context, db: Path | None, expiring_days: int, as_json: bool) -> None:
+    """Certificates per unit, expiring ones, wrong-unit signatures, and issued-but-unused ones."""
+    ctx.obj = db
+    if ctx.invoked_subcommand is not None:
+        return
+    with _reading(db) as conn:
+        review = review_certificates(conn, expiring_days)
+    if as_json:
+        _echo_json(review.to_json())
+    else:
+        render_review(review, _console())
+
+
+@_import_command(certs, "Load the list of certificates issued to units (serial, unit, holder, kind, not_after).")
+def _certs_import(conn: sqlite3.Connection, file: Path) -> None:
+    result = import_issued(conn, file)
+    _report_rejected(result.rejected)
+    click.echo(f"imported {result.imported} issued certificates")
+
+
+def _csv_text(columns: tuple[str, ...], rows: tuple[tuple[object, ...], ...]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(rows)
+    return out.getvalue()
 
 
 @click.command()
-def certs() -> None:
-    """Not implemented yet."""
-    raise click.ClickException("not implemented yet")
+@_db_option
+@click.argument("query")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--csv", "as_csv", is_flag=True)
+def sql(db: Path | None, query: str, as_json: bool, as_csv: bool) -> None:
+    """Run one read-only SQL statement (writes, ATTACH, PRAGMA changes and extensions are refused)."""
+    with _reading(db) as conn:
+        try:
+            result = run_sql(conn, query)
+        except ReadOnlyError as error:
+            raise click.ClickException(str(error)) from error
+    if as_json:
+        _echo_json(result.as_dicts())
+    elif as_csv:
+        click.echo(_csv_text(result.columns, result.rows), nl=False)
+    else:
+        table = Table(*result.columns)
+        for row in result.rows:
+            table.add_row(*("" if value is None else str(value) for value in row))
+        _console().print(table)
 
 
 @click.command()
-def demo() -> None:
-    """Not implemented yet."""
-    raise click.ClickException("not implemented yet")
+@_db_option
+@click.argument("document_id")
+@click.option("--json", "as_json", is_flag=True)
+def audit(db: Path | None, document_id: str, as_json: bool) -> None:
+    """Everything about one document: its batches, each signature verdict in full, its status events."""
+    with _reading(db) as conn:
+        trail = audit_trail(conn, document_id)
+        suggestions = similar_document_ids(conn, document_id) if trail is None else ()
+    if trail is None:
+        hint = f"; did you mean: {', '.join(suggestions)}" if suggestions else ""
+        raise click.ClickException(f"no document {document_id!r} in the store{hint}")
+    if as_json:
+        _echo_json(trail.to_json())
+    else:
+        render_trail(trail, _console())
 
 
 @click.command()
-def sql() -> None:
-    """Not implemented yet."""
-    raise click.ClickException("not implemented yet")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Build here instead of a temporary folder.")
+@click.option("--scale", default=DEMO_SCALE, show_default=True, type=click.FloatRange(min=0.01),
+              help="Volume: 1 is a full year (about 4 000 documents); the default keeps the demo under a minute.")
+@click.option("--keep", is_flag=True, help="Keep the temporary folder and print where it is.")
+def demo(out: Path | None, scale: float, keep: bool) -> None:
+    """Build a demo province, ingest it as the watcher would, and print the summary."""
+    # Imported here: the demo pulls in the sample PKI and PDF signer, which no other
+    # command needs at start-up.
+    from docflow.demo import DemoError, run_demo
 
-
-@click.command()
-def summary() -> None:
-    """Not implemented yet."""
-    raise click.ClickException("not implemented yet")
-
-
-@click.command()
-def units() -> None:
-    """Not implemented yet."""
-    raise click.ClickException("not implemented yet")
-
+    console = _console()
+    try:
+        result = run_demo(console, out=out, scale=scale, keep=keep, settings=summary_settings())
+    except DemoError as error:
+        raise click.ClickException(str(error)) from error
+    outcomes = Counter(outcome.outcome for outcome in result.report.outcomes)
+    console.print(
+        f"Tỉnh mẫu: {result.build.units} đơn vị, {result.build.documents} văn bản trong {result.build.batches} lô; "
+        f"đã nạp {outcomes['ingested']} lô, từ chối {outcomes['rejected']}.",
+        highlight=False,
+        markup=False,
+    )
+    render_summary(result.summary, console)
+    if result.kept_at is not None:
+        console.print(f"Demo files and store kept in {result.kept_at}", highlight=False, markup=False)

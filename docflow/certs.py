@@ -1,0 +1,279 @@
+"""The certificate review the province asks for ("rà soát lại chữ ký số đã cấp và tăng cường sử dụng").
+
+Four questions: which certificates each unit signs with; which expire soon; which
+signatures were made with a certificate of another unit; and, given the list of
+certificates issued to units (``docflow certs import``), which were never used or
+have fallen out of use.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TypeVar
+
+from rich.console import Console
+from rich.table import Table
+
+from docflow.records import RejectedItem
+from docflow.units import pick, read_records
+
+__all__ = [
+    "SeenCertificate",
+    "WrongUnitSignature",
+    "IssuedUse",
+    "CertReview",
+    "IssuedImport",
+    "normalise_serial",
+    "import_issued",
+    "review_certificates",
+    "render_review",
+]
+
+_Record = TypeVar("_Record")
+
+IN_USE = "in_use"
+NEVER_USED = "never_used"
+NO_LONGER_USED = "no_longer_used"
+EXPIRED = "expired"
+
+_STATUS_LABELS = {
+    IN_USE: "đang sử dụng",
+    NEVER_USED: "chưa từng sử dụng",
+    NO_LONGER_USED: "không còn sử dụng",
+    EXPIRED: "đã hết hạn",
+}
+
+_ISSUED_ALIASES: dict[str, tuple[str, ...]] = {
+    "serial": ("serial", "serial_number", "số hiệu", "so_hieu", "số serial"),
+    "unit": ("unit", "code", "agency_code", "mã định danh", "ma_dinh_danh", "đơn vị"),
+    "holder": ("holder", "name", "người sử dụng", "chủ thể", "tên"),
+    "kind": ("kind", "type", "loại"),
+    "not_after": ("not_after", "expires", "valid_to", "hết hạn", "ngày hết hạn"),
+    "sha256": ("sha256", "fingerprint", "thumbprint"),
+}
+
+
+@dataclass(frozen=True)
+class SeenCertificate:
+    """A signer certificate found on stored signatures."""
+
+    sha256: str
+    serial: str | None
+    common_name: str | None
+    organisation: str | None
+    kind: str
+    unit: str | None
+    not_after: str | None
+    first_used: str | None
+    last_used: str | None
+    signature_count: int
+
+
+@dataclass(frozen=True)
+class WrongUnitSignature:
+    """A signature whose organisation certificate belongs to a unit other than the sender."""
+
+    document_id: str
+    sender: str | None
+    signer_subject: str | None
+    cert_sha256: str | None
+    signing_time: str | None
+
+
+@dataclass(frozen=True)
+class IssuedUse:
+    """One certificate from the province's issued list, and whether it is used."""
+
+    serial: str
+    unit: str
+    holder: str | None
+    kind: str | None
+    not_after: str | None
+    status: str
+    """in_use, never_used, no_longer_used or expired."""
+    last_used: str | None
+    signature_count: int
+
+
+@dataclass(frozen=True)
+class CertReview:
+    as_of: date
+    expiring_days: int
+    seen: tuple[SeenCertificate, ...]
+    expiring: tuple[SeenCertificate, ...]
+    """Seen certificates whose validity ends within ``expiring_days`` of ``as_of`` (or already ended)."""
+    wrong_unit: tuple[WrongUnitSignature, ...]
+    issued: tuple[IssuedUse, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "expiring_days": self.expiring_days,
+            "certificates": [vars(cert) for cert in self.seen],
+            "expiring": [vars(cert) for cert in self.expiring],
+            "wrong_unit_signatures": [vars(sig) for sig in self.wrong_unit],
+            "issued": [vars(issued) for issued in self.issued],
+        }
+
+
+@dataclass(frozen=True)
+class IssuedImport:
+    imported: int
+    rejected: tuple[RejectedItem, ...]
+
+
+def normalise_serial(serial: str) -> str:
+    """Lowercase hex without separators or leading zeros, the form verdicts store."""
+    cleaned = serial.strip().lower().replace(":", "").replace(" ", "")
+    if cleaned.startswith("0x"):
+        cleaned = cleaned[2:]
+    return cleaned.lstrip("0") or "0"
+
+
+def import_issued(conn: sqlite3.Connection, path: Path) -> IssuedImport:
+    """Replace a unit's entries in the issued list with those of a CSV/JSON file."""
+    try:
+        records = read_records(path, "certificates")
+    except (OSError, ValueError) as error:
+        return IssuedImport(0, (RejectedItem(path.name, f"cannot read the certificate list: {error}"),))
+    rows: list[tuple[str | None, ...]] = []
+    rejected: list[RejectedItem] = []
+    for number, record in enumerate(records, start=1):
+        values = {field: pick(record, aliases) for field, aliases in _ISSUED_ALIASES.items()}
+        if not values["serial"] or not values["unit"]:
+            rejected.append(RejectedItem(f"{path.name}:{number}", "row needs both a serial and a unit code"))
+            continue
+        values["serial"] = normalise_serial(values["serial"])
+        values["sha256"] = (values["sha256"] or "").replace(":", "").lower() or None
+        rows.append(tuple(values[field] for field in _ISSUED_ALIASES))
+    with conn:
+        conn.executemany(
+            "INSERT OR REPLACE INTO issued_certificates (serial, unit, holder, kind, not_after, sha256)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+    return IssuedImport(len(rows), tuple(rejected))
+
+
+def _day(text: str | None) -> date | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text[:19].replace("Z", "")).date()
+    except ValueError:
+        return None
+
+
+def _fetch(conn: sqlite3.Connection, record: Callable[..., _Record], query: str) -> tuple[_Record, ...]:
+    return tuple(record(*row) for row in conn.execute(query))
+
+
+def _seen(conn: sqlite3.Connection) -> tuple[SeenCertificate, ...]:
+    return _fetch(
+        conn,
+        SeenCertificate,
+        "SELECT sha256, serial, common_name, organisation, kind, unit, not_after,"
+        " first_used, last_used, signature_count FROM certificates"
+        " ORDER BY unit IS NULL, unit, kind, common_name",
+    )
+
+
+def _wrong_unit(conn: sqlite3.Connection) -> tuple[WrongUnitSignature, ...]:
+    return _fetch(
+        conn,
+        WrongUnitSignature,
+        "SELECT s.document_id, d.sender, s.signer_subject, s.cert_sha256, s.signing_time"
+        " FROM signatures s LEFT JOIN documents d ON d.document_id = s.document_id"
+        " WHERE s.belongs_to_sender = 0 ORDER BY d.sender, s.signing_time",
+    )
+
+
+def _issued_status(match: SeenCertificate | None, not_after: date | None, as_of: date, idle_since: date) -> str:
+    if match is None or match.signature_count == 0:
+        return EXPIRED if not_after and not_after < as_of else NEVER_USED
+    last_used = _day(match.last_used)
+    if not_after and not_after < as_of:
+        return EXPIRED
+    return NO_LONGER_USED if last_used and last_used < idle_since else IN_USE
+
+
+def _issued(
+    conn: sqlite3.Connection, seen: tuple[SeenCertificate, ...], as_of: date, idle_days: int
+) -> tuple[IssuedUse, ...]:
+    by_sha = {cert.sha256: cert for cert in seen}
+    by_serial = {normalise_serial(cert.serial): cert for cert in seen if cert.serial}
+    # "No longer used" is measured back from the newest signature in the store, so that a
+    # store of last year's documents does not call every certificate idle.
+    newest = max((d for d in (_day(c.last_used) for c in seen) if d), default=as_of)
+    idle_since = newest - timedelta(days=idle_days)
+    result = []
+    rows = conn.execute(
+        "SELECT serial, unit, holder, kind, not_after, sha256 FROM issued_certificates ORDER BY unit, serial"
+    )
+    for serial, unit, holder, kind, not_after, sha256 in rows:
+        match = by_sha.get(sha256 or "") or by_serial.get(normalise_serial(serial))
+        status = _issued_status(match, _day(not_after), as_of, idle_since)
+        last_used = match.last_used if match else None
+        count = match.signature_count if match else 0
+        result.append(IssuedUse(serial, unit, holder, kind, not_after, status, last_used, count))
+    return tuple(result)
+
+
+def review_certificates(
+    conn: sqlite3.Connection, expiring_days: int = 30, as_of: date | None = None, idle_days: int = 90
+) -> CertReview:
+    """The four answers of the review, as of ``as_of`` (today by default)."""
+    today = as_of or date.today()
+    seen = _seen(conn)
+    horizon = today + timedelta(days=expiring_days)
+    expiring = tuple(
+        cert for cert in seen if (end := _day(cert.not_after)) is not None and end <= horizon
+    )
+    return CertReview(
+        as_of=today,
+        expiring_days=expiring_days,
+        seen=seen,
+        expiring=tuple(sorted(expiring, key=lambda cert: cert.not_after or "")),
+        wrong_unit=_wrong_unit(conn),
+        issued=_issued(conn, seen, today, idle_days),
+    )
+
+
+def _seen_table(title: str, certs: tuple[SeenCertificate, ...]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for header in ("Đơn vị", "Chủ thể", "Loại", "Hết hạn", "Số chữ ký", "Lần cuối"):
+        table.add_column(header, overflow="fold")
+    for cert in certs:
+        table.add_row(
+            cert.unit or "?", cert.common_name or cert.sha256[:16], cert.kind,
+            (cert.not_after or "")[:10], str(cert.signature_count), (cert.last_used or "")[:10],
+        )  # fmt: skip
+    return table
+
+
+def render_review(review: CertReview, console: Console) -> None:
+    console.print(_seen_table(f"Chứng thư số đã thấy theo đơn vị ({len(review.seen)})", review.seen))
+    console.print(
+        _seen_table(f"Hết hạn trong {review.expiring_days} ngày tới (tính từ {review.as_of})", review.expiring)
+    )
+    wrong = Table(title=f"Chữ ký số không thuộc đơn vị ban hành ({len(review.wrong_unit)})", title_justify="left")
+    for header in ("Đơn vị ban hành", "Văn bản", "Người/cơ quan ký", "Thời gian ký"):
+        wrong.add_column(header, overflow="fold")
+    for sig in review.wrong_unit:
+        wrong.add_row(sig.sender or "?", sig.document_id, sig.signer_subject or "?", (sig.signing_time or "")[:19])
+    console.print(wrong)
+    if not review.issued:
+        console.print("Chưa có danh sách chứng thư đã cấp (docflow certs import FILE).")
+        return
+    issued = Table(title="Rà soát chứng thư số đã cấp", title_justify="left")
+    for header in ("Đơn vị", "Số hiệu", "Người sử dụng", "Tình trạng", "Lần cuối"):
+        issued.add_column(header, overflow="fold")
+    for entry in sorted(review.issued, key=lambda e: (e.status == IN_USE, e.unit)):
+        issued.add_row(
+            entry.unit, entry.serial, entry.holder or "", _STATUS_LABELS[entry.status], (entry.last_used or "")[:10]
+        )
+    console.print(issued)

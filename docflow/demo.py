@@ -1,0 +1,95 @@
+"""``docflow demo``: build a demo province, ingest it the way the watcher does, summarise it.
+
+The batches go through ``docflow.watch.Watcher`` with ``once`` semantics, the same code
+path as ``docflow watch --once`` on a real inbox, so the demo exercises what a province
+would run, not a shortcut.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from docflow.certs import import_issued
+from docflow.ingest import ProgressCallback
+from docflow.metrics import Summary, SummarySettings, latest_year, summarise
+from docflow.store import Store
+from docflow.units import import_units
+from docflow.watch import Watcher, WatchReport, WatchSettings
+from samples.province import ProvinceBuild, build_province
+from signatures import TrustStore
+
+__all__ = ["DemoError", "DemoResult", "run_demo", "ingest_inbox"]
+
+
+class DemoError(Exception):
+    """The demo could not show a summary; the message says why."""
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    summary: Summary
+    build: ProvinceBuild
+    report: WatchReport
+    kept_at: Path | None
+    """Where the files and store are, when kept; None when the temporary folder was removed."""
+
+
+@contextmanager
+def _batch_progress(progress: Progress, overall: TaskID, name: str) -> Iterator[ProgressCallback]:
+    progress.update(overall, description=f"Nạp {name}")
+    yield lambda _items: progress.refresh()
+    progress.advance(overall)
+
+
+def ingest_inbox(build: ProvinceBuild, db: Path, console: Console) -> WatchReport:
+    """Every batch of the inbox, through the watcher, with a progress bar over batches."""
+    settings = WatchSettings(inbox=build.inbox, db=db, settle_seconds=0.0, poll_interval=0.05)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        overall = progress.add_task("Nạp dữ liệu", total=build.batches)
+        watcher = Watcher(
+            settings,
+            TrustStore.load(build.trust_dir),
+            progress=lambda name: _batch_progress(progress, overall, name),
+        )
+        return watcher.run(once=True)
+
+
+def run_demo(
+    console: Console,
+    *,
+    scale: float,
+    out: Path | None = None,
+    keep: bool = False,
+    settings: SummarySettings = SummarySettings(),
+) -> DemoResult:
+    """Build, import the unit and certificate lists, ingest, summarise; clean up unless kept."""
+    if out is not None and out.exists() and any(out.iterdir()):
+        # A second province on top of the first would merge into its store: refuse rather than muddle.
+        raise DemoError(f"{out} is not empty: give --out a new or empty folder")
+    root = out or Path(tempfile.mkdtemp(prefix="docflow-demo-"))
+    try:
+        with console.status("Tạo dữ liệu mẫu của tỉnh…"):
+            build = build_province(root / "province", scale=scale)
+        db = root / "docflow.db"
+        with Store.open(db) as store:
+            import_units(store.conn, build.units_file)
+            import_issued(store.conn, build.issued_file)
+        report = ingest_inbox(build, db, console)
+        with Store.open(db) as store:
+            period = latest_year(store.conn)
+            if period is None:
+                raise DemoError(f"no batch of the demo province was ingested; see {build.inbox / 'rejected'}")
+            summary = summarise(store.conn, period, settings, period_is_default=True)
+    finally:
+        if out is None and not keep:
+            shutil.rmtree(root, ignore_errors=True)
+    return DemoResult(summary, build, report, root if (out is not None or keep) else None)

@@ -1,0 +1,442 @@
+"""Rates, tiers and flags per unit and period, computed from ``unit_counters`` and ``units`` only.
+
+Every formula is written down once, in ``docs/metrics.md``; this module is its code.
+Periods are a month (``2026-10``), a quarter (``2026-Q3``) or a year (``2026``), each
+the sum of its month rows. A rate whose denominator is zero is ``None``, never 0.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
+
+from docflow.schema import COUNTER_COLUMNS
+from docflow.units import Unit, load_units
+
+__all__ = [
+    "PeriodKind",
+    "Period",
+    "parse_period",
+    "latest_year",
+    "Counters",
+    "Rates",
+    "rate",
+    "rates_of",
+    "INVALID_REASONS",
+    "counters_by_unit",
+    "counters_by_unit_and_month",
+    "LEVELS",
+    "SummarySettings",
+    "UNRANKED",
+    "MEETS_TARGET",
+    "BELOW_TARGET",
+    "tier_of",
+    "is_declining",
+    "flags_of",
+    "UnitSummary",
+    "Summary",
+    "summarise",
+]
+
+
+class PeriodKind(str, enum.Enum):
+    MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
+
+
+_PERIOD_PATTERNS: tuple[tuple[PeriodKind, re.Pattern[str]], ...] = (
+    (PeriodKind.MONTH, re.compile(r"^(\d{4})-(\d{2})$")),
+    (PeriodKind.QUARTER, re.compile(r"^(\d{4})-[Qq]([1-4])$")),
+    (PeriodKind.YEAR, re.compile(r"^(\d{4})$")),
+)
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    """A reporting period: whole months only, as the counters are kept per month."""
+
+    year: int
+    kind: PeriodKind
+    index: int = 0
+    """Month 1–12, quarter 1–4, or 0 for a year."""
+
+    @property
+    def label(self) -> str:
+        if self.kind is PeriodKind.MONTH:
+            return f"{self.year:04d}-{self.index:02d}"
+        if self.kind is PeriodKind.QUARTER:
+            return f"{self.year:04d}-Q{self.index}"
+        return f"{self.year:04d}"
+
+    @property
+    def months(self) -> tuple[str, ...]:
+        """The ``yyyy-mm`` counter rows this period sums."""
+        if self.kind is PeriodKind.MONTH:
+            numbers: Iterable[int] = (self.index,)
+        elif self.kind is PeriodKind.QUARTER:
+            numbers = range(3 * self.index - 2, 3 * self.index + 1)
+        else:
+            numbers = range(1, 13)
+        return tuple(f"{self.year:04d}-{month:02d}" for month in numbers)
+
+    def shifted(self, steps: int) -> Period:
+        """The period ``steps`` periods later (negative: earlier) of the same granularity."""
+        if self.kind is PeriodKind.YEAR:
+            return Period(self.year + steps, self.kind)
+        per_year = 12 if self.kind is PeriodKind.MONTH else 4
+        ordinal = self.year * per_year + (self.index - 1) + steps
+        return Period(ordinal // per_year, self.kind, ordinal % per_year + 1)
+
+    def trend_periods(self, length: int) -> tuple[Period, ...]:
+        """The periods a trend shows, oldest first, ending with this one.
+
+        A year's trend is its own twelve months: comparing whole years says little
+        to a supervisor in October, the months show where the year is heading.
+        """
+        if self.kind is PeriodKind.YEAR:
+            return tuple(Period(self.year, PeriodKind.MONTH, month) for month in range(1, 13))
+        return tuple(self.shifted(-back) for back in range(length - 1, -1, -1))
+
+
+def parse_period(text: str) -> Period:
+    """``2026-10``, ``2026-Q3`` or ``2026``; ValueError with a usable message otherwise."""
+    cleaned = text.strip()
+    for kind, pattern in _PERIOD_PATTERNS:
+        match = pattern.match(cleaned)
+        if not match:
+            continue
+        year = int(match.group(1))
+        index = int(match.group(2)) if kind is not PeriodKind.YEAR else 0
+        if kind is PeriodKind.MONTH and not 1 <= index <= 12:
+            break
+        return Period(year, kind, index)
+    raise ValueError(
+        f"period {text!r} is not a month (2026-10), a quarter (2026-Q3) or a year (2026)"
+    )
+
+
+def latest_year(conn: sqlite3.Connection) -> Period | None:
+    """The latest year with any counter row, or None for an empty store."""
+    row = conn.execute("SELECT MAX(period) FROM unit_counters").fetchone()
+    if not row or not row[0]:
+        return None
+    return Period(int(str(row[0])[:4]), PeriodKind.YEAR)
+
+
+@dataclass(frozen=True)
+class Counters:
+    """One unit's counters over a period; field meanings are the comments in ``docflow.schema``."""
+
+    outgoing: int = 0
+    outgoing_electronic: int = 0
+    outgoing_paper: int = 0
+    outgoing_issued_electronic: int = 0
+    outgoing_signed_valid: int = 0
+    outgoing_nd30: int = 0
+    outgoing_unsigned: int = 0
+    outgoing_confidential: int = 0
+    invalid_tampered: int = 0
+    invalid_untrusted: int = 0
+    invalid_revoked: int = 0
+    invalid_expired: int = 0
+    invalid_weak: int = 0
+    invalid_wrong_unit: int = 0
+    invalid_other: int = 0
+    incoming: int = 0
+    incoming_electronic: int = 0
+    incoming_due: int = 0
+    incoming_due_on_time: int = 0
+    incoming_confidential: int = 0
+
+    def __add__(self, other: Counters) -> Counters:
+        return Counters(
+            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
+        )
+
+    @property
+    def invalid_by_reason(self) -> dict[str, int]:
+        """Invalid-signature document counts keyed by reason word (``tampered`` …)."""
+        return {reason: getattr(self, f"invalid_{reason}") for reason in INVALID_REASONS}
+
+    @property
+    def has_data(self) -> bool:
+        return self.outgoing + self.incoming + self.outgoing_confidential + self.incoming_confidential > 0
+
+
+INVALID_REASONS: tuple[str, ...] = (
+    "tampered",
+    "untrusted",
+    "revoked",
+    "expired",
+    "weak",
+    "wrong_unit",
+    "other",
+)
+
+# A counter column without a field here (or the reverse) would silently read as 0.
+assert tuple(f.name for f in fields(Counters)) == COUNTER_COLUMNS
+
+
+def rate(numerator: int, denominator: int) -> float | None:
+    """A fraction 0–1, or None when nothing was there to measure."""
+    return numerator / denominator if denominator else None
+
+
+@dataclass(frozen=True)
+class Rates:
+    """The rates of ``docs/metrics.md`` (fractions 0–1, None when undefined)."""
+
+    e_issuance_rate: float | None
+    """outgoing_issued_electronic / outgoing"""
+    signature_rate: float | None
+    """outgoing_signed_valid / outgoing_electronic"""
+    nd30_rate: float | None
+    """outgoing_nd30 / outgoing_electronic"""
+    incoming_electronic_rate: float | None
+    """incoming_electronic / incoming"""
+    on_time_rate: float | None
+    """incoming_due_on_time / incoming_due"""
+    paper_share: float | None
+    """outgoing_paper / outgoing"""
+
+
+def rates_of(counters: Counters) -> Rates:
+    return Rates(
+        e_issuance_rate=rate(counters.outgoing_issued_electronic, counters.outgoing),
+        signature_rate=rate(counters.outgoing_signed_valid, counters.outgoing_electronic),
+        nd30_rate=rate(counters.outgoing_nd30, counters.outgoing_electronic),
+        incoming_electronic_rate=rate(counters.incoming_electronic, counters.incoming),
+        on_time_rate=rate(counters.incoming_due_on_time, counters.incoming_due),
+        paper_share=rate(counters.outgoing_paper, counters.outgoing),
+    )
+
+
+_SUMS = ", ".join(f"SUM({name})" for name in COUNTER_COLUMNS)
+
+
+def _placeholders(values: tuple[str, ...]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+def counters_by_unit(conn: sqlite3.Connection, months: tuple[str, ...]) -> dict[str, Counters]:
+    """Each unit's counters summed over ``months``; units without rows are absent."""
+    rows = conn.execute(
+        f"SELECT unit, {_SUMS} FROM unit_counters"
+        f" WHERE period IN ({_placeholders(months)}) GROUP BY unit",
+        months,
+    )
+    return {row[0]: Counters(*(int(value or 0) for value in row[1:])) for row in rows}
+
+
+def counters_by_unit_and_month(
+    conn: sqlite3.Connection, months: tuple[str, ...]
+) -> dict[tuple[str, str], Counters]:
+    """Counters keyed by (unit, ``yyyy-mm``), for trends."""
+    rows = conn.execute(
+        f"SELECT unit, period, {', '.join(COUNTER_COLUMNS)} FROM unit_counters"
+        f" WHERE period IN ({_placeholders(months)})",
+        months,
+    )
+    return {(row[0], row[1]): Counters(*(int(value or 0) for value in row[2:])) for row in rows}
+
+
+LEVELS: tuple[str, ...] = ("province", "department", "district", "commune", "other", "unknown")
+"""Report order: the province's own bodies first, communes last."""
+
+UNRANKED = "Không xếp hạng"
+MEETS_TARGET = "Đạt"
+BELOW_TARGET = "Chưa đạt"
+
+
+@dataclass(frozen=True)
+class SummarySettings:
+    """The knobs of tiers and flags; defaults follow Nghị quyết 17/NQ-CP (domain.md §5)."""
+
+    level_targets: tuple[tuple[str, float], ...] = (
+        ("province", 0.9),
+        ("department", 0.9),
+        ("district", 0.8),
+        ("commune", 0.6),
+    )
+    """Target e-issuance rate per level; levels not listed use ``default_target``."""
+    default_target: float = 0.9
+    min_documents: int = 10
+    """Fewer non-confidential outgoing documents in the period: "Không xếp hạng"."""
+    paper_share: float = 0.2
+    """Flag ``paper`` above this share of outgoing documents issued on paper only."""
+    personal_only_share: float = 0.1
+    """Flag ``personal_only`` above this share of signed documents lacking the NĐ 30 pair."""
+    declining_drop: float = 0.2
+    """Flag ``declining`` when the trend's later half is this much below its earlier half
+    (smaller drops are within chance for a unit issuing a few dozen documents a year)."""
+    trend_length: int = 6
+    """Periods in a month's or quarter's trend (a year's trend is always its 12 months)."""
+
+    def target(self, level: str) -> float:
+        return dict(self.level_targets).get(level, self.default_target)
+
+
+def tier_of(counters: Counters, level: str, settings: SummarySettings) -> str:
+    """Đạt / Chưa đạt against the level's NQ 17 target, or Không xếp hạng on thin data."""
+    e_issuance = rates_of(counters).e_issuance_rate
+    if counters.outgoing < settings.min_documents or e_issuance is None:
+        return UNRANKED
+    return MEETS_TARGET if e_issuance >= settings.target(level) else BELOW_TARGET
+
+
+def is_declining(trend: Sequence[Counters], drop: float, min_documents: int) -> bool:
+    """The later half of the trend's e-issuance rate is ``drop`` or more below the earlier half.
+
+    Each half is pooled (documents summed, not monthly rates averaged) and must hold at
+    least ``min_documents`` outgoing documents: a unit with a handful of documents swings
+    0–100 % month to month, which is noise, not a trend.
+    """
+    half = len(trend) // 2
+    earlier = sum(trend[:half], Counters())
+    later = sum(trend[len(trend) - half :], Counters())
+    if half == 0 or min(earlier.outgoing, later.outgoing) < max(min_documents, 1):
+        return False
+    before, after = rates_of(earlier).e_issuance_rate, rates_of(later).e_issuance_rate
+    return before is not None and after is not None and after <= before - drop
+
+
+def flags_of(
+    counters: Counters,
+    tier: str,
+    trend: Sequence[Counters],
+    settings: SummarySettings,
+    code_valid: bool = True,
+) -> tuple[str, ...]:
+    """Why a supervisor should look at this unit, as words (docs/metrics.md, "Flags")."""
+    if not counters.has_data:
+        return ("no_data",) if code_valid else ("no_data", "invalid_code")
+    rates = rates_of(counters)
+    signed_without_pair = counters.outgoing_signed_valid - counters.outgoing_nd30
+    invalid = sum(counters.invalid_by_reason[r] for r in INVALID_REASONS if r not in ("wrong_unit", "other"))
+    checks = (
+        ("below_target", tier == BELOW_TARGET),
+        ("paper", (rates.paper_share or 0.0) > settings.paper_share),
+        ("unsigned", counters.outgoing_unsigned > 0),
+        (
+            "personal_only",
+            signed_without_pair > settings.personal_only_share * counters.outgoing_signed_valid,
+        ),
+        ("invalid_signatures", invalid > 0),
+        ("wrong_unit", counters.invalid_wrong_unit > 0),
+        ("declining", is_declining(trend, settings.declining_drop, settings.min_documents)),
+        ("invalid_code", not code_valid),
+    )
+    return tuple(word for word, raised in checks if raised)
+
+
+@dataclass(frozen=True)
+class UnitSummary:
+    """One unit over one period."""
+
+    unit: Unit
+    counters: Counters
+    rates: Rates
+    tier: str
+    flags: tuple[str, ...]
+    trend: tuple[float | None, ...]
+    """E-issuance rate over the trend periods, oldest first."""
+
+    def to_json(self) -> dict[str, object]:
+        """The object ``docflow summary --json`` prints for this unit (field names are a contract)."""
+        counts = {
+            field.name: getattr(self.counters, field.name)
+            for field in fields(self.counters)
+            if not field.name.startswith("invalid_")
+        }
+        return {
+            "unit": self.unit.code,
+            "name": self.unit.name,
+            "level": self.unit.level,
+            "parent": self.unit.parent,
+            "code_valid": self.unit.code_valid,
+            **counts,
+            "invalid": self.counters.invalid_by_reason,
+            "e_issuance_rate": self.rates.e_issuance_rate,
+            "signature_rate": self.rates.signature_rate,
+            "nd30_rate": self.rates.nd30_rate,
+            "incoming_electronic_rate": self.rates.incoming_electronic_rate,
+            "on_time_rate": self.rates.on_time_rate,
+            "tier": self.tier,
+            "flags": list(self.flags),
+            "trend": list(self.trend),
+        }
+
+
+@dataclass(frozen=True)
+class Summary:
+    period: Period
+    period_is_default: bool
+    """True when no period was asked for and the latest year with data was chosen."""
+    trend_labels: tuple[str, ...]
+    units: tuple[UnitSummary, ...]
+    """Level order (province … other), worst first within a level."""
+    settings: SummarySettings
+
+    @property
+    def flagged(self) -> tuple[UnitSummary, ...]:
+        return tuple(row for row in self.units if row.flags)
+
+
+def _worst_first(row: UnitSummary) -> tuple[object, ...]:
+    level_rank = LEVELS.index(row.unit.level) if row.unit.level in LEVELS else len(LEVELS)
+    rate = row.rates.e_issuance_rate
+    return (level_rank, row.tier == UNRANKED, rate is None, rate or 0.0, -len(row.flags), row.unit.code)
+
+
+def _trend(
+    code: str, trend_periods: Sequence[Period], by_month: dict[tuple[str, str], Counters]
+) -> tuple[Counters, ...]:
+    return tuple(
+        sum((by_month.get((code, month), Counters()) for month in period.months), Counters())
+        for period in trend_periods
+    )
+
+
+def _known_units(conn: sqlite3.Connection, codes: Sequence[str]) -> dict[str, Unit]:
+    units = load_units(conn)
+    # A unit with counters but no units row still gets reported rather than vanishing.
+    for code in codes:
+        units.setdefault(code, Unit(code, None, "unknown", None, True))
+    return units
+
+
+def summarise(
+    conn: sqlite3.Connection,
+    period: Period,
+    settings: SummarySettings = SummarySettings(),
+    *,
+    level: str | None = None,
+    unit: str | None = None,
+    period_is_default: bool = False,
+) -> Summary:
+    """Every unit (or those of one level, or one unit) over ``period``."""
+    trend_periods = period.trend_periods(settings.trend_length)
+    trend_months = tuple(month for p in trend_periods for month in p.months)
+    totals = counters_by_unit(conn, period.months)
+    by_month = counters_by_unit_and_month(conn, trend_months)
+    rows: list[UnitSummary] = []
+    for code, known in _known_units(conn, list(totals)).items():
+        if (level and known.level != level) or (unit and code != unit):
+            continue
+        counters = totals.get(code, Counters())
+        trend = _trend(code, trend_periods, by_month)
+        tier = tier_of(counters, known.level, settings)
+        flags = flags_of(counters, tier, trend, settings, known.code_valid)
+        rates = tuple(rates_of(period_counters).e_issuance_rate for period_counters in trend)
+        rows.append(UnitSummary(known, counters, rates_of(counters), tier, flags, rates))
+    return Summary(
+        period=period,
+        period_is_default=period_is_default,
+        trend_labels=tuple(p.label for p in trend_periods),
+        units=tuple(sorted(rows, key=_worst_first)),
+        settings=settings,
+    )

@@ -1,0 +1,327 @@
+"""Showing the summary: a rich table per level, JSON, CSV, and the drill-down into one unit.
+
+The numbers come from ``docflow.metrics`` (counters only). The drill-down is the one
+place that reads documents, to say which of a unit's documents failed and why.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from docflow.metrics import (
+    LEVELS,
+    MEETS_TARGET,
+    UNRANKED,
+    Period,
+    Summary,
+    SummarySettings,
+    UnitSummary,
+    summarise,
+)
+from docflow.units import LEVEL_LABELS
+
+__all__ = [
+    "FailedDocument",
+    "UnitDetail",
+    "unit_detail",
+    "summary_json",
+    "summary_csv",
+    "CSV_FIELDS",
+    "FLAG_HINTS",
+    "PROBLEM_HINTS",
+    "sparkline",
+    "render_summary",
+    "render_detail",
+]
+
+
+@dataclass(frozen=True)
+class FailedDocument:
+    """An outgoing document of the drill-down that was not issued electronically as NĐ 30 asks."""
+
+    document_id: str
+    promulgation_date: str | None
+    subject: str | None
+    problems: tuple[str, ...]
+    """Words: paper, paper_copy, not_sent, unsigned, no_valid_signature,
+    no_organisation_signature, no_personal_signature, then the invalid-signature reasons."""
+
+
+@dataclass(frozen=True)
+class UnitDetail:
+    summary: UnitSummary | None
+    failed: tuple[FailedDocument, ...]
+
+
+def _problems(row: sqlite3.Row) -> tuple[str, ...]:
+    electronic = row["channel"] != "paper" or bool(row["sent_over_axis"])
+    signed = row["signature_count"] > 0
+    checks = (
+        ("paper", not electronic),
+        ("paper_copy", electronic and (bool(row["paper_copy"]) or row["channel"] == "both")),
+        ("not_sent", electronic and row["channel"] == "electronic" and not row["sent_over_axis"]),
+        ("unsigned", electronic and not signed),
+        ("no_valid_signature", signed and not row["has_valid_signature"]),
+        ("no_organisation_signature", signed and not row["has_valid_organisation"]),
+        ("no_personal_signature", signed and not row["has_valid_personal"]),
+    )
+    words = [word for word, raised in checks if raised]
+    return tuple(words + [w for w in str(row["invalid_reasons"] or "").split() if w not in words])
+
+
+def unit_detail(
+    conn: sqlite3.Connection, code: str, period: Period, settings: SummarySettings = SummarySettings()
+) -> UnitDetail:
+    """One unit's summary row and its outgoing documents that failed, with why."""
+    summary = summarise(conn, period, settings, unit=code)
+    cursor = conn.cursor()
+    cursor.row_factory = sqlite3.Row
+    rows = cursor.execute(
+        "SELECT * FROM documents WHERE sender = ? AND confidential = 0"
+        f" AND period IN ({', '.join('?' for _ in period.months)})"
+        " AND business_status NOT IN ('revoked', 'replaced')"
+        " ORDER BY promulgation_date, document_id",
+        (code, *period.months),
+    ).fetchall()
+    failed = []
+    for row in rows:
+        problems = _problems(row)
+        if problems:
+            failed.append(FailedDocument(row["document_id"], row["promulgation_date"], row["subject"], problems))
+    return UnitDetail(summary.units[0] if summary.units else None, tuple(failed))
+
+
+def summary_json(summary: Summary) -> list[dict[str, object]]:
+    return [row.to_json() for row in summary.units]
+
+
+CSV_FIELDS: tuple[str, ...] = (
+    "unit", "name", "level", "parent", "code_valid",
+    "outgoing", "outgoing_electronic", "outgoing_paper", "outgoing_issued_electronic",
+    "outgoing_signed_valid", "outgoing_nd30", "outgoing_unsigned", "outgoing_confidential",
+    "incoming", "incoming_electronic", "incoming_due", "incoming_due_on_time",
+    "invalid_tampered", "invalid_untrusted", "invalid_revoked", "invalid_expired",
+    "invalid_weak", "invalid_wrong_unit", "invalid_other",
+    "e_issuance_rate", "signature_rate", "nd30_rate", "incoming_electronic_rate", "on_time_rate",
+    "tier", "flags",
+)  # fmt: skip
+
+
+def _csv_row(row: UnitSummary) -> dict[str, object]:
+    flat = row.to_json()
+    invalid = flat.pop("invalid")
+    assert isinstance(invalid, dict)
+    flat.update({f"invalid_{reason}": count for reason, count in invalid.items()})
+    flat["flags"] = " ".join(row.flags)
+    return {name: "" if flat[name] is None else flat[name] for name in CSV_FIELDS}
+
+
+def summary_csv(summary: Summary) -> str:
+    """One row per unit; rates as fractions, empty when undefined, flags space-separated."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(_csv_row(row) for row in summary.units)
+    return out.getvalue()
+
+
+FLAG_HINTS: dict[str, str] = {
+    "below_target": "tỷ lệ phát hành điện tử dưới chỉ tiêu của cấp",
+    "paper": "nhiều văn bản đi chỉ phát hành bản giấy",
+    "unsigned": "có văn bản điện tử không ký số",
+    "personal_only": "văn bản ký số thiếu chữ ký cơ quan (chỉ ký cá nhân)",
+    "invalid_signatures": "có chữ ký số không hợp lệ (bị sửa, không tin cậy, thu hồi, hết hạn, thuật toán yếu)",
+    "wrong_unit": "chữ ký cơ quan thuộc đơn vị khác",
+    "declining": "tỷ lệ đang giảm",
+    "no_data": "không có văn bản trong kỳ",
+    "invalid_code": "mã định danh sai cấu trúc",
+}
+
+PROBLEM_HINTS: dict[str, str] = {
+    "paper": "chỉ phát hành bản giấy",
+    "paper_copy": "gửi kèm bản giấy",
+    "not_sent": "không gửi qua trục liên thông",
+    "unsigned": "không ký số",
+    "no_valid_signature": "không có chữ ký hợp lệ",
+    "no_organisation_signature": "thiếu chữ ký số cơ quan hợp lệ",
+    "no_personal_signature": "thiếu chữ ký số cá nhân hợp lệ",
+    "tampered": "nội dung bị sửa sau khi ký",
+    "untrusted": "chứng thư không tin cậy",
+    "revoked": "chứng thư đã bị thu hồi",
+    "expired": "ký ngoài thời hạn chứng thư",
+    "weak": "thuật toán yếu",
+    "wrong_unit": "chữ ký của đơn vị khác",
+    "other": "chữ ký không đọc được",
+}
+
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: tuple[float | None, ...]) -> str:
+    """Rates 0–1 on an absolute scale (so 50 % looks the same in every row); ``·`` for no data."""
+    return "".join(
+        "·" if value is None else _BARS[min(int(value * len(_BARS)), len(_BARS) - 1)] for value in values
+    )
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.0f}%"
+
+
+@dataclass(frozen=True)
+class _Column:
+    header: str
+    priority: int
+    """0 always shown; higher numbers are dropped first on narrow terminals."""
+    cell: Callable[[UnitSummary], str | Text]
+    justify: str = "right"
+    min_width: int = 4
+    """Narrowest readable width, when the terminal forces shrinking."""
+    max_width: int = 14
+    wraps: bool = False
+
+
+def _tier_text(row: UnitSummary) -> Text:
+    style = "green" if row.tier == MEETS_TARGET else "dim" if row.tier == UNRANKED else "bold red"
+    return Text(row.tier, style=style)
+
+
+_COLUMNS: tuple[_Column, ...] = (
+    _Column("Đơn vị", 0, lambda r: r.unit.display_name, "left", min_width=14, max_width=32, wraps=True),
+    _Column("Mã định danh", 3, lambda r: Text(r.unit.code, style="dim"), "left"),
+    _Column("VB đi", 1, lambda r: str(r.counters.outgoing)),
+    _Column("Điện tử", 4, lambda r: str(r.counters.outgoing_electronic)),
+    _Column("Giấy", 4, lambda r: str(r.counters.outgoing_paper)),
+    _Column("PHĐT", 0, lambda r: _percent(r.rates.e_issuance_rate)),
+    _Column("Ký số", 2, lambda r: _percent(r.rates.signature_rate)),
+    _Column("NĐ30", 2, lambda r: _percent(r.rates.nd30_rate)),
+    _Column("VB đến", 5, lambda r: str(r.counters.incoming)),
+    _Column("Đến ĐT", 5, lambda r: _percent(r.rates.incoming_electronic_rate)),
+    _Column("Đúng hạn", 6, lambda r: _percent(r.rates.on_time_rate)),
+    _Column("Xếp loại", 0, _tier_text, "left", min_width=8, max_width=14),
+    _Column("Xu hướng", 3, lambda r: sparkline(r.trend), "left"),
+    _Column("Cờ", 0, lambda r: Text(" ".join(r.flags), style="yellow"), "left", min_width=18, max_width=20,
+            wraps=True),
+)
+
+
+def _cell_width(cell: str | Text) -> int:
+    return (Text(cell) if isinstance(cell, str) else cell).cell_len
+
+
+def _natural_width(column: _Column, rows: list[UnitSummary]) -> int:
+    widest = max((_cell_width(column.cell(row)) for row in rows), default=0)
+    return min(max(Text(column.header).cell_len, widest), column.max_width)
+
+
+def _fitting_columns(rows: list[UnitSummary], width: int) -> tuple[tuple[_Column, int], ...]:
+    """The columns that fit, in table order, each with the width it gets.
+
+    The always-shown columns come first at their natural width, the wrapping ones
+    (name, flags) shrinking toward their minimum if the terminal is narrow; then the
+    optional columns join by priority while they fit. Narrow terminals lose detail,
+    not layout.
+    """
+    widths = {column.header: _natural_width(column, rows) for column in _COLUMNS}
+    chosen = [column for column in _COLUMNS if column.priority == 0]
+    used = 1 + sum(widths[column.header] + 3 for column in chosen)  # 3: padding and border; 1: last border
+    for column in chosen:
+        if column.wraps and used > width:
+            cut = min(used - width, widths[column.header] - column.min_width)
+            widths[column.header] -= max(cut, 0)
+            used -= max(cut, 0)
+    for column in sorted((c for c in _COLUMNS if c.priority > 0), key=lambda c: c.priority):
+        if used + widths[column.header] + 3 > width:
+            break  # strictly by priority: a small column must not jump a more useful wide one
+        chosen.append(column)
+        used += widths[column.header] + 3
+    return tuple((column, widths[column.header]) for column in _COLUMNS if column in chosen)
+
+
+def _title(summary: Summary) -> str:
+    title = f"Tình hình phát hành văn bản điện tử và ký số — kỳ {summary.period.label}"
+    if summary.period_is_default:
+        title += " (năm gần nhất có dữ liệu)"
+    return title
+
+
+def _level_table(level: str, rows: list[UnitSummary], summary: Summary, width: int) -> Table:
+    target = summary.settings.target(level)
+    table = Table(
+        title=f"{LEVEL_LABELS.get(level, level)} — chỉ tiêu phát hành điện tử {target * 100:.0f}%",
+        title_justify="left",
+        expand=False,
+    )
+    columns = _fitting_columns(rows, width)
+    for column, fitted in columns:
+        # One line per unit where possible: a province has a hundred communes to scan down.
+        table.add_column(column.header, justify=column.justify, width=fitted,  # type: ignore[arg-type]
+                         no_wrap=not column.wraps, overflow="fold" if column.wraps else "ellipsis")
+    for row in rows:
+        table.add_row(*(column.cell(row) for column, _ in columns))
+    return table
+
+
+def _legend(summary: Summary) -> list[str]:
+    lines = [
+        "PHĐT = văn bản đi phát hành điện tử (ký số cơ quan hợp lệ, gửi qua trục, không kèm giấy) / tổng văn bản đi; "
+        "Ký số, NĐ30 tính trên văn bản đi điện tử; văn bản mật không tính.",
+        f"Xu hướng: tỷ lệ PHĐT từ {summary.trend_labels[0]} đến {summary.trend_labels[-1]} (· = không có số liệu). "
+        f"Không xếp hạng: dưới {summary.settings.min_documents} văn bản đi trong kỳ.",
+    ]
+    seen = sorted({flag for row in summary.units for flag in row.flags})
+    lines += [f"  {flag}: {FLAG_HINTS.get(flag, flag)}" for flag in seen]
+    return lines
+
+
+def render_summary(summary: Summary, console: Console) -> None:
+    """A table per level, worst units first, then what the flags mean."""
+    console.print(_title(summary), style="bold", highlight=False)
+    if not summary.units:
+        console.print("Không có đơn vị nào trong kỳ này.")
+        return
+    width = console.width
+    for level in (*LEVELS, None):
+        rows = [r for r in summary.units if (r.unit.level == level) or (level is None and r.unit.level not in LEVELS)]
+        if rows:
+            console.print(_level_table(level or "other", rows, summary, width))
+    for line in _legend(summary):
+        console.print(line, highlight=False, markup=False)
+
+
+def render_detail(detail: UnitDetail, period: Period, console: Console) -> None:
+    """One unit's line of the summary, then each failed document with why."""
+    if detail.summary is None:
+        console.print("Không có đơn vị này.")
+        return
+    row = detail.summary
+    console.print(
+        f"{row.unit.display_name} ({row.unit.code}) — kỳ {period.label}: {row.tier}; "
+        f"PHĐT {_percent(row.rates.e_issuance_rate)}, ký số {_percent(row.rates.signature_rate)}, "
+        f"NĐ30 {_percent(row.rates.nd30_rate)}",
+        style="bold",
+        highlight=False,
+        markup=False,
+    )
+    for flag in row.flags:
+        console.print(f"  {flag}: {FLAG_HINTS.get(flag, flag)}", highlight=False, markup=False)
+    if not detail.failed:
+        console.print("Không có văn bản đi nào lỗi trong kỳ.")
+        return
+    table = Table(title=f"{len(detail.failed)} văn bản đi chưa đạt", title_justify="left")
+    table.add_column("Ngày", no_wrap=True)
+    table.add_column("Văn bản", overflow="fold")
+    table.add_column("Lý do", overflow="fold")
+    for failed in detail.failed:
+        reasons = "; ".join(PROBLEM_HINTS.get(word, word) for word in failed.problems)
+        label = failed.document_id + (f"\n{failed.subject}" if failed.subject else "")
+        table.add_row(failed.promulgation_date or "", label, reasons)
+    console.print(table)
