@@ -24,6 +24,7 @@ from pathlib import Path
 from _common import Row, parse_args, print_rows
 from rich.console import Console
 
+from docflow.cli_report import SUMMARY_ROWS_PER_LEVEL
 from docflow.metrics import parse_period, summarise
 from docflow.report import render_summary
 from docflow.store import Store
@@ -119,7 +120,8 @@ def main() -> None:
     period = parse_period(str(YEAR))
 
     def docflow_summary() -> None:
-        render_summary(summarise(connection, period), Console(file=io.StringIO(), width=160))
+        render_summary(summarise(connection, period), Console(file=io.StringIO(), width=160),
+                       SUMMARY_ROWS_PER_LEVEL)
 
     def scan() -> None:
         connection.execute(f"SELECT sender, SUM(c) FROM ({_GROUP_BY.replace('COUNT(*)', 'COUNT(*) AS c')})"

@@ -110,6 +110,10 @@ def _period(conn: sqlite3.Connection, text: str | None) -> tuple[Period, bool]:
     return latest, True
 
 
+# Enough for a province's communes (Bắc Kạn has 109) while a national store stays readable.
+SUMMARY_ROWS_PER_LEVEL = 120
+
+
 @click.command()
 @_db_option
 @click.option("--period", help="2026-10 (month), 2026-Q3 (quarter) or 2026 (year); default: latest year with data.")
@@ -118,9 +122,11 @@ def _period(conn: sqlite3.Connection, text: str | None) -> tuple[Period, bool]:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per unit.")
 @click.option("--csv", "as_csv", is_flag=True, help="One CSV row per unit.")
 @click.option("--fail-on-flags", is_flag=True, help="Exit 1 when any unit is flagged (scheduled runs).")
+@click.option("--all", "show_all", is_flag=True,
+              help=f"Show every unit; by default the worst {SUMMARY_ROWS_PER_LEVEL} of each level.")
 def summary(
     db: Path | None, period: str | None, level: str | None, unit_code: str | None,
-    as_json: bool, as_csv: bool, fail_on_flags: bool,
+    as_json: bool, as_csv: bool, fail_on_flags: bool, show_all: bool,
 ) -> None:  # fmt: skip
     """Per-unit rates, tiers, trends and flags, worst first within each level."""
     settings = summary_settings()
@@ -143,7 +149,7 @@ def summary(
             elif as_csv:
                 click.echo(summary_csv(result), nl=False)
             else:
-                render_summary(result, _console())
+                render_summary(result, _console(), None if show_all else SUMMARY_ROWS_PER_LEVEL)
     if fail_on_flags and flagged:
         raise SystemExit(1)
 

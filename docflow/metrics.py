@@ -153,9 +153,8 @@ class Counters:
     incoming_confidential: int = 0
 
     def __add__(self, other: Counters) -> Counters:
-        return Counters(
-            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
-        )
+        # Positional and by column tuple: summaries add tens of thousands of these.
+        return Counters(*[getattr(self, name) + getattr(other, name) for name in COUNTER_COLUMNS])
 
     @property
     def invalid_by_reason(self) -> dict[str, int]:
@@ -235,13 +234,20 @@ def counters_by_unit(conn: sqlite3.Connection, months: tuple[str, ...]) -> dict[
 def counters_by_unit_and_month(
     conn: sqlite3.Connection, months: tuple[str, ...]
 ) -> dict[tuple[str, str], Counters]:
-    """Counters keyed by (unit, ``yyyy-mm``), for trends."""
+    """Counters keyed by (unit, ``yyyy-mm``), for trends.
+
+    Only the two counters a trend reads (outgoing, outgoing_issued_electronic) are
+    filled: a national store has ten thousand units times twelve months of them.
+    """
     rows = conn.execute(
-        f"SELECT unit, period, {', '.join(COUNTER_COLUMNS)} FROM unit_counters"
+        "SELECT unit, period, outgoing, outgoing_issued_electronic FROM unit_counters"
         f" WHERE period IN ({_placeholders(months)})",
         months,
     )
-    return {(row[0], row[1]): Counters(*(int(value or 0) for value in row[2:])) for row in rows}
+    return {
+        (unit, month): Counters(outgoing=outgoing or 0, outgoing_issued_electronic=issued or 0)
+        for unit, month, outgoing, issued in rows
+    }
 
 
 LEVELS: tuple[str, ...] = ("province", "department", "district", "commune", "other", "unknown")
@@ -296,12 +302,16 @@ def is_declining(trend: Sequence[Counters], drop: float, min_documents: int) -> 
     0–100 % month to month, which is noise, not a trend.
     """
     half = len(trend) // 2
-    earlier = sum(trend[:half], Counters())
-    later = sum(trend[len(trend) - half :], Counters())
-    if half == 0 or min(earlier.outgoing, later.outgoing) < max(min_documents, 1):
+    if half == 0:
         return False
-    before, after = rates_of(earlier).e_issuance_rate, rates_of(later).e_issuance_rate
-    return before is not None and after is not None and after <= before - drop
+
+    def pooled(part: Sequence[Counters]) -> tuple[int, int]:
+        return sum(c.outgoing for c in part), sum(c.outgoing_issued_electronic for c in part)
+
+    (earlier_out, earlier_issued), (later_out, later_issued) = pooled(trend[:half]), pooled(trend[-half:])
+    if min(earlier_out, later_out) < max(min_documents, 1):
+        return False
+    return later_issued / later_out <= earlier_issued / earlier_out - drop
 
 
 def flags_of(
@@ -392,13 +402,17 @@ def _worst_first(row: UnitSummary) -> tuple[object, ...]:
     return (level_rank, row.tier == UNRANKED, rate is None, rate or 0.0, -len(row.flags), row.unit.code)
 
 
+_NOTHING = Counters()
+
+
 def _trend(
     code: str, trend_periods: Sequence[Period], by_month: dict[tuple[str, str], Counters]
 ) -> tuple[Counters, ...]:
-    return tuple(
-        sum((by_month.get((code, month), Counters()) for month in period.months), Counters())
-        for period in trend_periods
-    )
+    def period_total(period: Period) -> Counters:
+        months = [by_month[(code, month)] for month in period.months if (code, month) in by_month]
+        return sum(months[1:], months[0]) if months else _NOTHING
+
+    return tuple(period_total(period) for period in trend_periods)
 
 
 def _known_units(conn: sqlite3.Connection, codes: Sequence[str]) -> dict[str, Unit]:

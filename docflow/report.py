@@ -282,8 +282,12 @@ def _legend(summary: Summary) -> list[str]:
     return lines
 
 
-def render_summary(summary: Summary, console: Console) -> None:
-    """A table per level, worst units first, then what the flags mean."""
+def render_summary(summary: Summary, console: Console, limit: int | None = None) -> None:
+    """A table per level, worst units first, then what the flags mean.
+
+    ``limit`` keeps the worst ``limit`` units of each level: a national store has
+    thousands of units, and the worst are what a supervisor acts on.
+    """
     console.print(_title(summary), style="bold", highlight=False)
     if not summary.units:
         console.print("Không có đơn vị nào trong kỳ này.")
@@ -292,7 +296,10 @@ def render_summary(summary: Summary, console: Console) -> None:
     for level in (*LEVELS, None):
         rows = [r for r in summary.units if (r.unit.level == level) or (level is None and r.unit.level not in LEVELS)]
         if rows:
-            console.print(_level_table(level or "other", rows, summary, width))
+            shown = rows if limit is None else rows[:limit]
+            console.print(_level_table(level or "other", shown, summary, width))
+            if len(shown) < len(rows):
+                console.print(f"… và {len(rows) - len(shown)} đơn vị khác (--all để xem tất cả)", highlight=False)
     for line in _legend(summary):
         console.print(line, highlight=False, markup=False)
 

@@ -1,0 +1,87 @@
+"""Peak memory of `docflow ingest` on a large zip batch, against the same process importing docflow only.
+
+    python bench/memory.py [--quick] [--megabytes N]
+
+Writes a zip of N MB (default 1024; --quick 24) of distinct signed PDFs of
+about 100 KB each (stored, not compressed, so the zip really is N MB) plus a
+register export naming a tenth of them, then runs `docflow ingest` on it in a
+child process and reads the child's peak RSS. The baseline is the peak RSS of a
+child that only imports docflow and the verifier, so the ratio shows what the
+batch itself costs. Target: under 300 MB for the 1 GB batch.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import zipfile
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from _common import Row, parse_args, print_rows
+
+from samples.pdfgen import make_pdf, sign_pdf
+from samples.pki import build_pki, issue_organisation, write_trust_dir
+
+PDF_BYTES = 100_000
+
+
+def write_big_zip(path: Path, trust: Path, megabytes: int) -> int:
+    """Distinct signed PDFs until the zip reaches ``megabytes``; returns how many."""
+    pki = build_pki()
+    organisation = issue_organisation(pki, "Sở Tài chính tỉnh Bắc Kạn")
+    write_trust_dir(pki, trust)
+    signed_at = datetime.now(timezone.utc) - timedelta(days=3)
+    count = megabytes * 1_000_000 // PDF_BYTES
+    register = io.StringIO()
+    writer = csv.writer(register)
+    writer.writerow(["ma_don_vi", "huong", "so", "ky_hieu", "ngay_ban_hanh", "kenh", "noi_nhan", "file"])
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+        for number in range(count):
+            # Random bytes in the page keep each file distinct and incompressible, as scans are.
+            pdf = make_pdf(f"Cong van {number}/STC", [os.urandom(16).hex()], pad_to=PDF_BYTES)
+            name = f"van-ban/cv-{number}.pdf"
+            archive.writestr(name, sign_pdf(pdf, organisation, signing_time=signed_at))
+            if number % 10 == 0:
+                writer.writerow(["000.00.05.H04", "di", number, "STC-NS", "15/03/2026", "dien_tu",
+                                 "000.00.00.H04", name])
+        archive.writestr("so-van-ban-di.csv", register.getvalue().encode("utf-8-sig"))
+    return count
+
+
+def child_peak_rss_mb(arguments: list[str]) -> float:
+    """Run a child Python and return its peak resident set size in MB (Linux reports KiB)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result = subprocess.run([sys.executable, *arguments], capture_output=True, text=True, check=False)
+    if result.returncode not in (0, 1):
+        raise SystemExit(f"child failed ({result.returncode}): {result.stderr[-2000:]}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # ru_maxrss for children is the maximum over all of them: measure the small child first.
+    return max(peak, before) / 1024
+
+
+def main() -> None:
+    args = parse_args(__doc__, lambda p: p.add_argument("--megabytes", type=int, default=None))
+    megabytes = args.megabytes or (24 if args.quick else 1024)
+    with tempfile.TemporaryDirectory() as temp:
+        folder = Path(temp)
+        batch = folder / "lo-lon.zip"
+        count = write_big_zip(batch, folder / "trust", megabytes)
+        idle = child_peak_rss_mb(["-c", "import docflow.cli, signatures.api"])
+        peak = child_peak_rss_mb(["-m", "docflow.cli", "ingest", str(batch), "--db", str(folder / "m.db"),
+                                  "--trust", str(folder / "trust"), "--json"])
+        size_mb = batch.stat().st_size / 1_000_000
+    print_rows(
+        f"memory ({size_mb:,.0f} MB zip, {count:,} signed PDFs)",
+        [Row("peak RSS, docflow ingest", peak, "MB", "import only", idle)],
+    )
+    print(f"target: under 300 MB → {'meets' if peak < 300 else 'MISSES'} ({peak:.0f} MB)")
+
+
+if __name__ == "__main__":
+    main()
