@@ -1,0 +1,177 @@
+"""The engine's public entry points: bytes (or a file) and a trust store in, verdicts out.
+
+Nothing here raises on bad input: anything unreadable becomes a FORMAT_FAILURE
+verdict whose reason a clerk can act on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Mapping
+
+from signatures.assess import Settings, SignedContext, assess_signer
+from signatures.cms import CmsFormatError, ContentDigests, embedded_certificates, encapsulated_content, load_signed_data
+from signatures.decide import failed
+from signatures.pdf import DOCUMENT_TIMESTAMP, SHA1_SUBFILTER, PdfFormatError, PdfSignature, covered_bytes
+from signatures.pdf import find_signatures, sha1_of
+from signatures.policy import DEFAULT_POLICY, Policy
+from signatures.smime import SmimeFormatError, extract_smime
+from signatures.trust import TrustStore
+from signatures.verdict import Check, CheckName, CheckOutcome, SignerKind, SubIndication, Verdict, format_failure
+
+__all__ = ["verify_cms", "verify_pdf", "verify_file", "TrustLike"]
+
+TrustLike = TrustStore | Path | str | None
+_EMPTY_STORE = TrustStore.from_objects([])
+
+
+def verify_cms(
+    signature: bytes,
+    content: bytes | None = None,
+    *,
+    trust: TrustLike,
+    policy: Policy = DEFAULT_POLICY,
+    kinds: Mapping[str, SignerKind] | None = None,
+    now: datetime | None = None,
+) -> list[Verdict]:
+    """One verdict per SignerInfo of a CMS/PKCS#7 signature (DER, BER, PEM or base64).
+
+    ``content`` is the signed document for a detached signature; for an attached one
+    the encapsulated content is used.
+    """
+    settings = Settings(_trust_store(trust), policy, dict(kinds or {}), now)
+    return _guarded(lambda: _verify_cms(signature, content, settings))
+
+
+def verify_pdf(
+    data: bytes,
+    *,
+    trust: TrustLike,
+    policy: Policy = DEFAULT_POLICY,
+    kinds: Mapping[str, SignerKind] | None = None,
+    now: datetime | None = None,
+) -> list[Verdict]:
+    """One verdict per signature in the PDF, in file order (index 0 = first signed)."""
+    settings = Settings(_trust_store(trust), policy, dict(kinds or {}), now)
+    return _guarded(lambda: _verify_pdf(data, settings))
+
+
+def verify_file(
+    path: Path | str,
+    content_path: Path | str | None = None,
+    *,
+    trust: TrustLike,
+    policy: Policy = DEFAULT_POLICY,
+    kinds: Mapping[str, SignerKind] | None = None,
+    now: datetime | None = None,
+) -> list[Verdict]:
+    """Verify a PDF, an S/MIME .eml, or a .p7s/.p7m (a .p7s is paired with the file named without .p7s)."""
+    path = Path(path)
+    options = dict(trust=_trust_store(trust), policy=policy, kinds=kinds, now=now)
+    try:
+        data = _read_limited(path, policy)
+        if data.lstrip()[:5] == b"%PDF-" or path.suffix.lower() == ".pdf":
+            return verify_pdf(data, **options)  # type: ignore[arg-type]
+        if path.suffix.lower() == ".eml":
+            signature, content = extract_smime(data)
+            return verify_cms(signature, content, **options)  # type: ignore[arg-type]
+        content_file = Path(content_path) if content_path else _paired_content(path)
+        content = _read_limited(content_file, policy) if content_file else None
+    except (OSError, SmimeFormatError, ValueError) as error:
+        return [format_failure(0, f"The file could not be read as a signature: {_plain(error)}.")]
+    return verify_cms(data, content, **options)  # type: ignore[arg-type]
+
+
+def _paired_content(path: Path) -> Path | None:
+    if path.suffix.lower() != ".p7s":
+        return None
+    partner = path.with_suffix("")
+    return partner if partner.is_file() else None
+
+
+def _read_limited(path: Path, policy: Policy) -> bytes:
+    if path.stat().st_size > policy.max_input_bytes:
+        raise ValueError(f"{path.name} is larger than the {policy.max_input_bytes}-byte limit")
+    return path.read_bytes()
+
+
+def _trust_store(trust: TrustLike) -> TrustStore:
+    if isinstance(trust, TrustStore):
+        return trust
+    if trust is None:
+        return _EMPTY_STORE
+    return TrustStore.load(Path(trust))
+
+
+def _plain(error: BaseException) -> str:
+    return getattr(error, "strerror", None) or str(error) or type(error).__name__
+
+
+def _guarded(work: Callable[[], list[Verdict]]) -> list[Verdict]:
+    try:
+        return work()
+    except (CmsFormatError, PdfFormatError) as error:
+        return [format_failure(0, f"This is not a readable signature: {error}.")]
+    except (Exception, RecursionError, MemoryError) as error:  # hostile input must not escape as an exception
+        return [format_failure(0, "The signature is malformed and could not be read.", f"{type(error).__name__}: {error}")]
+
+
+def _verify_cms(signature: bytes, content: bytes | None, settings: Settings) -> list[Verdict]:
+    if len(signature) > settings.policy.max_input_bytes:
+        return [format_failure(0, "The signature file is larger than docflow accepts.")]
+    signed_data = load_signed_data(signature)
+    content_type, attached = encapsulated_content(signed_data)
+    document = attached if attached is not None else content
+    shared = SignedContext(
+        content_type=content_type,
+        digests=ContentDigests(document) if document is not None else None,
+        embedded=embedded_certificates(signed_data),
+    )
+    verdicts = []
+    for index, signer_info in enumerate(signed_data["signer_infos"]):
+        verdict = _guarded(lambda: [assess_signer(index, signer_info, shared, settings)])[0]
+        verdicts.append(verdict if verdict.index == index else dataclasses.replace(verdict, index=index))
+    return verdicts
+
+
+def _verify_pdf(data: bytes, settings: Settings) -> list[Verdict]:
+    if len(data) > settings.policy.max_input_bytes:
+        return [format_failure(0, "The PDF is larger than docflow accepts.")]
+    signatures = [sig for sig in find_signatures(data) if sig.subfilter != DOCUMENT_TIMESTAMP]
+    return [_verify_pdf_signature(index, sig, data, settings) for index, sig in enumerate(signatures)]
+
+
+def _verify_pdf_signature(index: int, signature: PdfSignature, data: bytes, settings: Settings) -> Verdict:
+    if signature.problem is not None:
+        verdict = format_failure(index, f"The PDF signature '{signature.field_name}' is unusable: {signature.problem}.")
+        return dataclasses.replace(verdict, checks=(Check(CheckName.BYTE_RANGE, CheckOutcome.FAILED, signature.problem),))
+    covered = covered_bytes(signature, data)
+    sha1_mode = signature.subfilter == SHA1_SUBFILTER
+    verdict = _guarded(lambda: _verify_cms(signature.contents, None if sha1_mode else covered, settings))[0]
+    if sha1_mode:
+        verdict = _check_sha1_content(verdict, signature, covered)
+    whole = signature.covers_whole_file(data)
+    end = signature.signed_bytes() or 0
+    detail = "covers the whole file" if whole else f"{len(data) - end} bytes were added after this signature"
+    byte_range = Check(CheckName.BYTE_RANGE, CheckOutcome.PASSED, detail)
+    return dataclasses.replace(
+        verdict, index=index, checks=verdict.checks + (byte_range,), covers_whole_file=whole, signed_bytes=end
+    )
+
+
+def _check_sha1_content(verdict: Verdict, signature: PdfSignature, covered: bytes) -> Verdict:
+    # adbe.pkcs7.sha1 signs the SHA-1 of the byte range, carried as the encapsulated content.
+    try:
+        _, attached = encapsulated_content(load_signed_data(signature.contents))
+    except (CmsFormatError, ValueError):
+        attached = None
+    if attached == sha1_of(covered):
+        return verdict
+    finding = failed(CheckName.MESSAGE_DIGEST, SubIndication.HASH_FAILURE,
+                     "The PDF was changed after it was signed (its SHA-1 no longer matches the signature).")
+    return dataclasses.replace(
+        verdict, indication=finding.indication, subindication=finding.subindication, reason=finding.reason,
+        checks=verdict.checks + (finding.check,),
+    )

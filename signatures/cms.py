@@ -1,0 +1,338 @@
+"""CMS / PKCS#7 SignedData: decoding, finding the signer, and checking one SignerInfo.
+
+Parsing is done by ``asn1crypto`` (which reads BER with indefinite lengths as well
+as DER); every signature is verified by ``cryptography``. Nothing here knows about
+certificate paths or trust.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Sequence
+
+from asn1crypto import cms, core, pem
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa, utils
+
+from signatures.certinfo import CertInfo, cert_info
+from signatures.decide import Finding, failed, passed, skipped
+from signatures.verdict import CheckName, SubIndication
+
+__all__ = [
+    "CmsFormatError",
+    "ContentDigests",
+    "SignerCheck",
+    "load_signed_data",
+    "embedded_certificates",
+    "encapsulated_content",
+    "check_signer",
+    "eddsa_digest_problem",
+]
+
+_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "md5": hashes.MD5,
+    "sha1": hashes.SHA1,
+    "sha224": hashes.SHA224,
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+    "sha3_256": hashes.SHA3_256,
+    "sha3_384": hashes.SHA3_384,
+    "sha3_512": hashes.SHA3_512,
+}
+
+
+_XOF_LENGTHS = {"shake128": 32, "shake256": 64, "shake128_len": 32, "shake256_len": 64}
+"""RFC 8419/8702 output lengths (bytes) for the extendable-output digests used with EdDSA."""
+SUPPORTED_DIGESTS = frozenset(_HASHES) | frozenset(_XOF_LENGTHS)
+_EDDSA_DIGEST = {"ed25519": "sha512", "ed448": "shake256"}
+
+
+class CmsFormatError(ValueError):
+    """The input is not a readable CMS SignedData; the message is a plain-words reason."""
+
+
+def load_signed_data(data: bytes) -> cms.SignedData:
+    der = _decode_armour(data)
+    try:
+        info = cms.ContentInfo.load(der, strict=False)
+        content_type = info["content_type"].native
+    except (ValueError, TypeError, KeyError) as error:
+        raise CmsFormatError(f"the file is not a CMS/PKCS#7 structure ({error})") from error
+    if content_type != "signed_data":
+        raise CmsFormatError(f"the CMS structure holds '{content_type}', not signed data")
+    signed_data = info["content"]
+    if len(signed_data["signer_infos"]) == 0:
+        raise CmsFormatError("the CMS structure carries no signature (no SignerInfo)")
+    return signed_data
+
+
+def _decode_armour(data: bytes) -> bytes:
+    stripped = data.strip()
+    if stripped.startswith(b"-----BEGIN"):
+        try:
+            return pem.unarmor(stripped)[2]
+        except ValueError as error:
+            raise CmsFormatError(f"the PEM armour is broken ({error})") from error
+    if stripped[:1] in (b"M", b"m") and b"\x00" not in stripped[:64]:
+        # S/MIME .p7m files are often plain base64 of the DER.
+        try:
+            return base64.b64decode(stripped, validate=False)
+        except (binascii.Error, ValueError):
+            return data
+    return data
+
+
+def embedded_certificates(signed_data: cms.SignedData) -> tuple[bytes, ...]:
+    certificates = signed_data["certificates"]
+    if not certificates:
+        return ()
+    return tuple(choice.chosen.dump() for choice in certificates if choice.name == "certificate")
+
+
+def encapsulated_content(signed_data: cms.SignedData) -> tuple[str, bytes | None]:
+    encap = signed_data["encap_content_info"]
+    return encap["content_type"].native, _octets(encap["content"])
+
+
+def _octets(content: object) -> bytes | None:
+    if isinstance(content, core.Void):
+        return None
+    if isinstance(content, core.OctetString):
+        return content.native
+    if isinstance(content, core.ParsableOctetString):
+        # Non-data content (e.g. TSTInfo) is signed over its encoding, not its native form.
+        return bytes(content)
+    # PKCS#7 v1.5 explicit content (e.g. Authenticode): the digest covers the inner value's contents octets.
+    return content.contents  # type: ignore[attr-defined]
+
+
+class ContentDigests:
+    """Hashes of one content, computed once per digest algorithm."""
+
+    def __init__(self, content: bytes) -> None:
+        self.content = content
+        self._digests: dict[str, bytes] = {}
+
+    def of(self, algorithm: str) -> bytes:
+        if algorithm not in self._digests:
+            self._digests[algorithm] = _digest(algorithm, self.content)
+        return self._digests[algorithm]
+
+
+def _digest(algorithm: str, data: bytes) -> bytes:
+    if algorithm in _XOF_LENGTHS:
+        xof = hashlib.shake_128 if algorithm.startswith("shake128") else hashlib.shake_256
+        return xof(data).digest(_XOF_LENGTHS[algorithm])
+    return hashlib.new(algorithm.replace("_", "-"), data).digest()
+
+
+def eddsa_digest_problem(signature_algorithm: str | None, digest_algorithm: str | None) -> str | None:
+    """RFC 8419 fixes the digest for each EdDSA curve; anything else is refused."""
+    required = _EDDSA_DIGEST.get(signature_algorithm or "")
+    if required is None or (digest_algorithm or "").startswith(required):
+        return None
+    return f"{signature_algorithm} signatures must use {required}, not {digest_algorithm}"
+
+
+@dataclass
+class SignerCheck:
+    findings: list[Finding] = field(default_factory=list)
+    signer: CertInfo | None = None
+    digest_algorithm: str | None = None
+    signature_algorithm: str | None = None
+    signing_time_attribute: datetime | None = None
+    signature_value: bytes = b""
+    pss: tuple[str, str, int] | None = None
+    """(hash, MGF1 hash, salt length) for RSASSA-PSS signatures."""
+
+    @property
+    def intact(self) -> bool:
+        return not any(finding.is_failure for finding in self.findings)
+
+
+def check_signer(
+    signer_info: cms.SignerInfo,
+    *,
+    content_type: str,
+    digests: ContentDigests | None,
+    candidates: Sequence[bytes],
+) -> SignerCheck:
+    """Structure, signer certificate, content-type, message-digest and signature-value checks."""
+    result = SignerCheck()
+    result.digest_algorithm = signer_info["digest_algorithm"]["algorithm"].native
+    result.signature_algorithm = _signature_algo_name(signer_info)
+    result.signature_value = signer_info["signature"].native
+    if result.signature_algorithm == "rsassa_pss":
+        result.pss = _pss_parameters(signer_info)
+    result.findings.append(passed(CheckName.STRUCTURE))
+    result.signer = _find_signer(signer_info["sid"], candidates)
+    if result.signer is None:
+        result.findings.append(failed(
+            CheckName.SIGNER_CERTIFICATE, SubIndication.NO_SIGNING_CERTIFICATE_FOUND,
+            "The signer's certificate is neither in the signature nor in the trust store; ask the sender "
+            "to re-sign with the certificate embedded.",
+        ))
+        return result
+    result.findings.append(passed(CheckName.SIGNER_CERTIFICATE))
+    if digests is None:
+        result.findings.append(failed(
+            CheckName.MESSAGE_DIGEST, SubIndication.SIGNED_DATA_NOT_FOUND,
+            "The signature is detached and the signed document was not supplied; verify it together with "
+            "its document.",
+        ))
+        return result
+    if result.digest_algorithm not in SUPPORTED_DIGESTS:
+        result.findings.append(failed(
+            CheckName.MESSAGE_DIGEST, SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
+            f"The signature uses the digest algorithm '{result.digest_algorithm}', which docflow cannot check.",
+        ))
+        return result
+    signed_attrs = signer_info["signed_attrs"]
+    if isinstance(signed_attrs, core.Void) or len(signed_attrs) == 0:
+        _check_without_attributes(result, digests)
+    else:
+        _check_with_attributes(result, signed_attrs, content_type, digests)
+    return result
+
+
+def _signature_algo_name(signer_info: cms.SignerInfo) -> str:
+    algorithm = signer_info["signature_algorithm"]
+    try:
+        return algorithm.signature_algo
+    except ValueError:
+        return str(algorithm["algorithm"].native)
+
+
+def _pss_parameters(signer_info: cms.SignerInfo) -> tuple[str, str, int]:
+    parameters = signer_info["signature_algorithm"]["parameters"]
+    hash_name = parameters["hash_algorithm"]["algorithm"].native
+    mgf_hash = parameters["mask_gen_algorithm"]["parameters"]["algorithm"].native
+    return hash_name, mgf_hash, int(parameters["salt_length"].native)
+
+
+def _find_signer(sid: cms.SignerIdentifier, candidates: Sequence[bytes]) -> CertInfo | None:
+    for der in candidates:
+        try:
+            info = cert_info(der)
+            certificate = info.asn1()
+            if _matches(sid, certificate):
+                return info
+        except (ValueError, TypeError):
+            continue
+    return None
+
+
+def _matches(sid: cms.SignerIdentifier, certificate: object) -> bool:
+    if sid.name == "issuer_and_serial_number":
+        wanted = sid.chosen
+        if certificate.serial_number != wanted["serial_number"].native:  # type: ignore[attr-defined]
+            return False
+        issuer = wanted["issuer"]
+        # Byte equality settles the usual case; the RFC 5280 name comparison is slow and only needed
+        # when a tool re-encoded the issuer name (e.g. PrintableString vs UTF8String).
+        return certificate.issuer.dump() == issuer.dump() or certificate.issuer == issuer  # type: ignore[attr-defined]
+    return certificate.key_identifier == sid.chosen.native  # type: ignore[attr-defined]
+
+
+def _check_without_attributes(result: SignerCheck, digests: ContentDigests) -> None:
+    result.findings.append(skipped(CheckName.CONTENT_TYPE, "no signed attributes: the content itself is signed"))
+    result.findings.append(skipped(CheckName.MESSAGE_DIGEST, "no signed attributes: the content itself is signed"))
+    digest = digests.of(result.digest_algorithm or "")
+    _check_signature_value(result, digests.content, digest)
+
+
+def _check_with_attributes(
+    result: SignerCheck, signed_attrs: cms.CMSAttributes, content_type: str, digests: ContentDigests
+) -> None:
+    values = _attribute_values(signed_attrs)
+    declared_type = values.get("content_type")
+    result.findings.append(_attribute_finding(
+        CheckName.CONTENT_TYPE, "content-type", declared_type, content_type,
+        f"The signature says it signs '{declared_type}' but the content is '{content_type}'.",
+    ))
+    result.findings.append(_attribute_finding(
+        CheckName.MESSAGE_DIGEST, "message-digest", values.get("message_digest"),
+        digests.of(result.digest_algorithm or ""),
+        "The document was changed after it was signed (its digest no longer matches the signature).",
+    ))
+    signing_time = values.get("signing_time")
+    if isinstance(signing_time, datetime):
+        result.signing_time_attribute = signing_time.astimezone(timezone.utc)
+    encoded = _signed_attrs_encoding(signed_attrs)
+    _check_signature_value(result, encoded, None)
+
+
+def _attribute_finding(
+    name: CheckName, label: str, declared: object, expected: object, mismatch_reason: str
+) -> Finding:
+    if declared is None:
+        return failed(name, SubIndication.FORMAT_FAILURE,
+                      f"The signature's signed attributes lack the mandatory {label} attribute.")
+    if declared != expected:
+        return failed(name, SubIndication.HASH_FAILURE, mismatch_reason)
+    return passed(name)
+
+
+def _attribute_values(signed_attrs: cms.CMSAttributes) -> dict[str, object]:
+    values: dict[str, object] = {}
+    for attribute in signed_attrs:
+        name = attribute["type"].native
+        if name in ("content_type", "message_digest", "signing_time") and len(attribute["values"]) == 1:
+            values[name] = attribute["values"][0].native
+    return values
+
+
+def _signed_attrs_encoding(signed_attrs: cms.CMSAttributes) -> bytes:
+    # The signature covers the attributes as a SET (tag 0x31), not as the [0] IMPLICIT field.
+    encoded = signed_attrs.dump()
+    return b"\x31" + encoded[1:]
+
+
+def _check_signature_value(result: SignerCheck, message: bytes, message_digest: bytes | None) -> None:
+    assert result.signer is not None
+    key = result.signer.public_key
+    try:
+        _verify(key, result, message, message_digest)
+    except InvalidSignature:
+        result.findings.append(failed(
+            CheckName.SIGNATURE_VALUE, SubIndication.SIG_CRYPTO_FAILURE,
+            "The signature value does not match the signer's key: the signature or the document was altered.",
+        ))
+        return
+    except (UnsupportedAlgorithm, ValueError, TypeError, KeyError) as error:
+        result.findings.append(failed(
+            CheckName.SIGNATURE_VALUE, SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
+            f"The signature uses an algorithm or key docflow cannot check ({result.signature_algorithm}).",
+            detail=f"{type(error).__name__}: {error}",
+        ))
+        return
+    result.findings.append(passed(CheckName.SIGNATURE_VALUE))
+
+
+def _verify(key: object, result: SignerCheck, message: bytes, message_digest: bytes | None) -> None:
+    signature = result.signature_value
+    if isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+        key.verify(signature, message)
+        return
+    hash_name = result.pss[0] if result.pss else result.digest_algorithm or ""
+    hash_algorithm = _HASHES[hash_name]()
+    if message_digest is None or result.pss:
+        message_digest = hashlib.new(hash_algorithm.name.replace("_", "-"), message).digest()
+    prehashed = utils.Prehashed(hash_algorithm)
+    if isinstance(key, rsa.RSAPublicKey) and result.pss:
+        pss = padding.PSS(mgf=padding.MGF1(_HASHES[result.pss[1]]()), salt_length=result.pss[2])
+        key.verify(signature, message_digest, pss, prehashed)
+    elif isinstance(key, rsa.RSAPublicKey):
+        key.verify(signature, message_digest, padding.PKCS1v15(), prehashed)
+    elif isinstance(key, ec.EllipticCurvePublicKey):
+        key.verify(signature, message_digest, ec.ECDSA(prehashed))
+    elif isinstance(key, dsa.DSAPublicKey):
+        key.verify(signature, message_digest, prehashed)
+    else:
+        raise TypeError(f"unsupported public key type {type(key).__name__}")

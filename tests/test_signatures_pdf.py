@@ -1,0 +1,75 @@
+"""PDF signatures: NĐ 30 pairs, edits after signing, broken byte ranges, unreadable files."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from samples.pdfgen import append_after_signature, break_byte_range, make_pdf, sign_pdf
+from samples.pki import Issued, SamplePKI
+from signatures import Indication, SignerKind, SubIndication, TrustStore, verify_pdf
+from signatures.verdict import CheckName, CheckOutcome
+
+
+@pytest.fixture(scope="session")
+def trust(trust_dir: Path) -> TrustStore:
+    return TrustStore.load(trust_dir)
+
+
+@pytest.fixture(scope="session")
+def nd30_pdf(person: Issued, organisation: Issued, signing_time: datetime) -> bytes:
+    pdf = make_pdf("Quyết định phê duyệt", ["Điều 1. Phê duyệt kế hoạch."], pad_to=100_000)
+    return sign_pdf(sign_pdf(pdf, person, signing_time=signing_time), organisation, signing_time=signing_time)
+
+
+def test_nd30_person_then_organisation(nd30_pdf: bytes, trust: TrustStore) -> None:
+    first, second = verify_pdf(nd30_pdf, trust=trust)
+    assert (first.index, second.index) == (0, 1)
+    assert (first.kind, second.kind) == (SignerKind.PERSON, SignerKind.ORGANISATION)
+    assert first.passed and second.passed, (first.reason, second.reason)
+    assert (first.covers_whole_file, second.covers_whole_file) == (False, True)
+    assert second.signed_bytes == len(nd30_pdf) and first.signed_bytes < second.signed_bytes  # type: ignore[operator]
+
+
+def test_bytes_added_after_the_last_signature(nd30_pdf: bytes, trust: TrustStore) -> None:
+    edited = append_after_signature(nd30_pdf)
+    verdicts = verify_pdf(edited, trust=trust)
+    assert [v.covers_whole_file for v in verdicts] == [False, False]
+    assert all(v.passed for v in verdicts)
+    detail = verdicts[1].check(CheckName.BYTE_RANGE).detail  # type: ignore[union-attr]
+    assert f"{len(edited) - len(nd30_pdf)} bytes were added" in detail
+
+
+def test_tampered_signed_bytes_fail(person: Issued, trust: TrustStore, signing_time: datetime) -> None:
+    signed = sign_pdf(make_pdf("Công văn", ["Nội dung gốc"]), person, signing_time=signing_time)
+    changed = signed.replace(b"Noi dung goc", b"Noi dung SUA", 1)
+    assert changed != signed
+    verdict = verify_pdf(changed, trust=trust)[0]
+    assert verdict.subindication is SubIndication.HASH_FAILURE
+
+
+@pytest.mark.parametrize("mode", ["overlap", "gap"])
+def test_broken_byte_range_is_format_failure(mode: str, nd30_pdf: bytes, trust: TrustStore) -> None:
+    verdicts = verify_pdf(break_byte_range(nd30_pdf, mode), trust=trust)
+    assert verdicts[-1].subindication is SubIndication.FORMAT_FAILURE
+    assert verdicts[-1].check(CheckName.BYTE_RANGE).outcome is CheckOutcome.FAILED  # type: ignore[union-attr]
+
+
+def test_unsigned_pdf_has_no_verdicts(trust: TrustStore) -> None:
+    assert verify_pdf(make_pdf("Chưa ký"), trust=trust) == []
+
+
+@pytest.mark.parametrize("data", [b"%PDF-1.7\n garbage", b"", b"%PDF-1.4\n" + b"[" * 100_000])
+def test_unreadable_pdf_is_one_format_failure(data: bytes, trust: TrustStore) -> None:
+    verdicts = verify_pdf(data, trust=trust)
+    assert len(verdicts) <= 1
+    assert all(v.subindication is SubIndication.FORMAT_FAILURE for v in verdicts)
+
+
+def test_timestamped_pdf_signature(pki: SamplePKI, organisation: Issued, trust: TrustStore, signing_time: datetime) -> None:
+    signed = sign_pdf(make_pdf("Thông báo"), organisation, signing_time=signing_time, timestamp_by=pki.tsa)
+    verdict = verify_pdf(signed, trust=trust)[0]
+    assert verdict.indication is Indication.TOTAL_PASSED
+    assert verdict.signing_time_source.value == "timestamp"
