@@ -159,10 +159,14 @@ def _header_problem(name: str, missing: list[str], seen: list[str]) -> RejectedI
 
 def _csv_rows(name: str, text: str, aliases: Mapping[str, str]) -> Iterator[_Row | RejectedItem]:
     delimiter = _delimiter(text, aliases)
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    # newline="" lets csv see a bare CR (old Mac/Excel exports) as a line end, as the csv docs require.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     mapping: dict[int, str] | None = None
     first_seen: list[str] = []
-    for cells in reader:
+    for cells in _tolerant(reader):
+        if isinstance(cells, csv.Error):
+            yield RejectedItem(f"{name} row {reader.line_num}", _csv_problem(cells))
+            continue
         if not any(cell.strip() for cell in cells):
             continue
         if mapping is None:
@@ -180,13 +184,31 @@ def _csv_rows(name: str, text: str, aliases: Mapping[str, str]) -> Iterator[_Row
         yield _header_problem(name, _missing(set(_map_header(first_seen, aliases).values())), first_seen)
 
 
+def _tolerant(reader: Iterator[list[str]]) -> Iterator[list[str] | csv.Error]:
+    """The reader's rows, with a row csv cannot parse given as its error: one bad row must not lose the file."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:  # the reader has consumed the bad line, so the next call moves on
+            yield error
+
+
+def _csv_problem(error: csv.Error) -> str:
+    if "field limit" in str(error):
+        return (f"a cell is longer than {csv.field_size_limit():,} characters; the register export is "
+                "damaged or a column holds a whole document")
+    return f"the row is not valid CSV ({error}); export the register again"
+
+
 def _delimiter(text: str, aliases: Mapping[str, str]) -> str:
     """The separator under which a full header appears; csv.Sniffer guesses wrong on Vietnamese prose."""
     head = text.splitlines()[:_HEADER_SEARCH_ROWS]
     by_count = sorted((",", ";", "\t"), key=lambda sep: -max((line.count(sep) for line in head), default=0))
     for separator in by_count:
-        for cells in csv.reader(head, delimiter=separator):
-            if not _missing(set(_map_header(cells, aliases).values())):
+        for cells in _tolerant(csv.reader(head, delimiter=separator)):
+            if not isinstance(cells, csv.Error) and not _missing(set(_map_header(cells, aliases).values())):
                 return separator
     return by_count[0]
 

@@ -143,7 +143,10 @@ class Store:
         try:
             yield
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            # SQLite rolls back by itself on SQLITE_FULL and some I/O errors; a second ROLLBACK would raise
+            # "no transaction is active" and hide the real cause (a full disk) from the log.
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
 

@@ -11,7 +11,6 @@ Sizes: ``DOCFLOW_FUZZ_EXAMPLES`` inputs per target (150 by default, 5 000 with
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 import tempfile
@@ -178,10 +177,6 @@ def check_zip(data: bytes) -> None:
         assert sorted(p.name for p in Path(folder).iterdir()) == ["fuzz.zip"], "nothing is extracted to disk"
 
 
-_CSV_NEWLINE_BUG = pytest.mark.xfail(strict=True, reason=(
-    "a bare carriage return in a CSV export raises csv.Error ('new-line character seen in unquoted field') "
-    "out of docflow/register.py:_csv_rows instead of a RejectedItem"))
-"""Found by this fuzzer; the crashers are kept in tests/hostile/register/."""
 _ZIP_VERSION_BUG = pytest.mark.xfail(strict=True, reason=(
     "a zip whose central directory claims an unknown 'version needed' raises NotImplementedError out of "
     "docflow/batch.py:_open_zip (it catches BadZipFile, LargeZipFile, OSError, ValueError, EOFError only)"))
@@ -189,12 +184,9 @@ _ZIP_SEEK_BUG = pytest.mark.xfail(strict=True, reason=(
     "a zip member whose header offset points before the file raises ValueError('negative seek value') out of "
     "docflow/batch.py:_ZipContainer.read (zipfile.open is not guarded for ValueError); reached via an "
     "edXML attachment, read_edxml raises instead of returning a RejectedItem"))
-KNOWN_BUGS = {"bare-carriage-return.csv": _CSV_NEWLINE_BUG, "carriage-return-in-row.csv": _CSV_NEWLINE_BUG,
-              "fuzz-NotImplementedError.zip": _ZIP_VERSION_BUG, "fuzz-ValueError.edxml": _ZIP_SEEK_BUG}
+KNOWN_BUGS = {"fuzz-NotImplementedError.zip": _ZIP_VERSION_BUG, "fuzz-ValueError.edxml": _ZIP_SEEK_BUG}
 """Regression file name → the xfail marking its still-open bug (remove once fixed)."""
 KNOWN_CRASHES: tuple[tuple[type[Exception], str], ...] = (
-    (csv.Error, "new-line character seen in unquoted field"),
-    (csv.Error, "field larger than field limit"),
     (NotImplementedError, "zip file version"),
     (ValueError, "negative seek value"),
 )

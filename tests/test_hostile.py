@@ -279,8 +279,6 @@ def test_extremely_long_edxml_field_is_refused_not_stored(tmp_path: Path) -> Non
     assert "long" in items[0].reason or "limit" in items[0].reason
 
 
-@pytest.mark.xfail(strict=True, reason="csv.Error 'field larger than field limit (131072)' escapes "
-                   "docflow/register.py:_delimiter/_csv_rows instead of becoming a RejectedItem")
 def test_extremely_long_register_field_is_refused_row_by_row() -> None:
     header = "so_ky_hieu,ngay_van_ban,trich_yeu,don_vi_nhan\n"
     rows = "1/SNV,2024-03-01,ok,000.00.02.H04\n2/SNV,2024-03-01," + "Z" * 500_000 + ",000.00.02.H04\n"

@@ -148,3 +148,16 @@ def test_semicolon_export_with_commas_in_the_subject() -> None:
     data = f"{header}\n{UNIT};đi;1;A;2026-01-02;giấy;Về việc a, b, c, d, e, f, g, h, i, j, k\n".encode()
     [record] = read_register("so.csv", data)
     assert record.subject == "Về việc a, b, c, d, e, f, g, h, i, j, k" and record.channel is Channel.PAPER
+
+
+def test_bare_carriage_returns_end_rows_like_newlines() -> None:
+    data = "\r".join([ENGLISH, f"{UNIT},out,1,A,2026-01-05,,paper,0,Một,,", f"{UNIT},out,2,A,2026-01-06,,paper,0,Hai,,"])
+    assert [record.number for record in _records(read_register("mac.csv", data.encode()))] == ["1", "2"]
+
+
+def test_cell_beyond_the_csv_field_limit_rejects_only_its_row() -> None:
+    items = read_register("so.csv", _csv(f"{UNIT},out,1,A,2026-01-05,,paper,0,{'Z' * 300_000},,",
+                                         f"{UNIT},out,2,A,2026-01-06,,paper,0,ok,,"))
+    assert [record.number for record in _records(items)] == ["2"]
+    [rejected] = [item for item in items if isinstance(item, RejectedItem)]
+    assert rejected.item_name == "so.csv row 2" and "longer than" in rejected.reason
