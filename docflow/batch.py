@@ -221,7 +221,8 @@ class _ZipContainer:
         try:
             with self.archive.open(info) as stream:
                 return _read_bounded(stream, min(info.file_size, self.limits.max_member_bytes), budget, lying)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
+        # ValueError: a member header offset pointing outside the file ("negative seek value").
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as error:
             raise _MemberRejected(f"it could not be unpacked ({error}); the zip is damaged — ask for a new copy")
         except (NotImplementedError, RuntimeError) as error:
             raise _MemberRejected(f"it could not be unpacked ({error}); re-create the zip with ordinary compression")
@@ -230,7 +231,8 @@ class _ZipContainer:
 def _open_zip(source: Path | bytes) -> zipfile.ZipFile | None:
     try:
         return zipfile.ZipFile(source if isinstance(source, Path) else io.BytesIO(source))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+    # NotImplementedError: a central directory asking for a zip version or feature zipfile lacks.
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError):
         return None
 
 

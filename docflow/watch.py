@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import errno
 import queue
 import shutil
+import sqlite3
 import threading
 import time
 import traceback
@@ -70,6 +72,8 @@ class WatchSettings:
     """Failures (docflow bugs, not bad batches) before a batch is quarantined in rejected/."""
     retry_seconds: float = 5.0
     """First retry delay after a failure; doubles each time."""
+    max_retry_seconds: float = 300.0
+    """Longest wait between retries while the machine itself is at fault (disk full, archive unwritable)."""
 
     @property
     def archive_dir(self) -> Path:
@@ -93,7 +97,12 @@ class _Pending:
     stable_since: float = 0.0
     first_seen: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     failures: int = 0
+    """Failures that may be docflow's own; only these lead to quarantine."""
+    environment_failures: int = 0
+    """Failures of the machine (full disk, I/O error): the batch waits in the inbox however long they last."""
     next_try: float = 0.0
+    committed: BatchOutcome | None = None
+    """The outcome once the store has committed it, while filing it away still fails."""
 
 
 class _Stopped(Exception):
@@ -220,19 +229,27 @@ class Watcher:
 
     def _take(self, store: Store, path: Path, pending: _Pending) -> BatchOutcome | None:
         """Ingest and file one batch; None when it stays in the inbox for a retry."""
+        outcome = pending.committed
+        if outcome is None:
+            try:
+                with self._progress_for(path.name) as progress:
+                    outcome = ingest_batch(path, store, self._trust, self._options,
+                                           progress=self._stoppable(progress), received_at=pending.first_seen)
+            except _Stopped:
+                log.info("%s: stopped before it was committed; it stays in the inbox", path.name)
+                return None
+            except Exception as error:  # noqa: BLE001 - a bug must not lose the batch
+                return self._failed(path, pending, error)
+            if not outcome.sha256:
+                return self._failed(path, pending, OSError(outcome.reason))
+            _log_outcome(outcome)
         try:
-            with self._progress_for(path.name) as progress:
-                outcome = ingest_batch(path, store, self._trust, self._options,
-                                       progress=self._stoppable(progress), received_at=pending.first_seen)
-        except _Stopped:
-            log.info("%s: stopped before it was committed; it stays in the inbox", path.name)
+            self._file_away(path, outcome)
+        except OSError as error:
+            # Committed already: retrying only the move, never the ingest, keeps it counted once.
+            pending.committed = outcome
+            self._wait_for_the_machine(path, pending, error, "it is stored but cannot be filed away")
             return None
-        except Exception as error:  # noqa: BLE001 - a bug must not lose the batch
-            return self._failed(path, pending, error)
-        if not outcome.sha256:
-            return self._failed(path, pending, OSError(outcome.reason))
-        self._file_away(path, outcome)
-        _log_outcome(outcome)
         return outcome
 
     def _progress_for(self, name: str) -> AbstractContextManager[ProgressCallback | None]:
@@ -248,6 +265,9 @@ class Watcher:
         return report
 
     def _failed(self, path: Path, pending: _Pending, error: BaseException) -> BatchOutcome | None:
+        if _is_the_machines_fault(error):
+            self._wait_for_the_machine(path, pending, error, "nothing was stored")
+            return None
         pending.failures += 1
         summary = "".join(traceback.format_exception_only(error)).strip()
         if pending.failures < self.settings.max_attempts:
@@ -259,7 +279,8 @@ class Watcher:
         details = traceback.format_exception(error)[-6:]
         outcome = BatchOutcome(path.name, "", "rejected", reason=reason)
         try:
-            self._move_to_rejected(path, f"failed-{_stamp()}-{path.name}", outcome, _WHAT_TO_DO_FAILED, details)
+            self._move_to_rejected(path, _filed_name(f"failed-{_stamp()}", path.name), outcome, _WHAT_TO_DO_FAILED,
+                                   details)
         except OSError as move_error:
             # Give up on it for this run (a restart retries); looping on it would stall the inbox.
             log.error("%s: cannot quarantine it (%s); it stays in the inbox", path.name, move_error)
@@ -267,8 +288,17 @@ class Watcher:
         log.error("%s: quarantined in %s: %s", path.name, self.settings.rejected_dir, reason)
         return outcome
 
+    def _wait_for_the_machine(self, path: Path, pending: _Pending, error: BaseException, state: str) -> None:
+        pending.environment_failures += 1
+        delay = min(self.settings.retry_seconds * 2 ** (pending.environment_failures - 1),
+                    self.settings.max_retry_seconds)
+        pending.next_try = time.monotonic() + delay
+        summary = "".join(traceback.format_exception_only(error)).strip()
+        log.error("%s: the machine is failing (%s); %s; it stays in the inbox, retrying in %.0f s",
+                  path.name, summary, state, delay)
+
     def _file_away(self, path: Path, outcome: BatchOutcome) -> None:
-        target_name = f"{outcome.sha256[:16]}-{path.name}"
+        target_name = _filed_name(outcome.sha256[:16], path.name)
         was_rejected = outcome.outcome == "rejected" or outcome.previous_outcome == "rejected"
         if was_rejected:
             self._move_to_rejected(path, target_name, outcome, _WHAT_TO_DO_UNREADABLE)
@@ -290,6 +320,30 @@ class Watcher:
             error["traceback"] = "".join(details)
         _write_atomically(folder / f"{target_name}.error.json", json.dumps(error, ensure_ascii=False, indent=2))
         _move(path, folder / target_name)
+
+
+_MACHINE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.ENOMEM}
+_MACHINE_SQLITE_MESSAGES = ("database or disk is full", "disk i/o error", "database is locked", "unable to open")
+_NAME_MAX = 255
+_ERROR_SUFFIX = ".error.json"
+
+
+def _is_the_machines_fault(error: BaseException) -> bool:
+    """A full, read-only or failing disk, or a busy store: no reason to suspect the batch or docflow."""
+    if isinstance(error, OSError) and error.errno in _MACHINE_ERRNOS:
+        return True
+    return isinstance(error, sqlite3.OperationalError) and str(error).lower().startswith(_MACHINE_SQLITE_MESSAGES)
+
+
+def _filed_name(prefix: str, name: str) -> str:
+    """``PREFIX-NAME``, shortened in the middle of NAME so that it and its .error.json fit NAME_MAX bytes."""
+    budget = _NAME_MAX - len(_ERROR_SUFFIX) - len(prefix.encode()) - 1
+    if len(name.encode()) <= budget:
+        return f"{prefix}-{name}"
+    stem, dot, extension = name.rpartition(".")
+    tail = f"~{dot}{extension}" if dot and len(extension.encode()) <= 16 else "~"
+    head = (stem if dot else name).encode()[: budget - len(tail.encode())].decode(errors="ignore")
+    return f"{prefix}-{head}{tail}"
 
 
 def _top_level_name(inbox: Path, raw_path: str) -> str | None:

@@ -177,20 +177,10 @@ def check_zip(data: bytes) -> None:
         assert sorted(p.name for p in Path(folder).iterdir()) == ["fuzz.zip"], "nothing is extracted to disk"
 
 
-_ZIP_VERSION_BUG = pytest.mark.xfail(strict=True, reason=(
-    "a zip whose central directory claims an unknown 'version needed' raises NotImplementedError out of "
-    "docflow/batch.py:_open_zip (it catches BadZipFile, LargeZipFile, OSError, ValueError, EOFError only)"))
-_ZIP_SEEK_BUG = pytest.mark.xfail(strict=True, reason=(
-    "a zip member whose header offset points before the file raises ValueError('negative seek value') out of "
-    "docflow/batch.py:_ZipContainer.read (zipfile.open is not guarded for ValueError); reached via an "
-    "edXML attachment, read_edxml raises instead of returning a RejectedItem"))
-KNOWN_BUGS = {"fuzz-NotImplementedError.zip": _ZIP_VERSION_BUG, "fuzz-ValueError.edxml": _ZIP_SEEK_BUG}
+KNOWN_BUGS: dict[str, pytest.MarkDecorator] = {}
 """Regression file name → the xfail marking its still-open bug (remove once fixed)."""
-KNOWN_CRASHES: tuple[tuple[type[Exception], str], ...] = (
-    (NotImplementedError, "zip file version"),
-    (ValueError, "negative seek value"),
-)
-"""The open bugs above, tolerated by the fuzz runs only: they stay visible (xfail) through the regression
+KNOWN_CRASHES: tuple[tuple[type[Exception], str], ...] = ()
+"""Open bugs (none now), tolerated by the fuzz runs only: they stay visible (xfail) through the regression
 files, while the fuzzer keeps looking for new ones. Remove an entry when its bug is fixed."""
 
 
