@@ -10,7 +10,8 @@ same inputs:
   shared ValidationContext (``pip install pyhanko``; skipped when absent);
 - the limit: SHA-256 over the content plus one RSA verification through
   ``cryptography`` — the work no verifier can avoid.
-``parallel`` runs the same CMS corpus in a process pool of 1 and of N workers.
+``parallel`` runs the same CMS corpus in a process pool of 1 and of N workers; each worker
+reads the corpus from files once, so the figure is verification, not pickling.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import hashlib
 import io
 import os
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -151,59 +154,98 @@ def pyhanko_pdf_work(documents: list[bytes], trust_dir: Path) -> callable:
 
 
 # -- parallel -------------------------------------------------------------------------------
+# Each worker reads the corpus from files once, in its initializer, and each task names only a
+# range of indices: the pool then measures verification, not the pickling of 100 KB documents.
 
 _worker_trust: TrustStore | None = None
+_worker_pairs: list[tuple[bytes, bytes]] = []
 
 
-def _init_worker(trust_dir: str) -> None:
-    global _worker_trust
+def write_corpus(pairs: list[tuple[bytes, bytes]], folder: Path) -> None:
+    folder.mkdir()
+    for number, (content, der) in enumerate(pairs):
+        (folder / f"{number:05d}.bin").write_bytes(content)
+        (folder / f"{number:05d}.p7s").write_bytes(der)
+
+
+def _read_corpus(folder: Path) -> list[tuple[bytes, bytes]]:
+    return [(path.read_bytes(), path.with_suffix(".p7s").read_bytes()) for path in sorted(folder.glob("*.bin"))]
+
+
+def _init_worker(trust_dir: str, corpus_dir: str) -> None:
+    global _worker_trust, _worker_pairs
     _worker_trust = TrustStore.load(Path(trust_dir))
+    _worker_pairs = _read_corpus(Path(corpus_dir))
+    _verify_range(0, len(_worker_pairs))  # warm this worker's path cache, as a long-running watcher's would be
 
 
-def _verify_chunk(chunk: list[tuple[bytes, bytes]]) -> int:
+def _verify_range(start: int, stop: int) -> int:
     assert _worker_trust is not None
-    return sum(verify_cms(der, content, trust=_worker_trust)[0].passed for content, der in chunk)
+    return sum(verify_cms(der, content, trust=_worker_trust)[0].passed for content, der in _worker_pairs[start:stop])
 
 
-def pool_rate(pairs: list[tuple[bytes, bytes]], trust_dir: Path, workers: int) -> float:
-    chunk_size = max(1, len(pairs) // (workers * 4))
-    chunks = [pairs[i : i + chunk_size] for i in range(0, len(pairs), chunk_size)]
-    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(str(trust_dir),)) as pool:
-        list(pool.map(_verify_chunk, chunks[:workers]))  # warm every worker's path cache
+def pool_work(pool: ProcessPoolExecutor, count: int, workers: int) -> Callable[[], None]:
+    step = max(1, count // (workers * 4))
+    starts = list(range(0, count, step))
+    stops = [min(start + step, count) for start in starts]
+    list(pool.map(_verify_range, [0] * workers, [1] * workers))  # wait until every worker is initialised
 
-        def work() -> None:
-            assert sum(pool.map(_verify_chunk, chunks)) == len(pairs)
+    def work() -> None:
+        assert sum(pool.map(_verify_range, starts, stops)) == count
 
-        return rate(len(pairs), work, min_seconds=1.0)
+    return work
+
+
+def best_rates(works: dict[str, tuple[int, Callable[[], None]]], seconds: float, rounds: int = 3) -> dict[str, float]:
+    """Each figure's best rate over ``rounds`` interleaved windows.
+
+    Other load on a shared machine comes and goes: interleaving gives every figure and its
+    baseline the same conditions, and the best window is the one least disturbed.
+    """
+    best = dict.fromkeys(works, 0.0)
+    for _ in range(rounds):
+        for name, (count, work) in works.items():
+            best[name] = max(best[name], rate(count, work, seconds))
+    return best
 
 
 def main() -> None:
     args = parse_args(__doc__, lambda p: p.add_argument("--workers", type=int, default=os.cpu_count() or 2))
     count, pdfs = (60, 10) if args.quick else (1000, 200)
     seconds = 0.2 if args.quick else 3.0
-    with tempfile.TemporaryDirectory() as temp:
-        trust_dir = Path(temp)
+    with tempfile.TemporaryDirectory() as temp, ExitStack() as pools:
+        trust_dir = Path(temp) / "trust"
+        trust_dir.mkdir()
         pairs, documents = build_corpus(trust_dir, count, pdfs)
+        corpus_dir = Path(temp) / "corpus"
+        write_corpus(pairs, corpus_dir)
         trust = TrustStore.load(trust_dir)
-        docflow_cms = docflow_cms_work(pairs, trust)
-        docflow_cms()  # warm the path cache, as a long-running watcher's would be
-        leaf_key = _leaf_public_key(pairs[0][1])
-        limit = rate(count, limit_work(pairs, leaf_key), seconds)
-        ours = rate(count, docflow_cms, seconds)
-        docflow_pdf = docflow_pdf_work(documents, trust)
-        docflow_pdf()
-        ours_pdf = rate(pdfs * 2, docflow_pdf, seconds)
-        rows = [Row("docflow CMS, 1 core", ours, "sig/s", "machine limit", limit, 0.5)]
+        works = {
+            "limit": (count, limit_work(pairs, _leaf_public_key(pairs[0][1]))),
+            "cms": (count, docflow_cms_work(pairs, trust)),
+            "pdf": (pdfs * 2, docflow_pdf_work(documents, trust)),
+        }
+        works["cms"][1]()  # warm the path cache, as a long-running watcher's would be
+        works["pdf"][1]()
         try:
-            theirs = rate(count, pyhanko_cms_work(pairs, trust_dir), seconds)
-            theirs_pdf = rate(pdfs * 2, pyhanko_pdf_work(documents, trust_dir), seconds)
-            rows.append(Row("docflow CMS, 1 core", ours, "sig/s", "pyHanko", theirs, 8))
-            rows.append(Row("docflow PDF (2 sigs each)", ours_pdf, "sig/s", "pyHanko", theirs_pdf, 8))
+            works["pyhanko cms"] = (count, pyhanko_cms_work(pairs, trust_dir))
+            works["pyhanko pdf"] = (pdfs * 2, pyhanko_pdf_work(documents, trust_dir))
         except ImportError:
-            rows.append(Row("docflow PDF (2 sigs each)", ours_pdf, "sig/s"))
             print("pyHanko not installed: its baseline is skipped (pip install pyhanko)")
-        one = pool_rate(pairs, trust_dir, 1)
-        many = pool_rate(pairs, trust_dir, args.workers)
+        rates = best_rates(works, seconds)
+        rows = [Row("docflow CMS, 1 core", rates["cms"], "sig/s", "machine limit", rates["limit"], 0.5)]
+        if "pyhanko pdf" in rates:
+            rows.append(Row("docflow CMS, 1 core", rates["cms"], "sig/s", "pyHanko", rates["pyhanko cms"], 8))
+            rows.append(Row("docflow PDF (2 sigs each)", rates["pdf"], "sig/s", "pyHanko", rates["pyhanko pdf"], 8))
+        else:
+            rows.append(Row("docflow PDF (2 sigs each)", rates["pdf"], "sig/s"))
+        initargs = (str(trust_dir), str(corpus_dir))
+        pool_works = {}
+        for workers in (1, args.workers):
+            pool = pools.enter_context(ProcessPoolExecutor(workers, initializer=_init_worker, initargs=initargs))
+            pool_works[f"{workers} workers"] = (count, pool_work(pool, count, workers))
+        pooled = best_rates(pool_works, 1.0)
+        many, one = pooled[f"{args.workers} workers"], pooled["1 workers"]
         rows.append(Row(f"docflow CMS, {args.workers} workers", many, "sig/s", "1 worker", one, 1.7))
     print_rows(f"verify ({'quick' if args.quick else 'full'}: {count} CMS, {pdfs} PDFs of 100 KB)", rows)
 

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from signatures.assess import Settings, SignedContext, assess_signer
-from signatures.cms import CmsFormatError, ContentDigests, embedded_certificates, encapsulated_content, load_signed_data
+from signatures.cms import CmsFormatError, ContentDigests, encapsulated_content, load_signed_data, read_signed
+from signatures.cmsparts import read_signer_parts
 from signatures.decide import failed
 from signatures.pdf import DOCUMENT_TIMESTAMP, SHA1_SUBFILTER, PdfFormatError, PdfSignature, covered_bytes
 from signatures.pdf import find_signatures, sha1_of
@@ -121,17 +122,16 @@ def _guarded(work: Callable[[], list[Verdict]]) -> list[Verdict]:
 def _verify_cms(signature: bytes, content: bytes | None, settings: Settings) -> list[Verdict]:
     if len(signature) > settings.policy.max_input_bytes:
         return [format_failure(0, "The signature file is larger than docflow accepts.")]
-    signed_data = load_signed_data(signature)
-    content_type, attached = encapsulated_content(signed_data)
-    document = attached if attached is not None else content
+    signed = read_signed(signature)
+    document = signed.content if signed.content is not None else content
     shared = SignedContext(
-        content_type=content_type,
+        content_type=signed.content_type,
         digests=ContentDigests(document) if document is not None else None,
-        embedded=embedded_certificates(signed_data),
+        embedded=signed.certificates,
     )
     verdicts = []
-    for index, signer_info in enumerate(signed_data["signer_infos"]):
-        verdict = _guarded(lambda: [assess_signer(index, signer_info, shared, settings)])[0]
+    for index, signer_info in enumerate(signed.signer_infos):
+        verdict = _guarded(lambda: [assess_signer(index, read_signer_parts(signer_info), shared, settings)])[0]
         verdicts.append(verdict if verdict.index == index else dataclasses.replace(verdict, index=index))
     return verdicts
 

@@ -9,10 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Mapping, Sequence
 
-from asn1crypto import cms
-
-from signatures.certinfo import CertInfo, key_bits
+from signatures.certinfo import CertInfo
 from signatures.cms import ContentDigests, SignerCheck, check_signer, eddsa_digest_problem
+from signatures.cmsparts import SignerParts
 from signatures.decide import Finding, decide, failed, passed, skipped
 from signatures.kind import classify_signer
 from signatures.path import PathFailure, PathOutcome, validate_path
@@ -43,10 +42,10 @@ class SignedContext:
     embedded: tuple[bytes, ...]
 
 
-def assess_signer(index: int, signer_info: cms.SignerInfo, shared: SignedContext, settings: Settings) -> Verdict:
-    candidates = shared.embedded + settings.trust.intermediate_der
+def assess_signer(index: int, signer_info: SignerParts, shared: SignedContext, settings: Settings) -> Verdict:
     integrity = check_signer(
-        signer_info, content_type=shared.content_type, digests=shared.digests, candidates=candidates
+        signer_info, content_type=shared.content_type, digests=shared.digests, embedded=shared.embedded,
+        store=settings.trust.intermediate_der,
     )
     findings = list(integrity.findings)
     signer = integrity.signer
@@ -196,7 +195,7 @@ def _verdict(
             signer_cert_sha256=signer.sha256, signer_not_before=signer.cert.not_valid_before_utc,
             signer_not_after=signer.cert.not_valid_after_utc, signer_common_name=signer.common_name,
             signer_organisation=signer.organisation, signer_org_unit=signer.org_unit,
-            signer_locality=signer.locality, signer_uid=signer.uid, key_bits=key_bits(signer.public_key),
+            signer_locality=signer.locality, signer_uid=signer.uid, key_bits=signer.key_bits,
             kind=classify_signer(signer, settings.kinds),
         )
     return Verdict(

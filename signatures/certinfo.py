@@ -34,6 +34,7 @@ class CertInfo:
     org_unit: str | None
     locality: str | None
     uid: str | None
+    key_bits: int | None
 
     def asn1(self) -> asn1_x509.Certificate:
         return _asn1(self.der)
@@ -43,10 +44,11 @@ class CertInfo:
 def cert_info(der: bytes) -> CertInfo:
     """Raises ValueError when the certificate cannot be parsed."""
     cert = x509.load_der_x509_certificate(der)
+    public_key = _public_key(cert)
     return CertInfo(
         der=der,
         cert=cert,
-        public_key=_public_key(cert),
+        public_key=public_key,
         sha256=hashlib.sha256(der).hexdigest(),
         subject=_rfc4514(cert.subject),
         issuer=_rfc4514(cert.issuer),
@@ -56,6 +58,7 @@ def cert_info(der: bytes) -> CertInfo:
         org_unit=_first(cert.subject, NameOID.ORGANIZATIONAL_UNIT_NAME),
         locality=_first(cert.subject, NameOID.LOCALITY_NAME),
         uid=_first(cert.subject, _UID),
+        key_bits=key_bits(public_key),
     )
 
 

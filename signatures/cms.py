@@ -1,8 +1,9 @@
 """CMS / PKCS#7 SignedData: decoding, finding the signer, and checking one SignerInfo.
 
-Parsing is done by ``asn1crypto`` (which reads BER with indefinite lengths as well
-as DER); every signature is verified by ``cryptography``. Nothing here knows about
-certificate paths or trust.
+The usual DER shape is located by ``cmsparts``' fast walk; anything else is parsed by
+``asn1crypto`` (which reads BER with indefinite lengths as well as DER), and values are
+always decoded by ``asn1crypto``. Every signature is verified by ``cryptography``.
+Nothing here knows about certificate paths or trust.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import binascii
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Sequence
+from functools import lru_cache
 
 from asn1crypto import cms, core, pem
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -20,6 +21,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa, utils
 
 from signatures.certinfo import CertInfo, cert_info
+from signatures.cmsparts import SignedAttributes, SignedParts, SignerParts, Unusual, algorithm_names, as_set
+from signatures.cmsparts import read_signed_attributes, read_signed_parts
 from signatures.decide import Finding, failed, passed, skipped
 from signatures.verdict import CheckName, SubIndication
 
@@ -27,6 +30,7 @@ __all__ = [
     "CmsFormatError",
     "ContentDigests",
     "SignerCheck",
+    "read_signed",
     "load_signed_data",
     "embedded_certificates",
     "encapsulated_content",
@@ -57,8 +61,23 @@ class CmsFormatError(ValueError):
     """The input is not a readable CMS SignedData; the message is a plain-words reason."""
 
 
-def load_signed_data(data: bytes) -> cms.SignedData:
+def read_signed(data: bytes) -> SignedParts:
+    """The parts of a CMS/PKCS#7 SignedData (DER, BER, PEM or base64) that verification reads."""
     der = _decode_armour(data)
+    try:
+        return read_signed_parts(der)
+    except Unusual:
+        signed_data = _load_der(der)  # asn1crypto's full parse reads the rest, or says plainly why not
+    content_type, content = encapsulated_content(signed_data)
+    return SignedParts(content_type, content, embedded_certificates(signed_data),
+                       tuple(info.dump() for info in signed_data["signer_infos"]))
+
+
+def load_signed_data(data: bytes) -> cms.SignedData:
+    return _load_der(_decode_armour(data))
+
+
+def _load_der(der: bytes) -> cms.SignedData:
     try:
         info = cms.ContentInfo.load(der, strict=False)
         content_type = info["content_type"].native
@@ -157,21 +176,25 @@ class SignerCheck:
 
 
 def check_signer(
-    signer_info: cms.SignerInfo,
+    signer_info: SignerParts,
     *,
     content_type: str,
     digests: ContentDigests | None,
-    candidates: Sequence[bytes],
+    embedded: tuple[bytes, ...],
+    store: tuple[bytes, ...],
 ) -> SignerCheck:
-    """Structure, signer certificate, content-type, message-digest and signature-value checks."""
+    """Structure, signer certificate, content-type, message-digest and signature-value checks.
+
+    The signer certificate is looked for among the ``embedded`` certificates, then the ``store``'s.
+    """
     result = SignerCheck()
-    result.digest_algorithm = signer_info["digest_algorithm"]["algorithm"].native
-    result.signature_algorithm = _signature_algo_name(signer_info)
-    result.signature_value = signer_info["signature"].native
-    if result.signature_algorithm == "rsassa_pss":
-        result.pss = _pss_parameters(signer_info)
+    names = algorithm_names(signer_info.digest_algorithm, signer_info.signature_algorithm)
+    result.digest_algorithm = names.digest
+    result.signature_algorithm = names.signature
+    result.signature_value = signer_info.signature
+    result.pss = names.pss
     result.findings.append(passed(CheckName.STRUCTURE))
-    result.signer = _find_signer(signer_info["sid"], candidates)
+    result.signer = _find_signer(signer_info.sid, embedded, store)
     if result.signer is None:
         result.findings.append(failed(
             CheckName.SIGNER_CERTIFICATE, SubIndication.NO_SIGNING_CERTIFICATE_FOUND,
@@ -193,36 +216,35 @@ def check_signer(
             f"The signature uses the digest algorithm '{result.digest_algorithm}', which docflow cannot check.",
         ))
         return result
-    signed_attrs = signer_info["signed_attrs"]
-    if isinstance(signed_attrs, core.Void) or len(signed_attrs) == 0:
-        _check_without_attributes(result, digests)
+    encoded_attrs = signer_info.signed_attrs
+    attributes = read_signed_attributes(encoded_attrs) if encoded_attrs is not None else None
+    if encoded_attrs is not None and attributes is not None and attributes.count > 0:
+        _check_with_attributes(result, attributes, as_set(encoded_attrs), content_type, digests)
     else:
-        _check_with_attributes(result, signed_attrs, content_type, digests)
+        _check_without_attributes(result, digests)
     return result
 
 
-def _signature_algo_name(signer_info: cms.SignerInfo) -> str:
-    algorithm = signer_info["signature_algorithm"]
-    try:
-        return algorithm.signature_algo
-    except ValueError:
-        return str(algorithm["algorithm"].native)
+def _find_signer(sid: bytes, embedded: tuple[bytes, ...], store: tuple[bytes, ...]) -> CertInfo | None:
+    for candidates in (embedded, store):
+        index = _signer_index(sid, candidates)
+        if index is not None:
+            return cert_info(candidates[index])
+    return None
 
 
-def _pss_parameters(signer_info: cms.SignerInfo) -> tuple[str, str, int]:
-    parameters = signer_info["signature_algorithm"]["parameters"]
-    hash_name = parameters["hash_algorithm"]["algorithm"].native
-    mgf_hash = parameters["mask_gen_algorithm"]["parameters"]["algorithm"].native
-    return hash_name, mgf_hash, int(parameters["salt_length"].native)
+@lru_cache(maxsize=4096)
+def _signer_index(sid: bytes, candidates: tuple[bytes, ...]) -> int | None:
+    """Which candidate the SignerIdentifier names; None when none does.
 
-
-def _find_signer(sid: cms.SignerIdentifier, candidates: Sequence[bytes]) -> CertInfo | None:
-    for der in candidates:
+    Cached because a signer sends the same identifier and certificates with every document, and
+    the answer depends on nothing but these bytes; it saves parsing the identifier and comparing names.
+    """
+    identifier = cms.SignerIdentifier.load(sid)
+    for index, der in enumerate(candidates):
         try:
-            info = cert_info(der)
-            certificate = info.asn1()
-            if _matches(sid, certificate):
-                return info
+            if _matches(identifier, cert_info(der).asn1()):
+                return index
         except (ValueError, TypeError):
             continue
     return None
@@ -248,24 +270,22 @@ def _check_without_attributes(result: SignerCheck, digests: ContentDigests) -> N
 
 
 def _check_with_attributes(
-    result: SignerCheck, signed_attrs: cms.CMSAttributes, content_type: str, digests: ContentDigests
+    result: SignerCheck, attributes: SignedAttributes, signed_bytes: bytes, content_type: str, digests: ContentDigests
 ) -> None:
-    values = _attribute_values(signed_attrs)
-    declared_type = values.get("content_type")
+    """``signed_bytes``: the attributes encoded as the SET the signature covers."""
+    declared_type = attributes.content_type
     result.findings.append(_attribute_finding(
         CheckName.CONTENT_TYPE, "content-type", declared_type, content_type,
         f"The signature says it signs '{declared_type}' but the content is '{content_type}'.",
     ))
     result.findings.append(_attribute_finding(
-        CheckName.MESSAGE_DIGEST, "message-digest", values.get("message_digest"),
+        CheckName.MESSAGE_DIGEST, "message-digest", attributes.message_digest,
         digests.of(result.digest_algorithm or ""),
         "The document was changed after it was signed (its digest no longer matches the signature).",
     ))
-    signing_time = values.get("signing_time")
-    if isinstance(signing_time, datetime):
-        result.signing_time_attribute = signing_time.astimezone(timezone.utc)
-    encoded = _signed_attrs_encoding(signed_attrs)
-    _check_signature_value(result, encoded, None)
+    if attributes.signing_time is not None:
+        result.signing_time_attribute = attributes.signing_time.astimezone(timezone.utc)
+    _check_signature_value(result, signed_bytes, None)
 
 
 def _attribute_finding(
@@ -277,21 +297,6 @@ def _attribute_finding(
     if declared != expected:
         return failed(name, SubIndication.HASH_FAILURE, mismatch_reason)
     return passed(name)
-
-
-def _attribute_values(signed_attrs: cms.CMSAttributes) -> dict[str, object]:
-    values: dict[str, object] = {}
-    for attribute in signed_attrs:
-        name = attribute["type"].native
-        if name in ("content_type", "message_digest", "signing_time") and len(attribute["values"]) == 1:
-            values[name] = attribute["values"][0].native
-    return values
-
-
-def _signed_attrs_encoding(signed_attrs: cms.CMSAttributes) -> bytes:
-    # The signature covers the attributes as a SET (tag 0x31), not as the [0] IMPLICIT field.
-    encoded = signed_attrs.dump()
-    return b"\x31" + encoded[1:]
 
 
 def _check_signature_value(result: SignerCheck, message: bytes, message_digest: bytes | None) -> None:
@@ -322,17 +327,20 @@ def _verify(key: object, result: SignerCheck, message: bytes, message_digest: by
         return
     hash_name = result.pss[0] if result.pss else result.digest_algorithm or ""
     hash_algorithm = _HASHES[hash_name]()
+    # A digest already made (the content's, when nothing else is signed) is reused; otherwise
+    # cryptography hashes the message itself. PSS may name a hash other than the content digest's.
     if message_digest is None or result.pss:
-        message_digest = hashlib.new(hash_algorithm.name.replace("_", "-"), message).digest()
-    prehashed = utils.Prehashed(hash_algorithm)
+        payload, algorithm = message, hash_algorithm
+    else:
+        payload, algorithm = message_digest, utils.Prehashed(hash_algorithm)
     if isinstance(key, rsa.RSAPublicKey) and result.pss:
         pss = padding.PSS(mgf=padding.MGF1(_HASHES[result.pss[1]]()), salt_length=result.pss[2])
-        key.verify(signature, message_digest, pss, prehashed)
+        key.verify(signature, payload, pss, algorithm)
     elif isinstance(key, rsa.RSAPublicKey):
-        key.verify(signature, message_digest, padding.PKCS1v15(), prehashed)
+        key.verify(signature, payload, padding.PKCS1v15(), algorithm)
     elif isinstance(key, ec.EllipticCurvePublicKey):
-        key.verify(signature, message_digest, ec.ECDSA(prehashed))
+        key.verify(signature, payload, ec.ECDSA(algorithm))
     elif isinstance(key, dsa.DSAPublicKey):
-        key.verify(signature, message_digest, prehashed)
+        key.verify(signature, payload, algorithm)
     else:
         raise TypeError(f"unsupported public key type {type(key).__name__}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Mapping
 
 from signatures.certinfo import CertInfo
@@ -32,17 +33,25 @@ _ORG_UID = re.compile(r"^\s*(mst|mns|ngân sách)\s*:", re.IGNORECASE)
 def classify_signer(signer: CertInfo, overrides: Mapping[str, SignerKind] | None = None) -> SignerKind:
     if overrides and signer.sha256 in overrides:
         return overrides[signer.sha256]
-    uid = signer.uid or ""
+    return _heuristic_kind(signer.uid, signer.common_name, signer.organisation, signer.org_unit)
+
+
+@lru_cache(maxsize=4096)
+def _heuristic_kind(
+    uid: str | None, common_name: str | None, organisation: str | None, org_unit: str | None
+) -> SignerKind:
+    # Cached on exactly the fields it reads: one province's signers recur in every batch.
+    uid = uid or ""
     if _ORG_UID.match(uid):
         return SignerKind.ORGANISATION
     if _PERSON_UID.match(uid):
         return SignerKind.PERSON
-    common_name = _normalise(signer.common_name or "")
+    common_name = _normalise(common_name or "")
     if not common_name:
         return SignerKind.UNKNOWN
     if _WORD_PATTERN.search(common_name):
         return SignerKind.ORGANISATION
-    if _looks_like_person_name(common_name) and (signer.organisation or signer.org_unit):
+    if _looks_like_person_name(common_name) and (organisation or org_unit):
         return SignerKind.PERSON
     return SignerKind.UNKNOWN
 

@@ -122,7 +122,8 @@ def _read_signature_in_place(reader: PdfReader, reference: object, name: str, da
         return None
     subfilter = _SUBFILTER.search(text)
     subfilter_name = "/" + subfilter.group(1).decode("ascii", "replace") if subfilter else ""
-    return PdfSignature(name, numbers, contents, subfilter_name, _byte_range_problem(numbers, contents, data))
+    problem = _byte_range_problem(numbers, contents, data, gap_is_contents=gap_end == numbers[2])
+    return PdfSignature(name, numbers, contents, subfilter_name, problem)
 
 
 def _unhex(hex_string: bytes) -> bytes | None:
@@ -153,7 +154,11 @@ def _read_signature(name: str, value: DictionaryObject, data: bytes) -> PdfSigna
     return PdfSignature(name, byte_range, contents_bytes, subfilter, problem)
 
 
-def _byte_range_problem(byte_range: tuple[int, ...], contents: bytes, data: bytes) -> str | None:
+def _byte_range_problem(
+    byte_range: tuple[int, ...], contents: bytes, data: bytes, *, gap_is_contents: bool = False
+) -> str | None:
+    """``gap_is_contents``: ``contents`` was decoded from exactly the gap, so decoding it again is skipped
+    (that second decoding of a padded hex string was a tenth of a PDF verification)."""
     if len(byte_range) != 4:
         return f"its /ByteRange has {len(byte_range)} numbers instead of 4"
     start, first_length, second_start, second_length = byte_range
@@ -163,6 +168,8 @@ def _byte_range_problem(byte_range: tuple[int, ...], contents: bytes, data: byte
         return "its /ByteRange ranges overlap or run backwards"
     if second_start + second_length > len(data):
         return "its /ByteRange runs past the end of the file"
+    if gap_is_contents:
+        return None
     gap_value = _unhex(data[first_length:second_start])
     if gap_value is None:
         return "the bytes its /ByteRange leaves out are not the /Contents hex string"

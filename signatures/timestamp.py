@@ -14,9 +14,10 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from asn1crypto import cms, core, tsp  # noqa: F401 - importing tsp registers the TSTInfo content type
+from asn1crypto import cms, tsp  # noqa: F401 - importing tsp registers the TSTInfo content type
 
 from signatures.cms import ContentDigests, check_signer, embedded_certificates, encapsulated_content
+from signatures.cmsparts import SignerParts, as_set, read_signer_parts
 from signatures.decide import Finding, passed
 from signatures.path import Purpose, validate_path
 from signatures.policy import Policy, weak_digest_problem
@@ -37,7 +38,7 @@ class TimestampResult:
 
 
 def check_timestamp(
-    signer_info: cms.SignerInfo,
+    signer_info: SignerParts,
     signature_value: bytes,
     *,
     trust: TrustStore,
@@ -59,11 +60,10 @@ def check_timestamp(
     return TimestampResult(passed(CheckName.TIMESTAMP, detail), gen_time)
 
 
-def _token_of(signer_info: cms.SignerInfo) -> cms.ContentInfo | None:
-    unsigned = signer_info["unsigned_attrs"]
-    if isinstance(unsigned, core.Void):
+def _token_of(signer_info: SignerParts) -> cms.ContentInfo | None:
+    if signer_info.unsigned_attrs is None:
         return None
-    for attribute in unsigned:
+    for attribute in cms.CMSAttributes.load(as_set(signer_info.unsigned_attrs), strict=False):
         if attribute["type"].native == "signature_time_stamp_token" and len(attribute["values"]):
             return attribute["values"][0]
     return None
@@ -85,10 +85,9 @@ def _verify_token(
     if imprint["hashed_message"].native != expected:
         return None, "the timestamp was made for a different signature (message imprint mismatch)"
     certificates = embedded_certificates(signed_data)
-    candidates = certificates + trust.intermediate_der
     tsa = check_signer(
-        signed_data["signer_infos"][0], content_type=content_type, digests=ContentDigests(tst_der),
-        candidates=candidates,
+        read_signer_parts(signed_data["signer_infos"][0].dump()), content_type=content_type,
+        digests=ContentDigests(tst_der), embedded=certificates, store=trust.intermediate_der,
     )
     if not tsa.intact or tsa.signer is None:
         failure = next(f for f in tsa.findings if f.is_failure)
