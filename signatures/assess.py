@@ -16,7 +16,7 @@ from signatures.decide import Finding, decide, failed, passed, skipped
 from signatures.kind import classify_signer
 from signatures.path import PathFailure, PathOutcome, validate_path
 from signatures.policy import Policy, key_size_problem, key_usage_problem, weak_digest_problem
-from signatures.timestamp import check_timestamp
+from signatures.timestamp import check_timestamp, claimed_after_now_note
 from signatures.trust import TrustStore
 from signatures.verdict import CheckName, SignerKind, SubIndication, TimeSource, Verdict
 
@@ -62,9 +62,13 @@ def assess_signer(index: int, signer_info: SignerParts, shared: SignedContext, s
     if moment is None:
         source = TimeSource.NONE
     if signer is not None:
-        at = moment or settings.now or datetime.now(timezone.utc)
+        now = settings.now or datetime.now(timezone.utc)
+        future_claim = claimed_after_now_note(moment, source, now) if moment else ""
+        # A signature cannot have been made after it is verified: judge a future claim at the verification
+        # moment, so it can never make a not-yet-valid certificate look valid.
+        at = now if future_claim or moment is None else moment
         outcome = validate_path(signer, shared.embedded, settings.trust, at, settings.policy)
-        findings += _path_findings(outcome, source, at)
+        findings += _path_findings(outcome, source, at, validity_note=future_claim)
         findings.append(_key_usage_finding(signer))
         if outcome.failure is not PathFailure.WEAK_ALGORITHM:
             findings.append(_algorithm_finding(integrity, signer, settings.policy))
@@ -72,11 +76,11 @@ def assess_signer(index: int, signer_info: SignerParts, shared: SignedContext, s
     return _verdict(index, findings, (indication, subindication, reason), integrity, moment, source, settings)
 
 
-def _path_findings(outcome: PathOutcome, source: TimeSource, moment: datetime) -> list[Finding]:
+def _path_findings(outcome: PathOutcome, source: TimeSource, moment: datetime, validity_note: str = "") -> list[Finding]:
     if outcome.failure is None:
         chain = " → ".join(outcome.chain)
         revocation = _revocation_passed(outcome)
-        return [passed(CheckName.CERTIFICATE_PATH, chain), passed(CheckName.VALIDITY), revocation]
+        return [passed(CheckName.CERTIFICATE_PATH, chain), passed(CheckName.VALIDITY, validity_note), revocation]
     failure = _path_failure(outcome, source, moment)
     not_reached = "not checked: path validation stopped earlier"
     if failure.check.name is CheckName.CERTIFICATE_PATH:

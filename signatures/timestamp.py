@@ -22,12 +22,14 @@ from signatures.decide import Finding, passed
 from signatures.path import Purpose, validate_path
 from signatures.policy import Policy, weak_digest_problem
 from signatures.trust import TrustStore
-from signatures.verdict import Check, CheckName, CheckOutcome
+from signatures.verdict import Check, CheckName, CheckOutcome, TimeSource
 
 __all__ = ["TimestampResult", "check_timestamp"]
 
 _LOCAL_TIME_OFFSET = 7 * 3600
 _LOCAL_TIME_WINDOW = 3600
+_CLOCK_TOLERANCE = 300
+"""Seconds a claimed signing time may lead the verifier's clock before it is called wrong."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,23 @@ def _verify_token(
 
 def _set_aside(problem: str) -> Finding:
     return Finding(Check(CheckName.TIMESTAMP, CheckOutcome.FAILED, f"{problem}; the timestamp was not used"))
+
+
+def claimed_after_now_note(claimed: datetime, source: TimeSource, now: datetime) -> str:
+    """A note when an unstamped signing time lies after the verification moment: the claim cannot be true.
+
+    Such a signature is judged at the verification moment instead; the claimed time is still reported as
+    written, and the note lets an auditor see that the signer's clock (or tool) is wrong.
+    """
+    ahead = (claimed - now).total_seconds()
+    if source is not TimeSource.SIGNED_ATTRIBUTE or ahead <= _CLOCK_TOLERANCE:
+        return ""
+    note = f"the claimed signing time is {ahead / 3600:.1f} h after the verification time, so it was judged at the latter"
+    # Without a timestamp the true signing moment is unknown: anything up to 7 h (+ window) ahead fits
+    # a signature made in the last hours by a tool writing local time.
+    if ahead <= _LOCAL_TIME_OFFSET + _LOCAL_TIME_WINDOW:
+        return note + "; it may be Vietnam local time written as UTC (+7h)"
+    return note + "; the signer's clock is wrong"
 
 
 def _local_time_note(claimed: datetime | None, gen_time: datetime) -> str:

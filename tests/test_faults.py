@@ -470,6 +470,20 @@ def test_local_time_tagged_as_utc_without_timestamp_passes_and_keeps_the_claimed
     assert verdict.passed, verdict.reason
     assert verdict.signing_time == claimed
     assert verdict.signing_time_source is TimeSource.SIGNED_ATTRIBUTE
+    validity = verdict.check(CheckName.VALIDITY)
+    assert validity is not None and "Vietnam local time" in validity.detail
+
+
+def test_a_signing_time_claimed_in_the_future_cannot_make_a_future_certificate_valid(
+    trust_dir: Path, pki: SamplePKI
+) -> None:
+    future = issue_person(pki, "Đỗ Tương Lai", agency="Sở Tư pháp", not_before=pki.now + timedelta(days=30),
+                          not_after=pki.now + timedelta(days=400))
+    claimed = (pki.now + timedelta(days=60)).replace(microsecond=0)
+    verdict = verify_cms(sign_cms(b"van ban", future, signing_time=claimed), b"van ban", trust=trust_dir,
+                         now=pki.now)[0]
+    assert verdict.subindication is SubIndication.NOT_YET_VALID
+    assert verdict.signing_time == claimed
 
 
 def test_crl_past_its_next_update_is_not_taken_as_proof_of_good_standing(
