@@ -6,8 +6,10 @@ and only inside its own inbox.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import os
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -105,13 +107,17 @@ _TRUST_OPTION = click.option("--trust", type=click.Path(path_type=Path, file_oka
 @_TRUST_OPTION
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per batch per line.")
 @click.option("--rebuild-counters", is_flag=True, help="Repair: rebuild the unit counters from the documents.")
-def ingest(paths: tuple[Path, ...], db: Path | None, trust: Path | None, as_json: bool, rebuild_counters: bool) -> None:
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Processes verifying signatures (default: the number of CPUs; 1: no worker processes).")
+def ingest(paths: tuple[Path, ...], db: Path | None, trust: Path | None, as_json: bool, rebuild_counters: bool,
+           workers: int | None) -> None:
     """Ingest batches (files or folders) once; files are read, never moved."""
     if not paths and not rebuild_counters:
         raise click.UsageError("give at least one batch file or folder")
     console = Console(stderr=True)
     _setup_logging(console)
     defaults = _defaults()
+    options = dataclasses.replace(defaults.options, workers=workers or os.cpu_count() or 1)
     any_rejected = False
     with Store.open(db or defaults.db) as store:
         if rebuild_counters:
@@ -119,7 +125,7 @@ def ingest(paths: tuple[Path, ...], db: Path | None, trust: Path | None, as_json
             console.print("Counters rebuilt from the documents.", highlight=False)
         trust_store = _load_trust(trust or defaults.trust) if paths else None
         for path in paths:
-            outcome = _ingest_one(path, store, trust_store, defaults.options, console)
+            outcome = _ingest_one(path, store, trust_store, options, console)
             any_rejected |= outcome.outcome == "rejected"
             _print_outcome(outcome, as_json)
     raise SystemExit(1 if any_rejected else 0)

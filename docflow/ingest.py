@@ -8,11 +8,16 @@ in memory whole.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import multiprocessing
 import os
 import traceback
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -43,6 +48,9 @@ class IngestOptions:
     """Canonical register column → the header this province's export uses; None for the usual headers."""
     kinds: Mapping[str, SignerKind] = field(default_factory=dict)
     """Signer certificate SHA-256 → person/organisation, overriding what the certificate suggests."""
+    workers: int = 1
+    """Processes verifying signatures; 1 verifies in this process. Whatever the number, results are
+    written by this process in batch order, so the store ends up the same."""
 
 
 @dataclass(frozen=True)
@@ -130,12 +138,14 @@ def _ingest_items(path: Path, store: Store, trust: TrustStore, options: IngestOp
                   batch_time: datetime, progress: ProgressCallback | None) -> _BatchRun:
     if store.batch_by_sha256(row.sha256) is not None:
         raise _AlreadyStored
-    run = _BatchRun(store, trust, options.kinds, store.record_batch(row), batch_time)
-    for item in read_batch(path, options.limits, options.columns):
-        run.take(item)
-        run.items += 1
-        if progress is not None:
-            progress(run.items)
+    with _Verifier(trust, options.kinds, options.workers) as verifier:
+        run = _BatchRun(store, verifier, store.record_batch(row), batch_time)
+        for item in verifier.ahead(read_batch(path, options.limits, options.columns)):
+            run.take(item)
+            run.items += 1
+            if progress is not None:
+                progress(run.items)
+        run.flush()
     store.finish_batch(run.batch_id, run.documents, run.signatures, run.rejected_items)
     return run
 
@@ -145,8 +155,7 @@ class _BatchRun:
     """One batch being written: where it goes, how to verify, and what it held so far."""
 
     store: Store
-    trust: TrustStore
-    kinds: Mapping[str, SignerKind]
+    verifier: _Verifier
     batch_id: int
     batch_time: datetime
     documents: int = 0
@@ -157,12 +166,24 @@ class _BatchRun:
     """Payload name → document id, from records that name files not yet seen in this batch."""
     bare_payloads: dict[str, str] = field(default_factory=dict)
     """Payload name → SHA-256, of signed files stored before any record named them."""
+    pending: list[DocumentRecord] = field(default_factory=list)
+    """Register rows waiting to be merged together (``flush``); any other item flushes them first."""
+    units_seen: set[str] = field(default_factory=set)
+    """Codes already upserted in this batch: upserting one again without a name changes nothing."""
+    units_named: set[str] = field(default_factory=set)
+    """...and those among them that have a name by now: upserting one again changes nothing at all."""
 
     def take(self, item: object) -> None:
+        if _mergeable_in_bulk(item):
+            self.pending.append(item)  # type: ignore[arg-type]
+            if len(self.pending) >= _BULK_ROWS:
+                self.flush()
+            return
+        self.flush()
         if isinstance(item, DocumentRecord):
             self._record(item)
         elif isinstance(item, StatusEvent):
-            self.store.upsert_unit(item.reporting_unit, None, "edxml")
+            self._unit(item.reporting_unit, None, "edxml")
             self.store.add_status_event(item, self.batch_id)
         elif isinstance(item, SignedPayload):
             # A signed file no record names is still evidence of signing: its signatures are
@@ -176,19 +197,46 @@ class _BatchRun:
         else:
             self._reject(RejectedItem(str(item)[:80], "the reader returned something docflow does not know"))
 
-    def _record(self, record: DocumentRecord) -> None:
+    def flush(self) -> None:
+        """Merge the pending register rows: new documents in bulk, the rest one by one, in order."""
+        if not self.pending:
+            return
+        records, self.pending = self.pending, []
+        for record in records:
+            self._units_of(record)
+        for record in self.store.merge_new_documents(records, self.batch_id, self.batch_time):
+            self.store.merge_document(record, self.batch_id, self.batch_time)
+        for record in records:
+            self._join_payload_names(record, record.document_id)
+        self.documents += len(records)
+
+    def _units_of(self, record: DocumentRecord) -> None:
         source = "edxml" if record.source is Source.EDXML else "register"
         if record.sender:
-            self.store.upsert_unit(record.sender, record.sender_name, source)
+            self._unit(record.sender, record.sender_name, source)
         names = dict(record.recipient_names)
         for unit in (*record.recipients, *([record.reporting_unit] if record.reporting_unit else [])):
-            self.store.upsert_unit(unit, names.get(unit), source)
+            self._unit(unit, names.get(unit), source)
+
+    def _unit(self, code: str, name: str | None, source: str) -> None:
+        if code in self.units_named or (name is None and code in self.units_seen):
+            return
+        self.store.upsert_unit(code, name, source)
+        self.units_seen.add(code)
+        if name:
+            self.units_named.add(code)
+
+    def _record(self, record: DocumentRecord) -> None:
+        self._units_of(record)
         self.store.merge_document(record, self.batch_id, self.batch_time)
         self.documents += 1
         # A revocation's own attachment is the notice, not the revoked document.
         document_id = None if record.business_type is BusinessType.REVOKE else record.document_id
         for payload in record.payloads:
             self._payload(payload, document_id)
+        self._join_payload_names(record, document_id)
+
+    def _join_payload_names(self, record: DocumentRecord, document_id: str | None) -> None:
         if document_id is None:
             return
         # A register row names its signed files; the readers yield those files as bare payloads.
@@ -199,32 +247,201 @@ class _BatchRun:
                 self.named_payloads[name] = document_id
 
     def _payload(self, payload: SignedPayload, document_id: str | None) -> str | None:
-        """Verify and record one signed file; returns its SHA-256 (None when it could not be verified)."""
-        try:
-            verdicts = _verify(payload, self.trust, self.kinds)
-        except Exception as error:  # noqa: BLE001 - one file the verifier chokes on must not sink the batch
-            log.warning("verifier failed on %s: %s", payload.name, "".join(traceback.format_exception_only(error)).strip())
+        """Record one signed file's verdicts; returns its SHA-256 (None when it could not be verified)."""
+        checked = self.verifier.check(payload)
+        if isinstance(checked.verdicts, _VerifyFailed):
+            log.warning("verifier failed on %s: %s", payload.name, checked.verdicts.detail)
             self._reject(RejectedItem(payload.name, f"docflow could not verify this signed file "
-                                      f"({type(error).__name__}); send it to the docflow administrator with this batch"))
+                                      f"({checked.verdicts.error_type}); send it to the docflow administrator "
+                                      "with this batch"))
             return None
-        payload_sha256 = hashlib.sha256(payload.data).hexdigest()
-        if not verdicts:
+        if not checked.verdicts:
             self._reject(RejectedItem(payload.name, "the file carries no digital signature"))
-        for verdict in verdicts:
-            self.store.add_signature(verdict, payload_sha256=payload_sha256, item_name=payload.name,
-                                     batch_id=self.batch_id, document_id=document_id)
-            self.signatures += 1
-        return payload_sha256
+        self.store.add_signatures(checked.verdicts, payload_sha256=checked.sha256, item_name=payload.name,
+                                  batch_id=self.batch_id, document_id=document_id)
+        self.signatures += len(checked.verdicts)
+        return checked.sha256
 
     def _reject(self, item: RejectedItem) -> None:
         self.store.add_rejected_item(self.batch_id, item)
         self.rejected_items += 1
 
 
-def _verify(payload: SignedPayload, trust: TrustStore, kinds: Mapping[str, SignerKind]) -> list[Verdict]:
-    if payload.kind == "pdf":
-        return list(verify_pdf(payload.data, trust=trust, kinds=kinds))
-    return list(verify_cms(payload.data, content=payload.content, trust=trust, kinds=kinds))
+_BULK_ROWS = 5_000
+"""Register rows merged per ``Store.merge_new_documents`` call: bounds the memory a flush holds."""
+
+
+def _mergeable_in_bulk(item: object) -> bool:
+    """A register row: no signed files of its own, no revocation or replacement to order around."""
+    return (isinstance(item, DocumentRecord) and item.source is Source.REGISTER and not item.payloads
+            and item.business_type is BusinessType.NEW and not item.replaces)
+
+
+@dataclass(frozen=True)
+class _VerifyFailed:
+    """The verifier raised on a file (a bug in it, or input it cannot cope with)."""
+
+    error_type: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """One signed file, verified: its SHA-256 (hashed where it was verified) and its verdicts."""
+
+    sha256: str
+    verdicts: list[Verdict] | _VerifyFailed
+
+
+def _verify(payload: SignedPayload, trust: TrustStore, kinds: Mapping[str, SignerKind]) -> _Checked:
+    sha256 = hashlib.sha256(payload.data).hexdigest()
+    try:
+        if payload.kind == "pdf":
+            return _Checked(sha256, list(verify_pdf(payload.data, trust=trust, kinds=kinds)))
+        return _Checked(sha256, list(verify_cms(payload.data, content=payload.content, trust=trust, kinds=kinds)))
+    except Exception as error:  # noqa: BLE001 - one file the verifier chokes on must not sink the batch
+        return _Checked(sha256, _VerifyFailed(type(error).__name__,
+                                              "".join(traceback.format_exception_only(error)).strip()))
+
+
+# -- verification in worker processes ----------------------------------------------------------
+
+_POOL_MIN_PAYLOADS = 16
+"""Signed files seen ahead before a pool is worth starting (a fork costs about as much as a few verifications)."""
+_AHEAD_ITEMS = 64
+"""Items read ahead of the writer, so workers verify while the writer stores."""
+_AHEAD_BYTES = 64 << 20
+"""...and at most this many bytes of signed files held ahead: a batch is never held whole."""
+_CHUNK_PAYLOADS = 4
+"""Signed files per task: fewer round trips to the workers, still enough tasks to share out."""
+
+_WORKER_NICENESS = 5
+
+_worker_trust: TrustStore = _NO_TRUST
+_worker_kinds: Mapping[str, SignerKind] = {}
+
+
+def _start_worker(trust: TrustStore, kinds: Mapping[str, SignerKind]) -> None:
+    # Inherited through fork, never pickled (a TrustStore holds objects that cannot be).
+    global _worker_trust, _worker_kinds
+    _worker_trust, _worker_kinds = trust, kinds
+    # The single writer is the bottleneck: when workers fill every core, a writer thread preempted
+    # while holding the GIL stalls the writer for a whole time slice. Workers yield to it instead.
+    with contextlib.suppress(OSError):
+        os.nice(_WORKER_NICENESS)
+
+
+def _verify_chunk(payloads: list[SignedPayload]) -> list[_Checked]:
+    return [_verify(payload, _worker_trust, _worker_kinds) for payload in payloads]
+
+
+class _Verifier:
+    """Verifies signed files in this process, or, once a batch shows enough of them, in a process pool.
+
+    ``ahead`` reads items a little ahead of the writer and hands their signed files to the pool;
+    ``check`` then returns each file's result as the writer reaches it, in batch order.
+    """
+
+    def __init__(self, trust: TrustStore, kinds: Mapping[str, SignerKind], workers: int) -> None:
+        self.trust = trust
+        self.kinds = kinds
+        self.workers = workers if "fork" in multiprocessing.get_all_start_methods() else 1
+        self.pool: ProcessPoolExecutor | None = None
+        self.broken = False
+        self.submitted: dict[int, tuple[SignedPayload, Future[list[_Checked]], int]] = {}
+        """id(payload) → (payload, its chunk's future, its place in the chunk); the payload keeps the id unique."""
+        self.chunk: list[SignedPayload] = []
+
+    def __enter__(self) -> _Verifier:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def ahead(self, items: Iterable[object]) -> Iterator[object]:
+        """The items, in order; with more than one worker, signed files further on are already being verified."""
+        if self.workers <= 1:
+            yield from items
+            return
+        window: deque[tuple[object, list[SignedPayload]]] = deque()
+        held = 0
+        unsent: list[SignedPayload] = []
+        for item in items:
+            payloads = _payloads_of(item)
+            window.append((item, payloads))
+            held += sum(_size(payload) for payload in payloads)
+            unsent.extend(payloads)
+            if self.pool is None and len(unsent) >= _POOL_MIN_PAYLOADS and not self.broken:
+                self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
+                                                initializer=_start_worker, initargs=(self.trust, self.kinds))
+            if self.pool is not None:
+                self._send(unsent)
+                unsent = []
+            while len(window) > _AHEAD_ITEMS or (held > _AHEAD_BYTES and len(window) > 1):
+                head, head_payloads = window.popleft()
+                held -= sum(_size(payload) for payload in head_payloads)
+                # Without a pool yet, the writer verifies the head's files itself: never send them later.
+                del unsent[:len(head_payloads)]
+                self._send_partial_chunk(head_payloads)
+                yield head
+        while window:
+            head, head_payloads = window.popleft()
+            self._send_partial_chunk(head_payloads)
+            yield head
+
+    def check(self, payload: SignedPayload) -> _Checked:
+        sent = self.submitted.pop(id(payload), None)
+        if sent is not None:
+            _, future, index = sent
+            try:
+                return future.result()[index]
+            except BrokenProcessPool:
+                # A worker died (killed, out of memory): verify here, as without a pool.
+                if not self.broken:
+                    log.warning("a verification worker stopped at %s; verifying the rest of the batch in the main "
+                                "process", payload.name)
+                self.broken = True
+            except Exception as error:  # noqa: BLE001 - e.g. a result that would not unpickle: retry here
+                log.warning("verifying %s in a worker failed (%r); verifying it in the main process",
+                            payload.name, error)
+        return _verify(payload, self.trust, self.kinds)
+
+    def _send(self, payloads: list[SignedPayload]) -> None:
+        for payload in payloads:
+            self.chunk.append(payload)
+            if len(self.chunk) >= _CHUNK_PAYLOADS:
+                self._submit_chunk()
+
+    def _send_partial_chunk(self, payloads: list[SignedPayload]) -> None:
+        """The writer is about to need these: a chunk still being filled goes to the pool now."""
+        in_chunk = {id(payload) for payload in self.chunk}
+        if any(id(payload) in in_chunk for payload in payloads):
+            self._submit_chunk()
+
+    def _submit_chunk(self) -> None:
+        chunk, self.chunk = self.chunk, []
+        if self.pool is None or self.broken:
+            return  # not submitted: check() verifies them here
+        try:
+            future = self.pool.submit(_verify_chunk, chunk)
+        except BrokenProcessPool:
+            self.broken = True
+            return
+        for index, payload in enumerate(chunk):
+            self.submitted[id(payload)] = (payload, future, index)
+
+
+def _payloads_of(item: object) -> list[SignedPayload]:
+    if isinstance(item, SignedPayload):
+        return [item]
+    if isinstance(item, DocumentRecord):
+        return list(item.payloads)
+    return []
+
+
+def _size(payload: SignedPayload) -> int:
+    return len(payload.data) + len(payload.content or b"")
 
 
 def _reject(path: Path, store: Store, row: BatchRow, reason: str) -> BatchOutcome:
