@@ -65,6 +65,15 @@ def _defaults() -> _Defaults:
     )
 
 
+_WORKERS_OPTION = click.option(
+    "--workers", type=click.IntRange(min=1), default=None,
+    help="Processes verifying signatures (default: the number of CPUs; 1: no worker processes).")
+
+
+def _with_workers(options: IngestOptions, workers: int | None) -> IngestOptions:
+    return dataclasses.replace(options, workers=workers or os.cpu_count() or 1)
+
+
 def _load_trust(directory: Path) -> TrustStore:
     if not directory.is_dir():
         log.warning("no trust directory at %s: every signature will be reported as untrusted", directory)
@@ -107,8 +116,7 @@ _TRUST_OPTION = click.option("--trust", type=click.Path(path_type=Path, file_oka
 @_TRUST_OPTION
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per batch per line.")
 @click.option("--rebuild-counters", is_flag=True, help="Repair: rebuild the unit counters from the documents.")
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Processes verifying signatures (default: the number of CPUs; 1: no worker processes).")
+@_WORKERS_OPTION
 def ingest(paths: tuple[Path, ...], db: Path | None, trust: Path | None, as_json: bool, rebuild_counters: bool,
            workers: int | None) -> None:
     """Ingest batches (files or folders) once; files are read, never moved."""
@@ -117,7 +125,7 @@ def ingest(paths: tuple[Path, ...], db: Path | None, trust: Path | None, as_json
     console = Console(stderr=True)
     _setup_logging(console)
     defaults = _defaults()
-    options = dataclasses.replace(defaults.options, workers=workers or os.cpu_count() or 1)
+    options = _with_workers(defaults.options, workers)
     any_rejected = False
     with Store.open(db or defaults.db) as store:
         if rebuild_counters:
@@ -158,7 +166,9 @@ def _print_outcome(outcome: BatchOutcome, as_json: bool) -> None:
 @_TRUST_OPTION
 @click.option("--polling", is_flag=True, help="Poll the folder (network shares, where change events never arrive).")
 @click.option("--once", is_flag=True, help="Process what is in the inbox now, then exit.")
-def watch(inbox: Path | None, db: Path | None, trust: Path | None, polling: bool, once: bool) -> None:
+@_WORKERS_OPTION
+def watch(inbox: Path | None, db: Path | None, trust: Path | None, polling: bool, once: bool,
+          workers: int | None) -> None:
     """Watch the inbox: ingest each batch once, then move it to archive/ (or rejected/ with the reason)."""
     console = Console(stderr=True)
     _setup_logging(console)
@@ -170,7 +180,7 @@ def watch(inbox: Path | None, db: Path | None, trust: Path | None, polling: bool
         poll_interval=defaults.poll_interval,
         polling=polling,
     )
-    watcher = Watcher(settings, _load_trust(trust or defaults.trust), defaults.options,
+    watcher = Watcher(settings, _load_trust(trust or defaults.trust), _with_workers(defaults.options, workers),
                       progress=lambda name: _rich_progress(console, name))
 
     def stop(signum: int, _frame: FrameType | None) -> None:

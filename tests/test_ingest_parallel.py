@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import docflow.ingest as ingest_module
+import docflow.verifier as verifier_module
 from docflow.ingest import BatchOutcome, IngestOptions, ingest_batch
 from docflow.store import Store
 from signatures import TrustStore, verify_pdf
@@ -35,22 +35,22 @@ def signing() -> object:
 @pytest.fixture(autouse=True)
 def small_pool_thresholds(monkeypatch: pytest.MonkeyPatch) -> None:
     # Small batches must still go through the pool, the look-ahead window and partial chunks.
-    monkeypatch.setattr(ingest_module, "_POOL_MIN_PAYLOADS", 2)
-    monkeypatch.setattr(ingest_module, "_AHEAD_ITEMS", 2)
-    monkeypatch.setattr(ingest_module, "_CHUNK_PAYLOADS", 2)
+    monkeypatch.setattr(verifier_module, "_POOL_MIN_PAYLOADS", 2)
+    monkeypatch.setattr(verifier_module, "_AHEAD_ITEMS", 2)
+    monkeypatch.setattr(verifier_module, "_CHUNK_PAYLOADS", 2)
 
 
 @pytest.fixture
 def pools(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """How many worker processes each pool started in ingest had."""
     started: list[int] = []
-    real = ingest_module.ProcessPoolExecutor
+    real = verifier_module.ProcessPoolExecutor
 
     def counting(workers: int, **options: object) -> object:
         started.append(workers)
         return real(workers, **options)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(ingest_module, "ProcessPoolExecutor", counting)
+    monkeypatch.setattr(verifier_module, "ProcessPoolExecutor", counting)
     return started
 
 
@@ -115,7 +115,7 @@ def test_workers_store_exactly_what_one_process_stores(tmp_path: Path, batch: Pa
 def test_no_pool_for_a_batch_with_few_signed_files(tmp_path: Path, trust_dir: Path, signing: object,
                                                     person: object, monkeypatch: pytest.MonkeyPatch,
                                                     pools: list[int]) -> None:
-    monkeypatch.setattr(ingest_module, "_POOL_MIN_PAYLOADS", 16)
+    monkeypatch.setattr(verifier_module, "_POOL_MIN_PAYLOADS", 16)
     pdf = signing.sign_pdf(signing.make_pdf("Một tệp", ["Điều 1."]), person)  # type: ignore[attr-defined]
     small = write_edxml(tmp_path / "small" / "cv.edxml", attachment=("cv.signed.pdf", pdf)).parent
     store, outcome = _ingest(tmp_path / "docflow.db", small, trust_dir, workers=2)
@@ -134,7 +134,7 @@ def test_a_file_the_verifier_fails_on_in_a_worker_is_a_rejected_item(
             raise ValueError("the verifier chokes")
         return verify_pdf(data, **options)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(ingest_module, "verify_pdf", choking)  # the workers fork after this
+    monkeypatch.setattr(verifier_module, "verify_pdf", choking)  # the workers fork after this
     store, outcome = _ingest(tmp_path / "workers.db", batch, trust_dir, workers=2)
     expected, expected_outcome = _ingest(tmp_path / "one-process.db", batch, trust_dir, workers=1)
     assert pools == [2]
@@ -158,7 +158,7 @@ def test_a_worker_that_dies_does_not_lose_or_change_anything(
             os._exit(3)  # as the out-of-memory killer would
         return verify_pdf(data, **options)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(ingest_module, "verify_pdf", dying)
+    monkeypatch.setattr(verifier_module, "verify_pdf", dying)
     store, outcome = _ingest(tmp_path / "workers.db", batch, trust_dir, workers=2)
     assert pools == [2]
     assert (outcome.outcome, outcome.signatures) == ("ingested", 18)
