@@ -28,9 +28,10 @@ from rich.console import Console
 
 from docflow.audit import open_readonly
 from docflow.cli_report import SUMMARY_ROWS_PER_LEVEL
-from docflow.metrics import parse_period, summarise
+from docflow.metrics import parse_period
 from docflow.report import render_summary
 from docflow.store import Store
+from docflow.summary import summarise
 
 YEAR = 2026
 CHANNELS = ("electronic", "electronic", "electronic", "both", "paper")

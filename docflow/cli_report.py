@@ -30,10 +30,11 @@ from docflow.audit import (
 )
 from docflow.certs import import_issued, render_review, review_certificates
 from docflow.config import Config, ConfigError, load_config
-from docflow.metrics import LEVELS, Period, SummarySettings, latest_year, parse_period, summarise
+from docflow.metrics import LEVELS, Period, SummarySettings, latest_year, parse_period
 from docflow.records import RejectedItem
 from docflow.report import render_detail, render_summary, summary_csv, summary_json, unit_detail
 from docflow.store import Store
+from docflow.summary import summarise
 from docflow.units import LEVEL_LABELS, import_units, load_units
 
 __all__ = ["summary", "units", "certs", "sql", "audit", "demo", "summary_settings", "default_db"]

@@ -19,8 +19,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 from docflow.certs import import_issued
 from docflow.ingest import ProgressCallback
-from docflow.metrics import Summary, SummarySettings, latest_year, summarise
+from docflow.metrics import SummarySettings, latest_year
 from docflow.store import Store
+from docflow.summary import Summary, summarise
 from docflow.units import import_units
 from docflow.watch import Watcher, WatchReport, WatchSettings
 from samples.province import ProvinceBuild, build_province

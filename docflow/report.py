@@ -1,6 +1,6 @@
 """Showing the summary: a rich table per level, JSON, CSV, and the drill-down into one unit.
 
-The numbers come from ``docflow.metrics`` (counters only). The drill-down is the one
+The numbers come from ``docflow.summary`` (counters only). The drill-down is the one
 place that reads documents, to say which of a unit's documents failed and why.
 """
 
@@ -20,16 +20,8 @@ from rich.segment import Segment, Segments
 from rich.table import Table
 from rich.text import Text
 
-from docflow.metrics import (
-    LEVELS,
-    MEETS_TARGET,
-    UNRANKED,
-    Period,
-    Summary,
-    SummarySettings,
-    UnitSummary,
-    summarise,
-)
+from docflow.metrics import LEVELS, MEETS_TARGET, UNRANKED, Period, SummarySettings
+from docflow.summary import Summary, UnitSummary, summarise
 from docflow.units import LEVEL_LABELS
 
 __all__ = [

@@ -26,8 +26,9 @@ import pytest
 import docflow.watch as watch_module
 from docflow.audit import open_readonly, run_sql
 from docflow.ingest import ingest_batch
-from docflow.metrics import parse_period, summarise
+from docflow.metrics import parse_period
 from docflow.store import Store
+from docflow.summary import summarise
 from docflow.watch import Watcher, WatchSettings
 from ingest_helpers import OTHER, RECIPIENT, SENDER, assert_counters_exact, edxml, write_edxml
 from samples.pdfgen import make_pdf, sign_pdf

@@ -25,10 +25,10 @@ from docflow.metrics import (
     latest_year,
     parse_period,
     rates_of,
-    summarise,
     tier_of,
 )
 from docflow.schema import COUNTER_COLUMNS, MIGRATIONS
+from docflow.summary import summarise
 
 
 def new_store(path: Path) -> sqlite3.Connection:

@@ -14,8 +14,9 @@ from rich.console import Console
 from test_metrics import COMMUNE, DEPARTMENT, DISTRICT, PROVINCE, new_store, put_counters, put_unit
 
 from docflow.cli import main
-from docflow.metrics import parse_period, summarise
+from docflow.metrics import parse_period
 from docflow.report import CSV_FIELDS, render_detail, render_summary, sparkline, summary_csv, summary_json, unit_detail
+from docflow.summary import summarise
 
 CONTRACT_FIELDS = {
     "unit", "name", "level", "parent", "outgoing", "outgoing_electronic", "outgoing_paper",

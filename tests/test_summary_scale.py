@@ -22,20 +22,12 @@ from rich.console import Console
 from test_metrics import new_store, put_unit
 
 from docflow.cli import main
-from docflow.metrics import (
-    LEVELS,
-    UNRANKED,
-    Summary,
-    SummarySettings,
-    UnitSummary,
-    _flag_words,
-    _rank_units,
-    parse_period,
-    summarise,
-)
+from docflow.metrics import LEVELS, UNRANKED, SummarySettings, parse_period
+from docflow.ranking import flag_words, rank_units
 from docflow.report import FLAG_HINTS, render_summary
 from docflow.schema import COUNTER_COLUMNS
 from docflow.store import Store
+from docflow.summary import Summary, UnitSummary, summarise
 
 ODD_LEVELS = ("", "ward")  # stored as written: '' reads as unknown, 'ward' is a level docflow does not know
 
@@ -129,8 +121,8 @@ def test_sql_ranking_matches_the_python_formulas(store: sqlite3.Connection, text
     assert "declining" in raised or text != "2026"
     assert list(summary.units) == sorted(summary.units, key=_worst_first)
     period = parse_period(text)
-    ranking = _rank_units(store, period, period.trend_periods(6), SummarySettings(), level=None, unit=None)
-    assert {code: _flag_words(mask) for code, _, mask in ranking.rows} == {
+    ranking = rank_units(store, period, period.trend_periods(6), SummarySettings(), level=None, unit=None)
+    assert {code: flag_words(mask) for code, _, mask in ranking.rows} == {
         code: frozenset(flags) for code, flags in flagged.items()
     }
 
@@ -151,9 +143,9 @@ def test_settings_reach_the_sql_ranking(store: sqlite3.Connection, settings: Sum
         period = parse_period(text)
         summary = summarise(store, period, settings)
         assert list(summary.units) == sorted(summary.units, key=_worst_first)
-        ranking = _rank_units(store, period, period.trend_periods(settings.trend_length), settings,
+        ranking = rank_units(store, period, period.trend_periods(settings.trend_length), settings,
                               level=None, unit=None)  # fmt: skip
-        assert [(code, _flag_words(mask)) for code, _, mask in ranking.rows] == [
+        assert [(code, flag_words(mask)) for code, _, mask in ranking.rows] == [
             (row.unit.code, frozenset(row.flags)) for row in summary.units
         ]
 

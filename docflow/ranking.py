@@ -1,0 +1,212 @@
+"""Every unit of a summary ranked worst first, with its flags, in one SQL query.
+
+The ranking applies the formulas of ``docflow.metrics`` (``tier_of``, ``flags_of``,
+``is_declining``) written in SQL over per-unit sums of ``unit_counters``. A national store
+has ten thousand units: ranking them in Python meant a ``Counters`` object per unit and
+month, while one GROUP BY costs a single pass over the counters and no Python object per
+unit. ``docflow.summary`` then builds full rows, with the Python functions, only for the
+units it shows; tests/test_summary_scale.py holds the two to the same answers.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter as Tally  # named apart from docflow.metrics.Counters
+from collections.abc import Sequence
+from dataclasses import dataclass
+from operator import itemgetter
+
+from docflow.metrics import INVALID_REASONS, LEVELS, Period, SummarySettings
+
+__all__ = ["Ranked", "Ranking", "flag_words", "rank_units"]
+
+
+# Bit per flag in the ranking query's mask, in ``flags_of`` order (the first seven are
+# raised only on units with data); ``no_data`` replaces them, ``invalid_code`` goes with either.
+_FLAG_BITS: tuple[str, ...] = (
+    "below_target", "paper", "unsigned", "personal_only", "invalid_signatures", "wrong_unit",
+    "declining", "invalid_code", "no_data",
+)  # fmt: skip
+
+
+def flag_words(mask: int) -> frozenset[str]:
+    return frozenset(word for bit, word in enumerate(_FLAG_BITS) if mask >> bit & 1)
+
+
+Ranked = tuple[str, str, int]
+"""(code, level, flag mask): what the listing, counts and legend need of every unit. A plain
+tuple because there are ten thousand of them and an object each costs more than the query's sort."""
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Every unit, worst first level by level (each level's units are consecutive)."""
+
+    rows: list[Ranked]
+    per_level: Tally[str]
+    """Units per level."""
+    masks: Tally[int]
+    """Units per flag mask (0: no flag)."""
+
+    def worst_of_each_level(self, limit: int | None) -> list[Ranked]:
+        """The first ``limit`` units of each level's block (None: all), in ranking order."""
+        if limit is None:
+            return self.rows
+        chosen: list[Ranked] = []
+        start = 0
+        # Levels come in LEVELS order, then every level docflow does not know as one block.
+        for level in LEVELS:
+            chosen += self.rows[start : start + min(self.per_level[level], limit)]
+            start += self.per_level[level]
+        return chosen + self.rows[start : start + limit]
+
+    @property
+    def flags_seen(self) -> tuple[str, ...]:
+        return tuple(sorted(frozenset().union(*(flag_words(mask) for mask in self.masks))))
+
+
+_SUM_NAMES = (
+    "rows_in_period, outgoing, issued, paper, signed, nd30, unsigned, invalid, wrong_unit, other_data,"
+    " early_out, early_issued, late_out, late_issued"
+)
+"""The columns ``_sum_columns`` makes, in its order."""
+
+
+def _sum_columns(period: Period, trend_periods: Sequence[Period]) -> tuple[str, dict[str, object]]:
+    """The per-unit sums the ranking needs, as SELECT columns over the trend months' counter rows.
+
+    Each aggregate costs about as much as the scan itself, so the common case is kept lean:
+    when the trend is the period's own months (a year), every row read is in the period,
+    the sums need no condition and the trend's later half is the total minus its earlier half.
+    """
+    trend_months = [month for p in trend_periods for month in p.months]
+    whole = set(trend_months) == set(period.months)
+    params: dict[str, object] = {"first": period.months[0], "last": period.months[-1]}  # consecutive months
+
+    def in_period(expression: str) -> str:
+        if whole:
+            return f"SUM({expression})"
+        return f"SUM(CASE WHEN period BETWEEN :first AND :last THEN {expression} ELSE 0 END)"
+
+    invalid = " + ".join(f"invalid_{reason}" for reason in INVALID_REASONS if reason not in ("wrong_unit", "other"))
+    columns = [
+        "1 AS rows_in_period" if whole else f"{in_period('1')} AS rows_in_period",
+        f"{in_period('outgoing')} AS outgoing",
+        f"{in_period('outgoing_issued_electronic')} AS issued",
+        f"{in_period('outgoing_paper')} AS paper",
+        f"{in_period('outgoing_signed_valid')} AS signed",
+        f"{in_period('outgoing_nd30')} AS nd30",
+        f"{in_period('outgoing_unsigned')} AS unsigned",
+        f"{in_period(invalid)} AS invalid",
+        f"{in_period('invalid_wrong_unit')} AS wrong_unit",
+        f"{in_period('incoming + outgoing_confidential + incoming_confidential')} AS other_data",
+    ]
+    half = len(trend_periods) // 2
+    if not half:
+        return ", ".join([*columns, "0 AS early_out, 0 AS early_issued, 0 AS late_out, 0 AS late_issued"]), params
+    params["early_first"], params["early_last"] = trend_periods[0].months[0], trend_periods[half - 1].months[-1]
+    params["late_first"], params["late_last"] = trend_periods[-half].months[0], trend_periods[-1].months[-1]
+    early = "CASE WHEN period BETWEEN :early_first AND :early_last THEN {} ELSE 0 END"
+    late = "CASE WHEN period BETWEEN :late_first AND :late_last THEN {} ELSE 0 END"
+    columns += [f"SUM({early.format('outgoing')}) AS early_out",
+                f"SUM({early.format('outgoing_issued_electronic')}) AS early_issued"]  # fmt: skip
+    if whole and 2 * half == len(trend_periods):
+        columns += ["SUM(outgoing) - SUM(" + early.format("outgoing") + ") AS late_out",
+                    "SUM(outgoing_issued_electronic) - SUM(" + early.format("outgoing_issued_electronic")
+                    + ") AS late_issued"]  # fmt: skip
+    else:
+        columns += [f"SUM({late.format('outgoing')}) AS late_out",
+                    f"SUM({late.format('outgoing_issued_electronic')}) AS late_issued"]  # fmt: skip
+    return ", ".join(columns), params
+
+
+def _ranking_sql(
+    period: Period, trend_periods: Sequence[Period], settings: SummarySettings, *, level: str | None,
+    unit: str | None,
+) -> tuple[str, dict[str, object]]:
+    """Every unit's level, flags (as a bit mask) and place, worst first, in one query.
+
+    Worst first is: level order, ranked before unranked, then e-issuance rate rising
+    (no rate last), more flags first, code. The formulas are those of ``tier_of`` and
+    ``flags_of`` written in SQL over per-unit sums, so that ranking ten thousand units
+    costs one GROUP BY over ``unit_counters`` and no Python object per unit;
+    tests/test_summary_scale.py holds the two to the same answers.
+    """
+    sums, params = _sum_columns(period, trend_periods)
+    trend_months = [month for p in trend_periods for month in p.months]
+    params.update({f"month{i}": month for i, month in enumerate(trend_months)})
+    params.update({
+        "min_documents": settings.min_documents, "declining_floor": max(settings.min_documents, 1),
+        "drop": settings.declining_drop, "paper_share": settings.paper_share,
+        "personal_only_share": settings.personal_only_share, "default_target": settings.default_target,
+    })  # fmt: skip
+    params.update({name: value for name, value in (("unit", unit), ("level", level)) if value is not None})
+    level_targets = dict(settings.level_targets)  # as ``SummarySettings.target`` reads them: the last wins
+    targets = " ".join(f"WHEN :target_level{i} THEN :target{i}" for i in range(len(level_targets)))
+    for i, (target_level, target) in enumerate(level_targets.items()):
+        params[f"target_level{i}"], params[f"target{i}"] = target_level, target
+    level_rank = " ".join(f"WHEN '{name}' THEN {rank}" for rank, name in enumerate(LEVELS))
+    months = ", ".join(f":month{i}" for i in range(len(trend_months)))
+    sql = f"""
+WITH totals AS (
+    SELECT unit, {sums}
+    FROM unit_counters
+    WHERE period IN ({months}){' AND unit = :unit' if unit is not None else ''}
+    GROUP BY unit
+),
+everyone AS (
+    SELECT t.unit AS code, COALESCE(NULLIF(u.level, ''), 'unknown') AS level,
+           COALESCE(u.code_valid, 1) AS code_valid, {_SUM_NAMES}
+    FROM totals t LEFT JOIN units u ON u.code = t.unit
+    -- A unit with counters but no units row is reported too, rather than vanishing.
+    WHERE u.code IS NOT NULL OR t.rows_in_period > 0
+    UNION ALL
+    SELECT code, COALESCE(NULLIF(level, ''), 'unknown'), code_valid, {", ".join("0" for _ in _SUM_NAMES.split(","))}
+    FROM units WHERE code NOT IN (SELECT unit FROM totals){' AND code = :unit' if unit is not None else ''}
+),
+rated AS (
+    SELECT *, outgoing + other_data > 0 AS has_data,
+           CASE WHEN outgoing <> 0 THEN 1.0 * issued / outgoing END AS rate
+    FROM everyone
+    {'WHERE level = :level' if level is not None else ''}
+),
+tiered AS (
+    SELECT *,
+           (outgoing < :min_documents OR rate IS NULL) AS unranked,
+           NOT (outgoing < :min_documents OR rate IS NULL)
+               AND rate < CASE level {targets} ELSE :default_target END AS below_target,
+           CASE level {level_rank} ELSE {len(LEVELS)} END AS level_rank
+    FROM rated
+),
+problems AS (
+    -- The flags a unit with data can raise, each a 0/1 (flags_of's checks, in its order).
+    SELECT code, level, level_rank, unranked, rate, has_data, code_valid,
+           below_target,
+           COALESCE(1.0 * paper / NULLIF(outgoing, 0), 0.0) > :paper_share AS paper,
+           unsigned > 0 AS unsigned,
+           signed - nd30 > :personal_only_share * signed AS personal_only,
+           invalid > 0 AS invalid_signatures,
+           wrong_unit > 0 AS wrong_unit,
+           MIN(early_out, late_out) >= :declining_floor
+               AND 1.0 * late_issued / late_out <= 1.0 * early_issued / early_out - :drop AS declining
+    FROM tiered
+)
+SELECT code, level,
+       CASE WHEN has_data THEN {" + ".join(f"{1 << bit} * {word}" for bit, word in enumerate(_FLAG_BITS[:7]))}
+            ELSE {1 << _FLAG_BITS.index("no_data")} END
+       + {1 << _FLAG_BITS.index("invalid_code")} * (NOT code_valid) AS flag_mask
+FROM problems
+ORDER BY level_rank, unranked, rate IS NULL, COALESCE(rate, 0.0),
+         -(CASE WHEN has_data THEN {" + ".join(_FLAG_BITS[:7])} ELSE 1 END) - (NOT code_valid), code
+"""
+    return sql, params
+
+
+def rank_units(
+    conn: sqlite3.Connection, period: Period, trend_periods: Sequence[Period], settings: SummarySettings, *,
+    level: str | None, unit: str | None,
+) -> Ranking:
+    sql, params = _ranking_sql(period, trend_periods, settings, level=level, unit=unit)
+    rows: list[Ranked] = conn.execute(sql, params).fetchall()
+    # Tallied over itemgetter: C loops, where ten thousand Python steps would show.
+    return Ranking(rows, Tally(map(itemgetter(1), rows)), Tally(map(itemgetter(2), rows)))

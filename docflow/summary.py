@@ -1,0 +1,205 @@
+"""``docflow summary``: every unit's counters, rates, tier, flags and trend over a period.
+
+``summarise`` works in two steps. ``docflow.ranking`` ranks every unit worst first and
+flags it in one SQL query, because a national store has ten thousand units and building a
+Python object for each costs more than the query's sort. Then only the rows a table shows
+(the worst of each level) are built in full here, by the reference functions of
+``docflow.metrics``; counts and the flags legend still cover every unit.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+
+from docflow.metrics import (
+    COUNTER_SUMS,
+    Counters,
+    Period,
+    Rates,
+    SummarySettings,
+    flags_of,
+    placeholders,
+    rate,
+    rates_of,
+    tier_of,
+)
+from docflow.ranking import Ranked, rank_units
+from docflow.units import Unit, load_units
+
+__all__ = ["UnitSummary", "Summary", "summarise"]
+
+
+@dataclass(frozen=True)
+class UnitSummary:
+    """One unit over one period."""
+
+    unit: Unit
+    counters: Counters
+    rates: Rates
+    tier: str
+    flags: tuple[str, ...]
+    trend: tuple[float | None, ...]
+    """E-issuance rate over the trend periods, oldest first."""
+
+    def to_json(self) -> dict[str, object]:
+        """The object ``docflow summary --json`` prints for this unit (field names are a contract)."""
+        counts = {
+            field.name: getattr(self.counters, field.name)
+            for field in fields(self.counters)
+            if not field.name.startswith("invalid_")
+        }
+        return {
+            "unit": self.unit.code,
+            "name": self.unit.name,
+            "level": self.unit.level,
+            "parent": self.unit.parent,
+            "code_valid": self.unit.code_valid,
+            **counts,
+            "invalid": self.counters.invalid_by_reason,
+            "e_issuance_rate": self.rates.e_issuance_rate,
+            "signature_rate": self.rates.signature_rate,
+            "nd30_rate": self.rates.nd30_rate,
+            "incoming_electronic_rate": self.rates.incoming_electronic_rate,
+            "on_time_rate": self.rates.on_time_rate,
+            "tier": self.tier,
+            "flags": list(self.flags),
+            "trend": list(self.trend),
+        }
+
+
+@dataclass(frozen=True)
+class Summary:
+    period: Period
+    period_is_default: bool
+    """True when no period was asked for and the latest year with data was chosen."""
+    trend_labels: tuple[str, ...]
+    units: tuple[UnitSummary, ...]
+    """Level order (province … other), worst first within a level: every unit, or with
+    ``rows_per_level`` the worst of each level only (the rest are counted below)."""
+    settings: SummarySettings
+    units_per_level: tuple[tuple[str, int], ...]
+    """How many units each level has in the summary, listed or not (level as in ``Unit.level``)."""
+    flags_seen: tuple[str, ...]
+    """Every flag raised on any unit of the summary, listed or not, sorted."""
+    flagged_count: int
+    """Units with at least one flag, listed or not."""
+
+    @property
+    def flagged(self) -> tuple[UnitSummary, ...]:
+        """The listed units with a flag (``flagged_count`` counts the unlisted ones too)."""
+        return tuple(row for row in self.units if row.flags)
+
+
+_NOTHING = Counters()
+
+
+def _trend(
+    code: str, trend_months: Sequence[tuple[str, ...]], by_month: dict[tuple[str, str], Counters]
+) -> tuple[Counters, ...]:
+    def period_total(months_of_period: tuple[str, ...]) -> Counters:
+        months = [by_month[(code, month)] for month in months_of_period if (code, month) in by_month]
+        return sum(months[1:], months[0]) if months else _NOTHING
+
+    return tuple(period_total(months) for months in trend_months)
+
+
+
+def _codes_filter(codes: Sequence[str] | None, column: str = "unit") -> tuple[str, tuple[object, ...]]:
+    """An SQL condition on ``column`` keeping ``codes`` (None: every unit), with its parameter."""
+    if codes is None:
+        return "1", ()
+    # One JSON parameter rather than one per code: SQLite caps bound parameters.
+    return f"{column} IN (SELECT value FROM json_each(?))", (json.dumps(list(codes)),)
+
+
+def _units_of(conn: sqlite3.Connection, codes: Sequence[str] | None) -> dict[str, Unit]:
+    if codes is None:
+        return load_units(conn)
+    condition, params = _codes_filter(codes, "code")
+    rows = conn.execute(f"SELECT code, name, level, parent, code_valid FROM units WHERE {condition}", params)
+    return {
+        code: Unit(code, name, level or "unknown", parent, bool(valid))
+        for code, name, level, parent, valid in rows
+    }
+
+
+def _unit_summaries(
+    conn: sqlite3.Connection,
+    chosen: Sequence[Ranked],
+    period: Period,
+    trend_periods: Sequence[Period],
+    settings: SummarySettings,
+    every_unit: bool,
+) -> tuple[UnitSummary, ...]:
+    """The full rows of ``chosen``, in its order, computed by the functions of ``docflow.metrics``.
+
+    ``every_unit`` says ``chosen`` is the whole store: then one plain scan beats a code list.
+    """
+    codes = None if every_unit else [code for code, _, _ in chosen]
+    condition, params = _codes_filter(codes)
+    trend_months = [p.months for p in trend_periods]
+    totals = {
+        row[0]: Counters(*(int(value or 0) for value in row[1:]))
+        for row in conn.execute(
+            f"SELECT unit, {COUNTER_SUMS} FROM unit_counters"
+            f" WHERE period IN ({placeholders(period.months)}) AND {condition} GROUP BY unit",
+            (*period.months, *params),
+        )
+    }
+    months = tuple(month for months_of_period in trend_months for month in months_of_period)
+    by_month = {
+        (code, month): Counters(outgoing=outgoing or 0, outgoing_issued_electronic=issued or 0)
+        for code, month, outgoing, issued in conn.execute(
+            "SELECT unit, period, outgoing, outgoing_issued_electronic FROM unit_counters"
+            f" WHERE period IN ({placeholders(months)}) AND {condition}",
+            (*months, *params),
+        )
+    }
+    known = _units_of(conn, codes)
+    rows = []
+    for code, _, _ in chosen:
+        unit = known.get(code) or Unit(code, None, "unknown", None, True)
+        counters = totals.get(code, _NOTHING)
+        trend = _trend(code, trend_months, by_month)
+        tier = tier_of(counters, unit.level, settings)
+        flags = flags_of(counters, tier, trend, settings, unit.code_valid)
+        # rates_of(...).e_issuance_rate without building all six rates for each trend point.
+        rates = tuple(rate(point.outgoing_issued_electronic, point.outgoing) for point in trend)
+        rows.append(UnitSummary(unit, counters, rates_of(counters), tier, flags, rates))
+    return tuple(rows)
+
+
+def summarise(
+    conn: sqlite3.Connection,
+    period: Period,
+    settings: SummarySettings = SummarySettings(),
+    *,
+    level: str | None = None,
+    unit: str | None = None,
+    period_is_default: bool = False,
+    rows_per_level: int | None = None,
+) -> Summary:
+    """Every unit (or those of one level, or one unit) over ``period``.
+
+    With ``rows_per_level``, ``units`` holds only the worst that many of each level,
+    which is all a table shows: a national store's other ten thousand rows are ranked
+    and counted in SQL but never built. Counts and flags seen cover every unit either way.
+    """
+    trend_periods = period.trend_periods(settings.trend_length)
+    ranking = rank_units(conn, period, trend_periods, settings, level=level, unit=unit)
+    chosen = ranking.worst_of_each_level(rows_per_level)
+    whole_store = level is None and unit is None and len(chosen) == len(ranking.rows)
+    units = _unit_summaries(conn, chosen, period, trend_periods, settings, every_unit=whole_store)
+    return Summary(
+        period=period,
+        period_is_default=period_is_default,
+        trend_labels=tuple(p.label for p in trend_periods),
+        units=units,
+        settings=settings,
+        units_per_level=tuple(ranking.per_level.items()),
+        flags_seen=ranking.flags_seen,
+        flagged_count=len(ranking.rows) - ranking.masks[0],
+    )
