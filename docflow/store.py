@@ -5,46 +5,56 @@ counter contribution before and after the change and applies the difference in t
 same transaction; the one exception, ``merge_new_documents`` (a register's new rows in
 bulk), adds each new document's contribution directly, as "before" is nothing. The counters therefore always equal what ``recompute_counters``
 would build from the documents, however often a document is merged, revoked or seen
-again. WAL mode lets summaries and audits read while the watcher writes.
+again. WAL mode lets summaries and audits read while the watcher writes. What a merged
+document looks like is decided in ``docflow.merging``; this module reads and writes the rows.
 """
 
 from __future__ import annotations
 
 import json
 import operator
-import re
 import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 import sqlite_utils
 
+from docflow.agency import CODE_PATTERN
 from docflow.classify import (
     CounterDelta,
-    DocState,
     RecipientState,
     SignatureFact,
     classify_level,
     contribution,
     signature_facts,
 )
+from docflow.merging import (
+    MERGED_COLUMNS,
+    STATE_COLUMNS,
+    RecipientRow,
+    doc_state,
+    iso,
+    merged_values,
+    new_recipients,
+    placeholder_values,
+    recipient_pairs,
+    state_values,
+    total_contribution,
+)
 from docflow.ownership import SignerIdentity, belongs_to_sender, unit_names
-from docflow.records import BusinessType, Channel, Direction, DocumentRecord, RejectedItem, Source, StatusEvent
+from docflow.records import BusinessType, DocumentRecord, RejectedItem, StatusEvent
 from docflow.schema import COUNTER_COLUMNS, MIGRATIONS
 from signatures.verdict import SignerKind, Verdict
 
 __all__ = ["Store", "BatchRow", "CounterRow", "StoreError"]
 
-_QCVN_CODE = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")
 _CACHE_KIB = 64 * 1024
 """Page cache per connection (SQLite's default is 2 MiB): a batch of 100 000 register rows touches
 tens of MiB of b-tree pages, and spilling them mid-transaction makes ingestion about twice as slow."""
-_CHANNEL_RANK = {"register_out": 3, "edxml": 2, "register_in": 1}
-_FIELDS_THAT_FILL = ("sender", "number", "notation", "promulgation_date", "type_name", "subject", "due_date")
 
 
 class StoreError(Exception):
@@ -206,7 +216,7 @@ class Store:
         level = classify_level(code, name, parent_row[0] if parent_row else None)
         self.conn.execute(
             "INSERT INTO units (code, name, level, parent, code_valid, source) VALUES (?, ?, ?, ?, ?, ?)",
-            (code, name, level, parent, int(bool(_QCVN_CODE.match(code))), source),
+            (code, name, level, parent, int(bool(CODE_PATTERN.match(code))), source),
         )
 
     # -- documents -------------------------------------------------------------------
@@ -265,16 +275,16 @@ class Store:
         source_rows = [(record.document_id, batch_id, record.item_name, record.source.value) for record in records]
         # Documents in one batch share a few states (unit, month, channel, recipients): counting
         # each state's documents and computing its contribution once is most of the bulk speed-up.
-        states: Counter[tuple[tuple[object, ...], tuple[tuple[str, bool, str | None], ...]]] = Counter()
+        states: Counter[tuple[tuple[object, ...], tuple[RecipientRow, ...]]] = Counter()
         for record in records:
             document_id = record.document_id
-            values = _merged_values(None, record, batch_time)
+            values = merged_values(None, record, batch_time)
             document_rows.append((document_id, *_document_values(values), batch_id, batch_id))
-            recipients = _new_recipients(record, handled)
+            recipients = new_recipients(record, handled)
             recipient_rows.extend((document_id, unit, int(electronic), when) for unit, electronic, when in recipients)
-            states[(_state_values(values), recipients)] += 1
-        names = ", ".join(("document_id", *_DOCUMENT_COLUMNS, "first_batch_id", "last_batch_id"))
-        marks = ", ".join("?" * (len(_DOCUMENT_COLUMNS) + 3))
+            states[(state_values(values), recipients)] += 1
+        names = ", ".join(("document_id", *MERGED_COLUMNS, "first_batch_id", "last_batch_id"))
+        marks = ", ".join("?" * (len(MERGED_COLUMNS) + 3))
         # Plain INSERTs: these documents are new, so none of their rows can exist yet.
         self.conn.executemany(f"INSERT INTO documents ({names}) VALUES ({marks})", document_rows)
         self.conn.executemany(
@@ -284,7 +294,7 @@ class Store:
         self.conn.executemany(
             "INSERT INTO document_sources (document_id, batch_id, item_name, source) VALUES (?, ?, ?, ?)", source_rows
         )
-        self._apply(_total_contribution(states))
+        self._apply(total_contribution(states))
 
     def _stored_ids(self, document_ids: list[str]) -> set[str]:
         found: set[str] = set()
@@ -309,11 +319,11 @@ class Store:
 
     def _merge_fields(self, record: DocumentRecord, batch_id: int, batch_time: datetime) -> None:
         current = self._document_row(record.document_id)
-        merged = _merged_values(current, record, batch_time)
+        merged = merged_values(current, record, batch_time)
         self._write_document(record.document_id, merged, batch_id, is_new=current is None)
 
     def _write_document(self, document_id: str, values: dict[str, object], batch_id: int, *, is_new: bool) -> None:
-        columns = _DOCUMENT_COLUMNS
+        columns = MERGED_COLUMNS
         row = tuple(values[name] for name in columns)
         if is_new:
             names = ", ".join(("document_id", *columns, "first_batch_id", "last_batch_id"))
@@ -324,7 +334,7 @@ class Store:
             self.conn.execute(f"UPDATE documents SET {assignments} WHERE document_id = ?", (*row, batch_id, document_id))
 
     def _merge_recipients(self, record: DocumentRecord) -> None:
-        for unit, received_electronic in _recipient_pairs(record):
+        for unit, received_electronic in recipient_pairs(record):
             self._add_recipient(record.document_id, unit, received_electronic)
 
     def _add_recipient(self, document_id: str, unit: str, received_electronic: bool) -> None:
@@ -340,11 +350,8 @@ class Store:
             if not self.document_exists(document_id):
                 # The revocation came first: keep a placeholder so the original, when it
                 # arrives, merges into a document that is already revoked.
-                placeholder = {name: None for name in _FIELDS_THAT_FILL}
-                placeholder.update(sender=_sender_from_id(document_id), period=f"{batch_time:%Y-%m}",
-                                   confidential=0, sent_over_axis=0, paper_copy=0, channel="electronic",
-                                   channel_rank=0, business_status=status)
-                self._write_document(document_id, placeholder, batch_id, is_new=True)
+                self._write_document(document_id, placeholder_values(document_id, status, batch_time), batch_id,
+                                     is_new=True)
             self.conn.execute(
                 "UPDATE documents SET business_status = ?, replaced_by = coalesce(?, replaced_by),"
                 " last_batch_id = ? WHERE document_id = ?",
@@ -475,8 +482,8 @@ class Store:
             " last_used = CASE WHEN last_used IS NULL OR excluded.last_used > last_used"
             "   THEN coalesce(excluded.last_used, last_used) ELSE last_used END",
             (verdict.signer_cert_sha256, verdict.signer_subject, verdict.signer_issuer, verdict.signer_serial,
-             verdict.signer_common_name, verdict.signer_organisation, _iso(verdict.signer_not_before),
-             _iso(verdict.signer_not_after), verdict.kind.value, unit, used, used),
+             verdict.signer_common_name, verdict.signer_organisation, iso(verdict.signer_not_before),
+             iso(verdict.signer_not_after), verdict.kind.value, unit, used, used),
         )
 
     def _refresh_signature_facts(self, document_id: str) -> None:
@@ -518,7 +525,7 @@ class Store:
         recipients = self.conn.execute(
             "SELECT unit, received_electronic, handled_at FROM recipients WHERE document_id = ?", (document_id,)
         ).fetchall()
-        return contribution(_doc_state(row), [RecipientState(u, bool(e), h) for u, e, h in recipients])
+        return contribution(doc_state(row), [RecipientState(u, bool(e), h) for u, e, h in recipients])
 
     def _apply(self, deltas: dict[tuple[str, str], CounterDelta]) -> None:
         # One upsert of every column (adding zeros changes nothing) instead of an insert and an update per row.
@@ -541,7 +548,7 @@ class Store:
         ):
             recipients.setdefault(document_id, []).append(RecipientState(unit, bool(electronic), handled))
         for document_id, *state in self.conn.execute(f"SELECT document_id, {_STATE_COLUMNS} FROM documents"):
-            for key, delta in contribution(_doc_state(tuple(state)), recipients.get(document_id, [])).items():
+            for key, delta in contribution(doc_state(tuple(state)), recipients.get(document_id, [])).items():
                 totals.setdefault(key, Counter()).update(delta)
         rows = [
             CounterRow(unit, period, tuple(totals[(unit, period)][name] for name in COUNTER_COLUMNS))
@@ -569,26 +576,15 @@ class Store:
         return dict(row) if row else None
 
 
-_STATE_COLUMNS = (
-    "sender, period, confidential, channel, sent_over_axis, business_status, due_date, signature_count,"
-    " has_valid_signature, has_valid_personal, has_valid_organisation, invalid_reasons"
-)
+_STATE_COLUMNS = ", ".join(STATE_COLUMNS)
+"""``STATE_COLUMNS`` as a SELECT list, in ``doc_state``'s order."""
 
-_DOCUMENT_COLUMNS = (*_FIELDS_THAT_FILL, "period", "confidential", "sent_over_axis", "paper_copy",
-                     "business_status", "channel", "channel_rank")
-"""The documents columns a merge writes (besides the key and the batch ids)."""
-
-_document_values = operator.itemgetter(*_DOCUMENT_COLUMNS)
-_state_head = operator.itemgetter("sender", "period", "confidential", "channel", "sent_over_axis", "business_status",
-                                  "due_date")
+_document_values = operator.itemgetter(*MERGED_COLUMNS)
 _COUNTERS_UPSERT = (
     f"INSERT INTO unit_counters (unit, period, {', '.join(COUNTER_COLUMNS)})"
     f" VALUES (?, ?, {', '.join('?' * len(COUNTER_COLUMNS))})"
     f" ON CONFLICT (unit, period) DO UPDATE SET {', '.join(f'{name} = {name} + excluded.{name}' for name in COUNTER_COLUMNS)}"
 )
-
-_NO_SIGNATURES = (0, 0, 0, 0, "")
-"""signature_count ... invalid_reasons of a document no signature names yet (the columns' defaults)."""
 
 _RECIPIENT_UPSERT = (
     "INSERT INTO recipients (document_id, unit, received_electronic, handled_at) VALUES (?, ?, ?, ?)"
@@ -607,39 +603,6 @@ _SIGNATURE_COLUMNS = (
 )
 
 
-def _state_values(values: dict[str, object]) -> tuple[object, ...]:
-    """A new document's ``_STATE_COLUMNS`` row, from its merged values."""
-    return _state_head(values) + _NO_SIGNATURES
-
-
-def _new_recipients(record: DocumentRecord, handled: dict[tuple[str, str], str]
-                    ) -> tuple[tuple[str, bool, str | None], ...]:
-    """A new document's recipient rows, as ``_add_recipient`` would leave them after each pair."""
-    pairs = _recipient_pairs(record)
-    if len(pairs) == 1:  # the usual register row: one counterpart
-        unit, electronic = pairs[0]
-        return ((unit, electronic, handled.get((record.document_id, unit))),)
-    merged: dict[str, tuple[bool, str | None]] = {}
-    for unit, electronic in pairs:
-        # As its ON CONFLICT: electronic if any pair says so; handled_at is read when the row is first made.
-        previous = merged.get(unit)
-        merged[unit] = ((electronic or previous[0], previous[1]) if previous
-                        else (electronic, handled.get((record.document_id, unit))))
-    return tuple((unit, electronic, when) for unit, (electronic, when) in merged.items())
-
-
-def _total_contribution(states: Counter[tuple[tuple[object, ...], tuple[tuple[str, bool, str | None], ...]]]
-                        ) -> dict[tuple[str, str], CounterDelta]:
-    """The counters that ``count`` new documents in each (state, recipients) add together."""
-    totals: dict[tuple[str, str], CounterDelta] = {}
-    for (state, recipients), count in states.items():
-        each = contribution(_doc_state(state), [RecipientState(unit, electronic, when)
-                                                for unit, electronic, when in recipients])
-        for unit_period, delta in each.items():
-            totals.setdefault(unit_period, Counter()).update({name: amount * count for name, amount in delta.items()})
-    return totals
-
-
 def _chunks(values: list[str]) -> Iterator[list[str]]:
     for start in range(0, len(values), _SQL_PARAMETERS):
         yield values[start:start + _SQL_PARAMETERS]
@@ -656,120 +619,22 @@ def _identity(verdict: Verdict) -> SignerIdentity:
     )
 
 
-def _doc_state(row: tuple[object, ...]) -> DocState:
-    (sender, period, confidential, channel, axis, status, due, count, valid, personal, organisation, reasons) = row
-    return DocState(
-        sender=str(sender) if sender else None,
-        period=str(period),
-        confidential=bool(confidential),
-        channel=str(channel),
-        sent_over_axis=bool(axis),
-        business_status=str(status),
-        due_date=str(due) if due else None,
-        signature_count=int(count),  # type: ignore[call-overload]
-        has_valid_signature=bool(valid),
-        has_valid_personal=bool(personal),
-        has_valid_organisation=bool(organisation),
-        invalid_reasons=str(reasons),
-    )
-
-
 def _signature_row(verdict: Verdict, payload_sha256: str, item_name: str, batch_id: int, document_id: str | None,
                    belongs: bool | None) -> tuple[object, ...]:
     checks = [{"name": c.name.value, "outcome": c.outcome.value, "detail": c.detail} for c in verdict.checks]
     return (
         payload_sha256, verdict.index, document_id, batch_id, item_name, verdict.indication.value,
         verdict.subindication.value if verdict.subindication else None, verdict.reason, verdict.signer_subject,
-        verdict.signer_serial, verdict.signer_issuer, verdict.signer_cert_sha256, _iso(verdict.signing_time),
+        verdict.signer_serial, verdict.signer_issuer, verdict.signer_cert_sha256, iso(verdict.signing_time),
         verdict.signing_time_source.value, verdict.digest_algorithm, verdict.signature_algorithm, verdict.key_bits,
         verdict.kind.value, _int_or_none(verdict.covers_whole_file), _int_or_none(belongs),
         json.dumps(checks, ensure_ascii=False),
     )
 
 
-def _merged_values(current: dict[str, object] | None, record: DocumentRecord,
-                   batch_time: datetime) -> dict[str, object]:
-    """A document's stored values after folding ``record`` into ``current`` (None: not stored yet)."""
-    incoming = _record_fields(record)
-    overwrite = record.business_type is BusinessType.UPDATE
-    if current is None:
-        merged = {name: incoming[name] for name in _FIELDS_THAT_FILL}
-        merged.update(confidential=0, sent_over_axis=0, paper_copy=0, business_status="active",
-                      channel=None, channel_rank=-1, period=None)
-    else:
-        merged = dict(current)
-        for name in _FIELDS_THAT_FILL:
-            if incoming[name] is not None and (overwrite or merged[name] is None):
-                merged[name] = incoming[name]
-    merged["sender"] = merged["sender"] or _sender_from_id(record.document_id)
-    merged["confidential"] = int(bool(merged["confidential"]) or record.confidential)
-    merged["sent_over_axis"] = int(bool(merged["sent_over_axis"]) or record.source is Source.EDXML)
-    merged["paper_copy"] = int(bool(merged["paper_copy"]) or record.paper_copy)
-    merged["channel"], merged["channel_rank"] = _merge_channel(
-        merged["channel"], merged["channel_rank"], record, merged["sender"]
-    )
-    if overwrite and merged["business_status"] == "active":
-        merged["business_status"] = "updated"
-    merged["period"] = _period(merged["promulgation_date"], record.sent_at, merged["period"], batch_time)
-    return merged
-
-
-def _recipient_pairs(record: DocumentRecord) -> list[tuple[str, bool]]:
-    """(unit, received electronically) for each recipient this record names."""
-    if record.source is Source.EDXML:
-        return [(unit, True) for unit in record.recipients]
-    if record.direction is Direction.IN:
-        electronic = record.channel in (Channel.ELECTRONIC, Channel.BOTH)
-        units = (record.reporting_unit,) if record.reporting_unit else record.recipients
-        return [(unit, electronic) for unit in units if unit]
-    return [(unit, False) for unit in record.recipients]
-
-
-def _record_fields(record: DocumentRecord) -> dict[str, object]:
-    return {
-        "sender": record.sender,
-        "number": record.number,
-        "notation": record.notation,
-        "promulgation_date": _iso(record.promulgation_date),
-        "type_name": record.type_name,
-        "subject": record.subject,
-        "due_date": _iso(record.due_date),
-    }
-
-
-def _merge_channel(current: object, rank: object, record: DocumentRecord, sender: object) -> tuple[str, int]:
-    """The sender's register beats edXML, which beats a recipient's register; equal ranks combine."""
-    if record.source is Source.EDXML:
-        channel, new_rank = ("both" if record.paper_copy or record.channel is Channel.BOTH else "electronic"), 2
-    elif record.direction is Direction.IN or (record.reporting_unit and record.reporting_unit != sender):
-        channel, new_rank = record.channel.value, _CHANNEL_RANK["register_in"]
-    else:
-        channel, new_rank = record.channel.value, _CHANNEL_RANK["register_out"]
-    old_rank = int(rank) if isinstance(rank, int) else -1
-    if current is None or new_rank > old_rank:
-        return channel, new_rank
-    if new_rank < old_rank or channel == current:
-        return str(current), old_rank
-    # Same authority, different answers (e.g. two register rows): both channels were used.
-    return "both", old_rank
-
-
-def _period(promulgation: object, sent_at: datetime | None, current: object, batch_time: datetime) -> str:
-    if promulgation:
-        return str(promulgation)[:7]
-    if current:
-        return str(current)
-    return f"{(sent_at or batch_time):%Y-%m}"
-
-
-def _sender_from_id(document_id: str) -> str | None:
-    head = document_id.split(",", 1)[0].strip()
-    return head if "," in document_id and _QCVN_CODE.match(head) else None
-
-
 def _parent_code(code: str) -> str | None:
     """Zero the leftmost non-zero segment (domain.md §2); None for the top or a malformed code."""
-    if not _QCVN_CODE.match(code):
+    if not CODE_PATTERN.match(code):
         return None
     segments = code.split(".")
     for position, width in ((0, 3), (1, 2), (2, 2)):
@@ -777,10 +642,6 @@ def _parent_code(code: str) -> str | None:
             segments[position] = "0" * width
             return ".".join(segments)
     return None
-
-
-def _iso(value: date | datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def _int_or_none(value: bool | None) -> int | None:

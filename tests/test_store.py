@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from docflow.classify import DocState, RecipientState, classify_level, contribution, reason_word
+from docflow.merging import doc_state, merged_values, new_recipients, sender_from_id, state_values
 from docflow.ownership import normalise_name
 from docflow.records import BusinessType, Channel, Direction, DocumentRecord, Source, StatusEvent
 from docflow.schema import MIGRATIONS
@@ -278,6 +279,24 @@ def test_normalise_name_ignores_diacritics_case_and_notes() -> None:
 def test_contribution_of_revoked_document_is_empty() -> None:
     state = DocState(SENDER, "2024-03", False, "electronic", True, "revoked", None, 0, False, False, False, "")
     assert contribution(state, [RecipientState(RECIPIENT, True, None)]) == {}
+
+
+def test_merge_rules_without_a_database() -> None:
+    # The same rules the store applies, checked on plain values: no Store, no SQL.
+    recipient_row = _record(source=Source.REGISTER, direction=Direction.IN, reporting_unit=RECIPIENT,
+                            recipients=(), channel=Channel.PAPER, sender=None)
+    first = merged_values(None, recipient_row, BATCH_TIME)
+    assert (first["sender"], first["channel"], first["period"]) == (SENDER, "paper", "2024-03")
+    after_edxml = merged_values(first, _record(), BATCH_TIME)
+    assert (after_edxml["channel"], after_edxml["sent_over_axis"]) == ("electronic", 1)
+    assert doc_state(state_values(after_edxml)).signature_count == 0
+    assert sender_from_id("not-a-code,2024/03/01,1") is None
+
+
+def test_new_recipients_fold_repeated_units_like_the_upsert() -> None:
+    record = _record(recipients=(RECIPIENT, OTHER, RECIPIENT))
+    handled = {(DOC, OTHER): "2024-03-05T00:00:00"}
+    assert new_recipients(record, handled) == ((RECIPIENT, True, None), (OTHER, True, "2024-03-05T00:00:00"))
 
 
 def test_a_reader_is_not_blocked_by_a_writer_mid_batch(tmp_path: Path) -> None:
