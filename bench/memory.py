@@ -7,7 +7,10 @@ about 100 KB each (stored, not compressed, so the zip really is N MB) plus a
 register export naming a tenth of them, then runs `docflow ingest` on it in a
 child process and reads the child's peak RSS. The baseline is the peak RSS of a
 child that only imports docflow and the verifier, so the ratio shows what the
-batch itself costs. Target: under 300 MB for the 1 GB batch.
+batch itself costs. `docflow ingest` verifies on every core, in worker processes,
+so the figure that counts is the whole tree's: the main process plus its workers,
+by proportional set size (shared pages counted once). Target: under 300 MB for the
+1 GB batch.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from datetime import datetime, timedelta, timezone
@@ -56,15 +60,62 @@ def write_big_zip(path: Path, trust: Path, megabytes: int) -> int:
     return count
 
 
-def child_peak_rss_mb(arguments: list[str]) -> tuple[float, str]:
-    """Run a child Python; its peak resident set size in MB (Linux reports KiB) and its output."""
+def child_peak_rss_mb(arguments: list[str]) -> tuple[float, float, str]:
+    """Run a child Python: the peak RSS in MB of the child alone, the peak memory of the child and its
+    worker processes together (PSS, sampled every 20 ms from /proc), and its output."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    result = subprocess.run([sys.executable, *arguments], capture_output=True, text=True, check=False)
-    if result.returncode not in (0, 1):
-        raise SystemExit(f"child failed ({result.returncode}): {result.stderr[-2000:]}")
+    process = subprocess.Popen([sys.executable, *arguments], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    tree_peak = 0
+    sampling = threading.Event()
+
+    def sample() -> None:
+        nonlocal tree_peak
+        while not sampling.wait(0.02):
+            tree_peak = max(tree_peak, _tree_rss_kib(process.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    output, errors = process.communicate()
+    sampling.set()
+    sampler.join()
+    if process.returncode not in (0, 1):
+        raise SystemExit(f"child failed ({process.returncode}): {errors[-2000:]}")
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     # ru_maxrss for children is the maximum over all of them: measure the small child first.
-    return max(peak, before) / 1024, result.stdout
+    alone = max(peak, before) / 1024
+    return alone, max(tree_peak / 1024, alone), output
+
+
+def _tree_rss_kib(root: int) -> int:
+    """Memory in KiB of ``root`` and all its descendants now (0 where /proc cannot be read)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            # The command name (field 2) may hold spaces: the parent pid follows its closing parenthesis.
+            parents[int(entry.name)] = int(entry.joinpath("stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    tree = {root}
+    grew = True
+    while grew:
+        grown = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= grown
+        grew = bool(grown)
+    return sum(_rss_kib(pid) for pid in tree)
+
+
+def _rss_kib(pid: int) -> int:
+    """The process's proportional set size: forked workers share the parent's pages, and summing
+    their plain RSS would count those pages once per process."""
+    for name, field in (("smaps_rollup", "Pss:"), ("status", "VmRSS:")):
+        try:
+            for line in Path(f"/proc/{pid}/{name}").read_text().splitlines():
+                if line.startswith(field):
+                    return int(line.split()[1])
+        except (OSError, ValueError):
+            continue
+    return 0
 
 
 def checked_outcome(output: str, signed_pdfs: int) -> dict[str, object]:
@@ -82,19 +133,20 @@ def main() -> None:
         folder = Path(temp)
         batch = folder / "lo-lon.zip"
         count = write_big_zip(batch, folder / "trust", megabytes)
-        idle, _ = child_peak_rss_mb(["-c", "import docflow.cli, signatures.api"])
+        idle, _, _ = child_peak_rss_mb(["-c", "import docflow.cli, signatures.api"])
         started = time.perf_counter()
-        peak, output = child_peak_rss_mb(["-m", "docflow.cli", "ingest", str(batch), "--db", str(folder / "m.db"),
+        peak, tree_peak, output = child_peak_rss_mb(["-m", "docflow.cli", "ingest", str(batch), "--db", str(folder / "m.db"),
                                           "--trust", str(folder / "trust"), "--json"])
         seconds = time.perf_counter() - started
         outcome = checked_outcome(output, count)
         size_mb = batch.stat().st_size / 1_000_000
     print_rows(
         f"memory ({size_mb:,.0f} MB zip, {count:,} signed PDFs)",
-        [Row("peak RSS, docflow ingest", peak, "MB", "import only", idle)],
+        [Row("peak RSS, docflow ingest (main process)", peak, "MB", "import only", idle),
+         Row("peak memory (PSS) with its verification workers", tree_peak, "MB", "import only", idle)],
     )
     print(f"ingested {outcome['signatures']:,} signatures and {outcome['documents']:,} documents in {seconds:.0f} s")
-    print(f"target: under 300 MB → {'meets' if peak < 300 else 'MISSES'} ({peak:.0f} MB)")
+    print(f"target: under 300 MB, workers included → {'meets' if tree_peak < 300 else 'MISSES'} ({tree_peak:.0f} MB)")
 
 
 if __name__ == "__main__":
