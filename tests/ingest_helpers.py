@@ -8,6 +8,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from docflow.schema import COUNTER_COLUMNS
 from docflow.store import Store
 from signatures.verdict import Indication, SignerKind, SubIndication, Verdict
 
@@ -20,6 +21,8 @@ __all__ = [
     "edxml",
     "write_edxml",
     "assert_counters_exact",
+    "year_rows",
+    "year_sums_of_months",
     "counters_of",
     "table",
 ]
@@ -136,8 +139,25 @@ def write_edxml(path: Path, **fields: object) -> Path:
 
 
 def assert_counters_exact(store: Store) -> None:
-    """The incrementally kept counters equal a rebuild from the documents."""
+    """The incrementally kept counters equal a rebuild from the documents, and the year rollup their sums."""
     assert store.counter_rows() == store.expected_counters()
+    assert year_rows(store) == year_sums_of_months(store)
+
+
+def year_rows(store: Store) -> list[tuple[object, ...]]:
+    """``unit_year_counters`` as (unit, year, *counters), all-zero rows included, sorted."""
+    columns = ", ".join(COUNTER_COLUMNS)
+    return table(store, f"SELECT unit, year, {columns} FROM unit_year_counters ORDER BY unit, year")
+
+
+def year_sums_of_months(store: Store) -> list[tuple[object, ...]]:
+    """What ``unit_year_counters`` must hold: the month rows summed per (unit, year).
+
+    All-zero rows are compared too, not ignored: a year row must exist exactly while a month row does,
+    since the ranking lists a unit with no ``units`` row only when it has counters in the period.
+    """
+    sums = ", ".join(f"SUM({name})" for name in COUNTER_COLUMNS)
+    return table(store, f"SELECT unit, substr(period, 1, 4), {sums} FROM unit_counters GROUP BY 1, 2 ORDER BY 1, 2")
 
 
 def counters_of(store: Store, unit: str, period: str = "2024-03") -> dict[str, int]:

@@ -14,9 +14,19 @@ from docflow.classify import DocState, RecipientState, classify_level, contribut
 from docflow.merging import doc_state, merged_values, new_recipients, sender_from_id, state_values
 from docflow.ownership import normalise_name
 from docflow.records import BusinessType, Channel, Direction, DocumentRecord, Source, StatusEvent
-from docflow.schema import MIGRATIONS
+from docflow.schema import COUNTER_COLUMNS, MIGRATIONS
 from docflow.store import BatchRow, Store
-from ingest_helpers import OTHER, RECIPIENT, SENDER, assert_counters_exact, counters_of, table, verdict
+from ingest_helpers import (
+    OTHER,
+    RECIPIENT,
+    SENDER,
+    assert_counters_exact,
+    counters_of,
+    table,
+    verdict,
+    year_rows,
+    year_sums_of_months,
+)
 from signatures.verdict import SignerKind, SubIndication
 
 BATCH_TIME = datetime(2024, 3, 31, tzinfo=timezone.utc)
@@ -247,6 +257,90 @@ def test_recompute_counters_repairs_a_damaged_table(store: Store) -> None:
     store.conn.execute("UPDATE unit_counters SET outgoing = 99")
     store.recompute_counters()
     assert store.counter_rows() == expected
+
+
+def _year(store: Store, unit: str, year: str) -> dict[str, int] | None:
+    """One year rollup row's non-zero counters (None: no row)."""
+    found = [row[2:] for row in year_rows(store) if row[:2] == (unit, year)]
+    if not found:
+        return None
+    return {name: int(value) for name, value in zip(COUNTER_COLUMNS, found[0]) if value}  # type: ignore[call-overload]
+
+
+def test_year_rollup_follows_inserts_upserts_deletes_and_a_rebuild(store: Store) -> None:
+    # Through ingestion (every _merge and _sign asserts the rollup equals the month rows' sums):
+    _merge(store, _record())  # inserts: new month rows, new year rows
+    _merge(store, _record(document_id=f"{SENDER},2024/04/02,2/SNV-VP", number="2", promulgation_date=date(2024, 4, 2)))
+    _merge(store, _record(document_id=f"{SENDER},2024/03/09,3/SNV-VP", number="3", promulgation_date=date(2024, 3, 9)))
+    _merge(store, _record(document_id=f"{SENDER},2025/01/05,4/SNV-VP", number="4", promulgation_date=date(2025, 1, 5)))
+    _sign(store, verdict())  # an upsert onto an existing month row (UPDATE trigger)
+    assert _year(store, SENDER, "2024") == {"outgoing": 3, "outgoing_electronic": 3, "outgoing_issued_electronic": 1,
+                                            "outgoing_signed_valid": 1, "outgoing_unsigned": 2}  # fmt: skip
+    assert _year(store, SENDER, "2025") == {"outgoing": 1, "outgoing_electronic": 1, "outgoing_unsigned": 1}
+    _merge(store, _record(document_id="rev-1", business_type=BusinessType.REVOKE, replaces=(DOC,)), batch="rev")
+    assert _year(store, SENDER, "2024")["outgoing"] == 2  # type: ignore[index]
+
+    # Through plain SQL on the month rows, as a repair or a tool might write them:
+    conn = store.conn
+    steps = [
+        "UPDATE unit_counters SET outgoing = outgoing + 10, incoming = 7",
+        f"INSERT INTO unit_counters (unit, period, outgoing) VALUES ('{OTHER}', '2023-05', 4)"
+        " ON CONFLICT (unit, period) DO UPDATE SET outgoing = outgoing + excluded.outgoing",
+        f"INSERT INTO unit_counters (unit, period, outgoing) VALUES ('{OTHER}', '2023-05', 5)"
+        " ON CONFLICT (unit, period) DO UPDATE SET outgoing = outgoing + excluded.outgoing",  # the upsert's UPDATE
+        f"UPDATE unit_counters SET period = '2023-11' WHERE unit = '{SENDER}' AND period = '2025-01'",  # moves year
+        f"DELETE FROM unit_counters WHERE unit = '{SENDER}' AND period = '2024-04'",
+    ]
+    for step in steps:
+        with store.transaction():
+            conn.execute(step)
+        assert year_rows(store) == year_sums_of_months(store), step
+    assert _year(store, OTHER, "2023") == {"outgoing": 9}
+    assert _year(store, SENDER, "2025") is None  # its only month moved to 2023: no row left behind
+    assert _year(store, SENDER, "2023") == {"outgoing": 11, "outgoing_electronic": 1, "outgoing_unsigned": 1,
+                                            "incoming": 7}  # fmt: skip
+    with store.transaction():
+        conn.execute(f"DELETE FROM unit_counters WHERE unit = '{OTHER}'")
+    assert _year(store, OTHER, "2023") is None  # the ranking would otherwise list OTHER with no data
+
+    store.recompute_counters()  # deletes every month row and inserts the rebuilt ones
+    assert_counters_exact(store)
+    assert _year(store, SENDER, "2023") is None
+    assert _year(store, SENDER, "2025") == {"outgoing": 1, "outgoing_electronic": 1, "outgoing_unsigned": 1}
+
+
+def test_year_rollup_rolls_back_with_the_month_rows(store: Store) -> None:
+    _merge(store, _record())
+    before = year_rows(store)
+    with pytest.raises(RuntimeError), store.transaction():
+        store.conn.execute("UPDATE unit_counters SET outgoing = 50")
+        raise RuntimeError("bug")
+    assert year_rows(store) == before
+
+
+def test_migrating_a_store_of_the_previous_version_backfills_the_year_rollup(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    for migration in MIGRATIONS[:4]:  # the schema before unit_year_counters
+        conn.executescript(migration)
+    conn.execute("PRAGMA user_version = 4")
+    conn.executemany(
+        "INSERT INTO unit_counters (unit, period, outgoing, outgoing_issued_electronic, incoming)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [(SENDER, "2024-03", 5, 2, 1), (SENDER, "2024-11", 7, 7, 0), (SENDER, "2025-01", 1, 0, 0),
+         (OTHER, "2024-06", 0, 0, 0)],  # an all-zero row still makes a (zero) year row
+    )  # fmt: skip
+    conn.commit()
+    conn.close()
+    with Store.open(path) as store:
+        assert store.schema_version == len(MIGRATIONS)
+        assert year_rows(store) == year_sums_of_months(store)
+        assert _year(store, SENDER, "2024") == {"outgoing": 12, "outgoing_issued_electronic": 9, "incoming": 1}
+        assert _year(store, SENDER, "2025") == {"outgoing": 1}
+        assert _year(store, OTHER, "2024") == {}
+        with store.transaction():  # and the triggers follow from then on
+            store.conn.execute(f"UPDATE unit_counters SET outgoing = 0 WHERE unit = '{SENDER}' AND period = '2024-03'")
+        assert _year(store, SENDER, "2024") == {"outgoing": 7, "outgoing_issued_electronic": 9, "incoming": 1}
 
 
 def test_units_seen_get_level_and_parent(store: Store) -> None:

@@ -23,7 +23,7 @@ from test_metrics import new_store, put_unit
 
 from docflow.cli import main
 from docflow.metrics import LEVELS, UNRANKED, SummarySettings, parse_period
-from docflow.ranking import flag_words, rank_units
+from docflow.ranking import _ranking_sql, flag_words, rank_units
 from docflow.report import FLAG_HINTS, render_summary
 from docflow.schema import COUNTER_COLUMNS
 from docflow.store import Store
@@ -233,3 +233,80 @@ def test_opening_a_store_adds_the_summary_index(tmp_path: Path) -> None:
     with Store.open(tmp_path / "docflow.db") as store:
         columns = [row[2] for row in store.conn.execute("PRAGMA index_info(unit_counters_by_unit)")]
     assert columns == ["unit", "period", *COUNTER_COLUMNS]
+
+
+def _by_month_rows(conn: sqlite3.Connection, text: str, settings: SummarySettings = SummarySettings(),
+                   level: str | None = None, unit: str | None = None) -> list[tuple[object, ...]]:
+    """The ranking as the month rows give it: the query every period but a year still runs."""
+    period = parse_period(text)
+    trend = period.trend_periods(settings.trend_length)
+    sql, params = _ranking_sql(period, trend, settings, level=level, unit=unit, year_rollup=False)
+    return conn.execute(sql, params).fetchall()
+
+
+def _assert_years_rank_as_by_month(conn: sqlite3.Connection) -> None:
+    period = parse_period("2026")
+    rollup_sql, _ = _ranking_sql(period, period.trend_periods(6), SummarySettings(), level=None, unit=None)
+    assert "unit_year_counters" in rollup_sql  # so that rank_units below reads the rollup
+    for text in ("2025", "2026", "2027"):  # 2027: no counters at all, every unit without data
+        for settings in (SummarySettings(), SummarySettings(min_documents=0, declining_drop=0.0, trend_length=1)):
+            period = parse_period(text)
+            ranking = rank_units(conn, period, period.trend_periods(settings.trend_length), settings,
+                                 level=None, unit=None)  # fmt: skip
+            assert ranking.rows == _by_month_rows(conn, text, settings), (text, settings)
+        period = parse_period(text)
+        for level in ("department", "commune", "ward"):
+            by_level = rank_units(conn, period, period.trend_periods(6), SummarySettings(), level=level, unit=None)
+            assert by_level.rows == _by_month_rows(conn, text, level=level)
+        for code, _, _ in _by_month_rows(conn, text)[::41]:
+            one = rank_units(conn, period, period.trend_periods(6), SummarySettings(), level=None, unit=code)
+            assert one.rows == _by_month_rows(conn, text, unit=code)
+
+
+def test_a_year_ranks_the_same_through_its_rollup_as_through_the_month_rows(tmp_path: Path) -> None:
+    """unit_year_counters (migration 5) gives a year's ranking; it must be the month rows' ranking, exactly,
+    and stay so when the counters change under it and when they are rebuilt."""
+    path = tmp_path / "docflow.db"
+    _random_store(path, units=180, seed=5)
+    with Store.open(path) as store:
+        conn = store.conn
+        _assert_years_rank_as_by_month(conn)
+        rows = _by_month_rows(conn, "2026")
+        assert {flag for _, _, mask in rows for flag in flag_words(mask)} >= {"declining", "no_data", "invalid_code"}
+        conn.execute("CREATE TEMP TABLE saved AS SELECT * FROM unit_counters")
+        with store.transaction():  # counters change: a year moves, months empty, zero rows and new units appear
+            conn.execute("UPDATE unit_counters SET outgoing_issued_electronic = 0"
+                         " WHERE period BETWEEN '2026-07' AND '2026-12' AND rowid % 3 = 0")  # fmt: skip
+            conn.execute("UPDATE unit_counters SET period = '2025' || substr(period, 5) WHERE rowid % 17 = 0"
+                         " AND NOT EXISTS (SELECT 1 FROM unit_counters o WHERE o.unit = unit_counters.unit"
+                         " AND o.period = '2025' || substr(unit_counters.period, 5))")  # fmt: skip
+            conn.execute("DELETE FROM unit_counters WHERE rowid % 7 = 0 OR unit LIKE '000.23.%'")
+            conn.execute("INSERT INTO unit_counters (unit, period) VALUES ('900.00.00.H04', '2026-02')")
+            conn.execute("INSERT INTO unit_counters (unit, period, outgoing, outgoing_issued_electronic)"
+                         " VALUES ('901.00.00.H04', '2026-09', 30, 3)")  # fmt: skip
+        _assert_years_rank_as_by_month(conn)
+        assert "900.00.00.H04" in {code for code, _, _ in _by_month_rows(conn, "2026")}
+        store.recompute_counters()  # no documents here: every month row goes, and so must every year row
+        assert conn.execute("SELECT count(*) FROM unit_year_counters").fetchone() == (0,)
+        units = conn.execute("SELECT count(*) FROM units").fetchone()[0]
+        assert len(_by_month_rows(conn, "2026")) == units < 180  # units known only from counters are gone
+        _assert_years_rank_as_by_month(conn)
+        with store.transaction():  # a bulk INSERT … SELECT, as the summary bench fills its counters
+            conn.execute("INSERT INTO unit_counters SELECT * FROM saved")
+        assert _by_month_rows(conn, "2026") == rows
+        _assert_years_rank_as_by_month(conn)
+
+
+def test_a_store_without_the_year_rollup_still_ranks_a_year(tmp_path: Path) -> None:
+    """Reading never migrates: a store last written before migration 5 ranks from its month rows."""
+    path = tmp_path / "docflow.db"
+    _random_store(path, units=60, seed=3)
+    conn = sqlite3.connect(path)
+    expected = _by_month_rows(conn, "2026")
+    conn.executescript("DROP TRIGGER unit_counters_year_insert; DROP TRIGGER unit_counters_year_update;"
+                       " DROP TRIGGER unit_counters_year_move; DROP TRIGGER unit_counters_year_delete;"
+                       " DROP TABLE unit_year_counters; PRAGMA user_version = 4;")  # fmt: skip
+    period = parse_period("2026")
+    ranking = rank_units(conn, period, period.trend_periods(6), SummarySettings(), level=None, unit=None)
+    assert ranking.rows == expected
+    conn.close()
