@@ -10,6 +10,7 @@ unit ranked and flagged) is ``docflow.summary``, with its SQL ranking in ``docfl
 from __future__ import annotations
 
 import enum
+import json
 import re
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -27,8 +28,7 @@ __all__ = [
     "rate",
     "rates_of",
     "INVALID_REASONS",
-    "COUNTER_SUMS",
-    "placeholders",
+    "codes_filter",
     "counters_by_unit",
     "counters_by_unit_and_month",
     "LEVELS",
@@ -214,37 +214,49 @@ def rates_of(counters: Counters) -> Rates:
     )
 
 
-COUNTER_SUMS = ", ".join(f"SUM({name})" for name in COUNTER_COLUMNS)
+_COUNTER_SUMS = ", ".join(f"SUM({name})" for name in COUNTER_COLUMNS)
 """SELECT columns summing every counter, in ``Counters`` field order."""
 
 
-def placeholders(values: tuple[str, ...]) -> str:
+def _placeholders(values: tuple[str, ...]) -> str:
     """One ``?`` per value, comma-separated, for an SQL ``IN (...)``."""
     return ", ".join("?" for _ in values)
 
 
-def counters_by_unit(conn: sqlite3.Connection, months: tuple[str, ...]) -> dict[str, Counters]:
-    """Each unit's counters summed over ``months``; units without rows are absent."""
+def codes_filter(codes: Sequence[str] | None, column: str = "unit") -> tuple[str, tuple[object, ...]]:
+    """An SQL condition on ``column`` keeping ``codes`` (None: every unit), with its parameter."""
+    if codes is None:
+        return "1", ()
+    # One JSON parameter rather than one per code: SQLite caps bound parameters.
+    return f"{column} IN (SELECT value FROM json_each(?))", (json.dumps(list(codes)),)
+
+
+def counters_by_unit(
+    conn: sqlite3.Connection, months: tuple[str, ...], codes: Sequence[str] | None = None
+) -> dict[str, Counters]:
+    """Each unit's counters summed over ``months`` (only ``codes``, when given); units without rows are absent."""
+    condition, params = codes_filter(codes)
     rows = conn.execute(
-        f"SELECT unit, {COUNTER_SUMS} FROM unit_counters"
-        f" WHERE period IN ({placeholders(months)}) GROUP BY unit",
-        months,
+        f"SELECT unit, {_COUNTER_SUMS} FROM unit_counters"
+        f" WHERE period IN ({_placeholders(months)}) AND {condition} GROUP BY unit",
+        (*months, *params),
     )
     return {row[0]: Counters(*(int(value or 0) for value in row[1:])) for row in rows}
 
 
 def counters_by_unit_and_month(
-    conn: sqlite3.Connection, months: tuple[str, ...]
+    conn: sqlite3.Connection, months: tuple[str, ...], codes: Sequence[str] | None = None
 ) -> dict[tuple[str, str], Counters]:
-    """Counters keyed by (unit, ``yyyy-mm``), for trends.
+    """Counters keyed by (unit, ``yyyy-mm``), for trends (only ``codes``, when given).
 
     Only the two counters a trend reads (outgoing, outgoing_issued_electronic) are
     filled: a national store has ten thousand units times twelve months of them.
     """
+    condition, params = codes_filter(codes)
     rows = conn.execute(
         "SELECT unit, period, outgoing, outgoing_issued_electronic FROM unit_counters"
-        f" WHERE period IN ({placeholders(months)})",
-        months,
+        f" WHERE period IN ({_placeholders(months)}) AND {condition}",
+        (*months, *params),
     )
     return {
         (unit, month): Counters(outgoing=outgoing or 0, outgoing_issued_electronic=issued or 0)

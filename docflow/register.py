@@ -68,21 +68,12 @@ class _RowRejected(Exception):
     """One row cannot be used; the message is the reason."""
 
 
+@functools.lru_cache(maxsize=_CACHED_VALUES)
 def header_key(text: str) -> str:
     """``"Mã đơn vị"`` → ``ma_don_vi``: headers and values compared without case or diacritics."""
     stripped = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
     lowered = stripped.replace("đ", "d").replace("Đ", "D").lower()
     return re.sub(r"[^a-z0-9]+", "_", lowered).strip("_")
-
-
-@functools.lru_cache(maxsize=_CACHED_VALUES)
-def _value_key(text: str) -> str:
-    return header_key(text)
-
-
-@functools.lru_cache(maxsize=_CACHED_VALUES)
-def _parse_date(text: str) -> date | None:
-    return parse_document_date(text)
 
 
 def decode_export(data: bytes) -> str | None:
@@ -191,21 +182,11 @@ def _csv_rows(name: str, text: str, aliases: Mapping[str, str]) -> Iterator[_Row
                 break
             first_seen = first_seen or [cell.strip() for cell in cells]
             continue
-        yield _Row(f"{name} row {reader.line_num}", _cell_values(cells, mapping))
+        yield _Row(f"{name} row {reader.line_num}",
+                   {column: value for index, column in mapping.items()
+                    if index < len(cells) and (value := clean_text(cells[index]))})
     if mapping is None:
         yield _header_problem(name, _missing(set(_map_header(first_seen, aliases).values())), first_seen)
-
-
-def _cell_values(cells: list[str], mapping: Mapping[int, str]) -> dict[str, str]:
-    width = len(cells)
-    values: dict[str, str] = {}
-    for index, column in mapping.items():
-        if index < width and (value := cells[index].strip()):
-            # ASCII is already clean text; only the rest needs clean_text's NFC (the common case, fast).
-            cleaned = value if value.isascii() else clean_text(value)
-            if cleaned:
-                values[column] = cleaned
-    return values
 
 
 def _tolerant(reader: Iterator[list[str]]) -> Iterator[list[str] | csv.Error]:
@@ -330,7 +311,7 @@ def _required(values: Mapping[str, str], column: str, problem: str) -> str:
 
 def _choice(values: Mapping[str, str], column: str, accepted: Mapping[str, _Choice], shown: str) -> _Choice:
     raw = values.get(column, "")
-    choice = accepted.get(_value_key(raw))
+    choice = accepted.get(header_key(raw))
     if choice is None:
         raise _RowRejected(f"{column} '{raw}' is not recognised; expected {shown}")
     return choice
@@ -338,14 +319,14 @@ def _choice(values: Mapping[str, str], column: str, accepted: Mapping[str, _Choi
 
 def _date(values: Mapping[str, str]) -> date:
     raw = _required(values, "date", "the date (ngày ban hành) is missing")
-    parsed = _parse_date(raw)
+    parsed = parse_document_date(raw)
     if parsed is None:
         raise _RowRejected(f"date '{raw}' is not a real date; expected yyyy-MM-dd, yyyy/MM/dd or dd/MM/yyyy")
     return parsed
 
 
 def _confidential(raw: str) -> bool:
-    flag = _FLAGS.get(_value_key(raw))
+    flag = _FLAGS.get(header_key(raw))
     if flag is None:
         raise _RowRejected(f"confidential '{raw}' is not recognised; expected 0 or 1")
     return flag

@@ -9,19 +9,19 @@ Python object for each costs more than the query's sort. Then only the rows a ta
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 from docflow.metrics import (
-    COUNTER_SUMS,
     Counters,
     Period,
     Rates,
     SummarySettings,
+    codes_filter,
+    counters_by_unit,
+    counters_by_unit_and_month,
     flags_of,
-    placeholders,
     rate,
     rates_of,
     tier_of,
@@ -107,18 +107,10 @@ def _trend(
 
 
 
-def _codes_filter(codes: Sequence[str] | None, column: str = "unit") -> tuple[str, tuple[object, ...]]:
-    """An SQL condition on ``column`` keeping ``codes`` (None: every unit), with its parameter."""
-    if codes is None:
-        return "1", ()
-    # One JSON parameter rather than one per code: SQLite caps bound parameters.
-    return f"{column} IN (SELECT value FROM json_each(?))", (json.dumps(list(codes)),)
-
-
 def _units_of(conn: sqlite3.Connection, codes: Sequence[str] | None) -> dict[str, Unit]:
     if codes is None:
         return load_units(conn)
-    condition, params = _codes_filter(codes, "code")
+    condition, params = codes_filter(codes, "code")
     rows = conn.execute(f"SELECT code, name, level, parent, code_valid FROM units WHERE {condition}", params)
     return {
         code: Unit(code, name, level or "unknown", parent, bool(valid))
@@ -139,25 +131,9 @@ def _unit_summaries(
     ``every_unit`` says ``chosen`` is the whole store: then one plain scan beats a code list.
     """
     codes = None if every_unit else [code for code, _, _ in chosen]
-    condition, params = _codes_filter(codes)
     trend_months = [p.months for p in trend_periods]
-    totals = {
-        row[0]: Counters(*(int(value or 0) for value in row[1:]))
-        for row in conn.execute(
-            f"SELECT unit, {COUNTER_SUMS} FROM unit_counters"
-            f" WHERE period IN ({placeholders(period.months)}) AND {condition} GROUP BY unit",
-            (*period.months, *params),
-        )
-    }
-    months = tuple(month for months_of_period in trend_months for month in months_of_period)
-    by_month = {
-        (code, month): Counters(outgoing=outgoing or 0, outgoing_issued_electronic=issued or 0)
-        for code, month, outgoing, issued in conn.execute(
-            "SELECT unit, period, outgoing, outgoing_issued_electronic FROM unit_counters"
-            f" WHERE period IN ({placeholders(months)}) AND {condition}",
-            (*months, *params),
-        )
-    }
+    totals = counters_by_unit(conn, period.months, codes)
+    by_month = counters_by_unit_and_month(conn, tuple(month for months in trend_months for month in months), codes)
     known = _units_of(conn, codes)
     rows = []
     for code, _, _ in chosen:

@@ -28,8 +28,6 @@ __all__ = ["Checked", "VerifyFailed", "Verifier", "verify_payload"]
 
 log = logging.getLogger(__name__)
 
-_NO_TRUST = TrustStore.from_objects([])
-
 
 @dataclass(frozen=True)
 class VerifyFailed:
@@ -55,7 +53,7 @@ def verify_payload(payload: SignedPayload, trust: TrustStore, kinds: Mapping[str
         return Checked(sha256, list(verify_cms(payload.data, content=payload.content, trust=trust, kinds=kinds)))
     except Exception as error:  # noqa: BLE001 - one file the verifier chokes on must not sink the batch
         return Checked(sha256, VerifyFailed(type(error).__name__,
-                                              "".join(traceback.format_exception_only(error)).strip()))
+                                            "".join(traceback.format_exception_only(error)).strip()))
 
 
 _POOL_MIN_PAYLOADS = 16
@@ -69,7 +67,8 @@ _CHUNK_PAYLOADS = 4
 
 _WORKER_NICENESS = 5
 
-_worker_trust: TrustStore = _NO_TRUST
+_worker_trust: TrustStore | None = None
+"""Set in each worker by ``_start_worker`` before any task runs."""
 _worker_kinds: Mapping[str, SignerKind] = {}
 
 
@@ -84,6 +83,7 @@ def _start_worker(trust: TrustStore, kinds: Mapping[str, SignerKind]) -> None:
 
 
 def _verify_chunk(payloads: list[SignedPayload]) -> list[Checked]:
+    assert _worker_trust is not None, "a verification worker ran a task before its initializer"
     return [verify_payload(payload, _worker_trust, _worker_kinds) for payload in payloads]
 
 
