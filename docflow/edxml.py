@@ -1,7 +1,9 @@
 """Reading edXML packages (QCVN 102:2016; domain.md §1): documents and status packages.
 
-Parsing goes through defusedxml with DTDs, entities and external references all refused,
-so an XML bomb or an external entity is a rejection, never an expansion or a file read.
+A package that declares no DOCTYPE is parsed by lxml with entities never substituted and
+nothing fetched; any other package, and any lxml cannot parse, goes through defusedxml with
+DTDs, entities and external references all refused, which rejects it or says why it is
+malformed. An XML bomb or an external entity is a rejection, never an expansion or a file read.
 Elements are matched by local name, in any order, which covers the QCVN 102 namespace
 (prefixed or default), the older ``http://www.e-doc.vn/Schema/`` and the tolerated flat
 ``http://www.go.vn/eDoc`` variant alike.
@@ -22,6 +24,7 @@ from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml.ElementTree import fromstring
+from lxml import etree
 
 from docflow.agency import normalise_code
 from docflow.records import (
@@ -112,8 +115,17 @@ def _child(element: Element | None, *path: str) -> Element | None:
     return element
 
 
-def _first(element: Element, name: str) -> Element | None:
-    return next((found for found in element.iter() if _local(found) == name), None)
+def _by_local_name(root: Element) -> dict[str, list[Element]]:
+    """Every element under ``root`` by local name, in document order: one walk instead of one per look-up."""
+    found: dict[str, list[Element]] = {}
+    for element in root.iter():
+        found.setdefault(_local(element), []).append(element)
+    return found
+
+
+def _first(elements: dict[str, list[Element]], name: str) -> Element | None:
+    matches = elements.get(name)
+    return matches[0] if matches else None
 
 
 def _text(element: Element | None, *path: str) -> str | None:
@@ -128,6 +140,27 @@ def _parse(data: bytes) -> Element:
     body = data.lstrip(_BLANK)
     if not body.startswith(b"<"):
         body = _decode_legacy_base64(body)
+    fast = _parse_without_doctype(body)
+    return fast if fast is not None else _parse_defused(body)
+
+
+def _parse_without_doctype(body: bytes) -> Element | None:
+    """lxml's parse of a package with no DOCTYPE, or None to leave the package to ``_parse_defused``.
+
+    defusedxml must run expat's callbacks in Python; libxml2 parses a package with a 100 KB
+    attachment about four times faster, a tenth of ingesting it. Without a DOCTYPE there is no
+    entity to expand or fetch; the check is a plain byte search because a document that starts
+    with '<' and no NUL is in an ASCII-compatible encoding, where a DOCTYPE is those very bytes.
+    """
+    if not body.startswith(b"<") or b"\0" in body[:4] or b"<!DOCTYPE" in body:
+        return None
+    try:
+        return etree.fromstring(body, etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
+    except (etree.XMLSyntaxError, ValueError):
+        return None  # defusedxml gives the clerk its reason
+
+
+def _parse_defused(body: bytes) -> Element:
     try:
         return fromstring(body, forbid_dtd=True)
     except (DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden):
@@ -166,11 +199,12 @@ def read_edxml(name: str, data: bytes, limits: Limits | None = None, *, zip_dept
                                    "byte limit; send large attachments as separate signed files")]
     try:
         root = _parse(data)
-        status = _first(root, "Status")
+        elements = _by_local_name(root)
+        status = _first(elements, "Status")
         if status is not None:
             return [_status_event(name, status, limits)]
-        header = _first(root, "MessageHeader")
-        return list(_document(name, root, header if header is not None else root, limits, zip_depth))
+        header = _first(elements, "MessageHeader")
+        return list(_document(name, elements, header if header is not None else root, limits, zip_depth))
     except _Refused as refused:
         return [RejectedItem(name, str(refused))]
 
@@ -200,7 +234,8 @@ def _document_id(element: Element | None, organ_id: str | None) -> str | None:
     return None
 
 
-def _document(name: str, root: Element, header: Element, limits: Limits, zip_depth: int) -> Iterator[BatchItem]:
+def _document(name: str, elements: dict[str, list[Element]], header: Element, limits: Limits, zip_depth: int
+              ) -> Iterator[BatchItem]:
     sender_block = _child(header, "From")
     sender = _text(sender_block, "OrganId")
     if sender is None:
@@ -212,10 +247,10 @@ def _document(name: str, root: Element, header: Element, limits: Limits, zip_dep
                        f"to derive one — {_REEXPORT}")
     recipients = [(normalise_code(code), _text(block, "OrganName") or "")
                   for block in _children(header, "To") if (code := _text(block, "OrganId"))]
-    business = _first(root, "Bussiness")
+    business = _first(elements, "Bussiness")
     business_type = _business_type(business)
     paper = _text(business, "Paper") == "1"
-    payloads, rejected = _attachments(name, root, limits, zip_depth)
+    payloads, rejected = _attachments(name, elements, limits, zip_depth)
     record = DocumentRecord(
         document_id=document_id,
         source=Source.EDXML,
@@ -233,7 +268,7 @@ def _document(name: str, root: Element, header: Element, limits: Limits, zip_dep
         sender_name=_text(sender_block, "OrganName"),
         recipient_names=tuple((code, label) for code, label in recipients if label),
         replaces=_named_documents(header, business, document_id) if business_type is not BusinessType.NEW else (),
-        sent_at=_sent_at(root),
+        sent_at=_sent_at(elements),
         payloads=tuple(payloads),
         item_name=name,
     )
@@ -267,8 +302,8 @@ def _named_documents(header: Element, business: Element | None, own_id: str) -> 
     return tuple(dict.fromkeys(c for c in candidates if c and c != own_id))
 
 
-def _sent_at(root: Element) -> datetime | None:
-    trace = _first(root, "TraceHeader")
+def _sent_at(elements: dict[str, list[Element]]) -> datetime | None:
+    trace = _first(elements, "TraceHeader")
     stamp = _text(trace, "Timestamp")
     return parse_timestamp(stamp) if stamp else None
 
@@ -284,11 +319,9 @@ def _check_lengths(record: DocumentRecord | StatusEvent, limits: Limits) -> None
 # -- attachments ----------------------------------------------------------------------------
 
 
-def _attachment_elements(root: Element) -> Iterator[tuple[str, Element]]:
+def _attachment_elements(elements: dict[str, list[Element]]) -> Iterator[tuple[str, Element]]:
     index = 0
-    for attachment in root.iter():
-        if _local(attachment) != "Attachment":
-            continue
+    for attachment in elements.get("Attachment", []):
         encoded = _child(attachment, "ContentTransferEncoded")
         if encoded is None:
             encoded = _child(attachment, "Content")  # the flat go.vn variant
@@ -299,13 +332,13 @@ def _attachment_elements(root: Element) -> Iterator[tuple[str, Element]]:
         yield label.replace("\\", "/").rsplit("/", 1)[-1], encoded
 
 
-def _attachments(name: str, root: Element, limits: Limits, zip_depth: int
+def _attachments(name: str, elements: dict[str, list[Element]], limits: Limits, zip_depth: int
                  ) -> tuple[list[SignedPayload], list[RejectedItem]]:
     from docflow.batch import read_signed_zip
 
     payloads: list[SignedPayload] = []
     rejected: list[RejectedItem] = []
-    for label, encoded in _attachment_elements(root):
+    for label, encoded in _attachment_elements(elements):
         item_name = f"{name}/{label}"
         text = encoded.text or ""
         # Checked before decoding: base64 is 4 characters for every 3 bytes.
@@ -313,10 +346,8 @@ def _attachments(name: str, root: Element, limits: Limits, zip_depth: int
             rejected.append(RejectedItem(item_name, f"the attachment is over the {limits.max_member_bytes:,} byte "
                                                     "limit for one file; it was not decoded"))
             continue
-        try:
-            # str.split drops the line breaks base64 is wrapped in; ~15x faster than re.sub on 100 KB files.
-            data = base64.b64decode("".join(text.split()), validate=True)
-        except (binascii.Error, ValueError):
+        data = _decode_base64(text)
+        if data is None:
             rejected.append(RejectedItem(item_name, f"the attachment is not valid base64 — {_REEXPORT}"))
             continue
         if data.startswith(b"PK\x03\x04"):
@@ -331,6 +362,19 @@ def _attachments(name: str, root: Element, limits: Limits, zip_depth: int
             rejected.append(RejectedItem(item_name, "the attachment is neither a PDF nor a zip holding one, "
                                                     "so its signatures were not checked"))
     return payloads, rejected
+
+
+def _decode_base64(text: str) -> bytes | None:
+    try:
+        # Unwrapped base64, as most exporters write it, decodes straight from the str: no copies.
+        return binascii.a2b_base64(text, strict_mode=True)
+    except (binascii.Error, ValueError):
+        pass
+    try:
+        # str.split drops the line breaks base64 is wrapped in; ~15x faster than re.sub on 100 KB files.
+        return base64.b64decode("".join(text.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return None
 
 
 # -- status packages --------------------------------------------------------------------------
