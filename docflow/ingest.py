@@ -223,13 +223,15 @@ class _BatchRun:
 
     def _record(self, record: DocumentRecord) -> None:
         self._units_of(record)
-        self.store.merge_document(record, self.batch_id, self.batch_time)
-        self.documents += 1
-        # A revocation's own attachment is the notice, not the revoked document.
-        document_id = None if record.business_type is BusinessType.REVOKE else record.document_id
-        for payload in record.payloads:
-            self._payload(payload, document_id)
-        self._join_payload_names(record, document_id)
+        # One counter difference for the document, its signed files and the files it names, not one each.
+        with self.store.changing(record.document_id):
+            self.store.merge_document(record, self.batch_id, self.batch_time)
+            self.documents += 1
+            # A revocation's own attachment is the notice, not the revoked document.
+            document_id = None if record.business_type is BusinessType.REVOKE else record.document_id
+            for payload in record.payloads:
+                self._payload(payload, document_id)
+            self._join_payload_names(record, document_id)
 
     def _join_payload_names(self, record: DocumentRecord, document_id: str | None) -> None:
         if document_id is None:

@@ -1,10 +1,10 @@
 """The SQLite store: batches, documents, signatures, and the counters kept beside them.
 
-Every change to a document goes through ``_changing``, which computes the document's
+Every change to a document goes through ``changing``, which computes the document's
 counter contribution before and after the change and applies the difference in the
 same transaction; the one exception, ``merge_new_documents`` (a register's new rows in
-bulk), adds each new document's contribution directly, as "before" is nothing. The counters therefore always equal what ``recompute_counters``
-would build from the documents, however often a document is merged, revoked or seen
+bulk), adds each new document's contribution directly, as "before" is nothing. The
+counters therefore always equal what ``recompute_counters`` would build from the documents, however often a document is merged, revoked or seen
 again. WAL mode lets summaries and audits read while the watcher writes. What a merged
 document looks like is decided in ``docflow.merging``; this module reads and writes the rows.
 """
@@ -97,6 +97,8 @@ class Store:
         self.conn: sqlite3.Connection = db.conn
         self._unit_names: dict[str, set[str]] | None = None
         """Cache for ownership by name; dropped whenever units may have changed."""
+        self._changes_open: set[str] = set()
+        """Documents inside a ``changing`` block: an inner block for the same document adds nothing."""
 
     # -- opening ---------------------------------------------------------------------
 
@@ -229,7 +231,7 @@ class Store:
             for target in revoked:
                 self._set_status(target, "revoked", None, batch_id, batch_time)
             return revoked
-        with self._changing(record.document_id):
+        with self.changing(record.document_id):
             self._merge_fields(record, batch_id, batch_time)
             self._merge_recipients(record)
             self.conn.execute(
@@ -346,7 +348,7 @@ class Store:
 
     def _set_status(self, document_id: str, status: str, replaced_by: str | None, batch_id: int,
                     batch_time: datetime) -> None:
-        with self._changing(document_id):
+        with self.changing(document_id):
             if not self.document_exists(document_id):
                 # The revocation came first: keep a placeholder so the original, when it
                 # arrives, merges into a document that is already revoked.
@@ -377,7 +379,7 @@ class Store:
              event.item_name),
         )
         if event.code == "06" and timestamp:
-            with self._changing(event.document_id):
+            with self.changing(event.document_id):
                 self.conn.execute(
                     "UPDATE recipients SET handled_at = ? WHERE document_id = ? AND unit = ?"
                     " AND (handled_at IS NULL OR handled_at > ?)",
@@ -417,7 +419,7 @@ class Store:
         new = sum(self._insert_signature(verdict, payload_sha256, item_name, batch_id, document_id)
                   for verdict in verdicts)
         if new and document_id is not None:
-            with self._changing(document_id):
+            with self.changing(document_id):
                 self._refresh_signature_facts(document_id)
         return new
 
@@ -448,7 +450,7 @@ class Store:
         ).fetchall()
         if not rows:
             return
-        with self._changing(document_id):
+        with self.changing(document_id):
             for idx, cert, serial, kind, common_name, organisation in rows:
                 identity = SignerIdentity(cert, serial, common_name, organisation, None, kind == "organisation")
                 self.conn.execute(
@@ -506,10 +508,21 @@ class Store:
     # -- counters --------------------------------------------------------------------
 
     @contextmanager
-    def _changing(self, document_id: str) -> Iterator[None]:
-        """Apply, in this transaction, the counter difference the enclosed change makes."""
+    def changing(self, document_id: str) -> Iterator[None]:
+        """Apply, in this transaction, the counter difference everything in the block makes to the document.
+
+        Blocks for the same document nest: only the outermost one computes the difference, so a
+        caller making several changes to one document (a record, then its signatures) pays once.
+        """
+        if document_id in self._changes_open:
+            yield
+            return
         before = self._contribution(document_id)
-        yield
+        self._changes_open.add(document_id)
+        try:
+            yield
+        finally:
+            self._changes_open.discard(document_id)
         after = self._contribution(document_id)
         difference: dict[tuple[str, str], CounterDelta] = {}
         for key in before.keys() | after.keys():
