@@ -252,11 +252,12 @@ class _FolderContainer:
         paths = [self.single] if self.single else self._walk(rejected)
         for path in paths:
             name = path.relative_to(self.root).as_posix()
-            problem = self._file_problem(path)
+            status = path.lstat()
+            problem = self._file_problem(status)
             if problem:
                 rejected.append(RejectedItem(name, problem))
             else:
-                entries.append(_Entry(name, path.lstat().st_size))
+                entries.append(_Entry(name, status.st_size))
         return entries, rejected
 
     def _walk(self, rejected: list[RejectedItem]) -> list[Path]:
@@ -273,13 +274,12 @@ class _FolderContainer:
             files.extend(here / name for name in sorted(filenames) if not _is_temporary(name))
         return files
 
-    def _file_problem(self, path: Path) -> str | None:
-        mode = path.lstat().st_mode
-        if stat.S_ISLNK(mode):
+    def _file_problem(self, status: os.stat_result) -> str | None:
+        if stat.S_ISLNK(status.st_mode):
             return "it is a symbolic link; links are never followed — copy the file itself into the batch"
-        if not stat.S_ISREG(mode):
+        if not stat.S_ISREG(status.st_mode):
             return "it is not an ordinary file"
-        size = path.lstat().st_size
+        size = status.st_size
         if size > self.limits.max_member_bytes:
             return f"it is {_size_text(size)}, over the {_size_text(self.limits.max_member_bytes)} limit for one file"
         return None

@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -83,9 +84,13 @@ def batch_sha256(path: Path) -> str:
     """A file's SHA-256; for a folder, the SHA-256 of its sorted (relative path, file SHA-256) pairs."""
     if not path.is_dir():
         return _file_sha256(path)
-    digest = hashlib.sha256()
-    for relative, file_path in _folder_files(path):
-        digest.update(f"{relative}\0{_file_sha256(file_path)}\n".encode())
+    files = _folder_files(path)
+    # hashlib and file reads release the GIL: a folder of many files hashes on every core.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        file_hashes = pool.map(_file_sha256, [file_path for _, file_path in files])
+        digest = hashlib.sha256()
+        for (relative, _), file_hash in zip(files, file_hashes):
+            digest.update(f"{relative}\0{file_hash}\n".encode())
     return digest.hexdigest()
 
 
@@ -288,18 +293,23 @@ def _duplicate(path: Path, previous: BatchRow) -> BatchOutcome:
     return BatchOutcome(path.name, previous.sha256, "duplicate", reason=reason, previous_outcome=previous.outcome)
 
 
-def _folder_files(folder: Path) -> list[tuple[str, Path]]:
-    files = [
-        (Path(root, name).relative_to(folder).as_posix(), Path(root, name))
-        for root, _dirs, names in os.walk(folder)
-        for name in names
-    ]
+def _folder_files(folder: Path) -> list[tuple[str, str]]:
+    """(path relative to the folder, with '/'; full path) of every file under it, sorted.
+
+    Strings, not Path objects: building and relating two Paths per file was most of listing a
+    folder of thousands of packages, and the listing is made before any work can start.
+    """
+    top = os.fspath(folder)
+    files: list[tuple[str, str]] = []
+    for root, _dirs, names in os.walk(top):
+        relative_root = root[len(top) + 1:].replace(os.sep, "/") if root != top else ""
+        files += [(f"{relative_root}/{name}" if relative_root else name, os.path.join(root, name)) for name in names]
     return sorted(files)
 
 
-def _file_sha256(path: Path) -> str:
+def _file_sha256(path: Path | str) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with open(path, "rb") as handle:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
@@ -307,8 +317,8 @@ def _file_sha256(path: Path) -> str:
 
 def _size_and_time(path: Path) -> tuple[int, datetime]:
     """Total size, and the newest mtime: a time that stays the same when a batch is retried."""
-    paths = [file_path for _, file_path in _folder_files(path)] if path.is_dir() else [path]
-    stats = [file_path.stat() for file_path in paths] or [path.stat()]
+    paths = [file_path for _, file_path in _folder_files(path)] if path.is_dir() else [os.fspath(path)]
+    stats = [os.stat(file_path) for file_path in paths] or [path.stat()]
     newest = max(stat.st_mtime for stat in stats)
     return sum(stat.st_size for stat in stats), datetime.fromtimestamp(newest, timezone.utc)
 
