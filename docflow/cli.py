@@ -1,26 +1,45 @@
 """The ``docflow`` command: a thin click layer over the library.
 
-Each command lives beside the concept it drives; this module only assembles them.
+Each command lives beside the concept it drives; this module only names them. A command's
+module is imported when that command runs, so ``docflow ingest`` does not load the report
+code, nor ``docflow summary`` the verification engine's PDF reader.
 """
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
 from docflow import __version__
-from docflow.cli_ingest import ingest, watch
-from docflow.cli_report import audit, certs, demo, sql, summary, units
-from docflow.cli_verify import verify
+
+_COMMAND_MODULES = {
+    "verify": "docflow.cli_verify",
+    "ingest": "docflow.cli_ingest",
+    "watch": "docflow.cli_ingest",
+    "summary": "docflow.cli_report",
+    "units": "docflow.cli_report",
+    "certs": "docflow.cli_report",
+    "sql": "docflow.cli_report",
+    "audit": "docflow.cli_report",
+    "demo": "docflow.cli_report",
+}
+"""Command name → the module defining it (as a click command of the same name)."""
 
 
-@click.group()
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(_COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = _COMMAND_MODULES.get(cmd_name)
+        return getattr(importlib.import_module(module), cmd_name) if module else None
+
+
+@click.group(cls=_LazyGroup)
 @click.version_option(__version__, prog_name="docflow")
 def main() -> None:
     """Monitor electronic issuance and digital signatures of official documents."""
-
-
-for command in (verify, ingest, watch, summary, units, certs, sql, audit, demo):
-    main.add_command(command)
 
 
 if __name__ == "__main__":
