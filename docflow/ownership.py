@@ -52,12 +52,12 @@ def registered_unit(conn: sqlite3.Connection, identity: SignerIdentity) -> str |
     row = None
     if identity.cert_sha256:
         row = conn.execute(
-            "SELECT unit FROM issued_certificates WHERE lower(sha256) = ? LIMIT 1",
+            "SELECT unit FROM issued_certificates WHERE sha256 = ? LIMIT 1",
             (identity.cert_sha256.lower(),),
         ).fetchone()
     if row is None and identity.serial:
         row = conn.execute(
-            "SELECT unit FROM issued_certificates WHERE lower(serial) = ? LIMIT 1",
+            "SELECT unit FROM issued_certificates WHERE serial = ? LIMIT 1",
             (identity.serial.lower().lstrip("0") or "0",),
         ).fetchone()
     return row[0] if row else None

@@ -296,6 +296,11 @@ INSERT INTO unit_year_counters (unit, year, {", ".join(COUNTER_COLUMNS)})
 SELECT unit, substr(period, 1, 4), {", ".join(f"SUM({name})" for name in COUNTER_COLUMNS)}
 FROM unit_counters GROUP BY 1, 2;
 """,
+    # 6 (ingest): every organisation signature looks its certificate up in the province's issued list, by
+    # SHA-256 and then by serial. The import stores both normalised (lowercase, no separators), so the
+    # look-ups compare plainly and use an index (serial: the primary key's first column) instead of
+    # scanning the list twice per signature.
+    "CREATE INDEX issued_certificates_sha256 ON issued_certificates(sha256);",
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -82,6 +82,17 @@ def test_open_applies_every_migration_in_wal_mode(tmp_path: Path) -> None:
         assert store.conn.execute("PRAGMA busy_timeout").fetchone()[0] == 30000
 
 
+@pytest.mark.parametrize("column", ["sha256", "serial"])
+def test_issued_certificate_lookups_use_an_index(tmp_path: Path, column: str) -> None:
+    # Every organisation signature looks its certificate up: a scan of the province's list would cost
+    # a few thousand rows per signature.
+    with Store.open(tmp_path / "s.db") as store:
+        plan = store.conn.execute(
+            f"EXPLAIN QUERY PLAN SELECT unit FROM issued_certificates WHERE {column} = ? LIMIT 1", ("ab",)
+        ).fetchall()
+    assert any("USING INDEX" in row[-1] or "USING COVERING INDEX" in row[-1] for row in plan), plan
+
+
 def test_readonly_store_refuses_writes(tmp_path: Path) -> None:
     Store.open(tmp_path / "s.db").close()
     with Store.open_readonly(tmp_path / "s.db") as store, pytest.raises(sqlite3.OperationalError):
