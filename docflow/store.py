@@ -416,7 +416,8 @@ class Store:
         The document's signature facts (and so its counters) are refreshed once for the file, not once
         per signature: the same end state, for half the work on an NĐ 30 pair.
         """
-        new = sum(self._insert_signature(verdict, payload_sha256, item_name, batch_id, document_id)
+        sender = self._sender(document_id)
+        new = sum(self._insert_signature(verdict, payload_sha256, item_name, batch_id, document_id, sender)
                   for verdict in verdicts)
         if new and document_id is not None:
             with self.changing(document_id):
@@ -424,21 +425,28 @@ class Store:
         return new
 
     def _insert_signature(self, verdict: Verdict, payload_sha256: str, item_name: str, batch_id: int,
-                          document_id: str | None) -> bool:
-        existing = self.conn.execute(
-            "SELECT document_id FROM signatures WHERE payload_sha256 = ? AND idx = ?", (payload_sha256, verdict.index)
-        ).fetchone()
-        if existing is not None:
+                          document_id: str | None, sender: str | None) -> bool:
+        belongs = self._belongs(_identity(verdict), sender)
+        # Insert first and look only when nothing was inserted: a signature is almost always new.
+        inserted = self.conn.execute(
+            _SIGNATURE_INSERT, _signature_row(verdict, payload_sha256, item_name, batch_id, document_id, belongs)
+        ).rowcount
+        if not inserted:
+            existing = self.conn.execute(
+                "SELECT document_id FROM signatures WHERE payload_sha256 = ? AND idx = ?",
+                (payload_sha256, verdict.index),
+            ).fetchone()
             if existing[0] is None and document_id is not None:
                 self.attach_payload(payload_sha256, document_id)
             return False
-        belongs = self._belongs(_identity(verdict), document_id)
-        self.conn.execute(
-            f"INSERT INTO signatures ({', '.join(_SIGNATURE_COLUMNS)}) VALUES ({', '.join('?' * len(_SIGNATURE_COLUMNS))})",
-            _signature_row(verdict, payload_sha256, item_name, batch_id, document_id, belongs),
-        )
-        self._upsert_certificate(verdict, belongs, document_id)
+        self._upsert_certificate(verdict, sender if belongs else None)
         return True
+
+    def _sender(self, document_id: str | None) -> str | None:
+        if document_id is None:
+            return None
+        row = self.conn.execute("SELECT sender FROM documents WHERE document_id = ?", (document_id,)).fetchone()
+        return row[0] if row else None
 
     def attach_payload(self, payload_sha256: str, document_id: str) -> None:
         """Give a signed file stored without a document (seen before its record) to that document."""
@@ -450,30 +458,29 @@ class Store:
         ).fetchall()
         if not rows:
             return
+        sender = self._sender(document_id)
         with self.changing(document_id):
             for idx, cert, serial, kind, common_name, organisation in rows:
                 identity = SignerIdentity(cert, serial, common_name, organisation, None, kind == "organisation")
                 self.conn.execute(
                     "UPDATE signatures SET document_id = ?, belongs_to_sender = ? WHERE payload_sha256 = ? AND idx = ?",
-                    (document_id, _int_or_none(self._belongs(identity, document_id)), payload_sha256, idx),
+                    (document_id, _int_or_none(self._belongs(identity, sender)), payload_sha256, idx),
                 )
             self._refresh_signature_facts(document_id)
 
-    def _belongs(self, identity: SignerIdentity, document_id: str | None) -> bool | None:
-        if document_id is None or not identity.is_organisation:
+    def _belongs(self, identity: SignerIdentity, sender: str | None) -> bool | None:
+        """Whether an organisation's signature is the sending unit's, for a document whose sender is ``sender``."""
+        if sender is None or not identity.is_organisation:
             return None
-        row = self.conn.execute("SELECT sender FROM documents WHERE document_id = ?", (document_id,)).fetchone()
         if self._unit_names is None:
             self._unit_names = unit_names(self.conn)
-        return belongs_to_sender(self.conn, identity, row[0] if row else None, self._unit_names)
+        return belongs_to_sender(self.conn, identity, sender, self._unit_names)
 
-    def _upsert_certificate(self, verdict: Verdict, belongs: bool | None, document_id: str | None) -> None:
+    def _upsert_certificate(self, verdict: Verdict, unit: str | None) -> None:
+        """Count the certificate's use; ``unit``: the sender it was found to belong to, if it was."""
         if not verdict.signer_cert_sha256:
             return
         used = verdict.signing_time.isoformat() if verdict.signing_time else None
-        unit = None
-        if belongs and document_id:
-            unit = self.conn.execute("SELECT sender FROM documents WHERE document_id = ?", (document_id,)).fetchone()[0]
         self.conn.execute(
             "INSERT INTO certificates (sha256, subject, issuer, serial, common_name, organisation, not_before,"
             " not_after, kind, unit, first_used, last_used, signature_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"
@@ -613,6 +620,10 @@ _SIGNATURE_COLUMNS = (
     "signer_subject", "signer_serial", "signer_issuer", "cert_sha256", "signing_time", "signing_time_source",
     "digest_algorithm", "signature_algorithm", "key_bits", "kind", "covers_whole_file", "belongs_to_sender",
     "checks_json",
+)
+_SIGNATURE_INSERT = (
+    f"INSERT INTO signatures ({', '.join(_SIGNATURE_COLUMNS)}) VALUES ({', '.join('?' * len(_SIGNATURE_COLUMNS))})"
+    " ON CONFLICT (payload_sha256, idx) DO NOTHING"
 )
 
 
