@@ -10,12 +10,16 @@
 - edXML: N packages, each carrying a PDF with the NĐ 30 pair of signatures,
   ingested end to end by ``docflow ingest`` (a subprocess, as an operator runs
   it, with its default ``--workers``, the CPU count), reported in documents per
-  second, against the same with ``--workers 1``.
+  second, against the same with ``--workers 1``. Two rates: over the whole run,
+  and once started, (N - 1) / (time for N - time for one package): what a
+  running ``docflow watch`` sustains, without the start-up (Python, imports,
+  opening the store and the trust store) that each ``docflow ingest`` pays once.
 """
 
 from __future__ import annotations
 
 import csv
+import os
 import sqlite3
 import subprocess
 import sys
@@ -112,8 +116,8 @@ def write_edxml_batch(folder: Path, packages: int) -> Path:
     return batch
 
 
-def edxml_rate(batch: Path, folder: Path, packages: int, workers: int | None) -> float:
-    store = folder / f"edxml-{workers or 'default'}.db"
+def edxml_seconds(batch: Path, folder: Path, packages: int, workers: int | None) -> float:
+    store = folder / f"edxml-{batch.name}-{workers or 'default'}.db"
     command = [sys.executable, "-m", "docflow.cli", "ingest", str(batch), "--db", str(store),
                "--trust", str(folder / "trust"), "--json"]
     if workers is not None:
@@ -123,7 +127,15 @@ def edxml_rate(batch: Path, folder: Path, packages: int, workers: int | None) ->
     elapsed = time.perf_counter() - started
     assert result.returncode == 0 and '"ingested"' in result.stdout, result.stdout + result.stderr
     assert f'"signatures": {2 * packages}' in result.stdout, result.stdout
-    return packages / elapsed
+    return elapsed
+
+
+def one_package_batch(batch: Path) -> Path:
+    single = batch.with_name("one-package")
+    single.mkdir()
+    first = min(batch.iterdir())
+    (single / first.name).write_bytes(first.read_bytes())
+    return single
 
 
 def main() -> None:
@@ -141,17 +153,25 @@ def main() -> None:
         ours = docflow_register_rate(register, count, folder / "docflow.db")
         baseline = raw_executemany_rate(folder / "docflow.db", folder)
         batch = write_edxml_batch(folder, packages)
-        single = edxml_rate(batch, folder, packages, 1)
-        documents = edxml_rate(batch, folder, packages, None)
+        one_package = one_package_batch(batch)
+        os.sync()  # the 200 MB just written would otherwise be flushed to disk during the timed runs
+        seconds = {workers: (edxml_seconds(one_package, folder, 1, workers), edxml_seconds(batch, folder, packages, workers))
+                   for workers in (1, None)}
+    whole = {workers: packages / total for workers, (_, total) in seconds.items()}
+    started = {workers: (packages - 1) / (total - start) for workers, (start, total) in seconds.items()}
     print_rows(
         f"ingest ({count:,} register rows, {packages:,} edXML packages)",
         [
             Row("register rows into the store", ours, "rows/s", "raw executemany, same columns and key",
                 baseline, 0.5),
-            Row("edXML + signed PDF, docflow ingest", documents, "docs/s", "--workers 1", single),
+            Row("edXML + signed PDF, docflow ingest, whole run", whole[None], "docs/s", "--workers 1", whole[1]),
+            Row("edXML + signed PDF, once started", started[None], "docs/s", "--workers 1", started[1]),
         ],
     )
-    print(f"edXML target: ≥ 1000 docs/s on 2 cores → {'meets' if documents >= 1000 else 'MISSES'}")
+    print(f"start-up of docflow ingest (a one-package batch): {seconds[None][0]:.2f} s")
+    for label, figure in (("whole run", whole[None]), ("once started", started[None])):
+        print(f"edXML target ≥ 1000 docs/s on {os.cpu_count()} cores, {label}: {figure:,.0f} → "
+              f"{'meets' if figure >= 1000 else 'MISSES'}")
 
 
 if __name__ == "__main__":
