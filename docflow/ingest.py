@@ -19,9 +19,9 @@ from pathlib import Path
 
 from docflow.batch import BatchUnreadable, Limits, read_batch
 from docflow.records import BusinessType, DocumentRecord, RejectedItem, SignedPayload, Source, StatusEvent
-from docflow.store import BatchRow, Store
-from docflow.verifier import Verifier, VerifyFailed
-from signatures import SignerKind, TrustStore
+from docflow.store import BatchRow, NewSignatures, Store
+from docflow.verifier import Checked, Verifier, VerifyFailed
+from signatures import SignerKind, TrustStore, Verdict
 
 __all__ = ["BatchOutcome", "IngestOptions", "ingest_batch", "batch_sha256", "ProgressCallback"]
 
@@ -167,7 +167,14 @@ class _BatchRun:
     bare_payloads: dict[str, str] = field(default_factory=dict)
     """Payload name → SHA-256, of signed files stored before any record named them."""
     pending: list[DocumentRecord] = field(default_factory=list)
-    """Register rows waiting to be merged together (``flush``); any other item flushes them first."""
+    """New documents waiting to be merged together (``flush``): register rows, and edXML documents whose
+    signed files are new too; any other item flushes them first."""
+    pending_signatures: dict[str, NewSignatures] = field(default_factory=dict)
+    """Document id → its signatures, for the pending edXML documents."""
+    pending_ids: set[str] = field(default_factory=set)
+    """Document ids of the pending records."""
+    pending_files: set[str] = field(default_factory=set)
+    """SHA-256 of the pending documents' signed files."""
     units_seen: set[str] = field(default_factory=set)
     """Codes already upserted in this batch: upserting one again without a name changes nothing."""
     units_named: set[str] = field(default_factory=set)
@@ -175,9 +182,11 @@ class _BatchRun:
 
     def take(self, item: object) -> None:
         if _mergeable_in_bulk(item):
-            self.pending.append(item)  # type: ignore[arg-type]
-            if len(self.pending) >= _BULK_ROWS:
-                self.flush()
+            self._units_of(item)  # type: ignore[arg-type]
+            self._pend(item)  # type: ignore[arg-type]
+            return
+        if isinstance(item, DocumentRecord) and _new_signed_candidate(item):
+            self._signed_record(item)
             return
         self.flush()
         if isinstance(item, DocumentRecord):
@@ -198,13 +207,14 @@ class _BatchRun:
             self._reject(RejectedItem(str(item)[:80], "the reader returned something docflow does not know"))
 
     def flush(self) -> None:
-        """Merge the pending register rows: new documents in bulk, the rest one by one, in order."""
+        """Merge the pending records: new documents in bulk, the rest one by one, in order."""
         if not self.pending:
             return
         records, self.pending = self.pending, []
-        for record in records:
-            self._units_of(record)
-        for record in self.store.merge_new_documents(records, self.batch_id, self.batch_time):
+        signed, self.pending_signatures = self.pending_signatures, {}
+        self.pending_ids.clear()
+        self.pending_files.clear()
+        for record in self.store.merge_new_documents(records, self.batch_id, self.batch_time, signed):
             self.store.merge_document(record, self.batch_id, self.batch_time)
         for record in records:
             self._join_payload_names(record, record.document_id)
@@ -226,7 +236,37 @@ class _BatchRun:
         if name:
             self.units_named.add(code)
 
-    def _record(self, record: DocumentRecord) -> None:
+    def _pend(self, record: DocumentRecord, signatures: NewSignatures | None = None) -> None:
+        self.pending.append(record)
+        self.pending_ids.add(record.document_id)
+        if signatures is not None:
+            self.pending_signatures[record.document_id] = signatures
+        if len(self.pending) >= _BULK_ROWS:
+            self.flush()
+
+    def _signed_record(self, record: DocumentRecord) -> None:
+        """An edXML document: merged in bulk when neither it nor its signed files are stored or pending yet.
+
+        Its units are upserted and its signatures' rows made now, as merging it on its own would,
+        so that the outcome does not depend on where the bulk merges fall.
+        """
+        self._units_of(record)
+        checked = [self.verifier.check(payload) for payload in record.payloads]
+        hashes = [result.sha256 for result in checked]
+        if (record.document_id in self.pending_ids
+                or len(set(hashes)) < len(hashes) or self.pending_files.intersection(hashes)
+                or not self.store.is_unseen(record.document_id, hashes)):
+            self.flush()
+            self._record(record, checked)
+            return
+        files = [(result.sha256, payload.name, verdicts) for payload, result in zip(record.payloads, checked)
+                 if (verdicts := self._verdicts(payload, result)) is not None]
+        self.signatures += sum(len(verdicts) for _, _, verdicts in files)
+        self.pending_files.update(hashes)
+        self._pend(record, self.store.new_document_signatures(record, files, self.batch_id, self.batch_time))
+
+    def _record(self, record: DocumentRecord, checked: list[Checked] | None = None) -> None:
+        """Merge one record on its own; ``checked``: its signed files' results, when already fetched."""
         self._units_of(record)
         # One counter difference for the document, its signed files and the files it names, not one each.
         with self.store.changing(record.document_id):
@@ -234,8 +274,8 @@ class _BatchRun:
             self.documents += 1
             # A revocation's own attachment is the notice, not the revoked document.
             document_id = None if record.business_type is BusinessType.REVOKE else record.document_id
-            for payload in record.payloads:
-                self._payload(payload, document_id)
+            for index, payload in enumerate(record.payloads):
+                self._payload(payload, document_id, checked[index] if checked is not None else None)
             self._join_payload_names(record, document_id)
 
     def _join_payload_names(self, record: DocumentRecord, document_id: str | None) -> None:
@@ -248,9 +288,19 @@ class _BatchRun:
             else:
                 self.named_payloads[name] = document_id
 
-    def _payload(self, payload: SignedPayload, document_id: str | None) -> str | None:
+    def _payload(self, payload: SignedPayload, document_id: str | None, checked: Checked | None = None) -> str | None:
         """Record one signed file's verdicts; returns its SHA-256 (None when it could not be verified)."""
-        checked = self.verifier.check(payload)
+        checked = checked if checked is not None else self.verifier.check(payload)
+        verdicts = self._verdicts(payload, checked)
+        if verdicts is None:
+            return None
+        self.store.add_signatures(verdicts, payload_sha256=checked.sha256, item_name=payload.name,
+                                  batch_id=self.batch_id, document_id=document_id)
+        self.signatures += len(verdicts)
+        return checked.sha256
+
+    def _verdicts(self, payload: SignedPayload, checked: Checked) -> list[Verdict] | None:
+        """A signed file's verdicts; None when it could not be verified. Either problem is a rejected item."""
         if isinstance(checked.verdicts, VerifyFailed):
             log.warning("verifier failed on %s: %s", payload.name, checked.verdicts.detail)
             self._reject(RejectedItem(payload.name, f"docflow could not verify this signed file "
@@ -259,10 +309,7 @@ class _BatchRun:
             return None
         if not checked.verdicts:
             self._reject(RejectedItem(payload.name, "the file carries no digital signature"))
-        self.store.add_signatures(checked.verdicts, payload_sha256=checked.sha256, item_name=payload.name,
-                                  batch_id=self.batch_id, document_id=document_id)
-        self.signatures += len(checked.verdicts)
-        return checked.sha256
+        return checked.verdicts
 
     def _reject(self, item: RejectedItem) -> None:
         self.store.add_rejected_item(self.batch_id, item)
@@ -271,6 +318,12 @@ class _BatchRun:
 
 _BULK_ROWS = 5_000
 """Register rows merged per ``Store.merge_new_documents`` call: bounds the memory a flush holds."""
+
+
+def _new_signed_candidate(record: DocumentRecord) -> bool:
+    """An edXML document that may go to the bulk merge, if it and its signed files turn out to be new."""
+    return (record.source is Source.EDXML and record.business_type is BusinessType.NEW and not record.replaces
+            and not record.payload_names)
 
 
 def _mergeable_in_bulk(item: object) -> bool:

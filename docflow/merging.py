@@ -121,9 +121,9 @@ def new_recipients(record: DocumentRecord, handled: dict[tuple[str, str], str]) 
     return tuple((unit, electronic, when) for unit, (electronic, when) in merged.items())
 
 
-def state_values(values: dict[str, object]) -> tuple[object, ...]:
-    """A new document's ``STATE_COLUMNS`` row, from its merged values."""
-    return _state_head(values) + _NO_SIGNATURES
+def state_values(values: dict[str, object], facts: tuple[object, ...] = _NO_SIGNATURES) -> tuple[object, ...]:
+    """A new document's ``STATE_COLUMNS`` row, from its merged values and its signature flags as stored."""
+    return _state_head(values) + facts
 
 
 def doc_state(row: tuple[object, ...]) -> DocState:

@@ -15,7 +15,7 @@ import json
 import operator
 import sqlite3
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +28,7 @@ from docflow.classify import (
     CounterDelta,
     RecipientState,
     SignatureFact,
+    SignatureFacts,
     classify_level,
     contribution,
     signature_facts,
@@ -78,6 +79,22 @@ class BatchRow:
     rejected_items: int = 0
     archived_as: str | None = None
     id: int | None = None
+
+
+@dataclass(frozen=True)
+class NewSignatures:
+    """The signatures of a document's signed files, made into rows for ``merge_new_documents``.
+
+    Made when ingestion takes the document's record (``Store.new_document_signatures``), because
+    whether an organisation's signature belongs to the sender depends on the units known at
+    that moment, as it does when the record is merged on its own.
+    """
+
+    rows: tuple[tuple[object, ...], ...]
+    """``signatures`` rows, in ``_SIGNATURE_COLUMNS`` order."""
+    certificates: tuple[tuple[object, ...], ...]
+    """``_CERTIFICATE_UPSERT`` rows, one per signature with a certificate."""
+    facts: SignatureFacts
 
 
 @dataclass(frozen=True)
@@ -246,14 +263,16 @@ class Store:
     def document_exists(self, document_id: str) -> bool:
         return self.conn.execute("SELECT 1 FROM documents WHERE document_id = ?", (document_id,)).fetchone() is not None
 
-    def merge_new_documents(self, records: list[DocumentRecord], batch_id: int,
-                            batch_time: datetime) -> list[DocumentRecord]:
+    def merge_new_documents(self, records: list[DocumentRecord], batch_id: int, batch_time: datetime,
+                            signed: Mapping[str, NewSignatures] | None = None) -> list[DocumentRecord]:
         """Bulk ``merge_document`` for NEW records of documents not stored yet; returns the others, in order.
 
         Same rows and counter deltas as merging one by one, in a handful of executemany calls:
         a new document has no prior contribution, so its counters are just its own contribution.
         The records returned (already stored, or seen earlier in ``records``) must then be merged
-        one by one, after this call, by the caller.
+        one by one, after this call, by the caller. ``signed``: document id → the signatures of its
+        signed files, none of them stored yet (``is_unseen``), stored with it as ``add_signatures``
+        would; a record with signatures must not be one of those returned.
         """
         stored = self._stored_ids([record.document_id for record in records])
         fresh: list[DocumentRecord] = []
@@ -266,11 +285,14 @@ class Store:
             else:
                 taken.add(record.document_id)
                 fresh.append(record)
+        if signed and not taken.issuperset(signed):
+            raise ValueError("a record with signatures was not new; it must be merged with merge_document")
         if fresh:
-            self._insert_new_documents(fresh, batch_id, batch_time)
+            self._insert_new_documents(fresh, batch_id, batch_time, signed or {})
         return later
 
-    def _insert_new_documents(self, records: list[DocumentRecord], batch_id: int, batch_time: datetime) -> None:
+    def _insert_new_documents(self, records: list[DocumentRecord], batch_id: int, batch_time: datetime,
+                              signed: Mapping[str, NewSignatures]) -> None:
         handled = self._handled_at([record.document_id for record in records])
         document_rows: list[tuple[object, ...]] = []
         recipient_rows: list[tuple[str, str, int, str | None]] = []
@@ -281,12 +303,14 @@ class Store:
         for record in records:
             document_id = record.document_id
             values = merged_values(None, record, batch_time)
-            document_rows.append((document_id, *_document_values(values), batch_id, batch_id))
+            signatures = signed.get(document_id)
+            facts = _fact_values(signatures.facts) if signatures else _fact_values(SignatureFacts())
+            document_rows.append((document_id, *_document_values(values), *facts, batch_id, batch_id))
             recipients = new_recipients(record, handled)
             recipient_rows.extend((document_id, unit, int(electronic), when) for unit, electronic, when in recipients)
-            states[(state_values(values), recipients)] += 1
-        names = ", ".join(("document_id", *MERGED_COLUMNS, "first_batch_id", "last_batch_id"))
-        marks = ", ".join("?" * (len(MERGED_COLUMNS) + 3))
+            states[(state_values(values, facts), recipients)] += 1
+        names = ", ".join(("document_id", *MERGED_COLUMNS, *_FACT_COLUMNS, "first_batch_id", "last_batch_id"))
+        marks = ", ".join("?" * (len(MERGED_COLUMNS) + len(_FACT_COLUMNS) + 3))
         # Plain INSERTs: these documents are new, so none of their rows can exist yet.
         self.conn.executemany(f"INSERT INTO documents ({names}) VALUES ({marks})", document_rows)
         self.conn.executemany(
@@ -296,7 +320,41 @@ class Store:
         self.conn.executemany(
             "INSERT INTO document_sources (document_id, batch_id, item_name, source) VALUES (?, ?, ?, ?)", source_rows
         )
+        # In record order, as one by one: the signatures' ids and each certificate's first unit come out the same.
+        in_order = [signed[record.document_id] for record in records if record.document_id in signed]
+        self.conn.executemany(_SIGNATURE_INSERT, [row for signatures in in_order for row in signatures.rows])
+        self.conn.executemany(_CERTIFICATE_UPSERT, [row for signatures in in_order for row in signatures.certificates])
         self._apply(total_contribution(states))
+
+    def is_unseen(self, document_id: str, payload_sha256s: list[str]) -> bool:
+        """Neither the document nor any of these signed files is stored yet."""
+        if self.document_exists(document_id):
+            return False
+        marks = ", ".join("?" * len(payload_sha256s))
+        return not payload_sha256s or self.conn.execute(
+            f"SELECT 1 FROM signatures WHERE payload_sha256 IN ({marks}) LIMIT 1", payload_sha256s
+        ).fetchone() is None
+
+    def new_document_signatures(self, record: DocumentRecord, files: list[tuple[str, str, list[Verdict]]],
+                                batch_id: int, batch_time: datetime) -> NewSignatures:
+        """The rows ``add_signatures`` would write for a new document's signed files (SHA-256, name, verdicts)."""
+        sender = merged_values(None, record, batch_time)["sender"]
+        sender = str(sender) if sender else None
+        rows: list[tuple[object, ...]] = []
+        certificates: list[tuple[object, ...]] = []
+        facts: list[SignatureFact] = []
+        for payload_sha256, item_name, verdicts in files:
+            for verdict in verdicts:
+                belongs = self._belongs(_identity(verdict), sender)
+                rows.append(_signature_row(verdict, payload_sha256, item_name, batch_id, record.document_id, belongs))
+                if verdict.signer_cert_sha256:
+                    certificates.append(_certificate_row(verdict, sender if belongs else None))
+                facts.append(SignatureFact(
+                    payload_sha256, verdict.index, verdict.indication.value,
+                    verdict.subindication.value if verdict.subindication else None, verdict.kind.value,
+                    verdict.covers_whole_file, belongs,
+                ))
+        return NewSignatures(tuple(rows), tuple(certificates), signature_facts(facts))
 
     def _stored_ids(self, document_ids: list[str]) -> set[str]:
         found: set[str] = set()
@@ -478,22 +536,8 @@ class Store:
 
     def _upsert_certificate(self, verdict: Verdict, unit: str | None) -> None:
         """Count the certificate's use; ``unit``: the sender it was found to belong to, if it was."""
-        if not verdict.signer_cert_sha256:
-            return
-        used = verdict.signing_time.isoformat() if verdict.signing_time else None
-        self.conn.execute(
-            "INSERT INTO certificates (sha256, subject, issuer, serial, common_name, organisation, not_before,"
-            " not_after, kind, unit, first_used, last_used, signature_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"
-            " ON CONFLICT (sha256) DO UPDATE SET signature_count = signature_count + 1,"
-            " unit = coalesce(unit, excluded.unit),"
-            " first_used = CASE WHEN first_used IS NULL OR excluded.first_used < first_used"
-            "   THEN coalesce(excluded.first_used, first_used) ELSE first_used END,"
-            " last_used = CASE WHEN last_used IS NULL OR excluded.last_used > last_used"
-            "   THEN coalesce(excluded.last_used, last_used) ELSE last_used END",
-            (verdict.signer_cert_sha256, verdict.signer_subject, verdict.signer_issuer, verdict.signer_serial,
-             verdict.signer_common_name, verdict.signer_organisation, iso(verdict.signer_not_before),
-             iso(verdict.signer_not_after), verdict.kind.value, unit, used, used),
-        )
+        if verdict.signer_cert_sha256:
+            self.conn.execute(_CERTIFICATE_UPSERT, _certificate_row(verdict, unit))
 
     def _refresh_signature_facts(self, document_id: str) -> None:
         rows = self.conn.execute(
@@ -505,12 +549,9 @@ class Store:
             SignatureFact(sha, idx, indication, sub, kind, _bool_or_none(covers), _bool_or_none(belongs))
             for sha, idx, indication, sub, kind, covers, belongs in rows
         )
-        self.conn.execute(
-            "UPDATE documents SET signature_count = ?, has_valid_signature = ?, has_valid_personal = ?,"
-            " has_valid_organisation = ?, invalid_reasons = ? WHERE document_id = ?",
-            (facts.signature_count, int(facts.has_valid_signature), int(facts.has_valid_personal),
-             int(facts.has_valid_organisation), facts.invalid_reasons, document_id),
-        )
+        assignments = ", ".join(f"{name} = ?" for name in _FACT_COLUMNS)
+        self.conn.execute(f"UPDATE documents SET {assignments} WHERE document_id = ?",
+                          (*_fact_values(facts), document_id))
 
     # -- counters --------------------------------------------------------------------
 
@@ -600,6 +641,15 @@ _STATE_COLUMNS = ", ".join(STATE_COLUMNS)
 """``STATE_COLUMNS`` as a SELECT list, in ``doc_state``'s order."""
 
 _document_values = operator.itemgetter(*MERGED_COLUMNS)
+
+_FACT_COLUMNS = ("signature_count", "has_valid_signature", "has_valid_personal", "has_valid_organisation",
+                 "invalid_reasons")
+"""The documents columns ``SignatureFacts`` fill, in ``_fact_values`` order (the tail of ``STATE_COLUMNS``)."""
+
+
+def _fact_values(facts: SignatureFacts) -> tuple[object, ...]:
+    return (facts.signature_count, int(facts.has_valid_signature), int(facts.has_valid_personal),
+            int(facts.has_valid_organisation), facts.invalid_reasons)
 _COUNTERS_UPSERT = (
     f"INSERT INTO unit_counters (unit, period, {', '.join(COUNTER_COLUMNS)})"
     f" VALUES (?, ?, {', '.join('?' * len(COUNTER_COLUMNS))})"
@@ -625,6 +675,25 @@ _SIGNATURE_INSERT = (
     f"INSERT INTO signatures ({', '.join(_SIGNATURE_COLUMNS)}) VALUES ({', '.join('?' * len(_SIGNATURE_COLUMNS))})"
     " ON CONFLICT (payload_sha256, idx) DO NOTHING"
 )
+
+
+_CERTIFICATE_UPSERT = (
+    "INSERT INTO certificates (sha256, subject, issuer, serial, common_name, organisation, not_before,"
+    " not_after, kind, unit, first_used, last_used, signature_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"
+    " ON CONFLICT (sha256) DO UPDATE SET signature_count = signature_count + 1,"
+    " unit = coalesce(unit, excluded.unit),"
+    " first_used = CASE WHEN first_used IS NULL OR excluded.first_used < first_used"
+    "   THEN coalesce(excluded.first_used, first_used) ELSE first_used END,"
+    " last_used = CASE WHEN last_used IS NULL OR excluded.last_used > last_used"
+    "   THEN coalesce(excluded.last_used, last_used) ELSE last_used END"
+)
+
+
+def _certificate_row(verdict: Verdict, unit: str | None) -> tuple[object, ...]:
+    used = verdict.signing_time.isoformat() if verdict.signing_time else None
+    return (verdict.signer_cert_sha256, verdict.signer_subject, verdict.signer_issuer, verdict.signer_serial,
+            verdict.signer_common_name, verdict.signer_organisation, iso(verdict.signer_not_before),
+            iso(verdict.signer_not_after), verdict.kind.value, unit, used, used)
 
 
 def _chunks(values: list[str]) -> Iterator[list[str]]:

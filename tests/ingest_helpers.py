@@ -8,8 +8,10 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from docflow.ingest import ingest_batch
 from docflow.schema import COUNTER_COLUMNS
 from docflow.store import Store
+from signatures import TrustStore
 from signatures.verdict import Indication, SignerKind, SubIndication, Verdict
 
 __all__ = [
@@ -136,6 +138,15 @@ def write_edxml(path: Path, **fields: object) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(edxml(**fields))  # type: ignore[arg-type]
     return path
+
+
+def ingest_all(db: Path, batches: list[Path], trust: TrustStore | None = None) -> Store:
+    """A store with the batches ingested in order, an hour apart, its counters checked after each."""
+    store = Store.open(db)
+    for number, batch in enumerate(batches):
+        ingest_batch(batch, store, trust, received_at=datetime(2024, 5, 1, number))
+        assert_counters_exact(store)
+    return store
 
 
 def assert_counters_exact(store: Store) -> None:

@@ -11,7 +11,7 @@ import docflow.ingest as ingest_module
 from docflow.ingest import ingest_batch
 from docflow.store import Store
 from samples.edxml import build_status
-from ingest_helpers import OTHER, PROVINCE, RECIPIENT, SENDER, assert_counters_exact, table, write_edxml
+from ingest_helpers import OTHER, PROVINCE, RECIPIENT, SENDER, assert_counters_exact, ingest_all, table, write_edxml
 
 _HEADER = "unit_code,direction,number,notation,date,channel,confidential,counterpart,subject,file\n"
 _COMPARED = (
@@ -59,23 +59,15 @@ def _batches(root: Path) -> list[Path]:
     return [seen_before, status, outgoing, incoming, outgoing]  # the last one again: a duplicate
 
 
-def _ingest_all(db: Path, batches: list[Path]) -> Store:
-    store = Store.open(db)
-    for number, batch in enumerate(batches):
-        ingest_batch(batch, store, None, received_at=datetime(2024, 5, 1, number))
-        assert_counters_exact(store)
-    return store
-
-
 @pytest.mark.parametrize("bulk_rows", [1, 2, 5_000])
 def test_bulk_merge_equals_merging_one_by_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                bulk_rows: int) -> None:
     batches = _batches(tmp_path / "in")
     with monkeypatch.context() as patch:
         patch.setattr(ingest_module, "_mergeable_in_bulk", lambda item: False)
-        reference = _ingest_all(tmp_path / "reference.db", batches)
+        reference = ingest_all(tmp_path / "reference.db", batches)
     monkeypatch.setattr(ingest_module, "_BULK_ROWS", bulk_rows)
-    bulk = _ingest_all(tmp_path / "bulk.db", batches)
+    bulk = ingest_all(tmp_path / "bulk.db", batches)
     for query in _COMPARED:
         assert table(bulk, query) == table(reference, query), query
     assert table(bulk, "SELECT count(*) FROM documents") == [(7,)]
@@ -85,7 +77,7 @@ def test_bulk_merge_equals_merging_one_by_one(tmp_path: Path, monkeypatch: pytes
 
 def test_status_recorded_before_the_register_row_sets_handled_at(tmp_path: Path) -> None:
     batches = _batches(tmp_path / "in")
-    store = _ingest_all(tmp_path / "docflow.db", batches[1:3])
+    store = ingest_all(tmp_path / "docflow.db", batches[1:3])
     assert table(store, "SELECT unit, handled_at FROM recipients WHERE document_id = ? ORDER BY unit",
                  f"{SENDER},2024/03/02,8/SNV-VP") == [(RECIPIENT, "2024-03-04T10:00:00"), (OTHER, None)]
     store.close()
