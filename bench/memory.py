@@ -2,9 +2,10 @@
 
     python bench/memory.py [--quick] [--megabytes N]
 
-Writes a zip of N MB (default 1024; --quick 24) of distinct signed PDFs of
-about 100 KB each (stored, not compressed, so the zip really is N MB) plus a
-register export naming a tenth of them, then runs `docflow ingest` on it in a
+Writes a zip of about N MB (default 1024; --quick 24) of distinct signed PDFs of
+about 100 KB each (stored, not compressed, so the zip really is that big): half
+of them bare, with a register export naming a tenth of those, half inside edXML
+packages (base64, so about a third larger), then runs `docflow ingest` on it in a
 child process and reads the child's peak RSS. The baseline is the peak RSS of a
 child that only imports docflow and the verifier, so the ratio shows what the
 batch itself costs. `docflow ingest` verifies on every core, in worker processes,
@@ -38,7 +39,9 @@ PDF_BYTES = 100_000
 
 
 def write_big_zip(path: Path, trust: Path, megabytes: int) -> int:
-    """Distinct signed PDFs until the zip reaches ``megabytes``; returns how many."""
+    """Distinct signed PDFs for ``megabytes`` of PDF, half of them in edXML packages; returns how many."""
+    from samples.edxml import Attachment, build_edxml
+
     pki = build_pki()
     organisation = issue_organisation(pki, "Sở Tài chính tỉnh Bắc Kạn")
     write_trust_dir(pki, trust)
@@ -52,7 +55,15 @@ def write_big_zip(path: Path, trust: Path, megabytes: int) -> int:
             # Random bytes in the page keep each file distinct and incompressible, as scans are.
             pdf = make_pdf(f"Cong van {number}/STC", [os.urandom(16).hex()], pad_to=PDF_BYTES)
             name = f"van-ban/cv-{number}.pdf"
-            archive.writestr(name, sign_pdf(pdf, organisation, signing_time=signed_at))
+            signed = sign_pdf(pdf, organisation, signing_time=signed_at)
+            if number % 2:
+                archive.writestr(f"edxml/cv-{number}.edxml", build_edxml(
+                    sender="000.00.05.H04", sender_name="Sở Tài chính tỉnh Bắc Kạn",
+                    recipients=[("000.00.00.H04", "UBND tỉnh Bắc Kạn")], number=str(number), notation="STC-VP",
+                    promulgation=signed_at.date(), subject=f"Công văn {number}",
+                    attachments=[Attachment(f"cv-{number}.pdf", signed)]))
+                continue
+            archive.writestr(name, signed)
             if number % 10 == 0:
                 writer.writerow(["000.00.05.H04", "di", number, "STC-NS", "15/03/2026", "dien_tu",
                                  "000.00.00.H04", name])
@@ -141,7 +152,7 @@ def main() -> None:
         outcome = checked_outcome(output, count)
         size_mb = batch.stat().st_size / 1_000_000
     print_rows(
-        f"memory ({size_mb:,.0f} MB zip, {count:,} signed PDFs)",
+        f"memory ({size_mb:,.0f} MB zip, {count:,} signed PDFs, half in edXML packages)",
         [Row("peak RSS, docflow ingest (main process)", peak, "MB", "import only", idle),
          Row("peak memory (PSS) with its verification workers", tree_peak, "MB", "import only", idle)],
     )

@@ -8,6 +8,7 @@ in memory whole.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -263,7 +264,9 @@ class _BatchRun:
                  if (verdicts := self._verdicts(payload, result)) is not None]
         self.signatures += sum(len(verdicts) for _, _, verdicts in files)
         self.pending_files.update(hashes)
-        self._pend(record, self.store.new_document_signatures(record, files, self.batch_id, self.batch_time))
+        signatures = self.store.new_document_signatures(record, files, self.batch_id, self.batch_time)
+        # Pending without its signed files' bytes: 5,000 waiting PDFs would hold hundreds of megabytes.
+        self._pend(dataclasses.replace(record, payloads=()), signatures)
 
     def _record(self, record: DocumentRecord, checked: list[Checked] | None = None) -> None:
         """Merge one record on its own; ``checked``: its signed files' results, when already fetched."""
