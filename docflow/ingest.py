@@ -20,7 +20,8 @@ from pathlib import Path
 
 from docflow.batch import BatchUnreadable, Limits, read_batch
 from docflow.records import BusinessType, DocumentRecord, RejectedItem, SignedPayload, Source, StatusEvent
-from docflow.store import BatchRow, NewSignatures, Store
+from docflow.signature_rows import NewSignatures
+from docflow.store import BatchRow, Store
 from docflow.verifier import Checked, Verifier, VerifyFailed
 from signatures import SignerKind, TrustStore, Verdict
 

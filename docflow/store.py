@@ -2,16 +2,17 @@
 
 Every change to a document goes through ``changing``, which computes the document's
 counter contribution before and after the change and applies the difference in the
-same transaction; the one exception, ``merge_new_documents`` (a register's new rows in
-bulk), adds each new document's contribution directly, as "before" is nothing. The
-counters therefore always equal what ``recompute_counters`` would build from the documents, however often a document is merged, revoked or seen
-again. WAL mode lets summaries and audits read while the watcher writes. What a merged
-document looks like is decided in ``docflow.merging``; this module reads and writes the rows.
+same transaction; the one exception, ``merge_new_documents`` (new documents in bulk: a
+register's rows, edXML documents with their signatures), adds each new document's
+contribution directly, as "before" is nothing. The counters therefore always equal what
+``recompute_counters`` would build from the documents, however often a document is
+merged, revoked or seen again. WAL mode lets summaries and audits read while the watcher
+writes. What a merged document looks like is decided in ``docflow.merging``, and what a
+verdict's rows hold in ``docflow.signature_rows``; this module reads and writes the rows.
 """
 
 from __future__ import annotations
 
-import json
 import operator
 import sqlite3
 from collections import Counter
@@ -38,7 +39,6 @@ from docflow.merging import (
     STATE_COLUMNS,
     RecipientRow,
     doc_state,
-    iso,
     merged_values,
     new_recipients,
     placeholder_values,
@@ -49,7 +49,19 @@ from docflow.merging import (
 from docflow.ownership import SignerIdentity, belongs_to_sender, unit_names
 from docflow.records import BusinessType, DocumentRecord, RejectedItem, StatusEvent
 from docflow.schema import COUNTER_COLUMNS, MIGRATIONS
-from signatures.verdict import SignerKind, Verdict
+from docflow.signature_rows import (
+    CERTIFICATE_UPSERT,
+    FACT_COLUMNS,
+    SIGNATURE_INSERT,
+    NewSignatures,
+    certificate_row,
+    fact_values,
+    int_or_none,
+    signature_fact,
+    signature_row,
+    signer_identity,
+)
+from signatures.verdict import Verdict
 
 __all__ = ["Store", "BatchRow", "CounterRow", "StoreError"]
 
@@ -79,22 +91,6 @@ class BatchRow:
     rejected_items: int = 0
     archived_as: str | None = None
     id: int | None = None
-
-
-@dataclass(frozen=True)
-class NewSignatures:
-    """The signatures of a document's signed files, made into rows for ``merge_new_documents``.
-
-    Made when ingestion takes the document's record (``Store.new_document_signatures``), because
-    whether an organisation's signature belongs to the sender depends on the units known at
-    that moment, as it does when the record is merged on its own.
-    """
-
-    rows: tuple[tuple[object, ...], ...]
-    """``signatures`` rows, in ``_SIGNATURE_COLUMNS`` order."""
-    certificates: tuple[tuple[object, ...], ...]
-    """``_CERTIFICATE_UPSERT`` rows, one per signature with a certificate."""
-    facts: SignatureFacts
 
 
 @dataclass(frozen=True)
@@ -304,13 +300,13 @@ class Store:
             document_id = record.document_id
             values = merged_values(None, record, batch_time)
             signatures = signed.get(document_id)
-            facts = _fact_values(signatures.facts) if signatures else _fact_values(SignatureFacts())
+            facts = fact_values(signatures.facts) if signatures else fact_values(SignatureFacts())
             document_rows.append((document_id, *_document_values(values), *facts, batch_id, batch_id))
             recipients = new_recipients(record, handled)
             recipient_rows.extend((document_id, unit, int(electronic), when) for unit, electronic, when in recipients)
             states[(state_values(values, facts), recipients)] += 1
-        names = ", ".join(("document_id", *MERGED_COLUMNS, *_FACT_COLUMNS, "first_batch_id", "last_batch_id"))
-        marks = ", ".join("?" * (len(MERGED_COLUMNS) + len(_FACT_COLUMNS) + 3))
+        names = ", ".join(("document_id", *MERGED_COLUMNS, *FACT_COLUMNS, "first_batch_id", "last_batch_id"))
+        marks = ", ".join("?" * (len(MERGED_COLUMNS) + len(FACT_COLUMNS) + 3))
         # Plain INSERTs: these documents are new, so none of their rows can exist yet.
         self.conn.executemany(f"INSERT INTO documents ({names}) VALUES ({marks})", document_rows)
         self.conn.executemany(
@@ -322,8 +318,8 @@ class Store:
         )
         # In record order, as one by one: the signatures' ids and each certificate's first unit come out the same.
         in_order = [signed[record.document_id] for record in records if record.document_id in signed]
-        self.conn.executemany(_SIGNATURE_INSERT, [row for signatures in in_order for row in signatures.rows])
-        self.conn.executemany(_CERTIFICATE_UPSERT, [row for signatures in in_order for row in signatures.certificates])
+        self.conn.executemany(SIGNATURE_INSERT, [row for signatures in in_order for row in signatures.rows])
+        self.conn.executemany(CERTIFICATE_UPSERT, [row for signatures in in_order for row in signatures.certificates])
         self._apply(total_contribution(states))
 
     def is_unseen(self, document_id: str, payload_sha256s: list[str]) -> bool:
@@ -345,15 +341,11 @@ class Store:
         facts: list[SignatureFact] = []
         for payload_sha256, item_name, verdicts in files:
             for verdict in verdicts:
-                belongs = self._belongs(_identity(verdict), sender)
-                rows.append(_signature_row(verdict, payload_sha256, item_name, batch_id, record.document_id, belongs))
+                belongs = self._belongs(signer_identity(verdict), sender)
+                rows.append(signature_row(verdict, payload_sha256, item_name, batch_id, record.document_id, belongs))
                 if verdict.signer_cert_sha256:
-                    certificates.append(_certificate_row(verdict, sender if belongs else None))
-                facts.append(SignatureFact(
-                    payload_sha256, verdict.index, verdict.indication.value,
-                    verdict.subindication.value if verdict.subindication else None, verdict.kind.value,
-                    verdict.covers_whole_file, belongs,
-                ))
+                    certificates.append(certificate_row(verdict, sender if belongs else None))
+                facts.append(signature_fact(verdict, payload_sha256, belongs))
         return NewSignatures(tuple(rows), tuple(certificates), signature_facts(facts))
 
     def _stored_ids(self, document_ids: list[str]) -> set[str]:
@@ -484,10 +476,10 @@ class Store:
 
     def _insert_signature(self, verdict: Verdict, payload_sha256: str, item_name: str, batch_id: int,
                           document_id: str | None, sender: str | None) -> bool:
-        belongs = self._belongs(_identity(verdict), sender)
+        belongs = self._belongs(signer_identity(verdict), sender)
         # Insert first and look only when nothing was inserted: a signature is almost always new.
         inserted = self.conn.execute(
-            _SIGNATURE_INSERT, _signature_row(verdict, payload_sha256, item_name, batch_id, document_id, belongs)
+            SIGNATURE_INSERT, signature_row(verdict, payload_sha256, item_name, batch_id, document_id, belongs)
         ).rowcount
         if not inserted:
             existing = self.conn.execute(
@@ -522,7 +514,7 @@ class Store:
                 identity = SignerIdentity(cert, serial, common_name, organisation, None, kind == "organisation")
                 self.conn.execute(
                     "UPDATE signatures SET document_id = ?, belongs_to_sender = ? WHERE payload_sha256 = ? AND idx = ?",
-                    (document_id, _int_or_none(self._belongs(identity, sender)), payload_sha256, idx),
+                    (document_id, int_or_none(self._belongs(identity, sender)), payload_sha256, idx),
                 )
             self._refresh_signature_facts(document_id)
 
@@ -537,7 +529,7 @@ class Store:
     def _upsert_certificate(self, verdict: Verdict, unit: str | None) -> None:
         """Count the certificate's use; ``unit``: the sender it was found to belong to, if it was."""
         if verdict.signer_cert_sha256:
-            self.conn.execute(_CERTIFICATE_UPSERT, _certificate_row(verdict, unit))
+            self.conn.execute(CERTIFICATE_UPSERT, certificate_row(verdict, unit))
 
     def _refresh_signature_facts(self, document_id: str) -> None:
         rows = self.conn.execute(
@@ -549,9 +541,9 @@ class Store:
             SignatureFact(sha, idx, indication, sub, kind, _bool_or_none(covers), _bool_or_none(belongs))
             for sha, idx, indication, sub, kind, covers, belongs in rows
         )
-        assignments = ", ".join(f"{name} = ?" for name in _FACT_COLUMNS)
+        assignments = ", ".join(f"{name} = ?" for name in FACT_COLUMNS)
         self.conn.execute(f"UPDATE documents SET {assignments} WHERE document_id = ?",
-                          (*_fact_values(facts), document_id))
+                          (*fact_values(facts), document_id))
 
     # -- counters --------------------------------------------------------------------
 
@@ -642,14 +634,6 @@ _STATE_COLUMNS = ", ".join(STATE_COLUMNS)
 
 _document_values = operator.itemgetter(*MERGED_COLUMNS)
 
-_FACT_COLUMNS = ("signature_count", "has_valid_signature", "has_valid_personal", "has_valid_organisation",
-                 "invalid_reasons")
-"""The documents columns ``SignatureFacts`` fill, in ``_fact_values`` order (the tail of ``STATE_COLUMNS``)."""
-
-
-def _fact_values(facts: SignatureFacts) -> tuple[object, ...]:
-    return (facts.signature_count, int(facts.has_valid_signature), int(facts.has_valid_personal),
-            int(facts.has_valid_organisation), facts.invalid_reasons)
 _COUNTERS_UPSERT = (
     f"INSERT INTO unit_counters (unit, period, {', '.join(COUNTER_COLUMNS)})"
     f" VALUES (?, ?, {', '.join('?' * len(COUNTER_COLUMNS))})"
@@ -665,64 +649,9 @@ _RECIPIENT_UPSERT = (
 _SQL_PARAMETERS = 500
 """Ids per IN (...) query, well under SQLite's bound-parameter limit."""
 
-_SIGNATURE_COLUMNS = (
-    "payload_sha256", "idx", "document_id", "batch_id", "item_name", "indication", "subindication", "reason",
-    "signer_subject", "signer_serial", "signer_issuer", "cert_sha256", "signing_time", "signing_time_source",
-    "digest_algorithm", "signature_algorithm", "key_bits", "kind", "covers_whole_file", "belongs_to_sender",
-    "checks_json",
-)
-_SIGNATURE_INSERT = (
-    f"INSERT INTO signatures ({', '.join(_SIGNATURE_COLUMNS)}) VALUES ({', '.join('?' * len(_SIGNATURE_COLUMNS))})"
-    " ON CONFLICT (payload_sha256, idx) DO NOTHING"
-)
-
-
-_CERTIFICATE_UPSERT = (
-    "INSERT INTO certificates (sha256, subject, issuer, serial, common_name, organisation, not_before,"
-    " not_after, kind, unit, first_used, last_used, signature_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"
-    " ON CONFLICT (sha256) DO UPDATE SET signature_count = signature_count + 1,"
-    " unit = coalesce(unit, excluded.unit),"
-    " first_used = CASE WHEN first_used IS NULL OR excluded.first_used < first_used"
-    "   THEN coalesce(excluded.first_used, first_used) ELSE first_used END,"
-    " last_used = CASE WHEN last_used IS NULL OR excluded.last_used > last_used"
-    "   THEN coalesce(excluded.last_used, last_used) ELSE last_used END"
-)
-
-
-def _certificate_row(verdict: Verdict, unit: str | None) -> tuple[object, ...]:
-    used = verdict.signing_time.isoformat() if verdict.signing_time else None
-    return (verdict.signer_cert_sha256, verdict.signer_subject, verdict.signer_issuer, verdict.signer_serial,
-            verdict.signer_common_name, verdict.signer_organisation, iso(verdict.signer_not_before),
-            iso(verdict.signer_not_after), verdict.kind.value, unit, used, used)
-
-
 def _chunks(values: list[str]) -> Iterator[list[str]]:
     for start in range(0, len(values), _SQL_PARAMETERS):
         yield values[start:start + _SQL_PARAMETERS]
-
-
-def _identity(verdict: Verdict) -> SignerIdentity:
-    return SignerIdentity(
-        cert_sha256=verdict.signer_cert_sha256,
-        serial=verdict.signer_serial,
-        common_name=verdict.signer_common_name,
-        organisation=verdict.signer_organisation,
-        org_unit=verdict.signer_org_unit,
-        is_organisation=verdict.kind is SignerKind.ORGANISATION,
-    )
-
-
-def _signature_row(verdict: Verdict, payload_sha256: str, item_name: str, batch_id: int, document_id: str | None,
-                   belongs: bool | None) -> tuple[object, ...]:
-    checks = [{"name": c.name.value, "outcome": c.outcome.value, "detail": c.detail} for c in verdict.checks]
-    return (
-        payload_sha256, verdict.index, document_id, batch_id, item_name, verdict.indication.value,
-        verdict.subindication.value if verdict.subindication else None, verdict.reason, verdict.signer_subject,
-        verdict.signer_serial, verdict.signer_issuer, verdict.signer_cert_sha256, iso(verdict.signing_time),
-        verdict.signing_time_source.value, verdict.digest_algorithm, verdict.signature_algorithm, verdict.key_bits,
-        verdict.kind.value, _int_or_none(verdict.covers_whole_file), _int_or_none(belongs),
-        json.dumps(checks, ensure_ascii=False),
-    )
 
 
 def _parent_code(code: str) -> str | None:
@@ -735,10 +664,6 @@ def _parent_code(code: str) -> str | None:
             segments[position] = "0" * width
             return ".".join(segments)
     return None
-
-
-def _int_or_none(value: bool | None) -> int | None:
-    return None if value is None else int(value)
 
 
 def _bool_or_none(value: object) -> bool | None:
