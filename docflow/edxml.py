@@ -154,9 +154,13 @@ def _parse_without_doctype(body: bytes) -> Element | None:
     """
     if not body.startswith(b"<") or b"\0" in body[:4] or b"<!DOCTYPE" in body:
         return None
+    # Comments and processing instructions dropped, as ElementTree drops them: text around one stays one
+    # string (lxml would otherwise cut an element's text at it).
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, remove_comments=True,
+                             remove_pis=True)
     try:
-        return etree.fromstring(body, etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
-    except (etree.XMLSyntaxError, ValueError):
+        return etree.fromstring(body, parser)
+    except (etree.XMLSyntaxError, ValueError, LookupError):
         return None  # defusedxml gives the clerk its reason
 
 
@@ -170,7 +174,7 @@ def _parse_defused(body: bytes) -> Element:
         line = error.position[0] if error.position else "?"
         message = str(error).split(":")[0]
         raise _Refused(f"edXML file is not well-formed XML (line {line}): {message} — {_REEXPORT}")
-    except (ValueError, UnicodeError) as error:
+    except (ValueError, UnicodeError, LookupError) as error:  # LookupError: an encoding Python does not know
         raise _Refused(f"edXML file could not be decoded as XML ({error}) — {_REEXPORT}")
 
 
