@@ -110,6 +110,9 @@ class Store:
         self.conn: sqlite3.Connection = db.conn
         self._unit_names: dict[str, set[str]] | None = None
         """Cache for ownership by name; dropped whenever units may have changed."""
+        self._ownership: dict[tuple[SignerIdentity, str], bool | None] = {}
+        """(signer, sender) → ``_belongs``; dropped with ``_unit_names``. An organisation certificate signs
+        most of its unit's documents, so a batch asks the same question hundreds of times."""
         self._changes_open: set[str] = set()
         """Documents inside a ``changing`` block: an inner block for the same document adds nothing."""
 
@@ -170,7 +173,7 @@ class Store:
     def transaction(self) -> Iterator[None]:
         """One write transaction: BEGIN IMMEDIATE, then COMMIT, or ROLLBACK on any exception."""
         self.conn.execute("BEGIN IMMEDIATE")
-        self._unit_names = None  # another process (a units import) may have renamed units
+        self._forget_units()  # another process (a units or certificates import) may have changed them
         try:
             yield
         except BaseException:
@@ -222,10 +225,10 @@ class Store:
         if existing is not None:
             if name and not existing[0]:
                 self.conn.execute("UPDATE units SET name = ? WHERE code = ?", (name, code))
-                self._unit_names = None
+                self._forget_units()
             return
         if name:
-            self._unit_names = None
+            self._forget_units()
         parent = _parent_code(code)
         parent_row = self.conn.execute("SELECT level FROM units WHERE code = ?", (parent,)).fetchone()
         level = classify_level(code, name, parent_row[0] if parent_row else None)
@@ -522,9 +525,17 @@ class Store:
         """Whether an organisation's signature is the sending unit's, for a document whose sender is ``sender``."""
         if sender is None or not identity.is_organisation:
             return None
-        if self._unit_names is None:
-            self._unit_names = unit_names(self.conn)
-        return belongs_to_sender(self.conn, identity, sender, self._unit_names)
+        key = (identity, sender)
+        if key not in self._ownership:
+            if self._unit_names is None:
+                self._unit_names = unit_names(self.conn)
+            self._ownership[key] = belongs_to_sender(self.conn, identity, sender, self._unit_names)
+        return self._ownership[key]
+
+    def _forget_units(self) -> None:
+        """Units (or, between transactions, the issued-certificates list) may have changed: ownership is re-read."""
+        self._unit_names = None
+        self._ownership.clear()
 
     def _upsert_certificate(self, verdict: Verdict, unit: str | None) -> None:
         """Count the certificate's use; ``unit``: the sender it was found to belong to, if it was."""
