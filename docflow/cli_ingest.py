@@ -25,7 +25,6 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from docflow.config import ConfigError, load_config
 from docflow.ingest import BatchOutcome, IngestOptions, ProgressCallback, ingest_batch
 from docflow.store import Store
-from docflow.watch import Watcher, WatchSettings
 from signatures import SignerKind, TrustStore
 
 __all__ = ["ingest", "watch"]
@@ -170,6 +169,8 @@ def _print_outcome(outcome: BatchOutcome, as_json: bool) -> None:
 def watch(inbox: Path | None, db: Path | None, trust: Path | None, polling: bool, once: bool,
           workers: int | None) -> None:
     """Watch the inbox: ingest each batch once, then move it to archive/ (or rejected/ with the reason)."""
+    from docflow.watch import Watcher, WatchSettings  # here: docflow ingest need not load watchdog
+
     console = Console(stderr=True)
     _setup_logging(console)
     defaults = _defaults()
