@@ -67,6 +67,9 @@ def _corpus() -> Iterator[tuple[str, bytes]]:
     yield "PI inside a value", plain.replace("SNV-VP</edXML:DocumentId>", "SNV-<?x?>VP</edXML:DocumentId>").encode()
     yield "comment inside a value", plain.replace("Về việc thử", "Về việc <!-- ghi chú --> thử").encode()
     yield "not well-formed", plain[: len(plain) // 2].encode()
+    yield "undeclared prefix", plain.replace(' xmlns:edXML="http://www.mic.gov.vn/TBT/QCVN_102_2016"', "").encode()
+    yield "deeper than lxml's limit", plain.replace("<edXML:Subject>", "<a>" * 300 + "<edXML:Subject>").replace(
+        "</edXML:Subject>", "</edXML:Subject>" + "</a>" * 300).encode()
     if VECTORS.exists():
         for path in sorted(VECTORS.glob("*.edxml")):
             yield path.name, path.read_bytes()
