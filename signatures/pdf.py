@@ -130,6 +130,11 @@ def _unhex(hex_string: bytes) -> bytes | None:
     if not (hex_string.startswith(b"<") and hex_string.endswith(b">")):
         return None
     try:
+        # Signers write /Contents without white space; removing it first would copy the string for nothing.
+        return binascii.unhexlify(hex_string[1:-1])
+    except (binascii.Error, ValueError):
+        pass
+    try:
         return binascii.unhexlify(hex_string[1:-1].translate(None, b" \r\n\t\f"))
     except (binascii.Error, ValueError):
         return None
