@@ -18,6 +18,7 @@ from typing import TypeVar
 from rich.console import Console
 from rich.table import Table
 
+from docflow.ownership import normalise_serial
 from docflow.records import RejectedItem
 from docflow.units import pick, read_records
 
@@ -27,7 +28,6 @@ __all__ = [
     "IssuedUse",
     "CertReview",
     "IssuedImport",
-    "normalise_serial",
     "import_issued",
     "review_certificates",
     "render_review",
@@ -124,14 +124,6 @@ class CertReview:
 class IssuedImport:
     imported: int
     rejected: tuple[RejectedItem, ...]
-
-
-def normalise_serial(serial: str) -> str:
-    """Lowercase hex without separators or leading zeros, the form verdicts store."""
-    cleaned = serial.strip().lower().replace(":", "").replace(" ", "")
-    if cleaned.startswith("0x"):
-        cleaned = cleaned[2:]
-    return cleaned.lstrip("0") or "0"
 
 
 def import_issued(conn: sqlite3.Connection, path: Path) -> IssuedImport:

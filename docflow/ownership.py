@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["SignerIdentity", "normalise_name", "unit_names", "belongs_to_sender", "registered_unit"]
+__all__ = ["SignerIdentity", "normalise_name", "normalise_serial", "unit_names", "belongs_to_sender", "registered_unit"]
 
 _PARENTHETICAL = re.compile(r"\([^)]*\)")
 _NON_WORD = re.compile(r"[^0-9a-z]+")
@@ -47,6 +47,14 @@ def normalise_name(name: str) -> str:
     return words.strip()
 
 
+def normalise_serial(serial: str) -> str:
+    """Lowercase hex without separators or leading zeros: how verdicts and the issued list store serials."""
+    cleaned = serial.strip().lower().replace(":", "").replace(" ", "")
+    if cleaned.startswith("0x"):
+        cleaned = cleaned[2:]
+    return cleaned.lstrip("0") or "0"
+
+
 def registered_unit(conn: sqlite3.Connection, identity: SignerIdentity) -> str | None:
     """The unit the province's issued-certificates list gives this certificate, if any."""
     row = None
@@ -58,7 +66,7 @@ def registered_unit(conn: sqlite3.Connection, identity: SignerIdentity) -> str |
     if row is None and identity.serial:
         row = conn.execute(
             "SELECT unit FROM issued_certificates WHERE serial = ? LIMIT 1",
-            (identity.serial.lower().lstrip("0") or "0",),
+            (normalise_serial(identity.serial),),
         ).fetchone()
     return row[0] if row else None
 

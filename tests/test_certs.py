@@ -11,7 +11,8 @@ import pytest
 from click.testing import CliRunner
 from test_metrics import DEPARTMENT, DISTRICT, new_store
 
-from docflow.certs import import_issued, normalise_serial, review_certificates
+from docflow.certs import import_issued, review_certificates
+from docflow.ownership import normalise_serial
 from docflow.cli import main
 
 AS_OF = date(2026, 11, 1)

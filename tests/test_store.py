@@ -12,7 +12,7 @@ import pytest
 
 from docflow.classify import DocState, RecipientState, classify_level, contribution, reason_word
 from docflow.merging import doc_state, merged_values, new_recipients, sender_from_id, state_values
-from docflow.ownership import normalise_name
+from docflow.ownership import SignerIdentity, normalise_name, registered_unit
 from docflow.records import BusinessType, Channel, Direction, DocumentRecord, Source, StatusEvent
 from docflow.schema import COUNTER_COLUMNS, MIGRATIONS
 from docflow.store import BatchRow, Store
@@ -82,15 +82,19 @@ def test_open_applies_every_migration_in_wal_mode(tmp_path: Path) -> None:
         assert store.conn.execute("PRAGMA busy_timeout").fetchone()[0] == 30000
 
 
-@pytest.mark.parametrize("column", ["sha256", "serial"])
-def test_issued_certificate_lookups_use_an_index(tmp_path: Path, column: str) -> None:
+def test_issued_certificate_lookups_use_an_index(tmp_path: Path) -> None:
     # Every organisation signature looks its certificate up: a scan of the province's list would cost
-    # a few thousand rows per signature.
+    # a few thousand rows per signature. The plans checked are those of the queries registered_unit runs.
+    identity = SignerIdentity("AB" * 32, "00:0A:1B", "Sở Tài chính", None, None, True)
     with Store.open(tmp_path / "s.db") as store:
-        plan = store.conn.execute(
-            f"EXPLAIN QUERY PLAN SELECT unit FROM issued_certificates WHERE {column} = ? LIMIT 1", ("ab",)
-        ).fetchall()
-    assert any("USING INDEX" in row[-1] or "USING COVERING INDEX" in row[-1] for row in plan), plan
+        queries: list[str] = []
+        store.conn.set_trace_callback(queries.append)
+        assert registered_unit(store.conn, identity) is None
+        store.conn.set_trace_callback(None)
+        assert len(queries) == 2, queries  # by SHA-256, then by serial
+        for query in queries:
+            plan = store.conn.execute(f"EXPLAIN QUERY PLAN {query}").fetchall()
+            assert any("USING INDEX" in row[-1] or "USING COVERING INDEX" in row[-1] for row in plan), (query, plan)
 
 
 def test_readonly_store_refuses_writes(tmp_path: Path) -> None:
