@@ -32,6 +32,7 @@ from pathlib import Path
 
 from _common import Row, parse_args, print_rows
 
+from samples.edxml import Attachment, build_edxml
 from samples.pdfgen import make_pdf, sign_pdf
 from samples.pki import build_pki, issue_organisation, write_trust_dir
 
@@ -40,8 +41,6 @@ PDF_BYTES = 100_000
 
 def write_big_zip(path: Path, trust: Path, megabytes: int) -> int:
     """Distinct signed PDFs for ``megabytes`` of PDF, half of them in edXML packages; returns how many."""
-    from samples.edxml import Attachment, build_edxml
-
     pki = build_pki()
     organisation = issue_organisation(pki, "Sở Tài chính tỉnh Bắc Kạn")
     write_trust_dir(pki, trust)

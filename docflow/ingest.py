@@ -321,7 +321,8 @@ class _BatchRun:
 
 
 _BULK_ROWS = 5_000
-"""Register rows merged per ``Store.merge_new_documents`` call: bounds the memory a flush holds."""
+"""Records (register rows, new edXML documents) merged per ``Store.merge_new_documents`` call: bounds the
+memory a flush holds."""
 
 
 def _new_signed_candidate(record: DocumentRecord) -> bool:

@@ -303,7 +303,7 @@ class Store:
             document_id = record.document_id
             values = merged_values(None, record, batch_time)
             signatures = signed.get(document_id)
-            facts = fact_values(signatures.facts) if signatures else fact_values(SignatureFacts())
+            facts = fact_values(signatures.facts if signatures else SignatureFacts())
             document_rows.append((document_id, *_document_values(values), *facts, batch_id, batch_id))
             recipients = new_recipients(record, handled)
             recipient_rows.extend((document_id, unit, int(electronic), when) for unit, electronic, when in recipients)
