@@ -36,9 +36,9 @@ from docflow.register import read_register
 from docflow.store import Store
 from ingest_helpers import edxml, write_edxml
 from samples.pdfgen import break_byte_range, make_pdf, sign_pdf
-from samples.pki import Issued, SamplePKI
+from samples.pki import Issued
 from samples.sign import sign_cms
-from signatures import TrustStore, verify_cms, verify_pdf
+from signatures import verify_cms, verify_pdf
 from signatures.verdict import CheckOutcome, CheckName, Indication
 
 __all__ = ["time_limit", "zip_bytes"]

@@ -150,17 +150,17 @@ def test_real_malformed_sample_is_rejected_with_the_reason(tmp_path: Path, store
     _assert_refused_with_reasons(ingest_batch(sample, store, None), store)
 
 
-def test_cli_ingest_json_lines_and_exit_codes(tmp_path: Path) -> None:
+def test_cli_ingest_json_lines_and_exit_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     good = _folder(tmp_path / "good", 1, 2)
     (tmp_path / "bad.zip").write_bytes(b"nope")
     db = tmp_path / "cli.db"
     runner = CliRunner()
-    with runner.isolated_filesystem(temp_dir=tmp_path):
-        result = runner.invoke(ingest, [str(good), str(tmp_path / "bad.zip"), "--db", str(db), "--trust",
-                                        str(tmp_path / "no-trust"), "--json"])
-        lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-        again = runner.invoke(ingest, [str(good), "--db", str(db), "--trust", str(tmp_path / "no-trust"), "--json"])
-        usage = runner.invoke(ingest, ["--db", str(db)])
+    monkeypatch.chdir(tmp_path)  # no docflow.toml from the developer's working directory
+    result = runner.invoke(ingest, [str(good), str(tmp_path / "bad.zip"), "--db", str(db), "--trust",
+                                    str(tmp_path / "no-trust"), "--json"])
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    again = runner.invoke(ingest, [str(good), "--db", str(db), "--trust", str(tmp_path / "no-trust"), "--json"])
+    usage = runner.invoke(ingest, ["--db", str(db)])
     assert result.exit_code == 1
     assert [line["outcome"] for line in lines] == ["ingested", "rejected"]
     assert set(lines[0]) >= {"file", "sha256", "outcome", "documents", "signatures", "rejected_items", "reason"}

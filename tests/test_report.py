@@ -162,17 +162,17 @@ def test_summary_command_rejects_bad_period_and_missing_store(db: Path, tmp_path
     assert missing.exit_code == 1 and "no store" in missing.output
 
 
-def test_docflow_toml_sets_store_and_targets(db: Path, tmp_path: Path) -> None:
+def test_docflow_toml_sets_store_and_targets(db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     runner = CliRunner()
-    with runner.isolated_filesystem(temp_dir=tmp_path):
-        Path("docflow.toml").write_text(
-            f'[paths]\ndb = "{db.as_posix()}"\n\n[summary]\nmin_documents = 1\n\n[summary.targets]\ncommune = 0.01\n',
-            encoding="utf-8",
-        )
-        result = runner.invoke(main, ["summary", "--period", "2026-09", "--json"])
-        assert result.exit_code == 0, result.output
-        commune = next(row for row in json.loads(result.output) if row["unit"] == COMMUNE)
-        assert commune["tier"] == "Chưa đạt"  # 3 documents now rank; 0 % is below even a 1 % target
-        Path("docflow.toml").write_text("[summary]\nmin_documents = 'ten'\n", encoding="utf-8")
-        broken = runner.invoke(main, ["summary", "--db", str(db)])
-        assert broken.exit_code == 1 and "min_documents" in broken.output
+    monkeypatch.chdir(tmp_path)
+    Path("docflow.toml").write_text(
+        f'[paths]\ndb = "{db.as_posix()}"\n\n[summary]\nmin_documents = 1\n\n[summary.targets]\ncommune = 0.01\n',
+        encoding="utf-8",
+    )
+    result = runner.invoke(main, ["summary", "--period", "2026-09", "--json"])
+    assert result.exit_code == 0, result.output
+    commune = next(row for row in json.loads(result.output) if row["unit"] == COMMUNE)
+    assert commune["tier"] == "Chưa đạt"  # 3 documents now rank; 0 % is below even a 1 % target
+    Path("docflow.toml").write_text("[summary]\nmin_documents = 'ten'\n", encoding="utf-8")
+    broken = runner.invoke(main, ["summary", "--db", str(db)])
+    assert broken.exit_code == 1 and "min_documents" in broken.output
