@@ -6,9 +6,9 @@
   fresh store through ``ingest_batch`` (parse, merge, counters, one
   transaction), against a raw ``sqlite3.executemany`` of the same documents,
   as the store holds them, into a bare table with the documents table's
-  columns and key (document_id) and nothing else, in the same run;
-  Also the store's own writes for the same rows, alone (no parsing or merging): the ceiling
-  of the schema (documents, recipients, sources, with their keys and indexes);
+  columns and key (document_id) and nothing else, in the same run; and the
+  store's own writes for the same rows, alone (nothing parsed or merged): the
+  ceiling of the schema (documents, recipients, sources, keys and indexes);
 - edXML: N packages, each carrying a PDF with the NĐ 30 pair of signatures,
   ingested end to end by ``docflow ingest`` (a subprocess, as an operator runs
   it, with its default ``--workers``, the CPU count), reported in documents per

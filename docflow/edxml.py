@@ -22,8 +22,8 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 from xml.etree.ElementTree import Element, ParseError
 
-from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 import pybase64
+from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml.ElementTree import fromstring
 from lxml import etree
 
