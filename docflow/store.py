@@ -187,12 +187,8 @@ class Store:
     # -- batches and rejected items --------------------------------------------------
 
     def batch_by_sha256(self, sha256: str) -> BatchRow | None:
-        self.conn.row_factory = sqlite3.Row
-        try:
-            row = self.conn.execute("SELECT * FROM batches WHERE sha256 = ?", (sha256,)).fetchone()
-        finally:
-            self.conn.row_factory = None
-        return BatchRow(**dict(row)) if row else None
+        row = next(self.db.query("SELECT * FROM batches WHERE sha256 = ?", (sha256,)), None)
+        return BatchRow(**row) if row else None
 
     def record_batch(self, batch: BatchRow) -> int:
         """Insert a batch row; returns its id."""
@@ -632,12 +628,7 @@ class Store:
             )
 
     def _document_row(self, document_id: str) -> dict[str, object] | None:
-        self.conn.row_factory = sqlite3.Row
-        try:
-            row = self.conn.execute("SELECT * FROM documents WHERE document_id = ?", (document_id,)).fetchone()
-        finally:
-            self.conn.row_factory = None
-        return dict(row) if row else None
+        return next(self.db.query("SELECT * FROM documents WHERE document_id = ?", (document_id,)), None)
 
 
 _STATE_COLUMNS = ", ".join(STATE_COLUMNS)
