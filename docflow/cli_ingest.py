@@ -7,6 +7,7 @@ and only inside its own inbox.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import logging
 import os
@@ -79,6 +80,23 @@ def _load_trust(directory: Path) -> TrustStore:
     return TrustStore.load(directory)  # an absent directory loads as an empty store
 
 
+@contextmanager
+def _start_up_frozen() -> Iterator[None]:
+    """While batches are ingested, what was loaded before (modules, configuration, trust store) is frozen.
+
+    ``gc.freeze`` moves it out of the cyclic collector's reach: full collections stop rescanning it, and the
+    forked verification workers stop copying the memory pages those scans touch. ``docflow ingest`` of
+    2,000 packages: 2.5–4 % faster (19 of 24 alternating runs; docs/performance.md). Nothing collectable was
+    found at this point in measurements; unfreezing at the end keeps it that way when the commands run
+    inside another process (tests).
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def _setup_logging(console: Console) -> None:
     handler = RichHandler(console=console, show_path=False, markup=False, rich_tracebacks=False)
     logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[handler], force=True)
@@ -131,10 +149,11 @@ def ingest(paths: tuple[Path, ...], db: Path | None, trust: Path | None, as_json
             store.recompute_counters()
             console.print("Counters rebuilt from the documents.", highlight=False)
         trust_store = _load_trust(trust or defaults.trust) if paths else None
-        for path in paths:
-            outcome = _ingest_one(path, store, trust_store, options, console)
-            any_rejected |= outcome.outcome == "rejected"
-            _print_outcome(outcome, as_json)
+        with _start_up_frozen():
+            for path in paths:
+                outcome = _ingest_one(path, store, trust_store, options, console)
+                any_rejected |= outcome.outcome == "rejected"
+                _print_outcome(outcome, as_json)
     raise SystemExit(1 if any_rejected else 0)
 
 
@@ -191,5 +210,6 @@ def watch(inbox: Path | None, db: Path | None, trust: Path | None, polling: bool
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     log.info("watching %s%s", settings.inbox, " (polling)" if polling else "")
-    report = watcher.run(once=once)
+    with _start_up_frozen():
+        report = watcher.run(once=once)
     log.info("stopped after %d batches", len(report.outcomes))
