@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 import zipfile
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from docflow import cli_ingest
 from docflow.cli_ingest import ingest
 from docflow.ingest import BatchOutcome, batch_sha256, ingest_batch
 from docflow.store import Store
@@ -148,6 +150,24 @@ def test_real_malformed_sample_is_rejected_with_the_reason(tmp_path: Path, store
     if not sample.exists():
         pytest.skip(f"shared vectors absent: {sample}")
     _assert_refused_with_reasons(ingest_batch(sample, store, None), store)
+
+
+def test_cli_ingest_freezes_start_up_objects_only_while_it_ingests(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    frozen_during: list[int] = []
+    real_ingest_batch = cli_ingest.ingest_batch
+
+    def watching_ingest_batch(*args: object, **kwargs: object) -> BatchOutcome:
+        frozen_during.append(gc.get_freeze_count())
+        return real_ingest_batch(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cli_ingest, "ingest_batch", watching_ingest_batch)
+    monkeypatch.chdir(tmp_path)
+    before = gc.get_freeze_count()
+    result = CliRunner().invoke(ingest, [str(_folder(tmp_path / "b", 1)), "--db", str(tmp_path / "s.db"), "--json"])
+    assert result.exit_code == 0, result.output
+    assert frozen_during and frozen_during[0] > before  # the loaded modules were out of the collector's reach
+    assert gc.get_freeze_count() == before  # and are back in it: a test process keeps a normal collector
 
 
 def test_cli_ingest_json_lines_and_exit_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
