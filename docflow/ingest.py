@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -87,13 +88,28 @@ def batch_sha256(path: Path) -> str:
     if not path.is_dir():
         return _file_sha256(path)
     files = _folder_files(path)
-    # hashlib and file reads release the GIL: a folder of many files hashes on every core.
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        file_hashes = pool.map(_file_sha256, [file_path for _, file_path in files])
+    paths = [file_path for _, file_path in files]
+    # hashlib and file reads release the GIL: a folder of many files hashes on every core. Files go to the
+    # threads in runs: a task per file cost more in hand-offs than hashing a 100 KB file (2,000 packages:
+    # 0.13-0.17 -> 0.085 s, CPU 0.21-0.24 -> 0.16 s).
+    threads = os.cpu_count() or 1
+    # ...but at least four runs a thread, so that a folder of a few large files still spreads over the cores.
+    run = max(1, min(_HASH_RUN, len(paths) // (4 * threads)))
+    runs = [paths[start:start + run] for start in range(0, len(paths), run)]
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        file_hashes = itertools.chain.from_iterable(pool.map(_files_sha256, runs))
         digest = hashlib.sha256()
         for (relative, _), file_hash in zip(files, file_hashes):
             digest.update(f"{relative}\0{file_hash}\n".encode())
     return digest.hexdigest()
+
+
+_HASH_RUN = 64
+"""Most files hashed per thread task."""
+
+
+def _files_sha256(paths: list[str]) -> list[str]:
+    return [_file_sha256(file_path) for file_path in paths]
 
 
 def ingest_batch(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
 import shutil
 import zipfile
@@ -77,6 +78,19 @@ def test_folder_hash_depends_on_names_and_contents(tmp_path: Path) -> None:
     assert batch_sha256(first) == batch_sha256(second)
     (second / "doc-1.edxml").rename(second / "renamed.edxml")
     assert batch_sha256(first) != batch_sha256(second)
+
+
+@pytest.mark.parametrize("count", [1, 7, 300])
+def test_folder_hash_is_the_hash_of_its_sorted_names_and_file_hashes(tmp_path: Path, count: int) -> None:
+    # The batch identity of every archived batch: hashing it faster (files in runs on threads) must not change it.
+    folder = tmp_path / "batch"
+    for number in range(count):
+        path = folder / f"unit-{number % 3}" / f"cv-{number:03d}.bin"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(number.to_bytes(4, "big") * (number + 1))
+    lines = sorted(f"{path.relative_to(folder).as_posix()}\0{hashlib.sha256(path.read_bytes()).hexdigest()}\n"
+                   for path in folder.rglob("*") if path.is_file())
+    assert batch_sha256(folder) == hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
 def test_revocation_takes_the_document_out_of_the_counters(tmp_path: Path, store: Store) -> None:
