@@ -380,11 +380,7 @@ def _decode_base64(text: str) -> bytes | None:
 
 
 def _decode_base64_by_the_rules(text: str) -> bytes | None:
-    """What an attachment may hold: base64 in binascii's strict mode, or in lines with padding only at the end."""
-    try:
-        return binascii.a2b_base64(text, strict_mode=True)
-    except (binascii.Error, ValueError):
-        pass
+    """What an attachment may hold: base64, possibly in lines, with nothing outside the alphabet."""
     try:
         # str.split drops the line breaks base64 is wrapped in; ~15x faster than re.sub on 100 KB files.
         return base64.b64decode("".join(text.split()), validate=True)

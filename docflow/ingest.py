@@ -85,9 +85,10 @@ class _AlreadyStored(Exception):
 
 def batch_sha256(path: Path) -> str:
     """A file's SHA-256; for a folder, the SHA-256 of its sorted (relative path, file SHA-256) pairs."""
-    if not path.is_dir():
-        return _file_sha256(path)
-    files = _folder_files(path)
+    return _folder_sha256(_folder_files(path)) if path.is_dir() else _file_sha256(path)
+
+
+def _folder_sha256(files: list[tuple[str, str]]) -> str:
     paths = [file_path for _, file_path in files]
     # hashlib and file reads release the GIL: a folder of many files hashes on every core. Files go to the
     # threads in runs: a task per file cost more in hand-offs than hashing a 100 KB file (2,000 packages:
@@ -102,6 +103,18 @@ def batch_sha256(path: Path) -> str:
         for (relative, _), file_hash in zip(files, file_hashes):
             digest.update(f"{relative}\0{file_hash}\n".encode())
     return digest.hexdigest()
+
+
+def _identity(path: Path) -> tuple[str, int, datetime]:
+    """``batch_sha256``, the total size and the newest mtime (a time that stays the same when a batch is
+    retried), from one listing of a folder."""
+    if not path.is_dir():
+        status = path.stat()
+        return _file_sha256(path), status.st_size, datetime.fromtimestamp(status.st_mtime, timezone.utc)
+    files = _folder_files(path)
+    stats = [os.stat(file_path) for _, file_path in files] or [path.stat()]
+    newest = max(status.st_mtime for status in stats)
+    return _folder_sha256(files), sum(status.st_size for status in stats), datetime.fromtimestamp(newest, timezone.utc)
 
 
 _HASH_RUN = 64
@@ -124,8 +137,7 @@ def ingest_batch(
     """Ingest one batch exactly once. Raises only for bugs (the transaction is rolled back)."""
     options = options or IngestOptions()
     try:
-        sha256 = batch_sha256(path)
-        size, batch_time = _size_and_time(path)
+        sha256, size, batch_time = _identity(path)
     except OSError as error:
         return BatchOutcome(path.name, "", "rejected", reason=f"cannot read the batch: {error.strerror or error}")
     previous = store.batch_by_sha256(sha256)
@@ -387,14 +399,6 @@ def _file_sha256(path: Path | str) -> str:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _size_and_time(path: Path) -> tuple[int, datetime]:
-    """Total size, and the newest mtime: a time that stays the same when a batch is retried."""
-    paths = [file_path for _, file_path in _folder_files(path)] if path.is_dir() else [os.fspath(path)]
-    stats = [os.stat(file_path) for file_path in paths] or [path.stat()]
-    newest = max(stat.st_mtime for stat in stats)
-    return sum(stat.st_size for stat in stats), datetime.fromtimestamp(newest, timezone.utc)
 
 
 def _kind(path: Path) -> str:

@@ -88,7 +88,7 @@ def signature_row(verdict: Verdict, payload_sha256: str, item_name: str, batch_i
 
 def certificate_row(verdict: Verdict, unit: str | None) -> tuple[object, ...]:
     """``unit``: the sender the certificate was found to belong to, if it was."""
-    used = verdict.signing_time.isoformat() if verdict.signing_time else None
+    used = iso(verdict.signing_time)
     return (verdict.signer_cert_sha256, verdict.signer_subject, verdict.signer_issuer, verdict.signer_serial,
             verdict.signer_common_name, verdict.signer_organisation, iso(verdict.signer_not_before),
             iso(verdict.signer_not_after), verdict.kind.value, unit, used, used)
