@@ -6,6 +6,7 @@ Both validators see the same files (PDFs, ``.p7m``, ``.p7s`` paired with the fil
 ``.p7s``, ``.pkcs7``/``.p7b``/``.der`` attached CMS). Each signature is reduced to facts the two can be
 held to alike, without depending on trust settings they express differently:
 
+- ``readable``: whether the file could be read as a signed file at all;
 - ``count``: how many signatures each found (document timestamps left out on both sides);
 - ``integrity``: ``intact`` (the signed bytes hash to the signed digest and the signature value
   verifies), ``broken`` (a digest or signature mismatch), ``unreadable`` (not a readable signature),
@@ -37,7 +38,7 @@ __all__ = ["Facts", "compare", "docflow_facts", "pyhanko_facts", "signed_files"]
 SIGNED_SUFFIXES = (".pdf", ".p7m", ".p7s", ".pkcs7", ".p7b", ".p7c", ".der")
 _CHUNK = 40
 _DOCFLOW = (sys.executable, "-c", "from docflow.cli import main; main()")
-_FACTS = ("count", "integrity", "modification", "trusted")
+_FACTS = ("readable", "count", "integrity", "modification", "trusted")
 _DOCFLOW_INTEGRITY_FAILURES = {"HASH_FAILURE": "broken", "SIG_CRYPTO_FAILURE": "broken", "FORMAT_FAILURE": "unreadable"}
 _PYHANKO_MODIFICATION = {
     "NONE": "none", "LTA_UPDATES": "ltv", "FORM_FILLING": "form_filling",
@@ -92,6 +93,9 @@ def docflow_facts(files: list[Path], trust: Path | None, timeout: float) -> dict
 def _docflow_row(file: str, row: dict[str, object]) -> Facts:
     if row.get("index") is None:
         return Facts(file, None, "unsigned", note=str(row.get("reason", "")))
+    if [c["name"] for c in row.get("checks", [])] == ["structure"] and row.get("signer") is None:  # type: ignore[union-attr]
+        # format_failure(): the file as a whole could not be read, no signature was reached.
+        return Facts(file, None, "unreadable", note=str(row.get("reason", "")))
     sub = str(row.get("subindication") or "")
     checks = {c["name"]: c["outcome"] for c in row.get("checks", [])}  # type: ignore[union-attr]
     if sub in _DOCFLOW_INTEGRITY_FAILURES:
@@ -272,6 +276,14 @@ def compare(
     for file in sorted(set(ours) | set(theirs)):
         mine = [f for f in ours.get(file, []) if f.index is not None]
         other = [f for f in theirs.get(file, []) if f.index is not None]
+        readable = (_readable(ours.get(file, [])), _readable(theirs.get(file, [])))
+        tally["readable", readable[0] == readable[1]] += 1
+        if readable[0] != readable[1]:
+            notes = (_notes(ours.get(file, [])), _notes(theirs.get(file, [])))
+            disagreements.append(Disagreement(file, None, "readable", *readable, *notes))
+            continue
+        if not readable[0]:
+            continue
         same_count = len(mine) == len(other)
         tally["count", same_count] += 1
         if not same_count:
@@ -291,6 +303,10 @@ def compare(
                 if left != right:
                     disagreements.append(Disagreement(file, a.index, fact, left, right, a.note, b.note))
     return tally, disagreements
+
+
+def _readable(rows: list[Facts]) -> bool:
+    return not any(row.index is None and row.integrity in ("unreadable", "timeout") for row in rows)
 
 
 def _notes(rows: list[Facts]) -> str:
