@@ -25,6 +25,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from docflow.config import ConfigError, load_config
 from docflow.ingest import BatchOutcome, IngestOptions, ProgressCallback, ingest_batch
+from docflow.safe_text import SafeLogFilter, for_terminal
 from docflow.store import Store
 from signatures import SignerKind, TrustStore
 
@@ -99,6 +100,7 @@ def _start_up_frozen() -> Iterator[None]:
 
 def _setup_logging(console: Console) -> None:
     handler = RichHandler(console=console, show_path=False, markup=False, rich_tracebacks=False)
+    handler.addFilter(SafeLogFilter())  # batch and file names in messages come from outside
     logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[handler], force=True)
 
 
@@ -172,10 +174,10 @@ def _print_outcome(outcome: BatchOutcome, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(outcome.to_json(), ensure_ascii=False))
     elif outcome.outcome == "ingested":
-        click.echo(f"{outcome.file}: ingested {outcome.documents} documents, {outcome.signatures} signatures, "
-                   f"{outcome.rejected_items} rejected items")
+        click.echo(for_terminal(f"{outcome.file}: ingested {outcome.documents} documents, {outcome.signatures} "
+                                f"signatures, {outcome.rejected_items} rejected items"))
     else:
-        click.echo(f"{outcome.file}: {outcome.outcome}: {outcome.reason}")
+        click.echo(for_terminal(f"{outcome.file}: {outcome.outcome}: {outcome.reason}"))
 
 
 @click.command()

@@ -33,6 +33,7 @@ from docflow.config import Config, ConfigError, load_config
 from docflow.metrics import LEVELS, Period, SummarySettings, latest_year, parse_period
 from docflow.records import RejectedItem
 from docflow.report import render_detail, render_summary, summary_csv, summary_json, unit_detail
+from docflow.safe_text import cell, for_spreadsheet, for_terminal
 from docflow.store import Store
 from docflow.summary import summarise
 from docflow.units import LEVEL_LABELS, import_units, load_units
@@ -96,7 +97,7 @@ def _reading(db: Path | None) -> Iterator[sqlite3.Connection]:
 
 def _report_rejected(rejected: tuple[RejectedItem, ...]) -> None:
     for item in rejected:
-        click.echo(f"rejected {item.item_name}: {item.reason}", err=True)
+        click.echo(for_terminal(f"rejected {item.item_name}: {item.reason}"), err=True)
 
 
 def _period(conn: sqlite3.Connection, text: str | None) -> tuple[Period, bool]:
@@ -177,7 +178,8 @@ def units(ctx: click.Context, db: Path | None, as_json: bool) -> None:
         table.add_column(header, overflow="fold")
     for unit in known:
         note = "" if unit.code_valid else "mã sai cấu trúc"
-        table.add_row(unit.code, unit.name or "", LEVEL_LABELS.get(unit.level, unit.level), unit.parent or "", note)
+        table.add_row(*map(cell, (unit.code, unit.name or "", LEVEL_LABELS.get(unit.level, unit.level),
+                                  unit.parent or "", note)))
     _console().print(table)
 
 
@@ -204,7 +206,7 @@ def _units_import(conn: sqlite3.Connection, file: Path) -> None:
     _report_rejected(result.rejected)
     click.echo(f"imported {len(result.imported)} units")
     for code in result.invalid_codes:
-        click.echo(f"kept with a malformed agency code (flagged): {code}")
+        click.echo(for_terminal(f"kept with a malformed agency code (flagged): {code}"))
 
 
 @click.group(invoke_without_command=True)
@@ -235,8 +237,8 @@ def _certs_import(conn: sqlite3.Connection, file: Path) -> None:
 def _csv_text(columns: tuple[str, ...], rows: tuple[tuple[object, ...], ...]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows(rows)
+    writer.writerow(map(for_spreadsheet, columns))
+    writer.writerows(map(for_spreadsheet, row) for row in rows)
     return out.getvalue()
 
 
@@ -257,9 +259,11 @@ def sql(db: Path | None, query: str, as_json: bool, as_csv: bool) -> None:
     elif as_csv:
         click.echo(_csv_text(result.columns, result.rows), nl=False)
     else:
-        table = Table(*result.columns)
+        table = Table()
+        for column in result.columns:
+            table.add_column(cell(column))
         for row in result.rows:
-            table.add_row(*("" if value is None else str(value) for value in row))
+            table.add_row(*(cell("" if value is None else value) for value in row))
         _console().print(table)
 
 
@@ -273,7 +277,7 @@ def audit(db: Path | None, document_id: str, as_json: bool) -> None:
         trail = audit_trail(conn, document_id)
         suggestions = similar_document_ids(conn, document_id) if trail is None else ()
     if trail is None:
-        hint = f"; did you mean: {', '.join(suggestions)}" if suggestions else ""
+        hint = f"; did you mean: {for_terminal(', '.join(suggestions))}" if suggestions else ""
         raise click.ClickException(f"no document {document_id!r} in the store{hint}")
     if as_json:
         _echo_json(trail.to_json())
