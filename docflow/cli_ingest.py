@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from docflow.config import ConfigError, load_config
+from docflow.config import ConfigError, ConfigRefused, load_config
 from docflow.ingest import BatchOutcome, IngestOptions, ProgressCallback, ingest_batch
 from docflow.safe_text import SafeLogFilter, for_terminal
 from docflow.store import Store
@@ -51,7 +51,7 @@ def _defaults() -> _Defaults:
     try:
         config = load_config()
     except ConfigError as error:
-        raise click.ClickException(str(error)) from error
+        raise ConfigRefused(str(error)) from error
     return _Defaults(
         inbox=Path(config.inbox_path),
         db=Path(config.db_path),

@@ -37,7 +37,7 @@ from docflow.audit import (
     similar_document_ids,
 )
 from docflow.certs import import_issued, render_review, review_certificates
-from docflow.config import Config, ConfigError, load_config
+from docflow.config import Config, ConfigError, ConfigRefused, load_config
 from docflow.metrics import LEVELS, Period, SummarySettings, latest_year, parse_period
 from docflow.records import RejectedItem
 from docflow.report import render_detail, render_summary, summary_csv, summary_json, unit_detail
@@ -61,7 +61,7 @@ def _config() -> Config:
     try:
         return load_config()
     except ConfigError as error:
-        raise click.ClickException(str(error)) from error
+        raise ConfigRefused(str(error)) from error
 
 
 def default_db() -> Path:
