@@ -25,7 +25,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from docflow.config import ConfigError, ConfigRefused, load_config
 from docflow.ingest import BatchOutcome, IngestOptions, ProgressCallback, ingest_batch
-from docflow.safe_text import SafeLogFilter, for_terminal
+from docflow.safe_text import SafeLogFilter, for_terminal, markup_safe
 from docflow.store import Store
 from signatures import SignerKind, TrustStore
 
@@ -109,7 +109,7 @@ def _rich_progress(console: Console, name: str) -> Iterator[ProgressCallback]:
     """A progress callback that shows a bar once a batch proves large."""
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} items"),
                         TimeElapsedColumn(), console=console, transient=True)
-    task = progress.add_task(name, total=None)
+    task = progress.add_task(markup_safe(name), total=None)  # a batch name is the sender's
 
     def report(items: int) -> None:
         if items >= _PROGRESS_AFTER_ITEMS and not progress.live.is_started:

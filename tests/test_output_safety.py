@@ -171,3 +171,12 @@ def test_sql_csv_neutralises_text_cells_and_keeps_negative_numbers(db: Path) -> 
 ])
 def test_for_spreadsheet_changes_only_text_that_starts_a_formula(value: object, expected: object) -> None:
     assert for_spreadsheet(value) == expected
+
+
+def test_ingest_progress_bar_shows_a_batch_name_literally() -> None:
+    from docflow.cli_ingest import _PROGRESS_AFTER_ITEMS, _rich_progress
+
+    console, out = _terminal()
+    with _rich_progress(console, f"{LINK}.zip") as report:
+        report(_PROGRESS_AFTER_ITEMS)
+    _assert_literal(out.getvalue(), LINK)
