@@ -2,15 +2,22 @@
 
 ``docflow sql`` is read-only by construction, in three layers: the file is opened
 with ``mode=ro``, ``PRAGMA query_only`` is set, and an authorizer refuses ATTACH,
-DETACH, pragmas that change anything, and ``load_extension``. Extension loading is
-never enabled on the connection. A keyword filter would be one clever query away
-from a write; these layers are enforced by SQLite itself.
+DETACH, pragmas that change anything, ``load_extension`` and the functions that hand
+out pointers or touch files. Extension loading is never enabled on the connection. A
+keyword filter would be one clever query away from a write; these layers are enforced
+by SQLite itself. A query is bounded too (``QueryLimits``): in time, by a progress
+handler that also answers Ctrl-C; in the size of one value, by SQLite's length limit,
+so ``randomblob(300000000)`` is refused before it is allocated; and in rows, as read.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,10 +25,16 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from docflow.safe_text import cell
+
 __all__ = [
     "ReadOnlyError",
+    "QueryStopped",
     "open_readonly",
+    "QueryLimits",
     "QueryResult",
+    "QueryRows",
+    "query_rows",
     "run_sql",
     "BatchSource",
     "SignatureEntry",
@@ -36,6 +49,14 @@ __all__ = [
 
 class ReadOnlyError(Exception):
     """A query that tried to change the store or reach outside it, or failed; the message says which."""
+
+
+class QueryStopped(ReadOnlyError):
+    """A query stopped at its time limit, or because the user asked (``by_user``: Ctrl-C)."""
+
+    def __init__(self, message: str, *, by_user: bool) -> None:
+        super().__init__(message)
+        self.by_user = by_user
 
 
 # Pragmas that only report. Those taking an argument (table_info(x)) name a table, not a value.
@@ -57,6 +78,15 @@ _DENIED_ACTIONS = {
 }
 
 
+# fts3_tokenizer('simple') returns the tokenizer's address (an ASLR leak, and with two arguments a way to
+# make SQLite call any address); fts5(?) hands out an API pointer; the rest load code or read and write
+# files. The shell's file functions are not in the library, but would be refused if a build registered them.
+_DENIED_FUNCTIONS = frozenset(
+    {"load_extension", "fts3_tokenizer", "fts5", "readfile", "writefile", "edit", "fsdir", "lsmode",
+     "zipfile", "sqlar_compress", "sqlar_uncompress", "shell_escape_crnl", "shell_module_schema"}
+)  # fmt: skip
+
+
 def _pragma_allowed(name: str, argument: str | None) -> bool:
     lowered = name.lower()
     if lowered in _PRAGMAS_WITH_NAME_ARGUMENT:
@@ -69,7 +99,7 @@ def _authorize(action: int, arg1: str | None, arg2: str | None, _db: str | None,
         return sqlite3.SQLITE_DENY
     if action == sqlite3.SQLITE_PRAGMA and not _pragma_allowed(arg1 or "", arg2):
         return sqlite3.SQLITE_DENY
-    if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() == "load_extension":
+    if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in _DENIED_FUNCTIONS:
         return sqlite3.SQLITE_DENY
     return sqlite3.SQLITE_OK
 
@@ -90,34 +120,125 @@ def open_readonly(path: Path) -> sqlite3.Connection:
     return conn
 
 
+MAX_VALUE_BYTES = 16 << 20
+"""The largest string or blob a query may make or return: a whole register field is far below it."""
+DEFAULT_TIMEOUT = 30.0
+_PROGRESS_STEPS = 10_000
+"""SQLite virtual-machine steps between two looks at the clock and the stop flag (well under a millisecond)."""
+
+
+@dataclass(frozen=True)
+class QueryLimits:
+    timeout: float | None = DEFAULT_TIMEOUT
+    """Seconds the query may run, fetching included; None: no limit."""
+    max_rows: int | None = None
+    """Rows returned at most; the result says when more were there. None: every row."""
+    max_value_bytes: int = MAX_VALUE_BYTES
+
+
 @dataclass(frozen=True)
 class QueryResult:
     columns: tuple[str, ...]
     rows: tuple[tuple[object, ...], ...]
+    truncated: bool = False
+    """More rows were there than ``QueryLimits.max_rows``."""
 
     def as_dicts(self) -> list[dict[str, object]]:
         return [dict(zip(self.columns, row)) for row in self.rows]
 
 
-def _explain(error: sqlite3.Error) -> str:
+class _Watchdog:
+    """SQLite's progress handler: a non-zero answer interrupts the running statement."""
+
+    def __init__(self, limits: QueryLimits, stop: threading.Event | None) -> None:
+        self._limits = limits
+        self._deadline = None if limits.timeout is None else time.monotonic() + limits.timeout
+        self._stop = stop
+        self.stopped_by: str | None = None
+
+    def __call__(self) -> int:
+        if self._stop is not None and self._stop.is_set():
+            self.stopped_by = "user"
+        elif self._deadline is not None and time.monotonic() > self._deadline:
+            self.stopped_by = "timeout"
+        return 1 if self.stopped_by else 0
+
+    def error(self, error: sqlite3.Error | sqlite3.Warning) -> ReadOnlyError:
+        if self.stopped_by == "user":
+            return QueryStopped("stopped: the query was interrupted (Ctrl-C)", by_user=True)
+        if self.stopped_by == "timeout":
+            return QueryStopped(f"stopped after {self._limits.timeout:g} s, the time limit of one query: narrow it "
+                                "(WHERE, LIMIT) or allow more time with --timeout SECONDS", by_user=False)
+        if "too big" in str(error):
+            return ReadOnlyError(f"refused: a value in this query would be over the "
+                                 f"{self._limits.max_value_bytes / (1 << 20):g} MiB limit on one value; "
+                                 "select a part of it (substr, length) instead")
+        return ReadOnlyError(_explain(error))
+
+
+def _explain(error: sqlite3.Error | sqlite3.Warning) -> str:
     text = str(error)
     if "not authorized" in text or "readonly" in text or "query_only" in text:
         return (
-            f"refused: {text}. docflow sql is read-only: no writes, ATTACH/DETACH, "
-            "PRAGMA changes or extension loading"
+            f"refused: {text}. docflow sql is read-only: no writes, ATTACH/DETACH, PRAGMA changes, "
+            "extension loading, nor functions that hand out pointers or touch files"
         )
     return f"query failed: {text}"
 
 
-def run_sql(conn: sqlite3.Connection, query: str, params: tuple[object, ...] = ()) -> QueryResult:
-    """Run one statement on a read-only connection; ReadOnlyError on refusal or failure."""
+class QueryRows:
+    """The rows of a running query, read one at a time (a CSV of any size never sits in memory)."""
+
+    def __init__(self, cursor: sqlite3.Cursor, limits: QueryLimits, watchdog: _Watchdog) -> None:
+        self.columns: tuple[str, ...] = tuple(column[0] for column in cursor.description or ())
+        self.truncated = False
+        self._cursor = cursor
+        self._limits = limits
+        self._watchdog = watchdog
+
+    def __iter__(self) -> Iterator[tuple[object, ...]]:
+        count = 0
+        while True:
+            try:
+                row = self._cursor.fetchone()
+            except (sqlite3.Error, sqlite3.Warning) as error:
+                raise self._watchdog.error(error) from error
+            if row is None:
+                return
+            if self._limits.max_rows is not None and count >= self._limits.max_rows:
+                self.truncated = True
+                return
+            count += 1
+            yield tuple(row)
+
+
+@contextmanager
+def query_rows(conn: sqlite3.Connection, query: str, params: tuple[object, ...] = (),
+               limits: QueryLimits = QueryLimits(), stop: threading.Event | None = None) -> Iterator[QueryRows]:
+    """Run one statement within ``limits``; ``stop`` set (from a signal handler or a thread) interrupts it.
+
+    Read the rows inside the ``with``: the limits hold until it ends. ReadOnlyError on refusal or failure.
+    """
+    watchdog = _Watchdog(limits, stop)
+    previous_length = conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, limits.max_value_bytes)
+    conn.set_progress_handler(watchdog, _PROGRESS_STEPS)
     try:
-        cursor = conn.execute(query, params)
-        rows = tuple(tuple(row) for row in cursor.fetchall())
-    except (sqlite3.Error, sqlite3.Warning) as error:
-        raise ReadOnlyError(_explain(error)) from error
-    columns = tuple(column[0] for column in cursor.description or ())
-    return QueryResult(columns, rows)
+        try:
+            cursor = conn.execute(query, params)
+        except (sqlite3.Error, sqlite3.Warning) as error:
+            raise watchdog.error(error) from error
+        yield QueryRows(cursor, limits, watchdog)
+    finally:
+        conn.set_progress_handler(None, 0)
+        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, previous_length)
+
+
+def run_sql(conn: sqlite3.Connection, query: str, params: tuple[object, ...] = (),
+            limits: QueryLimits = QueryLimits(), stop: threading.Event | None = None) -> QueryResult:
+    """Run one statement on a read-only connection and keep its rows; ReadOnlyError on refusal or failure."""
+    with query_rows(conn, query, params, limits, stop) as rows:
+        kept = tuple(rows)
+    return QueryResult(rows.columns, kept, rows.truncated)
 
 
 @dataclass(frozen=True)
@@ -271,11 +392,18 @@ def similar_document_ids(conn: sqlite3.Connection, text: str, limit: int = 5) ->
 
 
 def _pairs_table(title: str, pairs: tuple[tuple[str, object], ...]) -> Table:
-    table = Table(title=title, title_justify="left", show_header=False)
+    table = Table(title=cell(title), title_justify="left", show_header=False)
     table.add_column("field", style="bold", no_wrap=True)
     table.add_column("value", overflow="fold")
     for name, value in pairs:
-        table.add_row(name, "" if value is None else str(value))
+        table.add_row(cell(name), cell("" if value is None else value))
+    return table
+
+
+def _add_rows(table: Table, rows: list[tuple[object, ...]]) -> Table:
+    """Stored values as literal cells: a subject or reason may hold rich markup or escape sequences."""
+    for row in rows:
+        table.add_row(*(cell("" if value is None else value) for value in row))
     return table
 
 
@@ -285,22 +413,16 @@ def render_trail(trail: AuditTrail, console: Console) -> None:
     batches = Table(title="Lô dữ liệu chứa văn bản", title_justify="left")
     for header in ("Tệp", "SHA-256", "Nhận lúc", "Mục", "Nguồn"):
         batches.add_column(header, overflow="fold")
-    for source in trail.sources:
-        batches.add_row(source.file_name, source.sha256, source.received_at, source.item_name, source.source)
+    _add_rows(batches, [(s.file_name, s.sha256, s.received_at, s.item_name, s.source) for s in trail.sources])
     console.print(batches)
     for number, signature in enumerate(trail.signatures, start=1):
         console.print(_pairs_table(f"Chữ ký {number}", signature.fields))
-        checks = Table("Kiểm tra", "Kết quả", "Chi tiết", title_justify="left")
-        for name, outcome, detail in signature.checks:
-            checks.add_row(name, outcome, detail)
-        console.print(checks)
+        console.print(_add_rows(Table("Kiểm tra", "Kết quả", "Chi tiết", title_justify="left"), list(signature.checks)))
     if not trail.signatures:
         console.print("Không có chữ ký số nào được ghi nhận cho văn bản này.")
     recipients = Table("Nơi nhận", "Nhận điện tử", "Hoàn thành (06)", title="Nơi nhận", title_justify="left")
-    for recipient in trail.recipients:
-        recipients.add_row(recipient.unit, "có" if recipient.received_electronic else "không", recipient.handled_at or "")
+    _add_rows(recipients, [(r.unit, "có" if r.received_electronic else "không", r.handled_at) for r in trail.recipients])
     console.print(recipients)
     events = Table("Đơn vị", "Mã", "Mô tả", "Thời gian", "Tệp", title="Trạng thái xử lý", title_justify="left")
-    for event in trail.status_events:
-        events.add_row(event.reporting_unit, event.code, event.description or "", event.timestamp or "", event.batch_file or "")
+    _add_rows(events, [(e.reporting_unit, e.code, e.description, e.timestamp, e.batch_file) for e in trail.status_events])
     console.print(events)

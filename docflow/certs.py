@@ -20,6 +20,7 @@ from rich.table import Table
 
 from docflow.ownership import normalise_serial
 from docflow.records import RejectedItem
+from docflow.safe_text import cell
 from docflow.units import pick, read_records
 
 __all__ = [
@@ -240,10 +241,10 @@ def _seen_table(title: str, certs: tuple[SeenCertificate, ...]) -> Table:
     for header in ("Đơn vị", "Chủ thể", "Loại", "Hết hạn", "Số chữ ký", "Lần cuối"):
         table.add_column(header, overflow="fold")
     for cert in certs:
-        table.add_row(
+        table.add_row(*map(cell, (
             cert.unit or "?", cert.common_name or cert.sha256[:16], cert.kind,
             (cert.not_after or "")[:10], str(cert.signature_count), (cert.last_used or "")[:10],
-        )  # fmt: skip
+        )))  # fmt: skip
     return table
 
 
@@ -256,7 +257,8 @@ def render_review(review: CertReview, console: Console) -> None:
     for header in ("Đơn vị ban hành", "Văn bản", "Người/cơ quan ký", "Thời gian ký"):
         wrong.add_column(header, overflow="fold")
     for sig in review.wrong_unit:
-        wrong.add_row(sig.sender or "?", sig.document_id, sig.signer_subject or "?", (sig.signing_time or "")[:19])
+        wrong.add_row(*map(cell, (sig.sender or "?", sig.document_id, sig.signer_subject or "?",
+                                  (sig.signing_time or "")[:19])))
     console.print(wrong)
     if not review.issued:
         console.print("Chưa có danh sách chứng thư đã cấp (docflow certs import FILE).")
@@ -265,7 +267,7 @@ def render_review(review: CertReview, console: Console) -> None:
     for header in ("Đơn vị", "Số hiệu", "Người sử dụng", "Tình trạng", "Lần cuối"):
         issued.add_column(header, overflow="fold")
     for entry in sorted(review.issued, key=lambda e: (e.status == IN_USE, e.unit)):
-        issued.add_row(
+        issued.add_row(*map(cell, (
             entry.unit, entry.serial, entry.holder or "", _STATUS_LABELS[entry.status], (entry.last_used or "")[:10]
-        )
+        )))
     console.print(issued)

@@ -23,8 +23,9 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from docflow.config import ConfigError, load_config
+from docflow.config import ConfigError, ConfigRefused, load_config
 from docflow.ingest import BatchOutcome, IngestOptions, ProgressCallback, ingest_batch
+from docflow.safe_text import SafeLogFilter, for_terminal, markup_safe
 from docflow.store import Store
 from signatures import SignerKind, TrustStore
 
@@ -50,7 +51,7 @@ def _defaults() -> _Defaults:
     try:
         config = load_config()
     except ConfigError as error:
-        raise click.ClickException(str(error)) from error
+        raise ConfigRefused(str(error)) from error
     return _Defaults(
         inbox=Path(config.inbox_path),
         db=Path(config.db_path),
@@ -99,6 +100,7 @@ def _start_up_frozen() -> Iterator[None]:
 
 def _setup_logging(console: Console) -> None:
     handler = RichHandler(console=console, show_path=False, markup=False, rich_tracebacks=False)
+    handler.addFilter(SafeLogFilter())  # batch and file names in messages come from outside
     logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[handler], force=True)
 
 
@@ -107,7 +109,7 @@ def _rich_progress(console: Console, name: str) -> Iterator[ProgressCallback]:
     """A progress callback that shows a bar once a batch proves large."""
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} items"),
                         TimeElapsedColumn(), console=console, transient=True)
-    task = progress.add_task(name, total=None)
+    task = progress.add_task(markup_safe(name), total=None)  # a batch name is the sender's
 
     def report(items: int) -> None:
         if items >= _PROGRESS_AFTER_ITEMS and not progress.live.is_started:
@@ -172,10 +174,10 @@ def _print_outcome(outcome: BatchOutcome, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(outcome.to_json(), ensure_ascii=False))
     elif outcome.outcome == "ingested":
-        click.echo(f"{outcome.file}: ingested {outcome.documents} documents, {outcome.signatures} signatures, "
-                   f"{outcome.rejected_items} rejected items")
+        click.echo(for_terminal(f"{outcome.file}: ingested {outcome.documents} documents, {outcome.signatures} "
+                                f"signatures, {outcome.rejected_items} rejected items"))
     else:
-        click.echo(f"{outcome.file}: {outcome.outcome}: {outcome.reason}")
+        click.echo(for_terminal(f"{outcome.file}: {outcome.outcome}: {outcome.reason}"))
 
 
 @click.command()

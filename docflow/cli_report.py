@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import os
+import signal
 import sqlite3
+import sys
+import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,18 +25,23 @@ from rich.console import Console
 from rich.table import Table
 
 from docflow.audit import (
+    DEFAULT_TIMEOUT,
+    QueryLimits,
+    QueryRows,
+    QueryStopped,
     ReadOnlyError,
     audit_trail,
     open_readonly,
+    query_rows,
     render_trail,
-    run_sql,
     similar_document_ids,
 )
 from docflow.certs import import_issued, render_review, review_certificates
-from docflow.config import Config, ConfigError, load_config
+from docflow.config import Config, ConfigError, ConfigRefused, load_config
 from docflow.metrics import LEVELS, Period, SummarySettings, latest_year, parse_period
 from docflow.records import RejectedItem
 from docflow.report import render_detail, render_summary, summary_csv, summary_json, unit_detail
+from docflow.safe_text import cell, for_spreadsheet, for_terminal
 from docflow.store import Store
 from docflow.summary import summarise
 from docflow.units import LEVEL_LABELS, import_units, load_units
@@ -52,7 +61,7 @@ def _config() -> Config:
     try:
         return load_config()
     except ConfigError as error:
-        raise click.ClickException(str(error)) from error
+        raise ConfigRefused(str(error)) from error
 
 
 def default_db() -> Path:
@@ -96,7 +105,7 @@ def _reading(db: Path | None) -> Iterator[sqlite3.Connection]:
 
 def _report_rejected(rejected: tuple[RejectedItem, ...]) -> None:
     for item in rejected:
-        click.echo(f"rejected {item.item_name}: {item.reason}", err=True)
+        click.echo(for_terminal(f"rejected {item.item_name}: {item.reason}"), err=True)
 
 
 def _period(conn: sqlite3.Connection, text: str | None) -> tuple[Period, bool]:
@@ -177,7 +186,8 @@ def units(ctx: click.Context, db: Path | None, as_json: bool) -> None:
         table.add_column(header, overflow="fold")
     for unit in known:
         note = "" if unit.code_valid else "mã sai cấu trúc"
-        table.add_row(unit.code, unit.name or "", LEVEL_LABELS.get(unit.level, unit.level), unit.parent or "", note)
+        table.add_row(*map(cell, (unit.code, unit.name or "", LEVEL_LABELS.get(unit.level, unit.level),
+                                  unit.parent or "", note)))
     _console().print(table)
 
 
@@ -204,7 +214,7 @@ def _units_import(conn: sqlite3.Connection, file: Path) -> None:
     _report_rejected(result.rejected)
     click.echo(f"imported {len(result.imported)} units")
     for code in result.invalid_codes:
-        click.echo(f"kept with a malformed agency code (flagged): {code}")
+        click.echo(for_terminal(f"kept with a malformed agency code (flagged): {code}"))
 
 
 @click.group(invoke_without_command=True)
@@ -232,12 +242,64 @@ def _certs_import(conn: sqlite3.Connection, file: Path) -> None:
     click.echo(f"imported {result.imported} issued certificates")
 
 
-def _csv_text(columns: tuple[str, ...], rows: tuple[tuple[object, ...], ...]) -> str:
+def _csv_lines(columns: tuple[str, ...], rows: Iterable[tuple[object, ...]]) -> Iterator[str]:
+    """CSV text a row at a time; text cells that a spreadsheet would run as a formula are neutralised."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows(rows)
-    return out.getvalue()
+    for row in itertools.chain([columns], rows):
+        writer.writerow(map(for_spreadsheet, row))
+        yield out.getvalue()
+        out.seek(0)
+        out.truncate()
+
+
+def _json_array(items: Iterable[object]) -> Iterator[str]:
+    """``json.dumps(list(items), indent=2)`` in pieces, so that a large result is never held whole."""
+    opening = "[\n  "
+    for item in items:
+        yield opening + json.dumps(item, ensure_ascii=False, indent=2, default=str).replace("\n", "\n  ")
+        opening = ",\n  "
+    yield "[]\n" if opening == "[\n  " else "\n]\n"
+
+
+SQL_TERMINAL_ROWS = 10_000
+"""Rows a table (or CSV/JSON on a terminal) shows unless --limit says otherwise: more is never read on screen."""
+
+
+def _row_limit(limit: int | None, as_data: bool) -> int | None:
+    if limit is not None:
+        return limit or None
+    return None if as_data and not sys.stdout.isatty() else SQL_TERMINAL_ROWS
+
+
+@contextmanager
+def _stop_on_ctrl_c() -> Iterator[threading.Event]:
+    """Ctrl-C sets the event the running query's progress handler reads, which interrupts SQLite."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    previous = signal.signal(signal.SIGINT, lambda _signum, _frame: stop.set())
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _print_sql(rows: QueryRows, as_json: bool, as_csv: bool) -> None:
+    if as_json:
+        for piece in _json_array(dict(zip(rows.columns, row)) for row in rows):
+            click.echo(piece, nl=False)
+    elif as_csv:
+        for line in _csv_lines(rows.columns, rows):
+            click.echo(line, nl=False)
+    else:
+        table = Table()
+        for column in rows.columns:
+            table.add_column(cell(column))
+        for row in rows:
+            table.add_row(*(cell("" if value is None else value) for value in row))
+        _console().print(table)
 
 
 @click.command()
@@ -245,22 +307,26 @@ def _csv_text(columns: tuple[str, ...], rows: tuple[tuple[object, ...], ...]) ->
 @click.argument("query")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--csv", "as_csv", is_flag=True)
-def sql(db: Path | None, query: str, as_json: bool, as_csv: bool) -> None:
+@click.option("--timeout", type=click.FloatRange(min=0), default=DEFAULT_TIMEOUT, show_default=True,
+              help="Seconds the query may run (0: no limit).")
+@click.option("--limit", type=click.IntRange(min=0), default=None,
+              help=f"Rows printed at most (0: all). Default: {SQL_TERMINAL_ROWS:,} in a table or on a terminal, "
+                   "all with --csv/--json to a file or pipe.")
+def sql(db: Path | None, query: str, as_json: bool, as_csv: bool, timeout: float, limit: int | None) -> None:
     """Run one read-only SQL statement (writes, ATTACH, PRAGMA changes and extensions are refused)."""
-    with _reading(db) as conn:
+    limits = QueryLimits(timeout=timeout or None, max_rows=_row_limit(limit, as_json or as_csv))
+    with _reading(db) as conn, _stop_on_ctrl_c() as stop:
         try:
-            result = run_sql(conn, query)
+            with query_rows(conn, query, limits=limits, stop=stop) as rows:
+                _print_sql(rows, as_json, as_csv)
+        except QueryStopped as stopped:
+            click.echo(f"Error: {stopped}", err=True)
+            raise SystemExit(130 if stopped.by_user else 1) from stopped
         except ReadOnlyError as error:
             raise click.ClickException(str(error)) from error
-    if as_json:
-        _echo_json(result.as_dicts())
-    elif as_csv:
-        click.echo(_csv_text(result.columns, result.rows), nl=False)
-    else:
-        table = Table(*result.columns)
-        for row in result.rows:
-            table.add_row(*("" if value is None else str(value) for value in row))
-        _console().print(table)
+    if rows.truncated:
+        click.echo(f"… only the first {limits.max_rows:,} rows are shown; --limit N shows more, --limit 0 all.",
+                   err=as_json or as_csv)
 
 
 @click.command()
@@ -273,7 +339,7 @@ def audit(db: Path | None, document_id: str, as_json: bool) -> None:
         trail = audit_trail(conn, document_id)
         suggestions = similar_document_ids(conn, document_id) if trail is None else ()
     if trail is None:
-        hint = f"; did you mean: {', '.join(suggestions)}" if suggestions else ""
+        hint = f"; did you mean: {for_terminal(', '.join(suggestions))}" if suggestions else ""
         raise click.ClickException(f"no document {document_id!r} in the store{hint}")
     if as_json:
         _echo_json(trail.to_json())

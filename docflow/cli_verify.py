@@ -11,7 +11,9 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from docflow.safe_text import cell, markup_safe
 from signatures import TrustStore, Verdict, verify_file
 
 __all__ = ["verify"]
@@ -38,7 +40,7 @@ def verify(files: tuple[Path, ...], content: Path | None, trust_dir: Path | None
         console.print("[yellow]No --trust directory: no signature can chain to a trusted root.[/yellow]")
     trust = TrustStore.load(trust_dir) if trust_dir else TrustStore.from_objects([])
     for problem in trust.problems:
-        console.print(f"[yellow]trust store: {problem}[/yellow]")
+        console.print(f"[yellow]trust store: {markup_safe(problem)}[/yellow]")
     results = [(path, verify_file(path, content, trust=trust)) for path in files]
     if as_json:
         _print_json(results)
@@ -63,13 +65,13 @@ def _print_table(results: list[tuple[Path, list[Verdict]]]) -> None:
         table.add_column(column, overflow="fold")
     for path, verdicts in results:
         if not verdicts:
-            table.add_row(path.name, "-", "[red]NO SIGNATURE[/red]", "", "", "", "", "The file carries no digital signature.")
+            table.add_row(cell(path.name), "-", "[red]NO SIGNATURE[/red]", "", "", "", "", "The file carries no digital signature.")
         for verdict in verdicts:
             table.add_row(*_row(path, verdict))
     Console().print(table)
 
 
-def _row(path: Path, verdict: Verdict) -> tuple[str, ...]:
+def _row(path: Path, verdict: Verdict) -> tuple[str | Text, ...]:
     indication = verdict.indication.value
     if verdict.subindication is not None:
         indication += f" / {verdict.subindication.value}"
@@ -78,5 +80,6 @@ def _row(path: Path, verdict: Verdict) -> tuple[str, ...]:
     if when:
         when += f" ({verdict.signing_time_source.value})"
     whole = {None: "", True: "yes", False: "no"}[verdict.covers_whole_file]
-    return (path.name, str(verdict.index), f"[{style}]{indication}[/{style}]", verdict.signer_common_name or "",
-            verdict.kind.value, when, whole, verdict.reason)
+    # The file name, the certificate's name and the reason quoting it come from outside: shown as text.
+    return (cell(path.name), str(verdict.index), f"[{style}]{indication}[/{style}]", cell(verdict.signer_common_name or ""),
+            verdict.kind.value, when, whole, cell(verdict.reason))

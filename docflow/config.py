@@ -7,6 +7,9 @@ Relative paths are relative to the folder holding the toml file.
 
 from __future__ import annotations
 
+import json
+import math
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -14,19 +17,31 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from docflow.batch import Limits
-from docflow.register import COLUMN_ALIASES
+import click
 
-__all__ = ["Config", "ConfigError", "Tier", "WatchConfig", "SummaryConfig", "load_config", "CONFIG_NAME"]
+from docflow.batch import Limits
+from docflow.metrics import LEVELS
+from docflow.register import COLUMN_ALIASES
+from docflow.safe_text import for_terminal
+
+__all__ = ["Config", "ConfigError", "ConfigRefused", "Tier", "WatchConfig", "SummaryConfig", "load_config", "CONFIG_NAME"]
 
 CONFIG_NAME = "docflow.toml"
 _SECTIONS = ("paths", "limits", "register", "watch", "summary", "signatures")
 _PATH_KEYS = {"inbox": "inbox", "db": "docflow.db", "trust": "trust"}
 _SIGNER_KINDS = ("person", "organisation")
+_MAX_WHOLE = 2**63 - 1
 
 
 class ConfigError(Exception):
-    """docflow.toml is unreadable or holds an unknown key or a wrong value; the message says which."""
+    """docflow.toml is unreadable or holds an unknown key or a wrong value; the message says which key,
+    the value and what is allowed."""
+
+
+class ConfigRefused(click.ClickException):
+    """A command refusing to start on a bad docflow.toml: one line, exit 2 (as for a wrong option)."""
+
+    exit_code = 2
 
 
 @dataclass(frozen=True)
@@ -93,7 +108,7 @@ def _from_table(table: Mapping[str, Any], base: Path, source: Path | None) -> Co
     _only(table, _SECTIONS, "")
     paths = _section(table, "paths")
     _only(paths, tuple(_PATH_KEYS), "paths")
-    resolved = {key: base / _typed(paths.get(key, default), str, f"paths.{key}") for key, default in _PATH_KEYS.items()}
+    resolved = {key: base / _path(paths.get(key, default), f"paths.{key}") for key, default in _PATH_KEYS.items()}
     return Config(
         inbox_path=resolved["inbox"],
         db_path=resolved["db"],
@@ -107,85 +122,160 @@ def _from_table(table: Mapping[str, Any], base: Path, source: Path | None) -> Co
     )
 
 
+def _shown(value: Any) -> str:
+    """A value as the toml file spells it, short and safe to print."""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+    elif isinstance(value, dict):
+        text = "a table"
+    elif isinstance(value, list):
+        text = "a list"
+    else:
+        text = repr(value)
+    return for_terminal(text if len(text) <= 60 else text[:57] + "...")
+
+
+def _refuse(where: str, value: Any, problem: str, allowed: str) -> ConfigError:
+    return ConfigError(f"docflow.toml: {where} = {_shown(value)} {problem}; allowed: {allowed}")
+
+
 def _section(table: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    return _typed(table.get(name, {}), dict, f"[{name}]")
+    return _typed(table.get(name, {}), dict, f"[{name}]", "a table")
 
 
 def _only(table: Mapping[str, Any], allowed: tuple[str, ...], where: str) -> None:
     unknown = sorted(set(table) - set(allowed))
     if unknown:
         place = f"[{where}]" if where else "the top level"
-        raise ConfigError(f"docflow.toml: unknown key(s) {', '.join(unknown)} in {place}; "
+        raise ConfigError(f"docflow.toml: unknown key(s) {for_terminal(', '.join(unknown))} in {place}; "
                           f"allowed: {', '.join(allowed)}")
 
 
-def _typed(value: Any, kind: type | tuple[type, ...], where: str) -> Any:
+def _typed(value: Any, kind: type | tuple[type, ...], where: str, allowed: str) -> Any:
     # bool is an int in Python; a limit written as `true` is a mistake, not 1.
     if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
-        raise ConfigError(f"docflow.toml: {where} has the wrong type ({type(value).__name__})")
+        raise _refuse(where, value, f"has the wrong type ({type(value).__name__})", allowed)
     return value
 
 
-def _positive(value: Any, kind: type | tuple[type, ...], where: str) -> Any:
-    if _typed(value, kind, where) <= 0:
-        raise ConfigError(f"docflow.toml: {where} must be greater than 0")
-    return value
+def _whole(value: Any, where: str, low: int, high: int = _MAX_WHOLE) -> int:
+    allowed = f"a whole number from {low} to {high}"
+    number = _typed(value, int, where, allowed)
+    if number < low:
+        raise _refuse(where, value, "must be greater than 0" if low == 1 else f"must be at least {low}", allowed)
+    if number > high:
+        raise _refuse(where, value, "is too large", allowed)
+    return int(number)
+
+
+def _seconds_or_ratio(value: Any, where: str, high: float) -> float:
+    """A finite number greater than 0: NaN compares false with every bound, so it must be named."""
+    allowed = f"a finite number greater than 0, at most {high:g}"
+    number = float(_typed(value, (int, float), where, allowed))
+    if not math.isfinite(number):
+        raise _refuse(where, value, "is not a finite number", allowed)
+    if not 0 < number <= high:
+        raise _refuse(where, value, "must be greater than 0" if number <= 0 else "is too large", allowed)
+    return number
+
+
+def _text(value: Any, where: str, what: str) -> str:
+    allowed = f"a non-empty {what}"
+    text = _typed(value, str, where, allowed)
+    if not text.strip() or "\0" in text:
+        raise _refuse(where, value, "is empty or holds a NUL character", allowed)
+    return text
+
+
+def _path(value: Any, where: str) -> str:
+    return _text(value, where, "path")
+
+
+# The ranges a limit may take: beyond them a limit no longer protects anything (a zip depth of 1,000
+# overflows the reader's stack; a ratio of NaN turns the zip-bomb check off).
+_LIMIT_RANGES: dict[str, tuple[int, int]] = {"max_zip_depth": (1, 10)}
+_MAX_RATIO = 1e6
 
 
 def _limits(section: Mapping[str, Any]) -> Limits:
     names = tuple(f.name for f in fields(Limits))
     _only(section, names, "limits")
-    kinds = {f.name: (int, float) if f.type == "float" else int for f in fields(Limits)}
-    values = {name: _positive(value, kinds[name], f"limits.{name}") for name, value in section.items()}
+    values: dict[str, Any] = {}
+    for spec in fields(Limits):
+        if spec.name not in section:
+            continue
+        where = f"limits.{spec.name}"
+        if spec.type == "float":
+            values[spec.name] = _seconds_or_ratio(section[spec.name], where, _MAX_RATIO)
+        else:
+            values[spec.name] = _whole(section[spec.name], where, *_LIMIT_RANGES.get(spec.name, (1, _MAX_WHOLE)))
     return Limits(**values)
 
 
 def _columns(section: Mapping[str, Any]) -> dict[str, str]:
     _only(section, ("columns",), "register")
-    columns = _typed(section.get("columns", {}), dict, "[register.columns]")
+    columns = _typed(section.get("columns", {}), dict, "[register.columns]", "a table")
     _only(columns, tuple(COLUMN_ALIASES), "register.columns")
-    return {name: _typed(header, str, f"register.columns.{name}") for name, header in columns.items()}
+    return {name: _text(header, f"register.columns.{name}", "column header") for name, header in columns.items()}
+
+
+_MAX_SECONDS = 86_400.0
+"""A day: a longer settle time or poll interval is a typo, and time.sleep overflows on 1e300."""
 
 
 def _watch(section: Mapping[str, Any]) -> WatchConfig:
     _only(section, ("settle_seconds", "poll_interval"), "watch")
-    values = {name: float(_positive(value, (int, float), f"watch.{name}")) for name, value in section.items()}
+    values = {name: _seconds_or_ratio(value, f"watch.{name}", _MAX_SECONDS) for name, value in section.items()}
     return WatchConfig(**values)
 
 
 def _summary(section: Mapping[str, Any]) -> SummaryConfig:
     _only(section, ("min_documents", "tiers", "targets"), "summary")
     default = SummaryConfig()
-    min_documents = _typed(section.get("min_documents", default.min_documents), int, "summary.min_documents")
+    min_documents = _whole(section.get("min_documents", default.min_documents), "summary.min_documents", 0)
     tiers = tuple(_tier(entry, index) for index, entry in enumerate(_typed(section.get("tiers", []), list,
-                                                                            "summary.tiers")))
+                                                                            "summary.tiers", "a list of tables")))
     targets = dict(default.targets)
-    for level, rate in _typed(section.get("targets", {}), dict, "[summary.targets]").items():
+    for level, rate in _typed(section.get("targets", {}), dict, "[summary.targets]", "a table").items():
+        if level not in LEVELS:
+            raise _refuse("summary.targets", level, "is not a level", ", ".join(LEVELS))
         targets[level] = _rate(rate, f"summary.targets.{level}")
     return SummaryConfig(min_documents, tiers or DEFAULT_TIERS, MappingProxyType(targets))
 
 
 def _tier(entry: Any, index: int) -> Tier:
     where = f"summary.tiers[{index}]"
-    _only(_typed(entry, dict, where), ("name", "min"), where)
+    _only(_typed(entry, dict, where, "a table {name = ..., min = ...}"), ("name", "min"), where)
     if "name" not in entry or "min" not in entry:
         raise ConfigError(f"docflow.toml: {where} needs both name and min")
-    return Tier(_typed(entry["name"], str, f"{where}.name"), _rate(entry["min"], f"{where}.min"))
+    return Tier(_text(entry["name"], f"{where}.name", "name"), _rate(entry["min"], f"{where}.min"))
 
 
 def _rate(value: Any, where: str) -> float:
-    rate = float(_typed(value, (int, float), where))
-    if not 0.0 <= rate <= 1.0:
-        raise ConfigError(f"docflow.toml: {where} must be a rate between 0 and 1, not {value}")
+    allowed = "a rate between 0 and 1"
+    rate = float(_typed(value, (int, float), where, allowed))
+    if not 0.0 <= rate <= 1.0:  # false for NaN too
+        raise _refuse(where, value, "is out of range", allowed)
     return rate
+
+
+_FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
 
 
 def _kind_overrides(section: Mapping[str, Any]) -> dict[str, str]:
     _only(section, ("kind_overrides",), "signatures")
-    overrides = _typed(section.get("kind_overrides", {}), dict, "[signatures.kind_overrides]")
+    overrides = _typed(section.get("kind_overrides", {}), dict, "[signatures.kind_overrides]", "a table")
     result: dict[str, str] = {}
     for fingerprint, kind in overrides.items():
-        if _typed(kind, str, f"signatures.kind_overrides.{fingerprint}") not in _SIGNER_KINDS:
-            raise ConfigError(f"docflow.toml: signatures.kind_overrides.{fingerprint} must be person or organisation")
-        result[fingerprint.lower().replace(":", "")] = kind
+        where = f"signatures.kind_overrides.{for_terminal(fingerprint)}"
+        if _typed(kind, str, where, "person or organisation") not in _SIGNER_KINDS:
+            raise _refuse(where, kind, "is not a signer kind", "person or organisation")
+        normalised = fingerprint.lower().replace(":", "")
+        # A key that is not a SHA-256 would never match a certificate: the override would silently do nothing.
+        if not _FINGERPRINT.match(normalised):
+            raise _refuse("signatures.kind_overrides", fingerprint, "is not a certificate's SHA-256",
+                          "64 hexadecimal digits (colons allowed)")
+        result[normalised] = kind
     return result

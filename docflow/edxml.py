@@ -15,6 +15,7 @@ import base64
 import binascii
 import dataclasses
 import functools
+import logging
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from defusedxml.ElementTree import fromstring
 from lxml import etree
 
 from docflow.agency import normalise_code
+from docflow.mojibake import misdeclared_utf8
 from docflow.records import (
     BatchItem,
     BusinessType,
@@ -52,6 +54,8 @@ _TIME_FORMATS = ("%Y/%m/%d %H:%M:%S", "%d/%m/%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S", 
 _REEXPORT = "ask the sender to re-export"
 _BASE64_TEXT = re.compile(rb"^[A-Za-z0-9+/=\s]+$")
 _BLANK = b"\xef\xbb\xbf \t\r\n"
+
+log = logging.getLogger(__name__)
 
 
 class _Refused(Exception):
@@ -137,12 +141,28 @@ def _text(element: Element | None, *path: str) -> str | None:
 # -- parsing --------------------------------------------------------------------------------
 
 
-def _parse(data: bytes) -> Element:
+def _parse(name: str, data: bytes) -> Element:
     body = data.lstrip(_BLANK)
     if not body.startswith(b"<"):
         body = _decode_legacy_base64(body)
+    body = _utf8_as_declared(name, body)
     fast = _parse_without_doctype(body)
     return fast if fast is not None else _parse_defused(body)
+
+
+def _utf8_as_declared(name: str, body: bytes) -> bytes:
+    """UTF-8 bytes under an ISO-8859-1 (or other single-byte) declaration are read as UTF-8, with a note.
+
+    Read as declared, every Vietnamese letter becomes two or three Latin ones ("huyá»‡n"): names nobody can
+    read, and a district whose name no longer says "huyện" classified as a department. Valid UTF-8 with
+    multi-byte sequences is not what real single-byte text looks like, so the bytes are the truth here.
+    """
+    corrected = misdeclared_utf8(body)
+    if corrected is None:
+        return body
+    log.warning("%s declares the encoding %s but its bytes are UTF-8: read as UTF-8; ask the sender to "
+                "declare UTF-8", name, corrected[1])
+    return corrected[0]
 
 
 def _parse_without_doctype(body: bytes) -> Element | None:
@@ -203,7 +223,7 @@ def read_edxml(name: str, data: bytes, limits: Limits | None = None, *, zip_dept
         return [RejectedItem(name, f"the edXML file is {len(data):,} bytes, over the {limits.max_xml_bytes:,} "
                                    "byte limit; send large attachments as separate signed files")]
     try:
-        root = _parse(data)
+        root = _parse(name, data)
         elements = _by_local_name(root)
         status = _first(elements, "Status")
         if status is not None:

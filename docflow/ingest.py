@@ -326,9 +326,9 @@ class _BatchRun:
         verdicts = self._verdicts(payload, checked)
         if verdicts is None:
             return None
-        self.store.add_signatures(verdicts, payload_sha256=checked.sha256, item_name=payload.name,
-                                  batch_id=self.batch_id, document_id=document_id)
-        self.signatures += len(verdicts)
+        # What was stored: the same signed file attached again (or stored by an earlier batch) adds no row.
+        self.signatures += self.store.add_signatures(verdicts, payload_sha256=checked.sha256, item_name=payload.name,
+                                                     batch_id=self.batch_id, document_id=document_id)
         return checked.sha256
 
     def _verdicts(self, payload: SignedPayload, checked: Checked) -> list[Verdict] | None:

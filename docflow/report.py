@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from docflow.metrics import LEVELS, MEETS_TARGET, UNRANKED, Period, SummarySettings
+from docflow.safe_text import cell, for_spreadsheet, for_terminal
 from docflow.summary import Summary, UnitSummary, summarise
 from docflow.units import LEVEL_LABELS
 
@@ -117,7 +118,7 @@ def _csv_row(row: UnitSummary) -> dict[str, object]:
     assert isinstance(invalid, dict)
     flat.update({f"invalid_{reason}": count for reason, count in invalid.items()})
     flat["flags"] = " ".join(row.flags)
-    return {name: "" if flat[name] is None else flat[name] for name in CSV_FIELDS}
+    return {name: "" if flat[name] is None else for_spreadsheet(flat[name]) for name in CSV_FIELDS}
 
 
 def summary_csv(summary: Summary) -> str:
@@ -191,8 +192,8 @@ def _tier_text(row: UnitSummary) -> Text:
 
 
 _COLUMNS: tuple[_Column, ...] = (
-    _Column("Đơn vị", 0, lambda r: r.unit.display_name, "left", min_width=14, max_width=32, wraps=True),
-    _Column("Mã định danh", 3, lambda r: Text(r.unit.code, style="dim"), "left"),
+    _Column("Đơn vị", 0, lambda r: cell(r.unit.display_name), "left", min_width=14, max_width=32, wraps=True),
+    _Column("Mã định danh", 3, lambda r: cell(r.unit.code, style="dim"), "left"),
     _Column("VB đi", 1, lambda r: str(r.counters.outgoing)),
     _Column("Điện tử", 4, lambda r: str(r.counters.outgoing_electronic)),
     _Column("Giấy", 4, lambda r: str(r.counters.outgoing_paper)),
@@ -293,12 +294,12 @@ def _table_lines(cells: list[list[_CellLine]], widths: list[int], edge: str, div
 
 def _level_title(level: str, summary: Summary) -> str:
     target = summary.settings.target(level)
-    return f"{LEVEL_LABELS.get(level, level)} — chỉ tiêu phát hành điện tử {target * 100:.0f}%"
+    return f"{for_terminal(LEVEL_LABELS.get(level, level))} — chỉ tiêu phát hành điện tử {target * 100:.0f}%"
 
 
 def _squeezed_table(title: str, columns: tuple[tuple[_Column, int], ...], rows: list[UnitSummary]) -> Table:
     """rich's Table, for a terminal too narrow even for the always-shown columns: it squeezes them."""
-    table = Table(title=title, title_justify="left", expand=False)
+    table = Table(title=Text(title), title_justify="left", expand=False)
     for column, fitted in columns:
         # One line per unit where possible: a province has a hundred communes to scan down.
         table.add_column(column.header, justify=column.justify, width=fitted,  # type: ignore[arg-type]
@@ -377,7 +378,7 @@ def render_detail(detail: UnitDetail, period: Period, console: Console) -> None:
         return
     row = detail.summary
     console.print(
-        f"{row.unit.display_name} ({row.unit.code}) — kỳ {period.label}: {row.tier}; "
+        f"{for_terminal(row.unit.display_name)} ({for_terminal(row.unit.code)}) — kỳ {period.label}: {row.tier}; "
         f"PHĐT {_percent(row.rates.e_issuance_rate)}, ký số {_percent(row.rates.signature_rate)}, "
         f"NĐ30 {_percent(row.rates.nd30_rate)}",
         style="bold",
@@ -385,7 +386,7 @@ def render_detail(detail: UnitDetail, period: Period, console: Console) -> None:
         markup=False,
     )
     for flag in row.flags:
-        console.print(f"  {flag}: {FLAG_HINTS.get(flag, flag)}", highlight=False, markup=False)
+        console.print(f"  {flag}: {for_terminal(FLAG_HINTS.get(flag, flag))}", highlight=False, markup=False)
     if not detail.failed:
         console.print("Không có văn bản đi nào lỗi trong kỳ.")
         return
@@ -396,5 +397,5 @@ def render_detail(detail: UnitDetail, period: Period, console: Console) -> None:
     for failed in detail.failed:
         reasons = "; ".join(PROBLEM_HINTS.get(word, word) for word in failed.problems)
         label = failed.document_id + (f"\n{failed.subject}" if failed.subject else "")
-        table.add_row(failed.promulgation_date or "", label, reasons)
+        table.add_row(cell(failed.promulgation_date or ""), cell(label), cell(reasons))
     console.print(table)

@@ -46,6 +46,7 @@ from docflow.merging import (
     state_values,
     total_contribution,
 )
+from docflow.mojibake import garbled
 from docflow.ownership import SignerIdentity, belongs_to_sender, unit_names
 from docflow.records import BusinessType, DocumentRecord, RejectedItem, StatusEvent
 from docflow.schema import COUNTER_COLUMNS, MIGRATIONS
@@ -217,11 +218,13 @@ class Store:
         code = code.strip()
         if not code:
             return
-        existing = self.conn.execute("SELECT name FROM units WHERE code = ?", (code,)).fetchone()
+        existing = self.conn.execute("SELECT name, source FROM units WHERE code = ?", (code,)).fetchone()
         if existing is not None:
             if name and not existing[0]:
                 self.conn.execute("UPDATE units SET name = ? WHERE code = ?", (name, code))
                 self._forget_units()
+            elif name and garbled(existing[0]) and not garbled(name):
+                self._repair_unit_name(code, name, derived_level=existing[1] != "import")
             return
         if name:
             self._forget_units()
@@ -232,6 +235,17 @@ class Store:
             "INSERT INTO units (code, name, level, parent, code_valid, source) VALUES (?, ?, ?, ?, ?, ?)",
             (code, name, level, parent, int(bool(CODE_PATTERN.match(code))), source),
         )
+
+    def _repair_unit_name(self, code: str, name: str, *, derived_level: bool) -> None:
+        """A clean name replaces one read in the wrong encoding; a level derived from the garbled name follows."""
+        if derived_level:
+            parent = _parent_code(code)
+            parent_row = self.conn.execute("SELECT level FROM units WHERE code = ?", (parent,)).fetchone()
+            level = classify_level(code, name, parent_row[0] if parent_row else None)
+            self.conn.execute("UPDATE units SET name = ?, level = ? WHERE code = ?", (name, level, code))
+        else:
+            self.conn.execute("UPDATE units SET name = ? WHERE code = ?", (name, code))
+        self._forget_units()
 
     # -- documents -------------------------------------------------------------------
 

@@ -36,7 +36,7 @@ tiers = [{name = "Tốt", min = 0.95}, {name = "Chưa đạt", min = 0}]
 district = 0.85
 
 [signatures]
-kind_overrides = {"AB:CD" = "organisation"}
+kind_overrides = {"AB:CD:EFEFEFEFEFEFEFEFEFEFEFEFEFEFEFEFEFEFEFEFEFEFEFEFEFEFEFEFEFEF" = "organisation"}
 """
 
 
@@ -62,7 +62,7 @@ def test_toml_in_working_directory_is_read(tmp_path: Path, monkeypatch: pytest.M
     assert config.summary.min_documents == 20
     assert config.summary.tiers == (Tier("Tốt", 0.95), Tier("Chưa đạt", 0.0))
     assert config.summary.targets["district"] == 0.85 and config.summary.targets["commune"] == 0.6
-    assert dict(config.kind_overrides) == {"abcd": "organisation"}
+    assert dict(config.kind_overrides) == {"abcd" + "ef" * 30: "organisation"}
 
 
 def test_paths_are_relative_to_the_toml_folder(tmp_path: Path) -> None:

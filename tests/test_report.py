@@ -175,4 +175,4 @@ def test_docflow_toml_sets_store_and_targets(db: Path, tmp_path: Path, monkeypat
     assert commune["tier"] == "Chưa đạt"  # 3 documents now rank; 0 % is below even a 1 % target
     Path("docflow.toml").write_text("[summary]\nmin_documents = 'ten'\n", encoding="utf-8")
     broken = runner.invoke(main, ["summary", "--db", str(db)])
-    assert broken.exit_code == 1 and "min_documents" in broken.output
+    assert broken.exit_code == 2 and "min_documents" in broken.output
