@@ -17,7 +17,7 @@ import stat
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
@@ -86,17 +86,14 @@ class BatchIdentity:
     """The newest mtime among them (a time that stays the same when a batch is retried)."""
     is_folder: bool
     files: tuple[FileState, ...]
+    _by_name: dict[str, FileState] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {state.relative: state for state in self.files})
 
     def file(self, relative: str) -> FileState | None:
         """The state of one file of the batch, by its path inside the folder (or its name)."""
-        return self._by_name().get(relative)
-
-    def _by_name(self) -> dict[str, FileState]:
-        found = self.__dict__.get("_index")
-        if found is None:
-            found = {state.relative: state for state in self.files}
-            object.__setattr__(self, "_index", found)  # a cache, not part of the value
-        return found
+        return self._by_name.get(relative)
 
     def verify(self) -> None:
         """Raise ``BatchChanged`` unless every file is still the one that was hashed (and no file was added)."""

@@ -358,6 +358,7 @@ def test_sigterm_stops_a_watcher_that_was_given_pipes(tmp_path: Path) -> None:
     inbox.mkdir()
     folder.rename(inbox / "batch")
     os.mkfifo(inbox / "dropped-pipe.edxml")
+    (inbox / "dropped-zero.zip").symlink_to("/dev/zero")
     process = subprocess.Popen([*DOCFLOW, "watch", str(inbox), "--db", str(tmp_path / "d.db"), "--trust",
                                 str(tmp_path / "trust"), "--workers", "1"],
                                cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -377,7 +378,8 @@ def test_sigterm_stops_a_watcher_that_was_given_pipes(tmp_path: Path) -> None:
             process.wait()
     (archived,) = (inbox / "archive").iterdir()
     assert archived.name.endswith("-batch")
-    assert sorted(path.name for path in (inbox / "rejected").iterdir() if not path.name.endswith(".json"))[0] \
-        .endswith("dropped-pipe.edxml")
+    filed = sorted(path.name.split("-", 2)[2] for path in (inbox / "rejected").iterdir()
+                   if not path.name.endswith(".error.json"))
+    assert filed == ["dropped-pipe.edxml", "dropped-zero.zip"]
     with Store.open(tmp_path / "d.db") as store:
         assert table(store, "SELECT outcome, documents, rejected_items FROM batches") == [("ingested", 1, 2)]
