@@ -13,6 +13,7 @@ one member (two for a ``.p7s`` and the file it signs) is in memory at a time.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import posixpath
@@ -21,10 +22,12 @@ import stat
 import zipfile
 import zlib
 from collections.abc import Iterator, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from docflow.batch_identity import BatchChanged, BatchIdentity, open_regular
 from docflow.edxml import read_edxml
 from docflow.records import BatchItem, DocumentRecord, RejectedItem, SignedPayload
 from docflow.register import read_register
@@ -228,9 +231,9 @@ class _ZipContainer:
             raise _MemberRejected(f"it could not be unpacked ({error}); re-create the zip with ordinary compression")
 
 
-def _open_zip(source: Path | bytes) -> zipfile.ZipFile | None:
+def _open_zip(source: BinaryIO | bytes) -> zipfile.ZipFile | None:
     try:
-        return zipfile.ZipFile(source if isinstance(source, Path) else io.BytesIO(source))
+        return zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
     # NotImplementedError: a central directory asking for a zip version or feature zipfile lacks.
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError):
         return None
@@ -240,11 +243,14 @@ def _open_zip(source: Path | bytes) -> zipfile.ZipFile | None:
 
 
 class _FolderContainer:
-    def __init__(self, root: Path, limits: Limits, single: Path | None = None) -> None:
+    def __init__(self, root: Path, limits: Limits, single: Path | None = None,
+                 identity: BatchIdentity | None = None) -> None:
         self.root = root
         self.prefix = ""
         self.limits = limits
         self.single = single
+        self.identity = identity
+        """The files as they were hashed: each file read must be one of them, unchanged."""
 
     def scan(self) -> tuple[list[_Entry], list[RejectedItem]]:
         entries: list[_Entry] = []
@@ -286,13 +292,25 @@ class _FolderContainer:
 
     def read(self, entry: _Entry, budget: _Budget) -> bytes:
         path = self.root / entry.name
+        hashed = self.identity.file(entry.name) if self.identity is not None else None
+        if self.identity is not None and hashed is None:
+            raise BatchChanged(f"the batch changed while it was being read ('{entry.name}' was added)")
         try:
-            # O_NOFOLLOW: the file may have been swapped for a link since the listing.
-            descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-            with os.fdopen(descriptor, "rb") as stream:
-                return _read_bounded(stream, self.limits.max_member_bytes, budget, "it grew over the size limit")
+            # The file may have been swapped for a link, a pipe or a device since the listing.
+            with open_regular(path) as (stream, status):
+                if hashed is not None and not hashed.matches(status):
+                    raise BatchChanged(f"the batch changed while it was being read ('{entry.name}' changed)")
+                data = _read_bounded(stream, self.limits.max_member_bytes, budget, "it grew over the size limit")
+        except FileNotFoundError:
+            if hashed is not None:
+                raise BatchChanged(f"the batch changed while it was being read ('{entry.name}' was deleted)")
+            raise _MemberRejected("it was deleted while the batch was being read")
         except OSError as error:
             raise _MemberRejected(f"it could not be read ({error.strerror or error})")
+        # What is stored must be what was hashed: the same file could have been rewritten in place.
+        if hashed is not None and hashlib.sha256(data).hexdigest() != hashed.sha256:
+            raise BatchChanged(f"the batch changed while it was being read ('{entry.name}' changed)")
+        return data
 
 
 # -- dispatch -----------------------------------------------------------------------------
@@ -408,16 +426,17 @@ def _find_reference(reference: str, folder: str, by_lower: dict[str, _Entry]) ->
 # -- entry points -------------------------------------------------------------------------
 
 
-def read_batch(path: Path, limits: Limits = Limits(), columns: Mapping[str, str] | None = None
-               ) -> Iterator[BatchItem]:
+def read_batch(path: Path, limits: Limits = Limits(), columns: Mapping[str, str] | None = None,
+               identity: BatchIdentity | None = None) -> Iterator[BatchItem]:
     """Stream the items of a batch (file, folder or zip).
 
     Raises ``BatchUnreadable`` (on first iteration) only when the batch as a whole cannot be
-    read; everything partially bad comes out as ``RejectedItem``s.
+    read; everything partially bad comes out as ``RejectedItem``s. With ``identity``, every byte
+    read must be of the files as they were hashed, else ``BatchChanged`` is raised.
     """
     path = Path(path)
-    container, depth, archive = _open_top(path, limits)
-    try:
+    with ExitStack() as opened:
+        container, depth = _open_top(path, limits, identity, opened)
         entries, rejected = container.scan()
         _check_readable(path, entries, rejected)
         reader = _Reader(limits, columns)
@@ -427,9 +446,6 @@ def read_batch(path: Path, limits: Limits = Limits(), columns: Mapping[str, str]
             yield RejectedItem(path.name, f"reading stopped: the batch unpacks to more than "
                                           f"{_size_text(limits.max_total_uncompressed_bytes)} (zip bomb?); "
                                           "the items before this point were kept")
-    finally:
-        if archive is not None:
-            archive.close()
 
 
 class _Scanned:
@@ -447,13 +463,15 @@ class _Scanned:
         return self.container.read(entry, budget)
 
 
-def _open_top(path: Path, limits: Limits) -> tuple[_Container, int, zipfile.ZipFile | None]:
+def _open_top(path: Path, limits: Limits, identity: BatchIdentity | None, opened: ExitStack
+              ) -> tuple[_Container, int]:
     if path.is_symlink():
         raise BatchUnreadable("the batch is a symbolic link; links are never followed — drop the files themselves")
     if path.is_dir():
-        total = sum(f.lstat().st_size for f in path.rglob("*") if not f.is_symlink() and f.is_file())
+        total = identity.size if identity is not None else sum(
+            f.lstat().st_size for f in path.rglob("*") if not f.is_symlink() and f.is_file())
         _check_size(total, limits)
-        return _FolderContainer(path, limits), 0, None
+        return _FolderContainer(path, limits, identity=identity), 0
     if not path.is_file():
         raise BatchUnreadable("the batch is neither a file nor a folder")
     size = path.stat().st_size
@@ -461,11 +479,28 @@ def _open_top(path: Path, limits: Limits) -> tuple[_Container, int, zipfile.ZipF
         raise BatchUnreadable("the batch file is empty")
     _check_size(size, limits)
     if member_kind(path.name) != "zip":
-        return _FolderContainer(path.parent, limits, single=path), 0, None
-    archive = _open_zip(path)
+        return _FolderContainer(path.parent, limits, single=path, identity=identity), 0
+    archive = _open_zip(_open_pinned(path, identity, opened))
     if archive is None:
         raise BatchUnreadable("the file is named .zip but is not a readable zip archive; ask the sender to re-create it")
-    return _ZipContainer(archive, "", limits), 1, archive
+    opened.enter_context(archive)
+    return _ZipContainer(archive, "", limits), 1
+
+
+def _open_pinned(path: Path, identity: BatchIdentity | None, opened: ExitStack) -> BinaryIO:
+    """The batch file, opened once for all its members; with ``identity``, the very file that was hashed."""
+    try:
+        stream, status = opened.enter_context(open_regular(path))
+    except FileNotFoundError:
+        if identity is None:
+            raise BatchUnreadable("the batch file was deleted before it could be read")
+        raise BatchChanged("the batch changed while it was being read (it was deleted)")
+    except OSError as error:
+        raise BatchUnreadable(f"the batch file could not be read ({error.strerror or error})")
+    hashed = identity.file(path.name) if identity is not None else None
+    if identity is not None and (hashed is None or not hashed.matches(status)):
+        raise BatchChanged("the batch changed while it was being read (it was replaced or rewritten)")
+    return stream
 
 
 def _check_size(size: int, limits: Limits) -> None:

@@ -24,7 +24,7 @@ from rich.logging import RichHandler
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from docflow.config import ConfigError, ConfigRefused, load_config
-from docflow.ingest import BatchOutcome, IngestOptions, ProgressCallback, ingest_batch
+from docflow.ingest import BatchChanged, BatchOutcome, IngestOptions, ProgressCallback, ingest_batch
 from docflow.safe_text import SafeLogFilter, for_terminal, markup_safe
 from docflow.store import Store
 from signatures import SignerKind, TrustStore
@@ -165,6 +165,8 @@ def _ingest_one(path: Path, store: Store, trust: TrustStore | None, options: Ing
     try:
         with _rich_progress(console, path.name) as progress:
             return ingest_batch(path, store, trust, options, progress=progress)
+    except BatchChanged as changed:
+        return BatchOutcome(path.name, "", "rejected", reason=changed.reason)
     except Exception as error:  # noqa: BLE001 - report it as this batch's outcome, carry on with the rest
         log.exception("%s: docflow failed on this batch", path.name)
         return BatchOutcome(path.name, "", "rejected", reason=f"docflow failed on this batch: {error!r}")

@@ -9,31 +9,27 @@ in memory whole.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import itertools
 import logging
-import os
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from docflow.batch import BatchUnreadable, Limits, read_batch
+from docflow.batch_identity import BatchChanged, BatchIdentity, NotABatch, take_identity
 from docflow.records import BusinessType, DocumentRecord, RejectedItem, SignedPayload, Source, StatusEvent
 from docflow.signature_rows import NewSignatures
 from docflow.store import BatchRow, Store
 from docflow.verifier import Checked, Verifier, VerifyFailed
 from signatures import SignerKind, TrustStore, Verdict
 
-__all__ = ["BatchOutcome", "IngestOptions", "ingest_batch", "batch_sha256", "ProgressCallback"]
+__all__ = ["BatchOutcome", "IngestOptions", "ingest_batch", "batch_sha256", "ProgressCallback", "BatchChanged"]
 
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int], None]
 """Called with the number of items processed so far in the current batch."""
 
-_CHUNK = 1 << 20
 _NO_TRUST = TrustStore.from_objects([])
 """Without a trust store every signature is reported untrusted, and still recorded."""
 
@@ -85,44 +81,7 @@ class _AlreadyStored(Exception):
 
 def batch_sha256(path: Path) -> str:
     """A file's SHA-256; for a folder, the SHA-256 of its sorted (relative path, file SHA-256) pairs."""
-    return _folder_sha256(_folder_files(path)) if path.is_dir() else _file_sha256(path)
-
-
-def _folder_sha256(files: list[tuple[str, str]]) -> str:
-    paths = [file_path for _, file_path in files]
-    # hashlib and file reads release the GIL: a folder of many files hashes on every core. Files go to the
-    # threads in runs: a task per file cost more in hand-offs than hashing a 100 KB file (2,000 packages:
-    # 0.13-0.17 -> 0.085 s, CPU 0.21-0.24 -> 0.16 s).
-    threads = os.cpu_count() or 1
-    # ...but at least four runs a thread, so that a folder of a few large files still spreads over the cores.
-    run = max(1, min(_HASH_RUN, len(paths) // (4 * threads)))
-    runs = [paths[start:start + run] for start in range(0, len(paths), run)]
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        file_hashes = itertools.chain.from_iterable(pool.map(_files_sha256, runs))
-        digest = hashlib.sha256()
-        for (relative, _), file_hash in zip(files, file_hashes):
-            digest.update(f"{relative}\0{file_hash}\n".encode())
-    return digest.hexdigest()
-
-
-def _identity(path: Path) -> tuple[str, int, datetime]:
-    """``batch_sha256``, the total size and the newest mtime (a time that stays the same when a batch is
-    retried), from one listing of a folder."""
-    if not path.is_dir():
-        status = path.stat()
-        return _file_sha256(path), status.st_size, datetime.fromtimestamp(status.st_mtime, timezone.utc)
-    files = _folder_files(path)
-    stats = [os.stat(file_path) for _, file_path in files] or [path.stat()]
-    newest = max(status.st_mtime for status in stats)
-    return _folder_sha256(files), sum(status.st_size for status in stats), datetime.fromtimestamp(newest, timezone.utc)
-
-
-_HASH_RUN = 64
-"""Most files hashed per thread task."""
-
-
-def _files_sha256(paths: list[str]) -> list[str]:
-    return [_file_sha256(file_path) for file_path in paths]
+    return take_identity(path).sha256
 
 
 def ingest_batch(
@@ -133,21 +92,41 @@ def ingest_batch(
     *,
     progress: ProgressCallback | None = None,
     received_at: datetime | None = None,
+    attempts: int = 3,
 ) -> BatchOutcome:
-    """Ingest one batch exactly once. Raises only for bugs (the transaction is rolled back)."""
+    """Ingest one batch exactly once. Raises for bugs (the transaction is rolled back), and ``BatchChanged``
+    when the batch changed while it was read ``attempts`` times in a row (nothing of it is stored)."""
     options = options or IngestOptions()
+    for attempt in range(1, attempts + 1):
+        try:
+            return _ingest_as_read(path, store, trust, options, progress, received_at)
+        except BatchChanged as changed:
+            log.info("%s: %s; reading it again", path.name, changed.reason)
+            if attempt == attempts:
+                raise BatchChanged(f"{changed.reason}, {attempts} times in a row; nothing of it was stored — "
+                                   "ingest it again once it is completely copied") from changed
+    raise ValueError(f"attempts must be at least 1, not {attempts}")
+
+
+def _ingest_as_read(path: Path, store: Store, trust: TrustStore | None, options: IngestOptions,
+                    progress: ProgressCallback | None, received_at: datetime | None) -> BatchOutcome:
+    """One try: what is recorded is what was read, or ``BatchChanged`` and nothing is."""
     try:
-        sha256, size, batch_time = _identity(path)
+        identity = take_identity(path)
+    except NotABatch as refused:
+        return BatchOutcome(path.name, "", "rejected", reason=refused.reason)
     except OSError as error:
         return BatchOutcome(path.name, "", "rejected", reason=f"cannot read the batch: {error.strerror or error}")
+    sha256, size, batch_time = identity.sha256, identity.size, identity.newest
     previous = store.batch_by_sha256(sha256)
     if previous is not None:
+        identity.verify()  # the file filed away as this duplicate must be the one hashed
         return _duplicate(path, previous)
     row = BatchRow(
         file_name=path.name,
         sha256=sha256,
         size_bytes=size,
-        kind=_kind(path),
+        kind="folder" if identity.is_folder else _kind(path),
         received_at=_iso(received_at or _now()),
         processed_at=_iso(_now()),
         outcome="ingested",
@@ -155,22 +134,24 @@ def ingest_batch(
     )
     try:
         with store.transaction():
-            run = _ingest_items(path, store, trust or _NO_TRUST, options, row, batch_time, progress)
+            run = _ingest_items(identity, store, trust or _NO_TRUST, options, row, batch_time, progress)
+            identity.verify()
     except BatchUnreadable as unreadable:
-        return _reject(path, store, row, str(unreadable))
+        return _reject(identity, store, row, str(unreadable))
     except _AlreadyStored:
         # Another docflow process took the same batch between our look-up and our lock.
+        identity.verify()
         return _duplicate(path, store.batch_by_sha256(sha256) or row)
     return BatchOutcome(path.name, sha256, "ingested", run.documents, run.signatures, run.rejected_items)
 
 
-def _ingest_items(path: Path, store: Store, trust: TrustStore, options: IngestOptions, row: BatchRow,
+def _ingest_items(identity: BatchIdentity, store: Store, trust: TrustStore, options: IngestOptions, row: BatchRow,
                   batch_time: datetime, progress: ProgressCallback | None) -> _BatchRun:
     if store.batch_by_sha256(row.sha256) is not None:
         raise _AlreadyStored
     with Verifier(trust, options.kinds, options.workers) as verifier:
         run = _BatchRun(store, verifier, store.record_batch(row), batch_time)
-        for item in verifier.ahead(read_batch(path, options.limits, options.columns)):
+        for item in verifier.ahead(read_batch(identity.path, options.limits, options.columns, identity)):
             run.take(item)
             run.items += 1
             if progress is not None:
@@ -365,10 +346,11 @@ def _mergeable_in_bulk(item: object) -> bool:
             and item.business_type is BusinessType.NEW and not item.replaces)
 
 
-def _reject(path: Path, store: Store, row: BatchRow, reason: str) -> BatchOutcome:
+def _reject(identity: BatchIdentity, store: Store, row: BatchRow, reason: str) -> BatchOutcome:
     with store.transaction():
         store.record_batch(BatchRow(**{**row.__dict__, "outcome": "rejected", "reason": reason}))
-    return BatchOutcome(path.name, row.sha256, "rejected", reason=reason)
+        identity.verify()
+    return BatchOutcome(identity.path.name, row.sha256, "rejected", reason=reason)
 
 
 def _duplicate(path: Path, previous: BatchRow) -> BatchOutcome:
@@ -379,31 +361,7 @@ def _duplicate(path: Path, previous: BatchRow) -> BatchOutcome:
     return BatchOutcome(path.name, previous.sha256, "duplicate", reason=reason, previous_outcome=previous.outcome)
 
 
-def _folder_files(folder: Path) -> list[tuple[str, str]]:
-    """(path relative to the folder, with '/'; full path) of every file under it, sorted.
-
-    Strings, not Path objects: building and relating two Paths per file was most of listing a
-    folder of thousands of packages, and the listing is made before any work can start.
-    """
-    top = os.fspath(folder)
-    files: list[tuple[str, str]] = []
-    for root, _dirs, names in os.walk(top):
-        relative_root = root[len(top) + 1:].replace(os.sep, "/") if root != top else ""
-        files += [(f"{relative_root}/{name}" if relative_root else name, os.path.join(root, name)) for name in names]
-    return sorted(files)
-
-
-def _file_sha256(path: Path | str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _kind(path: Path) -> str:
-    if path.is_dir():
-        return "folder"
     return "zip" if path.suffix.lower() == ".zip" else "file"
 
 

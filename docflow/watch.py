@@ -19,6 +19,7 @@ import sqlite3
 import threading
 import time
 import traceback
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
+from docflow.batch_identity import BatchChanged, refusal
 from docflow.ingest import BatchOutcome, IngestOptions, ProgressCallback, ingest_batch
 from docflow.store import Store
 from signatures import TrustStore
@@ -49,6 +51,11 @@ _WHAT_TO_DO_FAILED = (
     "docflow failed on this batch several times; it is kept here unchanged. Send this file and the batch "
     "to the docflow administrator; once fixed, drop the batch into the inbox again."
 )
+_WHAT_TO_DO_REFUSED = (
+    "Links, pipes and devices are never read. Put the file or folder itself (a copy, not a link) into the inbox."
+)
+_TRASH = ".docflow-trash"
+"""Inside the inbox (so on its file system): duplicates are renamed here whole, then deleted."""
 
 
 def is_temporary_name(name: str) -> bool:
@@ -147,6 +154,8 @@ class Watcher:
 
     def run(self, once: bool = False) -> WatchReport:
         self.settings.inbox.mkdir(parents=True, exist_ok=True)
+        # What a kill left half deleted; it was out of the inbox's sight already.
+        shutil.rmtree(self.settings.inbox / _TRASH, ignore_errors=True)
         report = WatchReport()
         observer = None if once else self._start_observer()
         try:
@@ -200,9 +209,10 @@ class Watcher:
             self._consider(name)
 
     def _is_candidate(self, path: Path) -> bool:
-        if is_temporary_name(path.name) or not (path.is_file() or path.is_dir()):
+        # lexists: a link, a pipe or a device is a candidate too, to be refused with a reason.
+        if is_temporary_name(path.name) or not os.path.lexists(path):
             return False
-        return path.resolve() not in self._own_dirs
+        return Path(os.path.realpath(path)) not in self._own_dirs
 
     # -- what a batch is -------------------------------------------------------------
 
@@ -230,13 +240,21 @@ class Watcher:
     def _take(self, store: Store, path: Path, pending: _Pending) -> BatchOutcome | None:
         """Ingest and file one batch; None when it stays in the inbox for a retry."""
         outcome = pending.committed
-        if outcome is None:
+        refused = refusal(path) if outcome is None else None
+        if refused is not None:
+            outcome = BatchOutcome(path.name, "", "rejected", reason=refused)
+            _log_outcome(outcome)
+        elif outcome is None:
             try:
                 with self._progress_for(path.name) as progress:
-                    outcome = ingest_batch(path, store, self._trust, self._options,
+                    outcome = ingest_batch(path, store, self._trust, self._options, attempts=1,
                                            progress=self._stoppable(progress), received_at=pending.first_seen)
             except _Stopped:
                 log.info("%s: stopped before it was committed; it stays in the inbox", path.name)
+                return None
+            except BatchChanged as changed:
+                log.info("%s: %s; nothing was stored, it is read again once it settles", path.name, changed.reason)
+                pending.signature = None
                 return None
             except Exception as error:  # noqa: BLE001 - a bug must not lose the batch
                 return self._failed(path, pending, error)
@@ -298,10 +316,11 @@ class Watcher:
                   path.name, summary, state, delay)
 
     def _file_away(self, path: Path, outcome: BatchOutcome) -> None:
-        target_name = _filed_name(outcome.sha256[:16], path.name)
+        target_name = _filed_name(outcome.sha256[:16] or f"refused-{_stamp()}", path.name)
         was_rejected = outcome.outcome == "rejected" or outcome.previous_outcome == "rejected"
         if was_rejected:
-            self._move_to_rejected(path, target_name, outcome, _WHAT_TO_DO_UNREADABLE)
+            self._move_to_rejected(path, target_name, outcome,
+                                   _WHAT_TO_DO_UNREADABLE if outcome.sha256 else _WHAT_TO_DO_REFUSED)
         else:
             _move(path, self.settings.archive_dir / target_name)
 
@@ -357,14 +376,16 @@ def _top_level_name(inbox: Path, raw_path: str) -> str | None:
 def _settle_signature(path: Path) -> tuple[tuple[str, int, int], ...] | None:
     """Size and mtime of the file, or of every file in the folder; None when it is gone."""
     try:
-        if path.is_file():
-            stat = path.stat()
+        # lstat: a link is never followed (it may point at a pipe, or nowhere).
+        if path.is_symlink() or not path.is_dir():
+            stat = path.lstat()
             return (("", stat.st_size, stat.st_mtime_ns),)
-        if not path.is_dir():
-            return None
         entries: list[tuple[str, int, int]] = []
         for file_path in sorted(_walk(path)):
-            stat = file_path.stat()
+            try:
+                stat = file_path.lstat()
+            except FileNotFoundError:
+                continue  # deleted while listed: a change like any other, not the batch gone
             entries.append((file_path.relative_to(path).as_posix(), stat.st_size, stat.st_mtime_ns))
         stat = path.stat()
         return (("", 0, stat.st_mtime_ns), *entries)
@@ -382,12 +403,25 @@ def _move(source: Path, target: Path) -> None:
     """Move into place; an existing target has the same hash prefix, i.e. the same content."""
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
-        if source.is_dir():
-            shutil.rmtree(source)
-        else:
-            source.unlink()
+        _discard(source)
         return
-    shutil.move(str(source), str(target))
+    if source.is_symlink() or source.is_dir() or source.is_file():
+        shutil.move(str(source), str(target))
+    else:
+        os.rename(source, target)  # a pipe or a device: shutil.move's copy across file systems would read it
+
+
+def _discard(source: Path) -> None:
+    """Delete a duplicate; a folder is first renamed whole out of the inbox's sight, so that a kill half-way
+    through never leaves part of it behind to be taken as a new batch."""
+    if source.is_symlink() or not source.is_dir():
+        source.unlink()
+        return
+    trash = source.parent / _TRASH
+    trash.mkdir(exist_ok=True)
+    doomed = trash / uuid.uuid4().hex
+    os.rename(source, doomed)
+    shutil.rmtree(doomed, ignore_errors=True)  # whatever stays is removed when a watcher starts
 
 
 def _write_atomically(path: Path, text: str) -> None:
