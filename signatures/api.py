@@ -7,6 +7,7 @@ verdict whose reason a clerk can act on.
 from __future__ import annotations
 
 import dataclasses
+import enum
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, Mapping
@@ -119,11 +120,34 @@ def _guarded(work: Callable[[], list[Verdict]]) -> list[Verdict]:
         return [format_failure(0, "The signature is malformed and could not be read.", f"{type(error).__name__}: {error}")]
 
 
-def _verify_cms(signature: bytes, content: bytes | None, settings: Settings) -> list[Verdict]:
+class _Encapsulated(enum.Enum):
+    """What a CMS's own copy of the content (eContent) may do beside the content given with it."""
+
+    MUST_MATCH = "must_match"
+    """Files: an attached signature stands alone, but given content must be what it carries."""
+    FORBIDDEN = "forbidden"
+    """PDF detached subfilters: the byte range is the signed content, so a carried copy is a forgery."""
+    DIGEST = "digest"
+    """adbe.pkcs7.sha1: the carried content is the SHA-1 of the byte range, compared by the caller."""
+
+
+_CARRIED_IN_PDF = ("This PDF signature carries its own copy of some content instead of signing the PDF's bytes"
+                   " (a detached PDF signature must not); the PDF is not signed by it.")
+
+
+def _verify_cms(
+    signature: bytes, content: bytes | None, settings: Settings, rule: _Encapsulated = _Encapsulated.MUST_MATCH
+) -> list[Verdict]:
     if len(signature) > settings.policy.max_input_bytes:
         return [format_failure(0, "The signature file is larger than docflow accepts.")]
     signed = read_signed(signature)
-    document = signed.content if signed.content is not None else content
+    if signed.content is not None and rule is _Encapsulated.FORBIDDEN:
+        return [format_failure(0, _CARRIED_IN_PDF, "detached signatures should not have encapsulated data")]
+    if signed.content is not None and content is not None and signed.content != content:
+        return [format_failure(0, "The signature carries its own copy of the document, and it differs from the file"
+                                  " given with it; check that the right files were paired.")]
+    # Never the carried copy in place of given content: with FORBIDDEN and MUST_MATCH they are now equal or one is absent.
+    document = content if content is not None else signed.content
     shared = SignedContext(
         content_type=signed.content_type,
         digests=ContentDigests(document) if document is not None else None,
@@ -149,7 +173,9 @@ def _verify_pdf_signature(index: int, signature: PdfSignature, data: bytes, sett
         return dataclasses.replace(verdict, checks=(Check(CheckName.BYTE_RANGE, CheckOutcome.FAILED, signature.problem),))
     covered = covered_bytes(signature, data)
     sha1_mode = signature.subfilter == SHA1_SUBFILTER
-    verdict = _guarded(lambda: _verify_cms(signature.contents, None if sha1_mode else covered, settings))[0]
+    # Every subfilter but adbe.pkcs7.sha1 signs the byte range itself; unknown ones are held to that too.
+    rule, content = (_Encapsulated.DIGEST, None) if sha1_mode else (_Encapsulated.FORBIDDEN, covered)
+    verdict = _guarded(lambda: _verify_cms(signature.contents, content, settings, rule))[0]
     if sha1_mode:
         verdict = _check_sha1_content(verdict, signature, covered)
     whole = signature.covers_whole_file(data)
