@@ -163,7 +163,10 @@ def _verify_cms(
 def _verify_pdf(data: bytes, settings: Settings) -> list[Verdict]:
     if len(data) > settings.policy.max_input_bytes:
         return [format_failure(0, "The PDF is larger than docflow accepts.")]
-    signatures = [sig for sig in find_signatures(data) if sig.subfilter != DOCUMENT_TIMESTAMP]
+    try:
+        signatures = [sig for sig in find_signatures(data) if sig.subfilter != DOCUMENT_TIMESTAMP]
+    except PdfFormatError as error:
+        return [format_failure(0, error.reason, error.detail)]
     return [_verify_pdf_signature(index, sig, data, settings) for index, sig in enumerate(signatures)]
 
 
