@@ -11,6 +11,8 @@ import re
 
 from pypdf import PdfReader
 
+from samples.pdfgen import _incremental_update  # the samples' own update writer, reused as is
+
 __all__ = ["Update", "append_update", "object_body", "add_field_with_signature_dict"]
 
 
@@ -22,7 +24,6 @@ class Update:
         self.reader = PdfReader(io.BytesIO(pdf))
         self.size = int(self.reader.trailer["/Size"])
         self.root = self.reader.trailer.raw_get("/Root").idnum
-        self.startxref = int(re.findall(rb"startxref\s+(\d+)", pdf[-2048:])[-1])
 
     def page_number(self, index: int = 0) -> int:
         return self.reader.pages[index].indirect_reference.idnum
@@ -37,20 +38,8 @@ def object_body(pdf: bytes, number: int) -> bytes:
 def append_update(pdf: bytes, objects: dict[int, bytes], trailer_extra: bytes = b"") -> bytes:
     """Append ``objects`` (number → body) with their own xref section and trailer."""
     state = Update(pdf)
-    out = io.BytesIO()
-    out.write(pdf if pdf.endswith(b"\n") else pdf + b"\n")
-    offsets = {}
-    for number in sorted(objects):
-        offsets[number] = out.tell()
-        out.write(b"%d 0 obj\n" % number + objects[number] + b"\nendobj\n")
-    xref_at = out.tell()
-    out.write(b"xref\n0 1\n0000000000 65535 f \n")
-    for number in sorted(offsets):
-        out.write(b"%d 1\n%010d 00000 n \n" % (number, offsets[number]))
     size = max([state.size, *(number + 1 for number in objects)])
-    out.write(b"trailer\n<< /Size %d /Root %d 0 R /Prev %d%s >>\nstartxref\n%d\n%%%%EOF\n"
-              % (size, state.root, state.startxref, trailer_extra, xref_at))
-    return out.getvalue()
+    return _incremental_update(pdf, objects, size, state.root, trailer_extra)
 
 
 def add_field_with_signature_dict(pdf: bytes, field: bytes, signature: bytes | None) -> bytes:
