@@ -17,7 +17,8 @@ from signatures.cms import CmsFormatError, ContentDigests, encapsulated_content,
 from signatures.cmsparts import read_signer_parts
 from signatures.decide import failed
 from signatures.pdf import DOCUMENT_TIMESTAMP, SHA1_SUBFILTER, PdfFormatError, PdfSignature, covered_bytes
-from signatures.pdf import find_signatures, sha1_of
+from signatures.modification import Changes, analyse_changes, describe, permitted
+from signatures.pdf import read_signed_pdf, sha1_of
 from signatures.policy import DEFAULT_POLICY, Policy
 from signatures.smime import SmimeFormatError, extract_smime
 from signatures.trust import TrustStore
@@ -164,10 +165,29 @@ def _verify_pdf(data: bytes, settings: Settings) -> list[Verdict]:
     if len(data) > settings.policy.max_input_bytes:
         return [format_failure(0, "The PDF is larger than docflow accepts.")]
     try:
-        signatures = [sig for sig in find_signatures(data) if sig.subfilter != DOCUMENT_TIMESTAMP]
+        pdf = read_signed_pdf(data)
     except PdfFormatError as error:
         return [format_failure(0, error.reason, error.detail)]
-    return [_verify_pdf_signature(index, sig, data, settings) for index, sig in enumerate(signatures)]
+    signatures = [sig for sig in pdf.signatures if sig.subfilter != DOCUMENT_TIMESTAMP]
+    verdicts = [_verify_pdf_signature(index, sig, data, settings) for index, sig in enumerate(signatures)]
+    timestamps = [sig for sig in pdf.signatures if sig.subfilter == DOCUMENT_TIMESTAMP]
+    changes = analyse_changes(data, pdf.reader, signatures, timestamps)
+    return [_with_changes(verdict, signature, changes, last=index == len(signatures) - 1)
+            for index, (verdict, signature) in enumerate(zip(verdicts, signatures))]
+
+
+def _with_changes(verdict: Verdict, signature: PdfSignature, changes: Changes, *, last: bool) -> Verdict:
+    if signature.problem is not None:
+        return verdict
+    modification = changes.after[verdict.index]
+    allowed = permitted(modification, last=last, docmdp=changes.docmdp)
+    what = describe(modification)
+    detail = f"changed after this signature: {what}" + ("" if allowed else " (not permitted)")
+    check = Check(CheckName.MODIFICATION, CheckOutcome.PASSED if allowed else CheckOutcome.FAILED, detail)
+    reason = verdict.reason if allowed else (
+        f"{verdict.reason.rstrip('.')}. After this signature the PDF was changed ({what}) beyond what its"
+        " signatures allow: what it shows now is not what was signed; ask the sender for the signed original.")
+    return dataclasses.replace(verdict, modification=modification, checks=verdict.checks + (check,), reason=reason)
 
 
 def _verify_pdf_signature(index: int, signature: PdfSignature, data: bytes, settings: Settings) -> Verdict:

@@ -27,6 +27,8 @@ _MAX_NAME = 200
 _TRAILING_NOISE = b" \t\r\n\x00"
 _BYTE_RANGE = re.compile(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]")
 _SUBFILTER = re.compile(rb"/SubFilter\s*/([A-Za-z0-9.#_+-]+)")
+_DOCMDP = re.compile(rb"/TransformMethod\s*/DocMDP\b")
+_DOCMDP_P = re.compile(rb"/TransformParams\s*<<[^>]*?/P\s+(\d+)")
 
 
 class PdfFormatError(ValueError):
@@ -50,6 +52,10 @@ class PdfSignature:
     subfilter: str
     problem: str | None = None
     """Why the byte range is unusable, or None when it is well formed."""
+    object_number: int | None = None
+    """The signature dictionary's object number, when it is an indirect object."""
+    docmdp: int | None = None
+    """The /P of a DocMDP transform in its /Reference (a certification signature), else None."""
 
     @property
     def start(self) -> int:
@@ -140,7 +146,8 @@ def _signature_fields(reader: PdfReader, fields: object, data: bytes):  # type: 
             continue
         value = field["/V"].get_object()
         if isinstance(value, DictionaryObject) and "/ByteRange" in value:
-            yield _read_signature(name, value, data)
+            reference = field.raw_get("/V")
+            yield _read_signature(name, value, data, reference.idnum if isinstance(reference, IndirectObject) else None)
 
 
 def _is_visited(kid: object, visited: set[tuple[int, int]]) -> bool:
@@ -181,7 +188,15 @@ def _read_signature_in_place(reader: PdfReader, reference: object, name: str, da
     subfilter = _SUBFILTER.search(text)
     subfilter_name = "/" + subfilter.group(1).decode("ascii", "replace") if subfilter else ""
     problem = _byte_range_problem(numbers, contents, data, gap_is_contents=gap_end == numbers[2])
-    return PdfSignature(name, numbers, contents, subfilter_name, problem)
+    return PdfSignature(name, numbers, contents, subfilter_name, problem, reference.idnum, _docmdp_in(text))
+
+
+def _docmdp_in(text: bytes) -> int | None:
+    """The DocMDP /P written in a signature dictionary's own bytes (2 when the transform omits it)."""
+    if _DOCMDP.search(text) is None:
+        return None
+    level = _DOCMDP_P.search(text)
+    return int(level.group(1)) if level else 2
 
 
 def _unhex(hex_string: bytes) -> bytes | None:
@@ -205,15 +220,28 @@ def _as_list(value: object) -> list[object]:
     return list(value) if isinstance(value, ArrayObject) else []
 
 
-def _read_signature(name: str, value: DictionaryObject, data: bytes) -> PdfSignature:
+def _read_signature(name: str, value: DictionaryObject, data: bytes, number: int | None) -> PdfSignature:
     subfilter = str(value.get("/SubFilter", ""))
     contents_bytes = _string_bytes(value.get("/Contents"))
     try:
         byte_range = tuple(int(number) for number in value["/ByteRange"].get_object())
     except (TypeError, ValueError):
-        return PdfSignature(name, (), contents_bytes, subfilter, "its /ByteRange is not a list of numbers")
+        return PdfSignature(name, (), contents_bytes, subfilter, "its /ByteRange is not a list of numbers", number)
     problem = _byte_range_problem(byte_range, contents_bytes, data)
-    return PdfSignature(name, byte_range, contents_bytes, subfilter, problem)
+    return PdfSignature(name, byte_range, contents_bytes, subfilter, problem, number, _docmdp_of(value))
+
+
+def _docmdp_of(value: DictionaryObject) -> int | None:
+    references = value.get("/Reference")
+    references = references.get_object() if isinstance(references, IndirectObject) else references
+    for reference in references if isinstance(references, ArrayObject) else []:
+        reference = reference.get_object()
+        if isinstance(reference, DictionaryObject) and reference.get("/TransformMethod") == "/DocMDP":
+            params = reference.get("/TransformParams")
+            params = params.get_object() if isinstance(params, IndirectObject) else params
+            level = params.get("/P", 2) if isinstance(params, DictionaryObject) else 2
+            return int(level) if isinstance(level, int) else 2
+    return None
 
 
 def _string_bytes(value: object) -> bytes:
