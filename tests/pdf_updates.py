@@ -13,7 +13,8 @@ from pypdf import PdfReader
 
 from samples.pdfgen import _incremental_update  # the samples' own update writer, reused as is
 
-__all__ = ["Update", "append_update", "object_body", "add_field_with_signature_dict"]
+__all__ = ["Update", "append_update", "object_body", "add_field_with_signature_dict", "add_page", "replace_object",
+           "add_annotation", "add_dss"]
 
 
 class Update:
@@ -57,3 +58,58 @@ def add_field_with_signature_dict(pdf: bytes, field: bytes, signature: bytes | N
     if signature is not None:
         objects[sig_number] = signature
     return append_update(pdf, objects)
+
+
+def _with_entry(body: bytes, entry: bytes) -> bytes:
+    """A dictionary body with one more entry before its closing ``>>``."""
+    return body.rstrip()[:-2] + b" " + entry + b" >>"
+
+
+def add_page(pdf: bytes) -> bytes:
+    """A page appended to the page tree (the one-level tree ``samples.pdfgen`` writes)."""
+    state = Update(pdf)
+    page, content = state.size, state.size + 1
+    pages = object_body(pdf, 2)
+    kids = re.search(rb"/Kids \[([^\]]*)\]", pages)
+    count = re.search(rb"/Count (\d+)", pages)
+    assert kids and count
+    pages = pages.replace(kids.group(0), b"/Kids [%s %d 0 R]" % (kids.group(1), page))
+    pages = pages.replace(count.group(0), b"/Count %d" % (int(count.group(1)) + 1))
+    text = b"BT /F1 12 Tf 72 770 Td (Trang them sau khi ky) Tj ET"
+    return append_update(pdf, {
+        2: pages,
+        page: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >>"
+              b" /Contents %d 0 R >>" % content,
+        content: b"<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream",
+    })
+
+
+def replace_object(pdf: bytes, number: int, body: bytes) -> bytes:
+    """Object ``number`` written again with ``body``: a shadow attack when the signed revision had it."""
+    return append_update(pdf, {number: body})
+
+
+def add_annotation(pdf: bytes, annotation: bytes = b"<< /Type /Annot /Subtype /Text /Rect [10 10 30 30]"
+                                                     b" /Contents (Ghi chu) >>") -> bytes:
+    """A comment added to the first page's /Annots."""
+    state = Update(pdf)
+    number, page = state.size, state.page_number(0)
+    body = object_body(pdf, page)
+    annots = re.search(rb"/Annots \[([^\]]*)\]", body)
+    if annots:
+        body = body.replace(annots.group(0), b"/Annots [%s %d 0 R]" % (annots.group(1), number))
+    else:
+        body = _with_entry(body, b"/Annots [%d 0 R]" % number)
+    return append_update(pdf, {page: body, number: annotation})
+
+
+def add_dss(pdf: bytes) -> bytes:
+    """Validation data (an empty DSS with one certificate stream), as an LTV update writes it."""
+    state = Update(pdf)
+    dss, cert = state.size, state.size + 1
+    catalog = _with_entry(object_body(pdf, state.root), b"/DSS %d 0 R" % dss)
+    return append_update(pdf, {
+        state.root: catalog,
+        dss: b"<< /Certs [%d 0 R] /VRI << >> >>" % cert,
+        cert: b"<< /Length 3 >>\nstream\n\x30\x00\x00\nendstream",
+    })
