@@ -19,8 +19,10 @@ from pypdf.generic import (
     ArrayObject,
     ByteStringObject,
     DictionaryObject,
+    FloatObject,
     IndirectObject,
     NameObject,
+    NumberObject,
     StreamObject,
     TextStringObject,
 )
@@ -287,7 +289,10 @@ class _Diff:
             return  # written again unchanged
         kind = old.get("/Type") if isinstance(old, DictionaryObject) else None
         if isinstance(old, StreamObject):
-            self.note(Modification.LTV if number in roles.dss or number in roles.metadata else Modification.OTHER)
+            if number in roles.dss or number in roles.metadata:
+                self.note(Modification.LTV)
+            else:
+                self.note(Modification.FORM_FILLING if number in roles.appearances else Modification.OTHER)
         elif kind == "/Page" and isinstance(new, DictionaryObject):
             self._page(old, new)
         elif isinstance(old, DictionaryObject) and _is_field(old):
@@ -318,6 +323,26 @@ class _Roles:
     @cached_property
     def metadata(self) -> set[int]:
         return set(_numbers(self.catalog, "/Metadata"))
+
+    @cached_property
+    def appearances(self) -> set[int]:
+        """The appearance streams of the signed revision's form fields (their own /AP entries only: a font or
+        image an appearance uses may be the page's too)."""
+        found: set[int] = set()
+        acroform = _resolve(self.catalog.get("/AcroForm"))
+        pending = _array(acroform.get("/Fields")) if isinstance(acroform, DictionaryObject) else []
+        seen: set[int] = set()
+        while pending and len(seen) < _MAX_WALK:
+            item = pending.pop()
+            if isinstance(item, IndirectObject):
+                if item.idnum in seen:
+                    continue
+                seen.add(item.idnum)
+            field = _resolve(item)
+            if isinstance(field, DictionaryObject):
+                found.update(_appearance_streams(field))
+                pending.extend(_array(field.get("/Kids")))
+        return found
 
     @cached_property
     def annots_arrays(self) -> set[int]:
@@ -372,6 +397,19 @@ def _reachable(start: object) -> Iterator[int]:
             pending.extend(item)
 
 
+def _appearance_streams(field: DictionaryObject) -> Iterator[int]:
+    appearance = _resolve(field.get("/AP"))
+    if not isinstance(appearance, DictionaryObject):
+        return
+    for key in ("/N", "/R", "/D"):
+        value = appearance.raw_get(key) if key in appearance else None
+        if isinstance(value, IndirectObject):
+            yield value.idnum
+        states = _resolve(value)
+        if isinstance(states, DictionaryObject) and not isinstance(states, StreamObject):
+            yield from (state.idnum for state in states.values() if isinstance(state, IndirectObject))
+
+
 def _is_field(value: DictionaryObject) -> bool:
     return "/FT" in value or ("/T" in value and ("/Kids" in value or "/Parent" in value)) or (
         value.get("/Subtype") == _WIDGET)
@@ -405,6 +443,8 @@ def _canonical(value: object, depth: int = 0) -> object:
         return ("string", bytes(value))
     if isinstance(value, NameObject):
         return ("name", str(value))
+    if isinstance(value, (NumberObject, FloatObject)):
+        return ("number", float(value))  # 612 and 612.0 are one coordinate
     return (type(value).__name__, str(value))
 
 
