@@ -10,7 +10,7 @@ vouched for; objects only new updates add matter solely through what refers to t
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -144,6 +144,7 @@ class _Diff:
         self.old, self.new, self.known = old, new, known
         self.found = Modification.NONE
         self.handled: set[int] = set()
+        self.freed: set[int] = set()
 
     def note(self, level: Modification) -> None:
         if _RANK[level] > _RANK[self.found]:
@@ -154,6 +155,7 @@ class _Diff:
         self._catalog(_resolve(old_root), _resolve(new_root))
         self._info()
         changed = _changed_objects(self.old, self.new)
+        self.freed = _freed(self.new) - _freed(self.old)
         if changed:
             roles = _Roles(self.old)
             for number in sorted(changed):
@@ -277,7 +279,8 @@ class _Diff:
     # -- one replaced object, judged by what it was when signed ----------------------------------------------
 
     def _object(self, number: int, roles: _Roles) -> None:
-        old, new = _object_at(self.old, number), _object_at(self.new, number)
+        old = _object_at(self.old, number)
+        new = None if number in self.freed else _object_at(self.new, number)
         if old is None:
             return  # not in the signed revision after all (a free entry): nothing signed was replaced
         if isinstance(old, StreamObject) and old.get("/Type") in ("/XRef", "/ObjStm"):
@@ -318,7 +321,8 @@ class _Roles:
 
     @cached_property
     def dss(self) -> set[int]:
-        return set(_reachable(self.catalog.raw_get("/DSS") if "/DSS" in self.catalog else None))
+        start = [self.catalog.raw_get("/DSS")] if "/DSS" in self.catalog else []
+        return {number for number, _ in _walk(start, _children) if number is not None}
 
     @cached_property
     def metadata(self) -> set[int]:
@@ -328,21 +332,10 @@ class _Roles:
     def appearances(self) -> set[int]:
         """The appearance streams of the signed revision's form fields (their own /AP entries only: a font or
         image an appearance uses may be the page's too)."""
-        found: set[int] = set()
         acroform = _resolve(self.catalog.get("/AcroForm"))
-        pending = _array(acroform.get("/Fields")) if isinstance(acroform, DictionaryObject) else []
-        seen: set[int] = set()
-        while pending and len(seen) < _MAX_WALK:
-            item = pending.pop()
-            if isinstance(item, IndirectObject):
-                if item.idnum in seen:
-                    continue
-                seen.add(item.idnum)
-            field = _resolve(item)
-            if isinstance(field, DictionaryObject):
-                found.update(_appearance_streams(field))
-                pending.extend(_array(field.get("/Kids")))
-        return found
+        fields = _array(acroform.get("/Fields")) if isinstance(acroform, DictionaryObject) else []
+        return {stream for _, field in _walk(fields, _field_kids) if isinstance(field, DictionaryObject)
+                for stream in _appearance_streams(field)}
 
     @cached_property
     def annots_arrays(self) -> set[int]:
@@ -359,8 +352,14 @@ def _changed_objects(old: PdfReader, new: PdfReader) -> set[int]:
     """Numbers of the signed revision's objects that the later xref sections point elsewhere (or whose
     object stream they do)."""
     old_places, new_places = _places(old), _places(new)
-    moved = {number for number, place in old_places.items() if new_places.get(number) != place}
+    # pypdf keeps an older section's offset for an object a newer section frees; viewers read it as null.
+    freed = (_freed(new) - _freed(old)) & set(old_places)
+    moved = {number for number, place in old_places.items() if new_places.get(number) != place} | freed
     return moved | {number for number, place in old_places.items() if place[0] == "stream" and place[1] in moved}
+
+
+def _freed(reader: PdfReader) -> set[int]:
+    return {number for table in reader.xref_free_entry.values() for number, free in table.items() if free and number}
 
 
 def _places(reader: PdfReader) -> dict[int, tuple[object, ...]]:
@@ -380,21 +379,30 @@ def _object_at(reader: PdfReader, number: int) -> object | None:
     return reader.get_object(IndirectObject(number, 0, reader)) if number in reader.xref_objStm else None
 
 
-def _reachable(start: object) -> Iterator[int]:
-    """Object numbers reachable from ``start`` (bounded, each once)."""
-    pending, seen = [start], set()
+def _walk(start: list[object], children: Callable[[object], list[object]]) -> Iterator[tuple[int | None, object]]:
+    """(object number or None when direct, resolved value) of everything reachable, each indirect object once
+    and at most ``_MAX_WALK`` of them: hostile files loop."""
+    pending, seen = list(start), set()
     while pending and len(seen) < _MAX_WALK:
         item = pending.pop()
-        if isinstance(item, IndirectObject):
-            if item.idnum in seen:
+        number = item.idnum if isinstance(item, IndirectObject) else None
+        if number is not None:
+            if number in seen:
                 continue
-            seen.add(item.idnum)
-            yield item.idnum
-            item = item.get_object()
-        if isinstance(item, DictionaryObject):
-            pending.extend(item.raw_get(key) for key in item)
-        elif isinstance(item, ArrayObject):
-            pending.extend(item)
+            seen.add(number)
+        value = _resolve(item)
+        yield number, value
+        pending.extend(children(value))
+
+
+def _field_kids(value: object) -> list[object]:
+    return _array(value.get("/Kids")) if isinstance(value, DictionaryObject) else []
+
+
+def _children(value: object) -> list[object]:
+    if isinstance(value, DictionaryObject):
+        return [value.raw_get(key) for key in value]
+    return list(value) if isinstance(value, ArrayObject) else []
 
 
 def _appearance_streams(field: DictionaryObject) -> Iterator[int]:

@@ -14,7 +14,7 @@ from pypdf import PdfReader
 from samples.pdfgen import _incremental_update  # the samples' own update writer, reused as is
 
 __all__ = ["Update", "append_update", "object_body", "add_field_with_signature_dict", "add_page", "replace_object",
-           "add_annotation", "add_dss"]
+           "add_annotation", "add_dss", "free_object"]
 
 
 class Update:
@@ -113,3 +113,13 @@ def add_dss(pdf: bytes) -> bytes:
         dss: b"<< /Certs [%d 0 R] /VRI << >> >>" % cert,
         cert: b"<< /Length 3 >>\nstream\n\x30\x00\x00\nendstream",
     })
+
+
+def free_object(pdf: bytes, number: int) -> bytes:
+    """An update whose xref marks object ``number`` free: viewers then read every reference to it as null."""
+    state = Update(pdf)
+    startxref = int(re.findall(rb"startxref\s+(\d+)", pdf[-2048:])[-1])
+    body = pdf if pdf.endswith(b"\n") else pdf + b"\n"
+    return body + (b"xref\n0 1\n0000000000 65535 f \n%d 1\n0000000000 00001 f \n"
+                   b"trailer\n<< /Size %d /Root %d 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n"
+                   % (number, state.size, state.root, startxref, len(body)))

@@ -13,7 +13,8 @@ from docflow.cli import main
 from docflow.ingest import ingest_batch
 from docflow.store import Store
 from ingest_helpers import SENDER, counters_of, table, write_edxml
-from pdf_updates import add_annotation, add_dss, add_field_with_signature_dict, add_page, object_body, replace_object
+from pdf_updates import add_annotation, add_dss, add_field_with_signature_dict, add_page, free_object, object_body
+from pdf_updates import replace_object
 from samples.pdfgen import make_pdf, sign_pdf
 from samples.pki import Issued
 from signatures import TrustStore, verify_pdf
@@ -66,6 +67,11 @@ def test_content_stream_replaced_is_other(nd30: bytes, trust: TrustStore) -> Non
     text = b"BT /F1 12 Tf 72 770 Td (Noi dung khac) Tj ET"
     shadowed = replace_object(nd30, 5, b"<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream")
     assert _changes(shadowed, trust) == [(M.OTHER, False), (M.OTHER, False)]
+
+
+def test_content_stream_freed_is_other(nd30: bytes, trust: TrustStore) -> None:
+    """Freeing a signed object blanks whatever refers to it, though its old bytes are still in the file."""
+    assert _changes(free_object(nd30, 5), trust) == [(M.OTHER, False), (M.OTHER, False)]
 
 
 def test_font_replaced_is_other(nd30: bytes, trust: TrustStore) -> None:
