@@ -48,6 +48,8 @@ _INFO_LTV_KEYS = frozenset({"/ModDate", "/Producer"})
 _FORM_KEYS = frozenset({"/V", "/AP", "/AS", "/MK"})
 _ACROFORM_KEYS = frozenset({"/SigFlags", "/DR", "/DA", "/NeedAppearances"})
 _WIDGET = "/Widget"
+_WRITER_MARKS = frozenset({"/ITXT"})
+"""Entries a PDF library stamps on objects it saves (iText's version on the page tree), shown nowhere."""
 
 
 @dataclass(frozen=True)
@@ -288,8 +290,10 @@ class _Diff:
         if new is None or type(new) is not type(old):
             self.note(Modification.OTHER)
             return
-        if _canonical(old) == _canonical(new):
-            return  # written again unchanged
+        if _canonical(old) == _canonical(new) or (
+            type(old) is DictionaryObject and not _differing_keys(old, new)  # type: ignore[arg-type]
+        ):
+            return  # written again unchanged (a writer's mark aside)
         kind = old.get("/Type") if isinstance(old, DictionaryObject) else None
         if isinstance(old, StreamObject):
             if number in roles.dss or number in roles.metadata:
@@ -429,7 +433,7 @@ def _is_signature_field(value: DictionaryObject) -> bool:
 
 
 def _differing_keys(old: DictionaryObject, new: DictionaryObject) -> list[str]:
-    return [str(key) for key in set(old) | set(new)
+    return [str(key) for key in (set(old) | set(new)) - _WRITER_MARKS
             if key not in old or key not in new or _canonical(old.raw_get(key)) != _canonical(new.raw_get(key))]
 
 

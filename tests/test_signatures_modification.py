@@ -83,6 +83,12 @@ def test_object_written_again_unchanged_is_no_change(nd30: bytes, trust: TrustSt
     assert _changes(replace_object(nd30, 3, object_body(nd30, 3)), trust)[-1] == (M.NONE, True)
 
 
+def test_itext_version_mark_on_the_page_tree_is_no_change(nd30: bytes, trust: TrustStore) -> None:
+    pages = object_body(nd30, 2)
+    marked = replace_object(nd30, 2, pages.rstrip()[:-2] + b" /ITXT (5.5.13) >>")
+    assert _changes(marked, trust)[-1] == (M.NONE, True)
+
+
 def test_info_title_changed_is_other(nd30: bytes, trust: TrustStore) -> None:
     from samples.pdfgen import append_after_signature
 
