@@ -41,6 +41,9 @@ _DOCMDP_ALLOWS = {1: Modification.LTV, 2: Modification.FORM_FILLING, 3: Modifica
 _TRAILING_NOISE = b" \t\r\n\x00"
 _MAX_WALK = 20_000
 _MAX_DEPTH = 40
+_MAX_REVISIONS = 64
+"""Signed revisions compared per file; each costs a parse of the file up to it, so a hostile file with
+thousands of signatures would cost thousands of parses. Those beyond are reported ``other`` (unchecked)."""
 
 _CATALOG_LTV_KEYS = frozenset({"/DSS", "/Extensions", "/Version", "/Metadata"})
 """Catalog entries LTV tools write: the DSS, the ESIC extension and version it requires, XMP metadata."""
@@ -109,7 +112,8 @@ def analyse_changes(
             after.append(Modification.NONE)
             continue
         if end not in cache:
-            cache[end] = _classify_revision(data[:end], reader, known)
+            within = len(cache) < _MAX_REVISIONS
+            cache[end] = _classify_revision(data[:end], reader, known) if within else Modification.OTHER
         after.append(cache[end])
     return Changes(tuple(after), certification_level(reader, signatures))
 
@@ -306,7 +310,7 @@ class _Diff:
             self._changed_field(old, new, signature_field=_is_signature_field(old))  # type: ignore[arg-type]
         elif isinstance(old, DictionaryObject) and "/Subtype" in old and "/Rect" in old:
             self.note(Modification.ANNOTATIONS)
-        elif number in roles.annots_arrays:
+        elif isinstance(old, ArrayObject) and number in roles.annots_arrays:
             self._annotations(list(old), list(new))  # type: ignore[arg-type]
         elif number in roles.dss:
             self.note(Modification.LTV)
