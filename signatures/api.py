@@ -41,8 +41,9 @@ def verify_cms(
 ) -> list[Verdict]:
     """One verdict per SignerInfo of a CMS/PKCS#7 signature (DER, BER, PEM or base64).
 
-    ``content`` is the signed document for a detached signature; for an attached one
-    the encapsulated content is used.
+    ``content`` is the signed document for a detached signature. An attached one is verified over
+    the content it carries, which must then equal ``content`` when both are there (else the pair is
+    refused as FORMAT_FAILURE): a carried copy never stands in for the document given.
     """
     settings = Settings(_trust_store(trust), policy, dict(kinds or {}), now)
     return _guarded(lambda: _verify_cms(signature, content, settings))
