@@ -233,8 +233,10 @@ class _Diff:
             return Modification.LTV
         return Modification.FORM_FILLING
 
-    def _changed_field(self, old: DictionaryObject, new: DictionaryObject, signature_field: bool) -> None:
-        for key in _differing_keys(old, new):
+    def _changed_field(
+        self, old: DictionaryObject, new: DictionaryObject, differing: list[str], *, signature_field: bool
+    ) -> None:
+        for key in differing:
             if key == "/V" and signature_field:
                 # Signing an empty signature field is signing; replacing a signature value is not.
                 self.note(Modification.OTHER if "/V" in old else self._signature_value_level(new))
@@ -255,8 +257,8 @@ class _Diff:
 
     # -- pages and annotations ---------------------------------------------------------------------------
 
-    def _page(self, old: DictionaryObject, new: DictionaryObject) -> None:
-        if any(key != "/Annots" for key in _differing_keys(old, new)):
+    def _page(self, old: DictionaryObject, new: DictionaryObject, differing: list[str]) -> None:
+        if any(key != "/Annots" for key in differing):
             self.note(Modification.OTHER)
         self.handled.update(_numbers(old, "/Annots"))
         self._annotations(_array(old.get("/Annots")), _array(new.get("/Annots")))
@@ -294,9 +296,9 @@ class _Diff:
         if new is None or type(new) is not type(old):
             self.note(Modification.OTHER)
             return
-        if _canonical(old) == _canonical(new) or (
-            type(old) is DictionaryObject and not _differing_keys(old, new)  # type: ignore[arg-type]
-        ):
+        plain = type(old) is DictionaryObject
+        differing = _differing_keys(old, new) if plain else []  # type: ignore[arg-type]
+        if (plain and not differing) or (not plain and _canonical(old) == _canonical(new)):
             return  # written again unchanged (a writer's mark aside)
         kind = old.get("/Type") if isinstance(old, DictionaryObject) else None
         if isinstance(old, StreamObject):
@@ -305,9 +307,9 @@ class _Diff:
             else:
                 self.note(Modification.FORM_FILLING if number in roles.appearances else Modification.OTHER)
         elif kind == "/Page" and isinstance(new, DictionaryObject):
-            self._page(old, new)
+            self._page(old, new, differing)
         elif isinstance(old, DictionaryObject) and _is_field(old):
-            self._changed_field(old, new, signature_field=_is_signature_field(old))  # type: ignore[arg-type]
+            self._changed_field(old, new, differing, signature_field=_is_signature_field(old))  # type: ignore[arg-type]
         elif isinstance(old, DictionaryObject) and "/Subtype" in old and "/Rect" in old:
             self.note(Modification.ANNOTATIONS)
         elif isinstance(old, ArrayObject) and number in roles.annots_arrays:
