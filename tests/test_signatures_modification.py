@@ -201,3 +201,11 @@ def test_ingest_accepts_validation_data_after_signing(tmp_path: Path, nd30: byte
         assert "invalid_tampered" not in counts and counts["outgoing_issued_electronic"] == 1
     finally:
         store.close()
+
+
+def test_revisions_beyond_the_bound_are_not_called_harmless(nd30: bytes, trust: TrustStore,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import signatures.modification as modification
+
+    monkeypatch.setattr(modification, "_MAX_REVISIONS", 1)
+    assert _changes(add_dss(nd30), trust) == [(M.FORM_FILLING, True), (M.OTHER, False)]
