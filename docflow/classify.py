@@ -83,6 +83,8 @@ class SignatureFact:
     kind: str
     covers_whole_file: bool | None
     belongs_to_sender: bool | None
+    modification_permitted: bool | None = None
+    """``signatures.modification.permitted`` for what followed it in its PDF; None when not analysed."""
 
 
 @dataclass(frozen=True)
@@ -106,13 +108,17 @@ def signature_facts(signatures: Iterable[SignatureFact]) -> SignatureFacts:
             reasons.add(word)
         elif fact.kind == "organisation" and fact.belongs_to_sender is False:
             reasons.add("wrong_unit")
-    # Only a file's last signature must reach the end: bytes after it were added unsigned.
+    # What changed after each PDF signature was judged by the engine's one rule, the rule docflow verify
+    # applies; rows stored before that judgement keep the older rule: the last signature must reach the end.
+    if any(fact.modification_permitted is False for fact in facts):
+        reasons.add("tampered")
     last_by_payload: dict[str, SignatureFact] = {}
     for fact in facts:
         current = last_by_payload.get(fact.payload_sha256)
         if current is None or fact.index > current.index:
             last_by_payload[fact.payload_sha256] = fact
-    if any(fact.covers_whole_file is False for fact in last_by_payload.values()):
+    if any(fact.modification_permitted is None and fact.covers_whole_file is False
+           for fact in last_by_payload.values()):
         reasons.add("tampered")
     passed = [fact for fact in facts if fact.indication == Indication.TOTAL_PASSED.value]
     return SignatureFacts(

@@ -15,6 +15,7 @@ from rich.text import Text
 
 from docflow.safe_text import cell, markup_safe
 from signatures import TrustStore, Verdict, verify_file
+from signatures.modification import changes_permitted, describe
 
 __all__ = ["verify"]
 
@@ -31,7 +32,8 @@ _STYLE = {"TOTAL_PASSED": "green", "TOTAL_FAILED": "red", "INDETERMINATE": "yell
 def verify(files: tuple[Path, ...], content: Path | None, trust_dir: Path | None, as_json: bool) -> None:
     """Verify the digital signatures in FILE... (PDF, .p7s with its document, .p7m, S/MIME .eml).
 
-    Exits 0 when every signature is TOTAL_PASSED, 1 otherwise.
+    Exits 0 when every signature is TOTAL_PASSED and nothing its PDF's signatures do not allow changed
+    after them (see docs/signatures.md, "Changes after signing"), 1 otherwise.
     """
     if content is not None and len(files) != 1:
         raise click.UsageError("--content pairs with exactly one signature file")
@@ -46,8 +48,12 @@ def verify(files: tuple[Path, ...], content: Path | None, trust_dir: Path | None
         _print_json(results)
     else:
         _print_table(results)
-    all_passed = all(verdicts and all(v.passed for v in verdicts) for _, verdicts in results)
+    all_passed = all(verdicts and all(_accepted(v) for v in verdicts) for _, verdicts in results)
     raise SystemExit(0 if all_passed else 1)
+
+
+def _accepted(verdict: Verdict) -> bool:
+    return verdict.passed and changes_permitted(verdict) is not False
 
 
 def _print_json(results: list[tuple[Path, list[Verdict]]]) -> None:
@@ -61,11 +67,12 @@ def _print_json(results: list[tuple[Path, list[Verdict]]]) -> None:
 
 def _print_table(results: list[tuple[Path, list[Verdict]]]) -> None:
     table = Table(title="Signatures")
-    for column in ("File", "#", "Indication", "Signer", "Kind", "Signed at", "Whole file", "Reason"):
+    for column in ("File", "#", "Indication", "Signer", "Kind", "Signed at", "Whole file", "Changed after", "Reason"):
         table.add_column(column, overflow="fold")
     for path, verdicts in results:
         if not verdicts:
-            table.add_row(cell(path.name), "-", "[red]NO SIGNATURE[/red]", "", "", "", "", "The file carries no digital signature.")
+            table.add_row(cell(path.name), "-", "[red]NO SIGNATURE[/red]", "", "", "", "", "",
+                          "The file carries no digital signature.")
         for verdict in verdicts:
             table.add_row(*_row(path, verdict))
     Console().print(table)
@@ -81,5 +88,13 @@ def _row(path: Path, verdict: Verdict) -> tuple[str | Text, ...]:
         when += f" ({verdict.signing_time_source.value})"
     whole = {None: "", True: "yes", False: "no"}[verdict.covers_whole_file]
     # The file name, the certificate's name and the reason quoting it come from outside: shown as text.
-    return (cell(path.name), str(verdict.index), f"[{style}]{indication}[/{style}]", cell(verdict.signer_common_name or ""),
-            verdict.kind.value, when, whole, cell(verdict.reason))
+    return (cell(path.name), str(verdict.index), f"[{style}]{indication}[/{style}]",
+            cell(verdict.signer_common_name or ""), verdict.kind.value, when, whole, _changed_after(verdict),
+            cell(verdict.reason))
+
+
+def _changed_after(verdict: Verdict) -> str:
+    if verdict.modification is None:
+        return ""
+    words = describe(verdict.modification)
+    return words if changes_permitted(verdict) is not False else f"[red]{words} (not permitted)[/red]"

@@ -301,6 +301,11 @@ FROM unit_counters GROUP BY 1, 2;
     # look-ups compare plainly and use an index (serial: the primary key's first column) instead of
     # scanning the list twice per signature.
     "CREATE INDEX issued_certificates_sha256 ON issued_certificates(sha256);",
+    # 7 (issue 13): what changed in a PDF after each signature (none, ltv, form_filling, annotations, other)
+    # and whether its signatures allow it (signatures.modification.permitted); NULL for rows stored before,
+    # which keep the older rule (the last signature must reach the end of the file).
+    "ALTER TABLE signatures ADD COLUMN modification TEXT;"
+    " ALTER TABLE signatures ADD COLUMN modification_permitted INTEGER;",
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from docflow.classify import SignatureFact, SignatureFacts
 from docflow.merging import iso
 from docflow.ownership import SignerIdentity
+from signatures.modification import changes_permitted
 from signatures.verdict import SignerKind, Verdict
 
 __all__ = [
@@ -50,7 +51,7 @@ _SIGNATURE_COLUMNS = (
     "payload_sha256", "idx", "document_id", "batch_id", "item_name", "indication", "subindication", "reason",
     "signer_subject", "signer_serial", "signer_issuer", "cert_sha256", "signing_time", "signing_time_source",
     "digest_algorithm", "signature_algorithm", "key_bits", "kind", "covers_whole_file", "belongs_to_sender",
-    "checks_json",
+    "checks_json", "modification", "modification_permitted",
 )
 SIGNATURE_INSERT = (
     f"INSERT INTO signatures ({', '.join(_SIGNATURE_COLUMNS)}) VALUES ({', '.join('?' * len(_SIGNATURE_COLUMNS))})"
@@ -82,7 +83,8 @@ def signature_row(verdict: Verdict, payload_sha256: str, item_name: str, batch_i
         verdict.signer_serial, verdict.signer_issuer, verdict.signer_cert_sha256, iso(verdict.signing_time),
         verdict.signing_time_source.value, verdict.digest_algorithm, verdict.signature_algorithm, verdict.key_bits,
         verdict.kind.value, int_or_none(verdict.covers_whole_file), int_or_none(belongs),
-        json.dumps(checks, ensure_ascii=False),
+        json.dumps(checks, ensure_ascii=False), verdict.modification.value if verdict.modification else None,
+        int_or_none(changes_permitted(verdict)),
     )
 
 
@@ -98,7 +100,7 @@ def signature_fact(verdict: Verdict, payload_sha256: str, belongs: bool | None) 
     """What the signature adds to its document's flags, as ``signature_row`` stores it."""
     return SignatureFact(payload_sha256, verdict.index, verdict.indication.value,
                          verdict.subindication.value if verdict.subindication else None, verdict.kind.value,
-                         verdict.covers_whole_file, belongs)
+                         verdict.covers_whole_file, belongs, changes_permitted(verdict))
 
 
 def fact_values(facts: SignatureFacts) -> tuple[object, ...]:

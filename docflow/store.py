@@ -554,13 +554,14 @@ class Store:
 
     def _refresh_signature_facts(self, document_id: str) -> None:
         rows = self.conn.execute(
-            "SELECT payload_sha256, idx, indication, subindication, kind, covers_whole_file, belongs_to_sender"
-            " FROM signatures WHERE document_id = ?",
+            "SELECT payload_sha256, idx, indication, subindication, kind, covers_whole_file, belongs_to_sender,"
+            " modification_permitted FROM signatures WHERE document_id = ?",
             (document_id,),
         ).fetchall()
         facts = signature_facts(
-            SignatureFact(sha, idx, indication, sub, kind, _bool_or_none(covers), _bool_or_none(belongs))
-            for sha, idx, indication, sub, kind, covers, belongs in rows
+            SignatureFact(sha, idx, indication, sub, kind, _bool_or_none(covers), _bool_or_none(belongs),
+                          _bool_or_none(permitted))
+            for sha, idx, indication, sub, kind, covers, belongs, permitted in rows
         )
         assignments = ", ".join(f"{name} = ?" for name in FACT_COLUMNS)
         self.conn.execute(f"UPDATE documents SET {assignments} WHERE document_id = ?",

@@ -7,6 +7,7 @@ verdict whose reason a clerk can act on.
 from __future__ import annotations
 
 import dataclasses
+import enum
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, Mapping
@@ -16,7 +17,8 @@ from signatures.cms import CmsFormatError, ContentDigests, encapsulated_content,
 from signatures.cmsparts import read_signer_parts
 from signatures.decide import failed
 from signatures.pdf import DOCUMENT_TIMESTAMP, SHA1_SUBFILTER, PdfFormatError, PdfSignature, covered_bytes
-from signatures.pdf import find_signatures, sha1_of
+from signatures.modification import Changes, analyse_changes, describe, permitted
+from signatures.pdf import read_signed_pdf, sha1_of
 from signatures.policy import DEFAULT_POLICY, Policy
 from signatures.smime import SmimeFormatError, extract_smime
 from signatures.trust import TrustStore
@@ -39,8 +41,9 @@ def verify_cms(
 ) -> list[Verdict]:
     """One verdict per SignerInfo of a CMS/PKCS#7 signature (DER, BER, PEM or base64).
 
-    ``content`` is the signed document for a detached signature; for an attached one
-    the encapsulated content is used.
+    ``content`` is the signed document for a detached signature. An attached one is verified over
+    the content it carries, which must then equal ``content`` when both are there (else the pair is
+    refused as FORMAT_FAILURE): a carried copy never stands in for the document given.
     """
     settings = Settings(_trust_store(trust), policy, dict(kinds or {}), now)
     return _guarded(lambda: _verify_cms(signature, content, settings))
@@ -119,11 +122,34 @@ def _guarded(work: Callable[[], list[Verdict]]) -> list[Verdict]:
         return [format_failure(0, "The signature is malformed and could not be read.", f"{type(error).__name__}: {error}")]
 
 
-def _verify_cms(signature: bytes, content: bytes | None, settings: Settings) -> list[Verdict]:
+class _Encapsulated(enum.Enum):
+    """What a CMS's own copy of the content (eContent) may do beside the content given with it."""
+
+    MUST_MATCH = "must_match"
+    """Files: an attached signature stands alone, but given content must be what it carries."""
+    FORBIDDEN = "forbidden"
+    """PDF detached subfilters: the byte range is the signed content, so a carried copy is a forgery."""
+    DIGEST = "digest"
+    """adbe.pkcs7.sha1: the carried content is the SHA-1 of the byte range, compared by the caller."""
+
+
+_CARRIED_IN_PDF = ("This PDF signature carries its own copy of some content instead of signing the PDF's bytes"
+                   " (a detached PDF signature must not); the PDF is not signed by it.")
+
+
+def _verify_cms(
+    signature: bytes, content: bytes | None, settings: Settings, rule: _Encapsulated = _Encapsulated.MUST_MATCH
+) -> list[Verdict]:
     if len(signature) > settings.policy.max_input_bytes:
         return [format_failure(0, "The signature file is larger than docflow accepts.")]
     signed = read_signed(signature)
-    document = signed.content if signed.content is not None else content
+    if signed.content is not None and rule is _Encapsulated.FORBIDDEN:
+        return [format_failure(0, _CARRIED_IN_PDF, "detached signatures should not have encapsulated data")]
+    if signed.content is not None and content is not None and signed.content != content:
+        return [format_failure(0, "The signature carries its own copy of the document, and it differs from the file"
+                                  " given with it; check that the right files were paired.")]
+    # Never the carried copy in place of given content: with FORBIDDEN and MUST_MATCH they are now equal or one is absent.
+    document = content if content is not None else signed.content
     shared = SignedContext(
         content_type=signed.content_type,
         digests=ContentDigests(document) if document is not None else None,
@@ -139,8 +165,30 @@ def _verify_cms(signature: bytes, content: bytes | None, settings: Settings) -> 
 def _verify_pdf(data: bytes, settings: Settings) -> list[Verdict]:
     if len(data) > settings.policy.max_input_bytes:
         return [format_failure(0, "The PDF is larger than docflow accepts.")]
-    signatures = [sig for sig in find_signatures(data) if sig.subfilter != DOCUMENT_TIMESTAMP]
-    return [_verify_pdf_signature(index, sig, data, settings) for index, sig in enumerate(signatures)]
+    try:
+        pdf = read_signed_pdf(data)
+    except PdfFormatError as error:
+        return [format_failure(0, error.reason, error.detail)]
+    signatures = [sig for sig in pdf.signatures if sig.subfilter != DOCUMENT_TIMESTAMP]
+    verdicts = [_verify_pdf_signature(index, sig, data, settings) for index, sig in enumerate(signatures)]
+    timestamps = [sig for sig in pdf.signatures if sig.subfilter == DOCUMENT_TIMESTAMP]
+    changes = analyse_changes(data, pdf.reader, signatures, timestamps)
+    return [_with_changes(verdict, signature, changes, last=index == len(signatures) - 1)
+            for index, (verdict, signature) in enumerate(zip(verdicts, signatures))]
+
+
+def _with_changes(verdict: Verdict, signature: PdfSignature, changes: Changes, *, last: bool) -> Verdict:
+    if signature.problem is not None:
+        return verdict
+    modification = changes.after[verdict.index]
+    allowed = permitted(modification, last=last, docmdp=changes.docmdp)
+    what = describe(modification)
+    detail = f"changed after this signature: {what}" + ("" if allowed else " (not permitted)")
+    check = Check(CheckName.MODIFICATION, CheckOutcome.PASSED if allowed else CheckOutcome.FAILED, detail)
+    reason = verdict.reason if allowed else (
+        f"{verdict.reason.rstrip('.')}. After this signature the PDF was changed ({what}) beyond what its"
+        " signatures allow: what it shows now is not what was signed; ask the sender for the signed original.")
+    return dataclasses.replace(verdict, modification=modification, checks=verdict.checks + (check,), reason=reason)
 
 
 def _verify_pdf_signature(index: int, signature: PdfSignature, data: bytes, settings: Settings) -> Verdict:
@@ -149,7 +197,9 @@ def _verify_pdf_signature(index: int, signature: PdfSignature, data: bytes, sett
         return dataclasses.replace(verdict, checks=(Check(CheckName.BYTE_RANGE, CheckOutcome.FAILED, signature.problem),))
     covered = covered_bytes(signature, data)
     sha1_mode = signature.subfilter == SHA1_SUBFILTER
-    verdict = _guarded(lambda: _verify_cms(signature.contents, None if sha1_mode else covered, settings))[0]
+    # Every subfilter but adbe.pkcs7.sha1 signs the byte range itself; unknown ones are held to that too.
+    rule, content = (_Encapsulated.DIGEST, None) if sha1_mode else (_Encapsulated.FORBIDDEN, covered)
+    verdict = _guarded(lambda: _verify_cms(signature.contents, content, settings, rule))[0]
     if sha1_mode:
         verdict = _check_sha1_content(verdict, signature, covered)
     whole = signature.covers_whole_file(data)

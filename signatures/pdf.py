@@ -12,23 +12,36 @@ import binascii
 import hashlib
 import io
 import re
+from collections import deque
 from dataclasses import dataclass
 
 from pypdf import PdfReader
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+from pypdf.generic import ArrayObject, ByteStringObject, DictionaryObject, IndirectObject, TextStringObject
 
-__all__ = ["PdfSignature", "PdfFormatError", "find_signatures", "covered_bytes", "DOCUMENT_TIMESTAMP", "SHA1_SUBFILTER"]
+__all__ = ["PdfSignature", "PdfFormatError", "SignedPdf", "find_signatures", "read_signed_pdf", "covered_bytes", "DOCUMENT_TIMESTAMP", "SHA1_SUBFILTER"]
 
 DOCUMENT_TIMESTAMP = "/ETSI.RFC3161"
 SHA1_SUBFILTER = "/adbe.pkcs7.sha1"
 _MAX_FIELDS = 10_000
+_MAX_NAME = 200
 _TRAILING_NOISE = b" \t\r\n\x00"
 _BYTE_RANGE = re.compile(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]")
 _SUBFILTER = re.compile(rb"/SubFilter\s*/([A-Za-z0-9.#_+-]+)")
+_DOCMDP = re.compile(rb"/TransformMethod\s*/DocMDP\b")
+_DOCMDP_P = re.compile(rb"/TransformParams\s*<<[^>]*?/P\s+(\d+)")
 
 
 class PdfFormatError(ValueError):
-    """The PDF cannot be read at all; the message is a plain-words reason."""
+    """The PDF cannot be read at all; the message is a plain-words reason, ``detail`` the library's words."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail
+
+
+_DAMAGED = "The PDF is damaged and docflow cannot read its signatures; ask the sender for a new copy."
+_ENCRYPTED = "The PDF is encrypted and docflow cannot read its signatures; ask for an unencrypted copy."
 
 
 @dataclass(frozen=True)
@@ -39,6 +52,10 @@ class PdfSignature:
     subfilter: str
     problem: str | None = None
     """Why the byte range is unusable, or None when it is well formed."""
+    object_number: int | None = None
+    """The signature dictionary's object number, when it is an indirect object."""
+    docmdp: int | None = None
+    """The /P of a DocMDP transform in its /Reference (a certification signature), else None."""
 
     @property
     def start(self) -> int:
@@ -52,10 +69,23 @@ class PdfSignature:
         return None if end is None else data[end:].strip(_TRAILING_NOISE) == b""
 
 
+@dataclass(frozen=True)
+class SignedPdf:
+    """A PDF read once: its reader (for later analysis) and its signature dictionaries in file order."""
+
+    reader: PdfReader
+    signatures: tuple[PdfSignature, ...]
+
+
 def find_signatures(data: bytes) -> list[PdfSignature]:
     """Signature dictionaries in file order (by where their signed revision ends)."""
+    return list(read_signed_pdf(data).signatures)
+
+
+def read_signed_pdf(data: bytes) -> SignedPdf:
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
+        _decrypt(reader)
         root = reader.trailer["/Root"].get_object()
         form = root.get("/AcroForm")
         fields = form.get_object().get("/Fields") if form is not None else None
@@ -63,9 +93,24 @@ def find_signatures(data: bytes) -> list[PdfSignature]:
     except PdfFormatError:
         raise
     except (Exception, RecursionError) as error:  # pypdf raises many types on hostile files
-        raise PdfFormatError(f"the PDF cannot be read ({type(error).__name__}: {error})") from error
-    unique = {(sig.byte_range, sig.contents): sig for sig in found}
-    return sorted(unique.values(), key=_file_order)
+        raise PdfFormatError(_DAMAGED, f"{type(error).__name__}: {error}") from error
+    # A cloned dictionary may repeat a signature with its /Contents padded differently: one signature per
+    # signed range and CMS value, the padding aside.
+    unique = {(sig.byte_range, sig.contents.rstrip(b"\x00")): sig for sig in reversed(found)}
+    return SignedPdf(reader, tuple(sorted(unique.values(), key=_file_order)))
+
+
+def _decrypt(reader: PdfReader) -> None:
+    """Signature values are never encrypted, but the dictionaries around them are; an empty user password
+    (permissions-only encryption) is tried, as every viewer does."""
+    if not reader.is_encrypted:
+        return
+    try:
+        opened = reader.decrypt("")
+    except Exception as error:  # noqa: BLE001 - unsupported algorithms raise NotImplementedError and others
+        raise PdfFormatError(_ENCRYPTED, f"{type(error).__name__}: {error}") from error
+    if not opened:
+        raise PdfFormatError(_ENCRYPTED, "FileNotDecryptedError: the PDF needs a password")
 
 
 def _file_order(signature: PdfSignature) -> tuple[int, int]:
@@ -74,16 +119,25 @@ def _file_order(signature: PdfSignature) -> tuple[int, int]:
 
 
 def _signature_fields(reader: PdfReader, fields: object, data: bytes):  # type: ignore[no-untyped-def]
-    pending = [(field, "") for field in _as_list(fields)]
+    """Walk the field tree breadth first, each object once: a /Kids entry may name its own field or an
+    ancestor, and hostile files list one field thousands of times."""
+    pending: deque[tuple[object, str]] = deque((field, "") for field in _as_list(fields))
+    visited: set[tuple[int, int]] = set()
     seen = 0
     while pending and seen < _MAX_FIELDS:
-        field_ref, parent = pending.pop(0)
+        field_ref, parent = pending.popleft()
+        if isinstance(field_ref, IndirectObject):
+            key = (field_ref.idnum, field_ref.generation)
+            if key in visited:
+                continue
+            visited.add(key)
         seen += 1
         field = field_ref.get_object()  # type: ignore[attr-defined]
         if not isinstance(field, DictionaryObject):
             continue
-        name = f"{parent}.{field.get('/T', '')}".strip(".")
-        pending += [(kid, name) for kid in _as_list(field.get("/Kids"))]
+        name = _field_name(parent, field.get("/T", ""))
+        if len(pending) < _MAX_FIELDS:
+            pending.extend((kid, name) for kid in _as_list(field.get("/Kids")) if not _is_visited(kid, visited))
         if field.get("/FT") != "/Sig" or "/V" not in field:
             continue
         fast = _read_signature_in_place(reader, field.raw_get("/V"), name, data)
@@ -92,7 +146,18 @@ def _signature_fields(reader: PdfReader, fields: object, data: bytes):  # type: 
             continue
         value = field["/V"].get_object()
         if isinstance(value, DictionaryObject) and "/ByteRange" in value:
-            yield _read_signature(name, value, data)
+            reference = field.raw_get("/V")
+            yield _read_signature(name, value, data, reference.idnum if isinstance(reference, IndirectObject) else None)
+
+
+def _is_visited(kid: object, visited: set[tuple[int, int]]) -> bool:
+    return isinstance(kid, IndirectObject) and (kid.idnum, kid.generation) in visited
+
+
+def _field_name(parent: str, title: object) -> str:
+    """The fully qualified field name, cut short: it appears in reasons, and a hostile /T can be megabytes."""
+    name = f"{parent}.{title}".strip(".")
+    return name if len(name) <= _MAX_NAME else name[: _MAX_NAME - 1] + "…"
 
 
 def _read_signature_in_place(reader: PdfReader, reference: object, name: str, data: bytes) -> PdfSignature | None:
@@ -123,7 +188,15 @@ def _read_signature_in_place(reader: PdfReader, reference: object, name: str, da
     subfilter = _SUBFILTER.search(text)
     subfilter_name = "/" + subfilter.group(1).decode("ascii", "replace") if subfilter else ""
     problem = _byte_range_problem(numbers, contents, data, gap_is_contents=gap_end == numbers[2])
-    return PdfSignature(name, numbers, contents, subfilter_name, problem)
+    return PdfSignature(name, numbers, contents, subfilter_name, problem, reference.idnum, _docmdp_in(text))
+
+
+def _docmdp_in(text: bytes) -> int | None:
+    """The DocMDP /P written in a signature dictionary's own bytes (2 when the transform omits it)."""
+    if _DOCMDP.search(text) is None:
+        return None
+    level = _DOCMDP_P.search(text)
+    return int(level.group(1)) if level else 2
 
 
 def _unhex(hex_string: bytes) -> bytes | None:
@@ -147,16 +220,38 @@ def _as_list(value: object) -> list[object]:
     return list(value) if isinstance(value, ArrayObject) else []
 
 
-def _read_signature(name: str, value: DictionaryObject, data: bytes) -> PdfSignature:
+def _read_signature(name: str, value: DictionaryObject, data: bytes, number: int | None) -> PdfSignature:
     subfilter = str(value.get("/SubFilter", ""))
-    contents = value.get("/Contents")
-    contents_bytes = bytes(contents.get_object()) if contents is not None else b""
+    contents_bytes = _string_bytes(value.get("/Contents"))
     try:
         byte_range = tuple(int(number) for number in value["/ByteRange"].get_object())
     except (TypeError, ValueError):
-        return PdfSignature(name, (), contents_bytes, subfilter, "its /ByteRange is not a list of numbers")
+        return PdfSignature(name, (), contents_bytes, subfilter, "its /ByteRange is not a list of numbers", number)
     problem = _byte_range_problem(byte_range, contents_bytes, data)
-    return PdfSignature(name, byte_range, contents_bytes, subfilter, problem)
+    return PdfSignature(name, byte_range, contents_bytes, subfilter, problem, number, _docmdp_of(value))
+
+
+def _docmdp_of(value: DictionaryObject) -> int | None:
+    references = value.get("/Reference")
+    references = references.get_object() if isinstance(references, IndirectObject) else references
+    for reference in references if isinstance(references, ArrayObject) else []:
+        reference = reference.get_object()
+        if isinstance(reference, DictionaryObject) and reference.get("/TransformMethod") == "/DocMDP":
+            params = reference.get("/TransformParams")
+            params = params.get_object() if isinstance(params, IndirectObject) else params
+            level = params.get("/P", 2) if isinstance(params, DictionaryObject) else 2
+            return int(level) if isinstance(level, int) else 2
+    return None
+
+
+def _string_bytes(value: object) -> bytes:
+    """A PDF string's bytes: pypdf decodes a literal string that looks like text into a TextStringObject."""
+    value = value.get_object() if isinstance(value, IndirectObject) else value
+    if isinstance(value, TextStringObject):
+        return value.original_bytes
+    if isinstance(value, ByteStringObject):
+        return bytes(value)
+    return b""
 
 
 def _byte_range_problem(

@@ -19,6 +19,7 @@ __all__ = [
     "CheckName",
     "CheckOutcome",
     "Check",
+    "Modification",
     "Verdict",
     "format_failure",
 ]
@@ -83,12 +84,27 @@ class CheckName(str, enum.Enum):
     REVOCATION = "revocation"
     ALGORITHM_POLICY = "algorithm_policy"
     BYTE_RANGE = "byte_range"
+    MODIFICATION = "modification"
 
 
 class CheckOutcome(str, enum.Enum):
     PASSED = "passed"
     FAILED = "failed"
     SKIPPED = "skipped"
+
+
+class Modification(str, enum.Enum):
+    """PDFs: the most a document changed after a signature's revision, least to most (see docs/signatures.md)."""
+
+    NONE = "none"
+    LTV = "ltv"
+    """Validation data (DSS/VRI dictionaries) and document timestamps added."""
+    FORM_FILLING = "form_filling"
+    """Form fields filled in or signature fields added and signed."""
+    ANNOTATIONS = "annotations"
+    """Comments and other annotations added, changed or removed."""
+    OTHER = "other"
+    """Pages added or removed, page content or resources changed, signed objects replaced."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +163,9 @@ class Verdict:
     """PDFs only: the signature's byte range covers the file to its end."""
     signed_bytes: int | None = None
     """PDFs only: how many bytes of the file this signature's revision covers."""
+    modification: Modification | None = None
+    """PDFs only: what changed in the document after this signature; the ``modification`` check says
+    whether that was permitted."""
 
     @property
     def passed(self) -> bool:
@@ -173,6 +192,7 @@ class Verdict:
             "key_bits": self.key_bits,
             "kind": self.kind.value,
             "covers_whole_file": self.covers_whole_file,
+            "modification": self.modification.value if self.modification else None,
             "reason": self.reason,
             "checks": [
                 {"name": c.name.value, "outcome": c.outcome.value, "detail": c.detail}

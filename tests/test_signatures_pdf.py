@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import re
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from pdf_updates import add_field_with_signature_dict
 from samples.pdfgen import append_after_signature, break_byte_range, make_pdf, sign_pdf
 from samples.pki import Issued, SamplePKI
 from signatures import Indication, SignerKind, SubIndication, TrustStore, verify_pdf
@@ -73,3 +76,61 @@ def test_timestamped_pdf_signature(pki: SamplePKI, organisation: Issued, trust: 
     verdict = verify_pdf(signed, trust=trust)[0]
     assert verdict.indication is Indication.TOTAL_PASSED
     assert verdict.signing_time_source.value == "timestamp"
+
+
+# -- hostile structures (issue 13 part 4, issue 14 item 13) ------------------------------------------
+
+_BROKEN_SIG = b"<< /Type /Sig /SubFilter /adbe.pkcs7.detached /ByteRange [0 1 2 3] /Contents <00> >>"
+
+
+@pytest.mark.parametrize("kids", [1, 2000])
+@pytest.mark.parametrize("title_length", [1, 200_000])
+def test_field_that_is_its_own_kid_is_read_once(kids: int, title_length: int, trust: TrustStore) -> None:
+    field = (b"<< /FT /Sig /T (" + b"A" * title_length + b") /V {sig} 0 R /Kids ["
+             + b" {field} 0 R" * kids + b" ] >>")
+    pdf = add_field_with_signature_dict(make_pdf("Vòng lặp"), field, _BROKEN_SIG)
+    verdicts = verify_pdf(pdf, trust=trust)
+    assert len(verdicts) == 1 and verdicts[0].subindication is SubIndication.FORMAT_FAILURE
+    assert len(verdicts[0].reason) < 600, verdicts[0].reason[:200]
+
+
+def test_contents_as_a_text_string_spoils_only_its_own_signature(nd30_pdf: bytes, trust: TrustStore) -> None:
+    odd = b"<< /Type /Sig /SubFilter /adbe.pkcs7.detached /ByteRange [0 10 20 30] /Contents (plain text) >>"
+    pdf = add_field_with_signature_dict(nd30_pdf, b"<< /FT /Sig /T (Odd) /V {sig} 0 R >>", odd)
+    verdicts = verify_pdf(pdf, trust=trust)
+    assert len(verdicts) == 3 and sum(v.passed for v in verdicts) == 2, [v.reason for v in verdicts]
+    odd_verdict = next(v for v in verdicts if not v.passed)
+    assert odd_verdict.subindication is SubIndication.FORMAT_FAILURE
+    assert "'Odd'" in odd_verdict.reason and "TypeError" not in odd_verdict.reason
+
+
+def test_encrypted_pdf_reason_is_plain_words(trust: TrustStore) -> None:
+    from pypdf import PdfWriter
+
+    writer = PdfWriter(clone_from=io.BytesIO(make_pdf("Mật")))
+    writer.encrypt(user_password="secret", algorithm="RC4-128")
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    verdicts = verify_pdf(buffer.getvalue(), trust=trust)
+    assert len(verdicts) == 1
+    assert verdicts[0].reason == ("The PDF is encrypted and docflow cannot read its signatures;"
+                                  " ask for an unencrypted copy.")
+    assert "Error" in verdicts[0].checks[0].detail
+
+
+def test_damaged_pdf_reason_names_no_library_error(trust: TrustStore) -> None:
+    verdicts = verify_pdf(b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj trailer << /Root 9 0 R >>", trust=trust)
+    for verdict in verdicts:
+        assert "Error" not in verdict.reason and "(" not in verdict.reason, verdict.reason
+
+
+def test_cloned_signature_dictionary_is_one_signature(nd30_pdf: bytes, trust: TrustStore) -> None:
+    """A second field whose /V repeats the last signature's /ByteRange and CMS, padded differently."""
+    match = list(re.finditer(rb"(/ByteRange \[[^\]]*\]) */Contents <([0-9a-f]+)>", nd30_pdf))[-1]
+    cms_hex = match.group(2).rstrip(b"0")
+    cms_hex += b"0" * (len(cms_hex) % 2)
+    clone = (b"<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /adbe.pkcs7.detached "
+             + match.group(1) + b" /Contents <" + cms_hex + b"0000> >>")
+    pdf = add_field_with_signature_dict(nd30_pdf, b"<< /FT /Sig /T (Clone) /V {sig} 0 R >>", clone)
+    verdicts = verify_pdf(pdf, trust=trust)
+    assert len(verdicts) == 2, [v.reason for v in verdicts]

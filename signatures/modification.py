@@ -1,0 +1,485 @@
+"""What changed in a PDF after each signature: its later incremental updates, classified.
+
+A signature covers the file as it was when signed (its revision). Later updates may add validation
+data, fill forms, sign again, add comments, or change what the signed pages show. Each object the
+later xref sections replace is judged by what it was in the signed revision, which the signer
+vouched for; objects only new updates add matter solely through what refers to them. The classes
+(``Modification``) and the rule (``permitted``) are documented in docs/signatures.md.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+from pypdf import PdfReader
+from pypdf.generic import (
+    ArrayObject,
+    ByteStringObject,
+    DictionaryObject,
+    FloatObject,
+    IndirectObject,
+    NameObject,
+    NumberObject,
+    StreamObject,
+    TextStringObject,
+)
+
+from signatures.pdf import DOCUMENT_TIMESTAMP, PdfSignature
+from signatures.verdict import CheckName, CheckOutcome, Modification, Verdict
+
+__all__ = ["ORDER", "Changes", "analyse_changes", "certification_level", "permitted", "changes_permitted", "describe"]
+
+ORDER: tuple[Modification, ...] = (
+    Modification.NONE, Modification.LTV, Modification.FORM_FILLING, Modification.ANNOTATIONS, Modification.OTHER,
+)
+_RANK = {level: rank for rank, level in enumerate(ORDER)}
+_DOCMDP_ALLOWS = {1: Modification.LTV, 2: Modification.FORM_FILLING, 3: Modification.ANNOTATIONS}
+"""ISO 32000-1 Table 254 /P; PAdES (ETSI EN 319 142-1 §5.4) lets validation data follow even /P 1."""
+_TRAILING_NOISE = b" \t\r\n\x00"
+_MAX_WALK = 20_000
+_MAX_DEPTH = 40
+_MAX_REVISIONS = 64
+"""Signed revisions compared per file; each costs a parse of the file up to it, so a hostile file with
+thousands of signatures would cost thousands of parses. Those beyond are reported ``other`` (unchecked)."""
+
+_CATALOG_LTV_KEYS = frozenset({"/DSS", "/Extensions", "/Version", "/Metadata"})
+"""Catalog entries LTV tools write: the DSS, the ESIC extension and version it requires, XMP metadata."""
+_INFO_LTV_KEYS = frozenset({"/ModDate", "/Producer"})
+_FORM_KEYS = frozenset({"/V", "/AP", "/AS", "/MK"})
+_ACROFORM_KEYS = frozenset({"/SigFlags", "/DR", "/DA", "/NeedAppearances"})
+_WIDGET = "/Widget"
+_WRITER_MARKS = frozenset({"/ITXT"})
+"""Entries a PDF library stamps on objects it saves (iText's version on the page tree), shown nowhere."""
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What followed each signature (same order as given) and the certification's DocMDP level, if any."""
+
+    after: tuple[Modification, ...]
+    docmdp: int | None
+
+
+def describe(modification: Modification) -> str:
+    """The class in words, for the verify table and reasons."""
+    return {
+        Modification.NONE: "nothing",
+        Modification.LTV: "validation data only",
+        Modification.FORM_FILLING: "form filling or signing",
+        Modification.ANNOTATIONS: "comments or annotations",
+        Modification.OTHER: "pages, content or other parts",
+    }[modification]
+
+
+def permitted(modification: Modification, *, last: bool, docmdp: int | None) -> bool:
+    """The one rule for ``docflow verify`` and ingest: may this change follow this signature?
+
+    After the last signature only validation data may follow (what the document shows must be what
+    was signed); between signatures, signing and form filling and annotations as ISO 32000-1 allows
+    approval signatures; a certification's /P narrows or widens that for every signature after it.
+    Pages or content changed after any signature are never permitted.
+    """
+    if docmdp in _DOCMDP_ALLOWS:
+        allowed = _DOCMDP_ALLOWS[docmdp]
+    else:
+        allowed = Modification.LTV if last else Modification.ANNOTATIONS
+    return modification is not Modification.OTHER and _RANK[modification] <= _RANK[allowed]
+
+
+def changes_permitted(verdict: Verdict) -> bool | None:
+    """Whether ``permitted`` allowed what followed this signature; None when nothing was analysed (not a PDF,
+    or a signature whose byte range is unusable)."""
+    check = verdict.check(CheckName.MODIFICATION)
+    return None if check is None else check.outcome is CheckOutcome.PASSED
+
+
+def analyse_changes(
+    data: bytes, reader: PdfReader, signatures: Sequence[PdfSignature], timestamps: Sequence[PdfSignature] = ()
+) -> Changes:
+    """Classify what follows each signature's revision. Only files with bytes after a revision are parsed
+    again, so a file signed once and left alone costs nothing here."""
+    # pypdf decodes a /Contents string slowly: signature dictionaries already found are known by number.
+    known = {sig.object_number: Modification.FORM_FILLING for sig in signatures if sig.object_number is not None}
+    known.update({sig.object_number: Modification.LTV for sig in timestamps if sig.object_number is not None})
+    cache: dict[int, Modification] = {}
+    after = []
+    for signature in signatures:
+        end = signature.signed_bytes()
+        if end is None or data[end:].strip(_TRAILING_NOISE) == b"":
+            after.append(Modification.NONE)
+            continue
+        if end not in cache:
+            within = len(cache) < _MAX_REVISIONS
+            cache[end] = _classify_revision(data[:end], reader, known) if within else Modification.OTHER
+        after.append(cache[end])
+    return Changes(tuple(after), certification_level(reader, signatures))
+
+
+def certification_level(reader: PdfReader, signatures: Sequence[PdfSignature]) -> int | None:
+    """The DocMDP /P of the first signature when it certifies the document (else None): its own /Reference
+    says so, or the catalog's /Perms /DocMDP names it (then /P defaults to 2)."""
+    if not signatures:
+        return None
+    first = signatures[0]
+    if first.docmdp is not None:
+        return first.docmdp if first.docmdp in _DOCMDP_ALLOWS else 2
+    try:
+        perms = _resolve(_resolve(reader.trailer["/Root"]).get("/Perms"))
+        target = perms.raw_get("/DocMDP") if isinstance(perms, DictionaryObject) and "/DocMDP" in perms else None
+    except Exception:  # noqa: BLE001 - a broken /Perms certifies nothing
+        return None
+    named = isinstance(target, IndirectObject) and first.object_number is not None and target.idnum == first.object_number
+    return 2 if named else None
+
+
+def _classify_revision(signed: bytes, new: PdfReader, known: dict[int, Modification]) -> Modification:
+    try:
+        old = PdfReader(io.BytesIO(signed), strict=False)
+        return _Diff(old, new, known).level()
+    except Exception:  # noqa: BLE001 - what cannot be compared cannot be called harmless
+        return Modification.OTHER
+
+
+class _Diff:
+    """The signed revision (``old``) against the whole file (``new``)."""
+
+    def __init__(self, old: PdfReader, new: PdfReader, known: dict[int, Modification]) -> None:
+        self.old, self.new, self.known = old, new, known
+        self.found = Modification.NONE
+        self.handled: set[int] = set()
+        self.freed: set[int] = set()
+
+    def note(self, level: Modification) -> None:
+        if _RANK[level] > _RANK[self.found]:
+            self.found = level
+
+    def level(self) -> Modification:
+        old_root, new_root = self.old.trailer.raw_get("/Root"), self.new.trailer.raw_get("/Root")
+        self._catalog(_resolve(old_root), _resolve(new_root))
+        self._info()
+        changed = _changed_objects(self.old, self.new)
+        self.freed = _freed(self.new) - _freed(self.old)
+        if changed:
+            roles = _Roles(self.old)
+            for number in sorted(changed):
+                if self.found is Modification.OTHER:
+                    break
+                if number not in self.handled:
+                    self._object(number, roles)
+        return self.found
+
+    # -- the catalog and the trailer --------------------------------------------------------------------
+
+    def _catalog(self, old: object, new: object) -> None:
+        if not (isinstance(old, DictionaryObject) and isinstance(new, DictionaryObject)):
+            self.note(Modification.OTHER)
+            return
+        self.handled.add(self.old.trailer.raw_get("/Root").idnum)
+        for key in _differing_keys(old, new):
+            if key != "/AcroForm":
+                self.note(Modification.LTV if key in _CATALOG_LTV_KEYS else Modification.OTHER)
+        if "/AcroForm" in old or "/AcroForm" in new:
+            self._acroform(old, new)
+
+    def _info(self) -> None:
+        old = _resolve(self.old.trailer.get("/Info"))
+        new = _resolve(self.new.trailer.get("/Info"))
+        old = old if isinstance(old, DictionaryObject) else DictionaryObject()
+        new = new if isinstance(new, DictionaryObject) else DictionaryObject()
+        for key in _differing_keys(old, new):
+            self.note(Modification.LTV if key in _INFO_LTV_KEYS else Modification.OTHER)
+        self.handled.update(_numbers(self.old.trailer, "/Info"))
+
+    # -- forms ---------------------------------------------------------------------------------------
+
+    def _acroform(self, old_catalog: DictionaryObject, new_catalog: DictionaryObject) -> None:
+        """Compared whole, each side read from its own revision: the form may be an object of its own."""
+        self.handled.update(_numbers(old_catalog, "/AcroForm"))
+        old, new = _resolve(old_catalog.get("/AcroForm")), _resolve(new_catalog.get("/AcroForm"))
+        old = old if isinstance(old, DictionaryObject) else DictionaryObject()
+        if not isinstance(new, DictionaryObject):
+            self.note(Modification.OTHER)
+            return
+        for key in _differing_keys(old, new):
+            if key != "/Fields":
+                self.note(Modification.FORM_FILLING if key in _ACROFORM_KEYS else Modification.OTHER)
+        self.handled.update(_numbers(old, "/Fields"))
+        self._fields(_array(old.get("/Fields")), _array(new.get("/Fields")))
+
+    def _fields(self, old: list[object], new: list[object]) -> None:
+        old_keys, new_keys = [_key(item) for item in old], [_key(item) for item in new]
+        if any(key not in new_keys for key in old_keys):
+            self.note(Modification.OTHER)  # a field removed from the form
+        for item, key in zip(new, new_keys):
+            if key not in old_keys:
+                self._new_field(_resolve(item))
+
+    def _new_field(self, field: object) -> None:
+        """A field the update added: only signature fields may be added (ISO 32000-1 §12.8.2.2)."""
+        if not isinstance(field, DictionaryObject) or field.get("/FT") != "/Sig":
+            self.note(Modification.OTHER)
+            return
+        self.note(self._signature_value_level(field))
+
+    def _signature_value_level(self, field: DictionaryObject) -> Modification:
+        value = field.raw_get("/V") if "/V" in field else None
+        if isinstance(value, IndirectObject) and value.idnum in self.known:
+            return self.known[value.idnum]
+        resolved = _resolve(value)
+        if isinstance(resolved, DictionaryObject) and resolved.get("/SubFilter") == DOCUMENT_TIMESTAMP:
+            return Modification.LTV
+        return Modification.FORM_FILLING
+
+    def _changed_field(
+        self, old: DictionaryObject, new: DictionaryObject, differing: list[str], *, signature_field: bool
+    ) -> None:
+        for key in differing:
+            if key == "/V" and signature_field:
+                # Signing an empty signature field is signing; replacing a signature value is not.
+                self.note(Modification.OTHER if "/V" in old else self._signature_value_level(new))
+            elif key == "/Kids":
+                self._kids(_array(old.get("/Kids")), _array(new.get("/Kids")))
+            else:
+                self.note(Modification.FORM_FILLING if key in _FORM_KEYS else Modification.OTHER)
+
+    def _kids(self, old: list[object], new: list[object]) -> None:
+        old_keys = [_key(item) for item in old]
+        if any(key not in [_key(item) for item in new] for key in old_keys):
+            self.note(Modification.OTHER)
+        for item in new:
+            if _key(item) not in old_keys:
+                kid = _resolve(item)
+                self.note(Modification.FORM_FILLING if isinstance(kid, DictionaryObject)
+                          and kid.get("/Subtype") == _WIDGET else Modification.OTHER)
+
+    # -- pages and annotations ---------------------------------------------------------------------------
+
+    def _page(self, old: DictionaryObject, new: DictionaryObject, differing: list[str]) -> None:
+        if any(key != "/Annots" for key in differing):
+            self.note(Modification.OTHER)
+        self.handled.update(_numbers(old, "/Annots"))
+        self._annotations(_array(old.get("/Annots")), _array(new.get("/Annots")))
+
+    def _annotations(self, old: list[object], new: list[object]) -> None:
+        old_keys, new_keys = [_key(item) for item in old], [_key(item) for item in new]
+        for item, key in zip(old, old_keys):
+            if key not in new_keys:
+                removed = _resolve(item)
+                widget = isinstance(removed, DictionaryObject) and removed.get("/Subtype") == _WIDGET
+                self.note(Modification.OTHER if widget else Modification.ANNOTATIONS)
+        for item, key in zip(new, new_keys):
+            if key not in old_keys:
+                self.note(self._new_annotation(_resolve(item)))
+
+    def _new_annotation(self, annotation: object) -> Modification:
+        if not isinstance(annotation, DictionaryObject):
+            return Modification.OTHER
+        if annotation.get("/Subtype") != _WIDGET:
+            return Modification.ANNOTATIONS
+        field = annotation if "/FT" in annotation else _resolve(annotation.get("/Parent"))
+        if isinstance(field, DictionaryObject) and field.get("/FT") == "/Sig":
+            return self._signature_value_level(field)
+        return Modification.FORM_FILLING
+
+    # -- one replaced object, judged by what it was when signed ----------------------------------------------
+
+    def _object(self, number: int, roles: _Roles) -> None:
+        old = _object_at(self.old, number)
+        new = None if number in self.freed else _object_at(self.new, number)
+        if old is None:
+            return  # not in the signed revision after all (a free entry): nothing signed was replaced
+        if isinstance(old, StreamObject) and old.get("/Type") in ("/XRef", "/ObjStm"):
+            return  # file structure, not content
+        if new is None or type(new) is not type(old):
+            self.note(Modification.OTHER)
+            return
+        plain = type(old) is DictionaryObject
+        differing = _differing_keys(old, new) if plain else []  # type: ignore[arg-type]
+        if (plain and not differing) or (not plain and _canonical(old) == _canonical(new)):
+            return  # written again unchanged (a writer's mark aside)
+        kind = old.get("/Type") if isinstance(old, DictionaryObject) else None
+        if isinstance(old, StreamObject):
+            if number in roles.dss or number in roles.metadata:
+                self.note(Modification.LTV)
+            else:
+                self.note(Modification.FORM_FILLING if number in roles.appearances else Modification.OTHER)
+        elif kind == "/Page" and isinstance(new, DictionaryObject):
+            self._page(old, new, differing)
+        elif isinstance(old, DictionaryObject) and _is_field(old):
+            self._changed_field(old, new, differing, signature_field=_is_signature_field(old))  # type: ignore[arg-type]
+        elif isinstance(old, DictionaryObject) and "/Subtype" in old and "/Rect" in old:
+            self.note(Modification.ANNOTATIONS)
+        elif isinstance(old, ArrayObject) and number in roles.annots_arrays:
+            self._annotations(list(old), list(new))  # type: ignore[arg-type]
+        elif number in roles.dss:
+            self.note(Modification.LTV)
+        else:
+            self.note(Modification.OTHER)  # pages tree, resources, fonts, signature dictionaries …
+
+
+class _Roles:
+    """Objects of the signed revision whose replacement is not a content change, each set found when first
+    needed (walking the page tree of a long document is the costly one)."""
+
+    def __init__(self, old: PdfReader) -> None:
+        self.old = old
+        catalog = _resolve(old.trailer.get("/Root"))
+        self.catalog = catalog if isinstance(catalog, DictionaryObject) else DictionaryObject()
+
+    @cached_property
+    def dss(self) -> set[int]:
+        start = [self.catalog.raw_get("/DSS")] if "/DSS" in self.catalog else []
+        return {number for number, _ in _walk(start, _children) if number is not None}
+
+    @cached_property
+    def metadata(self) -> set[int]:
+        return set(_numbers(self.catalog, "/Metadata"))
+
+    @cached_property
+    def appearances(self) -> set[int]:
+        """The appearance streams of the signed revision's form fields (their own /AP entries only: a font or
+        image an appearance uses may be the page's too)."""
+        acroform = _resolve(self.catalog.get("/AcroForm"))
+        fields = _array(acroform.get("/Fields")) if isinstance(acroform, DictionaryObject) else []
+        return {stream for _, field in _walk(fields, _field_kids) if isinstance(field, DictionaryObject)
+                for stream in _appearance_streams(field)}
+
+    @cached_property
+    def annots_arrays(self) -> set[int]:
+        found: set[int] = set()
+        try:
+            for page in self.old.pages:
+                found.update(_numbers(page, "/Annots"))
+        except Exception:  # noqa: BLE001 - a damaged page tree leaves its arrays unrecognised (so: content)
+            pass
+        return found
+
+
+def _changed_objects(old: PdfReader, new: PdfReader) -> set[int]:
+    """Numbers of the signed revision's objects that the later xref sections point elsewhere (or whose
+    object stream they do)."""
+    old_places, new_places = _places(old), _places(new)
+    # pypdf keeps an older section's offset for an object a newer section frees; viewers read it as null.
+    freed = (_freed(new) - _freed(old)) & set(old_places)
+    moved = {number for number, place in old_places.items() if new_places.get(number) != place} | freed
+    return moved | {number for number, place in old_places.items() if place[0] == "stream" and place[1] in moved}
+
+
+def _freed(reader: PdfReader) -> set[int]:
+    return {number for table in reader.xref_free_entry.values() for number, free in table.items() if free and number}
+
+
+def _places(reader: PdfReader) -> dict[int, tuple[object, ...]]:
+    places: dict[int, tuple[object, ...]] = {}
+    for generation, table in reader.xref.items():
+        for number, offset in table.items():
+            places[number] = ("offset", generation, offset)
+    for number, (stream, index) in reader.xref_objStm.items():
+        places[number] = ("stream", stream, index)
+    return places
+
+
+def _object_at(reader: PdfReader, number: int) -> object | None:
+    for generation, table in reader.xref.items():
+        if number in table:
+            return reader.get_object(IndirectObject(number, generation, reader))
+    return reader.get_object(IndirectObject(number, 0, reader)) if number in reader.xref_objStm else None
+
+
+def _walk(start: list[object], children: Callable[[object], list[object]]) -> Iterator[tuple[int | None, object]]:
+    """(object number or None when direct, resolved value) of everything reachable, each indirect object once
+    and at most ``_MAX_WALK`` of them: hostile files loop."""
+    pending, seen = list(start), set()
+    while pending and len(seen) < _MAX_WALK:
+        item = pending.pop()
+        number = item.idnum if isinstance(item, IndirectObject) else None
+        if number is not None:
+            if number in seen:
+                continue
+            seen.add(number)
+        value = _resolve(item)
+        yield number, value
+        pending.extend(children(value))
+
+
+def _field_kids(value: object) -> list[object]:
+    return _array(value.get("/Kids")) if isinstance(value, DictionaryObject) else []
+
+
+def _children(value: object) -> list[object]:
+    if isinstance(value, DictionaryObject):
+        return [value.raw_get(key) for key in value]
+    return list(value) if isinstance(value, ArrayObject) else []
+
+
+def _appearance_streams(field: DictionaryObject) -> Iterator[int]:
+    appearance = _resolve(field.get("/AP"))
+    if not isinstance(appearance, DictionaryObject):
+        return
+    for key in ("/N", "/R", "/D"):
+        value = appearance.raw_get(key) if key in appearance else None
+        if isinstance(value, IndirectObject):
+            yield value.idnum
+        states = _resolve(value)
+        if isinstance(states, DictionaryObject) and not isinstance(states, StreamObject):
+            yield from (state.idnum for state in states.values() if isinstance(state, IndirectObject))
+
+
+def _is_field(value: DictionaryObject) -> bool:
+    return "/FT" in value or ("/T" in value and ("/Kids" in value or "/Parent" in value)) or (
+        value.get("/Subtype") == _WIDGET)
+
+
+def _is_signature_field(value: DictionaryObject) -> bool:
+    parent = _resolve(value.get("/Parent"))
+    return value.get("/FT") == "/Sig" or (isinstance(parent, DictionaryObject) and parent.get("/FT") == "/Sig")
+
+
+def _differing_keys(old: DictionaryObject, new: DictionaryObject) -> list[str]:
+    return [str(key) for key in (set(old) | set(new)) - _WRITER_MARKS
+            if key not in old or key not in new or _canonical(old.raw_get(key)) != _canonical(new.raw_get(key))]
+
+
+def _canonical(value: object, depth: int = 0) -> object:
+    """A value comparable across two readers: references by number, strings by their bytes."""
+    if depth > _MAX_DEPTH:
+        return ("too deep",)
+    if isinstance(value, IndirectObject):
+        return ("ref", value.idnum, value.generation)
+    if isinstance(value, StreamObject):
+        return ("stream", _canonical(DictionaryObject(value), depth + 1), value._data)  # noqa: SLF001
+    if isinstance(value, DictionaryObject):
+        return tuple(sorted((str(key), _canonical(value.raw_get(key), depth + 1)) for key in value))
+    if isinstance(value, ArrayObject):
+        return tuple(_canonical(item, depth + 1) for item in value)
+    if isinstance(value, TextStringObject):
+        return ("string", value.original_bytes)
+    if isinstance(value, ByteStringObject):
+        return ("string", bytes(value))
+    if isinstance(value, NameObject):
+        return ("name", str(value))
+    if isinstance(value, (NumberObject, FloatObject)):
+        return ("number", float(value))  # 612 and 612.0 are one coordinate
+    return (type(value).__name__, str(value))
+
+
+def _numbers(container: DictionaryObject, key: str) -> list[int]:
+    """The object number ``key`` refers to, when it is a reference."""
+    value = container.raw_get(key) if key in container else None
+    return [value.idnum] if isinstance(value, IndirectObject) else []
+
+
+def _key(item: object) -> object:
+    return _canonical(item)
+
+
+def _resolve(value: object) -> object:
+    return value.get_object() if isinstance(value, IndirectObject) else value
+
+
+def _array(value: object) -> list[object]:
+    value = _resolve(value)
+    return list(value) if isinstance(value, ArrayObject) else []

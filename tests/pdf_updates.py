@@ -1,0 +1,125 @@
+"""Incremental updates written by hand, for tests of what may change after a PDF is signed.
+
+Each helper appends one update (ISO 32000-1 §7.5.6) to a PDF made by ``samples.pdfgen``: new or
+replaced objects, a new xref section and a trailer pointing back at the previous one.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+from pypdf import PdfReader
+
+from samples.pdfgen import _incremental_update  # the samples' own update writer, reused as is
+
+__all__ = ["Update", "append_update", "object_body", "add_field_with_signature_dict", "add_page", "replace_object",
+           "add_annotation", "add_dss", "free_object"]
+
+
+class Update:
+    """The state of a PDF an update is written against: its size, root and last xref."""
+
+    def __init__(self, pdf: bytes) -> None:
+        self.pdf = pdf
+        self.reader = PdfReader(io.BytesIO(pdf))
+        self.size = int(self.reader.trailer["/Size"])
+        self.root = self.reader.trailer.raw_get("/Root").idnum
+
+    def page_number(self, index: int = 0) -> int:
+        return self.reader.pages[index].indirect_reference.idnum
+
+
+def object_body(pdf: bytes, number: int) -> bytes:
+    """The newest body of object ``number`` (written by this module or ``samples.pdfgen``)."""
+    bodies = re.findall(rb"(?:^|\n)%d 0 obj\n(.*?)\nendobj" % number, pdf, re.S)
+    return bodies[-1]
+
+
+def append_update(pdf: bytes, objects: dict[int, bytes], trailer_extra: bytes = b"") -> bytes:
+    """Append ``objects`` (number → body) with their own xref section and trailer."""
+    state = Update(pdf)
+    size = max([state.size, *(number + 1 for number in objects)])
+    return _incremental_update(pdf, objects, size, state.root, trailer_extra)
+
+
+def add_field_with_signature_dict(pdf: bytes, field: bytes, signature: bytes | None) -> bytes:
+    """Add a form field (its body may use ``{field}`` and ``{sig}`` for its own and its /V's number)."""
+    state = Update(pdf)
+    field_number, sig_number = state.size, state.size + 1
+    catalog = object_body(pdf, state.root)
+    fields = re.search(rb"/Fields \[([^\]]*)\]", catalog)
+    if fields:
+        catalog = catalog.replace(fields.group(0), b"/Fields [%s %d 0 R]" % (fields.group(1), field_number))
+    else:
+        catalog = catalog.rstrip()[:-2] + b" /AcroForm << /Fields [%d 0 R] /SigFlags 3 >> >>" % field_number
+    body = field.replace(b"{field}", b"%d" % field_number).replace(b"{sig}", b"%d" % sig_number)
+    objects = {state.root: catalog, field_number: body}
+    if signature is not None:
+        objects[sig_number] = signature
+    return append_update(pdf, objects)
+
+
+def _with_entry(body: bytes, entry: bytes) -> bytes:
+    """A dictionary body with one more entry before its closing ``>>``."""
+    return body.rstrip()[:-2] + b" " + entry + b" >>"
+
+
+def add_page(pdf: bytes) -> bytes:
+    """A page appended to the page tree (the one-level tree ``samples.pdfgen`` writes)."""
+    state = Update(pdf)
+    page, content = state.size, state.size + 1
+    pages = object_body(pdf, 2)
+    kids = re.search(rb"/Kids \[([^\]]*)\]", pages)
+    count = re.search(rb"/Count (\d+)", pages)
+    assert kids and count
+    pages = pages.replace(kids.group(0), b"/Kids [%s %d 0 R]" % (kids.group(1), page))
+    pages = pages.replace(count.group(0), b"/Count %d" % (int(count.group(1)) + 1))
+    text = b"BT /F1 12 Tf 72 770 Td (Trang them sau khi ky) Tj ET"
+    return append_update(pdf, {
+        2: pages,
+        page: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >>"
+              b" /Contents %d 0 R >>" % content,
+        content: b"<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream",
+    })
+
+
+def replace_object(pdf: bytes, number: int, body: bytes) -> bytes:
+    """Object ``number`` written again with ``body``: a shadow attack when the signed revision had it."""
+    return append_update(pdf, {number: body})
+
+
+def add_annotation(pdf: bytes, annotation: bytes = b"<< /Type /Annot /Subtype /Text /Rect [10 10 30 30]"
+                                                     b" /Contents (Ghi chu) >>") -> bytes:
+    """A comment added to the first page's /Annots."""
+    state = Update(pdf)
+    number, page = state.size, state.page_number(0)
+    body = object_body(pdf, page)
+    annots = re.search(rb"/Annots \[([^\]]*)\]", body)
+    if annots:
+        body = body.replace(annots.group(0), b"/Annots [%s %d 0 R]" % (annots.group(1), number))
+    else:
+        body = _with_entry(body, b"/Annots [%d 0 R]" % number)
+    return append_update(pdf, {page: body, number: annotation})
+
+
+def add_dss(pdf: bytes) -> bytes:
+    """Validation data (an empty DSS with one certificate stream), as an LTV update writes it."""
+    state = Update(pdf)
+    dss, cert = state.size, state.size + 1
+    catalog = _with_entry(object_body(pdf, state.root), b"/DSS %d 0 R" % dss)
+    return append_update(pdf, {
+        state.root: catalog,
+        dss: b"<< /Certs [%d 0 R] /VRI << >> >>" % cert,
+        cert: b"<< /Length 3 >>\nstream\n\x30\x00\x00\nendstream",
+    })
+
+
+def free_object(pdf: bytes, number: int) -> bytes:
+    """An update whose xref marks object ``number`` free: viewers then read every reference to it as null."""
+    state = Update(pdf)
+    startxref = int(re.findall(rb"startxref\s+(\d+)", pdf[-2048:])[-1])
+    body = pdf if pdf.endswith(b"\n") else pdf + b"\n"
+    return body + (b"xref\n0 1\n0000000000 65535 f \n%d 1\n0000000000 00001 f \n"
+                   b"trailer\n<< /Size %d /Root %d 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n"
+                   % (number, state.size, state.root, startxref, len(body)))
