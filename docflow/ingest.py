@@ -13,14 +13,15 @@ import hashlib
 import itertools
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from docflow.batch import BatchUnreadable, Limits, read_batch
-from docflow.records import BusinessType, DocumentRecord, RejectedItem, SignedPayload, Source, StatusEvent
+from docflow.names import readable_name
+from docflow.records import BatchItem, BusinessType, DocumentRecord, RejectedItem, SignedPayload, Source, StatusEvent
 from docflow.signature_rows import NewSignatures
 from docflow.store import BatchRow, Store
 from docflow.verifier import Checked, Verifier, VerifyFailed
@@ -136,22 +137,23 @@ def ingest_batch(
 ) -> BatchOutcome:
     """Ingest one batch exactly once. Raises only for bugs (the transaction is rolled back)."""
     options = options or IngestOptions()
+    name = readable_name(path.name)
     try:
         sha256, size, batch_time = _identity(path)
     except OSError as error:
-        return BatchOutcome(path.name, "", "rejected", reason=f"cannot read the batch: {error.strerror or error}")
+        return BatchOutcome(name, "", "rejected", reason=f"cannot read the batch: {error.strerror or error}")
     previous = store.batch_by_sha256(sha256)
     if previous is not None:
         return _duplicate(path, previous)
     row = BatchRow(
-        file_name=path.name,
+        file_name=name,
         sha256=sha256,
         size_bytes=size,
         kind=_kind(path),
         received_at=_iso(received_at or _now()),
         processed_at=_iso(_now()),
         outcome="ingested",
-        archived_as=f"{sha256[:16]}-{path.name}",
+        archived_as=f"{sha256[:16]}-{name}",
     )
     try:
         with store.transaction():
@@ -161,7 +163,7 @@ def ingest_batch(
     except _AlreadyStored:
         # Another docflow process took the same batch between our look-up and our lock.
         return _duplicate(path, store.batch_by_sha256(sha256) or row)
-    return BatchOutcome(path.name, sha256, "ingested", run.documents, run.signatures, run.rejected_items)
+    return BatchOutcome(name, sha256, "ingested", run.documents, run.signatures, run.rejected_items)
 
 
 def _ingest_items(path: Path, store: Store, trust: TrustStore, options: IngestOptions, row: BatchRow,
@@ -170,7 +172,7 @@ def _ingest_items(path: Path, store: Store, trust: TrustStore, options: IngestOp
         raise _AlreadyStored
     with Verifier(trust, options.kinds, options.workers) as verifier:
         run = _BatchRun(store, verifier, store.record_batch(row), batch_time)
-        for item in verifier.ahead(read_batch(path, options.limits, options.columns)):
+        for item in verifier.ahead(_readable_items(read_batch(path, options.limits, options.columns))):
             run.take(item)
             run.items += 1
             if progress is not None:
@@ -368,7 +370,7 @@ def _mergeable_in_bulk(item: object) -> bool:
 def _reject(path: Path, store: Store, row: BatchRow, reason: str) -> BatchOutcome:
     with store.transaction():
         store.record_batch(BatchRow(**{**row.__dict__, "outcome": "rejected", "reason": reason}))
-    return BatchOutcome(path.name, row.sha256, "rejected", reason=reason)
+    return BatchOutcome(row.file_name, row.sha256, "rejected", reason=reason)
 
 
 def _duplicate(path: Path, previous: BatchRow) -> BatchOutcome:
@@ -376,7 +378,28 @@ def _duplicate(path: Path, previous: BatchRow) -> BatchOutcome:
     reason = f"already processed on {when} as {previous.file_name} ({previous.outcome})"
     if previous.reason:
         reason += f": {previous.reason}"
-    return BatchOutcome(path.name, previous.sha256, "duplicate", reason=reason, previous_outcome=previous.outcome)
+    return BatchOutcome(readable_name(path.name), previous.sha256, "duplicate", reason=reason,
+                        previous_outcome=previous.outcome)
+
+
+def _readable_items(items: Iterator[BatchItem]) -> Iterator[BatchItem]:
+    """The items with names the store can hold: a file name that is not UTF-8 (a folder's member, or a single
+    file's own name in its rows' labels) is written with ``\\xNN`` escapes (``docflow.names``)."""
+    for item in items:
+        if isinstance(item, SignedPayload):
+            if not _is_text(item.name):
+                item = dataclasses.replace(item, name=readable_name(item.name))
+        elif isinstance(item, DocumentRecord):
+            if not (_is_text(item.item_name) and all(map(_is_text, item.payload_names))):
+                item = dataclasses.replace(item, item_name=readable_name(item.item_name),
+                                           payload_names=tuple(map(readable_name, item.payload_names)))
+        elif isinstance(item, (RejectedItem, StatusEvent)) and not _is_text(item.item_name):
+            item = dataclasses.replace(item, item_name=readable_name(item.item_name))
+        yield item
+
+
+def _is_text(name: str) -> bool:
+    return name.isascii() or readable_name(name) is name
 
 
 def _folder_files(folder: Path) -> list[tuple[str, str]]:

@@ -1,0 +1,269 @@
+"""Issue 14, second round: the store, the watcher and large registers (items 4, 7, 8, 9, 10 and 11)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import docflow.store as store_module
+from docflow.cli import main
+from docflow.ingest import ingest_batch
+from docflow.store import Store, StoreError
+from docflow.watch import Watcher, WatchSettings
+from ingest_helpers import SENDER, write_edxml
+
+SETTLE = 0.05
+
+
+def _settings(tmp_path: Path, **overrides: object) -> WatchSettings:
+    values: dict[str, object] = dict(inbox=tmp_path / "inbox", db=tmp_path / "docflow.db", settle_seconds=SETTLE,
+                                     poll_interval=0.05, retry_seconds=0.05, max_retry_seconds=0.1)
+    values.update(overrides)
+    return WatchSettings(**values)  # type: ignore[arg-type]
+
+
+def _invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.output + (repr(result.exception) if result.exception and
+                                              not isinstance(result.exception, SystemExit) else "")
+
+
+# -- item 11: a store that is not SQLite, empty, or a folder --------------------------------------------------
+
+
+def _bad_stores(tmp_path: Path) -> dict[str, Path]:
+    text = tmp_path / "notes.db"
+    text.write_text("this is a shopping list, not a database\n" * 20)
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    folder = tmp_path / "folder.db"
+    folder.mkdir()
+    foreign = tmp_path / "foreign.db"
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("CREATE TABLE recipes (name TEXT)")
+    conn.close()
+    return {"text": text, "empty": empty, "folder": folder, "foreign": foreign}
+
+
+READ_COMMANDS = (("summary",), ("sql", "SELECT 1"), ("audit", "X"), ("certs",), ("units",))
+
+
+@pytest.mark.parametrize("kind", ["text", "empty", "folder", "foreign"])
+@pytest.mark.parametrize("command", READ_COMMANDS, ids=lambda c: c[0])
+def test_read_commands_on_a_file_that_is_not_a_store_say_so_and_exit_2(tmp_path: Path, kind: str,
+                                                                        command: tuple[str, ...]) -> None:
+    path = _bad_stores(tmp_path)[kind]
+    before = path.read_bytes() if path.is_file() else None
+    code, output = _invoke(*command, "--db", str(path))
+    assert code == 2, output
+    assert "not a docflow store" in output or "is a folder" in output, output
+    assert "Traceback" not in output and "DatabaseError" not in output and "OperationalError" not in output
+    if before is not None:
+        assert path.read_bytes() == before  # a read command never writes, not even a header
+
+
+@pytest.mark.parametrize("kind", ["text", "folder", "foreign"])
+def test_writing_commands_on_a_file_that_is_not_a_store_say_so_and_exit_2(tmp_path: Path, kind: str) -> None:
+    path = _bad_stores(tmp_path)[kind]
+    batch = write_edxml(tmp_path / "b.edxml")
+    units_file = tmp_path / "units.csv"
+    units_file.write_text("code,name\n000.00.01.H04,Sở Nội vụ\n", encoding="utf-8")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for args in (("ingest", str(batch)), ("watch", str(inbox), "--once"), ("units", "import", str(units_file)),
+                 ("certs", "import", str(units_file))):
+        code, output = _invoke(*args, "--db", str(path))
+        assert code == 2, (args, output)
+        assert "not a docflow store" in output or "is a folder" in output, (args, output)
+        assert "DatabaseError" not in output and "OperationalError" not in output, (args, output)
+
+
+def test_an_empty_file_given_to_ingest_is_initialised_as_a_new_store(tmp_path: Path) -> None:
+    path = _bad_stores(tmp_path)["empty"]
+    batch = write_edxml(tmp_path / "b.edxml")
+    code, output = _invoke("ingest", str(batch), "--db", str(path))
+    assert code == 0, output
+    assert "ingested 1 documents" in output
+
+
+def test_store_open_refuses_a_foreign_sqlite_database_without_touching_it(tmp_path: Path) -> None:
+    path = _bad_stores(tmp_path)["foreign"]
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="not a docflow store"):
+        Store.open(path)
+    assert path.read_bytes() == before
+
+
+# -- item 10: a busy store is waited for, never a rejection ---------------------------------------------------
+
+
+@pytest.fixture
+def short_busy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_module, "BUSY_TRY_SECONDS", 0.2, raising=False)
+    monkeypatch.setattr(store_module, "BUSY_TRIES", 2, raising=False)
+
+
+@pytest.fixture
+def locked_store(tmp_path: Path) -> Iterator[Path]:
+    """A store another writer holds the write lock on for the whole test."""
+    path = tmp_path / "docflow.db"
+    Store.open(path).close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    yield path
+    holder.execute("ROLLBACK")
+    holder.close()
+
+
+def test_ingest_into_a_busy_store_says_busy_not_rejected(tmp_path: Path, short_busy: None,
+                                                         locked_store: Path) -> None:
+    batch = write_edxml(tmp_path / "b.edxml")
+    code, output = _invoke("ingest", str(batch), "--db", str(locked_store))
+    assert code != 0
+    assert "rejected" not in output and "Traceback" not in output, output
+    assert "the store stayed busy for" in output and "try again later" in output, output
+    assert batch.exists()
+
+
+def test_units_import_into_a_busy_store_says_busy_without_a_traceback(tmp_path: Path, short_busy: None,
+                                                                      locked_store: Path) -> None:
+    units_file = tmp_path / "units.csv"
+    units_file.write_text("code,name\n000.00.01.H04,Sở Nội vụ\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["units", "import", str(units_file), "--db", str(locked_store)])
+    assert result.exit_code != 0
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "the store stayed busy for" in result.output, result.output
+
+
+def test_a_busy_store_is_retried_and_written_once_free(tmp_path: Path, short_busy: None,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_module, "BUSY_TRIES", 20)
+    path = tmp_path / "docflow.db"
+    Store.open(path).close()
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    threading.Timer(0.5, lambda: holder.execute("ROLLBACK")).start()
+    with Store.open(path) as store:
+        outcome = ingest_batch(write_edxml(tmp_path / "b.edxml"), store, None)
+    holder.close()
+    assert outcome.outcome == "ingested"
+
+
+def test_the_watcher_keeps_a_batch_in_the_inbox_while_the_store_is_busy(
+        tmp_path: Path, short_busy: None, locked_store: Path, caplog: pytest.LogCaptureFixture) -> None:
+    settings = _settings(tmp_path, db=locked_store)
+    batch = write_edxml(settings.inbox / "b.edxml")
+    watcher = Watcher(settings, None)
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    thread.start()
+    time.sleep(2.0)
+    watcher.stop()
+    thread.join(timeout=10)
+    assert batch.exists()
+    assert not (settings.inbox / "rejected").exists()
+    assert "the store is busy (another docflow is writing)" in caplog.text
+
+
+# -- item 4: the store replaced under a running watcher -------------------------------------------------------
+
+
+def test_a_store_moved_away_under_the_watcher_stops_it_before_filing_anything(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    first = write_edxml(settings.inbox / "a.edxml")
+    watcher = Watcher(settings, None)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            watcher.run()
+        except BaseException as error:  # noqa: BLE001 - the test inspects it
+            errors.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while first.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not first.exists()
+    moved = tmp_path / "moved-away"
+    moved.mkdir()
+    for suffix in ("", "-wal", "-shm"):
+        source = Path(f"{settings.db}{suffix}")
+        if source.exists():
+            source.rename(moved / f"docflow.db{suffix}")
+    second = write_edxml(settings.inbox / "b.edxml", number="2")
+    thread.join(timeout=20)
+    if thread.is_alive():
+        watcher.stop()
+        thread.join(timeout=10)
+        pytest.fail("the watcher kept running on a store that was moved away")
+    assert second.exists(), "a batch was filed against a store that is no longer there"
+    assert errors and isinstance(errors[0], StoreError) and "moved, replaced or deleted" in str(errors[0])
+
+
+def test_a_store_replaced_under_docflow_ingest_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "docflow.db"
+    with Store.open(path) as store:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").rename(tmp_path / f"old.db{suffix}")
+        Store.open(path).close()
+        with pytest.raises(StoreError, match="moved, replaced or deleted"):
+            ingest_batch(write_edxml(tmp_path / "b.edxml"), store, None)
+
+
+# -- item 8: watch --once when archive/ cannot be made --------------------------------------------------------
+
+
+def test_watch_once_ends_with_the_reason_when_archive_cannot_be_created(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    write_edxml(inbox / "a.edxml")
+    (inbox / "archive").write_text("a file where the archive folder should be")
+    try:
+        run = subprocess.run([sys.executable, "-m", "docflow.cli", "watch", str(inbox), "--once", "--db",
+                              str(tmp_path / "docflow.db")], capture_output=True, text=True, timeout=60,
+                             cwd=tmp_path)
+    except subprocess.TimeoutExpired:
+        pytest.fail("watch --once never ended")
+    assert run.returncode != 0
+    assert "archive" in run.stderr and "cannot be filed" in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr, run.stderr
+
+
+# -- item 7: names that are not UTF-8 -------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(os.name != "posix", reason="only POSIX file systems allow any bytes in a name")
+@pytest.mark.parametrize("raw", [b"bad\xff.edxml", b"\xc3(\xa0.zip", b"so-d\xe9n.csv"])
+def test_a_name_that_is_not_utf8_is_filed_with_its_bytes_and_a_readable_name(tmp_path: Path, raw: bytes) -> None:
+    settings = _settings(tmp_path)
+    settings.inbox.mkdir(parents=True)
+    name = os.fsdecode(raw)
+    if raw.endswith(b".edxml"):
+        write_edxml(settings.inbox / name)
+    elif raw.endswith(b".csv"):
+        (settings.inbox / name).write_text(
+            "ma_don_vi,huong,so,ky_hieu,ngay_ban_hanh,kenh\n"
+            f"{SENDER},di,1,CV,2026-03-01,dien_tu\n", encoding="utf-8")
+    else:
+        (settings.inbox / name).write_bytes(b"not a zip")
+    report = Watcher(settings, None).run(once=True)
+    [outcome] = report.outcomes
+    filed = [entry for folder in (settings.archive_dir, settings.rejected_dir) if folder.exists()
+             for entry in os.listdir(os.fsencode(folder)) if not entry.endswith(b".error.json")]
+    assert len(filed) == 1 and filed[0].endswith(b"-" + raw), filed
+    assert os.listdir(os.fsencode(settings.inbox)) in ([b"archive"], [b"rejected"])
+    readable = raw.decode("utf-8", errors="backslashreplace")
+    with sqlite3.connect(settings.db) as conn:
+        [(file_name, archived_as)] = conn.execute("SELECT file_name, archived_as FROM batches").fetchall()
+    conn.close()
+    assert file_name == readable and archived_as.endswith(readable)
+    assert outcome.file == readable
