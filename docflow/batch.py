@@ -27,7 +27,7 @@ from typing import BinaryIO, Protocol
 
 from docflow.edxml import read_edxml
 from docflow.records import BatchItem, DocumentRecord, RejectedItem, SignedPayload
-from docflow.register import read_register
+from docflow.register import RegisterOpener, stream_register
 
 __all__ = ["Limits", "BatchUnreadable", "read_batch", "read_signed_zip", "member_kind"]
 
@@ -106,6 +106,9 @@ class _Container(Protocol):
 
     def read(self, entry: _Entry, budget: _Budget) -> bytes: ...
 
+    def open(self, entry: _Entry, budget: _Budget | None) -> BinaryIO:
+        """The member as a stream, bounded as ``read`` bounds it; ``budget``: None for a pass that does not count."""
+
 
 class _Budget:
     """Counts bytes actually unpacked across the whole batch, since zip headers can lie."""
@@ -140,6 +143,43 @@ def _read_bounded(stream: BinaryIO, limit: int, budget: _Budget, too_big: str) -
         budget.spend(len(chunk))
         buffer.write(chunk)
     return buffer.getvalue()
+
+
+class _BoundedStream(io.RawIOBase):
+    """A member's bytes as a stream, held to the same bounds as ``_read_bounded`` (a register is streamed)."""
+
+    def __init__(self, stream: BinaryIO, limit: int, budget: _Budget | None, too_big: str) -> None:
+        self._stream = stream
+        self._limit = limit
+        self._budget = budget
+        self._too_big = too_big
+        self._read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        try:
+            data = self._stream.read(len(buffer))
+        # The errors ``_ZipContainer.read`` turns into a rejection, met here part-way through the member.
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError,
+                RuntimeError) as error:
+            raise _MemberRejected(f"it could not be read whole ({error}); the file is damaged — ask for a new copy")
+        self._read += len(data)
+        if self._read > self._limit:
+            raise _MemberRejected(self._too_big)
+        if self._budget is not None:
+            self._budget.spend(len(data))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
+
+
+def _bounded(stream: BinaryIO, limit: int, budget: _Budget | None, too_big: str) -> BinaryIO:
+    return io.BufferedReader(_BoundedStream(stream, limit, budget, too_big), _CHUNK)  # type: ignore[return-value]
 
 
 def _size_text(count: float) -> str:
@@ -227,6 +267,16 @@ class _ZipContainer:
         except (NotImplementedError, RuntimeError) as error:
             raise _MemberRejected(f"it could not be unpacked ({error}); re-create the zip with ordinary compression")
 
+    def open(self, entry: _Entry, budget: _Budget | None) -> BinaryIO:
+        info = self._infos[entry.name]
+        lying = "it unpacks to more bytes than the zip header declares; the archive may be hostile"
+        try:
+            return _bounded(self.archive.open(info), min(info.file_size, self.limits.max_member_bytes), budget,
+                            lying)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError,
+                RuntimeError) as error:
+            raise _MemberRejected(f"it could not be unpacked ({error}); the zip is damaged — ask for a new copy")
+
 
 def _open_zip(source: Path | bytes) -> zipfile.ZipFile | None:
     try:
@@ -294,6 +344,14 @@ class _FolderContainer:
         except OSError as error:
             raise _MemberRejected(f"it could not be read ({error.strerror or error})")
 
+    def open(self, entry: _Entry, budget: _Budget | None) -> BinaryIO:
+        try:
+            # As ``read``: never through a link swapped in since the listing.
+            stream = os.fdopen(os.open(self.root / entry.name, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb")
+            return _bounded(stream, self.limits.max_member_bytes, budget, "it grew over the size limit")
+        except OSError as error:
+            raise _MemberRejected(f"it could not be read ({error.strerror or error})")
+
 
 # -- dispatch -----------------------------------------------------------------------------
 
@@ -328,7 +386,7 @@ class _Reader:
         elif kind == "edxml":
             yield from read_edxml(name, container.read(entry, self.budget), self.limits, zip_depth=depth)
         elif kind == "register":
-            records = read_register(name, container.read(entry, self.budget), self.columns, self.limits)
+            records = stream_register(name, self._register_opener(container, entry), self.columns, self.limits)
             yield from _resolve_references(records, container.prefix, entry.name, by_lower)
         elif kind == "zip":
             yield from self.open_nested(name, container.read(entry, self.budget) if depth < self.limits.max_zip_depth
@@ -337,6 +395,14 @@ class _Reader:
             yield self._detached(container, entry, by_lower)
         else:
             yield _signed_file(name, kind, container.read(entry, self.budget))
+
+    def _register_opener(self, container: _Container, entry: _Entry) -> RegisterOpener:
+        """A register is streamed (twice: its encoding, then its rows); its bytes count once in the budget."""
+
+        def opened(counted: bool) -> BinaryIO:
+            return container.open(entry, self.budget if counted else None)
+
+        return opened
 
     def open_nested(self, name: str, data: bytes | None, depth: int) -> Iterator[BatchItem]:
         if data is None:
@@ -373,7 +439,7 @@ def _signed_file(name: str, kind: str | None, data: bytes) -> BatchItem:
     return RejectedItem(name, f"docflow does not read this kind of file ({_ACCEPTED})")
 
 
-def _resolve_references(records: list[BatchItem], prefix: str, register_name: str,
+def _resolve_references(records: Iterator[BatchItem], prefix: str, register_name: str,
                         by_lower: dict[str, _Entry]) -> Iterator[BatchItem]:
     """Point each row's ``file`` at the signed file's name within the batch."""
     folder = posixpath.dirname(register_name)
@@ -445,6 +511,9 @@ class _Scanned:
 
     def read(self, entry: _Entry, budget: _Budget) -> bytes:
         return self.container.read(entry, budget)
+
+    def open(self, entry: _Entry, budget: _Budget | None) -> BinaryIO:
+        return self.container.open(entry, budget)
 
 
 def _open_top(path: Path, limits: Limits) -> tuple[_Container, int, zipfile.ZipFile | None]:

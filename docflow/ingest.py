@@ -4,6 +4,12 @@ A batch is identified by its SHA-256, recorded in the same transaction as everyt
 read from it, so a batch is either wholly in the store or not at all, and a known hash
 is a duplicate that changes nothing. Files are streamed item by item; no batch is held
 in memory whole.
+
+A batch longer than ``IngestOptions.chunk_items`` (a register of millions of rows) is
+committed in chunks instead, each with the batch row's count of items committed
+(``items_done``, outcome ``in progress``): a run that stops between chunks is resumed
+after that many items when the batch is taken again, so each item is still counted once
+(docs/reliability.md, "Large registers").
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import hashlib
 import itertools
 import logging
 import os
+import socket
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,7 +30,7 @@ from docflow.batch import BatchUnreadable, Limits, read_batch
 from docflow.names import readable_name
 from docflow.records import BatchItem, BusinessType, DocumentRecord, RejectedItem, SignedPayload, Source, StatusEvent
 from docflow.signature_rows import NewSignatures
-from docflow.store import BatchRow, Store
+from docflow.store import BatchRow, Store, StoreBusy
 from docflow.verifier import Checked, Verifier, VerifyFailed
 from signatures import SignerKind, TrustStore, Verdict
 
@@ -51,6 +58,9 @@ class IngestOptions:
     workers: int = 1
     """Processes verifying signatures; 1 verifies in this process. Whatever the number, results are
     written by this process in batch order, so the store ends up the same."""
+    chunk_items: int = 100_000
+    """Items (register rows, packages, files) after which a long batch commits what it has read and goes
+    on in a new transaction: bounds the write-ahead log and how long other writers wait for the lock."""
 
 
 @dataclass(frozen=True)
@@ -143,7 +153,7 @@ def ingest_batch(
     except OSError as error:
         return BatchOutcome(name, "", "rejected", reason=f"cannot read the batch: {error.strerror or error}")
     previous = store.batch_by_sha256(sha256)
-    if previous is not None:
+    if previous is not None and previous.outcome != IN_PROGRESS:
         return _duplicate(path, previous)
     row = BatchRow(
         file_name=name,
@@ -168,18 +178,106 @@ def ingest_batch(
 
 def _ingest_items(path: Path, store: Store, trust: TrustStore, options: IngestOptions, row: BatchRow,
                   batch_time: datetime, progress: ProgressCallback | None) -> _BatchRun:
-    if store.batch_by_sha256(row.sha256) is not None:
-        raise _AlreadyStored
-    with Verifier(trust, options.kinds, options.workers) as verifier:
-        run = _BatchRun(store, verifier, store.record_batch(row), batch_time)
-        for item in verifier.ahead(_readable_items(read_batch(path, options.limits, options.columns))):
-            run.take(item)
-            run.items += 1
-            if progress is not None:
-                progress(run.items)
-        run.flush()
+    resumed = _resumable(store, row.sha256)
+    _ACTIVE.add(row.sha256)
+    try:
+        with Verifier(trust, options.kinds, options.workers) as verifier:
+            if resumed is None:
+                run = _BatchRun(store, verifier, store.record_batch(row), batch_time)
+            else:
+                run = _BatchRun(store, verifier, resumed.id or 0, batch_time, resumed.documents, resumed.signatures,
+                                resumed.rejected_items, resumed.items_done or 0)
+                log.info("%s: resuming after the %s items committed before", row.file_name, f"{run.items:,}")
+            chunks = _Chunks(store, options.chunk_items, run.items)
+            # Items committed by an earlier run are read again (the same bytes give the same items) but not taken.
+            items = itertools.islice(read_batch(path, options.limits, options.columns), run.items, None)
+            for item in verifier.ahead(_readable_items(items)):
+                run.take(item)
+                run.items += 1
+                if progress is not None:
+                    progress(run.items)
+                chunks.after_item(run)
+            run.flush()
+    finally:
+        _ACTIVE.discard(row.sha256)
     store.finish_batch(run.batch_id, run.documents, run.signatures, run.rejected_items)
     return run
+
+
+IN_PROGRESS = "in progress"
+"""``batches.outcome`` of a batch committed in part (``IngestOptions.chunk_items``)."""
+
+_OWNER = f"{socket.gethostname()}:{os.getpid()}"
+_ACTIVE: set[str] = set()
+"""SHA-256 of the batches this process is reading now: its own ``in progress`` rows that are not abandoned."""
+_ABANDONED_AFTER_SECONDS = 600
+"""An ``in progress`` batch whose last chunk is older than this is taken over, whoever holds it."""
+
+
+def _resumable(store: Store, sha256: str) -> BatchRow | None:
+    """Inside the batch's first transaction: the batch's ``in progress`` row, now claimed by this process, to be
+    resumed; None for a new batch. _AlreadyStored when it is complete; StoreBusy while another process reads it."""
+    existing = store.batch_by_sha256(sha256)
+    if existing is None:
+        return None
+    if existing.outcome != IN_PROGRESS:
+        raise _AlreadyStored
+    if _is_being_read(existing):
+        raise StoreBusy(f"another docflow ({existing.owner}) is reading this batch ({existing.items_done or 0:,} "
+                        "items committed so far); it stays where it is: try again later")
+    store.conn.execute("UPDATE batches SET owner = ? WHERE id = ?", (_OWNER, existing.id))
+    return existing
+
+
+def _is_being_read(batch: BatchRow) -> bool:
+    """Whether the process named in an ``in progress`` row is still reading it (the row's last chunk is recent
+    and, on this machine, that process is alive and, if it is this one, reading it now)."""
+    try:
+        age = (_now() - datetime.fromisoformat(batch.processed_at)).total_seconds()
+    except ValueError:
+        return False
+    host, _, pid_text = (batch.owner or "").rpartition(":")
+    if age > _ABANDONED_AFTER_SECONDS or not pid_text.isdigit():
+        return False
+    if host != socket.gethostname():
+        return True  # another machine on a shared store: only the clock can tell
+    if int(pid_text) == os.getpid():
+        return batch.sha256 in _ACTIVE
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass
+class _Chunks:
+    """Commits a long batch every ``size`` items, where nothing read is still waiting to be joined."""
+
+    store: Store
+    size: int
+    committed: int
+    """Items committed so far (by this run or the runs it resumes)."""
+
+    def after_item(self, run: _BatchRun) -> None:
+        # A register row naming a signed file waits for that file, and a bare signed file for its row: what joins
+        # them lives in this run only, so no chunk ends while either is held (such a batch commits once, at the end).
+        if run.items - self.committed < self.size or run.named_payloads or run.bare_payloads:
+            return
+        run.flush()
+        self.store.batch_in_progress(run.batch_id, run.items, _OWNER, _iso(_now()),
+                                     (run.documents, run.signatures, run.rejected_items))
+        self.store.commit_and_begin()
+        self.committed = run.items
+        # The compare of compare-and-set: the next chunk is written only while the row still says what this run
+        # committed. Another process takes a batch over only when this one looks gone; then this run stops.
+        state = self.store.conn.execute("SELECT items_done, owner FROM batches WHERE id = ?",
+                                        (run.batch_id,)).fetchone()
+        if tuple(state or ()) != (run.items, _OWNER):
+            raise StoreBusy("another docflow took this batch over while it was being read; it stays where it is: "
+                            "try again later")
 
 
 @dataclass

@@ -301,6 +301,11 @@ FROM unit_counters GROUP BY 1, 2;
     # look-ups compare plainly and use an index (serial: the primary key's first column) instead of
     # scanning the list twice per signature.
     "CREATE INDEX issued_certificates_sha256 ON issued_certificates(sha256);",
+    # 7 (ingest, issue 14 item 9, branch i-store; renumber freely when merging): a batch too large for one
+    # transaction (a register of millions of rows) is committed in chunks. While it is read its row says
+    # outcome 'in progress', with how many items are committed (items_done) and which process is reading it
+    # (owner, host:pid); a restart resumes after items_done, so every item is still counted once.
+    "ALTER TABLE batches ADD COLUMN items_done INTEGER;\nALTER TABLE batches ADD COLUMN owner TEXT;",
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

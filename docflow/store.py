@@ -141,6 +141,8 @@ def describe_database_error(error: sqlite3.DatabaseError) -> str | None:
         return "the store is busy (another docflow is writing); try again later"
     if text.startswith(_DAMAGED_MESSAGES):
         return f"the store file is damaged or not a docflow store (SQLite: {error}); check --db"
+    if text.startswith("unable to open database file"):
+        return f"the store cannot be opened (SQLite: {error}); check --db and that its folder can be written"
     return None
 
 
@@ -179,6 +181,10 @@ class BatchRow:
     rejected_items: int = 0
     archived_as: str | None = None
     id: int | None = None
+    items_done: int | None = None
+    """While ``outcome`` is ``in progress``: the items committed so far (a batch committed in chunks)."""
+    owner: str | None = None
+    """While ``outcome`` is ``in progress``: ``host:pid`` of the process reading it."""
 
 
 @dataclass(frozen=True)
@@ -325,9 +331,27 @@ class Store:
 
     def finish_batch(self, batch_id: int, documents: int, signatures: int, rejected_items: int) -> None:
         self.conn.execute(
-            "UPDATE batches SET documents = ?, signatures = ?, rejected_items = ? WHERE id = ?",
+            "UPDATE batches SET documents = ?, signatures = ?, rejected_items = ?, outcome = 'ingested',"
+            " items_done = NULL, owner = NULL WHERE id = ?",
             (documents, signatures, rejected_items, batch_id),
         )
+
+    def batch_in_progress(self, batch_id: int, items_done: int, owner: str, processed_at: str,
+                          counts: tuple[int, int, int]) -> None:
+        """Mark a batch committed in part: ``items_done`` items, and the documents, signatures and rejected
+        items they held so far."""
+        self.conn.execute(
+            "UPDATE batches SET outcome = 'in progress', items_done = ?, owner = ?, processed_at = ?,"
+            " documents = ?, signatures = ?, rejected_items = ? WHERE id = ?",
+            (items_done, owner, processed_at, *counts, batch_id),
+        )
+
+    def commit_and_begin(self) -> None:
+        """Inside ``transaction``: make what was written so far durable and go on in a new transaction."""
+        self.conn.execute("COMMIT")
+        self.check_unchanged()
+        retry_while_busy(lambda: self.conn.execute("BEGIN IMMEDIATE"))
+        self._forget_units()
 
     def add_rejected_item(self, batch_id: int, item: RejectedItem) -> None:
         self.conn.execute(

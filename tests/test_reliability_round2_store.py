@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+import tracemalloc
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,10 +18,11 @@ from click.testing import CliRunner
 
 import docflow.store as store_module
 from docflow.cli import main
-from docflow.ingest import ingest_batch
-from docflow.store import Store, StoreError
+from docflow.batch import read_batch
+from docflow.ingest import IngestOptions, ingest_batch
+from docflow.store import Store, StoreBusy, StoreError
 from docflow.watch import Watcher, WatchSettings
-from ingest_helpers import SENDER, write_edxml
+from ingest_helpers import SENDER, assert_counters_exact, write_edxml
 
 SETTLE = 0.05
 
@@ -267,3 +270,115 @@ def test_a_name_that_is_not_utf8_is_filed_with_its_bytes_and_a_readable_name(tmp
     conn.close()
     assert file_name == readable and archived_as.endswith(readable)
     assert outcome.file == readable
+
+
+# -- item 9: a large register is streamed and committed in chunks, each row counted once ---------------------
+
+_REGISTER_HEADER = "ma_don_vi,huong,so,ky_hieu,ngay_ban_hanh,kenh,noi_nhan\n"
+
+
+def _register(path: Path, rows: int) -> Path:
+    """Outgoing and incoming rows of a few units, some describing the same document twice, some bad."""
+    units = [f"000.00.{n:02d}.H04" for n in range(1, 8)]
+    lines = [_REGISTER_HEADER]
+    for number in range(rows):
+        unit, other = units[number % 7], units[(number + 3) % 7]
+        day = f"2024-{number % 12 + 1:02d}-{number % 28 + 1:02d}"
+        if number % 50 == 49:
+            lines.append(f"{unit},di,{number},CV,2024-02-31,dien_tu,{other}\n")  # not a real date: rejected
+        elif number % 10 == 9:
+            # The recipient's copy of an earlier document: merged into it, not a new one.
+            sender = units[(number - 1) % 7]
+            lines.append(f"{units[(number + 2) % 7]},den,{number - 1},CV,{day},giay,{sender}\n")
+        else:
+            lines.append(f"{unit},di,{number},CV,{day},{('dien_tu', 'giay', 'ca_hai')[number % 3]},{other}\n")
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+def _store_state(store: Store) -> dict[str, object]:
+    def rows(sql: str) -> list[tuple[object, ...]]:
+        return [tuple(row) for row in store.conn.execute(sql)]
+
+    return {
+        "batches": rows("SELECT file_name, sha256, outcome, documents, signatures, rejected_items, items_done, owner"
+                        " FROM batches"),
+        "documents": rows("SELECT * FROM documents ORDER BY document_id"),
+        "recipients": rows("SELECT * FROM recipients ORDER BY document_id, unit"),
+        "sources": rows("SELECT document_id, item_name, source FROM document_sources ORDER BY 1, 2, 3"),
+        "rejected": rows("SELECT item_name, reason FROM rejected_items ORDER BY 1, 2"),
+        "units": rows("SELECT * FROM units ORDER BY code"),
+        "counters": store.counter_rows(),
+    }
+
+
+class _Killed(Exception):
+    """Stands for a SIGKILL between two chunks."""
+
+
+def _kill_at(item: int) -> Callable[[int], None]:
+    def progress(items: int) -> None:
+        if items == item:
+            raise _Killed
+
+    return progress
+
+
+def test_a_register_stopped_between_chunks_resumes_and_counts_each_row_once(tmp_path: Path) -> None:
+    register = _register(tmp_path / "so-van-ban.csv", 1_000)
+    with Store.open(tmp_path / "clean.db") as clean:
+        expected = ingest_batch(register, clean, None)
+        clean_state = _store_state(clean)
+    chunked = IngestOptions(chunk_items=100)
+    with Store.open(tmp_path / "chunked.db") as store:
+        with pytest.raises(_Killed):
+            ingest_batch(register, store, None, chunked, progress=_kill_at(450))
+        [(outcome, done)] = store.conn.execute("SELECT outcome, items_done FROM batches").fetchall()
+        assert (outcome, done) == ("in progress", 400)  # four chunks committed, the fifth rolled back
+        assert store.conn.execute("SELECT count(*) FROM document_sources").fetchone()[0] > 0
+        assert_counters_exact(store)  # a committed chunk is a consistent state
+        with pytest.raises(_Killed):  # stopped again, in the middle of the resumed run
+            ingest_batch(register, store, None, chunked, progress=_kill_at(730))
+        resumed = ingest_batch(register, store, None, chunked)
+        again = ingest_batch(register, store, None, chunked)
+        assert_counters_exact(store)
+        state = _store_state(store)
+    assert (resumed.outcome, resumed.documents, resumed.rejected_items) == \
+        ("ingested", expected.documents, expected.rejected_items)
+    assert again.outcome == "duplicate"
+    assert state == clean_state
+
+
+def test_a_register_being_read_by_a_live_process_is_not_taken_over(tmp_path: Path) -> None:
+    register = _register(tmp_path / "so.csv", 300)
+    chunked = IngestOptions(chunk_items=100)
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        with Store.open(tmp_path / "d.db") as store:
+            with pytest.raises(_Killed):
+                ingest_batch(register, store, None, chunked, progress=_kill_at(150))
+            store.conn.execute("UPDATE batches SET owner = ?", (f"{socket.gethostname()}:{sleeper.pid}",))
+            with pytest.raises(StoreBusy, match="another docflow"):
+                ingest_batch(register, store, None, chunked)
+            sleeper.kill()
+            sleeper.wait()
+            outcome = ingest_batch(register, store, None, chunked)
+            assert outcome.outcome == "ingested"
+            assert_counters_exact(store)
+            assert store.conn.execute("SELECT count(*) FROM batches WHERE outcome = 'ingested'").fetchone()[0] == 1
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_a_register_is_read_as_a_stream_not_held_whole(tmp_path: Path) -> None:
+    register = _register(tmp_path / "so.csv", 200_000)  # about 9 MB of CSV
+    tracemalloc.start()
+    try:
+        items = read_batch(register)
+        first = [next(items) for _ in range(10)]
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(first) == 10
+    assert peak < register.stat().st_size / 2, f"{peak:,} bytes held to read the first rows"
