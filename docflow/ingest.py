@@ -145,7 +145,8 @@ def ingest_batch(
     progress: ProgressCallback | None = None,
     received_at: datetime | None = None,
 ) -> BatchOutcome:
-    """Ingest one batch exactly once. Raises only for bugs (the transaction is rolled back)."""
+    """Ingest one batch exactly once. Raises StoreBusy (another docflow holds the store or this batch) or
+    StoreReplaced, and otherwise only for bugs; the transaction (the current chunk) is rolled back."""
     options = options or IngestOptions()
     name = readable_name(path.name)
     try:

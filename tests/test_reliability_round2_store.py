@@ -382,3 +382,46 @@ def test_a_register_is_read_as_a_stream_not_held_whole(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert len(first) == 10
     assert peak < register.stat().st_size / 2, f"{peak:,} bytes held to read the first rows"
+
+
+_SLOW_INGEST = """
+import sys, time
+from pathlib import Path
+from docflow.ingest import IngestOptions, ingest_batch
+from docflow.store import Store
+with Store.open(Path(sys.argv[2])) as store:
+    ingest_batch(Path(sys.argv[1]), store, None, IngestOptions(chunk_items=100), progress=lambda _: time.sleep(0.002))
+"""
+
+
+def test_a_register_sigkilled_between_chunks_resumes_and_counts_each_row_once(tmp_path: Path) -> None:
+    register = _register(tmp_path / "so.csv", 2_000)
+    with Store.open(tmp_path / "clean.db") as clean:
+        ingest_batch(register, clean, None)
+        clean_state = _store_state(clean)
+    db = tmp_path / "killed.db"
+    child = subprocess.Popen([sys.executable, "-c", _SLOW_INGEST, str(register), str(db)])
+    try:
+        deadline = time.monotonic() + 60
+        done = 0
+        while done < 300 and time.monotonic() < deadline and child.poll() is None:
+            time.sleep(0.05)
+            if db.exists():
+                reader = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+                try:
+                    done = (reader.execute("SELECT max(items_done) FROM batches").fetchone() or (0,))[0] or 0
+                except sqlite3.OperationalError:
+                    done = 0  # not migrated yet
+                finally:
+                    reader.close()
+        assert child.poll() is None and done >= 300, "the child did not commit chunks in time"
+        child.kill()
+    finally:
+        child.kill()
+        child.wait()
+    with Store.open(db) as store:
+        assert store.conn.execute("SELECT outcome FROM batches").fetchone()[0] == "in progress"
+        assert ingest_batch(register, store, None, IngestOptions(chunk_items=100)).outcome == "ingested"
+        assert_counters_exact(store)
+        assert _store_state(store) == clean_state
+        assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
