@@ -296,11 +296,12 @@ def demo(out: Path | None, scale: float, keep: bool) -> None:
     # Imported here: the demo pulls in the sample PKI and PDF signer, which no other
     # command needs at start-up.
     from docflow.demo import DemoError, run_demo
+    from docflow.watch import WatchAborted
 
     console = _console()
     try:
         result = run_demo(console, out=out, scale=scale, keep=keep, settings=summary_settings())
-    except DemoError as error:
+    except (DemoError, WatchAborted) as error:
         raise click.ClickException(str(error)) from error
     outcomes = Counter(outcome.outcome for outcome in result.report.outcomes)
     console.print(

@@ -112,7 +112,8 @@ def _folder_sha256(files: list[tuple[str, str]]) -> str:
         file_hashes = itertools.chain.from_iterable(pool.map(_files_sha256, runs))
         digest = hashlib.sha256()
         for (relative, _), file_hash in zip(files, file_hashes):
-            digest.update(f"{relative}\0{file_hash}\n".encode())
+            # A member name that is not UTF-8 is hashed as its own bytes; every other name as before.
+            digest.update(f"{relative}\0{file_hash}\n".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
 
 

@@ -425,3 +425,18 @@ def test_a_register_sigkilled_between_chunks_resumes_and_counts_each_row_once(tm
         assert_counters_exact(store)
         assert _store_state(store) == clean_state
         assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="only POSIX file systems allow any bytes in a name")
+def test_a_folder_holding_a_name_that_is_not_utf8_is_ingested_with_readable_item_names(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    folder = settings.inbox / "lo"
+    write_edxml(Path(os.fsdecode(os.fsencode(folder) + b"/bad\xff.edxml")))
+    write_edxml(folder / "good.edxml", number="2")
+    [outcome] = Watcher(settings, None).run(once=True).outcomes
+    assert (outcome.outcome, outcome.documents) == ("ingested", 2)
+    with Store.open(settings.db) as store:
+        names = sorted(name for (name,) in store.conn.execute("SELECT item_name FROM document_sources"))
+    assert names == ["bad\\xff.edxml", "good.edxml"]
+    [archived] = os.listdir(os.fsencode(settings.archive_dir))
+    assert sorted(os.listdir(os.fsencode(settings.archive_dir) + b"/" + archived)) == [b"bad\xff.edxml", b"good.edxml"]
