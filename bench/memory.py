@@ -1,6 +1,8 @@
 """Peak memory of `docflow ingest` on a large zip batch, against the same process importing docflow only.
 
     python bench/memory.py [--quick] [--megabytes N]
+    python bench/memory.py --register-rows N
+
 
 Writes a zip of about N MB (default 1024; --quick 24) of distinct signed PDFs of
 about 100 KB each (stored, not compressed, so the zip really is that big): half
@@ -12,10 +14,15 @@ batch itself costs. `docflow ingest` verifies on every core, in worker processes
 so the figure that counts is the whole tree's: the main process plus its workers,
 by proportional set size (shared pages counted once). Target: under 300 MB for the
 1 GB batch.
+
+With ``--register-rows N``: a register export (CSV, UTF-8 with BOM) of N rows instead,
+ingested by `docflow ingest` the same way; the figure is the process's peak RSS and
+the time. Target: under 300 MB for any N (2,000,000 is a large province's decade).
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
@@ -136,8 +143,50 @@ def checked_outcome(output: str, signed_pdfs: int) -> dict[str, object]:
     return outcome
 
 
+def write_register(path: Path, rows: int) -> None:
+    """``rows`` distinct outgoing documents of 19 units over a year, written as they are made."""
+    units = [f"000.{n:02d}.00.H04" for n in range(1, 20)]
+    with path.open("w", encoding="utf-8-sig", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["ma_don_vi", "huong", "so", "ky_hieu", "ngay_ban_hanh", "loai", "kenh", "mat", "trich_yeu",
+                         "noi_nhan"])
+        for number in range(rows):
+            day = datetime(2026, 1, 1) + timedelta(days=number % 365)
+            writer.writerow([units[number % 19], "di", number, "CV-STC", day.strftime("%d/%m/%Y"), "Công văn",
+                             ("dien_tu", "giay", "ca_hai")[number % 3], "0", f"Trích yếu văn bản số {number}",
+                             units[(number + 1) % 19]])
+
+
+def register_memory(rows: int) -> None:
+    with tempfile.TemporaryDirectory() as temp:
+        folder = Path(temp)
+        register = folder / "so-van-ban-di.csv"
+        write_register(register, rows)
+        idle, _, _ = child_peak_rss_mb(["-c", "import docflow.cli, signatures.api"])
+        started = time.perf_counter()
+        peak, _, output = child_peak_rss_mb(["-m", "docflow.cli", "ingest", str(register), "--db",
+                                             str(folder / "m.db"), "--json"])
+        seconds = time.perf_counter() - started
+        outcome = json.loads(output.strip().splitlines()[-1])
+        if outcome["outcome"] != "ingested" or outcome["documents"] != rows:
+            raise SystemExit(f"the register was not ingested whole: {outcome}")
+        size_mb = register.stat().st_size / 1_000_000
+    print_rows(f"memory ({size_mb:,.0f} MB register, {rows:,} rows)",
+               [Row("peak RSS, docflow ingest", peak, "MB", "import only", idle)])
+    print(f"ingested {rows:,} rows in {seconds:.0f} s ({rows / seconds:,.0f} rows/s)")
+    print(f"target: under 300 MB → {'meets' if peak < 300 else 'MISSES'} ({peak:.0f} MB)")
+
+
 def main() -> None:
-    args = parse_args(__doc__, lambda p: p.add_argument("--megabytes", type=int, default=None))
+    def options(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--megabytes", type=int, default=None)
+        parser.add_argument("--register-rows", type=int, default=None,
+                            help="measure a register export of this many rows instead of the zip batch")
+
+    args = parse_args(__doc__, options)
+    if args.register_rows:
+        register_memory(args.register_rows)
+        return
     megabytes = args.megabytes or (24 if args.quick else 1024)
     with tempfile.TemporaryDirectory() as temp:
         folder = Path(temp)

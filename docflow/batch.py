@@ -27,10 +27,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from docflow.batch_identity import BatchChanged, BatchIdentity, open_regular
+from docflow.batch_identity import BatchChanged, BatchIdentity, FileState, open_regular, open_regular_stream
 from docflow.edxml import read_edxml
 from docflow.records import BatchItem, DocumentRecord, RejectedItem, SignedPayload
-from docflow.register import read_register
+from docflow.register import RegisterOpener, stream_register
 
 __all__ = ["Limits", "BatchUnreadable", "read_batch", "read_signed_zip", "member_kind"]
 
@@ -109,6 +109,9 @@ class _Container(Protocol):
 
     def read(self, entry: _Entry, budget: _Budget) -> bytes: ...
 
+    def open(self, entry: _Entry, budget: _Budget | None) -> BinaryIO:
+        """The member as a stream, bounded as ``read`` bounds it; ``budget``: None for a pass that does not count."""
+
 
 class _Budget:
     """Counts bytes actually unpacked across the whole batch, since zip headers can lie."""
@@ -143,6 +146,54 @@ def _read_bounded(stream: BinaryIO, limit: int, budget: _Budget, too_big: str) -
         budget.spend(len(chunk))
         buffer.write(chunk)
     return buffer.getvalue()
+
+
+class _BoundedStream(io.RawIOBase):
+    """A member's bytes as a stream, held to the same bounds as ``_read_bounded`` (a register is streamed)."""
+
+    def __init__(self, stream: BinaryIO, limit: int, budget: _Budget | None, too_big: str,
+                 expected_sha256: str | None = None, changed: str = "") -> None:
+        self._stream = stream
+        self._limit = limit
+        self._budget = budget
+        self._too_big = too_big
+        self._read = 0
+        # What is stored must be what was hashed: a streamed member is hashed as it is read, and checked at its end.
+        self._expected = expected_sha256
+        self._digest = hashlib.sha256() if expected_sha256 is not None else None
+        self._changed = changed
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        try:
+            data = self._stream.read(len(buffer))
+        # The errors ``_ZipContainer.read`` turns into a rejection, met here part-way through the member.
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError,
+                RuntimeError) as error:
+            raise _MemberRejected(f"it could not be read whole ({error}); the file is damaged — ask for a new copy")
+        self._read += len(data)
+        if self._read > self._limit:
+            raise _MemberRejected(self._too_big)
+        if self._digest is not None:
+            self._digest.update(data)
+            if not data and self._digest.hexdigest() != self._expected:
+                raise BatchChanged(self._changed)
+        if self._budget is not None:
+            self._budget.spend(len(data))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
+
+
+def _bounded(stream: BinaryIO, limit: int, budget: _Budget | None, too_big: str,
+             expected_sha256: str | None = None, changed: str = "") -> BinaryIO:
+    raw = _BoundedStream(stream, limit, budget, too_big, expected_sha256, changed)
+    return io.BufferedReader(raw, _CHUNK)  # type: ignore[return-value]
 
 
 def _size_text(count: float) -> str:
@@ -230,6 +281,16 @@ class _ZipContainer:
         except (NotImplementedError, RuntimeError) as error:
             raise _MemberRejected(f"it could not be unpacked ({error}); re-create the zip with ordinary compression")
 
+    def open(self, entry: _Entry, budget: _Budget | None) -> BinaryIO:
+        info = self._infos[entry.name]
+        lying = "it unpacks to more bytes than the zip header declares; the archive may be hostile"
+        try:
+            return _bounded(self.archive.open(info), min(info.file_size, self.limits.max_member_bytes), budget,
+                            lying)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError,
+                RuntimeError) as error:
+            raise _MemberRejected(f"it could not be unpacked ({error}); the zip is damaged — ask for a new copy")
+
 
 def _open_zip(source: BinaryIO | bytes) -> zipfile.ZipFile | None:
     try:
@@ -290,11 +351,16 @@ class _FolderContainer:
             return f"it is {_size_text(size)}, over the {_size_text(self.limits.max_member_bytes)} limit for one file"
         return None
 
-    def read(self, entry: _Entry, budget: _Budget) -> bytes:
-        path = self.root / entry.name
+    def _hashed(self, entry: _Entry) -> FileState | None:
+        """What the batch's identity says this member was; BatchChanged for a member it never saw."""
         hashed = self.identity.file(entry.name) if self.identity is not None else None
         if self.identity is not None and hashed is None:
             raise BatchChanged(f"the batch changed while it was being read ('{entry.name}' was added)")
+        return hashed
+
+    def read(self, entry: _Entry, budget: _Budget) -> bytes:
+        path = self.root / entry.name
+        hashed = self._hashed(entry)
         try:
             # The file may have been swapped for a link, a pipe or a device since the listing.
             with open_regular(path) as (stream, status):
@@ -311,6 +377,25 @@ class _FolderContainer:
         if hashed is not None and hashlib.sha256(data).hexdigest() != hashed.sha256:
             raise BatchChanged(f"the batch changed while it was being read ('{entry.name}' changed)")
         return data
+
+    def open(self, entry: _Entry, budget: _Budget | None) -> BinaryIO:
+        """As ``read``, streamed: an ordinary file only, the one hashed; its bytes are checked against the hash at
+        their end on the counted pass (the one whose rows are stored)."""
+        hashed = self._hashed(entry)
+        changed = f"the batch changed while it was being read ('{entry.name}' changed)"
+        try:
+            stream, status = open_regular_stream(self.root / entry.name)
+        except FileNotFoundError:
+            if hashed is not None:
+                raise BatchChanged(f"the batch changed while it was being read ('{entry.name}' was deleted)")
+            raise _MemberRejected("it was deleted while the batch was being read")
+        except OSError as error:
+            raise _MemberRejected(f"it could not be read ({error.strerror or error})")
+        if hashed is not None and not hashed.matches(status):
+            stream.close()
+            raise BatchChanged(changed)
+        expected = hashed.sha256 if hashed is not None and budget is not None else None
+        return _bounded(stream, self.limits.max_member_bytes, budget, "it grew over the size limit", expected, changed)
 
 
 # -- dispatch -----------------------------------------------------------------------------
@@ -346,7 +431,7 @@ class _Reader:
         elif kind == "edxml":
             yield from read_edxml(name, container.read(entry, self.budget), self.limits, zip_depth=depth)
         elif kind == "register":
-            records = read_register(name, container.read(entry, self.budget), self.columns, self.limits)
+            records = stream_register(name, self._register_opener(container, entry), self.columns, self.limits)
             yield from _resolve_references(records, container.prefix, entry.name, by_lower)
         elif kind == "zip":
             yield from self.open_nested(name, container.read(entry, self.budget) if depth < self.limits.max_zip_depth
@@ -355,6 +440,14 @@ class _Reader:
             yield self._detached(container, entry, by_lower)
         else:
             yield _signed_file(name, kind, container.read(entry, self.budget))
+
+    def _register_opener(self, container: _Container, entry: _Entry) -> RegisterOpener:
+        """A register is streamed (twice: its encoding, then its rows); its bytes count once in the budget."""
+
+        def opened(counted: bool) -> BinaryIO:
+            return container.open(entry, self.budget if counted else None)
+
+        return opened
 
     def open_nested(self, name: str, data: bytes | None, depth: int) -> Iterator[BatchItem]:
         if data is None:
@@ -391,7 +484,7 @@ def _signed_file(name: str, kind: str | None, data: bytes) -> BatchItem:
     return RejectedItem(name, f"docflow does not read this kind of file ({_ACCEPTED})")
 
 
-def _resolve_references(records: list[BatchItem], prefix: str, register_name: str,
+def _resolve_references(records: Iterator[BatchItem], prefix: str, register_name: str,
                         by_lower: dict[str, _Entry]) -> Iterator[BatchItem]:
     """Point each row's ``file`` at the signed file's name within the batch."""
     folder = posixpath.dirname(register_name)
@@ -461,6 +554,9 @@ class _Scanned:
 
     def read(self, entry: _Entry, budget: _Budget) -> bytes:
         return self.container.read(entry, budget)
+
+    def open(self, entry: _Entry, budget: _Budget | None) -> BinaryIO:
+        return self.container.open(entry, budget)
 
 
 def _open_top(path: Path, limits: Limits, identity: BatchIdentity | None, opened: ExitStack

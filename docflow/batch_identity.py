@@ -23,7 +23,7 @@ from enum import Enum
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["BatchIdentity", "BatchChanged", "NotABatch", "FileState", "FileKind", "take_identity", "open_regular",
+__all__ = ["BatchIdentity", "BatchChanged", "NotABatch", "FileState", "FileKind", "take_identity", "open_regular", "open_regular_stream",
            "refusal"]
 
 _CHUNK = 1 << 20
@@ -145,7 +145,8 @@ def take_identity(path: Path) -> BatchIdentity:
     files = _hashed_folder(path)
     digest = hashlib.sha256()
     for state in files:
-        digest.update(f"{state.relative}\0{state.sha256 or _placeholder(state.kind)}\n".encode())
+        # A member name that is not UTF-8 is hashed as its own bytes; every other name as before.
+        digest.update(f"{state.relative}\0{state.sha256 or _placeholder(state.kind)}\n".encode("utf-8", "surrogateescape"))
     read = [state for state in files if state.kind is FileKind.FILE]
     newest = max((state.mtime_ns for state in read), default=path.lstat().st_mtime_ns)
     return BatchIdentity(path, digest.hexdigest(), sum(state.size for state in read), _utc(newest), True, files)
@@ -162,6 +163,13 @@ def open_regular(path: Path | str) -> Iterator[tuple[BinaryIO, os.stat_result]]:
     ``lstat`` first, so that a device is never even opened; ``O_NOFOLLOW | O_NONBLOCK`` and ``fstat``
     after, since the name may have been swapped for a link or a pipe in between.
     """
+    stream, status = open_regular_stream(path)
+    with stream:
+        yield stream, status
+
+
+def open_regular_stream(path: Path | str) -> tuple[BinaryIO, os.stat_result]:
+    """``open_regular`` for a stream the caller closes."""
     if not stat.S_ISREG(os.lstat(path).st_mode):
         raise OSError(f"it is {_NOT_A_FILE}")
     descriptor = os.open(path, _OPEN_FLAGS)
@@ -169,12 +177,10 @@ def open_regular(path: Path | str) -> Iterator[tuple[BinaryIO, os.stat_result]]:
         status = os.fstat(descriptor)
         if not stat.S_ISREG(status.st_mode):
             raise OSError(f"it is {_NOT_A_FILE}")
-        stream = os.fdopen(descriptor, "rb")
+        return os.fdopen(descriptor, "rb"), status
     except BaseException:
         os.close(descriptor)
         raise
-    with stream:
-        yield stream, status
 
 
 def _hashed(path: Path | str, relative: str) -> FileState:

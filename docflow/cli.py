@@ -8,10 +8,12 @@ code, nor ``docflow summary`` the verification engine's PDF reader.
 from __future__ import annotations
 
 import importlib
+import sqlite3
 
 import click
 
 from docflow import __version__
+from docflow.store_errors import StoreError
 
 _COMMAND_MODULES = {
     "verify": "docflow.cli_verify",
@@ -27,7 +29,27 @@ _COMMAND_MODULES = {
 """Command name → the module defining it (as a click command of the same name)."""
 
 
+class StoreUnusable(click.ClickException):
+    """The store given cannot be used (not a docflow store, damaged, busy, replaced): exit 2, no traceback."""
+
+    exit_code = 2
+
+
 class _LazyGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        # One place for every command: wherever a store is opened or written, its faults end here.
+        try:
+            return super().invoke(ctx)
+        except StoreError as error:
+            raise StoreUnusable(str(error)) from error
+        except sqlite3.DatabaseError as error:
+            from docflow.store import describe_database_error
+
+            reason = describe_database_error(error)
+            if reason is None:
+                raise
+            raise StoreUnusable(reason) from error
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(_COMMAND_MODULES)
 

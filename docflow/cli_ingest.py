@@ -26,7 +26,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from docflow.config import ConfigError, ConfigRefused, load_config
 from docflow.ingest import BatchChanged, BatchOutcome, IngestOptions, ProgressCallback, ingest_batch
 from docflow.safe_text import SafeLogFilter, for_terminal, markup_safe
-from docflow.store import Store
+from docflow.store import Store, StoreBusy, StoreError
 from signatures import SignerKind, TrustStore
 
 __all__ = ["ingest", "watch"]
@@ -154,7 +154,7 @@ def ingest(paths: tuple[Path, ...], db: Path | None, trust: Path | None, as_json
         with _start_up_frozen():
             for path in paths:
                 outcome = _ingest_one(path, store, trust_store, options, console)
-                any_rejected |= outcome.outcome == "rejected"
+                any_rejected |= outcome.outcome in ("rejected", "busy")
                 _print_outcome(outcome, as_json)
     raise SystemExit(1 if any_rejected else 0)
 
@@ -167,6 +167,11 @@ def _ingest_one(path: Path, store: Store, trust: TrustStore | None, options: Ing
             return ingest_batch(path, store, trust, options, progress=progress)
     except BatchChanged as changed:
         return BatchOutcome(path.name, "", "rejected", reason=changed.reason)
+    except StoreBusy as busy:
+        # Not the batch's fault: nothing of it was stored, and it can simply be given again.
+        return BatchOutcome(path.name, "", "busy", reason=str(busy))
+    except StoreError:
+        raise  # the store itself cannot be used: stop here (docflow.cli says why, exit 2)
     except Exception as error:  # noqa: BLE001 - report it as this batch's outcome, carry on with the rest
         log.exception("%s: docflow failed on this batch", path.name)
         return BatchOutcome(path.name, "", "rejected", reason=f"docflow failed on this batch: {error!r}")
@@ -192,7 +197,7 @@ def _print_outcome(outcome: BatchOutcome, as_json: bool) -> None:
 def watch(inbox: Path | None, db: Path | None, trust: Path | None, polling: bool, once: bool,
           workers: int | None) -> None:
     """Watch the inbox: ingest each batch once, then move it to archive/ (or rejected/ with the reason)."""
-    from docflow.watch import Watcher, WatchSettings  # here: docflow ingest need not load watchdog
+    from docflow.watch import WatchAborted, Watcher, WatchSettings  # here: docflow ingest need not load watchdog
 
     console = Console(stderr=True)
     _setup_logging(console)
@@ -215,5 +220,8 @@ def watch(inbox: Path | None, db: Path | None, trust: Path | None, polling: bool
     signal.signal(signal.SIGTERM, stop)
     log.info("watching %s%s", settings.inbox, " (polling)" if polling else "")
     with _start_up_frozen():
-        report = watcher.run(once=once)
+        try:
+            report = watcher.run(once=once)
+        except WatchAborted as aborted:
+            raise click.ClickException(str(aborted)) from aborted
     log.info("stopped after %d batches", len(report.outcomes))

@@ -42,7 +42,7 @@ from docflow.metrics import LEVELS, Period, SummarySettings, latest_year, parse_
 from docflow.records import RejectedItem
 from docflow.report import render_detail, render_summary, summary_csv, summary_json, unit_detail
 from docflow.safe_text import cell, for_spreadsheet, for_terminal
-from docflow.store import Store
+from docflow.store import Store, check_docflow_schema, check_store_file, retry_while_busy
 from docflow.summary import summarise
 from docflow.units import LEVEL_LABELS, import_units, load_units
 
@@ -93,11 +93,15 @@ def _db_option(function: click.decorators.FC) -> click.decorators.FC:
 
 @contextmanager
 def _reading(db: Path | None) -> Iterator[sqlite3.Connection]:
+    path = db or default_db()
+    if path.exists():
+        check_store_file(path, create=False)  # StoreError: a plain message and exit 2 (docflow.cli)
     try:
-        conn = open_readonly(db or default_db())
+        conn = open_readonly(path)
     except ReadOnlyError as error:
         raise click.ClickException(str(error)) from error
     try:
+        check_docflow_schema(conn, path, create=False)
         yield conn
     finally:
         conn.close()
@@ -201,7 +205,8 @@ def _import_command(group: click.Group, help_text: str) -> Callable[[ImportFunct
         @click.pass_obj
         def command(group_db: Path | None, file: Path, db: Path | None) -> None:
             with Store.open(db or group_db or default_db()) as store:
-                function(store.conn, file)
+                # An import is upserts only: tried again whole while another docflow writes (StoreBusy at last).
+                retry_while_busy(lambda: function(store.conn, file))
 
         return function
 
@@ -357,11 +362,12 @@ def demo(out: Path | None, scale: float, keep: bool) -> None:
     # Imported here: the demo pulls in the sample PKI and PDF signer, which no other
     # command needs at start-up.
     from docflow.demo import DemoError, run_demo
+    from docflow.watch import WatchAborted
 
     console = _console()
     try:
         result = run_demo(console, out=out, scale=scale, keep=keep, settings=summary_settings())
-    except DemoError as error:
+    except (DemoError, WatchAborted) as error:
         raise click.ClickException(str(error)) from error
     outcomes = Counter(outcome.outcome for outcome in result.report.outcomes)
     console.print(

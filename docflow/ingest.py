@@ -4,22 +4,32 @@ A batch is identified by its SHA-256, recorded in the same transaction as everyt
 read from it, so a batch is either wholly in the store or not at all, and a known hash
 is a duplicate that changes nothing. Files are streamed item by item; no batch is held
 in memory whole.
+
+A batch longer than ``IngestOptions.chunk_items`` (a register of millions of rows) is
+committed in chunks instead, each with the batch row's count of items committed
+(``items_done``, outcome ``in progress``): a run that stops between chunks is resumed
+after that many items when the batch is taken again, so each item is still counted once
+(docs/reliability.md, "Large registers").
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
-from collections.abc import Callable, Mapping
+import os
+import socket
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from docflow.batch import BatchUnreadable, Limits, read_batch
 from docflow.batch_identity import BatchChanged, BatchIdentity, NotABatch, take_identity
-from docflow.records import BusinessType, DocumentRecord, RejectedItem, SignedPayload, Source, StatusEvent
+from docflow.names import readable_name
+from docflow.records import BatchItem, BusinessType, DocumentRecord, RejectedItem, SignedPayload, Source, StatusEvent
 from docflow.signature_rows import NewSignatures
-from docflow.store import BatchRow, Store
+from docflow.store import BatchRow, Store, StoreBusy
 from docflow.verifier import Checked, Verifier, VerifyFailed
 from signatures import SignerKind, TrustStore, Verdict
 
@@ -30,6 +40,7 @@ log = logging.getLogger(__name__)
 ProgressCallback = Callable[[int], None]
 """Called with the number of items processed so far in the current batch."""
 
+_CHUNK = 1 << 20
 _NO_TRUST = TrustStore.from_objects([])
 """Without a trust store every signature is reported untrusted, and still recorded."""
 
@@ -46,6 +57,9 @@ class IngestOptions:
     workers: int = 1
     """Processes verifying signatures; 1 verifies in this process. Whatever the number, results are
     written by this process in batch order, so the store ends up the same."""
+    chunk_items: int = 100_000
+    """Items (register rows, packages, files) after which a long batch commits what it has read and goes
+    on in a new transaction: bounds the write-ahead log and how long other writers wait for the lock."""
 
 
 @dataclass(frozen=True)
@@ -94,14 +108,15 @@ def ingest_batch(
     received_at: datetime | None = None,
     attempts: int = 3,
 ) -> BatchOutcome:
-    """Ingest one batch exactly once. Raises for bugs (the transaction is rolled back), and ``BatchChanged``
-    when the batch changed while it was read ``attempts`` times in a row (nothing of it is stored)."""
+    """Ingest one batch exactly once. Raises StoreBusy (another docflow holds the store or this batch),
+    StoreReplaced, ``BatchChanged`` when the batch changed while it was read ``attempts`` times in a row
+    (nothing of it is stored), and otherwise only for bugs; the transaction (the current chunk) is rolled back."""
     options = options or IngestOptions()
     for attempt in range(1, attempts + 1):
         try:
             return _ingest_as_read(path, store, trust, options, progress, received_at)
         except BatchChanged as changed:
-            log.info("%s: %s; reading it again", path.name, changed.reason)
+            log.info("%s: %s; reading it again", readable_name(path.name), changed.reason)
             if attempt == attempts:
                 raise BatchChanged(f"{changed.reason}, {attempts} times in a row; nothing of it was stored — "
                                    "ingest it again once it is completely copied") from changed
@@ -110,27 +125,29 @@ def ingest_batch(
 
 def _ingest_as_read(path: Path, store: Store, trust: TrustStore | None, options: IngestOptions,
                     progress: ProgressCallback | None, received_at: datetime | None) -> BatchOutcome:
-    """One try: what is recorded is what was read, or ``BatchChanged`` and nothing is."""
+    """One try: what is recorded is what was read, or ``BatchChanged`` and nothing is (a batch committed in
+    chunks keeps the chunks committed before the change, as an ``in progress`` row of the old hash)."""
+    name = readable_name(path.name)
     try:
         identity = take_identity(path)
     except NotABatch as refused:
-        return BatchOutcome(path.name, "", "rejected", reason=refused.reason)
+        return BatchOutcome(name, "", "rejected", reason=refused.reason)
     except OSError as error:
-        return BatchOutcome(path.name, "", "rejected", reason=f"cannot read the batch: {error.strerror or error}")
+        return BatchOutcome(name, "", "rejected", reason=f"cannot read the batch: {error.strerror or error}")
     sha256, size, batch_time = identity.sha256, identity.size, identity.newest
     previous = store.batch_by_sha256(sha256)
-    if previous is not None:
+    if previous is not None and previous.outcome != IN_PROGRESS:
         identity.verify()  # the file filed away as this duplicate must be the one hashed
         return _duplicate(path, previous)
     row = BatchRow(
-        file_name=path.name,
+        file_name=name,
         sha256=sha256,
         size_bytes=size,
         kind="folder" if identity.is_folder else _kind(path),
         received_at=_iso(received_at or _now()),
         processed_at=_iso(_now()),
         outcome="ingested",
-        archived_as=f"{sha256[:16]}-{path.name}",
+        archived_as=f"{sha256[:16]}-{name}",
     )
     try:
         with store.transaction():
@@ -142,23 +159,112 @@ def _ingest_as_read(path: Path, store: Store, trust: TrustStore | None, options:
         # Another docflow process took the same batch between our look-up and our lock.
         identity.verify()
         return _duplicate(path, store.batch_by_sha256(sha256) or row)
-    return BatchOutcome(path.name, sha256, "ingested", run.documents, run.signatures, run.rejected_items)
+    return BatchOutcome(name, sha256, "ingested", run.documents, run.signatures, run.rejected_items)
 
 
 def _ingest_items(identity: BatchIdentity, store: Store, trust: TrustStore, options: IngestOptions, row: BatchRow,
                   batch_time: datetime, progress: ProgressCallback | None) -> _BatchRun:
-    if store.batch_by_sha256(row.sha256) is not None:
-        raise _AlreadyStored
-    with Verifier(trust, options.kinds, options.workers) as verifier:
-        run = _BatchRun(store, verifier, store.record_batch(row), batch_time)
-        for item in verifier.ahead(read_batch(identity.path, options.limits, options.columns, identity)):
-            run.take(item)
-            run.items += 1
-            if progress is not None:
-                progress(run.items)
-        run.flush()
+    resumed = _resumable(store, row.sha256)
+    _ACTIVE.add(row.sha256)
+    try:
+        with Verifier(trust, options.kinds, options.workers) as verifier:
+            if resumed is None:
+                run = _BatchRun(store, verifier, store.record_batch(row), batch_time)
+            else:
+                run = _BatchRun(store, verifier, resumed.id or 0, batch_time, resumed.documents, resumed.signatures,
+                                resumed.rejected_items, resumed.items_done or 0)
+                log.info("%s: resuming after the %s items committed before", row.file_name, f"{run.items:,}")
+            chunks = _Chunks(store, options.chunk_items, run.items)
+            # Items committed by an earlier run are read again (the same bytes give the same items) but not taken.
+            items = itertools.islice(read_batch(identity.path, options.limits, options.columns, identity),
+                                     run.items, None)
+            for item in verifier.ahead(_readable_items(items)):
+                run.take(item)
+                run.items += 1
+                if progress is not None:
+                    progress(run.items)
+                chunks.after_item(run)
+            run.flush()
+    finally:
+        _ACTIVE.discard(row.sha256)
     store.finish_batch(run.batch_id, run.documents, run.signatures, run.rejected_items)
     return run
+
+
+IN_PROGRESS = "in progress"
+"""``batches.outcome`` of a batch committed in part (``IngestOptions.chunk_items``)."""
+
+_OWNER = f"{socket.gethostname()}:{os.getpid()}"
+_ACTIVE: set[str] = set()
+"""SHA-256 of the batches this process is reading now: its own ``in progress`` rows that are not abandoned."""
+_ABANDONED_AFTER_SECONDS = 600
+"""An ``in progress`` batch whose last chunk is older than this is taken over, whoever holds it."""
+
+
+def _resumable(store: Store, sha256: str) -> BatchRow | None:
+    """Inside the batch's first transaction: the batch's ``in progress`` row, now claimed by this process, to be
+    resumed; None for a new batch. _AlreadyStored when it is complete; StoreBusy while another process reads it."""
+    existing = store.batch_by_sha256(sha256)
+    if existing is None:
+        return None
+    if existing.outcome != IN_PROGRESS:
+        raise _AlreadyStored
+    if _is_being_read(existing):
+        raise StoreBusy(f"another docflow ({existing.owner}) is reading this batch ({existing.items_done or 0:,} "
+                        "items committed so far); it stays where it is: try again later")
+    store.conn.execute("UPDATE batches SET owner = ? WHERE id = ?", (_OWNER, existing.id))
+    return existing
+
+
+def _is_being_read(batch: BatchRow) -> bool:
+    """Whether the process named in an ``in progress`` row is still reading it (the row's last chunk is recent
+    and, on this machine, that process is alive and, if it is this one, reading it now)."""
+    try:
+        age = (_now() - datetime.fromisoformat(batch.processed_at)).total_seconds()
+    except ValueError:
+        return False
+    host, _, pid_text = (batch.owner or "").rpartition(":")
+    if age > _ABANDONED_AFTER_SECONDS or not pid_text.isdigit():
+        return False
+    if host != socket.gethostname():
+        return True  # another machine on a shared store: only the clock can tell
+    if int(pid_text) == os.getpid():
+        return batch.sha256 in _ACTIVE
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass
+class _Chunks:
+    """Commits a long batch every ``size`` items, where nothing read is still waiting to be joined."""
+
+    store: Store
+    size: int
+    committed: int
+    """Items committed so far (by this run or the runs it resumes)."""
+
+    def after_item(self, run: _BatchRun) -> None:
+        # A register row naming a signed file waits for that file, and a bare signed file for its row: what joins
+        # them lives in this run only, so no chunk ends while either is held (such a batch commits once, at the end).
+        if run.items - self.committed < self.size or run.named_payloads or run.bare_payloads:
+            return
+        run.flush()
+        self.store.batch_in_progress(run.batch_id, run.items, _OWNER, _iso(_now()),
+                                     (run.documents, run.signatures, run.rejected_items))
+        self.store.commit_and_begin()
+        self.committed = run.items
+        # The compare of compare-and-set: the next chunk is written only while the row still says what this run
+        # committed. Another process takes a batch over only when this one looks gone; then this run stops.
+        state = self.store.conn.execute("SELECT items_done, owner FROM batches WHERE id = ?",
+                                        (run.batch_id,)).fetchone()
+        if tuple(state or ()) != (run.items, _OWNER):
+            raise StoreBusy("another docflow took this batch over while it was being read; it stays where it is: "
+                            "try again later")
 
 
 @dataclass
@@ -350,7 +456,7 @@ def _reject(identity: BatchIdentity, store: Store, row: BatchRow, reason: str) -
     with store.transaction():
         store.record_batch(BatchRow(**{**row.__dict__, "outcome": "rejected", "reason": reason}))
         identity.verify()
-    return BatchOutcome(identity.path.name, row.sha256, "rejected", reason=reason)
+    return BatchOutcome(row.file_name, row.sha256, "rejected", reason=reason)
 
 
 def _duplicate(path: Path, previous: BatchRow) -> BatchOutcome:
@@ -358,10 +464,75 @@ def _duplicate(path: Path, previous: BatchRow) -> BatchOutcome:
     reason = f"already processed on {when} as {previous.file_name} ({previous.outcome})"
     if previous.reason:
         reason += f": {previous.reason}"
-    return BatchOutcome(path.name, previous.sha256, "duplicate", reason=reason, previous_outcome=previous.outcome)
+    return BatchOutcome(readable_name(path.name), previous.sha256, "duplicate", reason=reason,
+                        previous_outcome=previous.outcome)
+
+
+def _readable_items(items: Iterator[BatchItem]) -> Iterator[BatchItem]:
+    """The items with names the store can hold: a file name that is not UTF-8 (a folder's member, or a single
+    file's own name in its rows' labels) is written with ``\\xNN`` escapes (``docflow.names``)."""
+    for item in items:
+        if isinstance(item, SignedPayload):
+            if not _is_text(item.name):
+                item = dataclasses.replace(item, name=readable_name(item.name))
+        elif isinstance(item, DocumentRecord):
+            if not (_is_text(item.item_name) and all(map(_is_text, item.payload_names))):
+                item = dataclasses.replace(item, item_name=readable_name(item.item_name),
+                                           payload_names=tuple(map(readable_name, item.payload_names)))
+        elif isinstance(item, (RejectedItem, StatusEvent)) and not _is_text(item.item_name):
+            item = dataclasses.replace(item, item_name=readable_name(item.item_name))
+        yield item
+
+
+def _is_text(name: str) -> bool:
+    return name.isascii() or readable_name(name) is name
+
+
+def _readable_items(items: Iterator[BatchItem]) -> Iterator[BatchItem]:
+    """The items with names the store can hold: a file name that is not UTF-8 (a folder's member, or a single
+    file's own name in its rows' labels) is written with ``\\xNN`` escapes (``docflow.names``)."""
+    for item in items:
+        if isinstance(item, SignedPayload):
+            if not _is_text(item.name):
+                item = dataclasses.replace(item, name=readable_name(item.name))
+        elif isinstance(item, DocumentRecord):
+            if not (_is_text(item.item_name) and all(map(_is_text, item.payload_names))):
+                item = dataclasses.replace(item, item_name=readable_name(item.item_name),
+                                           payload_names=tuple(map(readable_name, item.payload_names)))
+        elif isinstance(item, (RejectedItem, StatusEvent)) and not _is_text(item.item_name):
+            item = dataclasses.replace(item, item_name=readable_name(item.item_name))
+        yield item
+
+
+def _is_text(name: str) -> bool:
+    return name.isascii() or readable_name(name) is name
+
+
+def _folder_files(folder: Path) -> list[tuple[str, str]]:
+    """(path relative to the folder, with '/'; full path) of every file under it, sorted.
+
+    Strings, not Path objects: building and relating two Paths per file was most of listing a
+    folder of thousands of packages, and the listing is made before any work can start.
+    """
+    top = os.fspath(folder)
+    files: list[tuple[str, str]] = []
+    for root, _dirs, names in os.walk(top):
+        relative_root = root[len(top) + 1:].replace(os.sep, "/") if root != top else ""
+        files += [(f"{relative_root}/{name}" if relative_root else name, os.path.join(root, name)) for name in names]
+    return sorted(files)
+
+
+def _file_sha256(path: Path | str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _kind(path: Path) -> str:
+    if path.is_dir():
+        return "folder"
     return "zip" if path.suffix.lower() == ".zip" else "file"
 
 

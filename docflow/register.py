@@ -4,6 +4,10 @@ One row per document, paper ones included, so that electronic-issuance rates hav
 denominator. Columns are matched by header name — English or the Vietnamese a provincial
 export uses, with or without diacritics, in any case — and each bad row becomes a
 ``RejectedItem`` naming its row and what to fix.
+
+A register is streamed (``stream_register``): a province's year can hold millions of rows, so the
+file is read twice, line by line, never whole — once to choose its encoding (a Windows-1258 export
+is only known to be one when some byte is not UTF-8, however far in), once to yield its rows.
 """
 
 from __future__ import annotations
@@ -12,13 +16,15 @@ import codecs
 import csv
 import functools
 import io
+import itertools
 import json
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
 from docflow.agency import CODE_PATTERN, normalise_code
 from docflow.edxml import clean_text, parse_document_date
@@ -27,7 +33,11 @@ from docflow.records import BatchItem, Channel, Direction, DocumentRecord, Rejec
 if TYPE_CHECKING:
     from docflow.batch import Limits
 
-__all__ = ["read_register", "decode_export", "header_key", "COLUMN_ALIASES", "REQUIRED_COLUMNS"]
+__all__ = ["read_register", "stream_register", "RegisterOpener", "decode_export", "header_key", "COLUMN_ALIASES",
+           "REQUIRED_COLUMNS"]
+
+RegisterOpener = Callable[[bool], AbstractContextManager[BinaryIO]]
+"""Opens the register's bytes afresh; the flag is True for the pass whose bytes count (the batch's budget)."""
 
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "unit_code": ("unit_code", "unit", "ma_don_vi", "ma_dinh_danh", "don_vi"),
@@ -76,17 +86,20 @@ def header_key(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", lowered).strip("_")
 
 
+def _candidate_encodings(head: bytes) -> list[str]:
+    """The encodings an export starting with ``head`` (its first 200 bytes or more) may be in, likeliest first."""
+    if head.startswith(codecs.BOM_UTF8):
+        return ["utf-8-sig"]
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return ["utf-16"]
+    if len(head) >= 4 and head[1:200:2].count(0) > len(head[1:200:2]) // 2:
+        return ["utf-16-le"]  # BOM-less UTF-16 from some Excel versions
+    return ["utf-8", "cp1258"]
+
+
 def decode_export(data: bytes) -> str | None:
     """Text of an export in UTF-8 (BOM or not), UTF-16 or Windows-1258, as NFC; None if none fits."""
-    if data.startswith(codecs.BOM_UTF8):
-        candidates = ["utf-8-sig"]
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        candidates = ["utf-16"]
-    elif len(data) >= 4 and data[1:200:2].count(0) > len(data[1:200:2]) // 2:
-        candidates = ["utf-16-le"]  # BOM-less UTF-16 from some Excel versions
-    else:
-        candidates = ["utf-8", "cp1258"]
-    for encoding in candidates:
+    for encoding in _candidate_encodings(data):
         try:
             # cp1258 writes tone marks as combining characters: NFC puts them back on the letter.
             return unicodedata.normalize("NFC", data.decode(encoding))
@@ -104,7 +117,13 @@ class _Row:
 
 def read_register(name: str, data: bytes, columns: Mapping[str, str] | None = None,
                   limits: Limits | None = None) -> list[BatchItem]:
-    """A register export → one ``DocumentRecord`` (or ``RejectedItem``) per row.
+    """A register export → one ``DocumentRecord`` (or ``RejectedItem``) per row (``stream_register``, in a list)."""
+    return list(stream_register(name, lambda _counted: io.BytesIO(data), columns, limits))
+
+
+def stream_register(name: str, opener: RegisterOpener, columns: Mapping[str, str] | None = None,
+                    limits: Limits | None = None) -> Iterator[BatchItem]:
+    """A register export → one ``DocumentRecord`` (or ``RejectedItem``) per row, read line by line.
 
     ``columns`` overrides the header for a canonical column (``{"number": "Số VB"}``).
     A file with no recognisable header is one ``RejectedItem``.
@@ -112,22 +131,59 @@ def read_register(name: str, data: bytes, columns: Mapping[str, str] | None = No
     from docflow.batch import Limits  # batch imports this module; the reverse import is deferred
 
     limits = limits or Limits()
-    text = decode_export(data)
-    if text is None:
-        return [RejectedItem(name, "the file is neither UTF-8, UTF-16 nor Windows-1258 text; save it again as "
-                                   "CSV UTF-8 from Excel")]
+    encoding = _encoding(opener)
+    if encoding is None:
+        yield RejectedItem(name, "the file is neither UTF-8, UTF-16 nor Windows-1258 text; save it again as "
+                                 "CSV UTF-8 from Excel")
+        return
     aliases = _aliases(columns)
-    rows = _json_rows(name, text, aliases) if _is_json_lines(name, text) else _csv_rows(name, text, aliases)
-    items: list[BatchItem] = []
-    for row in rows:
-        if isinstance(row, RejectedItem):
-            items.append(row)
-            continue
+    with opener(True) as stream:
+        lines = _text_lines(stream, encoding)
+        head = list(itertools.islice(lines, _HEADER_SEARCH_ROWS))
+        text_head = "".join(head)
+        all_lines = itertools.chain(head, lines)
+        if _is_json_lines(name, text_head):
+            rows = _json_rows(name, all_lines, aliases)
+        else:
+            rows = _csv_rows(name, all_lines, _delimiter(text_head, aliases), aliases)
+        for row in rows:
+            if isinstance(row, RejectedItem):
+                yield row
+                continue
+            try:
+                yield _record(row, limits)
+            except _RowRejected as problem:
+                yield RejectedItem(row.label, str(problem))
+
+
+_DECODE_CHUNK = 1 << 20
+
+
+def _encoding(opener: RegisterOpener) -> str | None:
+    """The first candidate encoding the whole file decodes in, checked in chunks (nothing kept); None if none."""
+    with opener(False) as stream:
+        candidates = _candidate_encodings(stream.read(200))
+    for encoding in candidates:
+        decoder = codecs.getincrementaldecoder(encoding)()
         try:
-            items.append(_record(row, limits))
-        except _RowRejected as problem:
-            items.append(RejectedItem(row.label, str(problem)))
-    return items
+            with opener(False) as stream:
+                while chunk := stream.read(_DECODE_CHUNK):
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    return None
+
+
+def _text_lines(stream: BinaryIO, encoding: str) -> Iterator[str]:
+    """The file's lines, ends kept (CR, LF or CRLF, as csv wants them with newline=""), each as NFC.
+
+    cp1258 writes tone marks as combining characters: NFC puts them back on the letter. A line is a
+    whole unit for NFC (no mark combines across a line end), so line by line equals the file at once.
+    """
+    for line in io.TextIOWrapper(stream, encoding=encoding, newline=""):
+        yield line if line.isascii() or unicodedata.is_normalized("NFC", line) else unicodedata.normalize("NFC", line)
 
 
 def _is_json_lines(name: str, text: str) -> bool:
@@ -162,10 +218,10 @@ def _header_problem(name: str, missing: list[str], seen: list[str]) -> RejectedI
                               "rename the headers or set [register.columns] in docflow.toml")
 
 
-def _csv_rows(name: str, text: str, aliases: Mapping[str, str]) -> Iterator[_Row | RejectedItem]:
-    delimiter = _delimiter(text, aliases)
-    # newline="" lets csv see a bare CR (old Mac/Excel exports) as a line end, as the csv docs require.
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+def _csv_rows(name: str, lines: Iterable[str], delimiter: str,
+              aliases: Mapping[str, str]) -> Iterator[_Row | RejectedItem]:
+    # The lines keep their ends (newline=""), so csv sees a bare CR (old Mac/Excel exports) as a line end.
+    reader = csv.reader(lines, delimiter=delimiter)
     mapping: dict[int, str] | None = None
     first_seen: list[str] = []
     for cells in _tolerant(reader):
@@ -218,10 +274,10 @@ def _delimiter(text: str, aliases: Mapping[str, str]) -> str:
     return by_count[0]
 
 
-def _json_rows(name: str, text: str, aliases: Mapping[str, str]) -> Iterator[_Row | RejectedItem]:
+def _json_rows(name: str, lines: Iterable[str], aliases: Mapping[str, str]) -> Iterator[_Row | RejectedItem]:
     keys_seen: set[str] = set()
     any_row = False
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         label = f"{name} line {number}"

@@ -306,6 +306,11 @@ FROM unit_counters GROUP BY 1, 2;
     # which keep the older rule (the last signature must reach the end of the file).
     "ALTER TABLE signatures ADD COLUMN modification TEXT;"
     " ALTER TABLE signatures ADD COLUMN modification_permitted INTEGER;",
+    # 8 (ingest, issue 14 item 9): a batch too large for one
+    # transaction (a register of millions of rows) is committed in chunks. While it is read its row says
+    # outcome 'in progress', with how many items are committed (items_done) and which process is reading it
+    # (owner, host:pid); a restart resumes after items_done, so every item is still counted once.
+    "ALTER TABLE batches ADD COLUMN items_done INTEGER;\nALTER TABLE batches ADD COLUMN owner TEXT;",
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -13,14 +13,18 @@ verdict's rows hold in ``docflow.signature_rows``; this module reads and writes 
 
 from __future__ import annotations
 
+import logging
 import operator
+import os
 import sqlite3
+import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import sqlite_utils
 
@@ -62,17 +66,103 @@ from docflow.signature_rows import (
     signature_row,
     signer_identity,
 )
+from docflow.store_errors import StoreBusy, StoreError, StoreReplaced
 from signatures.verdict import Verdict
 
-__all__ = ["Store", "BatchRow", "CounterRow", "StoreError"]
+__all__ = ["Store", "BatchRow", "CounterRow", "StoreError", "StoreBusy", "StoreReplaced", "check_store_file",
+           "check_docflow_schema", "retry_while_busy", "is_busy", "describe_database_error",
+           "busy_message"]
+
+log = logging.getLogger(__name__)
 
 _CACHE_KIB = 64 * 1024
 """Page cache per connection (SQLite's default is 2 MiB): a batch of 100 000 register rows touches
 tens of MiB of b-tree pages, and spilling them mid-transaction makes ingestion about twice as slow."""
 
 
-class StoreError(Exception):
-    """The store file cannot be opened or is newer than this docflow."""
+BUSY_TRY_SECONDS = 30.0
+"""How long one attempt waits for another docflow's write lock (SQLite's busy timeout)."""
+BUSY_TRIES = 4
+"""Attempts before a busy store is given up on: two minutes in all, logged at each retry."""
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_BUSY_MESSAGES = ("database is locked", "database is busy", "database table is locked")
+_DAMAGED_MESSAGES = ("file is not a database", "database disk image is malformed")
+
+_Result = TypeVar("_Result")
+
+
+def check_store_file(path: Path, *, create: bool) -> None:
+    """Refuse, with a plain reason, a path that cannot be a docflow store, before SQLite opens it.
+
+    ``create``: the caller may make a new store there (ingest, watch, imports): a missing or empty
+    (0-byte, as SQLite itself leaves one) file is then initialised; a reading command calls it
+    "not a docflow store" instead, and never writes to it.
+    """
+    if path.is_dir():
+        raise StoreError(f"{path} is a folder, not a docflow store; pass the store file with --db")
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(_SQLITE_MAGIC))
+    except FileNotFoundError:
+        if create:
+            return
+        raise StoreError(f"no store at {path} (run 'docflow ingest' first, or pass --db)") from None
+    except OSError as error:
+        raise StoreError(f"cannot read the store {path}: {error.strerror or error}") from error
+    if not header and create:
+        return
+    if not header:
+        raise StoreError(f"{path} is an empty file, not a docflow store (run 'docflow ingest' to create one)")
+    if header != _SQLITE_MAGIC:
+        raise StoreError(f"{path} is not a docflow store (it is not an SQLite database); check --db")
+
+
+def check_docflow_schema(conn: sqlite3.Connection, path: Path | str, *, create: bool) -> None:
+    """Refuse an SQLite database that docflow did not make: it is someone else's, and is left as it is."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if version == 0 and (tables or not create) or version > 0 and "batches" not in tables:
+        raise StoreError(f"{path} is an SQLite database but not a docflow store; check --db")
+
+
+def is_busy(error: BaseException) -> bool:
+    """SQLite gave up waiting for another connection's lock."""
+    return isinstance(error, sqlite3.OperationalError) and str(error).lower().startswith(_BUSY_MESSAGES)
+
+
+def busy_message(seconds: float) -> str:
+    return f"the store stayed busy for {seconds:.0f} s (another docflow was writing); try again later"
+
+
+def describe_database_error(error: sqlite3.DatabaseError) -> str | None:
+    """A plain reason for an SQLite error that is the store file's fault, not docflow's; None otherwise."""
+    text = str(error).lower()
+    if is_busy(error):
+        return "the store is busy (another docflow is writing); try again later"
+    if text.startswith(_DAMAGED_MESSAGES):
+        return f"the store file is damaged or not a docflow store (SQLite: {error}); check --db"
+    if text.startswith("unable to open database file"):
+        return f"the store cannot be opened (SQLite: {error}); check --db and that its folder can be written"
+    return None
+
+
+def retry_while_busy(action: Callable[[], _Result]) -> _Result:
+    """``action()``, tried again while another docflow holds the write lock; StoreBusy after ``BUSY_TRIES``.
+
+    ``action`` must change nothing when it fails (a BEGIN, or statements SQLite rolls back).
+    """
+    started = time.monotonic()
+    for attempt in range(1, BUSY_TRIES + 1):
+        try:
+            return action()
+        except sqlite3.OperationalError as error:
+            if not is_busy(error):
+                raise
+            if attempt < BUSY_TRIES:
+                log.warning("the store is busy (another docflow is writing); retrying (%d of %d)",
+                            attempt + 1, BUSY_TRIES)
+    raise StoreBusy(busy_message(time.monotonic() - started))
 
 
 @dataclass(frozen=True)
@@ -92,6 +182,10 @@ class BatchRow:
     rejected_items: int = 0
     archived_as: str | None = None
     id: int | None = None
+    items_done: int | None = None
+    """While ``outcome`` is ``in progress``: the items committed so far (a batch committed in chunks)."""
+    owner: str | None = None
+    """While ``outcome`` is ``in progress``: ``host:pid`` of the process reading it."""
 
 
 @dataclass(frozen=True)
@@ -106,8 +200,11 @@ class CounterRow:
 class Store:
     """An open store. Use ``Store.open`` (read-write, migrates) or ``Store.open_readonly``."""
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: sqlite_utils.Database, path: Path | None = None) -> None:
         self.db = db
+        self.path = path
+        """The file opened for writing; its identity is checked before each write (``check_unchanged``)."""
+        self._identity = _file_identities(path) if path is not None else (None, None)
         self.conn: sqlite3.Connection = db.conn
         self._unit_names: dict[str, set[str]] | None = None
         """Cache for ownership by name; dropped whenever units may have changed."""
@@ -121,28 +218,56 @@ class Store:
 
     @classmethod
     def open(cls, path: Path | str) -> Store:
-        """Open (creating if needed) and migrate the store at ``path``."""
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
-        for pragma in ("journal_mode=WAL", "busy_timeout=30000", "synchronous=NORMAL", "foreign_keys=ON",
-                       f"cache_size=-{_CACHE_KIB}"):
-            conn.execute(f"PRAGMA {pragma}")
-        store = cls(sqlite_utils.Database(conn))
-        store._migrate()
+        """Open (creating if needed) and migrate the store at ``path``; StoreError when it is not a docflow store."""
+        path = Path(path)
+        check_store_file(path, create=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), timeout=BUSY_TRY_SECONDS, isolation_level=None, check_same_thread=False)
+        try:
+            check_docflow_schema(conn, path, create=True)
+            retry_while_busy(lambda: conn.execute("PRAGMA journal_mode=WAL"))
+            for pragma in (f"busy_timeout={int(BUSY_TRY_SECONDS * 1000)}", "synchronous=NORMAL", "foreign_keys=ON",
+                           f"cache_size=-{_CACHE_KIB}"):
+                conn.execute(f"PRAGMA {pragma}")
+            store = cls(sqlite_utils.Database(conn), path)
+            store._migrate()
+            store._identity = _file_identities(path)  # the write-ahead log exists from the first read on
+        except BaseException:
+            conn.close()
+            raise
         return store
 
     @classmethod
     def open_readonly(cls, path: Path | str) -> Store:
         """A store that cannot be changed through this connection (for reports and audits)."""
-        if not Path(path).exists():
-            raise StoreError(f"no store at {path}")
+        check_store_file(Path(path), create=False)
         uri = f"{Path(path).resolve().as_uri()}?mode=ro"
         conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA busy_timeout=30000")
+        try:
+            check_docflow_schema(conn, path, create=False)
+        except BaseException:
+            conn.close()
+            raise
         return cls(sqlite_utils.Database(conn))
 
     def close(self) -> None:
         self.conn.close()
+
+    def check_unchanged(self) -> None:
+        """StoreReplaced when the path no longer names the file (or write-ahead log) this store opened.
+
+        A store moved away, restored from a backup or deleted under a running watcher would otherwise
+        keep taking batches into a file nobody reads any more, and the watcher would file them away.
+        """
+        if self.path is None:
+            return
+        database, wal = _file_identities(self.path)
+        if database == self._identity[0] and (self._identity[1] is None or wal == self._identity[1]):
+            return
+        raise StoreReplaced(f"the store {self.path} was moved, replaced or deleted while docflow was running; "
+                            "nothing more was stored or filed. Put the store back, or restart docflow to use "
+                            "the new file")
 
     def __enter__(self) -> Store:
         return self
@@ -162,7 +287,8 @@ class Store:
             version = self.schema_version
             script = f"BEGIN IMMEDIATE;\n{MIGRATIONS[version]}\nPRAGMA user_version = {version + 1};\nCOMMIT;"
             try:
-                self.conn.executescript(script)
+                # A busy store fails the script at its BEGIN, before anything changed: it can be run again.
+                retry_while_busy(lambda: self.conn.executescript(script))
             except sqlite3.OperationalError:
                 if self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
@@ -172,8 +298,13 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """One write transaction: BEGIN IMMEDIATE, then COMMIT, or ROLLBACK on any exception."""
-        self.conn.execute("BEGIN IMMEDIATE")
+        """One write transaction: BEGIN IMMEDIATE, then COMMIT, or ROLLBACK on any exception.
+
+        Waits for another docflow's write lock (``retry_while_busy``: StoreBusy in the end), and refuses
+        to write into a file that is no longer the store's (``check_unchanged``).
+        """
+        self.check_unchanged()
+        retry_while_busy(lambda: self.conn.execute("BEGIN IMMEDIATE"))
         self._forget_units()  # another process (a units or certificates import) may have changed them
         try:
             yield
@@ -201,9 +332,27 @@ class Store:
 
     def finish_batch(self, batch_id: int, documents: int, signatures: int, rejected_items: int) -> None:
         self.conn.execute(
-            "UPDATE batches SET documents = ?, signatures = ?, rejected_items = ? WHERE id = ?",
+            "UPDATE batches SET documents = ?, signatures = ?, rejected_items = ?, outcome = 'ingested',"
+            " items_done = NULL, owner = NULL WHERE id = ?",
             (documents, signatures, rejected_items, batch_id),
         )
+
+    def batch_in_progress(self, batch_id: int, items_done: int, owner: str, processed_at: str,
+                          counts: tuple[int, int, int]) -> None:
+        """Mark a batch committed in part: ``items_done`` items, and the documents, signatures and rejected
+        items they held so far."""
+        self.conn.execute(
+            "UPDATE batches SET outcome = 'in progress', items_done = ?, owner = ?, processed_at = ?,"
+            " documents = ?, signatures = ?, rejected_items = ? WHERE id = ?",
+            (items_done, owner, processed_at, *counts, batch_id),
+        )
+
+    def commit_and_begin(self) -> None:
+        """Inside ``transaction``: make what was written so far durable and go on in a new transaction."""
+        self.conn.execute("COMMIT")
+        self.check_unchanged()
+        retry_while_busy(lambda: self.conn.execute("BEGIN IMMEDIATE"))
+        self._forget_units()
 
     def add_rejected_item(self, batch_id: int, item: RejectedItem) -> None:
         self.conn.execute(
@@ -669,6 +818,19 @@ _SQL_PARAMETERS = 500
 def _chunks(values: list[str]) -> Iterator[list[str]]:
     for start in range(0, len(values), _SQL_PARAMETERS):
         yield values[start:start + _SQL_PARAMETERS]
+
+
+def _file_identities(path: Path) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
+    """(device, inode) of the store file and of its write-ahead log (None where absent): one stat each."""
+    identities: list[tuple[int, int] | None] = []
+    for name in (os.fspath(path), f"{os.fspath(path)}-wal"):
+        try:
+            status = os.stat(name)
+        except FileNotFoundError:
+            identities.append(None)
+            continue
+        identities.append((status.st_dev, status.st_ino))
+    return identities[0], identities[1]
 
 
 def _parent_code(code: str) -> str | None:

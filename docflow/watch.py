@@ -9,6 +9,7 @@ simply filed as a duplicate, never counted again.
 
 from __future__ import annotations
 
+import codecs
 import json
 import logging
 import os
@@ -32,10 +33,11 @@ from watchdog.observers.polling import PollingObserver
 
 from docflow.batch_identity import BatchChanged, refusal
 from docflow.ingest import BatchOutcome, IngestOptions, ProgressCallback, ingest_batch
-from docflow.store import Store
+from docflow.names import name_bytes, readable_name
+from docflow.store import Store, StoreBusy, StoreReplaced
 from signatures import TrustStore
 
-__all__ = ["WatchSettings", "Watcher", "WatchReport", "is_temporary_name", "ProgressFactory"]
+__all__ = ["WatchSettings", "Watcher", "WatchReport", "WatchAborted", "is_temporary_name", "ProgressFactory"]
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +114,10 @@ class _Pending:
     """The outcome once the store has committed it, while filing it away still fails."""
 
 
+class WatchAborted(Exception):
+    """``--once`` gave up: the machine keeps failing (e.g. ``archive/`` cannot be made); ``str()`` says why."""
+
+
 class _Stopped(Exception):
     """Raised from the progress callback to roll back the current batch on SIGINT/SIGTERM."""
 
@@ -145,6 +151,7 @@ class Watcher:
         self._candidates: queue.Queue[str] = queue.Queue()
         self._pending: dict[str, _Pending] = {}
         self._stop = threading.Event()
+        self._once = False
         self._own_dirs = {settings.archive_dir.resolve(), settings.rejected_dir.resolve()}
 
     def stop(self) -> None:
@@ -157,6 +164,7 @@ class Watcher:
         # What a kill left half deleted; it was out of the inbox's sight already.
         shutil.rmtree(self.settings.inbox / _TRASH, ignore_errors=True)
         report = WatchReport()
+        self._once = once
         observer = None if once else self._start_observer()
         try:
             with Store.open(self.settings.db) as store:
@@ -239,6 +247,7 @@ class Watcher:
 
     def _take(self, store: Store, path: Path, pending: _Pending) -> BatchOutcome | None:
         """Ingest and file one batch; None when it stays in the inbox for a retry."""
+        store.check_unchanged()  # StoreReplaced ends the run: nothing may be filed against a lost store
         outcome = pending.committed
         refused = refusal(path) if outcome is None else None
         if refused is not None:
@@ -250,12 +259,15 @@ class Watcher:
                     outcome = ingest_batch(path, store, self._trust, self._options, attempts=1,
                                            progress=self._stoppable(progress), received_at=pending.first_seen)
             except _Stopped:
-                log.info("%s: stopped before it was committed; it stays in the inbox", path.name)
+                log.info("%s: stopped before it was committed; it stays in the inbox", readable_name(path.name))
                 return None
             except BatchChanged as changed:
-                log.info("%s: %s; nothing was stored, it is read again once it settles", path.name, changed.reason)
+                log.info("%s: %s; nothing was stored, it is read again once it settles", readable_name(path.name),
+                         changed.reason)
                 pending.signature = None
                 return None
+            except StoreReplaced:
+                raise
             except Exception as error:  # noqa: BLE001 - a bug must not lose the batch
                 return self._failed(path, pending, error)
             if not outcome.sha256:
@@ -266,7 +278,7 @@ class Watcher:
         except OSError as error:
             # Committed already: retrying only the move, never the ingest, keeps it counted once.
             pending.committed = outcome
-            self._wait_for_the_machine(path, pending, error, "it is stored but cannot be filed away")
+            self._wait_for_the_machine(path, pending, error, f"it is stored but cannot be filed away ({error})")
             return None
         return outcome
 
@@ -291,19 +303,20 @@ class Watcher:
         if pending.failures < self.settings.max_attempts:
             delay = self.settings.retry_seconds * 2 ** (pending.failures - 1)
             pending.next_try = time.monotonic() + delay
-            log.error("%s: failed (%s); retrying in %.0f s", path.name, summary, delay, exc_info=error)
+            log.error("%s: failed (%s); retrying in %.0f s", readable_name(path.name), summary, delay, exc_info=error)
             return None
         reason = f"docflow failed {pending.failures} times on this batch: {summary}"
         details = traceback.format_exception(error)[-6:]
-        outcome = BatchOutcome(path.name, "", "rejected", reason=reason)
+        outcome = BatchOutcome(readable_name(path.name), "", "rejected", reason=reason)
         try:
             self._move_to_rejected(path, _filed_name(f"failed-{_stamp()}", path.name), outcome, _WHAT_TO_DO_FAILED,
                                    details)
         except OSError as move_error:
             # Give up on it for this run (a restart retries); looping on it would stall the inbox.
-            log.error("%s: cannot quarantine it (%s); it stays in the inbox", path.name, move_error)
-            return BatchOutcome(path.name, "", "rejected", reason=f"{reason}; left in the inbox: {move_error}")
-        log.error("%s: quarantined in %s: %s", path.name, self.settings.rejected_dir, reason)
+            log.error("%s: cannot quarantine it (%s); it stays in the inbox", readable_name(path.name), move_error)
+            return BatchOutcome(readable_name(path.name), "", "rejected",
+                                reason=f"{reason}; left in the inbox: {move_error}")
+        log.error("%s: quarantined in %s: %s", readable_name(path.name), self.settings.rejected_dir, reason)
         return outcome
 
     def _wait_for_the_machine(self, path: Path, pending: _Pending, error: BaseException, state: str) -> None:
@@ -312,8 +325,16 @@ class Watcher:
                     self.settings.max_retry_seconds)
         pending.next_try = time.monotonic() + delay
         summary = "".join(traceback.format_exception_only(error)).strip()
+        name = readable_name(path.name)
+        if self._once:
+            # --once is a run that must end: say why and stop, rather than retry for ever.
+            raise WatchAborted(f"{name}: {state}: {summary}; it stays in the inbox. Fix the cause and run again")
+        if isinstance(error, StoreBusy):
+            log.warning("%s: the store is busy (another docflow is writing); it stays in the inbox, retrying in "
+                        "%.0f s", name, delay)
+            return
         log.error("%s: the machine is failing (%s); %s; it stays in the inbox, retrying in %.0f s",
-                  path.name, summary, state, delay)
+                  name, summary, state, delay)
 
     def _file_away(self, path: Path, outcome: BatchOutcome) -> None:
         target_name = _filed_name(outcome.sha256[:16] or f"refused-{_stamp()}", path.name)
@@ -329,7 +350,7 @@ class Watcher:
         folder = self.settings.rejected_dir
         folder.mkdir(parents=True, exist_ok=True)
         error = {
-            "file": path.name,
+            "file": readable_name(path.name),
             "sha256": outcome.sha256 or None,
             "reason": outcome.reason,
             "rejected_at": _stamp_iso(),
@@ -349,20 +370,22 @@ _ERROR_SUFFIX = ".error.json"
 
 def _is_the_machines_fault(error: BaseException) -> bool:
     """A full, read-only or failing disk, or a busy store: no reason to suspect the batch or docflow."""
-    if isinstance(error, OSError) and error.errno in _MACHINE_ERRNOS:
+    if isinstance(error, OSError) and error.errno in _MACHINE_ERRNOS or isinstance(error, StoreBusy):
         return True
     return isinstance(error, sqlite3.OperationalError) and str(error).lower().startswith(_MACHINE_SQLITE_MESSAGES)
 
 
 def _filed_name(prefix: str, name: str) -> str:
     """``PREFIX-NAME``, shortened in the middle of NAME so that it and its .error.json fit NAME_MAX bytes."""
+    # In bytes, as the file system counts them: a name that is not UTF-8 keeps its own bytes (surrogate escapes).
     budget = _NAME_MAX - len(_ERROR_SUFFIX) - len(prefix.encode()) - 1
-    if len(name.encode()) <= budget:
+    if len(name_bytes(name)) <= budget:
         return f"{prefix}-{name}"
     stem, dot, extension = name.rpartition(".")
-    tail = f"~{dot}{extension}" if dot and len(extension.encode()) <= 16 else "~"
-    head = (stem if dot else name).encode()[: budget - len(tail.encode())].decode(errors="ignore")
-    return f"{prefix}-{head}{tail}"
+    tail = f"~{dot}{extension}" if dot and len(name_bytes(extension)) <= 16 else "~"
+    head = name_bytes(stem if dot else name)[: budget - len(name_bytes(tail))]
+    # Not final: a character the cut split is held back (dropped); bytes that are not UTF-8 are kept.
+    return f"{prefix}-{codecs.getincrementaldecoder('utf-8')('surrogateescape').decode(head)}{tail}"
 
 
 def _top_level_name(inbox: Path, raw_path: str) -> str | None:

@@ -262,6 +262,28 @@ def test_a_folder_changed_while_it_is_read_is_recorded_as_what_was_read(
     assert _documents(settings.db) == [(number,) for number in sorted({*expected, "1", "2", "3"}, key=int)]
 
 
+def test_a_streamed_register_rewritten_in_place_is_caught_by_the_hash_of_the_bytes_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Same size, same mtime: only the hash of the bytes streamed can tell (registers are streamed, item 9).
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    register = folder / "so-di.csv"
+    register.write_text(_REGISTER_HEADER + _rows(1, 3), encoding="utf-8")
+    before = register.stat()
+
+    def rewrite() -> None:
+        register.write_text(_REGISTER_HEADER + _rows(1, 3).replace("CV 2", "CV 9"), encoding="utf-8")
+        os.utime(register, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+    _before_reading(monkeypatch, rewrite)
+    with Store.open(tmp_path / "d.db") as store:
+        outcome = ingest_batch(folder, store, None)
+        assert (outcome.outcome, outcome.sha256) == ("ingested", batch_sha256(folder))
+        assert table(store, "SELECT subject FROM documents ORDER BY CAST(number AS INTEGER)") == [
+            ("CV 1",), ("CV 9",), ("CV 3",)]
+        assert table(store, "SELECT count(*) FROM batches") == [(1,)]
+
+
 # -- item 5: a kill while removing a duplicate folder -------------------------------------
 
 

@@ -1,0 +1,20 @@
+"""Why a store cannot be used: the one error type every command turns into a plain message and exit 2.
+
+Kept apart from ``docflow.store`` so that the command line can catch it without loading the store's code.
+"""
+
+from __future__ import annotations
+
+__all__ = ["StoreError", "StoreBusy", "StoreReplaced"]
+
+
+class StoreError(Exception):
+    """The store file cannot be used: not a docflow store, newer than this docflow, busy or replaced."""
+
+
+class StoreBusy(StoreError):
+    """Another docflow held the write lock for longer than docflow waits; nothing was written."""
+
+
+class StoreReplaced(StoreError):
+    """The store's file was moved, replaced or deleted while this process had it open."""
