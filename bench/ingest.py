@@ -32,8 +32,8 @@ from pathlib import Path
 
 from _common import Row, parse_args, print_rows
 
-from docflow.ingest import ingest_batch
-from docflow.store import Store
+from docflow.ingest.run import ingest_batch
+from docflow.store.core import Store
 
 HEADER = ("ma_don_vi", "huong", "so", "ky_hieu", "ngay_ban_hanh", "loai", "kenh", "mat", "trich_yeu", "noi_nhan")
 
@@ -146,7 +146,7 @@ def write_edxml_batch(folder: Path, packages: int) -> Path:
 
 def edxml_seconds(batch: Path, folder: Path, packages: int, workers: int | None) -> float:
     store = folder / f"edxml-{batch.name}-{workers or 'default'}.db"
-    command = [sys.executable, "-m", "docflow.cli", "ingest", str(batch), "--db", str(store),
+    command = [sys.executable, "-m", "docflow", "ingest", str(batch), "--db", str(store),
                "--trust", str(folder / "trust"), "--json"]
     if workers is not None:
         command += ["--workers", str(workers)]

@@ -164,7 +164,7 @@ def register_memory(rows: int) -> None:
         write_register(register, rows)
         idle, _, _ = child_peak_rss_mb(["-c", "import docflow.cli, signatures.api"])
         started = time.perf_counter()
-        peak, _, output = child_peak_rss_mb(["-m", "docflow.cli", "ingest", str(register), "--db",
+        peak, _, output = child_peak_rss_mb(["-m", "docflow", "ingest", str(register), "--db",
                                              str(folder / "m.db"), "--json"])
         seconds = time.perf_counter() - started
         outcome = json.loads(output.strip().splitlines()[-1])
@@ -194,7 +194,7 @@ def main() -> None:
         count = write_big_zip(batch, folder / "trust", megabytes)
         idle, _, _ = child_peak_rss_mb(["-c", "import docflow.cli, signatures.api"])
         started = time.perf_counter()
-        peak, tree_peak, output = child_peak_rss_mb(["-m", "docflow.cli", "ingest", str(batch), "--db", str(folder / "m.db"),
+        peak, tree_peak, output = child_peak_rss_mb(["-m", "docflow", "ingest", str(batch), "--db", str(folder / "m.db"),
                                           "--trust", str(folder / "trust"), "--json"])
         seconds = time.perf_counter() - started
         outcome = checked_outcome(output, count)

@@ -26,12 +26,12 @@ from pathlib import Path
 from _common import Row, parse_args, print_rows
 from rich.console import Console
 
-from docflow.audit import open_readonly
-from docflow.cli_report import SUMMARY_ROWS_PER_LEVEL
-from docflow.metrics import parse_period
-from docflow.report import render_summary
-from docflow.store import Store
-from docflow.summary import summarise
+from docflow.cli.report import SUMMARY_ROWS_PER_LEVEL
+from docflow.cli.summary_view import render_summary
+from docflow.reports.audit import open_readonly
+from docflow.reports.metrics import parse_period
+from docflow.reports.summary import summarise
+from docflow.store.core import Store
 
 YEAR = 2026
 CHANNELS = ("electronic", "electronic", "electronic", "both", "paper")

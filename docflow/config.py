@@ -19,9 +19,9 @@ from typing import Any
 
 import click
 
-from docflow.batch import Limits
-from docflow.metrics import LEVELS
-from docflow.register import COLUMN_ALIASES
+from docflow.readers.limits import Limits
+from docflow.readers.register import COLUMN_ALIASES
+from docflow.reports.metrics import LEVELS
 from docflow.safe_text import for_terminal
 
 __all__ = ["Config", "ConfigError", "ConfigRefused", "Tier", "WatchConfig", "SummaryConfig", "load_config", "CONFIG_NAME"]

@@ -8,9 +8,9 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from docflow.ingest import ingest_batch
-from docflow.schema import COUNTER_COLUMNS
-from docflow.store import Store
+from docflow.ingest.run import ingest_batch
+from docflow.store.core import Store
+from docflow.store.schema import COUNTER_COLUMNS
 from signatures import TrustStore
 from signatures.verdict import Indication, SignerKind, SubIndication, Verdict
 

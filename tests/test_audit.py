@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 from test_metrics import DEPARTMENT, new_store, put_counters, put_unit
 
-from docflow.audit import ReadOnlyError, audit_trail, open_readonly, run_sql
 from docflow.cli import main
+from docflow.reports.audit import ReadOnlyError, audit_trail, open_readonly, run_sql
 
 DOCUMENT = f"{DEPARTMENT},2026/09/15,12/STC-VP"
 CHECKS = [

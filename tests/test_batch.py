@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from edxml_builder import PDF, document, write_zip, zip_bytes
 
-from docflow.batch import BatchUnreadable, Limits, read_batch
+from docflow.readers.archive import BatchUnreadable
+from docflow.readers.batch import read_batch
+from docflow.readers.limits import Limits
 from docflow.records import DocumentRecord, RejectedItem, SignedPayload, StatusEvent
 from samples.edxml import build_status
 

@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 from test_metrics import DEPARTMENT, DISTRICT, new_store
 
-from docflow.certs import import_issued, review_certificates
-from docflow.ownership import normalise_serial
 from docflow.cli import main
+from docflow.reports.certs import import_issued, review_certificates
+from docflow.store.ownership import normalise_serial
 
 AS_OF = date(2026, 11, 1)
 

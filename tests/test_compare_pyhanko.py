@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import vectors_or_skip
 
 from samples.__main__ import write_samples
-from conftest import vectors_or_skip
 
 pytest.importorskip("pyhanko", reason="pyHanko is the reference validator (pip install pyhanko)")
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from docflow.batch import Limits
 from docflow.config import CONFIG_NAME, ConfigError, Tier, load_config
+from docflow.readers.limits import Limits
 
 FULL = """
 [paths]

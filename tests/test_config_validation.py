@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from docflow.batch import Limits
 from docflow.cli import main
 from docflow.config import CONFIG_NAME, ConfigError, load_config
+from docflow.readers.limits import Limits
 
 SHA256 = "ab" * 32
 

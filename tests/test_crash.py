@@ -12,11 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
+from ingest_helpers import OTHER, RECIPIENT, SENDER, assert_counters_exact, write_edxml
 
-from docflow.store import Store
+from docflow.store.core import Store
 from samples.pdfgen import make_pdf, sign_pdf
 from samples.pki import Issued
-from ingest_helpers import OTHER, RECIPIENT, SENDER, assert_counters_exact, write_edxml
 
 BATCHES = 10
 DOCUMENTS_PER_BATCH = 25

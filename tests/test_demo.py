@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from docflow.agency import parse_agency_code
-from docflow.classify import classify_level
 from docflow.cli import main
+from docflow.store.classify import classify_level
 from samples.province import Profile, SignaturePlan, encode_cp1258, plan_documents, province_units
 
 

@@ -1,6 +1,6 @@
 """The fast parse (lxml, for packages without a DOCTYPE) reads every package exactly as defusedxml does.
 
-``docflow.edxml`` parses a package with lxml when it can do so safely and falls back to
+``docflow.readers.edxml`` parses a package with lxml when it can do so safely and falls back to
 defusedxml otherwise. Whatever the path, a clerk must get the same document, the same
 attachments and the same rejection reason: these tests read real, generated and mutated
 packages both ways and compare the items.
@@ -17,15 +17,15 @@ import pybase64
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-
-import docflow.edxml as edxml_module
-from docflow.edxml import read_edxml
-from docflow.records import RejectedItem
-from samples.edxml import VARIANTS, Attachment, build_edxml, build_status
-from samples.pdfgen import make_pdf
 from ingest_helpers import OTHER, RECIPIENT, SENDER, edxml
 from test_fuzz import FUZZ, edxml_seeds, mutated
 from test_hostile import time_limit
+
+import docflow.readers.edxml as edxml_module
+from docflow.readers.edxml import read_edxml
+from docflow.records import RejectedItem
+from samples.edxml import VARIANTS, Attachment, build_edxml, build_status
+from samples.pdfgen import make_pdf
 
 VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "edxml"
 

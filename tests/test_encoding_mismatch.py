@@ -10,11 +10,11 @@ import pytest
 from ingest_helpers import edxml, table
 from test_metrics import DISTRICT
 
-from docflow.edxml import read_edxml
-from docflow.ingest import ingest_batch
-from docflow.mojibake import garbled
+from docflow.ingest.run import ingest_batch
+from docflow.readers.edxml import read_edxml
+from docflow.readers.mojibake import garbled
 from docflow.records import DocumentRecord
-from docflow.store import Store
+from docflow.store.core import Store
 
 DISTRICT_NAME = "UBND huyện Ba Bể"
 GARBLED = DISTRICT_NAME.encode("utf-8").decode("cp1252", errors="replace")

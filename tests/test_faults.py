@@ -22,21 +22,22 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-
-import docflow.watch as watch_module
-from docflow.audit import open_readonly, run_sql
-from docflow.ingest import ingest_batch
-from docflow.metrics import parse_period
-from docflow.store import Store
-from docflow.summary import summarise
-from docflow.watch import Watcher, WatchSettings
 from ingest_helpers import OTHER, RECIPIENT, SENDER, assert_counters_exact, edxml, write_edxml
+from test_crash import _batch_names, _filed, _snapshot, _watch
+
+import docflow.watch.watcher as watch_module
+from docflow.ingest.run import ingest_batch
+from docflow.readers.archive import is_temporary
+from docflow.reports.audit import open_readonly, run_sql
+from docflow.reports.metrics import parse_period
+from docflow.reports.summary import summarise
+from docflow.store.core import Store
+from docflow.watch.watcher import Watcher, WatchSettings
 from samples.pdfgen import make_pdf, sign_pdf
 from samples.pki import Issued, SamplePKI, build_pki, issue_person, write_trust_dir
 from samples.sign import sign_cms
 from signatures import TrustStore, verify_cms
 from signatures.verdict import CheckName, Indication, SubIndication, TimeSource
-from test_crash import _batch_names, _filed, _snapshot, _watch
 
 FULL = os.environ.get("DOCFLOW_FULL") == "1"
 KILLS = 100 if FULL else 15
@@ -199,7 +200,7 @@ def test_disk_full_keeps_the_batch_in_the_inbox_and_resumes_when_space_returns(
     batch = _many_documents(inbox / "big")
     caplog.set_level(logging.ERROR, logger="docflow")
     with running(Watcher(fast_settings(inbox, db, max_attempts=1_000, retry_seconds=0.2), None)):
-        wait_for(lambda: any(r.name == "docflow.watch" for r in caplog.records), "the failure to be logged", 60)
+        wait_for(lambda: any(r.name == "docflow.watch.watcher" for r in caplog.records), "the failure to be logged", 60)
         assert batch.exists() and archived(inbox) == []
         assert count(db, "SELECT count(*) FROM documents") == 0
         disk.free()
@@ -421,7 +422,7 @@ def test_share_that_writes_a_temporary_name_and_renames_in_place_is_read_once(tm
     # settle_seconds far below the write pauses: only the temporary name protects the partial file.
     with running(Watcher(fast_settings(inbox, db, settle_seconds=0.05, poll_interval=0.05), None)):
         for temporary in ("slow.edxml.part", "~$slow.edxml", ".slow.edxml.tmp"):
-            assert watch_module.is_temporary_name(temporary)
+            assert is_temporary(temporary)
         _write_slowly(inbox / "slow.edxml.part", data, SLOW_WRITE_SECONDS)
         (inbox / "slow.edxml.part").rename(inbox / "slow.edxml")
         wait_for(lambda: len(archived(inbox)) == 1, "the renamed file to be archived")

@@ -23,17 +23,19 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from docflow.batch import BatchUnreadable, Limits, read_batch
-from docflow.edxml import read_edxml
-from docflow.records import DocumentRecord, RejectedItem, SignedPayload, StatusEvent
-from docflow.register import read_register
 from ingest_helpers import edxml
+from test_hostile import time_limit, zip_bytes
+
+from docflow.readers.archive import BatchUnreadable
+from docflow.readers.batch import read_batch
+from docflow.readers.edxml import read_edxml
+from docflow.readers.limits import Limits
+from docflow.readers.register import read_register
+from docflow.records import DocumentRecord, RejectedItem, SignedPayload, StatusEvent
 from samples.pdfgen import make_pdf, sign_pdf
 from samples.pki import build_pki, issue_person
 from samples.sign import sign_cms
 from signatures import TrustStore, verify_cms, verify_pdf
-from test_hostile import time_limit, zip_bytes
 
 VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors"
 REGRESSIONS = Path(__file__).resolve().parent / "hostile"

@@ -25,21 +25,23 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-
-from docflow.audit import ReadOnlyError, open_readonly, run_sql
-from docflow.batch import BatchUnreadable, Limits, read_batch
-from docflow.cli import main as cli_main
-from docflow.edxml import read_edxml
-from docflow.ingest import ingest_batch
-from docflow.records import DocumentRecord, RejectedItem
-from docflow.register import read_register
-from docflow.store import Store
 from ingest_helpers import edxml, write_edxml
+
+from docflow.cli import main as cli_main
+from docflow.ingest.run import ingest_batch
+from docflow.readers.archive import BatchUnreadable
+from docflow.readers.batch import read_batch
+from docflow.readers.edxml import read_edxml
+from docflow.readers.limits import Limits
+from docflow.readers.register import read_register
+from docflow.records import DocumentRecord, RejectedItem
+from docflow.reports.audit import ReadOnlyError, open_readonly, run_sql
+from docflow.store.core import Store
 from samples.pdfgen import break_byte_range, make_pdf, sign_pdf
 from samples.pki import Issued
 from samples.sign import sign_cms
 from signatures import verify_cms, verify_pdf
-from signatures.verdict import CheckOutcome, CheckName, Indication
+from signatures.verdict import CheckName, CheckOutcome, Indication
 
 __all__ = ["time_limit", "zip_bytes"]
 
@@ -220,7 +222,7 @@ def test_nul_byte_in_zip_member_name_cannot_disguise_its_kind(tmp_path: Path) ->
 def test_files_named_to_look_like_paths_or_commands_are_ingested_once_and_filed_inside_the_inbox(
     tmp_path: Path, name: str
 ) -> None:
-    from docflow.watch import Watcher, WatchSettings
+    from docflow.watch.watcher import Watcher, WatchSettings
 
     inbox = tmp_path / "inbox"
     write_edxml(inbox / name, number="5")

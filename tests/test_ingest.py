@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-from docflow import cli_ingest
-from docflow.cli_ingest import ingest
-from docflow.ingest import BatchOutcome, batch_sha256, ingest_batch
-from docflow.store import Store
-from samples.edxml import build_status
 from ingest_helpers import OTHER, RECIPIENT, SENDER, assert_counters_exact, counters_of, edxml, table, write_edxml
+
+from docflow.cli import ingest as cli_ingest
+from docflow.cli.ingest import ingest
+from docflow.ingest.run import BatchOutcome, batch_sha256, ingest_batch
+from docflow.store.core import Store
+from samples.edxml import build_status
 
 VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors"
 

@@ -6,12 +6,12 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-
-import docflow.ingest as ingest_module
-from docflow.ingest import ingest_batch
-from docflow.store import Store
-from samples.edxml import build_status
 from ingest_helpers import OTHER, PROVINCE, RECIPIENT, SENDER, assert_counters_exact, ingest_all, table, write_edxml
+
+import docflow.ingest.run as ingest_module
+from docflow.ingest.run import ingest_batch
+from docflow.store.core import Store
+from samples.edxml import build_status
 
 _HEADER = "unit_code,direction,number,notation,date,channel,confidential,counterpart,subject,file\n"
 _COMPARED = (

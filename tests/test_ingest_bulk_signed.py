@@ -6,12 +6,12 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from ingest_helpers import OTHER, RECIPIENT, SENDER, ingest_all, table, write_edxml
 
-import docflow.ingest as ingest_module
+import docflow.ingest.run as ingest_module
+from docflow.store.core import Store
 from samples.edxml import build_status
 from signatures import TrustStore
-from docflow.store import Store
-from ingest_helpers import OTHER, RECIPIENT, SENDER, ingest_all, table, write_edxml
 
 AGENCY_NAME = "Sở Tài chính tỉnh Bắc Kạn"
 """The organisation certificate's name (conftest's AGENCY): the sender's name in the packages below."""
@@ -99,8 +99,8 @@ def test_the_demo_province_comes_out_the_same_in_bulk_and_one_by_one(
 ) -> None:
     # A year of a province's batches mixes registers and packages, units named late, certificates of other
     # units and revocations: the interplay the hand-made batches above may miss.
-    from docflow.certs import import_issued
-    from docflow.units import import_units
+    from docflow.reports.certs import import_issued
+    from docflow.reports.units import import_units
     from samples.province import build_province
 
     build = build_province(tmp_path / "province", scale=0.3)

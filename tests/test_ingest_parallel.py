@@ -10,12 +10,12 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-
-import docflow.verifier as verifier_module
-from docflow.ingest import BatchOutcome, IngestOptions, ingest_batch
-from docflow.store import Store
-from signatures import TrustStore, verify_pdf
 from ingest_helpers import OTHER, RECIPIENT, SENDER, assert_counters_exact, table, write_edxml
+
+import docflow.ingest.verifier as verifier_module
+from docflow.ingest.run import BatchOutcome, IngestOptions, ingest_batch
+from docflow.store.core import Store
+from signatures import TrustStore, verify_pdf
 
 _COMPARED = (
     "SELECT * FROM documents ORDER BY document_id",
@@ -170,7 +170,7 @@ def test_cli_workers_option(tmp_path: Path, batch: Path, trust_dir: Path, pools:
                             reference: tuple[Store, BatchOutcome], monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
 
-    from docflow.cli_ingest import ingest
+    from docflow.cli.ingest import ingest
 
     monkeypatch.chdir(tmp_path)  # no docflow.toml from elsewhere
     runner = CliRunner()

@@ -1,7 +1,7 @@
 """Rates, periods, tiers and flags on hand-built stores with known answers.
 
 The helpers here (``new_store``, ``put_unit``, ``put_counters``) build a store straight
-from ``docflow.schema`` so the expected numbers are exactly what the test wrote; the
+from ``docflow.store.schema`` so the expected numbers are exactly what the test wrote; the
 other report tests import them.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from docflow.metrics import (
+from docflow.reports.metrics import (
     BELOW_TARGET,
     MEETS_TARGET,
     UNRANKED,
@@ -27,8 +27,8 @@ from docflow.metrics import (
     rates_of,
     tier_of,
 )
-from docflow.schema import COUNTER_COLUMNS, MIGRATIONS
-from docflow.summary import summarise
+from docflow.reports.summary import summarise
+from docflow.store.schema import COUNTER_COLUMNS, MIGRATIONS
 
 
 def new_store(path: Path) -> sqlite3.Connection:

@@ -17,15 +17,15 @@ from ingest_helpers import verdict
 from rich.console import Console
 from test_metrics import DEPARTMENT, PROVINCE, new_store, put_counters, put_unit
 
-import docflow.cli_report as cli_report
-import docflow.cli_verify as cli_verify
-from docflow.audit import audit_trail, render_trail
-from docflow.certs import render_review, review_certificates
+import docflow.cli.report as cli_report
+import docflow.cli.verify as cli_verify
 from docflow.cli import main
-from docflow.metrics import parse_period
-from docflow.report import render_detail, render_summary, summary_csv, unit_detail
+from docflow.cli.summary_view import render_detail, render_summary, summary_csv, unit_detail
+from docflow.reports.audit import audit_trail, render_trail
+from docflow.reports.certs import render_review, review_certificates
+from docflow.reports.metrics import parse_period
+from docflow.reports.summary import summarise
 from docflow.safe_text import SafeLogFilter, for_spreadsheet, for_terminal
-from docflow.summary import summarise
 
 LINK = "[link=https://evil.example/]bấm vào đây[/link]"
 BOLD = "[bold]Khẩn[/bold]"
@@ -81,7 +81,7 @@ def db(tmp_path: Path) -> Path:
 
 
 def test_for_terminal_removes_escapes_controls_and_bidi_and_keeps_the_words() -> None:
-    shown = for_terminal(f"a\x1b[31mb\x1b]8;;https://x/\x1b\\c\x1b]8;;\x1b\\d\u202ee\u2066f\x00\x9bg\th\ni")
+    shown = for_terminal("a\x1b[31mb\x1b]8;;https://x/\x1b\\c\x1b]8;;\x1b\\d\u202ee\u2066f\x00\x9bg\th\ni")
     assert shown == "abcdefg h\ni"
 
 
@@ -174,7 +174,7 @@ def test_for_spreadsheet_changes_only_text_that_starts_a_formula(value: object, 
 
 
 def test_ingest_progress_bar_shows_a_batch_name_literally() -> None:
-    from docflow.cli_ingest import _PROGRESS_AFTER_ITEMS, _rich_progress
+    from docflow.cli.ingest import _PROGRESS_AFTER_ITEMS, _rich_progress
 
     console, out = _terminal()
     with _rich_progress(console, f"{LINK}.zip") as report:

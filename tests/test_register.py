@@ -8,9 +8,9 @@ from datetime import date
 
 import pytest
 
-from docflow.batch import Limits
+from docflow.readers.limits import Limits
+from docflow.readers.register import decode_export, header_key, read_register
 from docflow.records import Channel, Direction, DocumentRecord, RejectedItem, Source, document_key
-from docflow.register import decode_export, header_key, read_register
 from samples.province import encode_cp1258
 
 UNIT = "000.00.01.H04"

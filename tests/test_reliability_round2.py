@@ -20,12 +20,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
-import docflow.ingest as ingest_module
-from docflow.ingest import BatchChanged, batch_sha256, ingest_batch
-from docflow.store import Store
-from docflow.watch import Watcher, WatchSettings
 from ingest_helpers import RECIPIENT, SENDER, assert_counters_exact, edxml, table, write_edxml
+
+import docflow.ingest.run as ingest_module
+from docflow.ingest.run import BatchChanged, batch_sha256, ingest_batch
+from docflow.store.core import Store
+from docflow.watch.watcher import Watcher, WatchSettings
 
 DOCFLOW = (sys.executable, "-c", "from docflow.cli import main; main()")
 _REGISTER_HEADER = "unit_code,direction,number,notation,date,channel,confidential,counterpart,subject,file\n"

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-import docflow.store as store_module
-from docflow.cli import main
-from docflow.batch import read_batch
-from docflow.ingest import IngestOptions, ingest_batch
-from docflow.store import Store, StoreBusy, StoreError
-from docflow.watch import Watcher, WatchSettings
 from ingest_helpers import SENDER, assert_counters_exact, write_edxml
+
+import docflow.store.core as store_module
+from docflow.cli import main
+from docflow.ingest.run import IngestOptions, ingest_batch
+from docflow.readers.batch import read_batch
+from docflow.store.core import Store, StoreBusy, StoreError
+from docflow.watch.watcher import Watcher, WatchSettings
 
 SETTLE = 0.05
 
@@ -231,7 +231,7 @@ def test_watch_once_ends_with_the_reason_when_archive_cannot_be_created(tmp_path
     write_edxml(inbox / "a.edxml")
     (inbox / "archive").write_text("a file where the archive folder should be")
     try:
-        run = subprocess.run([sys.executable, "-m", "docflow.cli", "watch", str(inbox), "--once", "--db",
+        run = subprocess.run([sys.executable, "-m", "docflow", "watch", str(inbox), "--once", "--db",
                               str(tmp_path / "docflow.db")], capture_output=True, text=True, timeout=60,
                              cwd=tmp_path)
     except subprocess.TimeoutExpired:
@@ -387,8 +387,8 @@ def test_a_register_is_read_as_a_stream_not_held_whole(tmp_path: Path) -> None:
 _SLOW_INGEST = """
 import sys, time
 from pathlib import Path
-from docflow.ingest import IngestOptions, ingest_batch
-from docflow.store import Store
+from docflow.ingest.run import IngestOptions, ingest_batch
+from docflow.store.core import Store
 with Store.open(Path(sys.argv[2])) as store:
     ingest_batch(Path(sys.argv[1]), store, None, IngestOptions(chunk_items=100), progress=lambda _: time.sleep(0.002))
 """

@@ -14,9 +14,17 @@ from rich.console import Console
 from test_metrics import COMMUNE, DEPARTMENT, DISTRICT, PROVINCE, new_store, put_counters, put_unit
 
 from docflow.cli import main
-from docflow.metrics import parse_period
-from docflow.report import CSV_FIELDS, render_detail, render_summary, sparkline, summary_csv, summary_json, unit_detail
-from docflow.summary import summarise
+from docflow.cli.summary_view import (
+    CSV_FIELDS,
+    render_detail,
+    render_summary,
+    sparkline,
+    summary_csv,
+    summary_json,
+    unit_detail,
+)
+from docflow.reports.metrics import parse_period
+from docflow.reports.summary import summarise
 
 CONTRACT_FIELDS = {
     "unit", "name", "level", "parent", "outgoing", "outgoing_electronic", "outgoing_paper",

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from ingest_helpers import RECIPIENT, SENDER, table
 
 from docflow.cli import main
-from docflow.ingest import ingest_batch
-from docflow.store import Store
+from docflow.ingest.run import ingest_batch
+from docflow.store.core import Store
 from samples.edxml import Attachment, build_edxml
 
 COPIES = 200

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from ingest_helpers import SENDER, counters_of, table, write_edxml
 
 from docflow.cli import main
-from docflow.ingest import ingest_batch
-from docflow.store import Store
-from ingest_helpers import SENDER, counters_of, table, write_edxml
+from docflow.ingest.run import ingest_batch
+from docflow.store.core import Store
 from samples.pdfgen import make_pdf, sign_pdf
 from samples.pki import Issued
 from samples.sign import sign_cms

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from docflow.cli import main
-from docflow.ingest import ingest_batch
-from docflow.store import Store
+from docflow.ingest.run import ingest_batch
+from docflow.store.core import Store
 from ingest_helpers import SENDER, counters_of, table, write_edxml
 from pdf_updates import add_annotation, add_dss, add_field_with_signature_dict, add_page, free_object, object_body
 from pdf_updates import replace_object

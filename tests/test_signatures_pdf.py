@@ -8,8 +8,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-
 from pdf_updates import add_field_with_signature_dict
+
 from samples.pdfgen import append_after_signature, break_byte_range, make_pdf, sign_pdf
 from samples.pki import Issued, SamplePKI
 from signatures import Indication, SignerKind, SubIndication, TrustStore, verify_pdf

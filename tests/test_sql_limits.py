@@ -16,8 +16,8 @@ import pytest
 from click.testing import CliRunner
 from test_metrics import DEPARTMENT, new_store, put_unit
 
-from docflow.audit import QueryLimits, ReadOnlyError, open_readonly, run_sql
 from docflow.cli import main
+from docflow.reports.audit import QueryLimits, ReadOnlyError, open_readonly, run_sql
 
 FOREVER = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
 

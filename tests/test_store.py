@@ -9,13 +9,6 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
-
-from docflow.classify import DocState, RecipientState, classify_level, contribution, reason_word
-from docflow.merging import doc_state, merged_values, new_recipients, sender_from_id, state_values
-from docflow.ownership import SignerIdentity, normalise_name, registered_unit
-from docflow.records import BusinessType, Channel, Direction, DocumentRecord, Source, StatusEvent
-from docflow.schema import COUNTER_COLUMNS, MIGRATIONS
-from docflow.store import BatchRow, Store
 from ingest_helpers import (
     OTHER,
     RECIPIENT,
@@ -27,6 +20,13 @@ from ingest_helpers import (
     year_rows,
     year_sums_of_months,
 )
+
+from docflow.records import BusinessType, Channel, Direction, DocumentRecord, Source, StatusEvent
+from docflow.store.classify import DocState, RecipientState, classify_level, contribution, reason_word
+from docflow.store.core import BatchRow, Store
+from docflow.store.merging import doc_state, merged_values, new_recipients, sender_from_id, state_values
+from docflow.store.ownership import SignerIdentity, normalise_name, registered_unit
+from docflow.store.schema import COUNTER_COLUMNS, MIGRATIONS
 from signatures.verdict import SignerKind, SubIndication
 
 BATCH_TIME = datetime(2024, 3, 31, tzinfo=timezone.utc)

@@ -22,12 +22,12 @@ from rich.console import Console
 from test_metrics import new_store, put_unit
 
 from docflow.cli import main
-from docflow.metrics import LEVELS, UNRANKED, SummarySettings, parse_period
-from docflow.ranking import _ranking_sql, flag_words, rank_units
-from docflow.report import FLAG_HINTS, render_summary
-from docflow.schema import COUNTER_COLUMNS
-from docflow.store import Store
-from docflow.summary import Summary, UnitSummary, summarise
+from docflow.cli.summary_view import FLAG_HINTS, render_summary
+from docflow.reports.metrics import LEVELS, UNRANKED, SummarySettings, parse_period
+from docflow.reports.ranking import _ranking_sql, flag_words, rank_units
+from docflow.reports.summary import Summary, UnitSummary, summarise
+from docflow.store.core import Store
+from docflow.store.schema import COUNTER_COLUMNS
 
 ODD_LEVELS = ("", "ward")  # stored as written: '' reads as unknown, 'ward' is a level docflow does not know
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from test_metrics import new_store
 
 from docflow.cli import main
-from docflow.units import import_units, load_units, read_unit_file
+from docflow.reports.units import import_units, load_units, read_unit_file
 from samples.province import encode_cp1258
 
 UNITS_CSV = """code,name,parent,level

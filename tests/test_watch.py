@@ -12,12 +12,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-
-import docflow.watch as watch_module
-from docflow.ingest import ingest_batch
-from docflow.store import Store
-from docflow.watch import Watcher, WatchSettings, is_temporary_name
 from ingest_helpers import SENDER, assert_counters_exact, counters_of, edxml, table, write_edxml
+
+import docflow.watch.watcher as watch_module
+from docflow.ingest.run import ingest_batch
+from docflow.readers.archive import is_temporary as is_temporary_name
+from docflow.store.core import Store
+from docflow.watch.watcher import Watcher, WatchSettings
 
 SETTLE = 0.3
 
@@ -60,7 +61,7 @@ def running() -> Iterator[Callable[[Watcher], threading.Thread]]:
 
 
 def test_temporary_names_are_never_batches() -> None:
-    assert all(is_temporary_name(name) for name in ("a.pdf.part", "~$so-di.xlsx", "x.TMP", ".hidden", "b.crdownload"))
+    assert all(is_temporary_name(name) for name in ("a.pdf.part", "~$so-di.xlsx", "x.TMP", ".hidden", "b.crdownload", "c.zip.download"))
     assert not is_temporary_name("so-di-2024-03.csv")
 
 
@@ -102,12 +103,12 @@ def test_once_processes_what_is_there_and_exits(tmp_path: Path, caplog: pytest.L
     write_edxml(settings.inbox / "a.edxml", number="1")
     with zipfile.ZipFile(settings.inbox / "b.zip", "w") as archive:
         archive.writestr("b.edxml", edxml(number="2"))
-    with caplog.at_level(logging.INFO, logger="docflow.watch"):
+    with caplog.at_level(logging.INFO, logger="docflow.watch.watcher"):
         report = Watcher(settings, trust=None).run(once=True)
     assert [outcome.outcome for outcome in report.outcomes] == ["ingested", "ingested"]
     assert _archived(settings) == ["a.edxml", "b.zip"]
     assert sorted(path.name for path in settings.inbox.iterdir()) == ["archive"]
-    lines = [record.getMessage() for record in caplog.records if record.name == "docflow.watch"]
+    lines = [record.getMessage() for record in caplog.records if record.name == "docflow.watch.watcher"]
     assert len(lines) == 2 and all("ingested 1 documents" in line for line in lines)
 
 

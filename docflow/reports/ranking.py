@@ -1,23 +1,23 @@
 """Every unit of a summary ranked worst first, with its flags, in one SQL query.
 
-The ranking applies the formulas of ``docflow.metrics`` (``tier_of``, ``flags_of``,
+The ranking applies the formulas of ``docflow.reports.metrics`` (``tier_of``, ``flags_of``,
 ``is_declining``) written in SQL over per-unit sums of ``unit_counters``. A national store
 has ten thousand units: ranking them in Python meant a ``Counters`` object per unit and
 month, while one GROUP BY costs a single pass over the counters and no Python object per
 unit. A year summary (the default view) takes its totals from ``unit_year_counters``, one row
-per unit, instead (migration 5). ``docflow.summary`` then builds full rows, with the Python
+per unit, instead (migration 5). ``docflow.reports.summary`` then builds full rows, with the Python
 functions, only for the units it shows; tests/test_summary_scale.py holds the two to the same answers.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections import Counter as Tally  # named apart from docflow.metrics.Counters
+from collections import Counter as Tally  # named apart from docflow.reports.metrics.Counters
 from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 
-from docflow.metrics import INVALID_REASONS, LEVELS, Period, PeriodKind, SummarySettings
+from docflow.reports.metrics import INVALID_REASONS, LEVELS, Period, PeriodKind, SummarySettings
 
 __all__ = ["Ranked", "Ranking", "flag_words", "rank_units"]
 

@@ -1,6 +1,6 @@
 """Showing the summary: a rich table per level, JSON, CSV, and the drill-down into one unit.
 
-The numbers come from ``docflow.summary`` (counters only). The drill-down is the one
+The numbers come from ``docflow.reports.summary`` (counters only). The drill-down is the one
 place that reads documents, to say which of a unit's documents failed and why.
 """
 
@@ -20,10 +20,10 @@ from rich.segment import Segment, Segments
 from rich.table import Table
 from rich.text import Text
 
-from docflow.metrics import LEVELS, MEETS_TARGET, UNRANKED, Period, SummarySettings
+from docflow.reports.metrics import LEVELS, MEETS_TARGET, UNRANKED, Period, SummarySettings
+from docflow.reports.summary import Summary, UnitSummary, summarise
+from docflow.reports.units import LEVEL_LABELS
 from docflow.safe_text import cell, for_spreadsheet, for_terminal
-from docflow.summary import Summary, UnitSummary, summarise
-from docflow.units import LEVEL_LABELS
 
 __all__ = [
     "FailedDocument",

@@ -1,7 +1,7 @@
 """What a verdict becomes in the store: its ``signatures`` row, its ``certificates`` upsert, its fact.
 
 Pure functions of the verdict and of what ingestion decided about it (the file, the document,
-whether the signer belongs to the sender), kept apart from ``docflow.store`` as ``docflow.merging``
+whether the signer belongs to the sender), kept apart from ``docflow.store.core`` as ``docflow.store.merging``
 is, so that storing one file's signatures (``Store.add_signatures``) and a new document's in
 bulk (``Store.new_document_signatures``) make the same rows.
 """
@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from docflow.classify import SignatureFact, SignatureFacts
-from docflow.merging import iso
-from docflow.ownership import SignerIdentity
+from docflow.store.classify import SignatureFact, SignatureFacts
+from docflow.store.merging import iso
+from docflow.store.ownership import SignerIdentity
 from signatures.modification import changes_permitted
 from signatures.verdict import SignerKind, Verdict
 

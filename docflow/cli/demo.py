@@ -1,6 +1,6 @@
 """``docflow demo``: build a demo province, ingest it the way the watcher does, summarise it.
 
-The batches go through ``docflow.watch.Watcher`` with ``once`` semantics, the same code
+The batches go through ``docflow.watch.watcher.Watcher`` with ``once`` semantics, the same code
 path as ``docflow watch --once`` on a real inbox, so the demo exercises what a province
 would run, not a shortcut.
 """
@@ -17,13 +17,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from docflow.certs import import_issued
-from docflow.ingest import ProgressCallback
-from docflow.metrics import SummarySettings, latest_year
-from docflow.store import Store
-from docflow.summary import Summary, summarise
-from docflow.units import import_units
-from docflow.watch import Watcher, WatchReport, WatchSettings
+from docflow.ingest.run import ProgressCallback
+from docflow.reports.certs import import_issued
+from docflow.reports.metrics import SummarySettings, latest_year
+from docflow.reports.summary import Summary, summarise
+from docflow.reports.units import import_units
+from docflow.store.core import Store
+from docflow.watch.watcher import Watcher, WatchReport, WatchSettings
 from samples.province import ProvinceBuild, build_province
 from signatures import TrustStore
 

@@ -1,7 +1,7 @@
 """``docflow summary``, ``units``, ``certs``, ``sql``, ``audit`` and ``demo``: parse options, call the library, print.
 
-Reading commands open the store read-only (``docflow.audit.open_readonly``); the two
-import commands open it through ``docflow.store`` so migrations apply.
+Reading commands open the store read-only (``docflow.reports.audit.open_readonly``); the two
+import commands open it through ``docflow.store.core`` so migrations apply.
 """
 
 from __future__ import annotations
@@ -24,7 +24,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from docflow.audit import (
+from docflow.cli.summary_view import render_detail, render_summary, summary_csv, summary_json, unit_detail
+from docflow.config import Config, ConfigError, ConfigRefused, load_config
+from docflow.records import RejectedItem
+from docflow.reports.audit import (
     DEFAULT_TIMEOUT,
     QueryLimits,
     QueryRows,
@@ -36,15 +39,12 @@ from docflow.audit import (
     render_trail,
     similar_document_ids,
 )
-from docflow.certs import import_issued, render_review, review_certificates
-from docflow.config import Config, ConfigError, ConfigRefused, load_config
-from docflow.metrics import LEVELS, Period, SummarySettings, latest_year, parse_period
-from docflow.records import RejectedItem
-from docflow.report import render_detail, render_summary, summary_csv, summary_json, unit_detail
+from docflow.reports.certs import import_issued, render_review, review_certificates
+from docflow.reports.metrics import LEVELS, Period, SummarySettings, latest_year, parse_period
+from docflow.reports.summary import summarise
+from docflow.reports.units import LEVEL_LABELS, import_units, load_units
 from docflow.safe_text import cell, for_spreadsheet, for_terminal
-from docflow.store import Store, check_docflow_schema, check_store_file, retry_while_busy
-from docflow.summary import summarise
-from docflow.units import LEVEL_LABELS, import_units, load_units
+from docflow.store.core import Store, check_docflow_schema, check_store_file, retry_while_busy
 
 __all__ = ["summary", "units", "certs", "sql", "audit", "demo", "summary_settings", "default_db"]
 
@@ -361,8 +361,8 @@ def demo(out: Path | None, scale: float, keep: bool) -> None:
     """Build a demo province, ingest it as the watcher would, and print the summary."""
     # Imported here: the demo pulls in the sample PKI and PDF signer, which no other
     # command needs at start-up.
-    from docflow.demo import DemoError, run_demo
-    from docflow.watch import WatchAborted
+    from docflow.cli.demo import DemoError, run_demo
+    from docflow.watch.watcher import WatchAborted
 
     console = _console()
     try:

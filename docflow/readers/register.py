@@ -24,14 +24,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, BinaryIO, TypeVar
+from typing import BinaryIO, TypeVar
 
 from docflow.agency import CODE_PATTERN, normalise_code
-from docflow.edxml import clean_text, parse_document_date
+from docflow.readers.edxml import clean_text, parse_document_date
+from docflow.readers.limits import Limits
 from docflow.records import BatchItem, Channel, Direction, DocumentRecord, RejectedItem, Source, document_key
-
-if TYPE_CHECKING:
-    from docflow.batch import Limits
 
 __all__ = ["read_register", "stream_register", "RegisterOpener", "decode_export", "header_key", "COLUMN_ALIASES",
            "REQUIRED_COLUMNS"]
@@ -128,8 +126,6 @@ def stream_register(name: str, opener: RegisterOpener, columns: Mapping[str, str
     ``columns`` overrides the header for a canonical column (``{"number": "Số VB"}``).
     A file with no recognisable header is one ``RejectedItem``.
     """
-    from docflow.batch import Limits  # batch imports this module; the reverse import is deferred
-
     limits = limits or Limits()
     encoding = _encoding(opener)
     if encoding is None:

@@ -1,10 +1,10 @@
 """``docflow summary``: every unit's counters, rates, tier, flags and trend over a period.
 
-``summarise`` works in two steps. ``docflow.ranking`` ranks every unit worst first and
+``summarise`` works in two steps. ``docflow.reports.ranking`` ranks every unit worst first and
 flags it in one SQL query, because a national store has ten thousand units and building a
 Python object for each costs more than the query's sort. Then only the rows a table shows
 (the worst of each level) are built in full here, by the reference functions of
-``docflow.metrics``; counts and the flags legend still cover every unit.
+``docflow.reports.metrics``; counts and the flags legend still cover every unit.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
-from docflow.metrics import (
+from docflow.reports.metrics import (
     Counters,
     Period,
     Rates,
@@ -26,8 +26,8 @@ from docflow.metrics import (
     rates_of,
     tier_of,
 )
-from docflow.ranking import Ranked, rank_units
-from docflow.units import Unit, load_units
+from docflow.reports.ranking import Ranked, rank_units
+from docflow.reports.units import Unit, load_units
 
 __all__ = ["UnitSummary", "Summary", "summarise"]
 
@@ -126,7 +126,7 @@ def _unit_summaries(
     settings: SummarySettings,
     every_unit: bool,
 ) -> tuple[UnitSummary, ...]:
-    """The full rows of ``chosen``, in its order, computed by the functions of ``docflow.metrics``.
+    """The full rows of ``chosen``, in its order, computed by the functions of ``docflow.reports.metrics``.
 
     ``every_unit`` says ``chosen`` is the whole store: then one plain scan beats a code list.
     """

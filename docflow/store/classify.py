@@ -16,8 +16,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from docflow.ownership import normalise_name
-from docflow.schema import COUNTER_COLUMNS
+from docflow.store.ownership import normalise_name
+from docflow.store.schema import COUNTER_COLUMNS
 from signatures.verdict import Indication, SubIndication, Verdict
 
 __all__ = [

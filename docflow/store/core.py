@@ -7,8 +7,8 @@ register's rows, edXML documents with their signatures), adds each new document'
 contribution directly, as "before" is nothing. The counters therefore always equal what
 ``recompute_counters`` would build from the documents, however often a document is
 merged, revoked or seen again. WAL mode lets summaries and audits read while the watcher
-writes. What a merged document looks like is decided in ``docflow.merging``, and what a
-verdict's rows hold in ``docflow.signature_rows``; this module reads and writes the rows.
+writes. What a merged document looks like is decided in ``docflow.store.merging``, and what a
+verdict's rows hold in ``docflow.store.signature_rows``; this module reads and writes the rows.
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ from typing import TypeVar
 import sqlite_utils
 
 from docflow.agency import CODE_PATTERN
-from docflow.classify import (
+from docflow.readers.mojibake import garbled
+from docflow.records import BusinessType, DocumentRecord, RejectedItem, StatusEvent
+from docflow.store.classify import (
     CounterDelta,
     RecipientState,
     SignatureFact,
@@ -38,7 +40,8 @@ from docflow.classify import (
     contribution,
     signature_facts,
 )
-from docflow.merging import (
+from docflow.store.errors import StoreBusy, StoreError, StoreReplaced
+from docflow.store.merging import (
     MERGED_COLUMNS,
     STATE_COLUMNS,
     RecipientRow,
@@ -50,11 +53,9 @@ from docflow.merging import (
     state_values,
     total_contribution,
 )
-from docflow.mojibake import garbled
-from docflow.ownership import SignerIdentity, belongs_to_sender, unit_names
-from docflow.records import BusinessType, DocumentRecord, RejectedItem, StatusEvent
-from docflow.schema import COUNTER_COLUMNS, MIGRATIONS
-from docflow.signature_rows import (
+from docflow.store.ownership import SignerIdentity, belongs_to_sender, unit_names
+from docflow.store.schema import COUNTER_COLUMNS, MIGRATIONS
+from docflow.store.signature_rows import (
     CERTIFICATE_UPSERT,
     FACT_COLUMNS,
     SIGNATURE_INSERT,
@@ -66,7 +67,6 @@ from docflow.signature_rows import (
     signature_row,
     signer_identity,
 )
-from docflow.store_errors import StoreBusy, StoreError, StoreReplaced
 from signatures.verdict import Verdict
 
 __all__ = ["Store", "BatchRow", "CounterRow", "StoreError", "StoreBusy", "StoreReplaced", "check_store_file",

@@ -4,7 +4,7 @@ Every formula is written down once, in ``docs/metrics.md``; this module is its c
 Periods are a month (``2026-10``), a quarter (``2026-Q3``) or a year (``2026``), each
 the sum of its month rows. A rate whose denominator is zero is ``None``, never 0.
 Everything is read from ``unit_counters`` and ``units`` only. The summary itself (every
-unit ranked and flagged) is ``docflow.summary``, with its SQL ranking in ``docflow.ranking``.
+unit ranked and flagged) is ``docflow.reports.summary``, with its SQL ranking in ``docflow.reports.ranking``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 
-from docflow.schema import COUNTER_COLUMNS
+from docflow.store.schema import COUNTER_COLUMNS
 
 __all__ = [
     "PeriodKind",
@@ -129,7 +129,7 @@ def latest_year(conn: sqlite3.Connection) -> Period | None:
 
 @dataclass(frozen=True)
 class Counters:
-    """One unit's counters over a period; field meanings are the comments in ``docflow.schema``."""
+    """One unit's counters over a period; field meanings are the comments in ``docflow.store.schema``."""
 
     outgoing: int = 0
     outgoing_electronic: int = 0

@@ -18,10 +18,10 @@ from typing import TypeVar
 from rich.console import Console
 from rich.table import Table
 
-from docflow.ownership import normalise_serial
 from docflow.records import RejectedItem
+from docflow.reports.units import pick, read_records
 from docflow.safe_text import cell
-from docflow.units import pick, read_records
+from docflow.store.ownership import normalise_serial
 
 __all__ = [
     "SeenCertificate",

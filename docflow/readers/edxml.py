@@ -20,7 +20,6 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 from xml.etree.ElementTree import Element, ParseError
 
 import pybase64
@@ -29,7 +28,9 @@ from defusedxml.ElementTree import fromstring
 from lxml import etree
 
 from docflow.agency import normalise_code
-from docflow.mojibake import misdeclared_utf8
+from docflow.readers.archive import read_signed_zip
+from docflow.readers.limits import Limits
+from docflow.readers.mojibake import misdeclared_utf8
 from docflow.records import (
     BatchItem,
     BusinessType,
@@ -41,9 +42,6 @@ from docflow.records import (
     StatusEvent,
     document_key,
 )
-
-if TYPE_CHECKING:
-    from docflow.batch import Limits
 
 __all__ = ["read_edxml", "parse_document_date", "parse_timestamp", "clean_text", "STATUS_CODES"]
 
@@ -216,8 +214,6 @@ def read_edxml(name: str, data: bytes, limits: Limits | None = None, *, zip_dept
 
     Never raises for bad input: a broken package is a single ``RejectedItem``.
     """
-    from docflow.batch import Limits  # batch imports this module; the reverse import is deferred
-
     limits = limits or Limits()
     if len(data) > limits.max_xml_bytes:
         return [RejectedItem(name, f"the edXML file is {len(data):,} bytes, over the {limits.max_xml_bytes:,} "
@@ -359,8 +355,6 @@ def _attachment_elements(elements: dict[str, list[Element]]) -> Iterator[tuple[s
 
 def _attachments(name: str, elements: dict[str, list[Element]], limits: Limits, zip_depth: int
                  ) -> tuple[list[SignedPayload], list[RejectedItem]]:
-    from docflow.batch import read_signed_zip
-
     payloads: list[SignedPayload] = []
     rejected: list[RejectedItem] = []
     for label, encoded in _attachment_elements(elements):

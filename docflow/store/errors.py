@@ -1,6 +1,6 @@
 """Why a store cannot be used: the one error type every command turns into a plain message and exit 2.
 
-Kept apart from ``docflow.store`` so that the command line can catch it without loading the store's code.
+Kept apart from ``docflow.store.core`` so that the command line can catch it without loading the store's code.
 """
 
 from __future__ import annotations

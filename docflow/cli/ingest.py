@@ -24,9 +24,9 @@ from rich.logging import RichHandler
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from docflow.config import ConfigError, ConfigRefused, load_config
-from docflow.ingest import BatchChanged, BatchOutcome, IngestOptions, ProgressCallback, ingest_batch
+from docflow.ingest.run import BatchChanged, BatchOutcome, IngestOptions, ProgressCallback, ingest_batch
 from docflow.safe_text import SafeLogFilter, for_terminal, markup_safe
-from docflow.store import Store, StoreBusy, StoreError
+from docflow.store.core import Store, StoreBusy, StoreError
 from signatures import SignerKind, TrustStore
 
 __all__ = ["ingest", "watch"]
@@ -197,7 +197,11 @@ def _print_outcome(outcome: BatchOutcome, as_json: bool) -> None:
 def watch(inbox: Path | None, db: Path | None, trust: Path | None, polling: bool, once: bool,
           workers: int | None) -> None:
     """Watch the inbox: ingest each batch once, then move it to archive/ (or rejected/ with the reason)."""
-    from docflow.watch import WatchAborted, Watcher, WatchSettings  # here: docflow ingest need not load watchdog
+    from docflow.watch.watcher import (  # here: docflow ingest need not load watchdog
+        WatchAborted,
+        Watcher,
+        WatchSettings,
+    )
 
     console = Console(stderr=True)
     _setup_logging(console)

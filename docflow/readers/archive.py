@@ -1,14 +1,10 @@
-"""Reading a clerk's batch — one file, a folder, or a zip — as a stream of batch records.
+"""The containers a batch comes in — a zip, a folder, a single file — and the rules for their members.
 
-Nothing is ever extracted to disk and no batch is held in memory whole: names are
-checked first (a zip's central directory, a folder's listing), then members are read one
-at a time, each bounded by ``Limits``. Hostile or broken parts become ``RejectedItem``s
-alongside the good items; only a batch unreadable as a whole raises ``BatchUnreadable``.
-
-Pairing of register rows with the signed files they name is a join by name: a record
-carries ``payload_names`` (resolved here to names within the batch) and each signed file
-is yielded as a bare ``SignedPayload`` under that name; ingestion joins them. So at most
-one member (two for a ``.p7s`` and the file it signs) is in memory at a time.
+Names are checked first (a zip's central directory, a folder's listing), then members are read one
+at a time, each bounded by ``Limits`` and by the batch's ``Budget`` of unpacked bytes; nothing is
+extracted to disk. What a member is comes from its name (``member_kind``); a name still being
+written (``is_temporary``) is never a member, here and in the watcher alike. A folder member is read
+only as the ordinary file the batch's identity hashed (``docflow.readers.identity``).
 """
 
 from __future__ import annotations
@@ -21,57 +17,45 @@ import re
 import stat
 import zipfile
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from docflow.batch_identity import BatchChanged, BatchIdentity, FileState, open_regular, open_regular_stream
-from docflow.edxml import read_edxml
-from docflow.records import BatchItem, DocumentRecord, RejectedItem, SignedPayload
-from docflow.register import RegisterOpener, stream_register
+from docflow.readers.identity import BatchChanged, BatchIdentity, FileState, open_regular, open_regular_stream
+from docflow.readers.limits import Limits, MiB, size_text
+from docflow.records import BatchItem, RejectedItem, SignedPayload
 
-__all__ = ["Limits", "BatchUnreadable", "read_batch", "read_signed_zip", "member_kind"]
+__all__ = [
+    "ACCEPTED", "SIGNED_KINDS", "BatchUnreadable", "MemberRejected", "BudgetExceeded", "Entry", "Container", "Budget",
+    "member_kind", "is_temporary", "ZipContainer", "open_zip", "Scanned", "open_top", "check_readable", "signed_file",
+    "read_detached", "walk", "read_signed_zip",
+]
 
-_MiB = 1 << 20
-_GiB = 1 << 30
-_CHUNK = _MiB
+_CHUNK = MiB
+
+
 _PDF_MAGIC = b"%PDF-"
-_ZIP_MAGIC = b"PK\x03\x04"
+
+
 _KINDS = {
     ".edxml": "edxml", ".xml": "edxml",
     ".csv": "register", ".jsonl": "register", ".ndjson": "register",
     ".pdf": "pdf", ".p7s": "p7s", ".p7m": "p7m", ".zip": "zip",
 }  # fmt: skip
-_SIGNED_KINDS = {"pdf", "p7s", "p7m"}
-_TEMP_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial", ".download")
+
+
+SIGNED_KINDS = {"pdf", "p7s", "p7m"}
+
+
+TEMP_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial", ".download")
+
+
 _DRIVE = re.compile(r"^[A-Za-z]:")
-_ACCEPTED = "expected .edxml, .csv, .jsonl, .pdf, .p7m, a .p7s beside the file it signs, or .zip"
 
 
-@dataclass(frozen=True)
-class Limits:
-    """Bounds on what one batch may make docflow read (``[limits]`` in docflow.toml)."""
-
-    max_batch_bytes: int = 2 * _GiB
-    """The batch file (or a folder's files together) on disk."""
-    max_member_bytes: int = 200 * _MiB
-    """One file inside the batch, unpacked; also bounds a decoded edXML attachment."""
-    max_total_uncompressed_bytes: int = 4 * _GiB
-    """Everything the batch unpacks to, nested zips included."""
-    max_compression_ratio: float = 200.0
-    """Unpacked size / packed size of one zip member, checked above ``ratio_checked_above_bytes``."""
-    max_members: int = 100_000
-    """Files in one zip."""
-    max_zip_depth: int = 2
-    """A batch zip holding zips is depth 2; deeper nesting is refused."""
-    max_field_chars: int = 10_000
-    """One text field of a register row or an edXML element."""
-    max_xml_bytes: int = 300 * _MiB
-    """One edXML file; it is parsed in memory, base64 attachments included."""
-    ratio_checked_above_bytes: int = _MiB
-    """Small files (a page of blanks) compress very well without being bombs."""
+ACCEPTED = "expected .edxml, .csv, .jsonl, .pdf, .p7m, a .p7s beside the file it signs, or .zip"
 
 
 class BatchUnreadable(Exception):
@@ -85,35 +69,35 @@ class BatchUnreadable(Exception):
         self.reason = reason
 
 
-class _MemberRejected(Exception):
+class MemberRejected(Exception):
     """One member cannot be used; becomes a RejectedItem."""
 
 
-class _BudgetExceeded(Exception):
+class BudgetExceeded(Exception):
     """The whole batch unpacks to more than the limit: stop reading it."""
 
 
 @dataclass(frozen=True)
-class _Entry:
+class Entry:
     name: str
     """Path inside its container, ``/``-separated."""
     size: int
     """Declared (zip header) or on-disk size."""
 
 
-class _Container(Protocol):
+class Container(Protocol):
     prefix: str
     """Prefix of item names (``inner.zip/`` for a nested zip, empty at the top)."""
 
-    def scan(self) -> tuple[list[_Entry], list[RejectedItem]]: ...
+    def scan(self) -> tuple[list[Entry], list[RejectedItem]]: ...
 
-    def read(self, entry: _Entry, budget: _Budget) -> bytes: ...
+    def read(self, entry: Entry, budget: Budget) -> bytes: ...
 
-    def open(self, entry: _Entry, budget: _Budget | None) -> BinaryIO:
+    def open(self, entry: Entry, budget: Budget | None) -> BinaryIO:
         """The member as a stream, bounded as ``read`` bounds it; ``budget``: None for a pass that does not count."""
 
 
-class _Budget:
+class Budget:
     """Counts bytes actually unpacked across the whole batch, since zip headers can lie."""
 
     def __init__(self, limit: int) -> None:
@@ -123,7 +107,7 @@ class _Budget:
     def spend(self, count: int) -> None:
         self.spent += count
         if self.spent > self.limit:
-            raise _BudgetExceeded
+            raise BudgetExceeded
 
 
 def member_kind(name: str) -> str | None:
@@ -131,18 +115,18 @@ def member_kind(name: str) -> str | None:
     return _KINDS.get(posixpath.splitext(name.lower())[1])
 
 
-def _is_temporary(name: str) -> bool:
+def is_temporary(name: str) -> bool:
     # Half-copied files and editor lock files: the clerk's copy is still in progress.
     lowered = name.lower()
-    return name.startswith((".", "~$")) or lowered.endswith(_TEMP_SUFFIXES)
+    return name.startswith((".", "~$")) or lowered.endswith(TEMP_SUFFIXES)
 
 
-def _read_bounded(stream: BinaryIO, limit: int, budget: _Budget, too_big: str) -> bytes:
+def _read_bounded(stream: BinaryIO, limit: int, budget: Budget, too_big: str) -> bytes:
     # BytesIO rather than a list of chunks: joining would briefly hold the member twice.
     buffer = io.BytesIO()
     while chunk := stream.read(_CHUNK):
         if buffer.tell() + len(chunk) > limit:
-            raise _MemberRejected(too_big)
+            raise MemberRejected(too_big)
         budget.spend(len(chunk))
         buffer.write(chunk)
     return buffer.getvalue()
@@ -151,7 +135,7 @@ def _read_bounded(stream: BinaryIO, limit: int, budget: _Budget, too_big: str) -
 class _BoundedStream(io.RawIOBase):
     """A member's bytes as a stream, held to the same bounds as ``_read_bounded`` (a register is streamed)."""
 
-    def __init__(self, stream: BinaryIO, limit: int, budget: _Budget | None, too_big: str,
+    def __init__(self, stream: BinaryIO, limit: int, budget: Budget | None, too_big: str,
                  expected_sha256: str | None = None, changed: str = "") -> None:
         self._stream = stream
         self._limit = limit
@@ -169,13 +153,13 @@ class _BoundedStream(io.RawIOBase):
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         try:
             data = self._stream.read(len(buffer))
-        # The errors ``_ZipContainer.read`` turns into a rejection, met here part-way through the member.
+        # The errors ``ZipContainer.read`` turns into a rejection, met here part-way through the member.
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError,
                 RuntimeError) as error:
-            raise _MemberRejected(f"it could not be read whole ({error}); the file is damaged — ask for a new copy")
+            raise MemberRejected(f"it could not be read whole ({error}); the file is damaged — ask for a new copy")
         self._read += len(data)
         if self._read > self._limit:
-            raise _MemberRejected(self._too_big)
+            raise MemberRejected(self._too_big)
         if self._digest is not None:
             self._digest.update(data)
             if not data and self._digest.hexdigest() != self._expected:
@@ -190,17 +174,10 @@ class _BoundedStream(io.RawIOBase):
         super().close()
 
 
-def _bounded(stream: BinaryIO, limit: int, budget: _Budget | None, too_big: str,
+def bounded(stream: BinaryIO, limit: int, budget: Budget | None, too_big: str,
              expected_sha256: str | None = None, changed: str = "") -> BinaryIO:
     raw = _BoundedStream(stream, limit, budget, too_big, expected_sha256, changed)
     return io.BufferedReader(raw, _CHUNK)  # type: ignore[return-value]
-
-
-def _size_text(count: float) -> str:
-    return f"{count / _MiB:,.1f} MiB" if count >= _MiB else f"{int(count):,} bytes"
-
-
-# -- zips ---------------------------------------------------------------------------------
 
 
 def _unsafe_name(name: str) -> str | None:
@@ -224,7 +201,7 @@ def _member_problem(info: zipfile.ZipInfo, limits: Limits) -> str | None:
     if info.flag_bits & 0x1:
         return "it is password-protected (encrypted) in the zip; send it without a password"
     if info.file_size > limits.max_member_bytes:
-        return (f"it unpacks to {_size_text(info.file_size)}, over the {_size_text(limits.max_member_bytes)} "
+        return (f"it unpacks to {size_text(info.file_size)}, over the {size_text(limits.max_member_bytes)} "
                 "limit for one file")
     ratio = info.file_size / max(info.compress_size, 1)
     if info.file_size > limits.ratio_checked_above_bytes and ratio > limits.max_compression_ratio:
@@ -233,19 +210,19 @@ def _member_problem(info: zipfile.ZipInfo, limits: Limits) -> str | None:
     return None
 
 
-class _ZipContainer:
+class ZipContainer:
     def __init__(self, archive: zipfile.ZipFile, prefix: str, limits: Limits) -> None:
         self.archive = archive
         self.prefix = prefix
         self.limits = limits
         self._infos: dict[str, zipfile.ZipInfo] = {}
 
-    def scan(self) -> tuple[list[_Entry], list[RejectedItem]]:
+    def scan(self) -> tuple[list[Entry], list[RejectedItem]]:
         infos = [info for info in self.archive.infolist() if not info.is_dir()]
         whole = self._whole_zip_problem(infos)
         if whole:
             return [], [RejectedItem(self.prefix.rstrip("/") or "the batch zip", whole)]
-        entries: list[_Entry] = []
+        entries: list[Entry] = []
         rejected: list[RejectedItem] = []
         for info in sorted(infos, key=lambda i: i.filename):
             name = info.filename
@@ -254,9 +231,9 @@ class _ZipContainer:
                 problem = "the zip holds two files with this name; only the first was read"
             if problem:
                 rejected.append(RejectedItem(self.prefix + name, problem))
-            elif not _is_temporary(posixpath.basename(name)):
+            elif not is_temporary(posixpath.basename(name)):
                 self._infos[name] = info
-                entries.append(_Entry(name, info.file_size))
+                entries.append(Entry(name, info.file_size))
         return entries, rejected
 
     def _whole_zip_problem(self, infos: list[zipfile.ZipInfo]) -> str | None:
@@ -265,11 +242,11 @@ class _ZipContainer:
             return f"the zip holds {len(infos):,} files, over the limit of {limits.max_members:,}; nothing in it was read"
         declared = sum(info.file_size for info in infos)
         if declared > limits.max_total_uncompressed_bytes:
-            return (f"the zip declares {_size_text(declared)} unpacked, over the "
-                    f"{_size_text(limits.max_total_uncompressed_bytes)} limit (zip bomb?); nothing in it was read")
+            return (f"the zip declares {size_text(declared)} unpacked, over the "
+                    f"{size_text(limits.max_total_uncompressed_bytes)} limit (zip bomb?); nothing in it was read")
         return None
 
-    def read(self, entry: _Entry, budget: _Budget) -> bytes:
+    def read(self, entry: Entry, budget: Budget) -> bytes:
         info = self._infos[entry.name]
         lying = "it unpacks to more bytes than the zip header declares; the archive may be hostile"
         try:
@@ -277,30 +254,27 @@ class _ZipContainer:
                 return _read_bounded(stream, min(info.file_size, self.limits.max_member_bytes), budget, lying)
         # ValueError: a member header offset pointing outside the file ("negative seek value").
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as error:
-            raise _MemberRejected(f"it could not be unpacked ({error}); the zip is damaged — ask for a new copy")
+            raise MemberRejected(f"it could not be unpacked ({error}); the zip is damaged — ask for a new copy")
         except (NotImplementedError, RuntimeError) as error:
-            raise _MemberRejected(f"it could not be unpacked ({error}); re-create the zip with ordinary compression")
+            raise MemberRejected(f"it could not be unpacked ({error}); re-create the zip with ordinary compression")
 
-    def open(self, entry: _Entry, budget: _Budget | None) -> BinaryIO:
+    def open(self, entry: Entry, budget: Budget | None) -> BinaryIO:
         info = self._infos[entry.name]
         lying = "it unpacks to more bytes than the zip header declares; the archive may be hostile"
         try:
-            return _bounded(self.archive.open(info), min(info.file_size, self.limits.max_member_bytes), budget,
+            return bounded(self.archive.open(info), min(info.file_size, self.limits.max_member_bytes), budget,
                             lying)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError,
                 RuntimeError) as error:
-            raise _MemberRejected(f"it could not be unpacked ({error}); the zip is damaged — ask for a new copy")
+            raise MemberRejected(f"it could not be unpacked ({error}); the zip is damaged — ask for a new copy")
 
 
-def _open_zip(source: BinaryIO | bytes) -> zipfile.ZipFile | None:
+def open_zip(source: BinaryIO | bytes) -> zipfile.ZipFile | None:
     try:
         return zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
     # NotImplementedError: a central directory asking for a zip version or feature zipfile lacks.
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError):
         return None
-
-
-# -- folders and single files -------------------------------------------------------------
 
 
 class _FolderContainer:
@@ -313,8 +287,8 @@ class _FolderContainer:
         self.identity = identity
         """The files as they were hashed: each file read must be one of them, unchanged."""
 
-    def scan(self) -> tuple[list[_Entry], list[RejectedItem]]:
-        entries: list[_Entry] = []
+    def scan(self) -> tuple[list[Entry], list[RejectedItem]]:
+        entries: list[Entry] = []
         rejected: list[RejectedItem] = []
         paths = [self.single] if self.single else self._walk(rejected)
         for path in paths:
@@ -324,7 +298,7 @@ class _FolderContainer:
             if problem:
                 rejected.append(RejectedItem(name, problem))
             else:
-                entries.append(_Entry(name, status.st_size))
+                entries.append(Entry(name, status.st_size))
         return entries, rejected
 
     def _walk(self, rejected: list[RejectedItem]) -> list[Path]:
@@ -332,13 +306,13 @@ class _FolderContainer:
         for folder, dirnames, filenames in os.walk(self.root, followlinks=False):
             here = Path(folder)
             for dirname in list(dirnames):
-                if _is_temporary(dirname) or (here / dirname).is_symlink():
+                if is_temporary(dirname) or (here / dirname).is_symlink():
                     dirnames.remove(dirname)
                     if (here / dirname).is_symlink():
                         rejected.append(RejectedItem((here / dirname).relative_to(self.root).as_posix(),
                                                      "it is a symbolic link to a folder; links are never followed"))
             dirnames.sort()
-            files.extend(here / name for name in sorted(filenames) if not _is_temporary(name))
+            files.extend(here / name for name in sorted(filenames) if not is_temporary(name))
         return files
 
     def _file_problem(self, status: os.stat_result) -> str | None:
@@ -348,17 +322,17 @@ class _FolderContainer:
             return "it is not an ordinary file"
         size = status.st_size
         if size > self.limits.max_member_bytes:
-            return f"it is {_size_text(size)}, over the {_size_text(self.limits.max_member_bytes)} limit for one file"
+            return f"it is {size_text(size)}, over the {size_text(self.limits.max_member_bytes)} limit for one file"
         return None
 
-    def _hashed(self, entry: _Entry) -> FileState | None:
+    def _hashed(self, entry: Entry) -> FileState | None:
         """What the batch's identity says this member was; BatchChanged for a member it never saw."""
         hashed = self.identity.file(entry.name) if self.identity is not None else None
         if self.identity is not None and hashed is None:
             raise BatchChanged(f"the batch changed while it was being read ('{entry.name}' was added)")
         return hashed
 
-    def read(self, entry: _Entry, budget: _Budget) -> bytes:
+    def read(self, entry: Entry, budget: Budget) -> bytes:
         path = self.root / entry.name
         hashed = self._hashed(entry)
         try:
@@ -370,15 +344,15 @@ class _FolderContainer:
         except FileNotFoundError:
             if hashed is not None:
                 raise BatchChanged(f"the batch changed while it was being read ('{entry.name}' was deleted)")
-            raise _MemberRejected("it was deleted while the batch was being read")
+            raise MemberRejected("it was deleted while the batch was being read")
         except OSError as error:
-            raise _MemberRejected(f"it could not be read ({error.strerror or error})")
+            raise MemberRejected(f"it could not be read ({error.strerror or error})")
         # What is stored must be what was hashed: the same file could have been rewritten in place.
         if hashed is not None and hashlib.sha256(data).hexdigest() != hashed.sha256:
             raise BatchChanged(f"the batch changed while it was being read ('{entry.name}' changed)")
         return data
 
-    def open(self, entry: _Entry, budget: _Budget | None) -> BinaryIO:
+    def open(self, entry: Entry, budget: Budget | None) -> BinaryIO:
         """As ``read``, streamed: an ordinary file only, the one hashed; its bytes are checked against the hash at
         their end on the counted pass (the one whose rows are stored)."""
         hashed = self._hashed(entry)
@@ -388,179 +362,36 @@ class _FolderContainer:
         except FileNotFoundError:
             if hashed is not None:
                 raise BatchChanged(f"the batch changed while it was being read ('{entry.name}' was deleted)")
-            raise _MemberRejected("it was deleted while the batch was being read")
+            raise MemberRejected("it was deleted while the batch was being read")
         except OSError as error:
-            raise _MemberRejected(f"it could not be read ({error.strerror or error})")
+            raise MemberRejected(f"it could not be read ({error.strerror or error})")
         if hashed is not None and not hashed.matches(status):
             stream.close()
             raise BatchChanged(changed)
         expected = hashed.sha256 if hashed is not None and budget is not None else None
-        return _bounded(stream, self.limits.max_member_bytes, budget, "it grew over the size limit", expected, changed)
+        return bounded(stream, self.limits.max_member_bytes, budget, "it grew over the size limit", expected, changed)
 
 
-# -- dispatch -----------------------------------------------------------------------------
-
-
-class _Reader:
-    """Turns the entries of one batch into batch items; one per batch (it holds the byte budget)."""
-
-    def __init__(self, limits: Limits, columns: Mapping[str, str] | None, signed_only: bool = False) -> None:
-        self.limits = limits
-        self.columns = columns
-        self.signed_only = signed_only
-        self.budget = _Budget(limits.max_total_uncompressed_bytes)
-
-    def walk(self, container: _Container, depth: int) -> Iterator[BatchItem]:
-        entries, rejected = container.scan()
-        yield from rejected
-        by_lower = {entry.name.lower(): entry for entry in entries}
-        for entry in entries:
-            if entry.name.lower() + ".p7s" in by_lower:
-                continue  # read together with its detached signature
-            try:
-                yield from self._items(container, entry, by_lower, depth)
-            except _MemberRejected as problem:
-                yield RejectedItem(container.prefix + entry.name, str(problem))
-
-    def _items(self, container: _Container, entry: _Entry, by_lower: dict[str, _Entry],
-               depth: int) -> Iterator[BatchItem]:
-        kind = member_kind(entry.name)
-        name = container.prefix + entry.name
-        if self.signed_only and kind not in _SIGNED_KINDS:
-            yield RejectedItem(name, "it is neither a PDF nor a signature file, so its signatures were not checked")
-        elif kind == "edxml":
-            yield from read_edxml(name, container.read(entry, self.budget), self.limits, zip_depth=depth)
-        elif kind == "register":
-            records = stream_register(name, self._register_opener(container, entry), self.columns, self.limits)
-            yield from _resolve_references(records, container.prefix, entry.name, by_lower)
-        elif kind == "zip":
-            yield from self.open_nested(name, container.read(entry, self.budget) if depth < self.limits.max_zip_depth
-                                    else None, depth)
-        elif kind == "p7s":
-            yield self._detached(container, entry, by_lower)
-        else:
-            yield _signed_file(name, kind, container.read(entry, self.budget))
-
-    def _register_opener(self, container: _Container, entry: _Entry) -> RegisterOpener:
-        """A register is streamed (twice: its encoding, then its rows); its bytes count once in the budget."""
-
-        def opened(counted: bool) -> BinaryIO:
-            return container.open(entry, self.budget if counted else None)
-
-        return opened
-
-    def open_nested(self, name: str, data: bytes | None, depth: int) -> Iterator[BatchItem]:
-        if data is None:
-            yield RejectedItem(name, f"zips nested more than {self.limits.max_zip_depth} deep are not opened; "
-                                     "send the inner files directly")
-            return
-        archive = _open_zip(data)
-        if archive is None:
-            yield RejectedItem(name, "it is named .zip but is not a readable zip archive")
-            return
-        with archive:
-            yield from self.walk(_ZipContainer(archive, name + "/", self.limits), depth + 1)
-
-    def _detached(self, container: _Container, entry: _Entry, by_lower: dict[str, _Entry]) -> BatchItem:
-        content_name = entry.name[: -len(".p7s")]
-        content = by_lower.get(content_name.lower())
-        if content is None:
-            return RejectedItem(container.prefix + entry.name,
-                                f"a detached signature arrived without the file it signs ('{content_name}'); "
-                                "send both files together")
-        signature = container.read(entry, self.budget)
-        return SignedPayload(container.prefix + entry.name, signature, container.read(content, self.budget),
-                             kind="cms-detached")
-
-
-def _signed_file(name: str, kind: str | None, data: bytes) -> BatchItem:
-    if kind == "p7m":
-        return SignedPayload(name, data, kind="cms-attached")
-    # PDF readers accept up to 1 KiB of junk before the header; so do we.
-    if _PDF_MAGIC in data[:1024]:
-        return SignedPayload(name, data, kind="pdf")
-    if kind == "pdf":
-        return RejectedItem(name, "it is named .pdf but is not a PDF file; ask the sender to re-export it")
-    return RejectedItem(name, f"docflow does not read this kind of file ({_ACCEPTED})")
-
-
-def _resolve_references(records: Iterator[BatchItem], prefix: str, register_name: str,
-                        by_lower: dict[str, _Entry]) -> Iterator[BatchItem]:
-    """Point each row's ``file`` at the signed file's name within the batch."""
-    folder = posixpath.dirname(register_name)
-    for item in records:
-        if not isinstance(item, DocumentRecord) or not item.payload_names:
-            yield item
-            continue
-        resolved: list[str] = []
-        for reference in item.payload_names:
-            entry = _find_reference(reference, folder, by_lower)
-            if entry is None:
-                yield RejectedItem(item.item_name, f"it names the signed file '{reference}', which is not in the "
-                                                   "batch; the document was recorded without it")
-            else:
-                resolved.append(prefix + entry.name)
-        yield replace(item, payload_names=tuple(resolved))
-
-
-def _find_reference(reference: str, folder: str, by_lower: dict[str, _Entry]) -> _Entry | None:
-    wanted = reference.replace("\\", "/").strip().lstrip("/")
-    candidates = [posixpath.normpath(posixpath.join(folder, wanted)), posixpath.normpath(wanted)]
-    for candidate in candidates:
-        # A file listed by name whose signature is detached is delivered as its .p7s.
-        for name in (candidate + ".p7s", candidate):
-            if name.lower() in by_lower:
-                return by_lower[name.lower()]
-    base = posixpath.basename(wanted).lower()
-    matches = [entry for key, entry in by_lower.items() if posixpath.basename(key) in (base, base + ".p7s")]
-    return matches[0] if len(matches) == 1 else None
-
-
-# -- entry points -------------------------------------------------------------------------
-
-
-def read_batch(path: Path, limits: Limits = Limits(), columns: Mapping[str, str] | None = None,
-               identity: BatchIdentity | None = None) -> Iterator[BatchItem]:
-    """Stream the items of a batch (file, folder or zip).
-
-    Raises ``BatchUnreadable`` (on first iteration) only when the batch as a whole cannot be
-    read; everything partially bad comes out as ``RejectedItem``s. With ``identity``, every byte
-    read must be of the files as they were hashed, else ``BatchChanged`` is raised.
-    """
-    path = Path(path)
-    with ExitStack() as opened:
-        container, depth = _open_top(path, limits, identity, opened)
-        entries, rejected = container.scan()
-        _check_readable(path, entries, rejected)
-        reader = _Reader(limits, columns)
-        try:
-            yield from reader.walk(_Scanned(container, entries, rejected), depth)
-        except _BudgetExceeded:
-            yield RejectedItem(path.name, f"reading stopped: the batch unpacks to more than "
-                                          f"{_size_text(limits.max_total_uncompressed_bytes)} (zip bomb?); "
-                                          "the items before this point were kept")
-
-
-class _Scanned:
+class Scanned:
     """A container whose scan already ran (read_batch checks it before streaming)."""
 
-    def __init__(self, container: _Container, entries: list[_Entry], rejected: list[RejectedItem]) -> None:
+    def __init__(self, container: Container, entries: list[Entry], rejected: list[RejectedItem]) -> None:
         self.container = container
         self.prefix = container.prefix
         self._scan = (entries, rejected)
 
-    def scan(self) -> tuple[list[_Entry], list[RejectedItem]]:
+    def scan(self) -> tuple[list[Entry], list[RejectedItem]]:
         return self._scan
 
-    def read(self, entry: _Entry, budget: _Budget) -> bytes:
+    def read(self, entry: Entry, budget: Budget) -> bytes:
         return self.container.read(entry, budget)
 
-    def open(self, entry: _Entry, budget: _Budget | None) -> BinaryIO:
+    def open(self, entry: Entry, budget: Budget | None) -> BinaryIO:
         return self.container.open(entry, budget)
 
 
-def _open_top(path: Path, limits: Limits, identity: BatchIdentity | None, opened: ExitStack
-              ) -> tuple[_Container, int]:
+def open_top(path: Path, limits: Limits, identity: BatchIdentity | None, opened: ExitStack
+              ) -> tuple[Container, int]:
     if path.is_symlink():
         raise BatchUnreadable("the batch is a symbolic link; links are never followed — drop the files themselves")
     if path.is_dir():
@@ -576,11 +407,11 @@ def _open_top(path: Path, limits: Limits, identity: BatchIdentity | None, opened
     _check_size(size, limits)
     if member_kind(path.name) != "zip":
         return _FolderContainer(path.parent, limits, single=path, identity=identity), 0
-    archive = _open_zip(_open_pinned(path, identity, opened))
+    archive = open_zip(_open_pinned(path, identity, opened))
     if archive is None:
         raise BatchUnreadable("the file is named .zip but is not a readable zip archive; ask the sender to re-create it")
     opened.enter_context(archive)
-    return _ZipContainer(archive, "", limits), 1
+    return ZipContainer(archive, "", limits), 1
 
 
 def _open_pinned(path: Path, identity: BatchIdentity | None, opened: ExitStack) -> BinaryIO:
@@ -601,29 +432,89 @@ def _open_pinned(path: Path, identity: BatchIdentity | None, opened: ExitStack) 
 
 def _check_size(size: int, limits: Limits) -> None:
     if size > limits.max_batch_bytes:
-        raise BatchUnreadable(f"the batch is {_size_text(size)}, over the {_size_text(limits.max_batch_bytes)} "
+        raise BatchUnreadable(f"the batch is {size_text(size)}, over the {size_text(limits.max_batch_bytes)} "
                               "limit; split it into smaller batches")
 
 
-def _check_readable(path: Path, entries: list[_Entry], rejected: list[RejectedItem]) -> None:
+def check_readable(path: Path, entries: list[Entry], rejected: list[RejectedItem]) -> None:
     if rejected:
         return
     if not entries:
         raise BatchUnreadable("the batch is empty: it holds no files")
     if all(member_kind(entry.name) is None for entry in entries):
         shown = ", ".join(entry.name for entry in entries[:5])
-        raise BatchUnreadable(f"the batch holds no file docflow reads ({shown}); {_ACCEPTED}")
+        raise BatchUnreadable(f"the batch holds no file docflow reads ({shown}); {ACCEPTED}")
+
+
+def signed_file(name: str, kind: str | None, data: bytes) -> BatchItem:
+    if kind == "p7m":
+        return SignedPayload(name, data, kind="cms-attached")
+    # PDF readers accept up to 1 KiB of junk before the header; so do we.
+    if _PDF_MAGIC in data[:1024]:
+        return SignedPayload(name, data, kind="pdf")
+    if kind == "pdf":
+        return RejectedItem(name, "it is named .pdf but is not a PDF file; ask the sender to re-export it")
+    return RejectedItem(name, f"docflow does not read this kind of file ({ACCEPTED})")
+
+
+def read_detached(container: Container, entry: Entry, by_lower: dict[str, Entry], budget: Budget) -> BatchItem:
+    """A ``.p7s`` member with the member it signs (named without ``.p7s``), or why it cannot be read."""
+    content_name = entry.name[: -len(".p7s")]
+    content = by_lower.get(content_name.lower())
+    if content is None:
+        return RejectedItem(container.prefix + entry.name,
+                            f"a detached signature arrived without the file it signs ('{content_name}'); "
+                            "send both files together")
+    signature = container.read(entry, budget)
+    return SignedPayload(container.prefix + entry.name, signature, container.read(content, budget),
+                         kind="cms-detached")
+
+
+ItemsOf = Callable[[Container, Entry, dict[str, Entry]], Iterator[BatchItem]]
+"""What one member of a container yields, given the container's members by lower-case name."""
+
+
+def walk(container: Container, items_of: ItemsOf) -> Iterator[BatchItem]:
+    """Every member of ``container`` through ``items_of``; a member it cannot use becomes a RejectedItem."""
+    entries, rejected = container.scan()
+    yield from rejected
+    by_lower = {entry.name.lower(): entry for entry in entries}
+    for entry in entries:
+        if entry.name.lower() + ".p7s" in by_lower:
+            continue  # read together with its detached signature
+        try:
+            yield from items_of(container, entry, by_lower)
+        except MemberRejected as problem:
+            yield RejectedItem(container.prefix + entry.name, str(problem))
 
 
 def read_signed_zip(name: str, data: bytes, limits: Limits, zip_depth: int = 0
                     ) -> tuple[list[SignedPayload], list[RejectedItem]]:
     """The signed files inside a zipped edXML attachment, read with the batch's zip checks."""
-    reader = _Reader(limits, None, signed_only=True)
     payloads: list[SignedPayload] = []
     rejected: list[RejectedItem] = []
+    if zip_depth >= limits.max_zip_depth:
+        return [], [RejectedItem(name, f"zips nested more than {limits.max_zip_depth} deep are not opened; "
+                                       "send the inner files directly")]
+    archive = open_zip(data)
+    if archive is None:
+        return [], [RejectedItem(name, "it is named .zip but is not a readable zip archive")]
+    budget = Budget(limits.max_total_uncompressed_bytes)
+
+    def signed_only(container: Container, entry: Entry, by_lower: dict[str, Entry]) -> Iterator[BatchItem]:
+        kind = member_kind(entry.name)
+        if kind not in SIGNED_KINDS:
+            yield RejectedItem(container.prefix + entry.name,
+                               "it is neither a PDF nor a signature file, so its signatures were not checked")
+        elif kind == "p7s":
+            yield read_detached(container, entry, by_lower, budget)
+        else:
+            yield signed_file(container.prefix + entry.name, kind, container.read(entry, budget))
+
     try:
-        for item in reader.open_nested(name, data if zip_depth < limits.max_zip_depth else None, zip_depth):
-            (payloads if isinstance(item, SignedPayload) else rejected).append(item)  # type: ignore[arg-type]
-    except _BudgetExceeded:
+        with archive:
+            for item in walk(ZipContainer(archive, name + "/", limits), signed_only):
+                (payloads if isinstance(item, SignedPayload) else rejected).append(item)  # type: ignore[arg-type]
+    except BudgetExceeded:
         rejected.append(RejectedItem(name, "the attachment unpacks to too many bytes (zip bomb?)"))
     return payloads, rejected

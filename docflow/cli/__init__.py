@@ -13,18 +13,18 @@ import sqlite3
 import click
 
 from docflow import __version__
-from docflow.store_errors import StoreError
+from docflow.store.errors import StoreError
 
 _COMMAND_MODULES = {
-    "verify": "docflow.cli_verify",
-    "ingest": "docflow.cli_ingest",
-    "watch": "docflow.cli_ingest",
-    "summary": "docflow.cli_report",
-    "units": "docflow.cli_report",
-    "certs": "docflow.cli_report",
-    "sql": "docflow.cli_report",
-    "audit": "docflow.cli_report",
-    "demo": "docflow.cli_report",
+    "verify": "docflow.cli.verify",
+    "ingest": "docflow.cli.ingest",
+    "watch": "docflow.cli.ingest",
+    "summary": "docflow.cli.report",
+    "units": "docflow.cli.report",
+    "certs": "docflow.cli.report",
+    "sql": "docflow.cli.report",
+    "audit": "docflow.cli.report",
+    "demo": "docflow.cli.report",
 }
 """Command name → the module defining it (as a click command of the same name)."""
 
@@ -43,7 +43,7 @@ class _LazyGroup(click.Group):
         except StoreError as error:
             raise StoreUnusable(str(error)) from error
         except sqlite3.DatabaseError as error:
-            from docflow.store import describe_database_error
+            from docflow.store.core import describe_database_error
 
             reason = describe_database_error(error)
             if reason is None:
@@ -62,7 +62,3 @@ class _LazyGroup(click.Group):
 @click.version_option(__version__, prog_name="docflow")
 def main() -> None:
     """Monitor electronic issuance and digital signatures of official documents."""
-
-
-if __name__ == "__main__":
-    main()

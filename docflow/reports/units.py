@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from docflow.agency import parse_agency_code
-from docflow.classify import classify_level
 from docflow.records import RejectedItem
+from docflow.store.classify import classify_level
 
 __all__ = [
     "Unit",

@@ -10,10 +10,10 @@ simply filed as a duplicate, never counted again.
 from __future__ import annotations
 
 import codecs
+import errno
 import json
 import logging
 import os
-import errno
 import queue
 import shutil
 import sqlite3
@@ -31,20 +31,20 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
-from docflow.batch_identity import BatchChanged, refusal
-from docflow.ingest import BatchOutcome, IngestOptions, ProgressCallback, ingest_batch
-from docflow.names import name_bytes, readable_name
-from docflow.store import Store, StoreBusy, StoreReplaced
+from docflow.ingest.run import BatchOutcome, IngestOptions, ProgressCallback, ingest_batch
+from docflow.readers.archive import is_temporary
+from docflow.readers.identity import BatchChanged, refusal
+from docflow.readers.names import name_bytes, readable_name
+from docflow.store.core import Store, StoreBusy, StoreReplaced
 from signatures import TrustStore
 
-__all__ = ["WatchSettings", "Watcher", "WatchReport", "WatchAborted", "is_temporary_name", "ProgressFactory"]
+__all__ = ["WatchSettings", "Watcher", "WatchReport", "WatchAborted", "ProgressFactory"]
 
 log = logging.getLogger(__name__)
 
 ProgressFactory = Callable[[str], AbstractContextManager[ProgressCallback]]
 """Given a batch name, a context giving the progress callback for that batch (e.g. a rich bar)."""
 
-_TEMPORARY_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial")
 _WHAT_TO_DO_UNREADABLE = (
     "Read the reason, export the batch again from the document-management software, "
     "and drop the new export into the inbox."
@@ -58,12 +58,6 @@ _WHAT_TO_DO_REFUSED = (
 )
 _TRASH = ".docflow-trash"
 """Inside the inbox (so on its file system): duplicates are renamed here whole, then deleted."""
-
-
-def is_temporary_name(name: str) -> bool:
-    """Names of files still being written or belonging to an editor, never batches."""
-    lowered = name.lower()
-    return name.startswith((".", "~$")) or lowered.endswith(_TEMPORARY_SUFFIXES)
 
 
 @dataclass(frozen=True)
@@ -218,7 +212,7 @@ class Watcher:
 
     def _is_candidate(self, path: Path) -> bool:
         # lexists: a link, a pipe or a device is a candidate too, to be refused with a reason.
-        if is_temporary_name(path.name) or not os.path.lexists(path):
+        if is_temporary(path.name) or not os.path.lexists(path):
             return False
         return Path(os.path.realpath(path)) not in self._own_dirs
 

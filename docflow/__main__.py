@@ -1,0 +1,5 @@
+"""``python -m docflow``: the same command as ``docflow``."""
+
+from docflow.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""What supervisors and auditors read: rates, rankings, summaries, units, certificates, audit queries."""

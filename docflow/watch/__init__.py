@@ -1,0 +1,1 @@
+"""The inbox watcher: how files arrive, when a batch is taken, and where it is filed."""
