@@ -40,7 +40,6 @@ log = logging.getLogger(__name__)
 ProgressCallback = Callable[[int], None]
 """Called with the number of items processed so far in the current batch."""
 
-_CHUNK = 1 << 20
 _NO_TRUST = TrustStore.from_objects([])
 """Without a trust store every signature is reported untrusted, and still recorded."""
 
@@ -486,48 +485,6 @@ def _readable_items(items: Iterator[BatchItem]) -> Iterator[BatchItem]:
 
 def _is_text(name: str) -> bool:
     return name.isascii() or readable_name(name) is name
-
-
-def _readable_items(items: Iterator[BatchItem]) -> Iterator[BatchItem]:
-    """The items with names the store can hold: a file name that is not UTF-8 (a folder's member, or a single
-    file's own name in its rows' labels) is written with ``\\xNN`` escapes (``docflow.names``)."""
-    for item in items:
-        if isinstance(item, SignedPayload):
-            if not _is_text(item.name):
-                item = dataclasses.replace(item, name=readable_name(item.name))
-        elif isinstance(item, DocumentRecord):
-            if not (_is_text(item.item_name) and all(map(_is_text, item.payload_names))):
-                item = dataclasses.replace(item, item_name=readable_name(item.item_name),
-                                           payload_names=tuple(map(readable_name, item.payload_names)))
-        elif isinstance(item, (RejectedItem, StatusEvent)) and not _is_text(item.item_name):
-            item = dataclasses.replace(item, item_name=readable_name(item.item_name))
-        yield item
-
-
-def _is_text(name: str) -> bool:
-    return name.isascii() or readable_name(name) is name
-
-
-def _folder_files(folder: Path) -> list[tuple[str, str]]:
-    """(path relative to the folder, with '/'; full path) of every file under it, sorted.
-
-    Strings, not Path objects: building and relating two Paths per file was most of listing a
-    folder of thousands of packages, and the listing is made before any work can start.
-    """
-    top = os.fspath(folder)
-    files: list[tuple[str, str]] = []
-    for root, _dirs, names in os.walk(top):
-        relative_root = root[len(top) + 1:].replace(os.sep, "/") if root != top else ""
-        files += [(f"{relative_root}/{name}" if relative_root else name, os.path.join(root, name)) for name in names]
-    return sorted(files)
-
-
-def _file_sha256(path: Path | str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _kind(path: Path) -> str:
