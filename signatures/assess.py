@@ -131,6 +131,14 @@ _PATH_FAILURES: dict[PathFailure, tuple[CheckName, SubIndication, str]] = {
         CheckName.REVOCATION, SubIndication.TRY_LATER,
         "The trust store has no usable CRL covering the signing time for this certificate; update the CRLs in "
         "the trust store and verify again."),
+    PathFailure.NO_REVOCATION_INFO_CA: (
+        CheckName.REVOCATION, SubIndication.CERTIFICATE_CHAIN_GENERAL_FAILURE,
+        "The signer's certificate is not revoked, but the trust store has no usable CRL for an issuing CA's "
+        "certificate (usually the root's CRL is missing); add that CRL to the trust store and verify again."),
+    PathFailure.UNREADABLE_CRL: (
+        CheckName.REVOCATION, SubIndication.TRY_LATER,
+        "Revocation could not be checked because a CRL file in the trust store could not be loaded: {files}; "
+        "replace that file and verify again."),
     PathFailure.WEAK_ALGORITHM: (
         CheckName.ALGORITHM_POLICY, SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
         "A certificate in the chain is signed with an algorithm no longer accepted (e.g. SHA-1)."),
@@ -145,7 +153,7 @@ def _path_failure(outcome: PathOutcome, source: TimeSource, moment: datetime) ->
         # A timestamp proves the signature was made after expiry, not merely claims it.
         subindication = SubIndication.EXPIRED
     when = outcome.when.date().isoformat() if outcome.when else "an unknown date"
-    reason = template.format(when=when, signed=moment.date().isoformat())
+    reason = template.format(when=when, signed=moment.date().isoformat(), files=", ".join(outcome.files))
     return failed(check, subindication, reason, outcome.message)
 
 
