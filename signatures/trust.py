@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -26,6 +28,7 @@ _PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 #]+)-----.*?-----END \1-----", re
 MAX_TRUST_FILE = 256 * 1024 * 1024
 """Larger files are not read (a hostile trust folder must not exhaust memory), and say so loudly."""
 _SNIFF_BYTES = 64 * 1024
+_NO_NAMES: Mapping[int, str] = MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -66,9 +69,13 @@ class TrustStore:
         unreadable: list[UnreadableCrl] = []
         root = Path(directory)
         with quiet_cryptography():
+            crl_files: dict[int, str] = {}
             for path in sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else ():
+                before = len(crls)
                 _read_trust_file(path, certificates, crls, problems, unreadable)
-        return cls.from_objects(certificates, crls, problems=problems, source=str(root), unreadable_crls=unreadable)
+                crl_files.update((id(crl), path.name) for crl in crls[before:])
+            return cls.from_objects(certificates, crls, problems=problems, source=str(root),
+                                    unreadable_crls=unreadable, crl_files=crl_files)
 
     @classmethod
     def from_objects(
@@ -79,9 +86,21 @@ class TrustStore:
         problems: list[str] | tuple[str, ...] = (),
         source: str = "",
         unreadable_crls: list[UnreadableCrl] | tuple[UnreadableCrl, ...] = (),
+        crl_files: Mapping[int, str] = _NO_NAMES,
     ) -> TrustStore:
+        """``crl_files``: the file each CRL came from, by ``id`` of the CRL object, for the reasons that name it."""
         unique = {_der_sha256(cert): cert for cert in certificates}
         unique_crls = {hashlib.sha256(crl.public_bytes(_DER)).hexdigest(): crl for crl in crls}
+        problems, unreadable_crls = list(problems), list(unreadable_crls)
+        for key, crl in list(unique_crls.items()):
+            named = [cert for cert in unique.values() if cert.subject == crl.issuer]
+            if named and not any(_signed_by(crl, cert) for cert in named):
+                # Unusable for every check; left in, certvalidator would skip it silently. Out, verdicts name it.
+                del unique_crls[key]
+                why = "its signature does not verify under its CA's certificate"
+                file = crl_files.get(id(crl), "a CRL")
+                problems.append(f"{file}: {why}")
+                unreadable_crls.append(UnreadableCrl(file, why, crl.issuer.public_bytes()))
         anchors = tuple(cert for cert in unique.values() if _self_signed(cert))
         intermediates = tuple(cert for cert in unique.values() if not _self_signed(cert))
         digest = hashlib.sha256()
@@ -90,10 +109,14 @@ class TrustStore:
         for failure in unreadable_crls:
             digest.update(f"unreadable:{failure.file}".encode())
         crl_list = tuple(unique_crls.values())
+        crl_der = tuple(crl.public_bytes(_DER) for crl in crl_list)
+        for crl, der in zip(crl_list, crl_der):
+            # Indexed now, once: verification processes forked later share the index instead of each building it.
+            index_of(der, crl.signature)
         return cls(
             anchors, intermediates, crl_list, tuple(problems), source, digest.hexdigest(),
             tuple(cert.public_bytes(_DER) for cert in intermediates),
-            tuple(crl.public_bytes(_DER) for crl in crl_list), tuple(unreadable_crls),
+            crl_der, tuple(unreadable_crls),
         )
 
     def time_breakpoints(self) -> tuple[datetime, ...]:
