@@ -270,7 +270,9 @@ def _algorithm_mismatch(names: AlgorithmNames, key: object) -> str | None:
     if families is not None and key is not None and not isinstance(key, families):
         have = next((label for kind, label in _KEY_NAMES.items() if isinstance(key, kind)), type(key).__name__)
         return f"it names the {names.signature.upper()} algorithm but the signer's key is {have}"
-    if names.signature_hash is not None and names.pss is None and names.signature_hash != names.digest:
+    # EdDSA identifiers name their hash too, but RFC 8419's digest rule for them is a policy check (assess).
+    combined = names.signature_hash is not None and names.pss is None and names.signature not in _EDDSA_DIGEST
+    if combined and names.signature_hash != names.digest:
         return (f"its signature algorithm names {names.signature_hash.upper()} while its digest algorithm is "
                 f"{(names.digest or 'unknown').upper()}")
     return None
