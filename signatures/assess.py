@@ -154,6 +154,9 @@ def _path_failure(outcome: PathOutcome, source: TimeSource, moment: datetime) ->
         subindication = SubIndication.EXPIRED
     when = outcome.when.date().isoformat() if outcome.when else "an unknown date"
     reason = template.format(when=when, signed=moment.date().isoformat(), files=", ".join(outcome.files))
+    if outcome.failure is PathFailure.NO_CHAIN and outcome.files:
+        reason += (f" The trust store also holds files that could not be loaded ({'; '.join(outcome.files)}); "
+                   "the missing CA certificate may be one of them.")
     return failed(check, subindication, reason, outcome.message)
 
 

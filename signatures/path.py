@@ -16,6 +16,7 @@ moment itself.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import enum
 import threading
 from bisect import bisect_left
@@ -195,6 +196,9 @@ def _validate_uncached(
         path = _run(_validate(validator, purpose))
     except Exception as error:  # certvalidator raises many types; each becomes a plain outcome
         outcome = _outcome_of_error(error)
+        if outcome.failure is PathFailure.NO_CHAIN and trust.problems:
+            # A certificate file of the store that could not be loaded may be the missing link: say so.
+            return dataclasses.replace(outcome, files=trust.problems)
         if outcome.failure is PathFailure.NO_REVOCATION_INFO:
             outcome = _missing_revocation(outcome, leaf, extras, trust, moment)
         if checked and outcome.failure in _REVOCATION_UNKNOWN:

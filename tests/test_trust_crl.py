@@ -109,6 +109,18 @@ def test_an_unreadable_crl_of_another_issuer_does_not_touch_this_verdict(
     assert verdict.passed, verdict.reason
 
 
+def test_a_certificate_file_that_cannot_be_loaded_is_named_when_the_chain_is_missing(
+    crl_pki: tuple[SamplePKI, Issued, Issued], tmp_path: Path
+) -> None:
+    pki, _, good = crl_pki
+    folder = write_trust_dir(pki, tmp_path)
+    intermediate = folder / "ca-nha-nuoc-g2-mau.cer"
+    intermediate.write_bytes(intermediate.read_bytes()[:200])
+    verdict = _verify(pki, good, folder)
+    assert verdict.subindication is SubIndication.NO_CERTIFICATE_CHAIN_FOUND
+    assert "ca-nha-nuoc-g2-mau.cer" in verdict.reason
+
+
 def test_a_huge_crl_is_indexed_and_agrees_with_a_walk(crl_pki: tuple[SamplePKI, Issued, Issued], tmp_path: Path) -> None:
     pki, revoked, good = crl_pki
     crl_der = _padded_crl(pki, 50_000)
