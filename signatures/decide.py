@@ -64,21 +64,20 @@ PRECEDENCE: tuple[SubIndication, ...] = (
     # INDETERMINATE, known revocations first: they can never turn into a pass.
     SubIndication.REVOKED_NO_POE,
     SubIndication.REVOKED_CA_NO_POE,
-    # Then the signing certificate and its chain (DSS's order: identify the signer, then the chain) ...
-    SubIndication.NO_SIGNING_CERTIFICATE_FOUND,
-    SubIndication.SIGNED_DATA_NOT_FOUND,
-    SubIndication.CERTIFICATE_CHAIN_GENERAL_FAILURE,
-    SubIndication.NO_CERTIFICATE_CHAIN_FOUND,
-    SubIndication.CHAIN_CONSTRAINTS_FAILURE,
-    # ... the certificate's time bounds and what it may sign ...
+    # Then what no change on the verifier's side can cure: the sender must re-sign or the CA must act.
+    SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
+    SubIndication.CRYPTO_CONSTRAINTS_FAILURE_NO_POE,
+    SubIndication.SIG_CONSTRAINTS_FAILURE,
     SubIndication.EXPIRED,
     SubIndication.OUT_OF_BOUNDS_NO_POE,
     SubIndication.OUT_OF_BOUNDS_NOT_REVOKED,
-    SubIndication.SIG_CONSTRAINTS_FAILURE,
-    # ... the algorithms ...
-    SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
-    SubIndication.CRYPTO_CONSTRAINTS_FAILURE_NO_POE,
-    # ... and last what fresher revocation data may resolve.
+    SubIndication.CHAIN_CONSTRAINTS_FAILURE,
+    SubIndication.CERTIFICATE_CHAIN_GENERAL_FAILURE,
+    # Last, what the verifier's own inputs may resolve (the document, a CA certificate, fresher CRLs),
+    # the signing certificate before its chain, as DSS checks them.
+    SubIndication.SIGNED_DATA_NOT_FOUND,
+    SubIndication.NO_SIGNING_CERTIFICATE_FOUND,
+    SubIndication.NO_CERTIFICATE_CHAIN_FOUND,
     SubIndication.TRY_LATER,
 )
 """Which failed check is the headline when several fail: earlier wins."""
