@@ -95,7 +95,7 @@ def decide(findings: list[Finding], passed_reason: str) -> tuple[Indication, Sub
         return Indication.TOTAL_PASSED, None, passed_reason
     # min() keeps the first of equal rank: the first check made.
     headline = min(failures, key=lambda finding: _RANK[finding.subindication])  # type: ignore[index]
-    others = [finding.check.name.value for finding in failures if finding is not headline]
+    others = [finding.check.name.value.replace("_", " ") for finding in failures if finding is not headline]
     reason = headline.reason
     if others:
         reason += f" Other checks also failed: {', '.join(dict.fromkeys(others))}."
