@@ -90,7 +90,9 @@ class TrustStore:
     ) -> TrustStore:
         """``crl_files``: the file each CRL came from, by ``id`` of the CRL object, for the reasons that name it."""
         unique = {_der_sha256(cert): cert for cert in certificates}
-        unique_crls = {hashlib.sha256(crl.public_bytes(_DER)).hexdigest(): crl for crl in crls}
+        # public_bytes re-encodes a CRL (half a second for a million entries): once per CRL, kept.
+        encoded = {id(crl): crl.public_bytes(_DER) for crl in crls}
+        unique_crls = {hashlib.sha256(encoded[id(crl)]).hexdigest(): crl for crl in crls}
         problems, unreadable_crls = list(problems), list(unreadable_crls)
         for key, crl in list(unique_crls.items()):
             named = [cert for cert in unique.values() if cert.subject == crl.issuer]
@@ -109,7 +111,7 @@ class TrustStore:
         for failure in unreadable_crls:
             digest.update(f"unreadable:{failure.file}".encode())
         crl_list = tuple(unique_crls.values())
-        crl_der = tuple(crl.public_bytes(_DER) for crl in crl_list)
+        crl_der = tuple(encoded[id(crl)] for crl in crl_list)
         for crl, der in zip(crl_list, crl_der):
             # Indexed now, once: verification processes forked later share the index instead of each building it.
             index_of(der, crl.signature)
