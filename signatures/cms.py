@@ -23,8 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, p
 
 from signatures.certinfo import CertInfo, cert_info
 from signatures.cmsparts import AlgorithmNames, SignedAttributes, SignedParts, SignerParts, Unusual, algorithm_names
-from signatures.cmsparts import as_set
-from signatures.cmsparts import der_signed_attributes, read_signed_attributes, read_signed_parts
+from signatures.cmsparts import as_set, der_signed_attributes, read_signed_attributes, read_signed_parts
 from signatures.decide import Finding, failed, passed, skipped
 from signatures.verdict import CheckName, SubIndication
 
@@ -252,13 +251,13 @@ def check_signer(
     return result
 
 
-_KEY_FAMILIES: dict[str, tuple[type, ...]] = {
-    "rsassa_pkcs1v15": (rsa.RSAPublicKey,),
-    "rsassa_pss": (rsa.RSAPublicKey,),
-    "ecdsa": (ec.EllipticCurvePublicKey,),
-    "dsa": (dsa.DSAPublicKey,),
-    "ed25519": (ed25519.Ed25519PublicKey,),
-    "ed448": (ed448.Ed448PublicKey,),
+_KEY_FAMILIES: dict[str, tuple[str, type]] = {
+    "rsassa_pkcs1v15": ("RSA", rsa.RSAPublicKey),
+    "rsassa_pss": ("RSA-PSS", rsa.RSAPublicKey),
+    "ecdsa": ("ECDSA", ec.EllipticCurvePublicKey),
+    "dsa": ("DSA", dsa.DSAPublicKey),
+    "ed25519": ("Ed25519", ed25519.Ed25519PublicKey),
+    "ed448": ("Ed448", ed448.Ed448PublicKey),
 }
 _KEY_NAMES = {rsa.RSAPublicKey: "RSA", ec.EllipticCurvePublicKey: "EC", dsa.DSAPublicKey: "DSA",
               ed25519.Ed25519PublicKey: "Ed25519", ed448.Ed448PublicKey: "Ed448"}
@@ -266,10 +265,10 @@ _KEY_NAMES = {rsa.RSAPublicKey: "RSA", ec.EllipticCurvePublicKey: "EC", dsa.DSAP
 
 def _algorithm_mismatch(names: AlgorithmNames, key: object) -> str | None:
     """Why the signature algorithm contradicts the key or the digest algorithm; None when they agree."""
-    families = _KEY_FAMILIES.get(names.signature)
-    if families is not None and key is not None and not isinstance(key, families):
+    family = _KEY_FAMILIES.get(names.signature)
+    if family is not None and key is not None and not isinstance(key, family[1]):
         have = next((label for kind, label in _KEY_NAMES.items() if isinstance(key, kind)), type(key).__name__)
-        return f"it names the {names.signature.upper()} algorithm but the signer's key is {have}"
+        return f"it names the {family[0]} algorithm but the signer's key is {have}"
     # EdDSA identifiers name their hash too, but RFC 8419's digest rule for them is a policy check (assess).
     combined = names.signature_hash is not None and names.pss is None and names.signature not in _EDDSA_DIGEST
     if combined and names.signature_hash != names.digest:

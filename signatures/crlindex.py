@@ -132,6 +132,7 @@ def _revoked_list(der: bytes) -> tuple[int, int]:
 
 
 _registry: dict[bytes, RevokedIndex] = {}
+_REGISTRY_LIMIT = 1024
 _registry_lock = threading.Lock()
 
 
@@ -142,6 +143,10 @@ def index_of(der: bytes, signature: bytes) -> RevokedIndex:
     if found is None or (found.der is not der and found.der != der):
         found = RevokedIndex.build(der)
         with _registry_lock:
+            if len(_registry) >= _REGISTRY_LIMIT:
+                # Stores loaded over a long run: start again. An index dropped here is built again when the engine
+                # next looks a serial up in that CRL; until then certvalidator walks it itself (slower, same answer).
+                _registry.clear()
             _registry[signature] = found
     return found
 
