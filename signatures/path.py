@@ -209,7 +209,7 @@ def _validate_uncached(
     outcome = PathOutcome(None, "", chain, checked, min(later) if later else None)
     if checked:
         issuers = [cert.issuer.dump() for cert in path.iter_certs(include_root=False)]
-        return _unreadable_crl_outcome(outcome, trust, issuers)
+        return _unreadable_crl_outcome(outcome, trust, issuers, loaded=False)
     return outcome
 
 
@@ -265,9 +265,14 @@ def _issuer_names(leaf: CertInfo, extras: tuple[bytes, ...], trust: TrustStore) 
     return names
 
 
-def _unreadable_crl_outcome(outcome: PathOutcome, trust: TrustStore, issuers: list[bytes]) -> PathOutcome:
-    """A CRL the path needed could not be loaded: revocation is unknown, and the verdict names the file."""
-    unreadable = trust.unreadable_crls_for(issuers)
+def _unreadable_crl_outcome(
+    outcome: PathOutcome, trust: TrustStore, issuers: list[bytes], *, loaded: bool = True
+) -> PathOutcome:
+    """A CRL the path needed could not be loaded: revocation is unknown, and the verdict names the file.
+
+    ``loaded``: count also CRLs that were offered to certvalidator (only when it found no usable one).
+    """
+    unreadable = trust.unreadable_crls_for(issuers, loaded=loaded)
     if not unreadable:
         return outcome
     files = tuple(f"{failure.file} ({failure.why})" for failure in unreadable)

@@ -72,9 +72,7 @@ def _token_of(signer_info: SignerParts) -> cms.ContentInfo | None:
         return None
     for attribute in cms.CMSAttributes.load(as_set(signer_info.unsigned_attrs), strict=False):
         if attribute["type"].native == "signature_time_stamp_token" and len(attribute["values"]):
-            token = attribute["values"][0]
-            token.native  # noqa: B018 - parsed lazily: a malformed token fails here, inside the caller's guard
-            return token
+            return attribute["values"][0]  # parsed lazily: a malformed token fails inside the caller's guard
     return None
 
 

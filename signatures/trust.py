@@ -19,6 +19,7 @@ from typing import Mapping
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
+
 from signatures.certinfo import quiet_cryptography
 from signatures.crlindex import index_of, sniff_crl
 
@@ -43,6 +44,8 @@ class UnreadableCrl:
     why: str
     issuer: bytes | None
     """DER of the issuer name read from the file's first bytes; None when it could not be read."""
+    loaded: bool = False
+    """Loaded and offered to path validation all the same: named only when revocation data is missing."""
 
 
 @dataclass(frozen=True)
@@ -97,12 +100,12 @@ class TrustStore:
         for key, crl in list(unique_crls.items()):
             named = [cert for cert in unique.values() if cert.subject == crl.issuer]
             if named and not any(_signed_by(crl, cert) for cert in named):
-                # Unusable for every check; left in, certvalidator would skip it silently. Out, verdicts name it.
-                del unique_crls[key]
+                # Kept for certvalidator (RFC 5280 lets a CA sign CRLs with another key, certified elsewhere), but
+                # named, so a verdict left without revocation data says which file let it down.
                 why = "its signature does not verify under its CA's certificate"
                 file = crl_files.get(id(crl), "a CRL")
                 problems.append(f"{file}: {why}")
-                unreadable_crls.append(UnreadableCrl(file, why, crl.issuer.public_bytes()))
+                unreadable_crls.append(UnreadableCrl(file, why, crl.issuer.public_bytes(), loaded=True))
         anchors = tuple(cert for cert in unique.values() if _self_signed(cert))
         intermediates = tuple(cert for cert in unique.values() if not _self_signed(cert))
         digest = hashlib.sha256()
@@ -160,9 +163,10 @@ class TrustStore:
             for crl in self.crls
         )
 
-    def unreadable_crls_for(self, issuers: list[bytes]) -> tuple[UnreadableCrl, ...]:
-        """Unloadable CRL files that may have been issued by one of ``issuers`` (DER names), or by anyone."""
-        return tuple(failure for failure in self.unreadable_crls if failure.issuer is None or failure.issuer in issuers)
+    def unreadable_crls_for(self, issuers: list[bytes], *, loaded: bool = True) -> tuple[UnreadableCrl, ...]:
+        """CRL files that failed and may be by one of ``issuers`` (DER names), or by anyone; ``loaded``: those too."""
+        return tuple(failure for failure in self.unreadable_crls
+                     if (failure.issuer is None or failure.issuer in issuers) and (loaded or not failure.loaded))
 
 
 def _revoked_at(crl: x509.CertificateRevocationList, der: bytes, serial: int) -> datetime | None:
