@@ -20,7 +20,7 @@ from signatures.pdf import DOCUMENT_TIMESTAMP, SHA1_SUBFILTER, PdfFormatError, P
 from signatures.modification import Changes, analyse_changes, describe, permitted
 from signatures.pdf import read_signed_pdf, sha1_of
 from signatures.policy import DEFAULT_POLICY, Policy
-from signatures.smime import SmimeFormatError, extract_smime
+from signatures.smime import SmimeFormatError, extract_smime, looks_like_smime
 from signatures.trust import TrustStore
 from signatures.verdict import Check, CheckName, CheckOutcome, SignerKind, SubIndication, Verdict, format_failure
 
@@ -78,7 +78,7 @@ def verify_file(
         data = _read_limited(path, policy)
         if data.lstrip()[:5] == b"%PDF-" or path.suffix.lower() == ".pdf":
             return verify_pdf(data, **options)  # type: ignore[arg-type]
-        if path.suffix.lower() == ".eml":
+        if path.suffix.lower() == ".eml" or looks_like_smime(data):
             signature, content = extract_smime(data)
             return verify_cms(signature, content, **options)  # type: ignore[arg-type]
         content_file = Path(content_path) if content_path else _paired_content(path)
@@ -114,12 +114,30 @@ def _plain(error: BaseException) -> str:
 
 
 def _guarded(work: Callable[[], list[Verdict]]) -> list[Verdict]:
+    """Whatever goes wrong becomes a verdict whose reason is plain words; the library's text goes to the checks."""
     try:
         return work()
-    except (CmsFormatError, PdfFormatError) as error:
-        return [format_failure(0, f"This is not a readable signature: {error}.")]
+    except CmsFormatError as error:
+        return [format_failure(0, f"This is not a readable signature: {error}.", error.detail or str(error))]
+    except PdfFormatError as error:
+        reason = getattr(error, "reason", None) or _pdf_reason(error)
+        return [format_failure(0, reason, getattr(error, "detail", None) or _technical(error))]
     except (Exception, RecursionError, MemoryError) as error:  # hostile input must not escape as an exception
-        return [format_failure(0, "The signature is malformed and could not be read.", f"{type(error).__name__}: {error}")]
+        return [format_failure(0, "The signature is malformed and could not be read; ask the sender for the file "
+                                  "again.", _technical(error))]
+
+
+def _pdf_reason(error: PdfFormatError) -> str:
+    # The PDF reader's own message names its internals (NotImplementedError, FileNotDecryptedError...):
+    # the clerk is told what it means instead.
+    causes = {type(cause).__name__ for cause in (error, error.__cause__, error.__context__) if cause is not None}
+    if causes & {"FileNotDecryptedError", "WrongPasswordError", "DependencyError"} or "encrypt" in str(error).lower():
+        return "The PDF is encrypted and cannot be checked; ask the sender for a copy that is not password-protected."
+    return "The PDF is damaged or uses a structure docflow cannot read; ask the sender for the file again."
+
+
+def _technical(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:2000]
 
 
 class _Encapsulated(enum.Enum):

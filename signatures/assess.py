@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Mapping, Sequence
 
-from signatures.certinfo import CertInfo
+from signatures.certinfo import CertInfo, cert_info
 from signatures.cms import ContentDigests, SignerCheck, check_signer, eddsa_digest_problem
 from signatures.cmsparts import SignerParts
 from signatures.decide import Finding, decide, failed, passed, skipped
@@ -131,6 +132,14 @@ _PATH_FAILURES: dict[PathFailure, tuple[CheckName, SubIndication, str]] = {
         CheckName.REVOCATION, SubIndication.TRY_LATER,
         "The trust store has no usable CRL covering the signing time for this certificate; update the CRLs in "
         "the trust store and verify again."),
+    PathFailure.NO_REVOCATION_INFO_CA: (
+        CheckName.REVOCATION, SubIndication.CERTIFICATE_CHAIN_GENERAL_FAILURE,
+        "The signer's certificate is not revoked, but the trust store has no usable CRL for an issuing CA's "
+        "certificate (usually the root's CRL is missing); add that CRL to the trust store and verify again."),
+    PathFailure.UNREADABLE_CRL: (
+        CheckName.REVOCATION, SubIndication.TRY_LATER,
+        "Revocation could not be checked because a CRL file in the trust store could not be loaded: {files}; "
+        "replace that file and verify again."),
     PathFailure.WEAK_ALGORITHM: (
         CheckName.ALGORITHM_POLICY, SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
         "A certificate in the chain is signed with an algorithm no longer accepted (e.g. SHA-1)."),
@@ -145,12 +154,21 @@ def _path_failure(outcome: PathOutcome, source: TimeSource, moment: datetime) ->
         # A timestamp proves the signature was made after expiry, not merely claims it.
         subindication = SubIndication.EXPIRED
     when = outcome.when.date().isoformat() if outcome.when else "an unknown date"
-    reason = template.format(when=when, signed=moment.date().isoformat())
+    reason = template.format(when=when, signed=moment.date().isoformat(), files=", ".join(outcome.files))
+    if outcome.failure is PathFailure.NO_CHAIN and outcome.files:
+        reason += (f" The trust store also holds files that could not be loaded ({'; '.join(outcome.files)}); "
+                   "the missing CA certificate may be one of them.")
     return failed(check, subindication, reason, outcome.message)
 
 
+@lru_cache(maxsize=20000)
+def _key_usage_problem_of(der: bytes) -> str | None:
+    """Per certificate, once: reading extensions (with cryptography's warnings silenced) costs ~5% of a verification."""
+    return key_usage_problem(cert_info(der).cert)
+
+
 def _key_usage_finding(signer: CertInfo) -> Finding:
-    problem = key_usage_problem(signer.cert)
+    problem = _key_usage_problem_of(signer.der)
     if problem is None:
         return passed(CheckName.KEY_USAGE)
     return failed(CheckName.KEY_USAGE, SubIndication.SIG_CONSTRAINTS_FAILURE,

@@ -7,15 +7,19 @@ A province's few thousand certificates sign millions of documents, so the
 from __future__ import annotations
 
 import hashlib
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Iterator
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
-__all__ = ["CertInfo", "cert_info", "key_bits"]
+__all__ = ["CertInfo", "cert_info", "key_bits", "load_certificate", "quiet_cryptography"]
 
 _UID = x509.ObjectIdentifier("0.9.2342.19200300.100.1.1")
 
@@ -28,6 +32,8 @@ class CertInfo:
     sha256: str
     subject: str
     issuer: str
+    serial: int
+    """Read once: ``cryptography`` warns on every read of a non-positive serial (see ``load_certificate``)."""
     serial_hex: str
     common_name: str | None
     organisation: str | None
@@ -43,8 +49,10 @@ class CertInfo:
 @lru_cache(maxsize=20000)
 def cert_info(der: bytes) -> CertInfo:
     """Raises ValueError when the certificate cannot be parsed."""
-    cert = x509.load_der_x509_certificate(der)
-    public_key = _public_key(cert)
+    with quiet_cryptography():
+        cert = load_certificate(der)
+        serial = cert.serial_number
+        public_key = _public_key(cert)
     return CertInfo(
         der=der,
         cert=cert,
@@ -52,7 +60,8 @@ def cert_info(der: bytes) -> CertInfo:
         sha256=hashlib.sha256(der).hexdigest(),
         subject=_rfc4514(cert.subject),
         issuer=_rfc4514(cert.issuer),
-        serial_hex=format(cert.serial_number, "x"),
+        serial=serial,
+        serial_hex=format(serial, "x"),
         common_name=_first(cert.subject, NameOID.COMMON_NAME),
         organisation=_first(cert.subject, NameOID.ORGANIZATION_NAME),
         org_unit=_first(cert.subject, NameOID.ORGANIZATIONAL_UNIT_NAME),
@@ -60,6 +69,31 @@ def cert_info(der: bytes) -> CertInfo:
         uid=_first(cert.subject, _UID),
         key_bits=key_bits(public_key),
     )
+
+
+def load_certificate(der: bytes) -> x509.Certificate:
+    """The certificate, or ValueError (also for what ``cryptography`` reports otherwise, e.g. InvalidVersion)."""
+    with quiet_cryptography():
+        try:
+            cert = x509.load_der_x509_certificate(der)
+            # Parsed lazily: touching the fields here raises now, where a caller expects it, not later.
+            cert.serial_number, cert.not_valid_before_utc, cert.not_valid_after_utc  # noqa: B018
+        except x509.InvalidVersion as error:
+            raise ValueError(f"the certificate has an unknown version ({error})") from error
+    return cert
+
+
+@contextmanager
+def quiet_cryptography() -> Iterator[None]:
+    """Silence ``cryptography``'s deprecation warnings for the code inside, and only those.
+
+    Real certificates with a negative serial or non-DER fields still load; ``cryptography`` warns (on every
+    read of such a field) that it will refuse them one day. That is meant for the library's user, not for
+    someone reading docflow's output, so the engine silences it where it reads certificates.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        yield
 
 
 @lru_cache(maxsize=20000)

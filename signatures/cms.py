@@ -16,13 +16,14 @@ from datetime import datetime, timezone
 from functools import lru_cache
 
 from asn1crypto import cms, core, pem
+from asn1crypto import x509 as asn1_x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa, utils
 
 from signatures.certinfo import CertInfo, cert_info
-from signatures.cmsparts import SignedAttributes, SignedParts, SignerParts, Unusual, algorithm_names, as_set
-from signatures.cmsparts import read_signed_attributes, read_signed_parts
+from signatures.cmsparts import AlgorithmNames, SignedAttributes, SignedParts, SignerParts, Unusual, algorithm_names
+from signatures.cmsparts import as_set, der_signed_attributes, read_signed_attributes, read_signed_parts
 from signatures.decide import Finding, failed, passed, skipped
 from signatures.verdict import CheckName, SubIndication
 
@@ -42,6 +43,7 @@ _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "md5": hashes.MD5,
     "sha1": hashes.SHA1,
     "sha224": hashes.SHA224,
+    "sha3_224": hashes.SHA3_224,
     "sha256": hashes.SHA256,
     "sha384": hashes.SHA384,
     "sha512": hashes.SHA512,
@@ -58,7 +60,14 @@ _EDDSA_DIGEST = {"ed25519": "sha512", "ed448": "shake256"}
 
 
 class CmsFormatError(ValueError):
-    """The input is not a readable CMS SignedData; the message is a plain-words reason."""
+    """The input is not a readable CMS SignedData; the message is a plain-words reason.
+
+    ``detail`` keeps the parser's own words for the verdict's checks, never for its reason.
+    """
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(reason)
+        self.detail = detail
 
 
 def read_signed(data: bytes) -> SignedParts:
@@ -82,7 +91,7 @@ def _load_der(der: bytes) -> cms.SignedData:
         info = cms.ContentInfo.load(der, strict=False)
         content_type = info["content_type"].native
     except (ValueError, TypeError, KeyError) as error:
-        raise CmsFormatError(f"the file is not a CMS/PKCS#7 structure ({error})") from error
+        raise CmsFormatError("the file is not a CMS/PKCS#7 structure", f"{type(error).__name__}: {error}") from error
     if content_type != "signed_data":
         raise CmsFormatError(f"the CMS structure holds '{content_type}', not signed data")
     signed_data = info["content"]
@@ -97,7 +106,7 @@ def _decode_armour(data: bytes) -> bytes:
         try:
             return pem.unarmor(stripped)[2]
         except ValueError as error:
-            raise CmsFormatError(f"the PEM armour is broken ({error})") from error
+            raise CmsFormatError("the PEM armour is broken", f"{type(error).__name__}: {error}") from error
     if stripped[:1] in (b"M", b"m") and b"\x00" not in stripped[:64]:
         # S/MIME .p7m files are often plain base64 of the DER.
         try:
@@ -186,6 +195,7 @@ def check_signer(
     """Structure, signer certificate, content-type, message-digest and signature-value checks.
 
     The signer certificate is looked for among the ``embedded`` certificates, then the ``store``'s.
+    Every check that can still mean something is made, so a verdict lists every problem found.
     """
     result = SignerCheck()
     names = algorithm_names(signer_info.digest_algorithm, signer_info.signature_algorithm)
@@ -193,36 +203,113 @@ def check_signer(
     result.signature_algorithm = names.signature
     result.signature_value = signer_info.signature
     result.pss = names.pss
-    result.findings.append(passed(CheckName.STRUCTURE))
+    encoded_attrs = signer_info.signed_attrs
+    attributes = read_signed_attributes(encoded_attrs) if encoded_attrs is not None else None
+    if attributes is not None and attributes.repeated:
+        repeated = ", ".join(attributes.repeated)
+        result.findings.append(failed(
+            CheckName.STRUCTURE, SubIndication.FORMAT_FAILURE,
+            f"The signature repeats signed attributes that may appear only once ({repeated}); it is refused, "
+            "because a verifier could read either value. Ask the sender to re-sign.",
+        ))
+    else:
+        result.findings.append(passed(CheckName.STRUCTURE))
     result.signer = _find_signer(signer_info.sid, embedded, store)
     if result.signer is None:
-        result.findings.append(failed(
-            CheckName.SIGNER_CERTIFICATE, SubIndication.NO_SIGNING_CERTIFICATE_FOUND,
-            "The signer's certificate is neither in the signature nor in the trust store; ask the sender "
-            "to re-sign with the certificate embedded.",
-        ))
+        result.findings.append(_no_signer_finding(signer_info.sid, embedded))
         return result
     result.findings.append(passed(CheckName.SIGNER_CERTIFICATE))
-    if digests is None:
-        result.findings.append(failed(
-            CheckName.MESSAGE_DIGEST, SubIndication.SIGNED_DATA_NOT_FOUND,
-            "The signature is detached and the signed document was not supplied; verify it together with "
-            "its document.",
-        ))
-        return result
+    with_attributes = encoded_attrs is not None and attributes is not None and attributes.count > 0
     if result.digest_algorithm not in SUPPORTED_DIGESTS:
         result.findings.append(failed(
             CheckName.MESSAGE_DIGEST, SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
             f"The signature uses the digest algorithm '{result.digest_algorithm}', which docflow cannot check.",
         ))
         return result
-    encoded_attrs = signer_info.signed_attrs
-    attributes = read_signed_attributes(encoded_attrs) if encoded_attrs is not None else None
-    if encoded_attrs is not None and attributes is not None and attributes.count > 0:
-        _check_with_attributes(result, attributes, as_set(encoded_attrs), content_type, digests)
-    else:
+    mismatch = _algorithm_mismatch(names, result.signer.public_key)
+    if mismatch is not None:
+        result.findings.append(failed(
+            CheckName.SIGNATURE_VALUE, SubIndication.SIG_CRYPTO_FAILURE,
+            f"The signature is refused because {mismatch}; the signing tool wrote a contradictory signature. "
+            "Ask the sender to re-sign.", mismatch,
+        ))
+    if digests is None:
+        result.findings.append(failed(
+            CheckName.MESSAGE_DIGEST, SubIndication.SIGNED_DATA_NOT_FOUND,
+            "The signature is detached and the signed document was not supplied; verify it together with "
+            "its document.",
+        ))
+        if with_attributes and mismatch is None:
+            # The signature value covers the attributes, not the document: it can still be checked.
+            _check_signature_value(result, as_set(encoded_attrs), None, encoded_attrs)  # type: ignore[arg-type]
+        return result
+    if with_attributes:
+        _check_with_attributes(result, attributes, encoded_attrs, content_type, digests,  # type: ignore[arg-type]
+                               check_value=mismatch is None)
+    elif mismatch is None:
         _check_without_attributes(result, digests)
     return result
+
+
+_KEY_FAMILIES: dict[str, tuple[str, type]] = {
+    "rsassa_pkcs1v15": ("RSA", rsa.RSAPublicKey),
+    "rsassa_pss": ("RSA-PSS", rsa.RSAPublicKey),
+    "ecdsa": ("ECDSA", ec.EllipticCurvePublicKey),
+    "dsa": ("DSA", dsa.DSAPublicKey),
+    "ed25519": ("Ed25519", ed25519.Ed25519PublicKey),
+    "ed448": ("Ed448", ed448.Ed448PublicKey),
+}
+_KEY_NAMES = {rsa.RSAPublicKey: "RSA", ec.EllipticCurvePublicKey: "EC", dsa.DSAPublicKey: "DSA",
+              ed25519.Ed25519PublicKey: "Ed25519", ed448.Ed448PublicKey: "Ed448"}
+
+
+def _algorithm_mismatch(names: AlgorithmNames, key: object) -> str | None:
+    """Why the signature algorithm contradicts the key or the digest algorithm; None when they agree."""
+    family = _KEY_FAMILIES.get(names.signature)
+    if family is not None and key is not None and not isinstance(key, family[1]):
+        have = next((label for kind, label in _KEY_NAMES.items() if isinstance(key, kind)), type(key).__name__)
+        return f"it names the {family[0]} algorithm but the signer's key is {have}"
+    # EdDSA identifiers name their hash too, but RFC 8419's digest rule for them is a policy check (assess).
+    combined = names.signature_hash is not None and names.pss is None and names.signature not in _EDDSA_DIGEST
+    if combined and names.signature_hash != names.digest:
+        return (f"its signature algorithm names {names.signature_hash.upper()} while its digest algorithm is "
+                f"{(names.digest or 'unknown').upper()}")
+    return None
+
+
+def _no_signer_finding(sid: bytes, embedded: tuple[bytes, ...]) -> Finding:
+    if _malformed_match(sid, embedded):
+        return failed(
+            CheckName.SIGNER_CERTIFICATE, SubIndication.NO_SIGNING_CERTIFICATE_FOUND,
+            "The signer's certificate is in the signature but malformed, so it cannot be used; ask the "
+            "signer's CA or signing tool for a correctly encoded certificate and re-sign.",
+            "the certificate the signer identifier names is embedded but cannot be parsed",
+        )
+    return failed(
+        CheckName.SIGNER_CERTIFICATE, SubIndication.NO_SIGNING_CERTIFICATE_FOUND,
+        "The signer's certificate is neither in the signature nor in the trust store; ask the sender "
+        "to re-sign with the certificate embedded.",
+    )
+
+
+def _malformed_match(sid: bytes, embedded: tuple[bytes, ...]) -> bool:
+    """Whether an embedded certificate that ``cryptography`` refuses is the one the signer identifier names.
+
+    asn1crypto reads such certificates leniently enough to compare issuer, serial and key identifier.
+    """
+    identifier = cms.SignerIdentifier.load(sid)
+    for der in embedded:
+        try:
+            cert_info(der)
+            continue
+        except ValueError:
+            pass
+        try:
+            if _matches(identifier, asn1_x509.Certificate.load(der)):
+                return True
+        except (ValueError, TypeError, KeyError):
+            continue
+    return False
 
 
 def _find_signer(sid: bytes, embedded: tuple[bytes, ...], store: tuple[bytes, ...]) -> CertInfo | None:
@@ -270,9 +357,10 @@ def _check_without_attributes(result: SignerCheck, digests: ContentDigests) -> N
 
 
 def _check_with_attributes(
-    result: SignerCheck, attributes: SignedAttributes, signed_bytes: bytes, content_type: str, digests: ContentDigests
+    result: SignerCheck, attributes: SignedAttributes, encoded: bytes, content_type: str, digests: ContentDigests,
+    *, check_value: bool = True,
 ) -> None:
-    """``signed_bytes``: the attributes encoded as the SET the signature covers."""
+    """``encoded``: the signed attributes' [0] IMPLICIT field as written in the SignerInfo."""
     declared_type = attributes.content_type
     result.findings.append(_attribute_finding(
         CheckName.CONTENT_TYPE, "content-type", declared_type, content_type,
@@ -285,7 +373,8 @@ def _check_with_attributes(
     ))
     if attributes.signing_time is not None:
         result.signing_time_attribute = attributes.signing_time.astimezone(timezone.utc)
-    _check_signature_value(result, signed_bytes, None)
+    if check_value:
+        _check_signature_value(result, as_set(encoded), None, encoded)
 
 
 def _attribute_finding(
@@ -299,11 +388,22 @@ def _attribute_finding(
     return passed(name)
 
 
-def _check_signature_value(result: SignerCheck, message: bytes, message_digest: bytes | None) -> None:
+def _check_signature_value(
+    result: SignerCheck, message: bytes, message_digest: bytes | None, attributes: bytes | None = None
+) -> None:
+    """``attributes``: the signed attributes as written, when ``message`` is their SET."""
     assert result.signer is not None
     key = result.signer.public_key
     try:
-        _verify(key, result, message, message_digest)
+        try:
+            _verify(key, result, message, message_digest)
+        except InvalidSignature:
+            # RFC 5652 §5.4: the signature covers the DER of the attributes; a signer that wrote them in
+            # BER (indefinite lengths, unsorted) signed that DER, not the bytes it wrote. Same values either way.
+            der = der_signed_attributes(attributes) if attributes is not None else None
+            if der is None or der == message:
+                raise
+            _verify(key, result, der, None)
     except InvalidSignature:
         result.findings.append(failed(
             CheckName.SIGNATURE_VALUE, SubIndication.SIG_CRYPTO_FAILURE,

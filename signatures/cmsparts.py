@@ -33,6 +33,7 @@ __all__ = [
     "algorithm_names",
     "content_type_name",
     "as_set",
+    "der_signed_attributes",
 ]
 
 # Identifier octets (class, constructed bit and tag in one byte), as DER writes them.
@@ -235,6 +236,8 @@ class AlgorithmNames:
     signature: str
     pss: tuple[str, str, int] | None
     """(hash, MGF1 hash, salt length) for RSASSA-PSS signatures."""
+    signature_hash: str | None = None
+    """The hash a combined signature identifier names (``sha256WithRSAEncryption`` → sha256), else None."""
 
 
 @lru_cache(maxsize=1024)
@@ -247,7 +250,11 @@ def algorithm_names(digest_algorithm: bytes, signature_algorithm: bytes) -> Algo
     except ValueError:
         signature_name = str(signature["algorithm"].native)
     pss = _pss_parameters(signature) if signature_name == "rsassa_pss" else None
-    return AlgorithmNames(digest, signature_name, pss)
+    try:
+        signature_hash = signature.hash_algo
+    except ValueError:  # a bare key algorithm (rsaEncryption, EdDSA, PSS): the digest algorithm rules
+        signature_hash = None
+    return AlgorithmNames(digest, signature_name, pss, signature_hash)
 
 
 def _pss_parameters(algorithm: algos.SignedDigestAlgorithm) -> tuple[str, str, int]:
@@ -267,6 +274,8 @@ class SignedAttributes:
     message_digest: bytes | None
     signing_time: datetime | None
     """Each None when the attribute is absent or does not hold exactly one value."""
+    repeated: tuple[str, ...] = ()
+    """Those of the three that appear more than once or with other than one value (RFC 5652 §11 forbids it)."""
 
 
 def read_signed_attributes(encoded: bytes) -> SignedAttributes:
@@ -280,12 +289,15 @@ def read_signed_attributes(encoded: bytes) -> SignedAttributes:
 def _walk_attributes(encoded: bytes) -> SignedAttributes:
     attributes = _children(encoded, _element(encoded))
     found: dict[bytes, object] = {}
+    repeated: list[str] = []
     for attribute in attributes:
         kind, values = _children(encoded, _expect(attribute, _SEQUENCE))
         oid = _encoded(encoded, _expect(kind, _OID))
         _expect(values, _SET)
-        if oid in (_CONTENT_TYPE_OID, _MESSAGE_DIGEST_OID, _SIGNING_TIME_OID):
+        if oid in _SINGLE_VALUED:
             members = _children(encoded, values)
+            if len(members) != 1 or oid in found:
+                repeated.append(_SINGLE_VALUED[oid])
             if len(members) == 1:
                 found[oid] = _attribute_value(oid, encoded, members[0])
     time = found.get(_SIGNING_TIME_OID)
@@ -294,7 +306,14 @@ def _walk_attributes(encoded: bytes) -> SignedAttributes:
         content_type=found.get(_CONTENT_TYPE_OID),  # type: ignore[arg-type]
         message_digest=found.get(_MESSAGE_DIGEST_OID),  # type: ignore[arg-type]
         signing_time=time if isinstance(time, datetime) else None,
+        repeated=tuple(dict.fromkeys(repeated)),
     )
+
+
+_SINGLE_VALUED = {
+    _CONTENT_TYPE_OID: "content-type", _MESSAGE_DIGEST_OID: "message-digest", _SIGNING_TIME_OID: "signing-time",
+}
+"""RFC 5652 §11: each of these appears once in the signed attributes, with exactly one value."""
 
 
 def _attribute_value(oid: bytes, data: bytes, value: Element) -> object:
@@ -330,14 +349,31 @@ def _der_time(tag: int, text: bytes) -> datetime | None:
 def _attributes_by_asn1crypto(encoded: bytes) -> SignedAttributes:
     attributes = cms.CMSAttributes.load(as_set(encoded), strict=False)
     values: dict[str, object] = {}
+    repeated: list[str] = []
     for attribute in attributes:
         name = attribute["type"].native
-        if name in ("content_type", "message_digest", "signing_time") and len(attribute["values"]) == 1:
-            values[name] = attribute["values"][0].native
+        if name in ("content_type", "message_digest", "signing_time"):
+            if len(attribute["values"]) != 1 or name in values:
+                repeated.append(name.replace("_", "-"))
+            if len(attribute["values"]) == 1:
+                values[name] = attribute["values"][0].native
     time = values.get("signing_time")
     return SignedAttributes(
         count=len(attributes),
         content_type=values.get("content_type"),  # type: ignore[arg-type]
         message_digest=values.get("message_digest"),  # type: ignore[arg-type]
         signing_time=time if isinstance(time, datetime) else None,
+        repeated=tuple(dict.fromkeys(repeated)),
     )
+
+
+def der_signed_attributes(encoded: bytes) -> bytes | None:
+    """The DER re-encoding of signed attributes as the SET they stand for; None when unreadable.
+
+    RFC 5652 §5.4: the signature covers the DER encoding of the SET, whatever encoding the
+    signer wrote into the SignerInfo (BER lengths, unsorted members).
+    """
+    try:
+        return cms.CMSAttributes.load(as_set(encoded), strict=False).dump(force=True)
+    except (ValueError, TypeError):
+        return None

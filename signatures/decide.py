@@ -1,8 +1,13 @@
 """From the checks made to one ETSI indication: the single place verdicts are decided.
 
-Each check yields a ``Finding``; a failed finding names the indication it would
-cause. A TOTAL_FAILED finding outranks an INDETERMINATE one (a broken hash is
-more decisive than a missing CRL); within a rank the first check made wins.
+Each check yields a ``Finding``; a failed finding names the sub-indication it would
+cause. Every finding stays in the verdict's ``checks``; the headline is the failed
+finding whose sub-indication comes first in ``PRECEDENCE`` (within one sub-indication,
+the first check made). ETSI EN 319 102-1 lets a validator report any of the
+corresponding sub-indications; docflow fixes one order so the same file always reads
+the same way, and so a known failure (a revocation, a broken hash) is never hidden
+behind one that may go away on its own (a missing CRL). docs/signatures.md
+"Which reason is the headline" says the same to a reader.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from functools import lru_cache
 
 from signatures.verdict import Check, CheckName, CheckOutcome, Indication, SubIndication
 
-__all__ = ["Finding", "passed", "skipped", "failed", "decide"]
+__all__ = ["Finding", "PRECEDENCE", "passed", "skipped", "failed", "decide"]
 
 
 @dataclass(frozen=True)
@@ -49,13 +54,36 @@ def failed(name: CheckName, subindication: SubIndication, reason: str, detail: s
     )
 
 
-_TOTAL_FAILED = {
+PRECEDENCE: tuple[SubIndication, ...] = (
+    # TOTAL_FAILED: proven failures, the signature is false whatever else is found.
     SubIndication.FORMAT_FAILURE,
     SubIndication.HASH_FAILURE,
     SubIndication.SIG_CRYPTO_FAILURE,
     SubIndication.REVOKED,
     SubIndication.NOT_YET_VALID,
-}
+    # INDETERMINATE, known revocations first: they can never turn into a pass.
+    SubIndication.REVOKED_NO_POE,
+    SubIndication.REVOKED_CA_NO_POE,
+    # Then what no change on the verifier's side can cure: the sender must re-sign or the CA must act.
+    SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
+    SubIndication.CRYPTO_CONSTRAINTS_FAILURE_NO_POE,
+    SubIndication.SIG_CONSTRAINTS_FAILURE,
+    SubIndication.EXPIRED,
+    SubIndication.OUT_OF_BOUNDS_NO_POE,
+    SubIndication.OUT_OF_BOUNDS_NOT_REVOKED,
+    SubIndication.CHAIN_CONSTRAINTS_FAILURE,
+    SubIndication.CERTIFICATE_CHAIN_GENERAL_FAILURE,
+    # Last, what the verifier's own inputs may resolve (the document, a CA certificate, fresher CRLs),
+    # the signing certificate before its chain, as DSS checks them.
+    SubIndication.SIGNED_DATA_NOT_FOUND,
+    SubIndication.NO_SIGNING_CERTIFICATE_FOUND,
+    SubIndication.NO_CERTIFICATE_CHAIN_FOUND,
+    SubIndication.TRY_LATER,
+)
+"""Which failed check is the headline when several fail: earlier wins."""
+
+_RANK = {subindication: rank for rank, subindication in enumerate(PRECEDENCE)}
+_TOTAL_FAILED = frozenset(PRECEDENCE[: PRECEDENCE.index(SubIndication.NOT_YET_VALID) + 1])
 _INDICATION_OF = {
     sub: Indication.TOTAL_FAILED if sub in _TOTAL_FAILED else Indication.INDETERMINATE for sub in SubIndication
 }
@@ -63,8 +91,12 @@ _INDICATION_OF = {
 
 def decide(findings: list[Finding], passed_reason: str) -> tuple[Indication, SubIndication | None, str]:
     failures = [finding for finding in findings if finding.is_failure]
-    for rank in (Indication.TOTAL_FAILED, Indication.INDETERMINATE):
-        for finding in failures:
-            if finding.indication is rank:
-                return rank, finding.subindication, finding.reason
-    return Indication.TOTAL_PASSED, None, passed_reason
+    if not failures:
+        return Indication.TOTAL_PASSED, None, passed_reason
+    # min() keeps the first of equal rank: the first check made.
+    headline = min(failures, key=lambda finding: _RANK[finding.subindication])  # type: ignore[index]
+    others = [finding.check.name.value.replace("_", " ") for finding in failures if finding is not headline]
+    reason = headline.reason
+    if others:
+        reason += f" Other checks also failed: {', '.join(dict.fromkeys(others))}."
+    return headline.indication, headline.subindication, reason  # type: ignore[return-value]

@@ -16,6 +16,7 @@ moment itself.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import enum
 import threading
 from bisect import bisect_left
@@ -25,12 +26,15 @@ from datetime import datetime, timedelta
 from typing import Sequence
 
 from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator import errors as cv_errors
 from pyhanko_certvalidator.policy_decl import CertRevTrustPolicy, RevocationCheckingPolicy, RevocationCheckingRule
 
 from signatures.certinfo import CertInfo, cert_info
+from signatures.crlindex import install_indexed_lookup, index_of
 from signatures.policy import Policy, RevocationMode
 from signatures.trust import TrustStore
 
@@ -53,6 +57,11 @@ class PathFailure(str, enum.Enum):
     REVOKED = "revoked"
     REVOKED_CA = "revoked_ca"
     NO_REVOCATION_INFO = "no_revocation_info"
+    """No usable CRL for the signer's own certificate."""
+    NO_REVOCATION_INFO_CA = "no_revocation_info_ca"
+    """The signer's certificate is covered, but an issuing CA's certificate is not."""
+    UNREADABLE_CRL = "unreadable_crl"
+    """A CRL the path needed is in the trust store but could not be loaded."""
     WEAK_ALGORITHM = "weak_algorithm"
     USAGE = "usage"
 
@@ -70,7 +79,11 @@ class PathOutcome:
     """Set when the leaf is listed as revoked, but only after the moment."""
     when: datetime | None = None
     """The instant the failure refers to (expiry, start of validity, revocation)."""
+    files: tuple[str, ...] = ()
+    """Trust-store files that could not be loaded and that this outcome may depend on."""
 
+
+install_indexed_lookup()
 
 _cache: OrderedDict[tuple[object, ...], PathOutcome] = OrderedDict()
 _cache_lock = threading.Lock()
@@ -151,7 +164,7 @@ def _own_points(
         found: list[datetime] = []
         for info in [leaf, *(cert_info(der) for der in extras if _parses(der))]:
             found += (info.cert.not_valid_before_utc, info.cert.not_valid_after_utc)
-            found += trust.revocation_dates(info.cert.serial_number)
+            found += trust.revocation_dates(info.serial)
         points = tuple(found)
         with _cache_lock:
             if len(_own_points_cache) >= _CACHE_LIMIT:
@@ -178,14 +191,92 @@ def _validate_uncached(
         time_tolerance=timedelta(0),
     )
     validator = CertificateValidator(leaf.asn1(), validation_context=context)
+    checked = rule is not RevocationCheckingRule.NO_CHECK
     try:
         path = _run(_validate(validator, purpose))
     except Exception as error:  # certvalidator raises many types; each becomes a plain outcome
-        return _outcome_of_error(error)
+        outcome = _outcome_of_error(error)
+        if outcome.failure is PathFailure.NO_CHAIN and trust.problems:
+            # A certificate file of the store that could not be loaded may be the missing link: say so.
+            return dataclasses.replace(outcome, files=trust.problems)
+        if outcome.failure is PathFailure.NO_REVOCATION_INFO:
+            outcome = _missing_revocation(outcome, leaf, extras, trust, moment)
+        if checked and outcome.failure in _REVOCATION_UNKNOWN:
+            return _unreadable_crl_outcome(outcome, trust, _issuer_names(leaf, extras, trust))
+        return outcome
     chain = tuple(cert.subject.human_friendly for cert in path.iter_certs(include_root=True))
-    checked = rule is not RevocationCheckingRule.NO_CHECK
-    later = [date for date in trust.revocation_dates(leaf.cert.serial_number) if date >= moment]
-    return PathOutcome(None, "", chain, checked, min(later) if later else None)
+    later = [date for date in trust.revocation_dates(leaf.serial) if date >= moment]
+    outcome = PathOutcome(None, "", chain, checked, min(later) if later else None)
+    if checked:
+        issuers = [cert.issuer.dump() for cert in path.iter_certs(include_root=False)]
+        return _unreadable_crl_outcome(outcome, trust, issuers, loaded=False)
+    return outcome
+
+
+_REVOCATION_UNKNOWN = frozenset({PathFailure.NO_REVOCATION_INFO, PathFailure.NO_REVOCATION_INFO_CA})
+
+
+def _missing_revocation(
+    outcome: PathOutcome, leaf: CertInfo, extras: tuple[bytes, ...], trust: TrustStore, moment: datetime
+) -> PathOutcome:
+    """Which revocation data was missing, and whether the trust store knows the signer is revoked anyway.
+
+    certvalidator checks from the anchor down and stops at the first certificate without a usable CRL,
+    so a revoked signer under a CA whose own CRL is missing came out as "no revocation data". A known
+    revocation must never be hidden behind a missing CRL: the signer's issuer's CRL is read directly.
+    """
+    issuers = _issuers_of(leaf, extras, trust)
+    revoked = trust.revoked_by_issuer(leaf.cert, leaf.serial, issuers)
+    if revoked is not None and revoked <= moment:
+        return PathOutcome(PathFailure.REVOKED, f"the signer's certificate is listed as revoked ({outcome.message})",
+                           when=revoked)
+    if trust.has_crl_from(leaf.cert, issuers, moment):
+        return PathOutcome(PathFailure.NO_REVOCATION_INFO_CA, outcome.message,
+                           revoked_later=revoked if revoked is not None and revoked > moment else None)
+    return outcome
+
+
+def _issuers_of(leaf: CertInfo, extras: tuple[bytes, ...], trust: TrustStore) -> tuple[x509.Certificate, ...]:
+    """Certificates that issued ``leaf`` (by name and signature), from the store and the signature."""
+    candidates = [*trust.anchors, *trust.intermediates, *(cert_info(der).cert for der in extras if _parses(der))]
+    found = []
+    for candidate in candidates:
+        if candidate.subject != leaf.cert.issuer:
+            continue
+        try:
+            leaf.cert.verify_directly_issued_by(candidate)
+        except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+            continue
+        found.append(candidate)
+    return tuple(found)
+
+
+def _issuer_names(leaf: CertInfo, extras: tuple[bytes, ...], trust: TrustStore) -> list[bytes]:
+    """DER issuer names from the leaf up through the store, by name (no path was validated)."""
+    by_subject = {cert.subject: cert for cert in (*trust.anchors, *trust.intermediates)}
+    names, issuer, seen = [], leaf.cert.issuer, set()
+    while issuer not in seen:
+        seen.add(issuer)
+        names.append(issuer.public_bytes())
+        parent = by_subject.get(issuer)
+        if parent is None or parent.issuer == parent.subject:
+            break
+        issuer = parent.issuer
+    return names
+
+
+def _unreadable_crl_outcome(
+    outcome: PathOutcome, trust: TrustStore, issuers: list[bytes], *, loaded: bool = True
+) -> PathOutcome:
+    """A CRL the path needed could not be loaded: revocation is unknown, and the verdict names the file.
+
+    ``loaded``: count also CRLs that were offered to certvalidator (only when it found no usable one).
+    """
+    unreadable = trust.unreadable_crls_for(issuers, loaded=loaded)
+    if not unreadable:
+        return outcome
+    files = tuple(f"{failure.file} ({failure.why})" for failure in unreadable)
+    return PathOutcome(PathFailure.UNREADABLE_CRL, "; ".join(files), outcome.chain, True, files=files)
 
 
 async def _validate(validator: CertificateValidator, purpose: Purpose) -> object:
@@ -220,17 +311,22 @@ def _inputs(trust: TrustStore) -> tuple[list[asn1_x509.Certificate], list[asn1_x
     cached = _context_inputs.get(trust.fingerprint)
     if cached is None:
         der = Encoding.DER
+        # Indexed once per CRL here, so certvalidator's lookups (patched in crlindex) never walk a list.
+        for crl, crl_der in zip(trust.crls, trust.crl_der):
+            index_of(crl_der, crl.signature)
         cached = (
             [cert_info(cert.public_bytes(der)).asn1() for cert in trust.anchors],
             [cert_info(cert.public_bytes(der)).asn1() for cert in trust.intermediates],
-            [crl.public_bytes(der) for crl in trust.crls],
+            list(trust.crl_der),
         )
         _context_inputs[trust.fingerprint] = cached
     return cached
 
 
 def _revocation_rule(policy: Policy, trust: TrustStore) -> RevocationCheckingRule:
-    if policy.revocation is RevocationMode.SKIP or (policy.revocation is RevocationMode.AUTO and not trust.crls):
+    # A CRL file that could not be loaded still means the store meant to check revocation.
+    no_crls = not trust.crls and not trust.unreadable_crls
+    if policy.revocation is RevocationMode.SKIP or (policy.revocation is RevocationMode.AUTO and no_crls):
         return RevocationCheckingRule.NO_CHECK
     return RevocationCheckingRule.CRL_REQUIRED
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from signatures.certinfo import quiet_cryptography
+
 __all__ = ["RevocationMode", "Policy", "DEFAULT_POLICY", "weak_digest_problem", "key_size_problem", "key_usage_problem"]
 
 
@@ -50,7 +52,8 @@ def key_size_problem(public_key: object, policy: Policy) -> str | None:
 def key_usage_problem(cert: x509.Certificate) -> str | None:
     """None when the certificate may sign documents (no KeyUsage, or digitalSignature/nonRepudiation)."""
     try:
-        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+        with quiet_cryptography():  # reading extensions warns about non-DER policy texts elsewhere in them
+            usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound:
         return None
     except (ValueError, TypeError) as error:

@@ -12,7 +12,30 @@ import email
 import email.policy
 import re
 
-__all__ = ["SmimeFormatError", "extract_smime"]
+__all__ = ["SmimeFormatError", "extract_smime", "looks_like_smime"]
+
+
+_HEADER_LIMIT = 64 * 1024
+"""Bytes searched for the top-level headers: mail headers are short, a signature file may be huge."""
+_SIGNED_TYPES = (b"multipart/signed", b"application/pkcs7-mime", b"application/x-pkcs7-mime")
+_HEADER_LINE = re.compile(rb"[!-9;-~]+:[^\r\n]*(?:\r?\n[ \t][^\r\n]*)*\r?\n")
+
+
+def looks_like_smime(data: bytes) -> bool:
+    """Whether ``data`` is a mail message whose top-level Content-Type is a signed S/MIME type.
+
+    Judged by content, not by the file name: mail saved as .msg, .txt or with no extension is common.
+    Only a run of RFC 5322 header lines at the very start counts, so a PDF or a CMS never matches.
+    """
+    head = data[:_HEADER_LIMIT]
+    position = 0
+    while match := _HEADER_LINE.match(head, position):
+        line = match.group(0)
+        if line[:13].lower() == b"content-type:":
+            value = line[13:].lower()
+            return any(kind in value for kind in _SIGNED_TYPES)
+        position = match.end()
+    return False
 
 
 class SmimeFormatError(ValueError):

@@ -47,14 +47,19 @@ def check_timestamp(
     policy: Policy,
     claimed_time: datetime | None,
 ) -> TimestampResult | None:
-    """None when the signature carries no timestamp."""
-    token = _token_of(signer_info)
-    if token is None:
-        return None
+    """None when the signature carries no timestamp.
+
+    A token that cannot be read (e.g. wrapped in an extra OCTET STRING, as some German tools do) is
+    set aside like any other failing timestamp: the signature is judged without it, as DSS and
+    pyHanko do, and the check's detail says what was wrong.
+    """
     try:
+        token = _token_of(signer_info)
+        if token is None:
+            return None
         gen_time, problem = _verify_token(token, signature_value, trust, policy)
-    except (ValueError, TypeError, KeyError, AttributeError) as error:
-        gen_time, problem = None, f"the timestamp token is malformed ({type(error).__name__})"
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as error:
+        gen_time, problem = None, f"the timestamp token is malformed and cannot be read ({type(error).__name__}: {error})"
     if problem is not None:
         return TimestampResult(_set_aside(problem), None)
     assert gen_time is not None
@@ -67,7 +72,7 @@ def _token_of(signer_info: SignerParts) -> cms.ContentInfo | None:
         return None
     for attribute in cms.CMSAttributes.load(as_set(signer_info.unsigned_attrs), strict=False):
         if attribute["type"].native == "signature_time_stamp_token" and len(attribute["values"]):
-            return attribute["values"][0]
+            return attribute["values"][0]  # parsed lazily: a malformed token fails inside the caller's guard
     return None
 
 

@@ -13,15 +13,39 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
 
-__all__ = ["TrustStore"]
+from signatures.certinfo import quiet_cryptography
+from signatures.crlindex import index_of, sniff_crl
+
+__all__ = ["TrustStore", "UnreadableCrl"]
 
 _PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 #]+)-----.*?-----END \1-----", re.DOTALL)
-_MAX_TRUST_FILE = 64 * 1024 * 1024
+MAX_TRUST_FILE = 256 * 1024 * 1024
+"""Larger files are not read (a hostile trust folder must not exhaust memory), and say so loudly."""
+_SNIFF_BYTES = 64 * 1024
+_NO_NAMES: Mapping[int, str] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class UnreadableCrl:
+    """A trust file that is (or looks like) a CRL but could not be loaded.
+
+    Every verdict whose revocation check needed a CRL from ``issuer`` (any verdict when the issuer
+    could not be read) names the file instead of passing or saying the store holds no CRLs.
+    """
+
+    file: str
+    why: str
+    issuer: bytes | None
+    """DER of the issuer name read from the file's first bytes; None when it could not be read."""
+    loaded: bool = False
+    """Loaded and offered to path validation all the same: named only when revocation data is missing."""
 
 
 @dataclass(frozen=True)
@@ -36,16 +60,25 @@ class TrustStore:
     """SHA-256 over the store's content: the trust-store state path results are cached under."""
     intermediate_der: tuple[bytes, ...] = ()
     """DER of the intermediates, offered when a signature does not embed its signer certificate."""
+    crl_der: tuple[bytes, ...] = ()
+    """DER of each CRL, in the order of ``crls``."""
+    unreadable_crls: tuple[UnreadableCrl, ...] = ()
 
     @classmethod
     def load(cls, directory: Path | str) -> TrustStore:
         certificates: list[x509.Certificate] = []
         crls: list[x509.CertificateRevocationList] = []
         problems: list[str] = []
+        unreadable: list[UnreadableCrl] = []
         root = Path(directory)
-        for path in sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else ():
-            _read_trust_file(path, certificates, crls, problems)
-        return cls.from_objects(certificates, crls, problems=problems, source=str(root))
+        with quiet_cryptography():
+            crl_files: dict[int, str] = {}
+            for path in sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else ():
+                before = len(crls)
+                _read_trust_file(path, certificates, crls, problems, unreadable)
+                crl_files.update((id(crl), path.name) for crl in crls[before:])
+            return cls.from_objects(certificates, crls, problems=problems, source=str(root),
+                                    unreadable_crls=unreadable, crl_files=crl_files)
 
     @classmethod
     def from_objects(
@@ -55,17 +88,40 @@ class TrustStore:
         *,
         problems: list[str] | tuple[str, ...] = (),
         source: str = "",
+        unreadable_crls: list[UnreadableCrl] | tuple[UnreadableCrl, ...] = (),
+        crl_files: Mapping[int, str] = _NO_NAMES,
     ) -> TrustStore:
+        """``crl_files``: the file each CRL came from, by ``id`` of the CRL object, for the reasons that name it."""
         unique = {_der_sha256(cert): cert for cert in certificates}
-        unique_crls = {hashlib.sha256(crl.public_bytes(_DER)).hexdigest(): crl for crl in crls}
+        # public_bytes re-encodes a CRL (half a second for a million entries): once per CRL, kept.
+        encoded = {id(crl): crl.public_bytes(_DER) for crl in crls}
+        unique_crls = {hashlib.sha256(encoded[id(crl)]).hexdigest(): crl for crl in crls}
+        problems, unreadable_crls = list(problems), list(unreadable_crls)
+        for key, crl in list(unique_crls.items()):
+            named = [cert for cert in unique.values() if cert.subject == crl.issuer]
+            if named and not any(_signed_by(crl, cert) for cert in named):
+                # Kept for certvalidator (RFC 5280 lets a CA sign CRLs with another key, certified elsewhere), but
+                # named, so a verdict left without revocation data says which file let it down.
+                why = "its signature does not verify under its CA's certificate"
+                file = crl_files.get(id(crl), "a CRL")
+                problems.append(f"{file}: {why}")
+                unreadable_crls.append(UnreadableCrl(file, why, crl.issuer.public_bytes(), loaded=True))
         anchors = tuple(cert for cert in unique.values() if _self_signed(cert))
         intermediates = tuple(cert for cert in unique.values() if not _self_signed(cert))
         digest = hashlib.sha256()
         for key in sorted(unique) + sorted(unique_crls):
             digest.update(key.encode())
+        for failure in unreadable_crls:
+            digest.update(f"unreadable:{failure.file}".encode())
+        crl_list = tuple(unique_crls.values())
+        crl_der = tuple(encoded[id(crl)] for crl in crl_list)
+        for crl, der in zip(crl_list, crl_der):
+            # Indexed now, once: verification processes forked later share the index instead of each building it.
+            index_of(der, crl.signature)
         return cls(
-            anchors, intermediates, tuple(unique_crls.values()), tuple(problems), source, digest.hexdigest(),
+            anchors, intermediates, crl_list, tuple(problems), source, digest.hexdigest(),
             tuple(cert.public_bytes(_DER) for cert in intermediates),
+            crl_der, tuple(unreadable_crls),
         )
 
     def time_breakpoints(self) -> tuple[datetime, ...]:
@@ -73,19 +129,63 @@ class TrustStore:
         return _breakpoints(self)
 
     def revocation_dates(self, serial: int) -> tuple[datetime, ...]:
+        """When ``serial`` was revoked, by any CRL of the store (one lookup per CRL, never a walk)."""
         key = (self.fingerprint, serial)
         cached = _REVOCATION_DATES.get(key)
         if cached is None:
-            cached = _REVOCATION_DATES[key] = self._find_revocation_dates(serial)
+            cached = tuple(when for crl, der in zip(self.crls, self.crl_der)
+                           if (when := _revoked_at(crl, der, serial)) is not None)
+            if len(_REVOCATION_DATES) > _REVOCATION_CACHE_LIMIT:
+                _REVOCATION_DATES.clear()
+            _REVOCATION_DATES[key] = cached
         return cached
 
-    def _find_revocation_dates(self, serial: int) -> tuple[datetime, ...]:
-        return tuple(
-            entry.revocation_date_utc
+    def revoked_by_issuer(
+        self, cert: x509.Certificate, serial: int, issuers: tuple[x509.Certificate, ...]
+    ) -> datetime | None:
+        """The earliest revocation of ``cert`` listed by a CRL that one of its ``issuers`` signed, or None.
+
+        Used to find a known revocation when a full path validation stops earlier (e.g. the root's CRL is
+        missing): the CRL's signature is checked here, since certvalidator never got to it.
+        """
+        dates = [
+            when for crl, der in zip(self.crls, self.crl_der)
+            if crl.issuer == cert.issuer and any(_signed_by(crl, issuer) for issuer in issuers)
+            and (when := _revoked_at(crl, der, serial)) is not None
+        ]
+        return min(dates) if dates else None
+
+    def has_crl_from(self, cert: x509.Certificate, issuers: tuple[x509.Certificate, ...], moment: datetime) -> bool:
+        """Whether a CRL signed by ``cert``'s issuer covers ``moment`` (its nextUpdate is not before it)."""
+        return any(
+            crl.issuer == cert.issuer and any(_signed_by(crl, issuer) for issuer in issuers)
+            and (crl.next_update_utc is None or crl.next_update_utc >= moment)
             for crl in self.crls
-            for entry in [crl.get_revoked_certificate_by_serial_number(serial)]
-            if entry is not None
         )
+
+    def unreadable_crls_for(self, issuers: list[bytes], *, loaded: bool = True) -> tuple[UnreadableCrl, ...]:
+        """CRL files that failed and may be by one of ``issuers`` (DER names), or by anyone; ``loaded``: those too."""
+        return tuple(failure for failure in self.unreadable_crls
+                     if (failure.issuer is None or failure.issuer in issuers) and (loaded or not failure.loaded))
+
+
+def _revoked_at(crl: x509.CertificateRevocationList, der: bytes, serial: int) -> datetime | None:
+    index = index_of(der, crl.signature)
+    if index.indirect:
+        entry = crl.get_revoked_certificate_by_serial_number(serial)
+        return None if entry is None else entry.revocation_date_utc
+    when = index.revoked_at(serial)
+    return when.astimezone(timezone.utc) if when is not None else None
+
+
+def _signed_by(crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> bool:
+    try:
+        return crl.is_signature_valid(issuer.public_key())  # type: ignore[arg-type]
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return False
+
+
+_REVOCATION_CACHE_LIMIT = 200_000
 
 
 _DER = Encoding.DER
@@ -116,7 +216,9 @@ def _breakpoints(store: TrustStore) -> tuple[datetime, ...]:
     instants: set[datetime] = set()
     for cert in store.anchors + store.intermediates:
         instants.update((cert.not_valid_before_utc, cert.not_valid_after_utc))
-        instants.update(store.revocation_dates(cert.serial_number))
+        with quiet_cryptography():
+            serial = cert.serial_number
+        instants.update(store.revocation_dates(serial))
     for crl in store.crls:
         instants.add(crl.last_update_utc)
         if crl.next_update_utc is not None:
@@ -131,23 +233,49 @@ def _read_trust_file(
     certificates: list[x509.Certificate],
     crls: list[x509.CertificateRevocationList],
     problems: list[str],
+    unreadable: list[UnreadableCrl],
 ) -> None:
     try:
-        if path.stat().st_size > _MAX_TRUST_FILE:
-            problems.append(f"{path.name}: larger than {_MAX_TRUST_FILE} bytes, not read")
+        size = path.stat().st_size
+        if size > MAX_TRUST_FILE:
+            why = f"larger than {MAX_TRUST_FILE // 2**20} MiB, not read"
+            problems.append(f"{path.name}: {why}")
+            with path.open("rb") as handle:
+                _note_if_crl(path, handle.read(_SNIFF_BYTES), why, unreadable)
             return
         data = path.read_bytes()
     except OSError as error:
         problems.append(f"{path.name}: cannot be read ({error.strerror})")
+        if path.suffix.lower() == ".crl":
+            unreadable.append(UnreadableCrl(path.name, f"cannot be read ({error.strerror})", None))
         return
     blocks = [(m.group(1).decode(), m.group(0)) for m in _PEM_BLOCK.finditer(data)]
     if not blocks:
         if not _read_der(data, certificates, crls):
             problems.append(f"{path.name}: neither a certificate nor a CRL (PEM or DER)")
+            _note_if_crl(path, data[:_SNIFF_BYTES], "not a readable CRL", unreadable)
         return
     for label, block in blocks:
         if not _read_pem(label, block, certificates, crls):
             problems.append(f"{path.name}: a PEM block '{label}' could not be read")
+            if label == "X509 CRL":
+                unreadable.append(UnreadableCrl(path.name, "its CRL block could not be read", None))
+
+
+def _note_if_crl(path: Path, head: bytes, why: str, unreadable: list[UnreadableCrl]) -> None:
+    """Record the file as an unreadable CRL when its first bytes or its name say it is one."""
+    pem = _PEM_HEAD.search(head)
+    if pem is not None:
+        if pem.group(1) == b"X509 CRL":
+            unreadable.append(UnreadableCrl(path.name, why, None))
+        return
+    sniff = sniff_crl(head)
+    if sniff.is_crl or path.suffix.lower() == ".crl":
+        issuer = sniff.issuer.dump() if sniff.issuer is not None else None
+        unreadable.append(UnreadableCrl(path.name, why, issuer))
+
+
+_PEM_HEAD = re.compile(rb"-----BEGIN ([A-Z0-9 #]+)-----")
 
 
 def _read_pem(

@@ -152,3 +152,19 @@ def test_bad_certificate_choice_is_malformed_as_before(person: Issued, trust_dir
         read_signed_parts(broken)
     verdict = verify_cms(broken, CONTENT, trust=TrustStore.load(trust_dir))[0]
     assert verdict.subindication is SubIndication.FORMAT_FAILURE
+
+
+@pytest.mark.parametrize("repeat", ["content_type", "message_digest", "signing_time"])
+def test_both_readers_report_a_repeated_single_valued_attribute(repeat: str) -> None:
+    attributes = [
+        {"type": "content_type", "values": ["data"]},
+        {"type": "signing_time", "values": [cms.Time(name="utc_time", value=datetime(2026, 1, 2, tzinfo=timezone.utc))]},
+        {"type": "message_digest", "values": [b"\x01" * 32]},
+    ]
+    attributes += [attribute for attribute in attributes if attribute["type"] == repeat]
+    encoded = b"\xa0" + cms.CMSAttributes(attributes).dump()[1:]
+    expected = (repeat.replace("_", "-"),)
+    assert _walk_attributes(encoded).repeated == expected
+    assert _attributes_by_asn1crypto(encoded).repeated == expected
+    single = b"\xa0" + cms.CMSAttributes(attributes[:3]).dump()[1:]
+    assert _walk_attributes(single).repeated == _attributes_by_asn1crypto(single).repeated == ()

@@ -78,7 +78,10 @@ def _with_workers(options: IngestOptions, workers: int | None) -> IngestOptions:
 def _load_trust(directory: Path) -> TrustStore:
     if not directory.is_dir():
         log.warning("no trust directory at %s: every signature will be reported as untrusted", directory)
-    return TrustStore.load(directory)  # an absent directory loads as an empty store
+    trust = TrustStore.load(directory)  # an absent directory loads as an empty store
+    for problem in trust.problems:  # verdicts that needed such a file say so too; this names it once, up front
+        log.warning("trust store: %s", problem)
+    return trust
 
 
 @contextmanager
