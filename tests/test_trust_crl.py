@@ -145,7 +145,7 @@ def test_indexed_lookup_is_what_certvalidator_uses(crl_pki: tuple[SamplePKI, Iss
 
 
 def test_ingest_reports_trust_store_problems(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    from docflow.cli_ingest import _load_trust
+    from docflow.cli.ingest import _load_trust
 
     (tmp_path / "broken.crl").write_bytes(b"\x30\x82\x01\x00not a crl")
     with caplog.at_level(logging.WARNING):
