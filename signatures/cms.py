@@ -104,7 +104,7 @@ def _decode_armour(data: bytes) -> bytes:
     stripped = data.strip()
     if stripped.startswith(b"-----BEGIN"):
         try:
-            return pem.unarmor(stripped)[2]
+            return bytes(pem.unarmor(stripped)[2])
         except ValueError as error:
             raise CmsFormatError("the PEM armour is broken", f"{type(error).__name__}: {error}") from error
     if stripped[:1] in (b"M", b"m") and b"\x00" not in stripped[:64]:
@@ -132,12 +132,12 @@ def _octets(content: object) -> bytes | None:
     if isinstance(content, core.Void):
         return None
     if isinstance(content, core.OctetString):
-        return content.native
+        return bytes(content.native)
     if isinstance(content, core.ParsableOctetString):
         # Non-data content (e.g. TSTInfo) is signed over its encoding, not its native form.
         return bytes(content)
     # PKCS#7 v1.5 explicit content (e.g. Authenticode): the digest covers the inner value's contents octets.
-    return content.contents  # type: ignore[attr-defined]
+    return bytes(content.contents)  # type: ignore[attr-defined]
 
 
 class ContentDigests:
@@ -271,7 +271,7 @@ def _algorithm_mismatch(names: AlgorithmNames, key: object) -> str | None:
         return f"it names the {family[0]} algorithm but the signer's key is {have}"
     # EdDSA identifiers name their hash too, but RFC 8419's digest rule for them is a policy check (assess).
     combined = names.signature_hash is not None and names.pss is None and names.signature not in _EDDSA_DIGEST
-    if combined and names.signature_hash != names.digest:
+    if combined and names.signature_hash is not None and names.signature_hash != names.digest:
         return (f"its signature algorithm names {names.signature_hash.upper()} while its digest algorithm is "
                 f"{(names.digest or 'unknown').upper()}")
     return None
@@ -345,8 +345,8 @@ def _matches(sid: cms.SignerIdentifier, certificate: object) -> bool:
         issuer = wanted["issuer"]
         # Byte equality settles the usual case; the RFC 5280 name comparison is slow and only needed
         # when a tool re-encoded the issuer name (e.g. PrintableString vs UTF8String).
-        return certificate.issuer.dump() == issuer.dump() or certificate.issuer == issuer  # type: ignore[attr-defined]
-    return certificate.key_identifier == sid.chosen.native  # type: ignore[attr-defined]
+        return bool(certificate.issuer.dump() == issuer.dump() or certificate.issuer == issuer)  # type: ignore[attr-defined]
+    return bool(certificate.key_identifier == sid.chosen.native)  # type: ignore[attr-defined]
 
 
 def _check_without_attributes(result: SignerCheck, digests: ContentDigests) -> None:
@@ -426,7 +426,8 @@ def _verify(key: object, result: SignerCheck, message: bytes, message_digest: by
         key.verify(signature, message)
         return
     hash_name = result.pss[0] if result.pss else result.digest_algorithm or ""
-    hash_algorithm = _HASHES[hash_name]()
+    hash_algorithm: hashes.HashAlgorithm = _HASHES[hash_name]()
+    algorithm: hashes.HashAlgorithm | utils.Prehashed
     # A digest already made (the content's, when nothing else is signed) is reused; otherwise
     # cryptography hashes the message itself. PSS may name a hash other than the content digest's.
     if message_digest is None or result.pss:

@@ -80,7 +80,7 @@ def _element(data: bytes, start: int = 0, end: int | None = None) -> Element:
     if body + length > end:
         raise Unusual("element runs past its container")
     # A plain tuple is ~5x cheaper to build than the NamedTuple; a signature has ~30 elements.
-    return tuple.__new__(Element, (identifier, start, body, body + length))  # type: ignore[return-value]
+    return tuple.__new__(Element, (identifier, start, body, body + length))
 
 
 def _children(data: bytes, parent: Element) -> list[Element]:
@@ -374,6 +374,6 @@ def der_signed_attributes(encoded: bytes) -> bytes | None:
     signer wrote into the SignerInfo (BER lengths, unsorted members).
     """
     try:
-        return cms.CMSAttributes.load(as_set(encoded), strict=False).dump(force=True)
+        return bytes(cms.CMSAttributes.load(as_set(encoded), strict=False).dump(force=True))
     except (ValueError, TypeError):
         return None

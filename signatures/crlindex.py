@@ -60,7 +60,7 @@ def _key(octets: bytes) -> int:
 class RevokedIndex:
     der: bytes
     """The whole CRL, DER: entries are read back from it."""
-    keys: array
+    keys: array[int]
     """Sorted words (serial-hash << 32 | entry offset)."""
     indirect: bool
     """Some entry names another certificate issuer: only a full walk reads such a list correctly."""
@@ -176,7 +176,7 @@ def sniff_crl(head: bytes) -> CrlSniff:
         inner_tag, position, _ = _header(head, outer)
         if tag != _SEQUENCE or inner_tag != _SEQUENCE:
             return CrlSniff(False)
-        elements = []
+        elements: list[tuple[int, int, int]] = []
         while len(elements) < 4:
             element_tag, body, length = _header(head, position)
             elements.append((element_tag, position, body + length))
@@ -215,7 +215,7 @@ def install_indexed_lookup() -> None:
         entry = index.entry(cert.serial_number)
         if entry is None:
             return None, None
-        if entry.critical_extensions - validate_crl.KNOWN_CRL_ENTRY_EXTENSIONS:
+        if entry.critical_extensions - getattr(validate_crl, "KNOWN_CRL_ENTRY_EXTENSIONS"):
             raise NotImplementedError()  # as certvalidator: an entry with unknown critical extensions is unusable
         return entry["revocation_date"].native, entry.crl_reason_value or asn1_crl.CRLReason("unspecified")
 

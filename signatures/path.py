@@ -23,13 +23,14 @@ from bisect import bisect_left
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Sequence
+from typing import Sequence, cast
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator.path import ValidationPath
 from pyhanko_certvalidator import errors as cv_errors
 from pyhanko_certvalidator.policy_decl import CertRevTrustPolicy, RevocationCheckingPolicy, RevocationCheckingRule
 
@@ -193,7 +194,7 @@ def _validate_uncached(
     validator = CertificateValidator(leaf.asn1(), validation_context=context)
     checked = rule is not RevocationCheckingRule.NO_CHECK
     try:
-        path = _run(_validate(validator, purpose))
+        path = cast(ValidationPath, _run(_validate(validator, purpose)))
     except Exception as error:  # certvalidator raises many types; each becomes a plain outcome
         outcome = _outcome_of_error(error)
         if outcome.failure is PathFailure.NO_CHAIN and trust.problems:
@@ -281,7 +282,7 @@ def _unreadable_crl_outcome(
 
 async def _validate(validator: CertificateValidator, purpose: Purpose) -> object:
     if purpose is Purpose.TIMESTAMPING:
-        return await validator.async_validate_usage(set(), {"time_stamping"})
+        return await validator.async_validate_usage(set(), {"time_stamping"})  # type: ignore[no-untyped-call]
     return await validator.async_validate_path()
 
 

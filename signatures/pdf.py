@@ -14,6 +14,7 @@ import io
 import re
 from collections import deque
 from dataclasses import dataclass
+from typing import cast
 
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, ByteStringObject, DictionaryObject, IndirectObject, TextStringObject
@@ -86,7 +87,7 @@ def read_signed_pdf(data: bytes) -> SignedPdf:
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         _decrypt(reader)
-        root = reader.trailer["/Root"].get_object()
+        root = cast(DictionaryObject, reader.trailer["/Root"].get_object())
         form = root.get("/AcroForm")
         fields = form.get_object().get("/Fields") if form is not None else None
         found = list(_signature_fields(reader, fields, data))
@@ -171,7 +172,7 @@ def _read_signature_in_place(reader: PdfReader, reference: object, name: str, da
         return None
     start = reader.xref.get(reference.generation, {}).get(reference.idnum)
     end = data.find(b"endobj", start) if isinstance(start, int) else -1
-    if end < 0:
+    if end < 0 or not isinstance(start, int):
         return None
     text = data[start:end]
     byte_range = _BYTE_RANGE.search(text)
@@ -216,7 +217,7 @@ def _unhex(hex_string: bytes) -> bytes | None:
 def _as_list(value: object) -> list[object]:
     if value is None:
         return []
-    value = value.get_object() if hasattr(value, "get_object") else value  # type: ignore[attr-defined]
+    value = value.get_object() if hasattr(value, "get_object") else value
     return list(value) if isinstance(value, ArrayObject) else []
 
 
@@ -224,7 +225,7 @@ def _read_signature(name: str, value: DictionaryObject, data: bytes, number: int
     subfilter = str(value.get("/SubFilter", ""))
     contents_bytes = _string_bytes(value.get("/Contents"))
     try:
-        byte_range = tuple(int(number) for number in value["/ByteRange"].get_object())
+        byte_range = tuple(int(number) for number in cast(ArrayObject, value["/ByteRange"].get_object()))
     except (TypeError, ValueError):
         return PdfSignature(name, (), contents_bytes, subfilter, "its /ByteRange is not a list of numbers", number)
     problem = _byte_range_problem(byte_range, contents_bytes, data)

@@ -61,7 +61,7 @@ def _multipart_signed(raw: bytes, message: email.message.Message) -> tuple[bytes
     parts = message.get_payload()
     if not boundary or not isinstance(parts, list) or len(parts) != 2:
         raise SmimeFormatError("the multipart/signed message does not have exactly two parts")
-    signature = parts[1].get_payload(decode=True)
+    signature = parts[1].get_payload(decode=True) if isinstance(parts[1], email.message.Message) else None
     if not isinstance(signature, bytes) or not signature:
         raise SmimeFormatError("the multipart/signed message has an empty signature part")
     return signature, _first_part_bytes(raw, boundary.encode())
