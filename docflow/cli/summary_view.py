@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import sqlite3
+from typing import Literal
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -266,7 +267,7 @@ _CellLine = list[Segment]
 
 def _cell_lines(cell: str | Text, column: _Column, width: int, console: Console) -> list[_CellLine]:
     """A cell cut to ``width``: wrapped onto more lines (name, flags) or cut with an ellipsis."""
-    justify = "left" if column.justify == "left" else "right"
+    justify: Literal["left", "right"] = "left" if column.justify == "left" else "right"
     if _cell_width(cell) <= width and (isinstance(cell, str) or not cell.spans):  # nearly every cell
         plain, style = (cell, None) if isinstance(cell, str) else (cell.plain, console.get_style(cell.style))
         gap = " " * (width - cell_len(plain))
