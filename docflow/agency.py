@@ -1,4 +1,4 @@
-"""Agency identifier codes (mã định danh, QCVN 102:2016; domain.md §2).
+"""Agency identifier codes (mã định danh, QCVN 102:2016; docs/domain.md §2).
 
 A code ``V1V2V3.Z1Z2.Y1Y2.Xn1n2`` is read right to left: ``Xn1n2`` is the level-1 body
 (``H04`` = a province), then the level-2, level-3 and level-4 ordinals; a zero segment

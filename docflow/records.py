@@ -39,7 +39,7 @@ class Direction(str, enum.Enum):
 
 
 class BusinessType(str, enum.Enum):
-    """edXML ``Bussiness/BussinessDocType`` (VPCP SDK mapping, domain.md §1.4)."""
+    """edXML ``Bussiness/BussinessDocType`` (VPCP SDK mapping, docs/domain.md §1.4)."""
 
     NEW = "new"
     REVOKE = "revoke"

@@ -1,4 +1,4 @@
-"""A sample PKI shaped like the Vietnamese government one (domain.md §4).
+"""A sample PKI shaped like the Vietnamese government one (docs/domain.md §4).
 
 Root "RootCA chuyên dùng Chính phủ mẫu G2" → intermediate "CA phục vụ các cơ quan
 Nhà nước mẫu G2" → organisation and personal certificates with Vietnamese subject

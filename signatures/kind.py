@@ -1,4 +1,4 @@
-"""Person or organisation? The NĐ 30/2020 heuristics of domain.md §4, with a manual override.
+"""Person or organisation? The NĐ 30/2020 heuristics of docs/domain.md §4, with a manual override.
 
 Organisation certificates carry the agency's name in CN (or a tax code, MST, in UID);
 personal ones carry a person's name in CN with the agency in O/OU, or a citizen ID

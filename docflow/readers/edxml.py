@@ -1,4 +1,4 @@
-"""Reading edXML packages (QCVN 102:2016; domain.md §1): documents and status packages.
+"""Reading edXML packages (QCVN 102:2016; docs/domain.md §1): documents and status packages.
 
 A package that declares no DOCTYPE is parsed by lxml with entities never substituted and
 nothing fetched; any other package, and any lxml cannot parse, goes through defusedxml with

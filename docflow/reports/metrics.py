@@ -274,7 +274,7 @@ BELOW_TARGET = "Chưa đạt"
 
 @dataclass(frozen=True)
 class SummarySettings:
-    """The knobs of tiers and flags; defaults follow Nghị quyết 17/NQ-CP (domain.md §5)."""
+    """The knobs of tiers and flags; defaults follow Nghị quyết 17/NQ-CP (docs/domain.md §5)."""
 
     level_targets: tuple[tuple[str, float], ...] = (
         ("province", 0.9),

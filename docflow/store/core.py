@@ -834,7 +834,7 @@ def _file_identities(path: Path) -> tuple[tuple[int, int] | None, tuple[int, int
 
 
 def _parent_code(code: str) -> str | None:
-    """Zero the leftmost non-zero segment (domain.md §2); None for the top or a malformed code."""
+    """Zero the leftmost non-zero segment (docs/domain.md §2); None for the top or a malformed code."""
     if not CODE_PATTERN.match(code):
         return None
     segments = code.split(".")
