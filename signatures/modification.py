@@ -51,6 +51,14 @@ _INFO_LTV_KEYS = frozenset({"/ModDate", "/Producer"})
 _FORM_KEYS = frozenset({"/V", "/AP", "/AS", "/MK"})
 _ACROFORM_KEYS = frozenset({"/SigFlags", "/DR", "/DA", "/NeedAppearances"})
 _WIDGET = "/Widget"
+_APPEARANCE_KEYS = ("/N", "/R", "/D")
+_HIDING_FLAGS = 1 | 2 | 32 | 256
+"""Annotation /F bits that decide whether a widget is shown (Invisible, Hidden, NoView, ToggleNoView);
+the others (Print, Locked …) may change when a field is signed, as Acrobat locks the field it signs."""
+_ANNOTATION_LINKS = frozenset({"/Annots", "/Popup", "/IRT", "/Parent", "/Obj"})
+"""Keys through which one annotation may be reached from a page, another annotation or the structure tree."""
+_MAX_REFERENCES = 200_000
+"""Objects read to find who refers to what in a signed revision; beyond it, sharing cannot be ruled out."""
 _WRITER_MARKS = frozenset({"/ITXT"})
 """Entries a PDF library stamps on objects it saves (iText's version on the page tree), shown nowhere."""
 
@@ -234,16 +242,26 @@ class _Diff:
         return Modification.FORM_FILLING
 
     def _changed_field(
-        self, old: DictionaryObject, new: DictionaryObject, differing: list[str], *, signature_field: bool
+        self, old: DictionaryObject, new: DictionaryObject, differing: list[str], *, signature_field: bool,
+        roles: _Roles,
     ) -> None:
+        # A signature field may change only as it is signed: once signed, what it shows was signed too.
+        fillable = not signature_field or (not _signed(old) and _signed(new))
         for key in differing:
             if key == "/V" and signature_field:
                 # Signing an empty signature field is signing; replacing a signature value is not.
                 self.note(Modification.OTHER if "/V" in old else self._signature_value_level(new))
             elif key == "/Kids":
                 self._kids(_array(old.get("/Kids")), _array(new.get("/Kids")))
+            elif key == "/AP" and fillable:
+                # An indirect appearance dictionary something else also uses is not this field's to change.
+                shared = "/AP" in old and isinstance(old.raw_get("/AP"), IndirectObject) and len(
+                    roles.referrers(old.raw_get("/AP").idnum)) != 1
+                self.note(Modification.OTHER if shared else Modification.FORM_FILLING)
+            elif key == "/F" and fillable:
+                self.note(Modification.FORM_FILLING if _shown(old) == _shown(new) else Modification.OTHER)
             else:
-                self.note(Modification.FORM_FILLING if key in _FORM_KEYS else Modification.OTHER)
+                self.note(Modification.FORM_FILLING if key in _FORM_KEYS and fillable else Modification.OTHER)
 
     def _kids(self, old: list[object], new: list[object]) -> None:
         old_keys = [_key(item) for item in old]
@@ -291,8 +309,8 @@ class _Diff:
         new = None if number in self.freed else _object_at(self.new, number)
         if old is None:
             return  # not in the signed revision after all (a free entry): nothing signed was replaced
-        if isinstance(old, StreamObject) and old.get("/Type") in ("/XRef", "/ObjStm"):
-            return  # file structure, not content
+        if isinstance(old, StreamObject) and old.get("/Type") in ("/XRef", "/ObjStm") and not roles.referred(number):
+            return  # file structure, not content (a stream something refers to is content, whatever it claims)
         if new is None or type(new) is not type(old):
             self.note(Modification.OTHER)
             return
@@ -300,34 +318,89 @@ class _Diff:
         differing = _differing_keys(old, new) if plain else []  # type: ignore[arg-type]
         if (plain and not differing) or (not plain and _canonical(old) == _canonical(new)):
             return  # written again unchanged (a writer's mark aside)
+        # Each role below is trusted only when every reference to the object in the signed revision is in that
+        # role: a content stream that doubles as an appearance or a DSS entry is content (pyHanko's "sneaky" files).
         kind = old.get("/Type") if isinstance(old, DictionaryObject) else None
         if isinstance(old, StreamObject):
-            if number in roles.dss or number in roles.metadata:
+            if number in roles.dss_only or roles.only_as_metadata(number):
                 self.note(Modification.LTV)
             else:
-                self.note(Modification.FORM_FILLING if number in roles.appearances else Modification.OTHER)
+                self.note(Modification.FORM_FILLING if self._appearance_update(number, roles) else Modification.OTHER)
         elif kind == "/Page" and isinstance(new, DictionaryObject):
             self._page(old, new, differing)
         elif isinstance(old, DictionaryObject) and _is_field(old):
-            self._changed_field(old, new, differing, signature_field=_is_signature_field(old))  # type: ignore[arg-type]
-        elif isinstance(old, DictionaryObject) and "/Subtype" in old and "/Rect" in old:
+            self._changed_field(old, new, differing, signature_field=_is_signature_field(old), roles=roles)  # type: ignore[arg-type]
+        elif isinstance(old, DictionaryObject) and "/Subtype" in old and "/Rect" in old and roles.only_as_annotation(number):
             self.note(Modification.ANNOTATIONS)
-        elif isinstance(old, ArrayObject) and number in roles.annots_arrays:
+        elif isinstance(old, ArrayObject) and number in roles.annots_arrays and roles.only_under(number, "/Annots"):
             self._annotations(list(old), list(new))  # type: ignore[arg-type]
-        elif number in roles.dss:
+        elif number in roles.dss_only:
             self.note(Modification.LTV)
+        elif number in roles.extensions and roles.only_under(number, "/Extensions"):
+            self.note(Modification.LTV)  # the catalog's /Extensions dictionary, written apart (ISO 32000-2 §7.12)
         else:
             self.note(Modification.OTHER)  # pages tree, resources, fonts, signature dictionaries …
 
+    def _appearance_update(self, number: int, roles: _Roles) -> bool:
+        """Whether a stream written again is one widget's own appearance, changed as its field is filled or signed.
+
+        As pyHanko allows in-place appearance updates: the stream and its appearance dictionary are used once;
+        the field has no appearance states (/AS: its streams are fixed); a signature field is being signed now,
+        never one signed before (what a signed field shows was signed).
+        """
+        widget = roles.appearance_owner(number)
+        old = _object_at(self.old, widget) if widget is not None else None
+        new = _object_at(self.new, widget) if widget is not None else None
+        if not (isinstance(old, DictionaryObject) and isinstance(new, DictionaryObject)) or "/AS" in old:
+            return False
+        return not _is_signature_field(old) or (not _signed(old) and _signed(new))
+
+@dataclass(frozen=True)
+class _Edge:
+    """One reference in the signed revision: from object ``holder`` (None: the trailer) through ``path`` (keys,
+    "[]" for an array element) inside that object's own direct value."""
+
+    holder: int | None
+    path: tuple[str, ...]
+
 
 class _Roles:
-    """Objects of the signed revision whose replacement is not a content change, each set found when first
-    needed (walking the page tree of a long document is the costly one)."""
+    """What the signed revision's objects are and who refers to them, each found when first needed (walking the
+    whole revision is the costly one, and most updates never need it)."""
 
     def __init__(self, old: PdfReader) -> None:
         self.old = old
         catalog = _resolve(old.trailer.get("/Root"))
         self.catalog = catalog if isinstance(catalog, DictionaryObject) else DictionaryObject()
+        root = old.trailer.raw_get("/Root") if "/Root" in old.trailer else None
+        self.catalog_number = root.idnum if isinstance(root, IndirectObject) else None
+
+    @cached_property
+    def _references(self) -> dict[int, list[_Edge]] | None:
+        return _references(self.old.trailer)
+
+    def referrers(self, number: int) -> list[_Edge] | None:
+        """Every reference to object ``number`` in the signed revision; None when the file is too large to tell."""
+        references = self._references
+        return None if references is None else references.get(number, [])
+
+    def referred(self, number: int) -> bool:
+        return self.referrers(number) != []
+
+    def _only(self, number: int, allowed: Callable[[_Edge], bool]) -> bool:
+        edges = self.referrers(number)
+        return bool(edges) and all(allowed(edge) for edge in edges)
+
+    def only_under(self, number: int, key: str) -> bool:
+        """Referred to only as the value of ``key`` (directly, not inside an array or dictionary)."""
+        return self._only(number, lambda edge: edge.path == (key,))
+
+    def only_as_metadata(self, number: int) -> bool:
+        return number in self.metadata and self._only(number, lambda edge: edge.path[-1:] == ("/Metadata",))
+
+    def only_as_annotation(self, number: int) -> bool:
+        return self._only(number, lambda edge: bool(edge.path) and (edge.path[0] in _ANNOTATION_LINKS or (
+            edge.path == ("[]",) and edge.holder in self.annots_arrays)))
 
     @cached_property
     def dss(self) -> set[int]:
@@ -335,17 +408,45 @@ class _Roles:
         return {number for number, _ in _walk(start, _children) if number is not None}
 
     @cached_property
+    def dss_only(self) -> set[int]:
+        """DSS objects nothing outside the DSS refers to, even through another (an entry naming a page's content
+        stream, or the page itself, does not make them validation data)."""
+        if not self.dss:
+            return set()
+        inside = set(self.dss)
+        changed = True
+        while changed:
+            changed = False
+            for number in list(inside):
+                edges = self.referrers(number)
+                if edges is None or not all(edge.holder in inside or (
+                        edge.holder == self.catalog_number and edge.path == ("/DSS",)) for edge in edges):
+                    inside.discard(number)
+                    changed = True
+        return inside
+
+    @cached_property
     def metadata(self) -> set[int]:
         return set(_numbers(self.catalog, "/Metadata"))
 
     @cached_property
-    def appearances(self) -> set[int]:
-        """The appearance streams of the signed revision's form fields (their own /AP entries only: a font or
-        image an appearance uses may be the page's too)."""
-        acroform = _resolve(self.catalog.get("/AcroForm"))
-        fields = _array(acroform.get("/Fields")) if isinstance(acroform, DictionaryObject) else []
-        return {stream for _, field in _walk(fields, _field_kids) if isinstance(field, DictionaryObject)
-                for stream in _appearance_streams(field)}
+    def extensions(self) -> set[int]:
+        return set(_numbers(self.catalog, "/Extensions"))
+
+    def appearance_owner(self, number: int) -> int | None:
+        """The widget whose appearance stream ``number`` is, when that is its only use (and its appearance
+        dictionary's, when that is an object of its own)."""
+        edges = self.referrers(number)
+        if not edges or len(edges) != 1:
+            return None
+        holder, path = edges[0].holder, edges[0].path
+        if len(path) in (2, 3) and path[0] == "/AP" and path[1] in _APPEARANCE_KEYS:
+            return holder
+        if len(path) in (1, 2) and path[0] in _APPEARANCE_KEYS and holder is not None:
+            owners = self.referrers(holder)
+            if owners and len(owners) == 1 and owners[0].path == ("/AP",):
+                return owners[0].holder
+        return None
 
     @cached_property
     def annots_arrays(self) -> set[int]:
@@ -356,6 +457,51 @@ class _Roles:
         except Exception:  # noqa: BLE001 - a damaged page tree leaves its arrays unrecognised (so: content)
             pass
         return found
+
+
+def _references(trailer: DictionaryObject) -> dict[int, list[_Edge]] | None:
+    """Every reference reachable from ``trailer``, by the object referred to; None beyond ``_MAX_REFERENCES``."""
+    found: dict[int, list[_Edge]] = {}
+    seen: set[int] = set()
+    pending: list[tuple[int | None, object]] = [(None, trailer)]
+    while pending:
+        holder, value = pending.pop()
+        for path, target in _references_in(value, ()):
+            found.setdefault(target.idnum, []).append(_Edge(holder, path))
+            if target.idnum not in seen:
+                if len(seen) >= _MAX_REFERENCES:
+                    return None
+                seen.add(target.idnum)
+                try:
+                    pending.append((target.idnum, target.get_object()))
+                except Exception:  # noqa: BLE001 - an unreadable object refers to nothing
+                    continue
+    return found
+
+
+def _references_in(value: object, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], IndirectObject]]:
+    """The references inside one object's direct value, with the keys leading to each."""
+    if isinstance(value, IndirectObject):
+        yield path, value
+    elif len(path) > _MAX_DEPTH:
+        return
+    elif isinstance(value, DictionaryObject):
+        for key in value:
+            yield from _references_in(value.raw_get(key), (*path, str(key)))
+    elif isinstance(value, ArrayObject):
+        for item in value:
+            yield from _references_in(item, (*path, "[]"))
+
+
+def _signed(field: DictionaryObject) -> bool:
+    """Whether a (signature) field, or the field a widget belongs to, has a value."""
+    parent = _resolve(field.get("/Parent"))
+    return "/V" in field or (isinstance(parent, DictionaryObject) and "/V" in parent)
+
+
+def _shown(annotation: DictionaryObject) -> int:
+    flags = annotation.get("/F", 0)
+    return int(flags) & _HIDING_FLAGS if isinstance(flags, (int, float)) else -1
 
 
 def _changed_objects(old: PdfReader, new: PdfReader) -> set[int]:
@@ -405,27 +551,10 @@ def _walk(start: list[object], children: Callable[[object], list[object]]) -> It
         pending.extend(children(value))
 
 
-def _field_kids(value: object) -> list[object]:
-    return _array(value.get("/Kids")) if isinstance(value, DictionaryObject) else []
-
-
 def _children(value: object) -> list[object]:
     if isinstance(value, DictionaryObject):
         return [value.raw_get(key) for key in value]
     return list(value) if isinstance(value, ArrayObject) else []
-
-
-def _appearance_streams(field: DictionaryObject) -> Iterator[int]:
-    appearance = _resolve(field.get("/AP"))
-    if not isinstance(appearance, DictionaryObject):
-        return
-    for key in ("/N", "/R", "/D"):
-        value = appearance.raw_get(key) if key in appearance else None
-        if isinstance(value, IndirectObject):
-            yield value.idnum
-        states = _resolve(value)
-        if isinstance(states, DictionaryObject) and not isinstance(states, StreamObject):
-            yield from (state.idnum for state in states.values() if isinstance(state, IndirectObject))
 
 
 def _is_field(value: DictionaryObject) -> bool:
