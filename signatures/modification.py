@@ -112,7 +112,7 @@ def analyse_changes(
     # pypdf decodes a /Contents string slowly: signature dictionaries already found are known by number.
     known = {sig.object_number: Modification.FORM_FILLING for sig in signatures if sig.object_number is not None}
     known.update({sig.object_number: Modification.LTV for sig in timestamps if sig.object_number is not None})
-    cache: dict[int, Modification] = {}
+    cache: dict[int, tuple[Modification, frozenset[str]]] = {}
     after = []
     for signature in signatures:
         end = signature.signed_bytes()
@@ -121,9 +121,42 @@ def analyse_changes(
             continue
         if end not in cache:
             within = len(cache) < _MAX_REVISIONS
-            cache[end] = _classify_revision(data[:end], reader, known) if within else Modification.OTHER
-        after.append(cache[end])
+            cache[end] = _classify_revision(data[:end], reader, known) if within else (Modification.OTHER, frozenset())
+        level, fields = cache[end]
+        locked = _field_lock(reader, signature)
+        # A field this signature locked (FieldMDP) changed after it: its value is part of what was signed.
+        after.append(Modification.OTHER if locked is not None and any(map(locked, fields)) else level)
     return Changes(tuple(after), certification_level(reader, signatures))
+
+
+def _field_lock(reader: PdfReader, signature: PdfSignature) -> Callable[[str], bool] | None:
+    """Which fields the signature's FieldMDP transform (ISO 32000-1 §12.8.2.4) locks, by full name; None if none."""
+    if signature.object_number is None:
+        return None
+    try:
+        value = _object_at(reader, signature.object_number)
+        references = _array(value.get("/Reference")) if isinstance(value, DictionaryObject) else []
+        for reference in map(_resolve, references):
+            if isinstance(reference, DictionaryObject) and reference.get("/TransformMethod") == "/FieldMDP":
+                params = _resolve(reference.get("/TransformParams"))
+                if isinstance(params, DictionaryObject):
+                    return _lock(str(params.get("/Action", "")), [str(_resolve(name)) for name in _array(params.get("/Fields"))])
+    except Exception:  # noqa: BLE001 - an unreadable transform locks nothing beyond what the classes already judge
+        return None
+    return None
+
+
+def _lock(action: str, names: list[str]) -> Callable[[str], bool] | None:
+    def listed(name: str) -> bool:  # a listed field locks its descendants too
+        return any(name == listed or name.startswith(listed + ".") for listed in names)
+
+    if action == "/All":
+        return lambda name: True
+    if action == "/Include":
+        return listed
+    if action == "/Exclude":
+        return lambda name: not listed(name)
+    return None
 
 
 def certification_level(reader: PdfReader, signatures: Sequence[PdfSignature]) -> int | None:
@@ -143,12 +176,16 @@ def certification_level(reader: PdfReader, signatures: Sequence[PdfSignature]) -
     return 2 if named else None
 
 
-def _classify_revision(signed: bytes, new: PdfReader, known: dict[int, Modification]) -> Modification:
+def _classify_revision(
+    signed: bytes, new: PdfReader, known: dict[int, Modification]
+) -> tuple[Modification, frozenset[str]]:
+    """The class of what changed after the revision ``signed``, and the full names of the form fields changed."""
     try:
         old = PdfReader(io.BytesIO(signed), strict=False)
-        return _Diff(old, new, known).level()
+        diff = _Diff(old, new, known)
+        return diff.level(), frozenset(diff.changed_fields)
     except Exception:  # noqa: BLE001 - what cannot be compared cannot be called harmless
-        return Modification.OTHER
+        return Modification.OTHER, frozenset()
 
 
 class _Diff:
@@ -159,6 +196,15 @@ class _Diff:
         self.found = Modification.NONE
         self.handled: set[int] = set()
         self.freed: set[int] = set()
+        self.changed_fields: set[str] = set()
+
+    @cached_property
+    def form_members(self) -> set[int]:
+        """The fields and widgets of the form in the whole file (from /AcroForm /Fields through /Kids)."""
+        catalog = _resolve(self.new.trailer.get("/Root"))
+        acroform = _resolve(catalog.get("/AcroForm")) if isinstance(catalog, DictionaryObject) else None
+        fields = _array(acroform.get("/Fields")) if isinstance(acroform, DictionaryObject) else []
+        return {number for number, _ in _walk(fields, _field_kids) if number is not None}
 
     def note(self, level: Modification) -> None:
         if _RANK[level] > _RANK[self.found]:
@@ -245,6 +291,7 @@ class _Diff:
         self, old: DictionaryObject, new: DictionaryObject, differing: list[str], *, signature_field: bool,
         roles: _Roles,
     ) -> None:
+        self.changed_fields.add(_field_name(old))
         # A signature field may change only as it is signed: once signed, what it shows was signed too.
         fillable = not signature_field or (not _signed(old) and _signed(new))
         for key in differing:
@@ -290,13 +337,16 @@ class _Diff:
                 self.note(Modification.OTHER if widget else Modification.ANNOTATIONS)
         for item, key in zip(new, new_keys):
             if key not in old_keys:
-                self.note(self._new_annotation(_resolve(item)))
+                self.note(self._new_annotation(item))
 
-    def _new_annotation(self, annotation: object) -> Modification:
+    def _new_annotation(self, item: object) -> Modification:
+        annotation = _resolve(item)
         if not isinstance(annotation, DictionaryObject):
             return Modification.OTHER
         if annotation.get("/Subtype") != _WIDGET:
             return Modification.ANNOTATIONS
+        if not (isinstance(item, IndirectObject) and item.idnum in self.form_members):
+            return Modification.OTHER  # a widget of no field of the form draws on the page as content would
         field = annotation if "/FT" in annotation else _resolve(annotation.get("/Parent"))
         if isinstance(field, DictionaryObject) and field.get("/FT") == "/Sig":
             return self._signature_value_level(field)
@@ -353,6 +403,7 @@ class _Diff:
         new = _object_at(self.new, widget) if widget is not None else None
         if not (isinstance(old, DictionaryObject) and isinstance(new, DictionaryObject)) or "/AS" in old:
             return False
+        self.changed_fields.add(_field_name(old))
         return not _is_signature_field(old) or (not _signed(old) and _signed(new))
 
 @dataclass(frozen=True)
@@ -549,6 +600,23 @@ def _walk(start: list[object], children: Callable[[object], list[object]]) -> It
         value = _resolve(item)
         yield number, value
         pending.extend(children(value))
+
+
+def _field_kids(value: object) -> list[object]:
+    return _array(value.get("/Kids")) if isinstance(value, DictionaryObject) else []
+
+
+def _field_name(field: DictionaryObject) -> str:
+    """The full name (ISO 32000-1 §12.7.3.2): the /T of the field and its ancestors, joined by dots."""
+    parts: list[str] = []
+    current: object = field
+    for _ in range(_MAX_DEPTH):
+        if not isinstance(current, DictionaryObject):
+            break
+        if "/T" in current:
+            parts.append(str(current["/T"]))
+        current = _resolve(current.get("/Parent"))
+    return ".".join(reversed(parts))
 
 
 def _children(value: object) -> list[object]:

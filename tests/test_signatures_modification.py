@@ -367,3 +367,33 @@ def test_pyhanko_sneaky_appearance_updates_are_other(name: str, trust: TrustStor
 @pytest.mark.parametrize("name", _LEGITIMATE)
 def test_pyhanko_legitimate_second_signatures_are_form_filling(name: str, trust: TrustStore) -> None:
     assert _vector_changes(name, trust) == [M.FORM_FILLING, M.NONE]
+
+
+def test_widget_of_no_field_is_content(person: Issued, organisation: Issued, signing_time: datetime,
+                                       trust: TrustStore) -> None:
+    """A widget added to the page that no form field owns draws there as content would (iText's
+    danglingWidgetAnnotation)."""
+    widget = b"<< /Type /Annot /Subtype /Widget /Rect [100 550 200 600] /MK << /BG [1 0 0] >> >>"
+    pdf = _signed_around(person, organisation, signing_time, lambda pdf: pdf,
+                         lambda pdf: add_annotation(pdf, widget))
+    assert _changes(pdf, trust) == [(M.OTHER, False), (M.NONE, True)]
+
+
+_FIELD_MDP = (" /Reference [<< /Type /SigRef /TransformMethod /FieldMDP /TransformParams << /Type /TransformParams"
+              " /Action /{action} /Fields [({field})] /V /1.2 >> >>]")
+
+
+@pytest.mark.parametrize(("action", "field", "expected"), [
+    ("Include", "Ghi chu", M.OTHER), ("Include", "Khac", M.FORM_FILLING), ("Exclude", "Khac", M.OTHER),
+    ("All", "Khac", M.OTHER),
+])
+def test_field_locked_by_the_signature_changed_later_is_other(action: str, field: str, expected: Modification,
+                                                               person: Issued, organisation: Issued,
+                                                               signing_time: datetime, trust: TrustStore) -> None:
+    """A FieldMDP lock makes the locked fields' values part of what was signed (iText's fieldLock* files)."""
+    filled = add_text_field(make_pdf("Phiếu", ["x"]), b"<< >>")
+    locking = sign_pdf(filled, person, signing_time=signing_time,
+                       subfilter="adbe.pkcs7.detached" + _FIELD_MDP.format(action=action, field=field))
+    changed = replace_object(locking, 6, object_body(locking, 6).replace(b"/V (Da xem)", b"/V (Tu choi)"))
+    pdf = sign_pdf(changed, organisation, signing_time=signing_time)
+    assert _first_change(pdf, trust) is expected
