@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from datetime import datetime
@@ -92,9 +93,20 @@ def test_itext_version_mark_on_the_page_tree_is_no_change(nd30: bytes, trust: Tr
 
 
 def test_info_title_changed_is_other(nd30: bytes, trust: TrustStore) -> None:
+    size = Update(nd30).size
+    retitled = append_update(nd30, {size: b"<< /Title (Sua sau khi ky) >>"}, b" /Info %d 0 R" % size)
+    assert _changes(retitled, trust)[-1] == (M.OTHER, False)
+
+
+def test_sample_edited_after_signing_has_a_page_more(nd30: bytes, trust: TrustStore) -> None:
+    """The samples' "page added after signing" (03-them-trang-sau-khi-ky.pdf) is that: a page in the page tree."""
+    from pypdf import PdfReader
+
     from samples.pdfgen import append_after_signature
 
-    assert _changes(append_after_signature(nd30), trust)[-1] == (M.OTHER, False)
+    edited = append_after_signature(nd30)
+    assert len(PdfReader(io.BytesIO(edited)).pages) == len(PdfReader(io.BytesIO(nd30)).pages) + 1
+    assert _changes(edited, trust) == [(M.OTHER, False), (M.OTHER, False)]
 
 
 def test_validation_data_after_the_last_signature_is_permitted(nd30: bytes, trust: TrustStore) -> None:
