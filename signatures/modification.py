@@ -10,6 +10,7 @@ vouched for; objects only new updates add matter solely through what refers to t
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -57,6 +58,8 @@ _HIDING_FLAGS = 1 | 2 | 32 | 256
 the others (Print, Locked …) may change when a field is signed, as Acrobat locks the field it signs."""
 _ANNOTATION_LINKS = frozenset({"/Annots", "/Popup", "/IRT", "/Parent", "/Obj"})
 """Keys through which one annotation may be reached from a page, another annotation or the structure tree."""
+_INDIRECT_REFERENCE = re.compile(rb"/Reference\s*(?:\d+\s+\d+\s+R|\[[^\]]*?\d+\s+\d+\s+R)")
+"""A signature's /Reference array, or an entry of it, written as an object of its own."""
 _MAX_REFERENCES = 200_000
 """Objects read to find who refers to what in a signed revision; beyond it, sharing cannot be ruled out."""
 _WRITER_MARKS = frozenset({"/ITXT"})
@@ -123,15 +126,15 @@ def analyse_changes(
             within = len(cache) < _MAX_REVISIONS
             cache[end] = _classify_revision(data[:end], reader, known) if within else (Modification.OTHER, frozenset())
         level, fields = cache[end]
-        locked = _field_lock(reader, signature)
+        locked = _field_lock(data, reader, signature)
         # A field this signature locked (FieldMDP) changed after it: its value is part of what was signed.
         after.append(Modification.OTHER if locked is not None and any(map(locked, fields)) else level)
     return Changes(tuple(after), certification_level(reader, signatures))
 
 
-def _field_lock(reader: PdfReader, signature: PdfSignature) -> Callable[[str], bool] | None:
+def _field_lock(data: bytes, reader: PdfReader, signature: PdfSignature) -> Callable[[str], bool] | None:
     """Which fields the signature's FieldMDP transform (ISO 32000-1 §12.8.2.4) locks, by full name; None if none."""
-    if signature.object_number is None:
+    if signature.object_number is None or not _may_lock(data, reader, signature.object_number):
         return None
     try:
         value = _object_at(reader, signature.object_number)
@@ -144,6 +147,17 @@ def _field_lock(reader: PdfReader, signature: PdfSignature) -> Callable[[str], b
     except Exception:  # noqa: BLE001 - an unreadable transform locks nothing beyond what the classes already judge
         return None
     return None
+
+
+def _may_lock(data: bytes, reader: PdfReader, number: int) -> bool:
+    """Whether the signature dictionary's own bytes name a FieldMDP transform or refer to its /Reference entries
+    elsewhere: pypdf parses a /Contents string slowly, so the dictionary is parsed only then."""
+    start = next((table[number] for table in reader.xref.values() if number in table), None)
+    end = data.find(b"endobj", start) if isinstance(start, int) else -1
+    if end < 0:
+        return True  # not where the xref says: let pypdf find it
+    text = data[start:end]
+    return b"/FieldMDP" in text or _INDIRECT_REFERENCE.search(text) is not None
 
 
 def _lock(action: str, names: list[str]) -> Callable[[str], bool] | None:
