@@ -295,11 +295,14 @@ class _Diff:
     def _signature_value_level(self, field: DictionaryObject) -> Modification:
         value = field.raw_get("/V") if "/V" in field else None
         if isinstance(value, IndirectObject) and value.idnum in self.known:
-            return self.known[value.idnum]
-        resolved = _resolve(value)
-        if isinstance(resolved, DictionaryObject) and resolved.get("/SubFilter") == DOCUMENT_TIMESTAMP:
-            return Modification.LTV
-        return Modification.FORM_FILLING
+            level = self.known[value.idnum]
+        else:
+            resolved = _resolve(value)
+            timestamp = isinstance(resolved, DictionaryObject) and resolved.get("/SubFilter") == DOCUMENT_TIMESTAMP
+            level = Modification.LTV if timestamp else Modification.FORM_FILLING
+        # A timestamp is validation data only while it shows nothing (ISO 32000-2 §12.8.5 recommends no
+        # appearance, pyHanko requires it): a visible one puts its appearance on the page, as a signature does.
+        return Modification.FORM_FILLING if level is Modification.LTV and _visible(field) else level
 
     def _changed_field(
         self, old: DictionaryObject, new: DictionaryObject, differing: list[str], *, signature_field: bool,
@@ -562,6 +565,19 @@ def _signed(field: DictionaryObject) -> bool:
     """Whether a (signature) field, or the field a widget belongs to, has a value."""
     parent = _resolve(field.get("/Parent"))
     return "/V" in field or (isinstance(parent, DictionaryObject) and "/V" in parent)
+
+
+def _visible(field: DictionaryObject) -> bool:
+    """Whether the field or one of its widgets has an area on the page."""
+    return any(_area(widget) for widget in [field, *map(_resolve, _array(field.get("/Kids")))])
+
+
+def _area(annotation: object) -> float:
+    try:
+        x1, y1, x2, y2 = (float(number) for number in _array(annotation.get("/Rect")))  # type: ignore[union-attr]
+    except (AttributeError, TypeError, ValueError):
+        return 0.0
+    return abs(x2 - x1) * abs(y2 - y1)
 
 
 def _shown(annotation: DictionaryObject) -> int:

@@ -119,6 +119,15 @@ def test_document_timestamp_after_the_last_signature_is_ltv(nd30: bytes, trust: 
     assert _changes(stamped, trust) == [(M.FORM_FILLING, True), (M.LTV, True)]
 
 
+def test_visible_document_timestamp_after_the_last_signature_is_not_validation_data(nd30: bytes,
+                                                                                     trust: TrustStore) -> None:
+    """A "timestamp" whose widget draws an appearance on the page shows something new, as a signature would."""
+    stamp = b"<< /Type /DocTimeStamp /SubFilter /ETSI.RFC3161 /ByteRange [0 10 20 30] /Contents <00> >>"
+    field = (b"<< /FT /Sig /Type /Annot /Subtype /Widget /T (Stamp) /V {sig} 0 R /Rect [72 600 300 650]"
+             b" /AP << /N 3 0 R >> >>")
+    assert _changes(add_field_with_signature_dict(nd30, field, stamp), trust)[-1] == (M.FORM_FILLING, False)
+
+
 def test_annotation_after_the_last_signature_is_not_permitted(nd30: bytes, trust: TrustStore) -> None:
     assert _changes(add_annotation(nd30), trust) == [(M.ANNOTATIONS, True), (M.ANNOTATIONS, False)]
 
