@@ -134,7 +134,7 @@ def analyse_changes(
 
 def _field_lock(data: bytes, reader: PdfReader, signature: PdfSignature) -> Callable[[str], bool] | None:
     """Which fields the signature's FieldMDP transform (ISO 32000-1 §12.8.2.4) locks, by full name; None if none."""
-    if signature.object_number is None or not _may_lock(data, reader, signature.object_number):
+    if signature.object_number is None or signature.problem is not None or not _may_lock(data, reader, signature):
         return None
     try:
         value = _object_at(reader, signature.object_number)
@@ -149,14 +149,17 @@ def _field_lock(data: bytes, reader: PdfReader, signature: PdfSignature) -> Call
     return None
 
 
-def _may_lock(data: bytes, reader: PdfReader, number: int) -> bool:
+def _may_lock(data: bytes, reader: PdfReader, signature: PdfSignature) -> bool:
     """Whether the signature dictionary's own bytes name a FieldMDP transform or refer to its /Reference entries
     elsewhere: pypdf parses a /Contents string slowly, so the dictionary is parsed only then."""
+    number = signature.object_number
     start = next((table[number] for table in reader.xref.values() if number in table), None)
     end = data.find(b"endobj", start) if isinstance(start, int) else -1
     if end < 0:
         return True  # not where the xref says: let pypdf find it
-    text = data[start:end]
+    gap_start, gap_end = signature.byte_range[1], signature.byte_range[2]
+    # The /Contents hex string (the byte range's gap) cannot hold a name: only the rest is searched.
+    text = data[start:gap_start] + data[gap_end:end] if start < gap_start < gap_end < end else data[start:end]
     return b"/FieldMDP" in text or _INDIRECT_REFERENCE.search(text) is not None
 
 
