@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -246,7 +247,8 @@ def _stream(text: bytes) -> bytes:
 _OTHER_TEXT = _stream(b"BT /F1 12 Tf 72 770 Td (Noi dung khac) Tj ET")
 
 
-def _signed_around(person: Issued, organisation: Issued, signing_time: datetime, prepare, between) -> bytes:  # noqa: ANN001
+def _signed_around(person: Issued, organisation: Issued, signing_time: datetime, prepare: Callable[[bytes], bytes],
+                   between: Callable[[bytes], bytes]) -> bytes:
     """``prepare`` shapes the document the person signs; ``between`` is the update before the organisation signs."""
     first = sign_pdf(prepare(make_pdf("Quyết định", ["Điều 1. Phê duyệt."])), person, signing_time=signing_time)
     return sign_pdf(between(first), organisation, signing_time=signing_time)
