@@ -13,8 +13,8 @@ held to alike, without depending on trust settings they express differently:
   or ``unknown`` (not decidable: no signer certificate);
 - ``modification`` (PDFs): what changed after the signature: none, ltv, form_filling, annotations,
   other — pyHanko's difference analysis against docflow's;
-- ``trusted`` (only with ``--trust``, which both use): docflow's TOTAL_PASSED against pyHanko's
-  ``bottom_line``.
+- ``trusted`` (only with ``--trust``, which both use): docflow's TOTAL_PASSED with what changed after
+  the signature permitted, against pyHanko's ``bottom_line``.
 
 Each side runs in a child process per chunk of files with a time limit, so one file that hangs a
 validator costs that file, not the comparison. pyHanko is optional for docflow (``pip install
@@ -109,7 +109,9 @@ def _docflow_row(file: str, row: dict[str, object]) -> Facts:
     modification = row.get("modification")
     return Facts(file, int(row["index"]), integrity,  # type: ignore[arg-type]
                  str(modification) if modification is not None else None,
-                 row.get("indication") == "TOTAL_PASSED", f"{row.get('indication')}/{sub}".rstrip("/"))
+                 # pyHanko's bottom line includes its DocMDP verdict: docflow's, the modification check.
+                 row.get("indication") == "TOTAL_PASSED" and checks.get("modification") != "failed",
+                 f"{row.get('indication')}/{sub}".rstrip("/"))
 
 
 # -- pyHanko's side ----------------------------------------------------------------------------

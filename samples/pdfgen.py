@@ -209,16 +209,29 @@ def _fill_signature(
 def append_after_signature(pdf: bytes, extra: str | bytes = "Sửa sau khi ký") -> bytes:
     """Change the file after its last signature, as an edit after signing would.
 
-    A ``str`` becomes a well-formed incremental update (a new /Info titled so);
-    ``bytes`` are appended raw, like trailing garbage from a broken transfer.
+    A ``str`` becomes a well-formed incremental update adding a page that shows it (a new page object
+    appended to the /Pages tree, whose /Kids and /Count the update rewrites); ``bytes`` are appended
+    raw, like trailing garbage from a broken transfer.
     """
     if isinstance(extra, bytes):
         return pdf + extra
     reader = PdfReader(io.BytesIO(pdf))
     size = int(reader.trailer["/Size"])
     root = reader.trailer.raw_get("/Root").idnum
-    info = b"<< /Title (" + _ascii(extra).encode() + b") >>"
-    return _incremental_update(pdf, {size: info}, size + 1, root, b" /Info %d 0 R" % size)
+    pages_ref = reader.trailer["/Root"].raw_get("/Pages")
+    pages = pages_ref.get_object()
+    page, content, font = size, size + 1, size + 2
+    tree = DictionaryObject({key: pages.raw_get(key) for key in pages})
+    tree[NameObject("/Kids")] = ArrayObject([*pages["/Kids"], IndirectObject(page, 0, reader)])
+    tree[NameObject("/Count")] = NumberObject(int(pages["/Count"]) + 1)
+    text = f"BT /F1 12 Tf 72 770 Td ({_ascii(extra)}) Tj ET".encode()
+    return _incremental_update(pdf, {
+        pages_ref.idnum: _serialise(tree),
+        page: b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 %d 0 R >> >>"
+              b" /Contents %d 0 R >>" % (pages_ref.idnum, font, content),
+        content: _stream(text),
+        font: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    }, size + 3, root, _carried_trailer(reader))
 
 
 def break_byte_range(pdf: bytes, mode: str = "overlap") -> bytes:

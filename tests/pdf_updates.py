@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Sequence
 
 from pypdf import PdfReader
 
 from samples.pdfgen import _incremental_update  # the samples' own update writer, reused as is
 
 __all__ = ["Update", "append_update", "object_body", "add_field_with_signature_dict", "add_page", "replace_object",
-           "add_annotation", "add_dss", "free_object"]
+           "add_annotation", "add_dss", "free_object", "add_text_field", "add_to_catalog"]
 
 
 class Update:
@@ -47,12 +48,8 @@ def add_field_with_signature_dict(pdf: bytes, field: bytes, signature: bytes | N
     """Add a form field (its body may use ``{field}`` and ``{sig}`` for its own and its /V's number)."""
     state = Update(pdf)
     field_number, sig_number = state.size, state.size + 1
-    catalog = object_body(pdf, state.root)
-    fields = re.search(rb"/Fields \[([^\]]*)\]", catalog)
-    if fields:
-        catalog = catalog.replace(fields.group(0), b"/Fields [%s %d 0 R]" % (fields.group(1), field_number))
-    else:
-        catalog = catalog.rstrip()[:-2] + b" /AcroForm << /Fields [%d 0 R] /SigFlags 3 >> >>" % field_number
+    catalog = _with_reference(object_body(pdf, state.root), b"/Fields", field_number,
+                              b"/AcroForm << /Fields [%d 0 R] /SigFlags 3 >>")
     body = field.replace(b"{field}", b"%d" % field_number).replace(b"{sig}", b"%d" % sig_number)
     objects = {state.root: catalog, field_number: body}
     if signature is not None:
@@ -63,6 +60,15 @@ def add_field_with_signature_dict(pdf: bytes, field: bytes, signature: bytes | N
 def _with_entry(body: bytes, entry: bytes) -> bytes:
     """A dictionary body with one more entry before its closing ``>>``."""
     return body.rstrip()[:-2] + b" " + entry + b" >>"
+
+
+def _with_reference(body: bytes, key: bytes, number: int, missing: bytes) -> bytes:
+    """``number`` appended to the array ``key`` (e.g. ``/Annots``) in ``body``, or the entry ``missing`` added
+    (``%d`` in it stands for ``number``) when there is no such array."""
+    found = re.search(rb"%s \[([^\]]*)\]" % re.escape(key), body)
+    if found:
+        return body.replace(found.group(0), b"%s [%s %d 0 R]" % (key, found.group(1), number))
+    return _with_entry(body, missing % number)
 
 
 def add_page(pdf: bytes) -> bytes:
@@ -94,25 +100,47 @@ def add_annotation(pdf: bytes, annotation: bytes = b"<< /Type /Annot /Subtype /T
     """A comment added to the first page's /Annots."""
     state = Update(pdf)
     number, page = state.size, state.page_number(0)
-    body = object_body(pdf, page)
-    annots = re.search(rb"/Annots \[([^\]]*)\]", body)
-    if annots:
-        body = body.replace(annots.group(0), b"/Annots [%s %d 0 R]" % (annots.group(1), number))
-    else:
-        body = _with_entry(body, b"/Annots [%d 0 R]" % number)
+    body = _with_reference(object_body(pdf, page), b"/Annots", number, b"/Annots [%d 0 R]")
     return append_update(pdf, {page: body, number: annotation})
 
 
-def add_dss(pdf: bytes) -> bytes:
-    """Validation data (an empty DSS with one certificate stream), as an LTV update writes it."""
+def add_dss(pdf: bytes, certs: bytes | None = None) -> bytes:
+    """Validation data (a DSS with one new certificate stream, or the /Certs entries ``certs``), as an LTV
+    update writes it."""
     state = Update(pdf)
     dss, cert = state.size, state.size + 1
     catalog = _with_entry(object_body(pdf, state.root), b"/DSS %d 0 R" % dss)
-    return append_update(pdf, {
-        state.root: catalog,
-        dss: b"<< /Certs [%d 0 R] /VRI << >> >>" % cert,
-        cert: b"<< /Length 3 >>\nstream\n\x30\x00\x00\nendstream",
-    })
+    objects = {state.root: catalog, dss: b"<< /Certs [%s] /VRI << >> >>" % (certs or b"%d 0 R" % cert)}
+    if certs is None:
+        objects[cert] = b"<< /Length 3 >>\nstream\n\x30\x00\x00\nendstream"
+    return append_update(pdf, objects)
+
+
+def add_to_catalog(pdf: bytes, entry: bytes, objects: dict[int, bytes] | None = None) -> bytes:
+    """One more catalog entry (e.g. ``/Metadata 5 0 R``), with any ``objects`` it needs."""
+    state = Update(pdf)
+    return append_update(pdf, {**(objects or {}), state.root: _with_entry(object_body(pdf, state.root), entry)})
+
+
+def add_text_field(pdf: bytes, appearance: bytes, objects: Sequence[bytes] = (), widget_extra: bytes = b"") -> bytes:
+    """A filled-in text field on the first page whose /AP is ``appearance``; ``objects`` are added after the
+    widget, and ``{0}``, ``{1}`` … in any of these bodies stand for their numbers."""
+    state = Update(pdf)
+    widget = state.size
+    numbers = {b"{%d}" % index: b"%d" % (widget + 1 + index) for index in range(len(objects))}
+
+    def fill(body: bytes) -> bytes:
+        for mark, number in numbers.items():
+            body = body.replace(mark, number)
+        return body
+
+    catalog = _with_reference(object_body(pdf, state.root), b"/Fields", widget, b"/AcroForm << /Fields [%d 0 R] >>")
+    page = state.page_number(0)
+    page_body = _with_reference(object_body(pdf, page), b"/Annots", widget, b"/Annots [%d 0 R]")
+    body = (b"<< /Type /Annot /Subtype /Widget /FT /Tx /T (Ghi chu) /V (Da xem) /Rect [72 700 300 720] /F 4"
+            b" /P %d 0 R /AP %s%s >>" % (page, fill(appearance), widget_extra))
+    added = {widget + 1 + index: fill(value) for index, value in enumerate(objects)}
+    return append_update(pdf, {**added, state.root: catalog, page: page_body, widget: body})
 
 
 def free_object(pdf: bytes, number: int) -> bytes:

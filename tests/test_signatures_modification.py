@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -13,8 +16,9 @@ from docflow.cli import main
 from docflow.ingest.run import ingest_batch
 from docflow.store.core import Store
 from ingest_helpers import SENDER, counters_of, table, write_edxml
-from pdf_updates import add_annotation, add_dss, add_field_with_signature_dict, add_page, free_object, object_body
-from pdf_updates import replace_object
+from conftest import vectors_or_skip
+from pdf_updates import add_annotation, add_dss, add_field_with_signature_dict, add_page, add_text_field, add_to_catalog
+from pdf_updates import Update, append_update, free_object, object_body, replace_object
 from samples.pdfgen import make_pdf, sign_pdf
 from samples.pki import Issued
 from signatures import TrustStore, verify_pdf
@@ -90,9 +94,20 @@ def test_itext_version_mark_on_the_page_tree_is_no_change(nd30: bytes, trust: Tr
 
 
 def test_info_title_changed_is_other(nd30: bytes, trust: TrustStore) -> None:
+    size = Update(nd30).size
+    retitled = append_update(nd30, {size: b"<< /Title (Sua sau khi ky) >>"}, b" /Info %d 0 R" % size)
+    assert _changes(retitled, trust)[-1] == (M.OTHER, False)
+
+
+def test_sample_edited_after_signing_has_a_page_more(nd30: bytes, trust: TrustStore) -> None:
+    """The samples' "page added after signing" (03-them-trang-sau-khi-ky.pdf) is that: a page in the page tree."""
+    from pypdf import PdfReader
+
     from samples.pdfgen import append_after_signature
 
-    assert _changes(append_after_signature(nd30), trust)[-1] == (M.OTHER, False)
+    edited = append_after_signature(nd30)
+    assert len(PdfReader(io.BytesIO(edited)).pages) == len(PdfReader(io.BytesIO(nd30)).pages) + 1
+    assert _changes(edited, trust) == [(M.OTHER, False), (M.OTHER, False)]
 
 
 def test_validation_data_after_the_last_signature_is_permitted(nd30: bytes, trust: TrustStore) -> None:
@@ -103,6 +118,15 @@ def test_document_timestamp_after_the_last_signature_is_ltv(nd30: bytes, trust: 
     stamp = b"<< /Type /DocTimeStamp /SubFilter /ETSI.RFC3161 /ByteRange [0 10 20 30] /Contents <00> >>"
     stamped = add_field_with_signature_dict(nd30, b"<< /FT /Sig /T (Stamp) /V {sig} 0 R /Rect [0 0 0 0] >>", stamp)
     assert _changes(stamped, trust) == [(M.FORM_FILLING, True), (M.LTV, True)]
+
+
+def test_visible_document_timestamp_after_the_last_signature_is_not_validation_data(nd30: bytes,
+                                                                                     trust: TrustStore) -> None:
+    """A "timestamp" whose widget draws an appearance on the page shows something new, as a signature would."""
+    stamp = b"<< /Type /DocTimeStamp /SubFilter /ETSI.RFC3161 /ByteRange [0 10 20 30] /Contents <00> >>"
+    field = (b"<< /FT /Sig /Type /Annot /Subtype /Widget /T (Stamp) /V {sig} 0 R /Rect [72 600 300 650]"
+             b" /AP << /N 3 0 R >> >>")
+    assert _changes(add_field_with_signature_dict(nd30, field, stamp), trust)[-1] == (M.FORM_FILLING, False)
 
 
 def test_annotation_after_the_last_signature_is_not_permitted(nd30: bytes, trust: TrustStore) -> None:
@@ -209,3 +233,190 @@ def test_revisions_beyond_the_bound_are_not_called_harmless(nd30: bytes, trust: 
 
     monkeypatch.setattr(modification, "_MAX_REVISIONS", 1)
     assert _changes(add_dss(nd30), trust) == [(M.FORM_FILLING, True), (M.OTHER, False)]
+
+
+# -- an object of the signed revision that plays two parts is judged by the stricter ---------------------------
+
+_STREAM = b"<< /Length %d >>\nstream\n%s\nendstream"
+
+
+def _stream(text: bytes) -> bytes:
+    return _STREAM % (len(text), text)
+
+
+_OTHER_TEXT = _stream(b"BT /F1 12 Tf 72 770 Td (Noi dung khac) Tj ET")
+
+
+def _signed_around(person: Issued, organisation: Issued, signing_time: datetime, prepare: Callable[[bytes], bytes],
+                   between: Callable[[bytes], bytes]) -> bytes:
+    """``prepare`` shapes the document the person signs; ``between`` is the update before the organisation signs."""
+    first = sign_pdf(prepare(make_pdf("Quyết định", ["Điều 1. Phê duyệt."])), person, signing_time=signing_time)
+    return sign_pdf(between(first), organisation, signing_time=signing_time)
+
+
+def _first_change(pdf: bytes, trust: TrustStore) -> Modification | None:
+    return verify_pdf(pdf, trust=trust)[0].modification
+
+
+def test_field_appearance_rewritten_in_place_is_form_filling(person: Issued, organisation: Issued,
+                                                              signing_time: datetime, trust: TrustStore) -> None:
+    """The control for the cases below: a widget's own appearance stream written again is filling the form."""
+    pdf = _signed_around(person, organisation, signing_time,
+                         lambda pdf: add_text_field(pdf, b"<< /N {0} 0 R >>", [_stream(b"(a) Tj")]),
+                         lambda pdf: replace_object(pdf, 7, _stream(b"(b) Tj")))
+    assert _changes(pdf, trust) == [(M.FORM_FILLING, True), (M.NONE, True)]
+
+
+def test_page_content_that_is_also_an_appearance_is_content(person: Issued, organisation: Issued,
+                                                            signing_time: datetime, trust: TrustStore) -> None:
+    """The page's content stream doubles as a widget's appearance: rewriting it rewrites the page."""
+    pdf = _signed_around(person, organisation, signing_time,
+                         lambda pdf: add_text_field(pdf, b"<< /N 5 0 R >>"),
+                         lambda pdf: replace_object(pdf, 5, _OTHER_TEXT))
+    assert _changes(pdf, trust) == [(M.OTHER, False), (M.NONE, True)]
+
+
+def test_appearance_stream_referred_to_elsewhere_is_other(person: Issued, organisation: Issued,
+                                                          signing_time: datetime, trust: TrustStore) -> None:
+    """pyHanko's form-update-override-appearance-stream-sneaky, built here: the stream is also a catalog entry."""
+    def prepare(pdf: bytes) -> bytes:
+        return add_to_catalog(add_text_field(pdf, b"<< /N {0} 0 R >>", [_stream(b"(a) Tj")]), b"/FooBar 7 0 R")
+
+    pdf = _signed_around(person, organisation, signing_time, prepare, lambda pdf: replace_object(pdf, 7, _OTHER_TEXT))
+    assert _first_change(pdf, trust) is M.OTHER
+
+
+@pytest.mark.parametrize("reroute", [False, True])
+def test_shared_appearance_dictionary_is_other(reroute: bool, person: Issued, organisation: Issued,
+                                               signing_time: datetime, trust: TrustStore) -> None:
+    """pyHanko's *-ap-indirect-sneaky files, built here: the widget's /AP dictionary is shared with another entry,
+    and the update rewrites its stream or points the widget at a new dictionary."""
+    def prepare(pdf: bytes) -> bytes:
+        field = add_text_field(pdf, b"{0} 0 R", [b"<< /N {1} 0 R >>", _stream(b"(a) Tj")])
+        return add_to_catalog(field, b"/FooBar 7 0 R")
+
+    def between(pdf: bytes) -> bytes:
+        if not reroute:
+            return replace_object(pdf, 8, _OTHER_TEXT)
+        widget = object_body(pdf, 6).replace(b"/AP 7 0 R", b"/AP << /N 12 0 R >>")
+        return append_update(pdf, {6: widget, 12: _OTHER_TEXT})
+
+    pdf = _signed_around(person, organisation, signing_time, prepare, between)
+    assert _first_change(pdf, trust) is M.OTHER
+
+
+def test_signed_field_appearance_changed_later_is_other(person: Issued, organisation: Issued,
+                                                        signing_time: datetime, trust: TrustStore) -> None:
+    """What a signed signature field shows is part of what was signed (pyHanko: a signed field may not change)."""
+    def between(pdf: bytes) -> bytes:
+        field = max(int(n) for n in re.findall(rb"(\d+) 0 obj\n<< /Type /Annot /Subtype /Widget /FT /Sig", pdf))
+        body = object_body(pdf, field).rstrip()[:-2] + b" /AP << /N 30 0 R >> >>"
+        return append_update(pdf, {field: body, 30: _OTHER_TEXT})
+
+    pdf = _signed_around(person, organisation, signing_time, lambda pdf: pdf, between)
+    assert _first_change(pdf, trust) is M.OTHER
+
+
+@pytest.mark.parametrize("decoy", [b"/Type /ObjStm /N 0 /First 0", b"/Type /XRef"])
+def test_content_stream_typed_as_file_structure_is_content(decoy: bytes, person: Issued, organisation: Issued,
+                                                           signing_time: datetime, trust: TrustStore) -> None:
+    """A stream the page uses is content whatever /Type it claims; only unreferenced ones are file structure."""
+    def prepare(pdf: bytes) -> bytes:
+        text = b"BT /F1 12 Tf 72 770 Td (Quyet dinh) Tj ET"
+        return replace_object(pdf, 5, b"<< /Length %d %s >>\nstream\n%s\nendstream" % (len(text), decoy, text))
+
+    pdf = _signed_around(person, organisation, signing_time, prepare, lambda pdf: replace_object(pdf, 5, _OTHER_TEXT))
+    assert _first_change(pdf, trust) is M.OTHER
+
+
+@pytest.mark.parametrize("entry", [b"/DSS << /Certs [5 0 R] >>", b"/Metadata 5 0 R"])
+def test_content_stream_listed_as_validation_data_is_content(entry: bytes, person: Issued, organisation: Issued,
+                                                             signing_time: datetime, trust: TrustStore) -> None:
+    """A DSS or XMP entry naming the page's content stream does not make rewriting that stream validation data."""
+    pdf = _signed_around(person, organisation, signing_time, lambda pdf: add_to_catalog(pdf, entry),
+                         lambda pdf: replace_object(pdf, 5, _OTHER_TEXT))
+    assert _first_change(pdf, trust) is M.OTHER
+
+
+def test_resources_dressed_as_an_annotation_are_content(person: Issued, organisation: Issued,
+                                                        signing_time: datetime, trust: TrustStore) -> None:
+    """A /Resources dictionary carrying /Subtype and /Rect is still the page's resources."""
+    def prepare(pdf: bytes) -> bytes:
+        page = object_body(pdf, 4).replace(b"/Resources << /Font << /F1 3 0 R >> >>", b"/Resources 6 0 R")
+        return append_update(pdf, {4: page, 6: b"<< /Font << /F1 3 0 R >> /Subtype /Text /Rect [0 0 0 0] >>"})
+
+    courier = b"<< /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Courier >> >> /Subtype /Text /Rect [0 0 0 0] >>"
+    pdf = _signed_around(person, organisation, signing_time, prepare, lambda pdf: replace_object(pdf, 6, courier))
+    assert _first_change(pdf, trust) is M.OTHER
+
+
+@pytest.mark.parametrize(("flags", "expected"), [(132, M.FORM_FILLING), (6, M.OTHER)])
+def test_widget_flags_changed_when_signed(flags: int, expected: Modification, person: Issued, organisation: Issued,
+                                          signing_time: datetime, trust: TrustStore) -> None:
+    """Acrobat sets the Locked flag (/F 4 → 132) on the empty field it signs (pyHanko's
+    minimal-two-fields-signed-twice): filling the form; hiding the widget (flag 2) changes what the page shows."""
+    field = b"<< /FT /Sig /Type /Annot /Subtype /Widget /T (Empty) /Rect [0 0 0 0] /F %d%s >>"
+    number: list[int] = []
+
+    def prepare(pdf: bytes) -> bytes:
+        number.append(Update(pdf).size)
+        return add_field_with_signature_dict(pdf, field % (4, b""), None)
+
+    def between(pdf: bytes) -> bytes:
+        value = Update(pdf).size
+        sig = b"<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /adbe.pkcs7.detached /Contents <00> >>"
+        return append_update(pdf, {number[0]: field % (flags, b" /V %d 0 R" % value), value: sig})
+
+    pdf = _signed_around(person, organisation, signing_time, prepare, between)
+    assert _first_change(pdf, trust) is expected
+
+
+_SNEAKY = ["form-update-ap-indirect-sneaky-trailer.pdf", "form-update-no-override-appearance-stream-ap-indirect-sneaky.pdf",
+           "form-update-override-appearance-stream-ap-indirect-sneaky.pdf", "form-update-override-appearance-stream-sneaky.pdf"]
+_LEGITIMATE = ["form-update-no-override-appearance-stream-ap-indirect.pdf",
+               "form-update-override-appearance-stream-ap-indirect.pdf", "form-update-override-appearance-stream.pdf",
+               "minimal-two-fields-signed-twice.pdf", "extensions-update-indirect.pdf", "extensions-update-direct.pdf"]
+
+
+def _vector_changes(name: str, trust: TrustStore) -> list[Modification | None]:
+    return [verdict.modification for verdict in verify_pdf(vectors_or_skip("pyhanko", "pdf", name).read_bytes(), trust=trust)]
+
+
+@pytest.mark.parametrize("name", _SNEAKY)
+def test_pyhanko_sneaky_appearance_updates_are_other(name: str, trust: TrustStore) -> None:
+    assert _vector_changes(name, trust) == [M.OTHER, M.NONE]
+
+
+@pytest.mark.parametrize("name", _LEGITIMATE)
+def test_pyhanko_legitimate_second_signatures_are_form_filling(name: str, trust: TrustStore) -> None:
+    assert _vector_changes(name, trust) == [M.FORM_FILLING, M.NONE]
+
+
+def test_widget_of_no_field_is_content(person: Issued, organisation: Issued, signing_time: datetime,
+                                       trust: TrustStore) -> None:
+    """A widget added to the page that no form field owns draws there as content would (iText's
+    danglingWidgetAnnotation)."""
+    widget = b"<< /Type /Annot /Subtype /Widget /Rect [100 550 200 600] /MK << /BG [1 0 0] >> >>"
+    pdf = _signed_around(person, organisation, signing_time, lambda pdf: pdf,
+                         lambda pdf: add_annotation(pdf, widget))
+    assert _changes(pdf, trust) == [(M.OTHER, False), (M.NONE, True)]
+
+
+_FIELD_MDP = (" /Reference [<< /Type /SigRef /TransformMethod /FieldMDP /TransformParams << /Type /TransformParams"
+              " /Action /{action} /Fields [({field})] /V /1.2 >> >>]")
+
+
+@pytest.mark.parametrize(("action", "field", "expected"), [
+    ("Include", "Ghi chu", M.OTHER), ("Include", "Khac", M.FORM_FILLING), ("Exclude", "Khac", M.OTHER),
+    ("All", "Khac", M.OTHER),
+])
+def test_field_locked_by_the_signature_changed_later_is_other(action: str, field: str, expected: Modification,
+                                                               person: Issued, organisation: Issued,
+                                                               signing_time: datetime, trust: TrustStore) -> None:
+    """A FieldMDP lock makes the locked fields' values part of what was signed (iText's fieldLock* files)."""
+    filled = add_text_field(make_pdf("Phiếu", ["x"]), b"<< >>")
+    locking = sign_pdf(filled, person, signing_time=signing_time,
+                       subfilter="adbe.pkcs7.detached" + _FIELD_MDP.format(action=action, field=field))
+    changed = replace_object(locking, 6, object_body(locking, 6).replace(b"/V (Da xem)", b"/V (Tu choi)"))
+    pdf = sign_pdf(changed, organisation, signing_time=signing_time)
+    assert _first_change(pdf, trust) is expected
