@@ -28,9 +28,9 @@ from defusedxml.ElementTree import fromstring
 from lxml import etree
 
 from docflow.agency import normalise_code
-from docflow.readers.archive import read_signed_zip
 from docflow.readers.limits import Limits
 from docflow.readers.mojibake import misdeclared_utf8
+from docflow.readers.zipfiles import read_signed_zip
 from docflow.records import (
     BatchItem,
     BusinessType,
