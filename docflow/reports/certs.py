@@ -18,8 +18,8 @@ from typing import TypeVar
 from rich.console import Console
 from rich.table import Table
 
+from docflow.readers.lists import read_issued_file
 from docflow.records import RejectedItem
-from docflow.reports.units import pick, read_records
 from docflow.safe_text import cell
 from docflow.store.ownership import normalise_serial
 
@@ -47,16 +47,6 @@ _STATUS_LABELS = {
     NO_LONGER_USED: "không còn sử dụng",
     EXPIRED: "đã hết hạn",
 }
-
-_ISSUED_ALIASES: dict[str, tuple[str, ...]] = {
-    "serial": ("serial", "serial_number", "số hiệu", "so_hieu", "số serial"),
-    "unit": ("unit", "code", "agency_code", "mã định danh", "ma_dinh_danh", "đơn vị"),
-    "holder": ("holder", "name", "người sử dụng", "chủ thể", "tên"),
-    "kind": ("kind", "type", "loại"),
-    "not_after": ("not_after", "expires", "valid_to", "hết hạn", "ngày hết hạn"),
-    "sha256": ("sha256", "fingerprint", "thumbprint"),
-}
-
 
 @dataclass(frozen=True)
 class SeenCertificate:
@@ -129,25 +119,12 @@ class IssuedImport:
 
 def import_issued(conn: sqlite3.Connection, path: Path) -> IssuedImport:
     """Replace a unit's entries in the issued list with those of a CSV/JSON file."""
-    try:
-        records = read_records(path, "certificates")
-    except (OSError, ValueError) as error:
-        return IssuedImport(0, (RejectedItem(path.name, f"cannot read the certificate list: {error}"),))
-    rows: list[tuple[str | None, ...]] = []
-    rejected: list[RejectedItem] = []
-    for number, record in enumerate(records, start=1):
-        values = {field: pick(record, aliases) for field, aliases in _ISSUED_ALIASES.items()}
-        if not values["serial"] or not values["unit"]:
-            rejected.append(RejectedItem(f"{path.name}:{number}", "row needs both a serial and a unit code"))
-            continue
-        values["serial"] = normalise_serial(values["serial"])
-        values["sha256"] = (values["sha256"] or "").replace(":", "").lower() or None
-        rows.append(tuple(values[field] for field in _ISSUED_ALIASES))
+    rows, rejected = read_issued_file(path)
     with conn:
         conn.executemany(
             "INSERT OR REPLACE INTO issued_certificates (serial, unit, holder, kind, not_after, sha256)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            rows,
+            [(normalise_serial(row.serial), row.unit, row.holder, row.kind, row.not_after, row.sha256) for row in rows],
         )
     return IssuedImport(len(rows), tuple(rejected))
 
