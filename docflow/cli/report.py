@@ -70,8 +70,8 @@ def default_db() -> Path:
 
 
 def summary_settings() -> SummarySettings:
-    """Targets and the unranked threshold from docflow.toml ``[summary]`` (its tier list is not used:
-    tiers are Đạt/Chưa đạt against each level's NQ 17 target, see docs/metrics.md)."""
+    """Targets and the unranked threshold from docflow.toml ``[summary]`` (tiers are Đạt/Chưa đạt against
+    each level's NQ 17 target, see docs/metrics.md)."""
     config = _config().summary
     return SummarySettings(
         level_targets=tuple(config.targets.items()),
