@@ -138,9 +138,6 @@ class QueryResult:
     truncated: bool = False
     """More rows were there than ``QueryLimits.max_rows``."""
 
-    def as_dicts(self) -> list[dict[str, object]]:
-        return [dict(zip(self.columns, row)) for row in self.rows]
-
 
 class _Watchdog:
     """SQLite's progress handler: a non-zero answer interrupts the running statement."""
