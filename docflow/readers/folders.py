@@ -38,6 +38,15 @@ from docflow.records import RejectedItem
 __all__ = ["FolderContainer", "open_top"]
 
 
+def _unreadable(entry: Entry, hashed: FileState | None, error: OSError) -> Exception:
+    """What to raise when a member cannot be opened: a hashed member that vanished means the batch changed."""
+    if isinstance(error, FileNotFoundError):
+        if hashed is not None:
+            return BatchChanged(f"the batch changed while it was being read ('{entry.name}' was deleted)")
+        return MemberRejected("it was deleted while the batch was being read")
+    return MemberRejected(f"it could not be read ({error.strerror or error})")
+
+
 class FolderContainer:
     def __init__(self, root: Path, limits: Limits, single: Path | None = None,
                  identity: BatchIdentity | None = None) -> None:
@@ -102,12 +111,8 @@ class FolderContainer:
                 if hashed is not None and not hashed.matches(status):
                     raise BatchChanged(f"the batch changed while it was being read ('{entry.name}' changed)")
                 data = read_bounded(stream, self.limits.max_member_bytes, budget, "it grew over the size limit")
-        except FileNotFoundError:
-            if hashed is not None:
-                raise BatchChanged(f"the batch changed while it was being read ('{entry.name}' was deleted)")
-            raise MemberRejected("it was deleted while the batch was being read")
         except OSError as error:
-            raise MemberRejected(f"it could not be read ({error.strerror or error})")
+            raise _unreadable(entry, hashed, error)
         # What is stored must be what was hashed: the same file could have been rewritten in place.
         if hashed is not None and hashlib.sha256(data).hexdigest() != hashed.sha256:
             raise BatchChanged(f"the batch changed while it was being read ('{entry.name}' changed)")
@@ -120,12 +125,8 @@ class FolderContainer:
         changed = f"the batch changed while it was being read ('{entry.name}' changed)"
         try:
             stream, status = open_regular_stream(self.root / entry.name)
-        except FileNotFoundError:
-            if hashed is not None:
-                raise BatchChanged(f"the batch changed while it was being read ('{entry.name}' was deleted)")
-            raise MemberRejected("it was deleted while the batch was being read")
         except OSError as error:
-            raise MemberRejected(f"it could not be read ({error.strerror or error})")
+            raise _unreadable(entry, hashed, error)
         if hashed is not None and not hashed.matches(status):
             stream.close()
             raise BatchChanged(changed)
