@@ -24,7 +24,7 @@ from docflow.readers.register import COLUMN_ALIASES
 from docflow.reports.metrics import LEVELS
 from docflow.safe_text import for_terminal
 
-__all__ = ["Config", "ConfigError", "ConfigRefused", "Tier", "WatchConfig", "SummaryConfig", "load_config", "CONFIG_NAME"]
+__all__ = ["Config", "ConfigError", "ConfigRefused", "WatchConfig", "SummaryConfig", "load_config", "CONFIG_NAME"]
 
 CONFIG_NAME = "docflow.toml"
 _SECTIONS = ("paths", "limits", "register", "watch", "summary", "signatures")
@@ -45,27 +45,16 @@ class ConfigRefused(click.ClickException):
 
 
 @dataclass(frozen=True)
-class Tier:
-    name: str
-    min: float
-    """Lowest electronic-issuance rate (0–1) of the tier."""
-
-
-@dataclass(frozen=True)
 class WatchConfig:
     settle_seconds: float = 2.0
     """A dropped file must stay unchanged this long before it is read."""
     poll_interval: float = 1.0
 
 
-DEFAULT_TIERS = (Tier("Tốt", 0.9), Tier("Khá", 0.7), Tier("Trung bình", 0.5), Tier("Yếu", 0.0))
-
-
 @dataclass(frozen=True)
 class SummaryConfig:
     min_documents: int = 10
     """Units with fewer outgoing documents in the period are not ranked."""
-    tiers: tuple[Tier, ...] = DEFAULT_TIERS
     targets: Mapping[str, float] = field(
         default_factory=lambda: MappingProxyType({"province": 0.9, "district": 0.8, "commune": 0.6}))
     """Electronic-issuance target per level."""
@@ -232,25 +221,19 @@ def _watch(section: Mapping[str, Any]) -> WatchConfig:
 
 
 def _summary(section: Mapping[str, Any]) -> SummaryConfig:
-    _only(section, ("min_documents", "tiers", "targets"), "summary")
+    if "tiers" in section:
+        # Read by earlier versions but never used: a unit meets its level's target or does not.
+        raise ConfigError("docflow.toml: summary.tiers is not used: a unit meets its level's target or not; "
+                          "remove tiers and set the targets in [summary.targets]")
+    _only(section, ("min_documents", "targets"), "summary")
     default = SummaryConfig()
     min_documents = _whole(section.get("min_documents", default.min_documents), "summary.min_documents", 0)
-    tiers = tuple(_tier(entry, index) for index, entry in enumerate(_typed(section.get("tiers", []), list,
-                                                                            "summary.tiers", "a list of tables")))
     targets = dict(default.targets)
     for level, rate in _typed(section.get("targets", {}), dict, "[summary.targets]", "a table").items():
         if level not in LEVELS:
             raise _refuse("summary.targets", level, "is not a level", ", ".join(LEVELS))
         targets[level] = _rate(rate, f"summary.targets.{level}")
-    return SummaryConfig(min_documents, tiers or DEFAULT_TIERS, MappingProxyType(targets))
-
-
-def _tier(entry: Any, index: int) -> Tier:
-    where = f"summary.tiers[{index}]"
-    _only(_typed(entry, dict, where, "a table {name = ..., min = ...}"), ("name", "min"), where)
-    if "name" not in entry or "min" not in entry:
-        raise ConfigError(f"docflow.toml: {where} needs both name and min")
-    return Tier(_text(entry["name"], f"{where}.name", "name"), _rate(entry["min"], f"{where}.min"))
+    return SummaryConfig(min_documents, MappingProxyType(targets))
 
 
 def _rate(value: Any, where: str) -> float:

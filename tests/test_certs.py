@@ -96,3 +96,10 @@ def test_certs_commands(conn: sqlite3.Connection, tmp_path: Path) -> None:
     assert "chưa từng sử dụng" in shown.output and "Nguyễn Văn An" in shown.output
     as_json = json.loads(runner.invoke(main, ["certs", "--db", str(db), "--json"]).output)
     assert {"certificates", "expiring", "wrong_unit_signatures", "issued"} <= set(as_json)
+
+
+def test_utf16_issued_list_is_imported(conn: sqlite3.Connection, tmp_path: Path) -> None:
+    path = tmp_path / "issued.csv"
+    path.write_bytes(_issued_csv(tmp_path).read_text(encoding="utf-8").encode("utf-16"))
+    result = import_issued(conn, path)
+    assert result.imported == 4 and len(result.rejected) == 1

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from docflow.config import CONFIG_NAME, ConfigError, Tier, load_config
+from docflow.config import CONFIG_NAME, ConfigError, load_config
 from docflow.readers.limits import Limits
 
 FULL = """
@@ -30,7 +30,6 @@ poll_interval = 0.5
 
 [summary]
 min_documents = 20
-tiers = [{name = "Tốt", min = 0.95}, {name = "Chưa đạt", min = 0}]
 
 [summary.targets]
 district = 0.85
@@ -60,7 +59,6 @@ def test_toml_in_working_directory_is_read(tmp_path: Path, monkeypatch: pytest.M
     assert dict(config.register_columns) == {"number": "Số VB", "unit_code": "Đơn vị"}
     assert (config.watch.settle_seconds, config.watch.poll_interval) == (5.0, 0.5)
     assert config.summary.min_documents == 20
-    assert config.summary.tiers == (Tier("Tốt", 0.95), Tier("Chưa đạt", 0.0))
     assert config.summary.targets["district"] == 0.85 and config.summary.targets["commune"] == 0.6
     assert dict(config.kind_overrides) == {"abcd" + "ef" * 30: "organisation"}
 
@@ -79,7 +77,7 @@ def test_paths_are_relative_to_the_toml_folder(tmp_path: Path) -> None:
     ("[limits]\nmax_member_bytes = true\n", "wrong type"),
     ("[register.columns]\nnumbr = \"x\"\n", "unknown key(s) numbr in [register.columns]"),
     ("[summary.targets]\ncommune = 1.5\n", "between 0 and 1"),
-    ("[summary]\ntiers = [{name = \"x\"}]\n", "needs both name and min"),
+    ("[summary]\ntiers = [{name = \"x\"}]\n", "summary.tiers is not used"),
     ("[signatures]\nkind_overrides = {\"ab\" = \"robot\"}\n", "person or organisation"),
     ("[watch\n", "not valid TOML"),
 ])
@@ -93,3 +91,11 @@ def test_bad_config_is_a_clear_error(tmp_path: Path, text: str, fragment: str) -
 def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_the_unused_tier_list_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    # [summary] tiers was read but never used (a unit meets its level's target or not): say so, not ignore it.
+    (tmp_path / CONFIG_NAME).write_text('[summary]\ntiers = [{name = "Tốt", min = 0.95}]\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as error:
+        load_config(tmp_path / CONFIG_NAME)
+    assert "summary.tiers is not used" in str(error.value) and "[summary.targets]" in str(error.value)

@@ -28,8 +28,6 @@ SHA256 = "ab" * 32
     ("[summary]\nmin_documents = -1\n", "summary.min_documents", "-1", "a whole number from 0"),
     ("[summary.targets]\ncommune = nan\n", "summary.targets.commune", "nan", "between 0 and 1"),
     ("[summary.targets]\nvillage = 0.5\n", "summary.targets", "village", "province, department"),
-    ("[summary]\ntiers = [{name = \"\", min = 0.5}]\n", "summary.tiers[0].name", '""', "a non-empty name"),
-    ("[summary]\ntiers = [{name = \"Tốt\", min = inf}]\n", "summary.tiers[0].min", "inf", "between 0 and 1"),
     ('[paths]\ndb = ""\n', "paths.db", '""', "a non-empty path"),
     ('[register.columns]\nnumber = ""\n', "register.columns.number", '""', "a non-empty column header"),
     ('[signatures]\nkind_overrides = {"AB:CD" = "person"}\n', "signatures.kind_overrides", "AB:CD",

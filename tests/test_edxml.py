@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from edxml_builder import PDF, RECIPIENTS, SENDER, attachment, document, own_id, zip_bytes
 
-from docflow.readers.edxml import parse_document_date, parse_timestamp, read_edxml
+from docflow.readers.edxml import read_edxml
 from docflow.readers.limits import Limits
+from docflow.readers.text import parse_document_date, parse_timestamp
 from docflow.records import BusinessType, Channel, DocumentRecord, RejectedItem, SignedPayload, StatusEvent
 from samples.edxml import VARIANTS, build_status
 

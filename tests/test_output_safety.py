@@ -20,9 +20,11 @@ from test_metrics import DEPARTMENT, PROVINCE, new_store, put_counters, put_unit
 import docflow.cli.report as cli_report
 import docflow.cli.verify as cli_verify
 from docflow.cli import main
+from docflow.cli.audit_view import render_trail
+from docflow.cli.certs_view import render_review
 from docflow.cli.summary_view import render_detail, render_summary, summary_csv, unit_detail
-from docflow.reports.audit import audit_trail, render_trail
-from docflow.reports.certs import render_review, review_certificates
+from docflow.reports.audit import audit_trail
+from docflow.reports.certs import review_certificates
 from docflow.reports.metrics import parse_period
 from docflow.reports.summary import summarise
 from docflow.safe_text import SafeLogFilter, for_spreadsheet, for_terminal

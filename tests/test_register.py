@@ -9,7 +9,8 @@ from datetime import date
 import pytest
 
 from docflow.readers.limits import Limits
-from docflow.readers.register import decode_export, header_key, read_register
+from docflow.readers.register import read_register
+from docflow.readers.text import decode_export, header_key
 from docflow.records import Channel, Direction, DocumentRecord, RejectedItem, Source, document_key
 from samples.province import encode_cp1258
 

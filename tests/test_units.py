@@ -10,7 +10,8 @@ from click.testing import CliRunner
 from test_metrics import new_store
 
 from docflow.cli import main
-from docflow.reports.units import import_units, load_units, read_unit_file
+from docflow.readers.lists import read_unit_file
+from docflow.reports.units import import_units, load_units
 from samples.province import encode_cp1258
 
 UNITS_CSV = """code,name,parent,level
@@ -104,3 +105,24 @@ def test_units_commands_import_and_list(tmp_path: Path) -> None:
     assert by_code["000.01.21.H04"]["level"] == "commune"
     table = runner.invoke(main, ["units", "--db", str(db)], env={"COLUMNS": "120"})
     assert "mã sai cấu trúc" in table.output
+
+
+def test_utf16_unit_list_is_imported_as_a_register_is(tmp_path: Path) -> None:
+    # Excel's "Unicode text" export: UTF-16 with a BOM, tab-separated; register.decode_export reads the same bytes.
+    text = "Mã định danh\tTên đơn vị\n000.00.22.H04\tUBND huyện Bạch Thông\n"
+    with_bom = tmp_path / "don-vi.csv"
+    with_bom.write_bytes(text.encode("utf-16"))
+    without_bom = tmp_path / "don-vi-le.csv"
+    without_bom.write_bytes(text.encode("utf-16-le"))
+    for path in (with_bom, without_bom):
+        conn = new_store(tmp_path / f"{path.stem}.db")
+        result = import_units(conn, path)
+        assert not result.rejected and load_units(conn)["000.00.22.H04"].name == "UBND huyện Bạch Thông"
+
+
+def test_undecodable_unit_list_is_refused_with_a_reason(tmp_path: Path) -> None:
+    # 0x81 is no character in Windows-1258 and starts no UTF-8 sequence: a binary file, not silently garbled.
+    path = tmp_path / "units.csv"
+    path.write_bytes(b"code,name\n000.00.22.H04,\x81\x8d\x8f\xc3\n")
+    rows, rejected = read_unit_file(path)
+    assert rows == [] and "UTF-8, UTF-16 or Windows-1258" in rejected[0].reason

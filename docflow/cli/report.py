@@ -24,6 +24,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from docflow.cli.audit_view import render_trail
+from docflow.cli.certs_view import render_review
 from docflow.cli.summary_view import render_detail, render_summary, summary_csv, summary_json, unit_detail
 from docflow.config import Config, ConfigError, ConfigRefused, load_config
 from docflow.records import RejectedItem
@@ -36,10 +38,9 @@ from docflow.reports.audit import (
     audit_trail,
     open_readonly,
     query_rows,
-    render_trail,
     similar_document_ids,
 )
-from docflow.reports.certs import import_issued, render_review, review_certificates
+from docflow.reports.certs import import_issued, review_certificates
 from docflow.reports.metrics import LEVELS, Period, SummarySettings, latest_year, parse_period
 from docflow.reports.summary import summarise
 from docflow.reports.units import LEVEL_LABELS, import_units, load_units
@@ -69,8 +70,8 @@ def default_db() -> Path:
 
 
 def summary_settings() -> SummarySettings:
-    """Targets and the unranked threshold from docflow.toml ``[summary]`` (its tier list is not used:
-    tiers are Đạt/Chưa đạt against each level's NQ 17 target, see docs/metrics.md)."""
+    """Targets and the unranked threshold from docflow.toml ``[summary]`` (tiers are Đạt/Chưa đạt against
+    each level's NQ 17 target, see docs/metrics.md)."""
     config = _config().summary
     return SummarySettings(
         level_targets=tuple(config.targets.items()),

@@ -1,7 +1,7 @@
 """Reading a clerk's batch — one file, a folder, or a zip — as a stream of batch records.
 
-``docflow.readers.archive`` opens the containers and reads their members; here each member
-becomes records by its kind: edXML packages, register exports, signed files, nested zips.
+``docflow.readers.folders`` and ``docflow.readers.zipfiles`` open the containers and read their
+members; here each member becomes records by its kind: edXML packages, register exports, signed files, nested zips.
 Hostile or broken parts become ``RejectedItem``s alongside the good items; only a batch
 unreadable as a whole raises ``BatchUnreadable``.
 
@@ -26,19 +26,18 @@ from docflow.readers.archive import (
     Container,
     Entry,
     Scanned,
-    ZipContainer,
     check_readable,
     member_kind,
-    open_top,
-    open_zip,
     read_detached,
     signed_file,
     walk,
 )
 from docflow.readers.edxml import read_edxml
+from docflow.readers.folders import open_top
 from docflow.readers.identity import BatchIdentity
 from docflow.readers.limits import Limits, size_text
 from docflow.readers.register import RegisterOpener, stream_register
+from docflow.readers.zipfiles import ZipContainer, open_zip
 from docflow.records import BatchItem, DocumentRecord, RejectedItem
 
 __all__ = ["read_batch"]

@@ -14,10 +14,8 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
-import functools
 import logging
 import re
-import unicodedata
 from collections.abc import Iterator
 from datetime import date, datetime
 from xml.etree.ElementTree import Element, ParseError
@@ -28,9 +26,10 @@ from defusedxml.ElementTree import fromstring
 from lxml import etree
 
 from docflow.agency import normalise_code
-from docflow.readers.archive import read_signed_zip
 from docflow.readers.limits import Limits
 from docflow.readers.mojibake import misdeclared_utf8
+from docflow.readers.text import clean_text, parse_document_date, parse_timestamp
+from docflow.readers.zipfiles import read_signed_zip
 from docflow.records import (
     BatchItem,
     BusinessType,
@@ -43,12 +42,10 @@ from docflow.records import (
     document_key,
 )
 
-__all__ = ["read_edxml", "parse_document_date", "parse_timestamp", "clean_text", "STATUS_CODES"]
+__all__ = ["read_edxml", "STATUS_CODES"]
 
 STATUS_CODES = frozenset(f"{code:02d}" for code in range(1, 17))
 _BUSINESS_TYPES = {"0": BusinessType.NEW, "1": BusinessType.REVOKE, "2": BusinessType.UPDATE, "3": BusinessType.REPLACE}
-_DATE_FORMATS = ("%Y/%m/%d", "%Y-%m-%d", "%d/%m/%Y")
-_TIME_FORMATS = ("%Y/%m/%d %H:%M:%S", "%d/%m/%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M", "%d/%m/%Y %H:%M")
 _REEXPORT = "ask the sender to re-export"
 _BASE64_TEXT = re.compile(rb"^[A-Za-z0-9+/=\s]+$")
 _BLANK = b"\xef\xbb\xbf \t\r\n"
@@ -58,45 +55,6 @@ log = logging.getLogger(__name__)
 
 class _Refused(Exception):
     """A package that cannot be used; the message is the clerk-readable reason."""
-
-
-# -- shared text and date helpers (the register reader uses them too) ----------------------
-
-
-def clean_text(text: str | None) -> str | None:
-    """NFC, stripped; None for empty. Windows tools write Vietnamese decomposed, others composed."""
-    if text is None:
-        return None
-    # ASCII is NFC already; skipping the normalisation matters on registers of a hundred thousand rows.
-    cleaned = (text if text.isascii() else unicodedata.normalize("NFC", text)).strip()
-    return cleaned or None
-
-
-@functools.lru_cache(maxsize=4096)  # a register repeats a few hundred dates over thousands of rows
-def parse_document_date(text: str) -> date | None:
-    """``yyyy/MM/dd``, ``yyyy-MM-dd`` or ``dd/MM/yyyy`` (a trailing time is ignored); None if not a real date."""
-    head = text.strip().split(" ")[0].split("T")[0]
-    for pattern in _DATE_FORMATS:
-        try:
-            return datetime.strptime(head, pattern).date()
-        except ValueError:
-            continue
-    return None
-
-
-def parse_timestamp(text: str) -> datetime | None:
-    """``yyyy/MM/dd HH:mm:ss`` or ``dd/MM/yyyy HH:mm:ss`` (as written: local time), ISO, or a bare date."""
-    stripped = text.strip()
-    for pattern in _TIME_FORMATS:
-        try:
-            return datetime.strptime(stripped, pattern)
-        except ValueError:
-            continue
-    try:
-        return datetime.fromisoformat(stripped)
-    except ValueError:
-        day = parse_document_date(stripped) if " " not in stripped else None
-        return datetime(day.year, day.month, day.day) if day else None
 
 
 # -- element access by local name -----------------------------------------------------------

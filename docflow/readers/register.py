@@ -27,12 +27,11 @@ from datetime import date
 from typing import BinaryIO, TypeVar
 
 from docflow.agency import CODE_PATTERN, normalise_code
-from docflow.readers.edxml import clean_text, parse_document_date
 from docflow.readers.limits import Limits
+from docflow.readers.text import candidate_encodings, clean_text, header_key, parse_document_date
 from docflow.records import BatchItem, Channel, Direction, DocumentRecord, RejectedItem, Source, document_key
 
-__all__ = ["read_register", "stream_register", "RegisterOpener", "decode_export", "header_key", "COLUMN_ALIASES",
-           "REQUIRED_COLUMNS"]
+__all__ = ["read_register", "stream_register", "RegisterOpener", "COLUMN_ALIASES", "REQUIRED_COLUMNS"]
 
 RegisterOpener = Callable[[bool], AbstractContextManager[BinaryIO]]
 """Opens the register's bytes afresh; the flag is True for the pass whose bytes count (the batch's budget)."""
@@ -74,36 +73,6 @@ _CACHED_VALUES = 4096
 
 class _RowRejected(Exception):
     """One row cannot be used; the message is the reason."""
-
-
-@functools.lru_cache(maxsize=_CACHED_VALUES)
-def header_key(text: str) -> str:
-    """``"Mã đơn vị"`` → ``ma_don_vi``: headers and values compared without case or diacritics."""
-    stripped = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
-    lowered = stripped.replace("đ", "d").replace("Đ", "D").lower()
-    return re.sub(r"[^a-z0-9]+", "_", lowered).strip("_")
-
-
-def _candidate_encodings(head: bytes) -> list[str]:
-    """The encodings an export starting with ``head`` (its first 200 bytes or more) may be in, likeliest first."""
-    if head.startswith(codecs.BOM_UTF8):
-        return ["utf-8-sig"]
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return ["utf-16"]
-    if len(head) >= 4 and head[1:200:2].count(0) > len(head[1:200:2]) // 2:
-        return ["utf-16-le"]  # BOM-less UTF-16 from some Excel versions
-    return ["utf-8", "cp1258"]
-
-
-def decode_export(data: bytes) -> str | None:
-    """Text of an export in UTF-8 (BOM or not), UTF-16 or Windows-1258, as NFC; None if none fits."""
-    for encoding in _candidate_encodings(data):
-        try:
-            # cp1258 writes tone marks as combining characters: NFC puts them back on the letter.
-            return unicodedata.normalize("NFC", data.decode(encoding))
-        except UnicodeDecodeError:
-            continue
-    return None
 
 
 @dataclass(frozen=True)
@@ -158,7 +127,7 @@ _DECODE_CHUNK = 1 << 20
 def _encoding(opener: RegisterOpener) -> str | None:
     """The first candidate encoding the whole file decodes in, checked in chunks (nothing kept); None if none."""
     with opener(False) as stream:
-        candidates = _candidate_encodings(stream.read(200))
+        candidates = candidate_encodings(stream.read(200))
     for encoding in candidates:
         decoder = codecs.getincrementaldecoder(encoding)()
         try:

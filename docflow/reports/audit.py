@@ -22,10 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
-from docflow.safe_text import cell
 
 __all__ = [
     "ReadOnlyError",
@@ -43,7 +39,6 @@ __all__ = [
     "AuditTrail",
     "audit_trail",
     "similar_document_ids",
-    "render_trail",
 ]
 
 
@@ -142,9 +137,6 @@ class QueryResult:
     rows: tuple[tuple[object, ...], ...]
     truncated: bool = False
     """More rows were there than ``QueryLimits.max_rows``."""
-
-    def as_dicts(self) -> list[dict[str, object]]:
-        return [dict(zip(self.columns, row)) for row in self.rows]
 
 
 class _Watchdog:
@@ -389,40 +381,3 @@ def similar_document_ids(conn: sqlite3.Connection, text: str, limit: int = 5) ->
         (f"%{text}%", limit),
     )
     return tuple(row[0] for row in rows)
-
-
-def _pairs_table(title: str, pairs: tuple[tuple[str, object], ...]) -> Table:
-    table = Table(title=cell(title), title_justify="left", show_header=False)
-    table.add_column("field", style="bold", no_wrap=True)
-    table.add_column("value", overflow="fold")
-    for name, value in pairs:
-        table.add_row(cell(name), cell("" if value is None else value))
-    return table
-
-
-def _add_rows(table: Table, rows: list[tuple[object, ...]]) -> Table:
-    """Stored values as literal cells: a subject or reason may hold rich markup or escape sequences."""
-    for row in rows:
-        table.add_row(*(cell("" if value is None else value) for value in row))
-    return table
-
-
-def render_trail(trail: AuditTrail, console: Console) -> None:
-    """The trail in reading order: document, batches, signatures with their checks, recipients, events."""
-    console.print(_pairs_table(f"Văn bản {trail.document_id}", trail.document))
-    batches = Table(title="Lô dữ liệu chứa văn bản", title_justify="left")
-    for header in ("Tệp", "SHA-256", "Nhận lúc", "Mục", "Nguồn"):
-        batches.add_column(header, overflow="fold")
-    _add_rows(batches, [(s.file_name, s.sha256, s.received_at, s.item_name, s.source) for s in trail.sources])
-    console.print(batches)
-    for number, signature in enumerate(trail.signatures, start=1):
-        console.print(_pairs_table(f"Chữ ký {number}", signature.fields))
-        console.print(_add_rows(Table("Kiểm tra", "Kết quả", "Chi tiết", title_justify="left"), list(signature.checks)))
-    if not trail.signatures:
-        console.print("Không có chữ ký số nào được ghi nhận cho văn bản này.")
-    recipients = Table("Nơi nhận", "Nhận điện tử", "Hoàn thành (06)", title="Nơi nhận", title_justify="left")
-    _add_rows(recipients, [(r.unit, "có" if r.received_electronic else "không", r.handled_at) for r in trail.recipients])
-    console.print(recipients)
-    events = Table("Đơn vị", "Mã", "Mô tả", "Thời gian", "Tệp", title="Trạng thái xử lý", title_justify="left")
-    _add_rows(events, [(e.reporting_unit, e.code, e.description, e.timestamp, e.batch_file) for e in trail.status_events])
-    console.print(events)

@@ -15,15 +15,15 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
-from rich.console import Console
-from rich.table import Table
-
+from docflow.readers.lists import read_issued_file
 from docflow.records import RejectedItem
-from docflow.reports.units import pick, read_records
-from docflow.safe_text import cell
 from docflow.store.ownership import normalise_serial
 
 __all__ = [
+    "IN_USE",
+    "NEVER_USED",
+    "NO_LONGER_USED",
+    "EXPIRED",
     "SeenCertificate",
     "WrongUnitSignature",
     "IssuedUse",
@@ -31,7 +31,6 @@ __all__ = [
     "IssuedImport",
     "import_issued",
     "review_certificates",
-    "render_review",
 ]
 
 _Record = TypeVar("_Record")
@@ -40,23 +39,6 @@ IN_USE = "in_use"
 NEVER_USED = "never_used"
 NO_LONGER_USED = "no_longer_used"
 EXPIRED = "expired"
-
-_STATUS_LABELS = {
-    IN_USE: "đang sử dụng",
-    NEVER_USED: "chưa từng sử dụng",
-    NO_LONGER_USED: "không còn sử dụng",
-    EXPIRED: "đã hết hạn",
-}
-
-_ISSUED_ALIASES: dict[str, tuple[str, ...]] = {
-    "serial": ("serial", "serial_number", "số hiệu", "so_hieu", "số serial"),
-    "unit": ("unit", "code", "agency_code", "mã định danh", "ma_dinh_danh", "đơn vị"),
-    "holder": ("holder", "name", "người sử dụng", "chủ thể", "tên"),
-    "kind": ("kind", "type", "loại"),
-    "not_after": ("not_after", "expires", "valid_to", "hết hạn", "ngày hết hạn"),
-    "sha256": ("sha256", "fingerprint", "thumbprint"),
-}
-
 
 @dataclass(frozen=True)
 class SeenCertificate:
@@ -129,25 +111,12 @@ class IssuedImport:
 
 def import_issued(conn: sqlite3.Connection, path: Path) -> IssuedImport:
     """Replace a unit's entries in the issued list with those of a CSV/JSON file."""
-    try:
-        records = read_records(path, "certificates")
-    except (OSError, ValueError) as error:
-        return IssuedImport(0, (RejectedItem(path.name, f"cannot read the certificate list: {error}"),))
-    rows: list[tuple[str | None, ...]] = []
-    rejected: list[RejectedItem] = []
-    for number, record in enumerate(records, start=1):
-        values = {field: pick(record, aliases) for field, aliases in _ISSUED_ALIASES.items()}
-        if not values["serial"] or not values["unit"]:
-            rejected.append(RejectedItem(f"{path.name}:{number}", "row needs both a serial and a unit code"))
-            continue
-        values["serial"] = normalise_serial(values["serial"])
-        values["sha256"] = (values["sha256"] or "").replace(":", "").lower() or None
-        rows.append(tuple(values[field] for field in _ISSUED_ALIASES))
+    rows, rejected = read_issued_file(path)
     with conn:
         conn.executemany(
             "INSERT OR REPLACE INTO issued_certificates (serial, unit, holder, kind, not_after, sha256)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            rows,
+            [(normalise_serial(row.serial), row.unit, row.holder, row.kind, row.not_after, row.sha256) for row in rows],
         )
     return IssuedImport(len(rows), tuple(rejected))
 
@@ -234,40 +203,3 @@ def review_certificates(
         wrong_unit=_wrong_unit(conn),
         issued=_issued(conn, seen, today, idle_days),
     )
-
-
-def _seen_table(title: str, certs: tuple[SeenCertificate, ...]) -> Table:
-    table = Table(title=title, title_justify="left")
-    for header in ("Đơn vị", "Chủ thể", "Loại", "Hết hạn", "Số chữ ký", "Lần cuối"):
-        table.add_column(header, overflow="fold")
-    for cert in certs:
-        table.add_row(*map(cell, (
-            cert.unit or "?", cert.common_name or cert.sha256[:16], cert.kind,
-            (cert.not_after or "")[:10], str(cert.signature_count), (cert.last_used or "")[:10],
-        )))  # fmt: skip
-    return table
-
-
-def render_review(review: CertReview, console: Console) -> None:
-    console.print(_seen_table(f"Chứng thư số đã thấy theo đơn vị ({len(review.seen)})", review.seen))
-    console.print(
-        _seen_table(f"Hết hạn trong {review.expiring_days} ngày tới (tính từ {review.as_of})", review.expiring)
-    )
-    wrong = Table(title=f"Chữ ký số không thuộc đơn vị ban hành ({len(review.wrong_unit)})", title_justify="left")
-    for header in ("Đơn vị ban hành", "Văn bản", "Người/cơ quan ký", "Thời gian ký"):
-        wrong.add_column(header, overflow="fold")
-    for sig in review.wrong_unit:
-        wrong.add_row(*map(cell, (sig.sender or "?", sig.document_id, sig.signer_subject or "?",
-                                  (sig.signing_time or "")[:19])))
-    console.print(wrong)
-    if not review.issued:
-        console.print("Chưa có danh sách chứng thư đã cấp (docflow certs import FILE).")
-        return
-    issued = Table(title="Rà soát chứng thư số đã cấp", title_justify="left")
-    for header in ("Đơn vị", "Số hiệu", "Người sử dụng", "Tình trạng", "Lần cuối"):
-        issued.add_column(header, overflow="fold")
-    for entry in sorted(review.issued, key=lambda e: (e.status == IN_USE, e.unit)):
-        issued.add_row(*map(cell, (
-            entry.unit, entry.serial, entry.holder or "", _STATUS_LABELS[entry.status], (entry.last_used or "")[:10]
-        )))
-    console.print(issued)

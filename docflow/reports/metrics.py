@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 
-from docflow.store.schema import COUNTER_COLUMNS
+from docflow.store.schema import COUNTER_COLUMNS, REASON_WORDS
 
 __all__ = [
     "PeriodKind",
@@ -27,7 +27,6 @@ __all__ = [
     "Rates",
     "rate",
     "rates_of",
-    "INVALID_REASONS",
     "codes_filter",
     "counters_by_unit",
     "counters_by_unit_and_month",
@@ -159,22 +158,12 @@ class Counters:
     @property
     def invalid_by_reason(self) -> dict[str, int]:
         """Invalid-signature document counts keyed by reason word (``tampered`` …)."""
-        return {reason: getattr(self, f"invalid_{reason}") for reason in INVALID_REASONS}
+        return {reason: getattr(self, f"invalid_{reason}") for reason in REASON_WORDS}
 
     @property
     def has_data(self) -> bool:
         return self.outgoing + self.incoming + self.outgoing_confidential + self.incoming_confidential > 0
 
-
-INVALID_REASONS: tuple[str, ...] = (
-    "tampered",
-    "untrusted",
-    "revoked",
-    "expired",
-    "weak",
-    "wrong_unit",
-    "other",
-)
 
 # A counter column without a field here (or the reverse) would silently read as 0.
 assert tuple(f.name for f in fields(Counters)) == COUNTER_COLUMNS
@@ -340,7 +329,7 @@ def flags_of(
         return ("no_data",) if code_valid else ("no_data", "invalid_code")
     rates = rates_of(counters)
     signed_without_pair = counters.outgoing_signed_valid - counters.outgoing_nd30
-    invalid = sum(counters.invalid_by_reason[r] for r in INVALID_REASONS if r not in ("wrong_unit", "other"))
+    invalid = sum(counters.invalid_by_reason[r] for r in REASON_WORDS if r not in ("wrong_unit", "other"))
     checks = (
         ("below_target", tier == BELOW_TARGET),
         ("paper", (rates.paper_share or 0.0) > settings.paper_share),

@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 
-from docflow.reports.metrics import INVALID_REASONS, LEVELS, Period, PeriodKind, SummarySettings
+from docflow.reports.metrics import LEVELS, Period, PeriodKind, SummarySettings
+from docflow.store.schema import REASON_WORDS
 
 __all__ = ["Ranked", "Ranking", "flag_words", "rank_units"]
 
@@ -73,7 +74,7 @@ _SUM_NAMES = (
 """The columns ``_sum_columns`` makes, in its order."""
 
 
-_INVALID_COLUMNS = tuple(f"invalid_{reason}" for reason in INVALID_REASONS if reason not in ("wrong_unit", "other"))
+_INVALID_COLUMNS = tuple(f"invalid_{reason}" for reason in REASON_WORDS if reason not in ("wrong_unit", "other"))
 """The counters ``flags_of`` adds up for ``invalid_signatures``: neither ``wrong_unit`` (its own flag) nor ``other``."""
 
 

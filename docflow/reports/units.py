@@ -1,33 +1,26 @@
-"""The province's units: who they are, their level and parent, and importing a list of them.
+"""The province's units: who they are, their level and parent, and storing a list of them.
 
-Units also arrive from edXML ``From``/``To`` during ingestion; an imported list is the
-authority on names, levels and parents. A malformed agency code is kept, with
-``code_valid = 0``, because a unit the province writes wrongly is still a unit to report on.
+Units also arrive from edXML ``From``/``To`` during ingestion; an imported list (read by
+``docflow.readers.lists``) is the authority on names, levels and parents. A malformed agency code is
+kept, with ``code_valid = 0``, because a unit the province writes wrongly is still a unit to report on.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import sqlite3
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from docflow.agency import parse_agency_code
+from docflow.readers.lists import UnitRow, read_unit_file
 from docflow.records import RejectedItem
 from docflow.store.classify import classify_level
 
 __all__ = [
     "Unit",
-    "UnitRow",
     "UnitImport",
     "LEVEL_LABELS",
     "load_units",
-    "pick",
-    "read_records",
-    "read_unit_file",
     "import_units",
 ]
 
@@ -55,14 +48,6 @@ _LEVEL_WORDS: dict[str, str] = {
     "khác": "other",
 }
 
-_COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
-    "code": ("code", "agency_code", "ma_dinh_danh", "mã định danh", "mã"),
-    "name": ("name", "ten", "tên", "tên đơn vị", "ten_don_vi"),
-    "parent": ("parent", "don_vi_cha", "đơn vị cha", "cha"),
-    "level": ("level", "cap", "cấp"),
-}
-
-
 @dataclass(frozen=True)
 class Unit:
     """A unit as the store knows it."""
@@ -76,16 +61,6 @@ class Unit:
     @property
     def display_name(self) -> str:
         return self.name or self.code
-
-
-@dataclass(frozen=True)
-class UnitRow:
-    """One row of an import file, before level and parent are worked out."""
-
-    code: str
-    name: str | None = None
-    parent: str | None = None
-    level: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,73 +81,6 @@ def load_units(conn: sqlite3.Connection) -> dict[str, Unit]:
         code: Unit(code, name, level or "unknown", parent, bool(valid))
         for code, name, level, parent, valid in rows
     }
-
-
-def _clean(value: object) -> str | None:
-    text = str(value).strip() if value is not None else ""
-    return text or None
-
-
-def pick(record: dict[str, object], aliases: tuple[str, ...]) -> str | None:
-    """The first non-empty value among the column names ``aliases`` (case-insensitive)."""
-    lowered = {str(key).strip().lower(): value for key, value in record.items()}
-    for alias in aliases:
-        value = _clean(lowered.get(alias))
-        if value is not None:
-            return value
-    return None
-
-
-def _decode(data: bytes) -> str:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Older Windows tools in Vietnamese offices still export cp1258.
-        text = data.decode("cp1258", errors="replace")
-    # cp1258 (and some Mac tools) write tone marks as combining characters: compose them,
-    # or "Bắc Kạn" from one file never equals "Bắc Kạn" from another.
-    return unicodedata.normalize("NFC", text)
-
-
-def read_records(path: Path, list_key: str) -> list[dict[str, object]]:
-    """The rows of a CSV (comma, semicolon or tab) or JSON list a province office hands over.
-
-    JSON may be a list of objects or ``{list_key: [...]}``. Raises OSError, ValueError or
-    csv.Error with a readable message.
-    """
-    text = _decode(path.read_bytes())
-    if path.suffix.lower() == ".json":
-        loaded = json.loads(text)
-        if isinstance(loaded, dict):
-            loaded = loaded.get(list_key, [])
-        if not isinstance(loaded, list):
-            raise ValueError(f"a JSON list must be a list of objects (or {{\"{list_key}\": [...]}})")
-        return [item for item in loaded if isinstance(item, dict)]
-    if not text.strip():
-        return []
-    try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text.splitlines()[0], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel  # a single column: nothing to sniff
-    return list(csv.DictReader(io.StringIO(text), dialect=dialect))
-
-
-def read_unit_file(path: Path) -> tuple[list[UnitRow], list[RejectedItem]]:
-    """Rows of a CSV or JSON unit list; rows without a code become rejected items."""
-    try:
-        records = read_records(path, "units")
-    except (OSError, ValueError, csv.Error) as error:
-        return [], [RejectedItem(path.name, f"cannot read the unit list: {error}")]
-    rows: list[UnitRow] = []
-    rejected: list[RejectedItem] = []
-    for number, record in enumerate(records, start=1):
-        code = pick(record, _COLUMN_ALIASES["code"])
-        if code is None:
-            rejected.append(RejectedItem(f"{path.name}:{number}", "row has no agency code"))
-            continue
-        name, parent, level = (pick(record, _COLUMN_ALIASES[field]) for field in ("name", "parent", "level"))
-        rows.append(UnitRow(code, name, parent, level))
-    return rows, rejected
 
 
 def _level_word(text: str | None) -> str | None:

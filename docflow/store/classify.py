@@ -17,11 +17,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from docflow.store.ownership import normalise_name
-from docflow.store.schema import COUNTER_COLUMNS
+from docflow.store.schema import COUNTER_COLUMNS, REASON_WORDS
 from signatures.verdict import Indication, SubIndication, Verdict
 
 __all__ = [
-    "REASON_WORDS",
     "reason_word",
     "reason_word_for",
     "SignatureFact",
@@ -33,9 +32,6 @@ __all__ = [
     "contribution",
     "classify_level",
 ]
-
-REASON_WORDS: tuple[str, ...] = ("tampered", "untrusted", "revoked", "expired", "weak", "wrong_unit", "other")
-"""Every reason word, in the order reports list them; each has an ``invalid_<word>`` counter."""
 
 _WORD_BY_SUBINDICATION: dict[SubIndication, str] = {
     SubIndication.HASH_FAILURE: "tampered",

@@ -7,7 +7,7 @@ migration: append a new one. ``docs/schema.md`` documents every table for audito
 
 from __future__ import annotations
 
-__all__ = ["MIGRATIONS", "COUNTER_COLUMNS", "SCHEMA_VERSION"]
+__all__ = ["MIGRATIONS", "COUNTER_COLUMNS", "REASON_WORDS", "SCHEMA_VERSION"]
 
 # Per-unit, per-month counters. Summaries read only these, never the documents table.
 # Confidential documents are counted only in the *_confidential columns.
@@ -33,6 +33,10 @@ COUNTER_COLUMNS: tuple[str, ...] = (
     "incoming_due_on_time",  # ...of those, handled (status 06) on or before the due date
     "incoming_confidential",
 )
+
+REASON_WORDS: tuple[str, ...] = ("tampered", "untrusted", "revoked", "expired", "weak", "wrong_unit", "other")
+"""Why a signature failed, as one word, in the order reports list them; each has an ``invalid_<word>`` counter."""
+assert all(f"invalid_{word}" in COUNTER_COLUMNS for word in REASON_WORDS)
 
 _COUNTERS_DDL = ",\n    ".join(f"{name} INTEGER NOT NULL DEFAULT 0" for name in COUNTER_COLUMNS)
 

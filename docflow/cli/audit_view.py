@@ -1,0 +1,51 @@
+"""Showing a document's audit trail (``docflow audit``): the document, its batches, signatures, events.
+
+The trail comes from ``docflow.reports.audit``; stored values are shown as literal cells.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from docflow.reports.audit import AuditTrail
+from docflow.safe_text import cell
+
+__all__ = ["render_trail"]
+
+
+def _pairs_table(title: str, pairs: tuple[tuple[str, object], ...]) -> Table:
+    table = Table(title=cell(title), title_justify="left", show_header=False)
+    table.add_column("field", style="bold", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    for name, value in pairs:
+        table.add_row(cell(name), cell("" if value is None else value))
+    return table
+
+
+def _add_rows(table: Table, rows: list[tuple[object, ...]]) -> Table:
+    """Stored values as literal cells: a subject or reason may hold rich markup or escape sequences."""
+    for row in rows:
+        table.add_row(*(cell("" if value is None else value) for value in row))
+    return table
+
+
+def render_trail(trail: AuditTrail, console: Console) -> None:
+    """The trail in reading order: document, batches, signatures with their checks, recipients, events."""
+    console.print(_pairs_table(f"Văn bản {trail.document_id}", trail.document))
+    batches = Table(title="Lô dữ liệu chứa văn bản", title_justify="left")
+    for header in ("Tệp", "SHA-256", "Nhận lúc", "Mục", "Nguồn"):
+        batches.add_column(header, overflow="fold")
+    _add_rows(batches, [(s.file_name, s.sha256, s.received_at, s.item_name, s.source) for s in trail.sources])
+    console.print(batches)
+    for number, signature in enumerate(trail.signatures, start=1):
+        console.print(_pairs_table(f"Chữ ký {number}", signature.fields))
+        console.print(_add_rows(Table("Kiểm tra", "Kết quả", "Chi tiết", title_justify="left"), list(signature.checks)))
+    if not trail.signatures:
+        console.print("Không có chữ ký số nào được ghi nhận cho văn bản này.")
+    recipients = Table("Nơi nhận", "Nhận điện tử", "Hoàn thành (06)", title="Nơi nhận", title_justify="left")
+    _add_rows(recipients, [(r.unit, "có" if r.received_electronic else "không", r.handled_at) for r in trail.recipients])
+    console.print(recipients)
+    events = Table("Đơn vị", "Mã", "Mô tả", "Thời gian", "Tệp", title="Trạng thái xử lý", title_justify="left")
+    _add_rows(events, [(e.reporting_unit, e.code, e.description, e.timestamp, e.batch_file) for e in trail.status_events])
+    console.print(events)

@@ -1,0 +1,135 @@
+"""The lists a province office hands over — its units, the certificates issued to them — read into rows.
+
+A list is a CSV (comma, semicolon or tab) or a JSON file, decoded as every other reader decodes
+(``docflow.readers.text``), with its columns found by any of a few names in English or Vietnamese.
+Reading never touches the store: ``docflow.reports.units`` and ``docflow.reports.certs`` store the rows.
+A row that cannot be used, or a file that cannot be read, becomes a ``RejectedItem`` with its reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from docflow.readers.text import ENCODINGS_READ, decode_export, header_key
+from docflow.records import RejectedItem
+
+__all__ = ["UnitRow", "IssuedRow", "read_records", "pick", "read_unit_file", "read_issued_file"]
+
+_UNIT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "code": ("code", "agency_code", "ma_dinh_danh", "mã định danh", "mã"),
+    "name": ("name", "ten", "tên", "tên đơn vị", "ten_don_vi"),
+    "parent": ("parent", "don_vi_cha", "đơn vị cha", "cha"),
+    "level": ("level", "cap", "cấp"),
+}
+
+_ISSUED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "serial": ("serial", "serial_number", "số hiệu", "so_hieu", "số serial"),
+    "unit": ("unit", "code", "agency_code", "mã định danh", "ma_dinh_danh", "đơn vị"),
+    "holder": ("holder", "name", "người sử dụng", "chủ thể", "tên"),
+    "kind": ("kind", "type", "loại"),
+    "not_after": ("not_after", "expires", "valid_to", "hết hạn", "ngày hết hạn"),
+    "sha256": ("sha256", "fingerprint", "thumbprint"),
+}
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    """One row of a unit list, before level and parent are worked out."""
+
+    code: str
+    name: str | None = None
+    parent: str | None = None
+    level: str | None = None
+
+
+@dataclass(frozen=True)
+class IssuedRow:
+    """One row of the list of certificates issued to units, as written (the serial is normalised on storing)."""
+
+    serial: str
+    unit: str
+    holder: str | None = None
+    kind: str | None = None
+    not_after: str | None = None
+    sha256: str | None = None
+    """Lower-case hex without colons, as the store keeps fingerprints."""
+
+
+def _clean(value: object) -> str | None:
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+def pick(record: dict[str, object], aliases: tuple[str, ...]) -> str | None:
+    """The first non-empty value among the column names ``aliases``, matched as register headers are."""
+    by_key = {header_key(str(key)): value for key, value in record.items()}
+    for alias in aliases:
+        value = _clean(by_key.get(header_key(alias)))
+        if value is not None:
+            return value
+    return None
+
+
+def read_records(path: Path, list_key: str) -> list[dict[str, object]]:
+    """The rows of a CSV (comma, semicolon or tab) or JSON list a province office hands over.
+
+    JSON may be a list of objects or ``{list_key: [...]}``. Raises OSError, ValueError or
+    csv.Error with a readable message.
+    """
+    text = decode_export(path.read_bytes())
+    if text is None:
+        raise ValueError(f"it is not {ENCODINGS_READ} text; save it again as a UTF-8 CSV")
+    if path.suffix.lower() == ".json":
+        loaded = json.loads(text)
+        if isinstance(loaded, dict):
+            loaded = loaded.get(list_key, [])
+        if not isinstance(loaded, list):
+            raise ValueError(f"a JSON list must be a list of objects (or {{\"{list_key}\": [...]}})")
+        return [item for item in loaded if isinstance(item, dict)]
+    if not text.strip():
+        return []
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text.splitlines()[0], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel  # a single column: nothing to sniff
+    return list(csv.DictReader(io.StringIO(text), dialect=dialect))
+
+
+def _records(path: Path, list_key: str, what: str) -> tuple[list[dict[str, object]], list[RejectedItem]]:
+    try:
+        return read_records(path, list_key), []
+    except (OSError, ValueError, csv.Error) as error:
+        return [], [RejectedItem(path.name, f"cannot read the {what}: {error}")]
+
+
+def read_unit_file(path: Path) -> tuple[list[UnitRow], list[RejectedItem]]:
+    """Rows of a CSV or JSON unit list; rows without a code become rejected items."""
+    records, rejected = _records(path, "units", "unit list")
+    rows: list[UnitRow] = []
+    for number, record in enumerate(records, start=1):
+        code = pick(record, _UNIT_COLUMNS["code"])
+        if code is None:
+            rejected.append(RejectedItem(f"{path.name}:{number}", "row has no agency code"))
+            continue
+        name, parent, level = (pick(record, _UNIT_COLUMNS[field]) for field in ("name", "parent", "level"))
+        rows.append(UnitRow(code, name, parent, level))
+    return rows, rejected
+
+
+def read_issued_file(path: Path) -> tuple[list[IssuedRow], list[RejectedItem]]:
+    """Rows of a CSV or JSON list of issued certificates; a row needs a serial and a unit code."""
+    records, rejected = _records(path, "certificates", "certificate list")
+    rows: list[IssuedRow] = []
+    for number, record in enumerate(records, start=1):
+        values = {field: pick(record, aliases) for field, aliases in _ISSUED_COLUMNS.items()}
+        serial, unit = values.pop("serial"), values.pop("unit")
+        if not serial or not unit:
+            rejected.append(RejectedItem(f"{path.name}:{number}", "row needs both a serial and a unit code"))
+            continue
+        values["sha256"] = (values["sha256"] or "").replace(":", "").lower() or None
+        rows.append(IssuedRow(serial, unit, **values))
+    return rows, rejected
