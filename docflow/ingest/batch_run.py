@@ -62,7 +62,7 @@ class BatchRun:
         if isinstance(item, DocumentRecord):
             self._record(item)
         elif isinstance(item, StatusEvent):
-            self._unit(item.reporting_unit, None, "edxml")
+            self._unit(item.reporting_unit, None, Source.EDXML)
             self.store.add_status_event(item, self.batch_id)
         elif isinstance(item, SignedPayload):
             # A signed file no record names is still evidence of signing: its signatures are
@@ -91,17 +91,17 @@ class BatchRun:
         self.documents += len(records)
 
     def _units_of(self, record: DocumentRecord) -> None:
-        source = "edxml" if record.source is Source.EDXML else "register"
+        source = Source.EDXML if record.source is Source.EDXML else Source.REGISTER
         if record.sender:
             self._unit(record.sender, record.sender_name, source)
         names = dict(record.recipient_names)
         for unit in (*record.recipients, *([record.reporting_unit] if record.reporting_unit else [])):
             self._unit(unit, names.get(unit), source)
 
-    def _unit(self, code: str, name: str | None, source: str) -> None:
+    def _unit(self, code: str, name: str | None, source: Source) -> None:
         if code in self.units_named or (name is None and code in self.units_seen):
             return
-        self.store.upsert_unit(code, name, source)
+        self.store.upsert_unit(code, name, source.value)
         self.units_seen.add(code)
         if name:
             self.units_named.add(code)

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 
 from docflow.ingest.batch_run import BatchRun, readable_items
@@ -108,7 +109,7 @@ def _ingest_as_read(path: Path, store: Store, trust: TrustStore | None, options:
         file_name=name,
         sha256=sha256,
         size_bytes=size,
-        kind="folder" if identity.is_folder else _kind(path),
+        kind=BatchKind.FOLDER if identity.is_folder else _kind(path),
         received_at=iso(received_at or now()),
         processed_at=iso(now()),
         outcome=BatchOutcomeKind.INGESTED,
@@ -167,7 +168,15 @@ def _duplicate(path: Path, previous: BatchRow) -> BatchOutcome:
                         previous_outcome=previous.outcome)
 
 
-def _kind(path: Path) -> str:
+class BatchKind(StrEnum):
+    """``batches.kind``: what container the batch came in."""
+
+    FOLDER = "folder"
+    ZIP = "zip"
+    FILE = "file"
+
+
+def _kind(path: Path) -> BatchKind:
     if path.is_dir():
-        return "folder"
-    return "zip" if path.suffix.lower() == ".zip" else "file"
+        return BatchKind.FOLDER
+    return BatchKind.ZIP if path.suffix.lower() == ".zip" else BatchKind.FILE
