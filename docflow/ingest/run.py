@@ -58,6 +58,14 @@ class IngestOptions:
     on in a new transaction: bounds the write-ahead log and how long other writers wait for the lock."""
 
 
+class BatchKind(StrEnum):
+    """``batches.kind``: what container the batch came in."""
+
+    FOLDER = "folder"
+    ZIP = "zip"
+    FILE = "file"
+
+
 def batch_sha256(path: Path) -> str:
     """A file's SHA-256; for a folder, the SHA-256 of its sorted (relative path, file SHA-256) pairs."""
     return take_identity(path).sha256
@@ -166,14 +174,6 @@ def _duplicate(path: Path, previous: BatchRow) -> BatchOutcome:
         reason += f": {previous.reason}"
     return BatchOutcome(readable_name(path.name), previous.sha256, BatchOutcomeKind.DUPLICATE, reason=reason,
                         previous_outcome=previous.outcome)
-
-
-class BatchKind(StrEnum):
-    """``batches.kind``: what container the batch came in."""
-
-    FOLDER = "folder"
-    ZIP = "zip"
-    FILE = "file"
 
 
 def _kind(path: Path) -> BatchKind:
