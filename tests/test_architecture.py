@@ -30,9 +30,7 @@ MAX_MODULE_LINES = 450
 MAX_FUNCTION_LINES = 60
 OVERSIZED: dict[str, int] = {
     "docflow/store/core.py": 849,
-    "docflow/ingest/run.py": 503,
     "signatures/modification.py": 715,
-    "docflow/watch/watcher.py": 463,
 }
 """Modules still over the limit, at most this long: the list may only shrink (issue 15)."""
 LONG_FUNCTIONS: dict[str, int] = {"docflow/reports/ranking.py:_ranking_sql": 75, "signatures/cms.py:check_signer": 65}

@@ -25,6 +25,7 @@ import pytest
 from ingest_helpers import OTHER, RECIPIENT, SENDER, assert_counters_exact, edxml, write_edxml
 from test_crash import _batch_names, _filed, _snapshot, _watch
 
+import docflow.watch.filing as filing_module
 import docflow.watch.watcher as watch_module
 from docflow.ingest.run import ingest_batch
 from docflow.readers.archive import is_temporary
@@ -241,7 +242,7 @@ def _enospc_once(monkeypatch: pytest.MonkeyPatch) -> list[str]:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), target)
         return real_move(source, target)
 
-    monkeypatch.setattr(watch_module.shutil, "move", move)
+    monkeypatch.setattr(filing_module.shutil, "move", move)
     return failed
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from ingest_helpers import OTHER, PROVINCE, RECIPIENT, SENDER, assert_counters_exact, ingest_all, table, write_edxml
 
-import docflow.ingest.run as ingest_module
+import docflow.ingest.batch_run as batch_run_module
 from docflow.ingest.run import ingest_batch
 from docflow.store.core import Store
 from samples.edxml import build_status
@@ -64,9 +64,9 @@ def test_bulk_merge_equals_merging_one_by_one(tmp_path: Path, monkeypatch: pytes
                                                bulk_rows: int) -> None:
     batches = _batches(tmp_path / "in")
     with monkeypatch.context() as patch:
-        patch.setattr(ingest_module, "_mergeable_in_bulk", lambda item: False)
+        patch.setattr(batch_run_module, "_mergeable_in_bulk", lambda item: False)
         reference = ingest_all(tmp_path / "reference.db", batches)
-    monkeypatch.setattr(ingest_module, "_BULK_ROWS", bulk_rows)
+    monkeypatch.setattr(batch_run_module, "_BULK_ROWS", bulk_rows)
     bulk = ingest_all(tmp_path / "bulk.db", batches)
     for query in _COMPARED:
         assert table(bulk, query) == table(reference, query), query

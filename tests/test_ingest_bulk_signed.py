@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from ingest_helpers import OTHER, RECIPIENT, SENDER, ingest_all, table, write_edxml
 
-import docflow.ingest.run as ingest_module
+import docflow.ingest.batch_run as batch_run_module
 from docflow.store.core import Store
 from samples.edxml import build_status
 from signatures import TrustStore
@@ -79,9 +79,9 @@ def test_bulk_merge_of_signed_documents_equals_merging_one_by_one(
     tmp_path: Path, batches: list[Path], trust_dir: Path, monkeypatch: pytest.MonkeyPatch, bulk_rows: int
 ) -> None:
     with monkeypatch.context() as patch:
-        patch.setattr(ingest_module, "_new_signed_candidate", lambda record: False)
+        patch.setattr(batch_run_module, "_new_signed_candidate", lambda record: False)
         reference = ingest_all(tmp_path / "reference.db", batches, TrustStore.load(trust_dir))
-    monkeypatch.setattr(ingest_module, "_BULK_ROWS", bulk_rows)
+    monkeypatch.setattr(batch_run_module, "_BULK_ROWS", bulk_rows)
     bulk = ingest_all(tmp_path / "bulk.db", batches, TrustStore.load(trust_dir))
     for query in _COMPARED:
         assert table(bulk, query) == table(reference, query), query
@@ -113,7 +113,7 @@ def test_the_demo_province_comes_out_the_same_in_bulk_and_one_by_one(
         return ingest_all(db, batches, TrustStore.load(build.trust_dir))
 
     with monkeypatch.context() as patch:
-        patch.setattr(ingest_module, "_new_signed_candidate", lambda record: False)
+        patch.setattr(batch_run_module, "_new_signed_candidate", lambda record: False)
         reference = ingest(tmp_path / "reference.db")
     bulk = ingest(tmp_path / "bulk.db")
     assert table(bulk, "SELECT count(*) FROM batches WHERE outcome = 'ingested'") == [(len(batches),)]

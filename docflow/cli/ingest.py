@@ -24,7 +24,8 @@ from rich.logging import RichHandler
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from docflow.config import ConfigError, ConfigRefused, load_config
-from docflow.ingest.run import BatchChanged, BatchOutcome, IngestOptions, ProgressCallback, ingest_batch
+from docflow.ingest.run import (BatchChanged, BatchOutcome, BatchOutcomeKind, IngestOptions, ProgressCallback,
+                                ingest_batch)
 from docflow.safe_text import SafeLogFilter, for_terminal, markup_safe
 from docflow.store.core import Store, StoreBusy, StoreError
 from signatures import SignerKind, TrustStore
@@ -157,33 +158,34 @@ def ingest(paths: tuple[Path, ...], db: Path | None, trust: Path | None, as_json
         with _start_up_frozen():
             for path in paths:
                 outcome = _ingest_one(path, store, trust_store, options, console)
-                any_rejected |= outcome.outcome in ("rejected", "busy")
+                any_rejected |= outcome.outcome in (BatchOutcomeKind.REJECTED, BatchOutcomeKind.BUSY)
                 _print_outcome(outcome, as_json)
     raise SystemExit(1 if any_rejected else 0)
 
 
 def _ingest_one(path: Path, store: Store, trust: TrustStore | None, options: IngestOptions, console: Console) -> BatchOutcome:
     if not path.exists():
-        return BatchOutcome(path.name, "", "rejected", reason=f"no such file or folder: {path}")
+        return BatchOutcome(path.name, "", BatchOutcomeKind.REJECTED, reason=f"no such file or folder: {path}")
     try:
         with _rich_progress(console, path.name) as progress:
             return ingest_batch(path, store, trust, options, progress=progress)
     except BatchChanged as changed:
-        return BatchOutcome(path.name, "", "rejected", reason=changed.reason)
+        return BatchOutcome(path.name, "", BatchOutcomeKind.REJECTED, reason=changed.reason)
     except StoreBusy as busy:
         # Not the batch's fault: nothing of it was stored, and it can simply be given again.
-        return BatchOutcome(path.name, "", "busy", reason=str(busy))
+        return BatchOutcome(path.name, "", BatchOutcomeKind.BUSY, reason=str(busy))
     except StoreError:
         raise  # the store itself cannot be used: stop here (docflow.cli says why, exit 2)
     except Exception as error:  # noqa: BLE001 - report it as this batch's outcome, carry on with the rest
         log.exception("%s: docflow failed on this batch", path.name)
-        return BatchOutcome(path.name, "", "rejected", reason=f"docflow failed on this batch: {error!r}")
+        reason = f"docflow failed on this batch: {error!r}"
+        return BatchOutcome(path.name, "", BatchOutcomeKind.REJECTED, reason=reason)
 
 
 def _print_outcome(outcome: BatchOutcome, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(outcome.to_json(), ensure_ascii=False))
-    elif outcome.outcome == "ingested":
+    elif outcome.outcome == BatchOutcomeKind.INGESTED:
         click.echo(for_terminal(f"{outcome.file}: ingested {outcome.documents} documents, {outcome.signatures} "
                                 f"signatures, {outcome.rejected_items} rejected items"))
     else:

@@ -1,1 +1,2 @@
-"""Taking one batch into the store exactly once: the batch run and the signature verifier pool."""
+"""Taking one batch into the store exactly once: ``run`` (ingest_batch and its retries), ``batch_run`` (each
+item into the store), ``chunks`` (long batches committed in chunks and resumed), ``outcome`` and the verifier pool."""

@@ -4,23 +4,19 @@ How files arrive (watchdog's native or polling observer) only feeds a queue of
 top-level inbox names; what a batch is and what happens to it is decided here, in one
 thread, one batch at a time. The store commit comes first and the move second, so a
 kill between the two leaves a file whose hash is already known: on restart it is
-simply filed as a duplicate, never counted again.
+simply filed as a duplicate, never counted again. Where it is filed is ``docflow.watch.filing``;
+when a failed batch is tried again, ``docflow.watch.retry``.
 """
 
 from __future__ import annotations
 
-import codecs
-import errno
-import json
+import dataclasses
 import logging
 import os
 import queue
-import shutil
-import sqlite3
 import threading
 import time
 import traceback
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -31,11 +27,13 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
-from docflow.ingest.run import BatchOutcome, IngestOptions, ProgressCallback, ingest_batch
+from docflow.ingest.run import BatchOutcome, BatchOutcomeKind, IngestOptions, ProgressCallback, ingest_batch
 from docflow.readers.archive import is_temporary
 from docflow.readers.identity import BatchChanged, refusal
-from docflow.readers.names import name_bytes, readable_name
+from docflow.readers.names import readable_name
 from docflow.store.core import Store, StoreBusy, StoreReplaced
+from docflow.watch.filing import Filing
+from docflow.watch.retry import Attempts, RetryPolicy, is_the_machines_fault, summary
 from signatures import TrustStore
 
 __all__ = ["WatchSettings", "Watcher", "WatchReport", "WatchAborted", "ProgressFactory"]
@@ -44,21 +42,6 @@ log = logging.getLogger(__name__)
 
 ProgressFactory = Callable[[str], AbstractContextManager[ProgressCallback]]
 """Given a batch name, a context giving the progress callback for that batch (e.g. a rich bar)."""
-
-_WHAT_TO_DO_UNREADABLE = (
-    "Read the reason, export the batch again from the document-management software, "
-    "and drop the new export into the inbox."
-)
-_WHAT_TO_DO_FAILED = (
-    "docflow failed on this batch several times; it is kept here unchanged. Send this file and the batch "
-    "to the docflow administrator; once fixed, drop the batch into the inbox again."
-)
-_WHAT_TO_DO_REFUSED = (
-    "Links, pipes and devices are never read. Put the file or folder itself (a copy, not a link) into the inbox."
-)
-_TRASH = ".docflow-trash"
-"""Inside the inbox (so on its file system): duplicates are renamed here whole, then deleted."""
-
 
 @dataclass(frozen=True)
 class WatchSettings:
@@ -99,11 +82,7 @@ class _Pending:
     signature: tuple[tuple[str, int, int], ...] | None = None
     stable_since: float = 0.0
     first_seen: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
-    failures: int = 0
-    """Failures that may be docflow's own; only these lead to quarantine."""
-    environment_failures: int = 0
-    """Failures of the machine (full disk, I/O error): the batch waits in the inbox however long they last."""
-    next_try: float = 0.0
+    attempts: Attempts = field(default_factory=Attempts)
     committed: BatchOutcome | None = None
     """The outcome once the store has committed it, while filing it away still fails."""
 
@@ -147,6 +126,8 @@ class Watcher:
         self._stop = threading.Event()
         self._once = False
         self._own_dirs = {settings.archive_dir.resolve(), settings.rejected_dir.resolve()}
+        self._filing = Filing(settings.inbox, settings.archive_dir, settings.rejected_dir)
+        self._retry = RetryPolicy(settings.max_attempts, settings.retry_seconds, settings.max_retry_seconds)
 
     def stop(self) -> None:
         """Ask the watcher to stop after (or by rolling back) the current batch."""
@@ -155,8 +136,7 @@ class Watcher:
 
     def run(self, once: bool = False) -> WatchReport:
         self.settings.inbox.mkdir(parents=True, exist_ok=True)
-        # What a kill left half deleted; it was out of the inbox's sight already.
-        shutil.rmtree(self.settings.inbox / _TRASH, ignore_errors=True)
+        self._filing.empty_trash()
         report = WatchReport()
         self._once = once
         observer = None if once else self._start_observer()
@@ -232,7 +212,7 @@ class Watcher:
             if signature != pending.signature:
                 pending.signature, pending.stable_since = signature, now
                 continue
-            if now - pending.stable_since < self.settings.settle_seconds or now < pending.next_try:
+            if now - pending.stable_since < self.settings.settle_seconds or now < pending.attempts.next_try:
                 continue
             outcome = self._take(store, path, pending)
             if outcome is not None:
@@ -245,7 +225,7 @@ class Watcher:
         outcome = pending.committed
         refused = refusal(path) if outcome is None else None
         if refused is not None:
-            outcome = BatchOutcome(path.name, "", "rejected", reason=refused)
+            outcome = BatchOutcome(path.name, "", BatchOutcomeKind.REJECTED, reason=refused)
             _log_outcome(outcome)
         elif outcome is None:
             try:
@@ -268,7 +248,7 @@ class Watcher:
                 return self._failed(path, pending, OSError(outcome.reason))
             _log_outcome(outcome)
         try:
-            self._file_away(path, outcome)
+            self._filing.file_away(path, outcome)
         except OSError as error:
             # Committed already: retrying only the move, never the ingest, keeps it counted once.
             pending.committed = outcome
@@ -289,97 +269,37 @@ class Watcher:
         return report
 
     def _failed(self, path: Path, pending: _Pending, error: BaseException) -> BatchOutcome | None:
-        if _is_the_machines_fault(error):
+        if is_the_machines_fault(error):
             self._wait_for_the_machine(path, pending, error, "nothing was stored")
             return None
-        pending.failures += 1
-        summary = "".join(traceback.format_exception_only(error)).strip()
-        if pending.failures < self.settings.max_attempts:
-            delay = self.settings.retry_seconds * 2 ** (pending.failures - 1)
-            pending.next_try = time.monotonic() + delay
-            log.error("%s: failed (%s); retrying in %.0f s", readable_name(path.name), summary, delay, exc_info=error)
+        name = readable_name(path.name)
+        delay = self._retry.after_failure(pending.attempts)
+        if delay is not None:
+            log.error("%s: failed (%s); retrying in %.0f s", name, summary(error), delay, exc_info=error)
             return None
-        reason = f"docflow failed {pending.failures} times on this batch: {summary}"
-        details = traceback.format_exception(error)[-6:]
-        outcome = BatchOutcome(readable_name(path.name), "", "rejected", reason=reason)
+        reason = f"docflow failed {pending.attempts.failures} times on this batch: {summary(error)}"
+        outcome = BatchOutcome(name, "", BatchOutcomeKind.REJECTED, reason=reason)
         try:
-            self._move_to_rejected(path, _filed_name(f"failed-{_stamp()}", path.name), outcome, _WHAT_TO_DO_FAILED,
-                                   details)
+            self._filing.quarantine(path, outcome, traceback.format_exception(error)[-6:])
         except OSError as move_error:
             # Give up on it for this run (a restart retries); looping on it would stall the inbox.
-            log.error("%s: cannot quarantine it (%s); it stays in the inbox", readable_name(path.name), move_error)
-            return BatchOutcome(readable_name(path.name), "", "rejected",
-                                reason=f"{reason}; left in the inbox: {move_error}")
-        log.error("%s: quarantined in %s: %s", readable_name(path.name), self.settings.rejected_dir, reason)
+            log.error("%s: cannot quarantine it (%s); it stays in the inbox", name, move_error)
+            return dataclasses.replace(outcome, reason=f"{reason}; left in the inbox: {move_error}")
+        log.error("%s: quarantined in %s: %s", name, self.settings.rejected_dir, reason)
         return outcome
 
     def _wait_for_the_machine(self, path: Path, pending: _Pending, error: BaseException, state: str) -> None:
-        pending.environment_failures += 1
-        delay = min(self.settings.retry_seconds * 2 ** (pending.environment_failures - 1),
-                    self.settings.max_retry_seconds)
-        pending.next_try = time.monotonic() + delay
-        summary = "".join(traceback.format_exception_only(error)).strip()
+        delay = self._retry.after_machine_failure(pending.attempts)
         name = readable_name(path.name)
         if self._once:
             # --once is a run that must end: say why and stop, rather than retry for ever.
-            raise WatchAborted(f"{name}: {state}: {summary}; it stays in the inbox. Fix the cause and run again")
+            raise WatchAborted(f"{name}: {state}: {summary(error)}; it stays in the inbox. Fix the cause and run again")
         if isinstance(error, StoreBusy):
             log.warning("%s: the store is busy (another docflow is writing); it stays in the inbox, retrying in "
                         "%.0f s", name, delay)
             return
         log.error("%s: the machine is failing (%s); %s; it stays in the inbox, retrying in %.0f s",
-                  name, summary, state, delay)
-
-    def _file_away(self, path: Path, outcome: BatchOutcome) -> None:
-        target_name = _filed_name(outcome.sha256[:16] or f"refused-{_stamp()}", path.name)
-        was_rejected = outcome.outcome == "rejected" or outcome.previous_outcome == "rejected"
-        if was_rejected:
-            self._move_to_rejected(path, target_name, outcome,
-                                   _WHAT_TO_DO_UNREADABLE if outcome.sha256 else _WHAT_TO_DO_REFUSED)
-        else:
-            _move(path, self.settings.archive_dir / target_name)
-
-    def _move_to_rejected(self, path: Path, target_name: str, outcome: BatchOutcome, what_to_do: str,
-                          details: list[str] | None = None) -> None:
-        folder = self.settings.rejected_dir
-        folder.mkdir(parents=True, exist_ok=True)
-        error = {
-            "file": readable_name(path.name),
-            "sha256": outcome.sha256 or None,
-            "reason": outcome.reason,
-            "rejected_at": _stamp_iso(),
-            "what_to_do": what_to_do,
-        }
-        if details:
-            error["traceback"] = "".join(details)
-        _write_atomically(folder / f"{target_name}.error.json", json.dumps(error, ensure_ascii=False, indent=2))
-        _move(path, folder / target_name)
-
-
-_MACHINE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.ENOMEM}
-_MACHINE_SQLITE_MESSAGES = ("database or disk is full", "disk i/o error", "database is locked", "unable to open")
-_NAME_MAX = 255
-_ERROR_SUFFIX = ".error.json"
-
-
-def _is_the_machines_fault(error: BaseException) -> bool:
-    """A full, read-only or failing disk, or a busy store: no reason to suspect the batch or docflow."""
-    if isinstance(error, OSError) and error.errno in _MACHINE_ERRNOS or isinstance(error, StoreBusy):
-        return True
-    return isinstance(error, sqlite3.OperationalError) and str(error).lower().startswith(_MACHINE_SQLITE_MESSAGES)
-
-
-def _filed_name(prefix: str, name: str) -> str:
-    """``PREFIX-NAME``, shortened in the middle of NAME so that it and its .error.json fit NAME_MAX bytes."""
-    # In bytes, as the file system counts them: a name that is not UTF-8 keeps its own bytes (surrogate escapes).
-    budget = _NAME_MAX - len(_ERROR_SUFFIX) - len(prefix.encode()) - 1
-    if len(name_bytes(name)) <= budget:
-        return f"{prefix}-{name}"
-    stem, dot, extension = name.rpartition(".")
-    tail = f"~{dot}{extension}" if dot and len(name_bytes(extension)) <= 16 else "~"
-    head = name_bytes(stem if dot else name)[: budget - len(name_bytes(tail))]
-    # Not final: a character the cut split is held back (dropped); bytes that are not UTF-8 are kept.
-    return f"{prefix}-{codecs.getincrementaldecoder('utf-8')('surrogateescape').decode(head)}{tail}"
+                  name, summary(error), state, delay)
 
 
 def _top_level_name(inbox: Path, raw_path: str) -> str | None:
@@ -416,48 +336,9 @@ def _walk(folder: Path) -> Iterator[Path]:
             yield Path(root, name)
 
 
-def _move(source: Path, target: Path) -> None:
-    """Move into place; an existing target has the same hash prefix, i.e. the same content."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():
-        _discard(source)
-        return
-    if source.is_symlink() or source.is_dir() or source.is_file():
-        shutil.move(str(source), str(target))
-    else:
-        os.rename(source, target)  # a pipe or a device: shutil.move's copy across file systems would read it
-
-
-def _discard(source: Path) -> None:
-    """Delete a duplicate; a folder is first renamed whole out of the inbox's sight, so that a kill half-way
-    through never leaves part of it behind to be taken as a new batch."""
-    if source.is_symlink() or not source.is_dir():
-        source.unlink()
-        return
-    trash = source.parent / _TRASH
-    trash.mkdir(exist_ok=True)
-    doomed = trash / uuid.uuid4().hex
-    os.rename(source, doomed)
-    shutil.rmtree(doomed, ignore_errors=True)  # whatever stays is removed when a watcher starts
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
-
-
 def _log_outcome(outcome: BatchOutcome) -> None:
-    if outcome.outcome == "ingested":
+    if outcome.outcome == BatchOutcomeKind.INGESTED:
         log.info("%s: ingested %d documents, %d signatures, %d rejected items", outcome.file, outcome.documents,
                  outcome.signatures, outcome.rejected_items)
     else:
         log.info("%s: %s: %s", outcome.file, outcome.outcome, outcome.reason)
-
-
-def _stamp() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
-
-
-def _stamp_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
