@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from docflow.agency import parse_agency_code
 from docflow.store.ownership import normalise_name
-from docflow.store.schema import COUNTER_COLUMNS
+from docflow.store.schema import COUNTER_COLUMNS, INVALID_REASONS
 from signatures.verdict import Indication, SubIndication, Verdict
 
 __all__ = [
@@ -34,8 +34,8 @@ __all__ = [
     "classify_level",
 ]
 
-REASON_WORDS: tuple[str, ...] = ("tampered", "untrusted", "revoked", "expired", "weak", "wrong_unit", "other")
-"""Every reason word, in the order reports list them; each has an ``invalid_<word>`` counter."""
+REASON_WORDS: tuple[str, ...] = INVALID_REASONS
+"""Every reason word, in the order reports list them: the ``invalid_<word>`` counters."""
 
 _WORD_BY_SUBINDICATION: dict[SubIndication, str] = {
     SubIndication.HASH_FAILURE: "tampered",
