@@ -105,5 +105,7 @@ def test_the_one_parser_gives_the_store_what_its_old_parsers_gave(code: str) -> 
 def test_deepest_level_and_depth_differ_only_on_codes_with_a_zero_between() -> None:
     assert parse_agency_code("007.00.21.H04").deepest_level == 4 and parse_agency_code("007.00.21.H04").depth == 3
     assert parse_agency_code("000.05.21.H04").deepest_level == 3 == parse_agency_code("000.05.21.H04").depth
-    assert parse_agency_code("000.00.00.H04").deepest_level == 1 and parse_agency_code("H37.DN.001").deepest_level == 0
-    assert not parse_agency_code("000.00.02.h04", normalise=False).valid and parse_agency_code("000.00.02.h04").valid
+    assert parse_agency_code("000.00.00.H04").deepest_level == 1
+    assert parse_agency_code("H37.DN.001").deepest_level == 0
+    assert not parse_agency_code("000.00.02.h04", normalise=False).valid
+    assert parse_agency_code("000.00.02.h04").valid

@@ -1,4 +1,4 @@
-"""Opening the store's SQLite file: the checks before, the pragmas, migrations, transactions and the replaced-file check.
+"""Opening the store's SQLite file: checks before, pragmas, migrations, transactions, the replaced-file check.
 
 A writer (``open_writer``) creates and migrates the store and waits for another docflow's write
 lock; every reading command opens it through ``open_reader``, the one read-only opener, so that a
