@@ -1,7 +1,7 @@
 """What a verdict becomes in the store: its ``signatures`` row, its ``certificates`` upsert, its fact.
 
 Pure functions of the verdict and of what ingestion decided about it (the file, the document,
-whether the signer belongs to the sender), kept apart from ``docflow.store.core`` as ``docflow.store.merging``
+whether the signer belongs to the sender), kept apart from ``docflow.store.signatures`` as ``docflow.store.merging``
 is, so that storing one file's signatures (``Store.add_signatures``) and a new document's in
 bulk (``Store.new_document_signatures``) make the same rows.
 """
