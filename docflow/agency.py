@@ -30,6 +30,15 @@ class AgencyCode:
     parent: str | None = None
     """The code one level up; None for a level-1 body or a malformed code."""
 
+    @property
+    def deepest_level(self) -> int:
+        """The deepest level whose ordinal is not zero (4 for ``007.00.21.H04``, where ``depth`` is 3); 1 for a
+        level-1 body, 0 for a malformed code."""
+        if not self.valid:
+            return 0
+        ordinals = self.text.split(".")[:3]
+        return next((4 - position for position, ordinal in enumerate(ordinals) if int(ordinal)), 1)
+
     def __str__(self) -> str:
         return self.text
 
@@ -39,9 +48,13 @@ def normalise_code(text: str) -> str:
     return text.strip().upper()
 
 
-def parse_agency_code(text: str) -> AgencyCode:
-    """Parse a code; a malformed one comes back with ``valid=False`` rather than an error."""
-    code = normalise_code(text)
+def parse_agency_code(text: str, *, normalise: bool = True) -> AgencyCode:
+    """Parse a code; a malformed one comes back with ``valid=False`` rather than an error.
+
+    ``normalise=False``: the code is read exactly as written (as the store keeps it), so one with
+    stray spaces or lower-case letters is malformed.
+    """
+    code = normalise_code(text) if normalise else text
     match = CODE_PATTERN.match(code)
     if match is None:
         return AgencyCode(code, valid=False)

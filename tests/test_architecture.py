@@ -29,7 +29,6 @@ LAYERS = (
 MAX_MODULE_LINES = 450
 MAX_FUNCTION_LINES = 60
 OVERSIZED: dict[str, int] = {
-    "docflow/store/core.py": 849,
     "signatures/modification.py": 715,
 }
 """Modules still over the limit, at most this long: the list may only shrink (issue 15)."""

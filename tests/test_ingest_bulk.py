@@ -11,6 +11,7 @@ from ingest_helpers import OTHER, PROVINCE, RECIPIENT, SENDER, assert_counters_e
 import docflow.ingest.batch_run as batch_run_module
 from docflow.ingest.run import ingest_batch
 from docflow.store.core import Store
+from docflow.store.counters import CounterBook
 from samples.edxml import build_status
 
 _HEADER = "unit_code,direction,number,notation,date,channel,confidential,counterpart,subject,file\n"
@@ -107,7 +108,7 @@ def test_a_failure_inside_the_bulk_merge_leaves_nothing(tmp_path: Path, monkeypa
     def broken(*args: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(Store, "_apply", broken)
+    monkeypatch.setattr(CounterBook, "apply", broken)
     with pytest.raises(RuntimeError):
         ingest_batch(batch, store, None)
     for name in ("batches", "documents", "recipients", "document_sources", "units", "unit_counters"):

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 from ingest_helpers import SENDER, assert_counters_exact, write_edxml
 
-import docflow.store.core as store_module
+import docflow.store.connection as store_module
 from docflow.cli import main
 from docflow.ingest.run import IngestOptions, ingest_batch
 from docflow.readers.batch import read_batch

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import fields
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -21,12 +23,14 @@ from ingest_helpers import (
     year_sums_of_months,
 )
 
+from docflow.reports.audit import open_readonly
 from docflow.records import BusinessType, Channel, Direction, DocumentRecord, Source, StatusEvent
 from docflow.store.classify import DocState, RecipientState, classify_level, contribution, reason_word
 from docflow.store.core import BatchRow, Store
 from docflow.store.merging import doc_state, merged_values, new_recipients, sender_from_id, state_values
 from docflow.store.ownership import SignerIdentity, normalise_name, registered_unit
 from docflow.store.schema import COUNTER_COLUMNS, MIGRATIONS
+from docflow.store.signature_rows import CertificateRow, SignatureRow
 from signatures.verdict import SignerKind, SubIndication
 
 BATCH_TIME = datetime(2024, 3, 31, tzinfo=timezone.utc)
@@ -101,6 +105,30 @@ def test_readonly_store_refuses_writes(tmp_path: Path) -> None:
     Store.open(tmp_path / "s.db").close()
     with Store.open_readonly(tmp_path / "s.db") as store, pytest.raises(sqlite3.OperationalError):
         store.conn.execute("DELETE FROM batches")
+
+
+def _reading_pragmas(conn: sqlite3.Connection) -> dict[str, object]:
+    return {name: conn.execute(f"PRAGMA {name}").fetchone()[0] for name in ("query_only", "busy_timeout", "mmap_size")}
+
+
+def test_every_reader_opens_the_store_with_the_same_pragmas(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    Store.open(path).close()
+    with Store.open_readonly(path) as store:
+        through_store = _reading_pragmas(store.conn)
+    with contextlib.closing(open_readonly(path)) as conn:
+        conn.set_authorizer(None)  # it refuses PRAGMA reads too; the pragmas are what is compared here
+        through_audit = _reading_pragmas(conn)
+    assert through_store == through_audit
+    assert through_store["query_only"] == 1 and through_store["busy_timeout"] == 30_000
+
+
+def test_signature_and_certificate_rows_are_the_tables_columns(store: Store) -> None:
+    def columns(table_name: str) -> set[str]:
+        return {row[1] for row in store.conn.execute(f"PRAGMA table_info({table_name})")}
+
+    assert {field.name for field in fields(SignatureRow)} == columns("signatures") - {"id"}
+    assert {field.name for field in fields(CertificateRow)} == columns("certificates") - {"signature_count"}
 
 
 def test_transaction_rolls_back_on_error(store: Store) -> None:

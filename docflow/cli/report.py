@@ -1,6 +1,7 @@
 """``docflow summary``, ``units``, ``certs``, ``sql``, ``audit`` and ``demo``: parse options, call the library, print.
 
-Reading commands open the store read-only (``docflow.reports.audit.open_readonly``); the two
+Reading commands open the store read-only (``docflow.reports.audit.open_readonly``, over the store's one
+read-only opener ``docflow.store.connection.open_reader``); the two
 import commands open it through ``docflow.store.core`` so migrations apply.
 """
 
@@ -45,7 +46,7 @@ from docflow.reports.metrics import LEVELS, Period, SummarySettings, latest_year
 from docflow.reports.summary import summarise
 from docflow.reports.units import LEVEL_LABELS, import_units, load_units
 from docflow.safe_text import cell, for_spreadsheet, for_terminal
-from docflow.store.core import Store, check_docflow_schema, check_store_file, retry_while_busy
+from docflow.store.core import Store, retry_while_busy
 
 __all__ = ["summary", "units", "certs", "sql", "audit", "demo", "summary_settings", "default_db"]
 
@@ -95,14 +96,11 @@ def _db_option(function: click.decorators.FC) -> click.decorators.FC:
 @contextmanager
 def _reading(db: Path | None) -> Iterator[sqlite3.Connection]:
     path = db or default_db()
-    if path.exists():
-        check_store_file(path, create=False)  # StoreError: a plain message and exit 2 (docflow.cli)
     try:
-        conn = open_readonly(path)
+        conn = open_readonly(path)  # StoreError for a file that is not a store: a plain message and exit 2
     except ReadOnlyError as error:
         raise click.ClickException(str(error)) from error
     try:
-        check_docflow_schema(conn, path, create=False)
         yield conn
     finally:
         conn.close()

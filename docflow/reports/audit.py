@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from docflow.store.connection import open_reader
+from docflow.store.errors import StoreMissing
 
 __all__ = [
     "ReadOnlyError",
@@ -99,18 +101,15 @@ def _authorize(action: int, arg1: str | None, arg2: str | None, _db: str | None,
     return sqlite3.SQLITE_OK
 
 
-_MMAP_BYTES = 256 << 20
-
-
 def open_readonly(path: Path) -> sqlite3.Connection:
-    """A connection that cannot change the store, attach another file or load code."""
-    if not path.is_file():
-        raise ReadOnlyError(f"no store at {path} (run 'docflow ingest' first, or pass --db)")
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    # Reading pages through a memory map instead of copying them into SQLite's cache: a year's summary
-    # over 10,000 units is ~30 % faster. Read-only, so the map is never written through.
-    conn.execute(f"PRAGMA mmap_size = {_MMAP_BYTES}")
-    conn.execute("PRAGMA query_only = ON")
+    """The store's one read-only connection (``open_reader``), which also cannot attach another file or load code.
+
+    ReadOnlyError when there is no store at ``path``; StoreError when the file is not a docflow store.
+    """
+    try:
+        conn = open_reader(path)
+    except StoreMissing as error:
+        raise ReadOnlyError(str(error)) from error
     conn.set_authorizer(_authorize)
     return conn
 

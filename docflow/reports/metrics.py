@@ -14,9 +14,9 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
-from docflow.store.schema import COUNTER_COLUMNS, REASON_WORDS
+from docflow.store.schema import COUNTER_COLUMNS, REASON_WORDS, Counters
 
 __all__ = [
     "PeriodKind",
@@ -27,6 +27,8 @@ __all__ = [
     "Rates",
     "rate",
     "rates_of",
+    "REASON_WORDS",
+    "SIGNATURE_FAILURE_REASONS",
     "codes_filter",
     "counters_by_unit",
     "counters_by_unit_and_month",
@@ -126,47 +128,8 @@ def latest_year(conn: sqlite3.Connection) -> Period | None:
     return Period(int(str(row[0])[:4]), PeriodKind.YEAR)
 
 
-@dataclass(frozen=True)
-class Counters:
-    """One unit's counters over a period; field meanings are the comments in ``docflow.store.schema``."""
-
-    outgoing: int = 0
-    outgoing_electronic: int = 0
-    outgoing_paper: int = 0
-    outgoing_issued_electronic: int = 0
-    outgoing_signed_valid: int = 0
-    outgoing_nd30: int = 0
-    outgoing_unsigned: int = 0
-    outgoing_confidential: int = 0
-    invalid_tampered: int = 0
-    invalid_untrusted: int = 0
-    invalid_revoked: int = 0
-    invalid_expired: int = 0
-    invalid_weak: int = 0
-    invalid_wrong_unit: int = 0
-    invalid_other: int = 0
-    incoming: int = 0
-    incoming_electronic: int = 0
-    incoming_due: int = 0
-    incoming_due_on_time: int = 0
-    incoming_confidential: int = 0
-
-    def __add__(self, other: Counters) -> Counters:
-        # Positional and by column tuple: summaries add tens of thousands of these.
-        return Counters(*[getattr(self, name) + getattr(other, name) for name in COUNTER_COLUMNS])
-
-    @property
-    def invalid_by_reason(self) -> dict[str, int]:
-        """Invalid-signature document counts keyed by reason word (``tampered`` …)."""
-        return {reason: getattr(self, f"invalid_{reason}") for reason in REASON_WORDS}
-
-    @property
-    def has_data(self) -> bool:
-        return self.outgoing + self.incoming + self.outgoing_confidential + self.incoming_confidential > 0
-
-
-# A counter column without a field here (or the reverse) would silently read as 0.
-assert tuple(f.name for f in fields(Counters)) == COUNTER_COLUMNS
+SIGNATURE_FAILURE_REASONS: tuple[str, ...] = tuple(r for r in REASON_WORDS if r not in ("wrong_unit", "other"))
+"""The reasons the ``invalid_signatures`` flag adds up: neither ``wrong_unit`` (its own flag) nor ``other``."""
 
 
 def rate(numerator: int, denominator: int) -> float | None:
@@ -263,7 +226,7 @@ BELOW_TARGET = "Chưa đạt"
 
 @dataclass(frozen=True)
 class SummarySettings:
-    """The knobs of tiers and flags; defaults follow Nghị quyết 17/NQ-CP (docs/domain.md §5)."""
+    """The knobs of tiers and flags; defaults follow Nghị quyết 17/NQ-CP (domain.md §5)."""
 
     level_targets: tuple[tuple[str, float], ...] = (
         ("province", 0.9),
@@ -329,7 +292,7 @@ def flags_of(
         return ("no_data",) if code_valid else ("no_data", "invalid_code")
     rates = rates_of(counters)
     signed_without_pair = counters.outgoing_signed_valid - counters.outgoing_nd30
-    invalid = sum(counters.invalid_by_reason[r] for r in REASON_WORDS if r not in ("wrong_unit", "other"))
+    invalid = sum(counters.invalid_by_reason[r] for r in SIGNATURE_FAILURE_REASONS)
     checks = (
         ("below_target", tier == BELOW_TARGET),
         ("paper", (rates.paper_share or 0.0) > settings.paper_share),

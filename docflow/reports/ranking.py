@@ -17,8 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 
-from docflow.reports.metrics import LEVELS, Period, PeriodKind, SummarySettings
-from docflow.store.schema import REASON_WORDS
+from docflow.reports.metrics import LEVELS, SIGNATURE_FAILURE_REASONS, Period, PeriodKind, SummarySettings
 
 __all__ = ["Ranked", "Ranking", "flag_words", "rank_units"]
 
@@ -74,8 +73,8 @@ _SUM_NAMES = (
 """The columns ``_sum_columns`` makes, in its order."""
 
 
-_INVALID_COLUMNS = tuple(f"invalid_{reason}" for reason in REASON_WORDS if reason not in ("wrong_unit", "other"))
-"""The counters ``flags_of`` adds up for ``invalid_signatures``: neither ``wrong_unit`` (its own flag) nor ``other``."""
+_INVALID_COLUMNS = tuple(f"invalid_{reason}" for reason in SIGNATURE_FAILURE_REASONS)
+"""The counters ``flags_of`` adds up for ``invalid_signatures``."""
 
 
 def _sum_columns(period: Period, trend_periods: Sequence[Period]) -> tuple[str, dict[str, object]]:

@@ -11,11 +11,11 @@ Nothing here touches the database, so the counters' meaning can be tested alone 
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from docflow.agency import parse_agency_code
 from docflow.store.ownership import normalise_name
 from docflow.store.schema import COUNTER_COLUMNS, REASON_WORDS
 from signatures.verdict import Indication, SubIndication, Verdict
@@ -221,28 +221,19 @@ def _positive(delta: CounterDelta) -> CounterDelta:
     return Counter({name: amount for name, amount in delta.items() if amount})
 
 
-_CODE = re.compile(r"^(\d{3})\.(\d{2})\.(\d{2})\.([A-Z])(\d{2})$")
 _DISTRICT_PREFIXES = ("ubnd huyen", "ubnd thi xa", "ubnd thanh pho", "ubnd quan")
 _COMMUNE_PREFIXES = ("ubnd xa", "ubnd phuong", "ubnd thi tran")
 
 
-def _depth(code: str) -> int | None:
-    """How many levels a QCVN 102 code spells out (1 = the level-1 unit itself)."""
-    match = _CODE.match(code.strip())
-    if not match:
-        return None
-    level4, level3, level2 = match.group(1), match.group(2), match.group(3)
-    return 4 if int(level4) else 3 if int(level3) else 2 if int(level2) else 1
-
-
 def classify_level(code: str, name: str | None, parent_level: str | None) -> str:
     """province, department, district, commune, other or unknown (see docs/schema.md)."""
-    depth = _depth(code)
+    agency = parse_agency_code(code.strip(), normalise=False)
+    depth = agency.deepest_level
     words = normalise_name(name) if name else ""
-    if depth is None:
+    if not agency.valid:
         return "unknown"
     if depth == 1:
-        return "province" if code.strip()[-3] == "H" else "other"
+        return "province" if str(agency.level1).startswith("H") else "other"
     if depth == 2:
         return "district" if words.startswith(_DISTRICT_PREFIXES) else "department"
     if depth == 3 and (parent_level == "district" or words.startswith(_COMMUNE_PREFIXES)):

@@ -5,7 +5,7 @@ Kept apart from ``docflow.store.core`` so that the command line can catch it wit
 
 from __future__ import annotations
 
-__all__ = ["StoreError", "StoreBusy", "StoreReplaced"]
+__all__ = ["StoreError", "StoreBusy", "StoreMissing", "StoreReplaced"]
 
 
 class StoreError(Exception):
@@ -18,3 +18,7 @@ class StoreBusy(StoreError):
 
 class StoreReplaced(StoreError):
     """The store's file was moved, replaced or deleted while this process had it open."""
+
+
+class StoreMissing(StoreError):
+    """There is no store at the path a reading command was given."""

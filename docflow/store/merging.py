@@ -3,7 +3,7 @@
 A document is described by several sources (the sender's register, edXML packages, each
 recipient's register); these rules decide which source wins each column, which recipients
 a record names, and what a new document adds to the counters. They are pure functions of
-their arguments, kept apart from ``docflow.store.core`` so that they can be tested without a
+their arguments, kept apart from ``docflow.store.documents`` so that they can be tested without a
 database and so that the one-by-one merge (``Store.merge_document``) and the bulk merge of
 new documents (``Store.merge_new_documents``) share one definition of a merged document.
 """

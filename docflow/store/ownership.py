@@ -15,7 +15,8 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["SignerIdentity", "normalise_name", "normalise_serial", "unit_names", "belongs_to_sender", "registered_unit"]
+__all__ = ["SignerIdentity", "OwnershipCache", "normalise_name", "normalise_serial", "unit_names", "belongs_to_sender",
+           "registered_unit"]
 
 _PARENTHETICAL = re.compile(r"\([^)]*\)")
 _NON_WORD = re.compile(r"[^0-9a-z]+")
@@ -103,3 +104,32 @@ def belongs_to_sender(
         return True
     # Another known unit's name is evidence of a wrong unit; an unknown name is not.
     return False if codes else None
+
+
+class OwnershipCache:
+    """``belongs_to_sender`` answers for one connection, kept until units may have changed (``forget``).
+
+    An organisation certificate signs most of its unit's documents, so a batch asks the same question
+    hundreds of times.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._unit_names: dict[str, set[str]] | None = None
+        self._answers: dict[tuple[SignerIdentity, str], bool | None] = {}
+
+    def belongs(self, identity: SignerIdentity, sender: str | None) -> bool | None:
+        """Whether an organisation's signature is the sending unit's, for a document whose sender is ``sender``."""
+        if sender is None or not identity.is_organisation:
+            return None
+        key = (identity, sender)
+        if key not in self._answers:
+            if self._unit_names is None:
+                self._unit_names = unit_names(self._conn)
+            self._answers[key] = belongs_to_sender(self._conn, identity, sender, self._unit_names)
+        return self._answers[key]
+
+    def forget(self) -> None:
+        """Units (or, between transactions, the issued-certificates list) may have changed: ownership is re-read."""
+        self._unit_names = None
+        self._answers.clear()

@@ -7,36 +7,57 @@ migration: append a new one. ``docs/schema.md`` documents every table for audito
 
 from __future__ import annotations
 
-__all__ = ["MIGRATIONS", "COUNTER_COLUMNS", "REASON_WORDS", "SCHEMA_VERSION"]
+from dataclasses import dataclass, fields
 
-# Per-unit, per-month counters. Summaries read only these, never the documents table.
-# Confidential documents are counted only in the *_confidential columns.
-COUNTER_COLUMNS: tuple[str, ...] = (
-    "outgoing",  # non-confidential documents the unit issued
-    "outgoing_electronic",  # ...sent electronically (over the axis, or register channel electronic/both)
-    "outgoing_paper",  # ...issued on paper only
-    "outgoing_issued_electronic",  # ...sent electronically, valid organisation signature, no paper copy
-    "outgoing_signed_valid",  # ...sent electronically with at least one valid signature
-    "outgoing_nd30",  # ...with a valid personal AND a valid organisation signature (NĐ 30/2020)
-    "outgoing_unsigned",  # ...sent electronically with no signature at all
-    "outgoing_confidential",  # confidential documents issued (kept out of every rate)
-    "invalid_tampered",  # documents with a signature whose content or value does not match
-    "invalid_untrusted",  # ...whose certificate does not chain to a trust anchor
-    "invalid_revoked",  # ...whose certificate was revoked before signing
-    "invalid_expired",  # ...signed outside the certificate's validity
-    "invalid_weak",  # ...using a rejected algorithm (MD5/SHA-1, RSA < 2048)
-    "invalid_wrong_unit",  # ...whose organisation signature belongs to another unit
-    "invalid_other",  # ...unreadable signature or other failure
-    "incoming",  # non-confidential documents the unit received
-    "incoming_electronic",  # ...received electronically
-    "incoming_due",  # ...with a due date
-    "incoming_due_on_time",  # ...of those, handled (status 06) on or before the due date
-    "incoming_confidential",
-)
+__all__ = ["MIGRATIONS", "COUNTER_COLUMNS", "Counters", "REASON_WORDS", "SCHEMA_VERSION"]
 
-REASON_WORDS: tuple[str, ...] = ("tampered", "untrusted", "revoked", "expired", "weak", "wrong_unit", "other")
-"""Why a signature failed, as one word, in the order reports list them; each has an ``invalid_<word>`` counter."""
-assert all(f"invalid_{word}" in COUNTER_COLUMNS for word in REASON_WORDS)
+
+@dataclass(frozen=True)
+class Counters:
+    """One unit's counters over a period. Its fields are the ``unit_counters`` columns (``COUNTER_COLUMNS``):
+    the one list of them. Summaries read only these, never the documents table. Confidential documents
+    are counted only in the *_confidential columns."""
+
+    outgoing: int = 0  # non-confidential documents the unit issued
+    outgoing_electronic: int = 0  # ...sent electronically (over the axis, or register channel electronic/both)
+    outgoing_paper: int = 0  # ...issued on paper only
+    outgoing_issued_electronic: int = 0  # ...sent electronically, valid organisation signature, no paper copy
+    outgoing_signed_valid: int = 0  # ...sent electronically with at least one valid signature
+    outgoing_nd30: int = 0  # ...with a valid personal AND a valid organisation signature (NĐ 30/2020)
+    outgoing_unsigned: int = 0  # ...sent electronically with no signature at all
+    outgoing_confidential: int = 0  # confidential documents issued (kept out of every rate)
+    invalid_tampered: int = 0  # documents with a signature whose content or value does not match
+    invalid_untrusted: int = 0  # ...whose certificate does not chain to a trust anchor
+    invalid_revoked: int = 0  # ...whose certificate was revoked before signing
+    invalid_expired: int = 0  # ...signed outside the certificate's validity
+    invalid_weak: int = 0  # ...using a rejected algorithm (MD5/SHA-1, RSA < 2048)
+    invalid_wrong_unit: int = 0  # ...whose organisation signature belongs to another unit
+    invalid_other: int = 0  # ...unreadable signature or other failure
+    incoming: int = 0  # non-confidential documents the unit received
+    incoming_electronic: int = 0  # ...received electronically
+    incoming_due: int = 0  # ...with a due date
+    incoming_due_on_time: int = 0  # ...of those, handled (status 06) on or before the due date
+    incoming_confidential: int = 0
+
+    def __add__(self, other: Counters) -> Counters:
+        # Positional and by column tuple: summaries add tens of thousands of these.
+        return Counters(*[getattr(self, name) + getattr(other, name) for name in COUNTER_COLUMNS])
+
+    @property
+    def invalid_by_reason(self) -> dict[str, int]:
+        """Invalid-signature document counts keyed by reason word (``tampered`` …)."""
+        return {reason: getattr(self, f"invalid_{reason}") for reason in REASON_WORDS}
+
+    @property
+    def has_data(self) -> bool:
+        return self.outgoing + self.incoming + self.outgoing_confidential + self.incoming_confidential > 0
+
+
+COUNTER_COLUMNS: tuple[str, ...] = tuple(field.name for field in fields(Counters))
+"""The ``unit_counters`` columns, in table order."""
+REASON_WORDS: tuple[str, ...] = tuple(name.removeprefix("invalid_") for name in COUNTER_COLUMNS
+                                         if name.startswith("invalid_"))
+"""Every reason word a failed signature is counted under (``tampered`` …), in the order reports list them."""
 
 _COUNTERS_DDL = ",\n    ".join(f"{name} INTEGER NOT NULL DEFAULT 0" for name in COUNTER_COLUMNS)
 

@@ -1,7 +1,7 @@
 """What a verdict becomes in the store: its ``signatures`` row, its ``certificates`` upsert, its fact.
 
 Pure functions of the verdict and of what ingestion decided about it (the file, the document,
-whether the signer belongs to the sender), kept apart from ``docflow.store.core`` as ``docflow.store.merging``
+whether the signer belongs to the sender), kept apart from ``docflow.store.signatures`` as ``docflow.store.merging``
 is, so that storing one file's signatures (``Store.add_signatures``) and a new document's in
 bulk (``Store.new_document_signatures``) make the same rows.
 """
@@ -9,7 +9,8 @@ bulk (``Store.new_document_signatures``) make the same rows.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import operator
+from dataclasses import dataclass, fields
 
 from docflow.store.classify import SignatureFact, SignatureFacts
 from docflow.store.merging import iso
@@ -19,8 +20,10 @@ from signatures.verdict import SignerKind, Verdict
 
 __all__ = [
     "CERTIFICATE_UPSERT",
+    "CertificateRow",
     "FACT_COLUMNS",
     "SIGNATURE_INSERT",
+    "SignatureRow",
     "NewSignatures",
     "certificate_row",
     "fact_values",
@@ -32,6 +35,64 @@ __all__ = [
 
 
 @dataclass(frozen=True)
+class SignatureRow:
+    """One ``signatures`` row; the fields are its columns, in ``SIGNATURE_INSERT`` order."""
+
+    payload_sha256: str
+    idx: int
+    document_id: str | None
+    batch_id: int
+    item_name: str
+    indication: str
+    subindication: str | None
+    reason: str | None
+    signer_subject: str | None
+    signer_serial: str | None
+    signer_issuer: str | None
+    cert_sha256: str | None
+    signing_time: str | None
+    signing_time_source: str
+    digest_algorithm: str | None
+    signature_algorithm: str | None
+    key_bits: int | None
+    kind: str
+    covers_whole_file: int | None
+    belongs_to_sender: int | None
+    checks_json: str
+    modification: str | None
+    modification_permitted: int | None
+
+    def values(self) -> tuple[object, ...]:
+        """The row for ``executemany(SIGNATURE_INSERT, ...)``."""
+        values: tuple[object, ...] = _signature_values(self)
+        return values
+
+
+@dataclass(frozen=True)
+class CertificateRow:
+    """One ``CERTIFICATE_UPSERT`` row: a certificate, and one use of it."""
+
+    sha256: str | None
+    subject: str | None
+    issuer: str | None
+    serial: str | None
+    common_name: str | None
+    organisation: str | None
+    not_before: str | None
+    not_after: str | None
+    kind: str
+    unit: str | None
+    """The sender the certificate was found to belong to, if it was."""
+    first_used: str | None
+    last_used: str | None
+
+    def values(self) -> tuple[object, ...]:
+        """The row for ``executemany(CERTIFICATE_UPSERT, ...)``."""
+        values: tuple[object, ...] = _certificate_values(self)
+        return values
+
+
+@dataclass(frozen=True)
 class NewSignatures:
     """The signatures of a new document's signed files, made into rows for ``Store.merge_new_documents``.
 
@@ -40,27 +101,24 @@ class NewSignatures:
     that moment, as it does when the record is merged on its own.
     """
 
-    rows: tuple[tuple[object, ...], ...]
-    """``signatures`` rows, in ``SIGNATURE_INSERT`` order."""
-    certificates: tuple[tuple[object, ...], ...]
-    """``CERTIFICATE_UPSERT`` rows, one per signature with a certificate."""
+    rows: tuple[SignatureRow, ...]
+    certificates: tuple[CertificateRow, ...]
+    """One per signature with a certificate."""
     facts: SignatureFacts
 
 
-_SIGNATURE_COLUMNS = (
-    "payload_sha256", "idx", "document_id", "batch_id", "item_name", "indication", "subindication", "reason",
-    "signer_subject", "signer_serial", "signer_issuer", "cert_sha256", "signing_time", "signing_time_source",
-    "digest_algorithm", "signature_algorithm", "key_bits", "kind", "covers_whole_file", "belongs_to_sender",
-    "checks_json", "modification", "modification_permitted",
-)
+_SIGNATURE_COLUMNS = tuple(field.name for field in fields(SignatureRow))
+_signature_values = operator.attrgetter(*_SIGNATURE_COLUMNS)  # astuple would deep-copy every value
 SIGNATURE_INSERT = (
     f"INSERT INTO signatures ({', '.join(_SIGNATURE_COLUMNS)}) VALUES ({', '.join('?' * len(_SIGNATURE_COLUMNS))})"
     " ON CONFLICT (payload_sha256, idx) DO NOTHING"
 )
 
+_CERTIFICATE_COLUMNS = tuple(field.name for field in fields(CertificateRow))
+_certificate_values = operator.attrgetter(*_CERTIFICATE_COLUMNS)
 CERTIFICATE_UPSERT = (
-    "INSERT INTO certificates (sha256, subject, issuer, serial, common_name, organisation, not_before,"
-    " not_after, kind, unit, first_used, last_used, signature_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"
+    f"INSERT INTO certificates ({', '.join(_CERTIFICATE_COLUMNS)}, signature_count)"
+    f" VALUES ({', '.join('?' * len(_CERTIFICATE_COLUMNS))}, 1)"
     " ON CONFLICT (sha256) DO UPDATE SET signature_count = signature_count + 1,"
     " unit = coalesce(unit, excluded.unit),"
     " first_used = CASE WHEN first_used IS NULL OR excluded.first_used < first_used"
@@ -75,25 +133,32 @@ FACT_COLUMNS = ("signature_count", "has_valid_signature", "has_valid_personal", 
 
 
 def signature_row(verdict: Verdict, payload_sha256: str, item_name: str, batch_id: int, document_id: str | None,
-                  belongs: bool | None) -> tuple[object, ...]:
+                  belongs: bool | None) -> SignatureRow:
     checks = [{"name": c.name.value, "outcome": c.outcome.value, "detail": c.detail} for c in verdict.checks]
-    return (
-        payload_sha256, verdict.index, document_id, batch_id, item_name, verdict.indication.value,
-        verdict.subindication.value if verdict.subindication else None, verdict.reason, verdict.signer_subject,
-        verdict.signer_serial, verdict.signer_issuer, verdict.signer_cert_sha256, iso(verdict.signing_time),
-        verdict.signing_time_source.value, verdict.digest_algorithm, verdict.signature_algorithm, verdict.key_bits,
-        verdict.kind.value, int_or_none(verdict.covers_whole_file), int_or_none(belongs),
-        json.dumps(checks, ensure_ascii=False), verdict.modification.value if verdict.modification else None,
-        int_or_none(changes_permitted(verdict)),
+    return SignatureRow(
+        payload_sha256=payload_sha256, idx=verdict.index, document_id=document_id, batch_id=batch_id,
+        item_name=item_name, indication=verdict.indication.value,
+        subindication=verdict.subindication.value if verdict.subindication else None, reason=verdict.reason,
+        signer_subject=verdict.signer_subject, signer_serial=verdict.signer_serial,
+        signer_issuer=verdict.signer_issuer, cert_sha256=verdict.signer_cert_sha256,
+        signing_time=iso(verdict.signing_time), signing_time_source=verdict.signing_time_source.value,
+        digest_algorithm=verdict.digest_algorithm, signature_algorithm=verdict.signature_algorithm,
+        key_bits=verdict.key_bits, kind=verdict.kind.value, covers_whole_file=int_or_none(verdict.covers_whole_file),
+        belongs_to_sender=int_or_none(belongs), checks_json=json.dumps(checks, ensure_ascii=False),
+        modification=verdict.modification.value if verdict.modification else None,
+        modification_permitted=int_or_none(changes_permitted(verdict)),
     )
 
 
-def certificate_row(verdict: Verdict, unit: str | None) -> tuple[object, ...]:
+def certificate_row(verdict: Verdict, unit: str | None) -> CertificateRow:
     """``unit``: the sender the certificate was found to belong to, if it was."""
     used = iso(verdict.signing_time)
-    return (verdict.signer_cert_sha256, verdict.signer_subject, verdict.signer_issuer, verdict.signer_serial,
-            verdict.signer_common_name, verdict.signer_organisation, iso(verdict.signer_not_before),
-            iso(verdict.signer_not_after), verdict.kind.value, unit, used, used)
+    return CertificateRow(
+        sha256=verdict.signer_cert_sha256, subject=verdict.signer_subject, issuer=verdict.signer_issuer,
+        serial=verdict.signer_serial, common_name=verdict.signer_common_name,
+        organisation=verdict.signer_organisation, not_before=iso(verdict.signer_not_before),
+        not_after=iso(verdict.signer_not_after), kind=verdict.kind.value, unit=unit, first_used=used, last_used=used,
+    )
 
 
 def signature_fact(verdict: Verdict, payload_sha256: str, belongs: bool | None) -> SignatureFact:

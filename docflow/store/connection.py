@@ -1,0 +1,240 @@
+"""Opening the store's SQLite file: checks before, pragmas, migrations, transactions, the replaced-file check.
+
+A writer (``open_writer``) creates and migrates the store and waits for another docflow's write
+lock; every reading command opens it through ``open_reader``, the one read-only opener, so that a
+summary, an audit and ``docflow sql`` read with the same pragmas and the same refusals.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from docflow.store.errors import StoreBusy, StoreError, StoreMissing, StoreReplaced
+from docflow.store.schema import MIGRATIONS
+
+__all__ = ["BUSY_TRY_SECONDS", "BUSY_TRIES", "StoreFile", "busy_message", "check_docflow_schema", "check_store_file",
+           "describe_database_error", "file_identities", "is_busy", "open_reader", "open_writer", "retry_while_busy"]
+
+log = logging.getLogger(__name__)
+
+_CACHE_KIB = 64 * 1024
+"""Page cache per connection (SQLite's default is 2 MiB): a batch of 100 000 register rows touches
+tens of MiB of b-tree pages, and spilling them mid-transaction makes ingestion about twice as slow."""
+_MMAP_BYTES = 256 << 20
+"""Readers map pages instead of copying them into SQLite's cache: a year's summary over 10,000 units is
+~30 % faster. Read-only, so the map is never written through."""
+
+BUSY_TRY_SECONDS = 30.0
+"""How long one attempt waits for another docflow's write lock (SQLite's busy timeout)."""
+BUSY_TRIES = 4
+"""Attempts before a busy store is given up on: two minutes in all, logged at each retry."""
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_BUSY_MESSAGES = ("database is locked", "database is busy", "database table is locked")
+_DAMAGED_MESSAGES = ("file is not a database", "database disk image is malformed")
+
+_Result = TypeVar("_Result")
+
+
+def check_store_file(path: Path, *, create: bool) -> None:
+    """Refuse, with a plain reason, a path that cannot be a docflow store, before SQLite opens it.
+
+    ``create``: the caller may make a new store there (ingest, watch, imports): a missing or empty
+    (0-byte, as SQLite itself leaves one) file is then initialised; a reading command calls it
+    "not a docflow store" instead, and never writes to it.
+    """
+    if path.is_dir():
+        raise StoreError(f"{path} is a folder, not a docflow store; pass the store file with --db")
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(_SQLITE_MAGIC))
+    except FileNotFoundError:
+        if create:
+            return
+        raise StoreMissing(f"no store at {path} (run 'docflow ingest' first, or pass --db)") from None
+    except OSError as error:
+        raise StoreError(f"cannot read the store {path}: {error.strerror or error}") from error
+    if not header and create:
+        return
+    if not header:
+        raise StoreError(f"{path} is an empty file, not a docflow store (run 'docflow ingest' to create one)")
+    if header != _SQLITE_MAGIC:
+        raise StoreError(f"{path} is not a docflow store (it is not an SQLite database); check --db")
+
+
+def check_docflow_schema(conn: sqlite3.Connection, path: Path | str, *, create: bool) -> None:
+    """Refuse an SQLite database that docflow did not make: it is someone else's, and is left as it is."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if version == 0 and (tables or not create) or version > 0 and "batches" not in tables:
+        raise StoreError(f"{path} is an SQLite database but not a docflow store; check --db")
+
+
+def is_busy(error: BaseException) -> bool:
+    """SQLite gave up waiting for another connection's lock."""
+    return isinstance(error, sqlite3.OperationalError) and str(error).lower().startswith(_BUSY_MESSAGES)
+
+
+def busy_message(seconds: float) -> str:
+    return f"the store stayed busy for {seconds:.0f} s (another docflow was writing); try again later"
+
+
+def describe_database_error(error: sqlite3.DatabaseError) -> str | None:
+    """A plain reason for an SQLite error that is the store file's fault, not docflow's; None otherwise."""
+    text = str(error).lower()
+    if is_busy(error):
+        return "the store is busy (another docflow is writing); try again later"
+    if text.startswith(_DAMAGED_MESSAGES):
+        return f"the store file is damaged or not a docflow store (SQLite: {error}); check --db"
+    if text.startswith("unable to open database file"):
+        return f"the store cannot be opened (SQLite: {error}); check --db and that its folder can be written"
+    return None
+
+
+def retry_while_busy(action: Callable[[], _Result]) -> _Result:
+    """``action()``, tried again while another docflow holds the write lock; StoreBusy after ``BUSY_TRIES``.
+
+    ``action`` must change nothing when it fails (a BEGIN, or statements SQLite rolls back).
+    """
+    started = time.monotonic()
+    for attempt in range(1, BUSY_TRIES + 1):
+        try:
+            return action()
+        except sqlite3.OperationalError as error:
+            if not is_busy(error):
+                raise
+            if attempt < BUSY_TRIES:
+                log.warning("the store is busy (another docflow is writing); retrying (%d of %d)",
+                            attempt + 1, BUSY_TRIES)
+    raise StoreBusy(busy_message(time.monotonic() - started))
+
+
+def open_writer(path: Path) -> sqlite3.Connection:
+    """Open (creating if needed) and migrate the store at ``path``; StoreError when it is not a docflow store."""
+    check_store_file(path, create=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), timeout=BUSY_TRY_SECONDS, isolation_level=None, check_same_thread=False)
+    try:
+        check_docflow_schema(conn, path, create=True)
+        retry_while_busy(lambda: conn.execute("PRAGMA journal_mode=WAL"))
+        for pragma in (f"busy_timeout={int(BUSY_TRY_SECONDS * 1000)}", "synchronous=NORMAL", "foreign_keys=ON",
+                       f"cache_size=-{_CACHE_KIB}"):
+            conn.execute(f"PRAGMA {pragma}")
+        migrate(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def open_reader(path: Path | str) -> sqlite3.Connection:
+    """The one read-only opener: a connection that cannot change the store (``mode=ro`` and ``query_only``).
+
+    StoreMissing when there is no file at ``path``, StoreError when it is not a docflow store.
+    """
+    path = Path(path)
+    check_store_file(path, create=False)
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TRY_SECONDS,
+                           isolation_level=None, check_same_thread=False)
+    try:
+        for pragma in (f"busy_timeout={int(BUSY_TRY_SECONDS * 1000)}", f"mmap_size={_MMAP_BYTES}", "query_only=ON"):
+            conn.execute(f"PRAGMA {pragma}")
+        check_docflow_schema(conn, path, create=False)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Apply the migrations the store lacks, one transaction each; StoreError for a store newer than docflow."""
+    if schema_version(conn) > len(MIGRATIONS):
+        raise StoreError(f"the store has schema version {schema_version(conn)}; this docflow knows only "
+                         f"{len(MIGRATIONS)}: upgrade docflow")
+    while schema_version(conn) < len(MIGRATIONS):
+        version = schema_version(conn)
+        script = f"BEGIN IMMEDIATE;\n{MIGRATIONS[version]}\nPRAGMA user_version = {version + 1};\nCOMMIT;"
+        try:
+            # A busy store fails the script at its BEGIN, before anything changed: it can be run again.
+            retry_while_busy(lambda: conn.executescript(script))
+        except sqlite3.OperationalError:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            # Another process may have applied it first; only re-raise if nobody did.
+            if schema_version(conn) == version:
+                raise
+
+
+def file_identities(path: Path) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
+    """(device, inode) of the store file and of its write-ahead log (None where absent): one stat each."""
+    identities: list[tuple[int, int] | None] = []
+    for name in (os.fspath(path), f"{os.fspath(path)}-wal"):
+        try:
+            status = os.stat(name)
+        except FileNotFoundError:
+            identities.append(None)
+            continue
+        identities.append((status.st_dev, status.st_ino))
+    return identities[0], identities[1]
+
+
+class StoreFile:
+    """Transactions on one connection, each refused when the path no longer names the file it opened."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path | None, on_begin: Callable[[], None]) -> None:
+        self.conn = conn
+        self.path = path
+        self._identity = file_identities(path) if path is not None else (None, None)
+        self._on_begin = on_begin
+        """Called after each BEGIN: what another process may have changed between transactions is re-read."""
+
+    def check_unchanged(self) -> None:
+        """StoreReplaced when the path no longer names the file (or write-ahead log) this store opened.
+
+        A store moved away, restored from a backup or deleted under a running watcher would otherwise
+        keep taking batches into a file nobody reads any more, and the watcher would file them away.
+        """
+        if self.path is None:
+            return
+        database, wal = file_identities(self.path)
+        if database == self._identity[0] and (self._identity[1] is None or wal == self._identity[1]):
+            return
+        raise StoreReplaced(f"the store {self.path} was moved, replaced or deleted while docflow was running; "
+                            "nothing more was stored or filed. Put the store back, or restart docflow to use "
+                            "the new file")
+
+    def begin(self) -> None:
+        """BEGIN IMMEDIATE, waiting for another docflow's write lock, in the file this store opened."""
+        self.check_unchanged()
+        retry_while_busy(lambda: self.conn.execute("BEGIN IMMEDIATE"))
+        self._on_begin()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction: ``begin``, then COMMIT, or ROLLBACK on any exception."""
+        self.begin()
+        try:
+            yield
+        except BaseException:
+            # SQLite rolls back by itself on SQLITE_FULL and some I/O errors; a second ROLLBACK would raise
+            # "no transaction is active" and hide the real cause (a full disk) from the log.
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def commit_and_begin(self) -> None:
+        """Inside ``transaction``: make what was written so far durable and go on in a new transaction."""
+        self.conn.execute("COMMIT")
+        self.begin()

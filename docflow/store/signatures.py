@@ -1,0 +1,148 @@
+"""Storing verdicts: a signed file's signatures, their certificates, and the signature facts of their document.
+
+What a verdict's rows hold is decided in ``docflow.store.signature_rows``; this module writes them,
+decides whether an organisation's signature belongs to the sender (``OwnershipCache``) and keeps
+the document's signature facts, and so its counters, in step.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+from docflow.records import DocumentRecord
+from docflow.store.classify import SignatureFact, signature_facts
+from docflow.store.counters import CounterBook
+from docflow.store.merging import merged_values
+from docflow.store.ownership import OwnershipCache, SignerIdentity
+from docflow.store.signature_rows import (
+    CERTIFICATE_UPSERT,
+    FACT_COLUMNS,
+    SIGNATURE_INSERT,
+    CertificateRow,
+    NewSignatures,
+    SignatureRow,
+    certificate_row,
+    fact_values,
+    int_or_none,
+    signature_fact,
+    signature_row,
+    signer_identity,
+)
+from signatures.verdict import Verdict
+
+__all__ = ["SignatureBook"]
+
+SignedFile = tuple[str, str, list[Verdict]]
+"""A signed file of a new document: its SHA-256, its item name, its verdicts."""
+
+
+class SignatureBook:
+    """The ``signatures`` and ``certificates`` rows of one connection."""
+
+    def __init__(self, conn: sqlite3.Connection, counters: CounterBook, ownership: OwnershipCache) -> None:
+        self._conn = conn
+        self._counters = counters
+        self._ownership = ownership
+
+    def add(self, verdicts: list[Verdict], *, payload_sha256: str, item_name: str, batch_id: int,
+            document_id: str | None) -> int:
+        """Record each verdict of one file once per (file, index); returns how many were new.
+
+        The document's signature facts (and so its counters) are refreshed once for the file, not once
+        per signature: the same end state, for half the work on an NĐ 30 pair.
+        """
+        sender = self.sender(document_id)
+        new = sum(self._insert(verdict, payload_sha256, item_name, batch_id, document_id, sender)
+                  for verdict in verdicts)
+        if new and document_id is not None:
+            with self._counters.changing(document_id):
+                self.refresh_facts(document_id)
+        return new
+
+    def _insert(self, verdict: Verdict, payload_sha256: str, item_name: str, batch_id: int,
+                document_id: str | None, sender: str | None) -> bool:
+        belongs = self._ownership.belongs(signer_identity(verdict), sender)
+        # Insert first and look only when nothing was inserted: a signature is almost always new.
+        row = signature_row(verdict, payload_sha256, item_name, batch_id, document_id, belongs)
+        if not self._conn.execute(SIGNATURE_INSERT, row.values()).rowcount:
+            existing = self._conn.execute(
+                "SELECT document_id FROM signatures WHERE payload_sha256 = ? AND idx = ?",
+                (payload_sha256, verdict.index),
+            ).fetchone()
+            if existing[0] is None and document_id is not None:
+                self.attach_payload(payload_sha256, document_id)
+            return False
+        if verdict.signer_cert_sha256:
+            self._conn.execute(CERTIFICATE_UPSERT, certificate_row(verdict, sender if belongs else None).values())
+        return True
+
+    def sender(self, document_id: str | None) -> str | None:
+        if document_id is None:
+            return None
+        row = self._conn.execute("SELECT sender FROM documents WHERE document_id = ?", (document_id,)).fetchone()
+        return row[0] if row else None
+
+    def attach_payload(self, payload_sha256: str, document_id: str) -> None:
+        """Give a signed file stored without a document (seen before its record) to that document."""
+        rows = self._conn.execute(
+            "SELECT s.idx, s.cert_sha256, s.signer_serial, s.kind, c.common_name, c.organisation FROM signatures s"
+            " LEFT JOIN certificates c ON c.sha256 = s.cert_sha256"
+            " WHERE s.payload_sha256 = ? AND s.document_id IS NULL",
+            (payload_sha256,),
+        ).fetchall()
+        if not rows:
+            return
+        sender = self.sender(document_id)
+        with self._counters.changing(document_id):
+            for idx, cert, serial, kind, common_name, organisation in rows:
+                identity = SignerIdentity(cert, serial, common_name, organisation, None, kind == "organisation")
+                self._conn.execute(
+                    "UPDATE signatures SET document_id = ?, belongs_to_sender = ? WHERE payload_sha256 = ? AND idx = ?",
+                    (document_id, int_or_none(self._ownership.belongs(identity, sender)), payload_sha256, idx),
+                )
+            self.refresh_facts(document_id)
+
+    def refresh_facts(self, document_id: str) -> None:
+        """Recompute the document's signature facts from its stored signatures (inside ``changing``)."""
+        rows = self._conn.execute(
+            "SELECT payload_sha256, idx, indication, subindication, kind, covers_whole_file, belongs_to_sender,"
+            " modification_permitted FROM signatures WHERE document_id = ?",
+            (document_id,),
+        ).fetchall()
+        facts = signature_facts(
+            SignatureFact(sha, idx, indication, sub, kind, _bool_or_none(covers), _bool_or_none(belongs),
+                          _bool_or_none(permitted))
+            for sha, idx, indication, sub, kind, covers, belongs, permitted in rows
+        )
+        assignments = ", ".join(f"{name} = ?" for name in FACT_COLUMNS)
+        self._conn.execute(f"UPDATE documents SET {assignments} WHERE document_id = ?",
+                           (*fact_values(facts), document_id))
+
+    def for_new_document(self, record: DocumentRecord, files: list[SignedFile], batch_id: int,
+                         batch_time: datetime) -> NewSignatures:
+        """The rows ``add`` would write for a new document's signed files (SHA-256, name, verdicts)."""
+        sender = merged_values(None, record, batch_time)["sender"]
+        sender = str(sender) if sender else None
+        rows: list[SignatureRow] = []
+        certificates: list[CertificateRow] = []
+        facts: list[SignatureFact] = []
+        for payload_sha256, item_name, verdicts in files:
+            for verdict in verdicts:
+                belongs = self._ownership.belongs(signer_identity(verdict), sender)
+                rows.append(signature_row(verdict, payload_sha256, item_name, batch_id, record.document_id, belongs))
+                if verdict.signer_cert_sha256:
+                    certificates.append(certificate_row(verdict, sender if belongs else None))
+                facts.append(signature_fact(verdict, payload_sha256, belongs))
+        return NewSignatures(tuple(rows), tuple(certificates), signature_facts(facts))
+
+    def insert_new(self, in_order: list[NewSignatures]) -> None:
+        """Write new documents' signatures, in record order: their ids and each certificate's first unit
+        come out as when stored one by one."""
+        self._conn.executemany(SIGNATURE_INSERT, [row.values() for signatures in in_order for row in signatures.rows])
+        self._conn.executemany(CERTIFICATE_UPSERT,
+                               [row.values() for signatures in in_order for row in signatures.certificates])
+
+
+def _bool_or_none(value: object) -> bool | None:
+    return None if value is None else bool(value)
