@@ -227,7 +227,15 @@ def check_signer(
         ))
         return result
     mismatch = _algorithm_mismatch(names, result.signer.public_key)
-    if mismatch is not None:
+    if names.signature not in _KEY_FAMILIES:
+        # Checking the value by the key's type alone would pass a signature whose algorithm no one can name.
+        mismatch = f"the signature algorithm {names.signature} is not one docflow knows"
+        result.findings.append(failed(
+            CheckName.SIGNATURE_VALUE, SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
+            f"The signature names an algorithm docflow does not know ({names.signature}), so its value cannot be "
+            "checked; ask the sender to re-sign with RSA or ECDSA and SHA-256.", mismatch,
+        ))
+    elif mismatch is not None:
         result.findings.append(failed(
             CheckName.SIGNATURE_VALUE, SubIndication.SIG_CRYPTO_FAILURE,
             f"The signature is refused because {mismatch}; the signing tool wrote a contradictory signature. "

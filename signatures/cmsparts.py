@@ -254,7 +254,24 @@ def algorithm_names(digest_algorithm: bytes, signature_algorithm: bytes) -> Algo
         signature_hash = signature.hash_algo
     except ValueError:  # a bare key algorithm (rsaEncryption, EdDSA, PSS): the digest algorithm rules
         signature_hash = None
+    # asn1crypto does not name the SHA-3 combined identifiers (NIST CSOR): without this they would be unknown
+    # algorithms, and their hash could never be held against the digest algorithm.
+    signature_name, signature_hash = _SHA3_SIGNATURES.get(signature["algorithm"].dotted,
+                                                          (signature_name, signature_hash))
     return AlgorithmNames(digest, signature_name, pss, signature_hash)
+
+
+_SHA3_SIGNATURES: dict[str, tuple[str, str]] = {
+    "2.16.840.1.101.3.4.3.9": ("ecdsa", "sha3_224"),
+    "2.16.840.1.101.3.4.3.10": ("ecdsa", "sha3_256"),
+    "2.16.840.1.101.3.4.3.11": ("ecdsa", "sha3_384"),
+    "2.16.840.1.101.3.4.3.12": ("ecdsa", "sha3_512"),
+    "2.16.840.1.101.3.4.3.13": ("rsassa_pkcs1v15", "sha3_224"),
+    "2.16.840.1.101.3.4.3.14": ("rsassa_pkcs1v15", "sha3_256"),
+    "2.16.840.1.101.3.4.3.15": ("rsassa_pkcs1v15", "sha3_384"),
+    "2.16.840.1.101.3.4.3.16": ("rsassa_pkcs1v15", "sha3_512"),
+}
+"""id-ecdsa-with-sha3-* and id-rsassa-pkcs1-v1_5-with-sha3-*: the signature family and the hash each names."""
 
 
 def _pss_parameters(algorithm: algos.SignedDigestAlgorithm) -> tuple[str, str, int]:

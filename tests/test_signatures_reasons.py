@@ -171,6 +171,34 @@ def test_signature_algorithm_must_agree_with_digest_and_key(
     assert words in verdict.reason
 
 
+def test_sha3_rsa_identifier_over_a_sha256_digest_is_refused(
+    person: Issued, trust: TrustStore, signing_time: datetime
+) -> None:
+    # DSS dss-1419 "SHA256-SHA3_256withRSA": asn1crypto does not name id-rsassa-pkcs1-v1_5-with-sha3-256, and the
+    # value, made over SHA-256, verified as if the identifier said nothing of its hash.
+    def rename(signer_info: cms.SignerInfo) -> None:
+        signer_info["signature_algorithm"] = algos.SignedDigestAlgorithm({"algorithm": "2.16.840.1.101.3.4.3.14"})
+
+    verdict = verify_one(resign(sign_cms(CONTENT, person, signing_time=signing_time), person, rename), trust)
+    assert verdict.subindication is SubIndication.SIG_CRYPTO_FAILURE, verdict.reason
+    assert "SHA3_256" in verdict.reason and "SHA256" in verdict.reason
+
+
+def test_an_unknown_signature_algorithm_is_never_checked_as_if_it_were_known(
+    person: Issued, trust: TrustStore, signing_time: datetime
+) -> None:
+    # DSS pades-unsupported-signature-algorithm: a curve's OID where the signature algorithm belongs.
+    def rename(signer_info: cms.SignerInfo) -> None:
+        signer_info["signature_algorithm"] = algos.SignedDigestAlgorithm({"algorithm": "1.2.840.10045.3.1.7"})
+
+    verdict = verify_one(resign(sign_cms(CONTENT, person, signing_time=signing_time), person, rename), trust)
+    assert not verdict.passed
+    assert verdict.subindication is SubIndication.CRYPTO_CONSTRAINTS_FAILURE, verdict.reason
+    assert "1.2.840.10045.3.1.7" in verdict.reason
+    value = verdict.check(CheckName.SIGNATURE_VALUE)
+    assert value is not None and value.outcome is CheckOutcome.FAILED
+
+
 def test_consistent_combined_signature_algorithm_passes(person: Issued, trust: TrustStore, signing_time: datetime) -> None:
     def rename(signer_info: cms.SignerInfo) -> None:
         signer_info["signature_algorithm"] = algos.SignedDigestAlgorithm({"algorithm": "sha256_rsa"})
