@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from ingest_helpers import OTHER, RECIPIENT, SENDER, assert_counters_exact, write_edxml
+from helpers.ingest import OTHER, RECIPIENT, SENDER, assert_counters_exact, write_edxml
 
 from docflow.store.core import Store
 from samples.pdfgen import make_pdf, sign_pdf

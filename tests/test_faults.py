@@ -22,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from ingest_helpers import OTHER, RECIPIENT, SENDER, assert_counters_exact, edxml, write_edxml
+from helpers.ingest import OTHER, RECIPIENT, SENDER, assert_counters_exact, edxml, write_edxml
 from test_crash import _batch_names, _filed, _snapshot, _watch
 
 import docflow.watch.watcher as watch_module

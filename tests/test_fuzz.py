@@ -21,10 +21,12 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from helpers.edxml import zip_bytes
+from helpers.hostile import time_limit
+from helpers.ingest import edxml
+from helpers.vectors import VECTORS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ingest_helpers import edxml
-from test_hostile import time_limit, zip_bytes
 
 from docflow.readers.archive import BatchUnreadable
 from docflow.readers.batch import read_batch
@@ -37,7 +39,6 @@ from samples.pki import build_pki, issue_person
 from samples.sign import sign_cms
 from signatures import TrustStore, verify_cms, verify_pdf
 
-VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors"
 REGRESSIONS = Path(__file__).resolve().parent / "hostile"
 FULL = os.environ.get("DOCFLOW_FULL") == "1"
 EXAMPLES = int(os.environ.get("DOCFLOW_FUZZ_EXAMPLES", "5000" if FULL else "150"))

@@ -8,13 +8,9 @@ path refuses every way of changing the store, attaching another file or loading 
 from __future__ import annotations
 
 import hashlib
-import io
 import os
-import signal
 import stat
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -25,7 +21,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from ingest_helpers import edxml, write_edxml
+from helpers.edxml import zip_bytes
+from helpers.hostile import time_limit
+from helpers.ingest import edxml, write_edxml
 
 from docflow.cli import main as cli_main
 from docflow.ingest.run import ingest_batch
@@ -42,35 +40,6 @@ from samples.pki import Issued
 from samples.sign import sign_cms
 from signatures import verify_cms, verify_pdf
 from signatures.verdict import CheckName, CheckOutcome, Indication
-
-__all__ = ["time_limit", "zip_bytes"]
-
-SECONDS_PER_ATTACK = 60
-"""Generous: an attack that takes longer than this is a denial of service, not slowness."""
-
-
-@contextmanager
-def time_limit(seconds: int = SECONDS_PER_ATTACK) -> Iterator[None]:
-    """Fail (not hang) when the body runs longer than ``seconds``."""
-
-    def expired(_signum: int, _frame: object) -> None:
-        raise TimeoutError(f"still running after {seconds} s: a hang on hostile input")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-def zip_bytes(members: list[tuple[str | zipfile.ZipInfo, bytes]], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression) as archive:
-        for name, data in members:
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def _read_all(path: Path, limits: Limits = Limits()) -> list[object]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from ingest_helpers import SENDER, assert_counters_exact, write_edxml
+from helpers.ingest import SENDER, assert_counters_exact, write_edxml
 
 import docflow.store.core as store_module
 from docflow.cli import main

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from ingest_helpers import SENDER, counters_of, table, write_edxml
+from helpers.ingest import SENDER, counters_of, table, write_edxml
 
 from docflow.cli import main
 from docflow.ingest.run import ingest_batch
@@ -26,11 +26,6 @@ from signatures import SubIndication, TrustStore, verify_cms, verify_file, verif
 from signatures.verdict import Indication
 
 _CONTENTS = re.compile(rb"/Contents <([0-9a-fA-F]+)>")
-
-
-@pytest.fixture(scope="module")
-def trust(trust_dir: Path) -> TrustStore:
-    return TrustStore.load(trust_dir)
 
 
 def _with_contents(pdf: bytes, der_by_position: dict[int, bytes]) -> bytes:

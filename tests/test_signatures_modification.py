@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from docflow.cli import main
 from docflow.ingest.run import ingest_batch
 from docflow.store.core import Store
-from ingest_helpers import SENDER, counters_of, table, write_edxml
+from helpers.ingest import SENDER, counters_of, table, write_edxml
 from pdf_updates import add_annotation, add_dss, add_field_with_signature_dict, add_page, free_object, object_body
 from pdf_updates import replace_object
 from samples.pdfgen import make_pdf, sign_pdf
@@ -23,11 +23,6 @@ from signatures.verdict import Modification
 
 M = Modification
 _DOCMDP = " /Reference [<< /Type /SigRef /TransformMethod /DocMDP /TransformParams << /Type /TransformParams /P {p} /V /1.2 >> >>]"
-
-
-@pytest.fixture(scope="module")
-def trust(trust_dir: Path) -> TrustStore:
-    return TrustStore.load(trust_dir)
 
 
 @pytest.fixture(scope="module")
