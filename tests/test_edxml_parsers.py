@@ -14,12 +14,12 @@ from datetime import date, datetime
 
 import pybase64
 import pytest
+from helpers.fuzz import FUZZ, edxml_seeds, mutated
 from helpers.hostile import time_limit
 from helpers.ingest import OTHER, RECIPIENT, SENDER, edxml
 from helpers.vectors import VECTORS
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from test_fuzz import FUZZ, edxml_seeds, mutated
 
 import docflow.readers.edxml as edxml_module
 from docflow.readers.edxml import read_edxml
