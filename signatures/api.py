@@ -13,16 +13,16 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from signatures.assess import Settings, SignedContext, assess_signer
-from signatures.cms import CmsFormatError, ContentDigests, encapsulated_content, load_signed_data, read_signed
+from signatures.cms import CmsFormatError, ContentDigests, read_signed
 from signatures.cmsparts import read_signer_parts
-from signatures.decide import failed
+from signatures.decide import Finding, failed, format_failure
 from signatures.pdf import DOCUMENT_TIMESTAMP, SHA1_SUBFILTER, PdfFormatError, PdfSignature, covered_bytes
 from signatures.modification import Changes, analyse_changes, describe, permitted
 from signatures.pdf import read_signed_pdf, sha1_of
 from signatures.policy import DEFAULT_POLICY, Policy
 from signatures.smime import SmimeFormatError, extract_smime, looks_like_smime
 from signatures.trust import TrustStore
-from signatures.verdict import Check, CheckName, CheckOutcome, SignerKind, SubIndication, Verdict, format_failure
+from signatures.verdict import Check, CheckName, CheckOutcome, SignerKind, SubIndication, Verdict
 
 __all__ = ["verify_cms", "verify_pdf", "verify_file", "TrustLike"]
 
@@ -156,8 +156,10 @@ _CARRIED_IN_PDF = ("This PDF signature carries its own copy of some content inst
 
 
 def _verify_cms(
-    signature: bytes, content: bytes | None, settings: Settings, rule: _Encapsulated = _Encapsulated.MUST_MATCH
+    signature: bytes, content: bytes | None, settings: Settings, rule: _Encapsulated = _Encapsulated.MUST_MATCH,
+    covered: bytes = b"",
 ) -> list[Verdict]:
+    """``covered`` is the PDF's byte range, read only under the DIGEST rule."""
     if len(signature) > settings.policy.max_input_bytes:
         return [format_failure(0, "The signature file is larger than docflow accepts.")]
     signed = read_signed(signature)
@@ -172,6 +174,7 @@ def _verify_cms(
         content_type=signed.content_type,
         digests=ContentDigests(document) if document is not None else None,
         embedded=signed.certificates,
+        content_findings=_sha1_findings(signed.content, covered) if rule is _Encapsulated.DIGEST else (),
     )
     verdicts = []
     for index, signer_info in enumerate(signed.signer_infos):
@@ -211,15 +214,13 @@ def _with_changes(verdict: Verdict, signature: PdfSignature, changes: Changes, *
 
 def _verify_pdf_signature(index: int, signature: PdfSignature, data: bytes, settings: Settings) -> Verdict:
     if signature.problem is not None:
-        verdict = format_failure(index, f"The PDF signature '{signature.field_name}' is unusable: {signature.problem}.")
-        return dataclasses.replace(verdict, checks=(Check(CheckName.BYTE_RANGE, CheckOutcome.FAILED, signature.problem),))
+        return format_failure(index, f"The PDF signature '{signature.field_name}' is unusable: {signature.problem}.",
+                              signature.problem, check=CheckName.BYTE_RANGE)
     covered = covered_bytes(signature, data)
     sha1_mode = signature.subfilter == SHA1_SUBFILTER
     # Every subfilter but adbe.pkcs7.sha1 signs the byte range itself; unknown ones are held to that too.
     rule, content = (_Encapsulated.DIGEST, None) if sha1_mode else (_Encapsulated.FORBIDDEN, covered)
-    verdict = _guarded(lambda: _verify_cms(signature.contents, content, settings, rule))[0]
-    if sha1_mode:
-        verdict = _check_sha1_content(verdict, signature, covered)
+    verdict = _guarded(lambda: _verify_cms(signature.contents, content, settings, rule, covered))[0]
     whole = signature.covers_whole_file(data)
     end = signature.signed_bytes() or 0
     detail = "covers the whole file" if whole else f"{len(data) - end} bytes were added after this signature"
@@ -229,17 +230,9 @@ def _verify_pdf_signature(index: int, signature: PdfSignature, data: bytes, sett
     )
 
 
-def _check_sha1_content(verdict: Verdict, signature: PdfSignature, covered: bytes) -> Verdict:
+def _sha1_findings(carried: bytes | None, covered: bytes) -> tuple[Finding, ...]:
     # adbe.pkcs7.sha1 signs the SHA-1 of the byte range, carried as the encapsulated content.
-    try:
-        _, attached = encapsulated_content(load_signed_data(signature.contents))
-    except (CmsFormatError, ValueError):
-        attached = None
-    if attached == sha1_of(covered):
-        return verdict
-    finding = failed(CheckName.MESSAGE_DIGEST, SubIndication.HASH_FAILURE,
-                     "The PDF was changed after it was signed (its SHA-1 no longer matches the signature).")
-    return dataclasses.replace(
-        verdict, indication=finding.indication, subindication=finding.subindication, reason=finding.reason,
-        checks=verdict.checks + (finding.check,),
-    )
+    if carried == sha1_of(covered):
+        return ()
+    return (failed(CheckName.MESSAGE_DIGEST, SubIndication.HASH_FAILURE,
+                   "The PDF was changed after it was signed (its SHA-1 no longer matches the signature)."),)

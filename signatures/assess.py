@@ -41,6 +41,9 @@ class SignedContext:
     content_type: str
     digests: ContentDigests | None
     embedded: tuple[bytes, ...]
+    content_findings: tuple[Finding, ...] = ()
+    """Checks of the signed content itself made by the caller (a PDF's SHA-1 of its byte range), decided with
+    the signer's own."""
 
 
 def assess_signer(index: int, signer_info: SignerParts, shared: SignedContext, settings: Settings) -> Verdict:
@@ -73,6 +76,7 @@ def assess_signer(index: int, signer_info: SignerParts, shared: SignedContext, s
         findings.append(_key_usage_finding(signer))
         if outcome.failure is not PathFailure.WEAK_ALGORITHM:
             findings.append(_algorithm_finding(integrity, signer, settings.policy))
+    findings += shared.content_findings
     indication, subindication, reason = decide(findings, _passed_reason(signer, moment, source))
     return _verdict(index, findings, (indication, subindication, reason), integrity, moment, source, settings)
 

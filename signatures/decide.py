@@ -15,22 +15,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from signatures.verdict import Check, CheckName, CheckOutcome, Indication, SubIndication
+from signatures.verdict import Check, CheckName, CheckOutcome, Indication, SubIndication, Verdict
 
-__all__ = ["Finding", "PRECEDENCE", "passed", "skipped", "failed", "decide"]
+__all__ = ["Finding", "PRECEDENCE", "passed", "skipped", "failed", "decide", "format_failure"]
 
 
 @dataclass(frozen=True)
 class Finding:
     check: Check
-    indication: Indication | None = None
     subindication: SubIndication | None = None
     reason: str = ""
     """One sentence for the clerk, used when this finding decides the verdict."""
 
     @property
+    def indication(self) -> Indication | None:
+        return self.subindication.indication if self.subindication is not None else None
+
+    @property
     def is_failure(self) -> bool:
-        return self.indication is not None
+        return self.subindication is not None
 
 
 # Findings are frozen, and a verification makes about ten passed ones with the same few details:
@@ -46,12 +49,7 @@ def skipped(name: CheckName, detail: str) -> Finding:
 
 
 def failed(name: CheckName, subindication: SubIndication, reason: str, detail: str = "") -> Finding:
-    return Finding(
-        Check(name, CheckOutcome.FAILED, detail or reason),
-        _INDICATION_OF[subindication],
-        subindication,
-        reason,
-    )
+    return Finding(Check(name, CheckOutcome.FAILED, detail or reason), subindication, reason)
 
 
 PRECEDENCE: tuple[SubIndication, ...] = (
@@ -83,10 +81,6 @@ PRECEDENCE: tuple[SubIndication, ...] = (
 """Which failed check is the headline when several fail: earlier wins."""
 
 _RANK = {subindication: rank for rank, subindication in enumerate(PRECEDENCE)}
-_TOTAL_FAILED = frozenset(PRECEDENCE[: PRECEDENCE.index(SubIndication.NOT_YET_VALID) + 1])
-_INDICATION_OF = {
-    sub: Indication.TOTAL_FAILED if sub in _TOTAL_FAILED else Indication.INDETERMINATE for sub in SubIndication
-}
 
 
 def decide(findings: list[Finding], passed_reason: str) -> tuple[Indication, SubIndication | None, str]:
@@ -100,3 +94,10 @@ def decide(findings: list[Finding], passed_reason: str) -> tuple[Indication, Sub
     if others:
         reason += f" Other checks also failed: {', '.join(dict.fromkeys(others))}."
     return headline.indication, headline.subindication, reason  # type: ignore[return-value]
+
+
+def format_failure(index: int, reason: str, detail: str = "", check: CheckName = CheckName.STRUCTURE) -> Verdict:
+    """A verdict for input that is not a readable signature at all; ``check`` is the step that refused it."""
+    finding = failed(check, SubIndication.FORMAT_FAILURE, reason, detail)
+    indication, subindication, reason = decide([finding], passed_reason="")
+    return Verdict(index, indication, subindication, reason, checks=(finding.check,))

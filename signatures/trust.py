@@ -308,7 +308,3 @@ def _read_der(data: bytes, certificates: list[x509.Certificate], crls: list[x509
         except ValueError:
             continue
     return False
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)

@@ -21,7 +21,6 @@ __all__ = [
     "Check",
     "Modification",
     "Verdict",
-    "format_failure",
 ]
 
 
@@ -53,6 +52,22 @@ class SubIndication(str, enum.Enum):
     OUT_OF_BOUNDS_NOT_REVOKED = "OUT_OF_BOUNDS_NOT_REVOKED"
     TRY_LATER = "TRY_LATER"
     SIGNED_DATA_NOT_FOUND = "SIGNED_DATA_NOT_FOUND"
+
+    @property
+    def indication(self) -> Indication:
+        """The main indication this sub-indication belongs to (ETSI EN 319 102-1 §5.1.3, see tests)."""
+        return Indication.TOTAL_FAILED if self in _TOTAL_FAILED else Indication.INDETERMINATE
+
+
+# Proven failures: the signature is false whatever else is found. ETSI EN 319 102-1 lists EXPIRED here
+# too; docflow has so far reported it as INDETERMINATE (tests/test_signatures_indication.py marks that).
+_TOTAL_FAILED = frozenset({
+    SubIndication.FORMAT_FAILURE,
+    SubIndication.HASH_FAILURE,
+    SubIndication.SIG_CRYPTO_FAILURE,
+    SubIndication.REVOKED,
+    SubIndication.NOT_YET_VALID,
+})
 
 
 class TimeSource(str, enum.Enum):
@@ -199,15 +214,4 @@ class Verdict:
                 for c in self.checks
             ],
         }
-
-
-def format_failure(index: int, reason: str, detail: str = "") -> Verdict:
-    """A verdict for input that is not a readable signature at all."""
-    return Verdict(
-        index=index,
-        indication=Indication.TOTAL_FAILED,
-        subindication=SubIndication.FORMAT_FAILURE,
-        reason=reason,
-        checks=(Check(CheckName.STRUCTURE, CheckOutcome.FAILED, detail or reason),),
-    )
 

@@ -7,12 +7,17 @@ keys make that cheap) rather than mutating the shared one.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from samples.pki import (
+# Before any test imports them: a failed assert in a helper shows its values, as in a test.
+pytest.register_assert_rewrite("helpers")
+
+from docflow.store.core import Store  # noqa: E402
+from samples.pki import (  # noqa: E402
     Issued,
     SamplePKI,
     build_pki,
@@ -21,17 +26,9 @@ from samples.pki import (
     revoke,
     write_trust_dir,
 )
+from signatures import TrustStore  # noqa: E402
 
-VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors"
 AGENCY = "Sở Tài chính tỉnh Bắc Kạn"
-
-
-def vectors_or_skip(*parts: str) -> Path:
-    """A path under ../shared/vectors, skipping the test where that suite is absent."""
-    path = VECTORS.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"public test vectors not found at {path} (they sit beside the repo in CI only)")
-    return path
 
 
 @pytest.fixture(scope="session")
@@ -84,3 +81,21 @@ def trust_dir(pki: SamplePKI, revoked_person: Issued, tmp_path_factory: pytest.T
 def signing_time(pki: SamplePKI) -> datetime:
     """Inside every good certificate's validity, after ``revoked_person``'s revocation."""
     return pki.now - timedelta(days=2)
+
+
+@pytest.fixture(scope="session")
+def trust(trust_dir: Path) -> TrustStore:
+    return TrustStore.load(trust_dir)
+
+
+@pytest.fixture(scope="session")
+def signing() -> object:
+    """The sample PDF signer module, where it is installed."""
+    return pytest.importorskip("samples.pdfgen", reason="the sample PDF signer (samples.pdfgen) is not available")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """An empty store in the test's own folder, closed afterwards."""
+    with Store.open(tmp_path / "docflow.db") as opened:
+        yield opened

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from edxml_builder import PDF, document, write_zip, zip_bytes
+from helpers.edxml import PDF, document, write_zip, zip_bytes
 
 from docflow.readers.archive import BatchUnreadable
 from docflow.readers.batch import read_batch

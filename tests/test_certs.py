@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_metrics import DEPARTMENT, DISTRICT, new_store
+from helpers.db import DEPARTMENT, DISTRICT, new_store
 
 from docflow.cli import main
 from docflow.reports.certs import import_issued, review_certificates

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import vectors_or_skip
+from helpers.vectors import vectors_or_skip
 
 from samples.__main__ import write_samples
 

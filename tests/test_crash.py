@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-import os
 import random
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from ingest_helpers import OTHER, RECIPIENT, SENDER, assert_counters_exact, write_edxml
+from helpers.ingest import OTHER, RECIPIENT, SENDER, write_edxml
+from helpers.watch import DOCFLOW, batch_names, filed, snapshot, watch_once
 
-from docflow.store.core import Store
 from samples.pdfgen import make_pdf, sign_pdf
 from samples.pki import Issued
 
 BATCHES = 10
 DOCUMENTS_PER_BATCH = 25
 KILLS = 8
-DOCFLOW = (sys.executable, "-c", "from docflow.cli import main; main()")
 
 
 def _make_inbox(inbox: Path, person: Issued, organisation: Issued) -> None:
@@ -48,66 +45,21 @@ def _make_inbox(inbox: Path, person: Issued, organisation: Issued) -> None:
     (inbox / "broken.zip").write_bytes(b"not a zip at all")
 
 
-def _watch(workdir: Path, inbox: Path, db: Path, trust: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [*DOCFLOW, "watch", str(inbox), "--db", str(db), "--trust", str(trust), "--once"],
-        cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
-    )
-
-
-def _snapshot(db: Path) -> dict[str, list[tuple[object, ...]]]:
-    """Everything counted, with batch ids replaced by batch hashes (ids are not the contract)."""
-    with Store.open_readonly(db) as store:
-        assert_counters_exact(store)
-        queries = {
-            "batches": "SELECT file_name, sha256, outcome, reason, documents, signatures, rejected_items, archived_as"
-                       " FROM batches ORDER BY sha256",
-            "documents": "SELECT d.document_id, sender, period, channel, sent_over_axis, business_status,"
-                         " signature_count, invalid_reasons, f.sha256, l.sha256 FROM documents d"
-                         " JOIN batches f ON f.id = d.first_batch_id JOIN batches l ON l.id = d.last_batch_id"
-                         " ORDER BY d.document_id",
-            "recipients": "SELECT * FROM recipients ORDER BY document_id, unit",
-            "sources": "SELECT document_id, b.sha256, item_name, source FROM document_sources s"
-                       " JOIN batches b ON b.id = s.batch_id ORDER BY 1, 2, 3",
-            "signatures": "SELECT payload_sha256, idx, document_id, indication, subindication, kind,"
-                          " belongs_to_sender, cert_sha256 FROM signatures ORDER BY 1, 2",
-            "certificates": "SELECT sha256, kind, unit, signature_count FROM certificates ORDER BY 1",
-            "rejected": "SELECT b.sha256, r.item_name, r.reason FROM rejected_items r JOIN batches b ON b.id = r.batch_id"
-                        " ORDER BY 1, 2, 3",
-            "units": "SELECT * FROM units ORDER BY code",
-        }
-        snapshot = {name: [tuple(row) for row in store.conn.execute(sql)] for name, sql in queries.items()}
-        snapshot["counters"] = [(row.unit, row.period, *row.values) for row in store.counter_rows()]
-        return snapshot
-
-
-def _batch_names(inbox: Path) -> list[str]:
-    return sorted(p.name for p in inbox.iterdir() if p.name not in ("archive", "rejected"))
-
-
-def _filed(inbox: Path) -> list[str]:
-    """Original names of everything in archive/ and rejected/ (hash prefixes and error files stripped)."""
-    names = [p.name for folder in ("archive", "rejected") if (inbox / folder).exists()
-             for p in (inbox / folder).iterdir() if not p.name.endswith((".error.json", ".tmp"))]
-    return sorted(name.split("-", 1)[1] for name in names)
-
-
 @pytest.mark.slow
 def test_sigkill_at_varied_instants_loses_nothing_and_counts_nothing_twice(
     tmp_path: Path, trust_dir: Path, person: Issued, organisation: Issued
 ) -> None:
     (tmp_path / "docflow.toml").write_text("[watch]\nsettle_seconds = 0.05\npoll_interval = 0.05\n", encoding="utf-8")
     _make_inbox(tmp_path / "template", person, organisation)
-    dropped = _batch_names(tmp_path / "template")
+    dropped = batch_names(tmp_path / "template")
 
     clean_inbox = tmp_path / "clean"
     shutil.copytree(tmp_path / "template", clean_inbox)
     started = time.monotonic()
-    clean = _watch(tmp_path, clean_inbox, tmp_path / "clean.db", trust_dir)
+    clean = watch_once(tmp_path, clean_inbox, tmp_path / "clean.db", trust_dir)
     assert clean.wait(timeout=300) == 0, clean.stderr.read() if clean.stderr else ""
     clean_seconds = time.monotonic() - started
-    reference = _snapshot(tmp_path / "clean.db")
+    reference = snapshot(tmp_path / "clean.db")
     assert len(reference["documents"]) == BATCHES * DOCUMENTS_PER_BATCH + 1
     assert {row[3] for row in reference["signatures"]} == {"TOTAL_PASSED"}
     # The NĐ 30 pair of every signed document, once each.
@@ -118,18 +70,18 @@ def test_sigkill_at_varied_instants_loses_nothing_and_counts_nothing_twice(
     db = tmp_path / "crashing.db"
     chance = random.Random(20240301)
     for _ in range(KILLS):
-        process = _watch(tmp_path, inbox, db, trust_dir)
+        process = watch_once(tmp_path, inbox, db, trust_dir)
         time.sleep(chance.uniform(0.0, clean_seconds))
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
-        if db.exists() and not _batch_names(inbox):
+        if db.exists() and not batch_names(inbox):
             break
-    final = _watch(tmp_path, inbox, db, trust_dir)
+    final = watch_once(tmp_path, inbox, db, trust_dir)
     assert final.wait(timeout=300) == 0, final.stderr.read() if final.stderr else ""
 
-    assert _batch_names(inbox) == []
-    assert _filed(inbox) == dropped
-    assert _snapshot(db) == reference
+    assert batch_names(inbox) == []
+    assert filed(inbox) == dropped
+    assert snapshot(db) == reference
 
 
 @pytest.mark.slow

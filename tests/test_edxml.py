@@ -7,7 +7,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from edxml_builder import PDF, RECIPIENTS, SENDER, attachment, document, own_id, zip_bytes
+from helpers.edxml import PDF, RECIPIENTS, SENDER, attachment, document, own_id, zip_bytes
+from helpers.vectors import VECTORS
 
 from docflow.readers.edxml import read_edxml
 from docflow.readers.limits import Limits
@@ -15,13 +16,13 @@ from docflow.readers.text import parse_document_date, parse_timestamp
 from docflow.records import BusinessType, Channel, DocumentRecord, RejectedItem, SignedPayload, StatusEvent
 from samples.edxml import VARIANTS, build_status
 
-VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "edxml"
+EDXML_VECTORS = VECTORS / "edxml"
 
 
 def _vector(suffix: str) -> Path:
-    if not VECTORS.is_dir():
-        pytest.skip(f"shared edXML vectors not found at {VECTORS}")
-    return next(VECTORS.glob(f"*{suffix}"))
+    if not EDXML_VECTORS.is_dir():
+        pytest.skip(f"shared edXML vectors not found at {EDXML_VECTORS}")
+    return next(EDXML_VECTORS.glob(f"*{suffix}"))
 
 
 def _one(items: list, kind: type) -> object:

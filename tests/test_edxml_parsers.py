@@ -11,15 +11,15 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 from datetime import date, datetime
-from pathlib import Path
 
 import pybase64
 import pytest
+from helpers.fuzz import FUZZ, edxml_seeds, mutated
+from helpers.hostile import time_limit
+from helpers.ingest import OTHER, RECIPIENT, SENDER, edxml
+from helpers.vectors import VECTORS
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from ingest_helpers import OTHER, RECIPIENT, SENDER, edxml
-from test_fuzz import FUZZ, edxml_seeds, mutated
-from test_hostile import time_limit
 
 import docflow.readers.edxml as edxml_module
 from docflow.readers.edxml import read_edxml
@@ -27,7 +27,7 @@ from docflow.records import RejectedItem
 from samples.edxml import VARIANTS, Attachment, build_edxml, build_status
 from samples.pdfgen import make_pdf
 
-VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "edxml"
+EDXML_VECTORS = VECTORS / "edxml"
 
 
 def _both_ways(name: str, data: bytes) -> tuple[list[object], list[object]]:
@@ -71,8 +71,8 @@ def _corpus() -> Iterator[tuple[str, bytes]]:
     yield "undeclared prefix", plain.replace(' xmlns:edXML="http://www.mic.gov.vn/TBT/QCVN_102_2016"', "").encode()
     yield "deeper than lxml's limit", plain.replace("<edXML:Subject>", "<a>" * 300 + "<edXML:Subject>").replace(
         "</edXML:Subject>", "</edXML:Subject>" + "</a>" * 300).encode()
-    if VECTORS.exists():
-        for path in sorted(VECTORS.glob("*.edxml")):
+    if EDXML_VECTORS.exists():
+        for path in sorted(EDXML_VECTORS.glob("*.edxml")):
             yield path.name, path.read_bytes()
 
 

@@ -7,8 +7,8 @@ import logging
 from pathlib import Path
 
 import pytest
-from ingest_helpers import edxml, table
-from test_metrics import DISTRICT
+from helpers.db import DISTRICT
+from helpers.ingest import edxml, table
 
 from docflow.ingest.run import ingest_batch
 from docflow.readers.edxml import read_edxml

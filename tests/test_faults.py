@@ -22,8 +22,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from ingest_helpers import OTHER, RECIPIENT, SENDER, assert_counters_exact, edxml, write_edxml
-from test_crash import _batch_names, _filed, _snapshot, _watch
+from helpers.ingest import OTHER, RECIPIENT, SENDER, assert_counters_exact, edxml, write_edxml
+from helpers.watch import batch_names, filed, snapshot, watch_once
 
 import docflow.watch.filing as filing_module
 import docflow.watch.watcher as watch_module
@@ -128,9 +128,9 @@ def test_stream_under_random_sigkills_equals_a_clean_run(
 
     clean_inbox = tmp_path / "clean"
     shutil.copytree(tmp_path / "template", clean_inbox)
-    clean = _watch(tmp_path, clean_inbox, tmp_path / "clean.db", trust_dir)
+    clean = watch_once(tmp_path, clean_inbox, tmp_path / "clean.db", trust_dir)
     assert clean.wait(timeout=WAIT_SECONDS) == 0, clean.stderr.read() if clean.stderr else ""
-    reference = _snapshot(tmp_path / "clean.db")
+    reference = snapshot(tmp_path / "clean.db")
 
     inbox, db = tmp_path / "crashing", tmp_path / "crashing.db"
     inbox.mkdir()
@@ -140,18 +140,18 @@ def test_stream_under_random_sigkills_equals_a_clean_run(
         for batch in [next(arrivals, None), next(arrivals, None)]:
             if batch is not None:
                 shutil.copytree(batch, inbox / batch.name) if batch.is_dir() else shutil.copy2(batch, inbox)
-        process = _watch(tmp_path, inbox, db, trust_dir)
+        process = watch_once(tmp_path, inbox, db, trust_dir)
         time.sleep(chance.uniform(0.0, 2.0))
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
     for batch in arrivals:
         shutil.copytree(batch, inbox / batch.name) if batch.is_dir() else shutil.copy2(batch, inbox)
-    final = _watch(tmp_path, inbox, db, trust_dir)
+    final = watch_once(tmp_path, inbox, db, trust_dir)
     assert final.wait(timeout=WAIT_SECONDS) == 0, final.stderr.read() if final.stderr else ""
 
-    assert _batch_names(inbox) == []
-    assert _filed(inbox) == sorted(path.name for path in stream)
-    assert _snapshot(db) == reference
+    assert batch_names(inbox) == []
+    assert filed(inbox) == sorted(path.name for path in stream)
+    assert snapshot(db) == reference
     assert integrity(db) == "ok"
 
 

@@ -8,13 +8,9 @@ path refuses every way of changing the store, attaching another file or loading 
 from __future__ import annotations
 
 import hashlib
-import io
 import os
-import signal
 import stat
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -25,7 +21,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from ingest_helpers import edxml, write_edxml
+from helpers.edxml import zip_bytes
+from helpers.hostile import time_limit
+from helpers.ingest import edxml, write_edxml
 
 from docflow.cli import main as cli_main
 from docflow.ingest.run import ingest_batch
@@ -42,35 +40,6 @@ from samples.pki import Issued
 from samples.sign import sign_cms
 from signatures import verify_cms, verify_pdf
 from signatures.verdict import CheckName, CheckOutcome, Indication
-
-__all__ = ["time_limit", "zip_bytes"]
-
-SECONDS_PER_ATTACK = 60
-"""Generous: an attack that takes longer than this is a denial of service, not slowness."""
-
-
-@contextmanager
-def time_limit(seconds: int = SECONDS_PER_ATTACK) -> Iterator[None]:
-    """Fail (not hang) when the body runs longer than ``seconds``."""
-
-    def expired(_signum: int, _frame: object) -> None:
-        raise TimeoutError(f"still running after {seconds} s: a hang on hostile input")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-def zip_bytes(members: list[tuple[str | zipfile.ZipInfo, bytes]], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression) as archive:
-        for name, data in members:
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def _read_all(path: Path, limits: Limits = Limits()) -> list[object]:
@@ -407,13 +376,14 @@ _REFUSED_SQL = [
 
 
 @pytest.fixture
-def audited_db(tmp_path: Path) -> Path:
-    db = tmp_path / "d.db"
+def db(tmp_path: Path) -> Path:
+    """A store with one batch ingested, checkpointed: what an auditor opens."""
+    path = tmp_path / "d.db"
     write_edxml(tmp_path / "b.edxml", number="1")
-    with Store.open(db) as store:
+    with Store.open(path) as store:
         ingest_batch(tmp_path / "b.edxml", store, None)
         store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return db
+    return path
 
 
 def _digest(db: Path) -> str:
@@ -423,10 +393,10 @@ def _digest(db: Path) -> str:
 
 
 @pytest.mark.parametrize("query", _REFUSED_SQL)
-def test_auditor_sql_refuses_every_change(audited_db: Path, query: str) -> None:
-    other = audited_db.parent / "other.db"
-    before = _digest(audited_db)
-    conn = open_readonly(audited_db)
+def test_auditor_sql_refuses_every_change(db: Path, query: str) -> None:
+    other = db.parent / "other.db"
+    before = _digest(db)
+    conn = open_readonly(db)
     try:
         with pytest.raises(ReadOnlyError):
             run_sql(conn, query.format(other=other))
@@ -435,14 +405,14 @@ def test_auditor_sql_refuses_every_change(audited_db: Path, query: str) -> None:
         assert run_sql(conn, "SELECT count(*) FROM documents").rows == ((1,),)
     finally:
         conn.close()
-    assert _digest(audited_db) == before
+    assert _digest(db) == before
     assert not other.exists()
 
 
 @pytest.mark.parametrize("query", ["SELECT count(*) FROM documents", "PRAGMA table_info(documents)",
                                    "PRAGMA integrity_check", "WITH d AS (SELECT * FROM documents) SELECT count(*) FROM d"])
-def test_auditor_sql_still_answers_read_queries(audited_db: Path, query: str) -> None:
-    conn = open_readonly(audited_db)
+def test_auditor_sql_still_answers_read_queries(db: Path, query: str) -> None:
+    conn = open_readonly(db)
     try:
         assert run_sql(conn, query).rows
     finally:
@@ -451,10 +421,10 @@ def test_auditor_sql_still_answers_read_queries(audited_db: Path, query: str) ->
 
 @pytest.mark.parametrize("query", ["DELETE FROM documents", "ATTACH DATABASE ':memory:' AS x",
                                    "SELECT load_extension('x')", "PRAGMA query_only=0"])
-def test_docflow_sql_command_refuses_changes_with_one_line_and_exit_code(audited_db: Path, query: str) -> None:
-    before = _digest(audited_db)
-    result = CliRunner().invoke(cli_main, ["sql", "--db", str(audited_db), query])
+def test_docflow_sql_command_refuses_changes_with_one_line_and_exit_code(db: Path, query: str) -> None:
+    before = _digest(db)
+    result = CliRunner().invoke(cli_main, ["sql", "--db", str(db), query])
     assert result.exit_code != 0
     assert "refused" in result.output or "read-only" in result.output
     assert "Traceback" not in result.output
-    assert _digest(audited_db) == before
+    assert _digest(db) == before

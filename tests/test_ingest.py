@@ -12,22 +12,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from ingest_helpers import OTHER, RECIPIENT, SENDER, assert_counters_exact, counters_of, edxml, table, write_edxml
+from helpers.ingest import OTHER, RECIPIENT, SENDER, assert_counters_exact, counters_of, edxml, table, write_edxml
+from helpers.vectors import VECTORS
 
 from docflow.cli import ingest as cli_ingest
 from docflow.cli.ingest import ingest
 from docflow.ingest.run import BatchOutcome, batch_sha256, ingest_batch
 from docflow.store.core import Store
 from samples.edxml import build_status
-
-VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    opened = Store.open(tmp_path / "docflow.db")
-    yield opened  # type: ignore[misc]
-    opened.close()
 
 
 def _folder(root: Path, *numbers: int, **fields: object) -> Path:
@@ -214,11 +206,6 @@ def test_cli_rebuild_counters_keeps_them_equal(tmp_path: Path) -> None:
     assert result.exit_code == 0
     with Store.open(db) as store:
         assert store.counter_rows() == before
-
-
-@pytest.fixture(scope="module")
-def signing() -> object:
-    return pytest.importorskip("samples.pdfgen", reason="the sample PDF signer (samples.pdfgen) is not available")
 
 
 def _common_name(issued: object) -> str:

@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from ingest_helpers import OTHER, RECIPIENT, SENDER, ingest_all, table, write_edxml
+from helpers.ingest import OTHER, RECIPIENT, SENDER, ingest_all, table, write_edxml
 
 import docflow.ingest.batch_run as batch_run_module
 from docflow.store.core import Store

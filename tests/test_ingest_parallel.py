@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from ingest_helpers import OTHER, RECIPIENT, SENDER, assert_counters_exact, table, write_edxml
+from helpers.ingest import OTHER, RECIPIENT, SENDER, assert_counters_exact, table, write_edxml
 
 import docflow.ingest.verifier as verifier_module
 from docflow.ingest.run import BatchOutcome, IngestOptions, ingest_batch
@@ -25,11 +25,6 @@ _COMPARED = (
     "SELECT * FROM unit_counters ORDER BY unit, period",
     "SELECT documents, signatures, rejected_items FROM batches ORDER BY id",
 )
-
-
-@pytest.fixture(scope="module")
-def signing() -> object:
-    return pytest.importorskip("samples.pdfgen", reason="the sample PDF signer (samples.pdfgen) is not available")
 
 
 @pytest.fixture(autouse=True)

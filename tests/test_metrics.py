@@ -1,8 +1,7 @@
 """Rates, periods, tiers and flags on hand-built stores with known answers.
 
-The helpers here (``new_store``, ``put_unit``, ``put_counters``) build a store straight
-from ``docflow.store.schema`` so the expected numbers are exactly what the test wrote; the
-other report tests import them.
+The stores are built by ``helpers.db`` straight from the schema, so the expected numbers are
+exactly what the test wrote.
 """
 
 from __future__ import annotations
@@ -11,6 +10,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from helpers.db import COMMUNE, DEPARTMENT, DISTRICT, PROVINCE, new_store, put_counters, put_unit
 
 from docflow.reports.metrics import (
     BELOW_TARGET,
@@ -28,46 +28,10 @@ from docflow.reports.metrics import (
     tier_of,
 )
 from docflow.reports.summary import summarise
-from docflow.store.schema import COUNTER_COLUMNS, MIGRATIONS
-
-
-def new_store(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path)
-    for migration in MIGRATIONS:
-        conn.executescript(migration)
-    conn.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
-    return conn
-
-
-def put_unit(
-    conn: sqlite3.Connection, code: str, name: str, level: str, parent: str | None = None, valid: bool = True
-) -> None:
-    conn.execute(
-        "INSERT INTO units (code, name, level, parent, code_valid, source) VALUES (?, ?, ?, ?, ?, 'import')",
-        (code, name, level, parent, int(valid)),
-    )
-    conn.commit()
-
-
-def put_counters(conn: sqlite3.Connection, unit: str, period: str, **counts: int) -> None:
-    unknown = set(counts) - set(COUNTER_COLUMNS)
-    assert not unknown, f"not counter columns: {unknown}"
-    columns = ["unit", "period", *counts]
-    conn.execute(
-        f"INSERT INTO unit_counters ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
-        (unit, period, *counts.values()),
-    )
-    conn.commit()
-
-
-PROVINCE = "000.00.00.H04"
-DEPARTMENT = "000.00.03.H04"
-DISTRICT = "000.00.20.H04"
-COMMUNE = "000.01.20.H04"
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> sqlite3.Connection:
+def conn(tmp_path: Path) -> sqlite3.Connection:
     conn = new_store(tmp_path / "docflow.db")
     put_unit(conn, PROVINCE, "UBND tỉnh Bắc Kạn", "province")
     put_unit(conn, DEPARTMENT, "Sở Tài chính", "department", PROVINCE)
@@ -115,18 +79,18 @@ def test_each_rate_has_its_formula_and_is_none_without_denominator() -> None:
     assert (empty.e_issuance_rate, empty.signature_rate, empty.nd30_rate, empty.on_time_rate) == (None,) * 4
 
 
-def test_quarter_sums_its_months_and_ignores_others(store: sqlite3.Connection) -> None:
-    put_counters(store, DEPARTMENT, "2026-07", outgoing=10, outgoing_issued_electronic=10)
-    put_counters(store, DEPARTMENT, "2026-08", outgoing=10, outgoing_issued_electronic=5)
-    put_counters(store, DEPARTMENT, "2026-10", outgoing=50, outgoing_issued_electronic=0)
-    row = next(r for r in summarise(store, parse_period("2026-Q3")).units if r.unit.code == DEPARTMENT)
+def test_quarter_sums_its_months_and_ignores_others(conn: sqlite3.Connection) -> None:
+    put_counters(conn, DEPARTMENT, "2026-07", outgoing=10, outgoing_issued_electronic=10)
+    put_counters(conn, DEPARTMENT, "2026-08", outgoing=10, outgoing_issued_electronic=5)
+    put_counters(conn, DEPARTMENT, "2026-10", outgoing=50, outgoing_issued_electronic=0)
+    row = next(r for r in summarise(conn, parse_period("2026-Q3")).units if r.unit.code == DEPARTMENT)
     assert row.counters.outgoing == 20
     assert row.rates.e_issuance_rate == pytest.approx(0.75)
 
 
-def test_confidential_documents_stay_out_of_rates(store: sqlite3.Connection) -> None:
-    put_counters(store, PROVINCE, "2026-01", outgoing=10, outgoing_issued_electronic=10, outgoing_confidential=90)
-    row = next(r for r in summarise(store, parse_period("2026")).units if r.unit.code == PROVINCE)
+def test_confidential_documents_stay_out_of_rates(conn: sqlite3.Connection) -> None:
+    put_counters(conn, PROVINCE, "2026-01", outgoing=10, outgoing_issued_electronic=10, outgoing_confidential=90)
+    row = next(r for r in summarise(conn, parse_period("2026")).units if r.unit.code == PROVINCE)
     assert row.rates.e_issuance_rate == 1.0
     assert row.counters.outgoing_confidential == 90
 
@@ -180,37 +144,37 @@ def test_declining_pools_each_half_and_needs_enough_documents() -> None:
     assert not is_declining((), 0.1, 10)
 
 
-def test_summary_orders_levels_then_worst_first(store: sqlite3.Connection) -> None:
+def test_summary_orders_levels_then_worst_first(conn: sqlite3.Connection) -> None:
     other_department = "000.00.04.H04"
-    put_unit(store, other_department, "Sở Tư pháp", "department", PROVINCE)
-    put_counters(store, DEPARTMENT, "2026-03", outgoing=20, outgoing_issued_electronic=19)
-    put_counters(store, other_department, "2026-03", outgoing=20, outgoing_issued_electronic=4)
-    put_counters(store, COMMUNE, "2026-03", outgoing=20, outgoing_issued_electronic=2)
-    codes = [row.unit.code for row in summarise(store, parse_period("2026-03")).units]
+    put_unit(conn, other_department, "Sở Tư pháp", "department", PROVINCE)
+    put_counters(conn, DEPARTMENT, "2026-03", outgoing=20, outgoing_issued_electronic=19)
+    put_counters(conn, other_department, "2026-03", outgoing=20, outgoing_issued_electronic=4)
+    put_counters(conn, COMMUNE, "2026-03", outgoing=20, outgoing_issued_electronic=2)
+    codes = [row.unit.code for row in summarise(conn, parse_period("2026-03")).units]
     assert codes == [PROVINCE, other_department, DEPARTMENT, DISTRICT, COMMUNE]
 
 
-def test_units_without_counters_are_reported_as_no_data(store: sqlite3.Connection) -> None:
-    put_counters(store, "000.00.99.H04", "2026-05", outgoing=3)  # a unit known only from counters
-    summary = summarise(store, parse_period("2026-05"))
+def test_units_without_counters_are_reported_as_no_data(conn: sqlite3.Connection) -> None:
+    put_counters(conn, "000.00.99.H04", "2026-05", outgoing=3)  # a unit known only from counters
+    summary = summarise(conn, parse_period("2026-05"))
     by_code = {row.unit.code: row for row in summary.units}
     assert by_code[PROVINCE].flags == ("no_data",)
     assert by_code[PROVINCE].tier == UNRANKED
     assert by_code["000.00.99.H04"].unit.level == "unknown"
 
 
-def test_year_trend_is_its_months(store: sqlite3.Connection) -> None:
-    put_counters(store, DISTRICT, "2026-01", outgoing=10, outgoing_issued_electronic=10)
-    put_counters(store, DISTRICT, "2026-12", outgoing=10, outgoing_issued_electronic=5)
-    row = next(r for r in summarise(store, parse_period("2026")).units if r.unit.code == DISTRICT)
+def test_year_trend_is_its_months(conn: sqlite3.Connection) -> None:
+    put_counters(conn, DISTRICT, "2026-01", outgoing=10, outgoing_issued_electronic=10)
+    put_counters(conn, DISTRICT, "2026-12", outgoing=10, outgoing_issued_electronic=5)
+    row = next(r for r in summarise(conn, parse_period("2026")).units if r.unit.code == DISTRICT)
     assert row.trend[0] == 1.0 and row.trend[11] == 0.5
     assert row.trend[1:11] == (None,) * 10
 
 
-def test_level_filter_and_latest_year(store: sqlite3.Connection) -> None:
-    assert latest_year(store) is None
-    put_counters(store, COMMUNE, "2025-12", outgoing=1)
-    put_counters(store, COMMUNE, "2026-02", outgoing=1)
-    assert latest_year(store) == Period(2026, PeriodKind.YEAR)
-    rows = summarise(store, parse_period("2026"), level="commune").units
+def test_level_filter_and_latest_year(conn: sqlite3.Connection) -> None:
+    assert latest_year(conn) is None
+    put_counters(conn, COMMUNE, "2025-12", outgoing=1)
+    put_counters(conn, COMMUNE, "2026-02", outgoing=1)
+    assert latest_year(conn) == Period(2026, PeriodKind.YEAR)
+    rows = summarise(conn, parse_period("2026"), level="commune").units
     assert [row.unit.code for row in rows] == [COMMUNE]

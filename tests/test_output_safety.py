@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from ingest_helpers import verdict
+from helpers.db import DEPARTMENT, PROVINCE, new_store, put_counters, put_unit
+from helpers.ingest import verdict
 from rich.console import Console
-from test_metrics import DEPARTMENT, PROVINCE, new_store, put_counters, put_unit
 
 import docflow.cli.report as cli_report
 import docflow.cli.verify as cli_verify

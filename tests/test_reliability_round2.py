@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from ingest_helpers import RECIPIENT, SENDER, assert_counters_exact, edxml, table, write_edxml
+from helpers.ingest import RECIPIENT, SENDER, assert_counters_exact, edxml, table, write_edxml
 
 import docflow.ingest.run as ingest_module
 from docflow.ingest.run import BatchChanged, batch_sha256, ingest_batch

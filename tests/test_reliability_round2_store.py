@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from ingest_helpers import SENDER, assert_counters_exact, write_edxml
+from helpers.ingest import SENDER, assert_counters_exact, write_edxml
 
 import docflow.store.connection as store_module
 from docflow.cli import main
@@ -116,7 +116,7 @@ def short_busy(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def locked_store(tmp_path: Path) -> Iterator[Path]:
+def locked_db(tmp_path: Path) -> Iterator[Path]:
     """A store another writer holds the write lock on for the whole test."""
     path = tmp_path / "docflow.db"
     Store.open(path).close()
@@ -128,9 +128,9 @@ def locked_store(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_ingest_into_a_busy_store_says_busy_not_rejected(tmp_path: Path, short_busy: None,
-                                                         locked_store: Path) -> None:
+                                                         locked_db: Path) -> None:
     batch = write_edxml(tmp_path / "b.edxml")
-    code, output = _invoke("ingest", str(batch), "--db", str(locked_store))
+    code, output = _invoke("ingest", str(batch), "--db", str(locked_db))
     assert code != 0
     assert "rejected" not in output and "Traceback" not in output, output
     assert "the store stayed busy for" in output and "try again later" in output, output
@@ -138,10 +138,10 @@ def test_ingest_into_a_busy_store_says_busy_not_rejected(tmp_path: Path, short_b
 
 
 def test_units_import_into_a_busy_store_says_busy_without_a_traceback(tmp_path: Path, short_busy: None,
-                                                                      locked_store: Path) -> None:
+                                                                      locked_db: Path) -> None:
     units_file = tmp_path / "units.csv"
     units_file.write_text("code,name\n000.00.01.H04,Sở Nội vụ\n", encoding="utf-8")
-    result = CliRunner().invoke(main, ["units", "import", str(units_file), "--db", str(locked_store)])
+    result = CliRunner().invoke(main, ["units", "import", str(units_file), "--db", str(locked_db)])
     assert result.exit_code != 0
     assert isinstance(result.exception, SystemExit), repr(result.exception)
     assert "the store stayed busy for" in result.output, result.output
@@ -162,8 +162,8 @@ def test_a_busy_store_is_retried_and_written_once_free(tmp_path: Path, short_bus
 
 
 def test_the_watcher_keeps_a_batch_in_the_inbox_while_the_store_is_busy(
-        tmp_path: Path, short_busy: None, locked_store: Path, caplog: pytest.LogCaptureFixture) -> None:
-    settings = _settings(tmp_path, db=locked_store)
+        tmp_path: Path, short_busy: None, locked_db: Path, caplog: pytest.LogCaptureFixture) -> None:
+    settings = _settings(tmp_path, db=locked_db)
     batch = write_edxml(settings.inbox / "b.edxml")
     watcher = Watcher(settings, None)
     thread = threading.Thread(target=watcher.run, daemon=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from ingest_helpers import RECIPIENT, SENDER, table
+from helpers.ingest import RECIPIENT, SENDER, table
 
 from docflow.cli import main
 from docflow.ingest.run import ingest_batch

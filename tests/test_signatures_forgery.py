@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from ingest_helpers import SENDER, counters_of, table, write_edxml
+from helpers.ingest import SENDER, counters_of, table, write_edxml
 
 from docflow.cli import main
 from docflow.ingest.run import ingest_batch
@@ -26,11 +26,6 @@ from signatures import SubIndication, TrustStore, verify_cms, verify_file, verif
 from signatures.verdict import Indication
 
 _CONTENTS = re.compile(rb"/Contents <([0-9a-fA-F]+)>")
-
-
-@pytest.fixture(scope="module")
-def trust(trust_dir: Path) -> TrustStore:
-    return TrustStore.load(trust_dir)
 
 
 def _with_contents(pdf: bytes, der_by_position: dict[int, bytes]) -> bytes:
@@ -74,15 +69,41 @@ def test_detached_subfilter_with_encapsulated_content_is_format_failure(
     assert (verdict.indication, verdict.subindication) == (Indication.TOTAL_FAILED, SubIndication.FORMAT_FAILURE)
 
 
+def _sha1_pdf_with_contents(signer: Issued, signing_time: datetime, contents: bytes) -> bytes:
+    """An adbe.pkcs7.sha1 PDF signature whose /Contents is replaced by ``contents``."""
+    signed = sign_pdf(make_pdf("Công văn", ["x"]), signer, signing_time=signing_time, subfilter="adbe.pkcs7.sha1")
+    return _with_contents(signed, {0: contents})
+
+
+def _over_zeros(signer: Issued, signing_time: datetime) -> bytes:
+    """A valid attached CMS carrying a SHA-1 that is not the byte range's."""
+    return sign_cms(b"\x00" * 20, signer, detached=False, signing_time=signing_time)
+
+
 def test_sha1_subfilter_content_must_be_the_digest_of_the_byte_range(
     organisation: Issued, signing_time: datetime, trust: TrustStore
 ) -> None:
-    signed = sign_pdf(make_pdf("Công văn", ["x"]), organisation, signing_time=signing_time,
-                      subfilter="adbe.pkcs7.sha1")
-    forged = _with_contents(signed, {0: sign_cms(b"\x00" * 20, organisation, detached=False,
-                                                 signing_time=signing_time)})
+    forged = _sha1_pdf_with_contents(organisation, signing_time, _over_zeros(organisation, signing_time))
     verdict = verify_pdf(forged, trust=trust)[0]
     assert verdict.subindication is SubIndication.HASH_FAILURE
+
+
+def test_sha1_subfilter_with_unreadable_contents_is_format_failure_not_a_changed_pdf(
+    organisation: Issued, signing_time: datetime, trust: TrustStore
+) -> None:
+    verdict = verify_pdf(_sha1_pdf_with_contents(organisation, signing_time, b"\x30\x03not a CMS"), trust=trust)[0]
+    assert (verdict.indication, verdict.subindication) == (Indication.TOTAL_FAILED, SubIndication.FORMAT_FAILURE)
+    assert "changed after it was signed" not in verdict.reason
+
+
+def test_sha1_subfilter_mismatch_names_the_other_failed_checks(
+    untrusted_person: Issued, signing_time: datetime, trust: TrustStore
+) -> None:
+    forged = _sha1_pdf_with_contents(untrusted_person, signing_time, _over_zeros(untrusted_person, signing_time))
+    verdict = verify_pdf(forged, trust=trust)[0]
+    assert verdict.subindication is SubIndication.HASH_FAILURE
+    assert "SHA-1 no longer matches" in verdict.reason
+    assert "Other checks also failed: certificate path" in verdict.reason, verdict.reason
 
 
 def test_forged_pdf_fails_docflow_verify(tmp_path: Path, person: Issued, organisation: Issued,

@@ -15,11 +15,6 @@ from signatures.verdict import CheckName, CheckOutcome, Verdict
 CONTENT = "Quyết định số 12/QĐ-UBND về việc phê duyệt kế hoạch".encode() * 50
 
 
-@pytest.fixture(scope="session")
-def trust(trust_dir: Path) -> TrustStore:
-    return TrustStore.load(trust_dir)
-
-
 def verify_one(der: bytes, trust: TrustStore, content: bytes | None = CONTENT) -> Verdict:
     verdicts = verify_cms(der, content, trust=trust)
     assert len(verdicts) == 1

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from docflow.cli import main
 from docflow.ingest.run import ingest_batch
 from docflow.store.core import Store
-from ingest_helpers import SENDER, counters_of, table, write_edxml
-from conftest import vectors_or_skip
+from helpers.ingest import SENDER, counters_of, table, write_edxml
+from helpers.vectors import vectors_or_skip
 from pdf_updates import add_annotation, add_dss, add_field_with_signature_dict, add_page, add_text_field, add_to_catalog
 from pdf_updates import Update, append_update, free_object, object_body, replace_object
 from samples.pdfgen import make_pdf, sign_pdf
@@ -30,12 +30,7 @@ _DOCMDP = " /Reference [<< /Type /SigRef /TransformMethod /DocMDP /TransformPara
 
 
 @pytest.fixture(scope="module")
-def trust(trust_dir: Path) -> TrustStore:
-    return TrustStore.load(trust_dir)
-
-
-@pytest.fixture(scope="module")
-def nd30(person: Issued, organisation: Issued, signing_time: datetime) -> bytes:
+def nd30_pdf(person: Issued, organisation: Issued, signing_time: datetime) -> bytes:
     pdf = make_pdf("Quyết định", ["Điều 1. Phê duyệt."])
     return sign_pdf(sign_pdf(pdf, person, signing_time=signing_time), organisation, signing_time=signing_time)
 
@@ -57,80 +52,80 @@ def _empty_signature_field(pdf: bytes) -> bytes:
     return add_field_with_signature_dict(pdf, b"<< /FT /Sig /T (Empty) /Rect [0 0 0 0] >>", None)
 
 
-def test_nd30_pair_unchanged(nd30: bytes, trust: TrustStore) -> None:
-    assert _changes(nd30, trust) == [(M.FORM_FILLING, True), (M.NONE, True)]
+def test_nd30_pair_unchanged(nd30_pdf: bytes, trust: TrustStore) -> None:
+    assert _changes(nd30_pdf, trust) == [(M.FORM_FILLING, True), (M.NONE, True)]
 
 
-def test_page_added_after_signing_is_other(nd30: bytes, trust: TrustStore) -> None:
-    changed = _changes(add_page(nd30), trust)
+def test_page_added_after_signing_is_other(nd30_pdf: bytes, trust: TrustStore) -> None:
+    changed = _changes(add_page(nd30_pdf), trust)
     assert changed == [(M.OTHER, False), (M.OTHER, False)]
 
 
-def test_content_stream_replaced_is_other(nd30: bytes, trust: TrustStore) -> None:
+def test_content_stream_replaced_is_other(nd30_pdf: bytes, trust: TrustStore) -> None:
     """The shadow attack: an object of the signed revision written again with other content."""
     text = b"BT /F1 12 Tf 72 770 Td (Noi dung khac) Tj ET"
-    shadowed = replace_object(nd30, 5, b"<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream")
+    shadowed = replace_object(nd30_pdf, 5, b"<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream")
     assert _changes(shadowed, trust) == [(M.OTHER, False), (M.OTHER, False)]
 
 
-def test_content_stream_freed_is_other(nd30: bytes, trust: TrustStore) -> None:
+def test_content_stream_freed_is_other(nd30_pdf: bytes, trust: TrustStore) -> None:
     """Freeing a signed object blanks whatever refers to it, though its old bytes are still in the file."""
-    assert _changes(free_object(nd30, 5), trust) == [(M.OTHER, False), (M.OTHER, False)]
+    assert _changes(free_object(nd30_pdf, 5), trust) == [(M.OTHER, False), (M.OTHER, False)]
 
 
-def test_font_replaced_is_other(nd30: bytes, trust: TrustStore) -> None:
-    shadowed = replace_object(nd30, 3, b"<< /Type /Font /Subtype /Type1 /BaseFont /Courier >>")
+def test_font_replaced_is_other(nd30_pdf: bytes, trust: TrustStore) -> None:
+    shadowed = replace_object(nd30_pdf, 3, b"<< /Type /Font /Subtype /Type1 /BaseFont /Courier >>")
     assert _changes(shadowed, trust)[-1] == (M.OTHER, False)
 
 
-def test_object_written_again_unchanged_is_no_change(nd30: bytes, trust: TrustStore) -> None:
-    assert _changes(replace_object(nd30, 3, object_body(nd30, 3)), trust)[-1] == (M.NONE, True)
+def test_object_written_again_unchanged_is_no_change(nd30_pdf: bytes, trust: TrustStore) -> None:
+    assert _changes(replace_object(nd30_pdf, 3, object_body(nd30_pdf, 3)), trust)[-1] == (M.NONE, True)
 
 
-def test_itext_version_mark_on_the_page_tree_is_no_change(nd30: bytes, trust: TrustStore) -> None:
-    pages = object_body(nd30, 2)
-    marked = replace_object(nd30, 2, pages.rstrip()[:-2] + b" /ITXT (5.5.13) >>")
+def test_itext_version_mark_on_the_page_tree_is_no_change(nd30_pdf: bytes, trust: TrustStore) -> None:
+    pages = object_body(nd30_pdf, 2)
+    marked = replace_object(nd30_pdf, 2, pages.rstrip()[:-2] + b" /ITXT (5.5.13) >>")
     assert _changes(marked, trust)[-1] == (M.NONE, True)
 
 
-def test_info_title_changed_is_other(nd30: bytes, trust: TrustStore) -> None:
-    size = Update(nd30).size
-    retitled = append_update(nd30, {size: b"<< /Title (Sua sau khi ky) >>"}, b" /Info %d 0 R" % size)
+def test_info_title_changed_is_other(nd30_pdf: bytes, trust: TrustStore) -> None:
+    size = Update(nd30_pdf).size
+    retitled = append_update(nd30_pdf, {size: b"<< /Title (Sua sau khi ky) >>"}, b" /Info %d 0 R" % size)
     assert _changes(retitled, trust)[-1] == (M.OTHER, False)
 
 
-def test_sample_edited_after_signing_has_a_page_more(nd30: bytes, trust: TrustStore) -> None:
+def test_sample_edited_after_signing_has_a_page_more(nd30_pdf: bytes, trust: TrustStore) -> None:
     """The samples' "page added after signing" (03-them-trang-sau-khi-ky.pdf) is that: a page in the page tree."""
     from pypdf import PdfReader
 
     from samples.pdfgen import append_after_signature
 
-    edited = append_after_signature(nd30)
-    assert len(PdfReader(io.BytesIO(edited)).pages) == len(PdfReader(io.BytesIO(nd30)).pages) + 1
+    edited = append_after_signature(nd30_pdf)
+    assert len(PdfReader(io.BytesIO(edited)).pages) == len(PdfReader(io.BytesIO(nd30_pdf)).pages) + 1
     assert _changes(edited, trust) == [(M.OTHER, False), (M.OTHER, False)]
 
 
-def test_validation_data_after_the_last_signature_is_permitted(nd30: bytes, trust: TrustStore) -> None:
-    assert _changes(add_dss(nd30), trust) == [(M.FORM_FILLING, True), (M.LTV, True)]
+def test_validation_data_after_the_last_signature_is_permitted(nd30_pdf: bytes, trust: TrustStore) -> None:
+    assert _changes(add_dss(nd30_pdf), trust) == [(M.FORM_FILLING, True), (M.LTV, True)]
 
 
-def test_document_timestamp_after_the_last_signature_is_ltv(nd30: bytes, trust: TrustStore) -> None:
+def test_document_timestamp_after_the_last_signature_is_ltv(nd30_pdf: bytes, trust: TrustStore) -> None:
     stamp = b"<< /Type /DocTimeStamp /SubFilter /ETSI.RFC3161 /ByteRange [0 10 20 30] /Contents <00> >>"
-    stamped = add_field_with_signature_dict(nd30, b"<< /FT /Sig /T (Stamp) /V {sig} 0 R /Rect [0 0 0 0] >>", stamp)
+    stamped = add_field_with_signature_dict(nd30_pdf, b"<< /FT /Sig /T (Stamp) /V {sig} 0 R /Rect [0 0 0 0] >>", stamp)
     assert _changes(stamped, trust) == [(M.FORM_FILLING, True), (M.LTV, True)]
 
 
-def test_visible_document_timestamp_after_the_last_signature_is_not_validation_data(nd30: bytes,
+def test_visible_document_timestamp_after_the_last_signature_is_not_validation_data(nd30_pdf: bytes,
                                                                                      trust: TrustStore) -> None:
     """A "timestamp" whose widget draws an appearance on the page shows something new, as a signature would."""
     stamp = b"<< /Type /DocTimeStamp /SubFilter /ETSI.RFC3161 /ByteRange [0 10 20 30] /Contents <00> >>"
     field = (b"<< /FT /Sig /Type /Annot /Subtype /Widget /T (Stamp) /V {sig} 0 R /Rect [72 600 300 650]"
              b" /AP << /N 3 0 R >> >>")
-    assert _changes(add_field_with_signature_dict(nd30, field, stamp), trust)[-1] == (M.FORM_FILLING, False)
+    assert _changes(add_field_with_signature_dict(nd30_pdf, field, stamp), trust)[-1] == (M.FORM_FILLING, False)
 
 
-def test_annotation_after_the_last_signature_is_not_permitted(nd30: bytes, trust: TrustStore) -> None:
-    assert _changes(add_annotation(nd30), trust) == [(M.ANNOTATIONS, True), (M.ANNOTATIONS, False)]
+def test_annotation_after_the_last_signature_is_not_permitted(nd30_pdf: bytes, trust: TrustStore) -> None:
+    assert _changes(add_annotation(nd30_pdf), trust) == [(M.ANNOTATIONS, True), (M.ANNOTATIONS, False)]
 
 
 def test_annotation_between_signatures_is_permitted(person: Issued, organisation: Issued, signing_time: datetime,
@@ -140,8 +135,8 @@ def test_annotation_between_signatures_is_permitted(person: Issued, organisation
     assert _changes(both, trust) == [(M.ANNOTATIONS, True), (M.NONE, True)]
 
 
-def test_empty_signature_field_after_the_last_signature_is_form_filling(nd30: bytes, trust: TrustStore) -> None:
-    assert _changes(_empty_signature_field(nd30), trust)[-1] == (M.FORM_FILLING, False)
+def test_empty_signature_field_after_the_last_signature_is_form_filling(nd30_pdf: bytes, trust: TrustStore) -> None:
+    assert _changes(_empty_signature_field(nd30_pdf), trust)[-1] == (M.FORM_FILLING, False)
 
 
 @pytest.mark.parametrize(("p", "expected"), [(1, False), (2, True), (3, True)])
@@ -170,9 +165,9 @@ def _verify_cli(path: Path, trust_dir: Path) -> tuple[int, list[dict[str, object
     return result.exit_code, [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
 
 
-def test_verify_exits_one_for_pages_added_after_signing(tmp_path: Path, nd30: bytes, trust_dir: Path) -> None:
+def test_verify_exits_one_for_pages_added_after_signing(tmp_path: Path, nd30_pdf: bytes, trust_dir: Path) -> None:
     path = tmp_path / "added.pdf"
-    path.write_bytes(add_page(nd30))
+    path.write_bytes(add_page(nd30_pdf))
     code, rows = _verify_cli(path, trust_dir)
     assert code == 1
     assert [row["modification"] for row in rows] == ["other", "other"]
@@ -180,17 +175,17 @@ def test_verify_exits_one_for_pages_added_after_signing(tmp_path: Path, nd30: by
     assert "not what was signed" in str(rows[-1]["reason"])
 
 
-def test_verify_exits_zero_for_validation_data_after_signing(tmp_path: Path, nd30: bytes, trust_dir: Path) -> None:
+def test_verify_exits_zero_for_validation_data_after_signing(tmp_path: Path, nd30_pdf: bytes, trust_dir: Path) -> None:
     path = tmp_path / "ltv.pdf"
-    path.write_bytes(add_dss(nd30))
+    path.write_bytes(add_dss(nd30_pdf))
     code, rows = _verify_cli(path, trust_dir)
     assert code == 0, rows
     assert [row["modification"] for row in rows] == ["form_filling", "ltv"]
 
 
-def test_verify_table_shows_the_change_in_words(tmp_path: Path, nd30: bytes, trust_dir: Path) -> None:
+def test_verify_table_shows_the_change_in_words(tmp_path: Path, nd30_pdf: bytes, trust_dir: Path) -> None:
     path = tmp_path / "added.pdf"
-    path.write_bytes(add_page(nd30))
+    path.write_bytes(add_page(nd30_pdf))
     result = CliRunner(env={"COLUMNS": "250"}).invoke(main, ["verify", str(path), "--trust", str(trust_dir)])
     assert "pages, content or other parts" in result.output and "not permitted" in result.output
 
@@ -205,9 +200,9 @@ def _ingest(tmp_path: Path, pdf: bytes, organisation: Issued, trust: TrustStore)
     return store
 
 
-def test_ingest_counts_pages_added_after_signing_as_tampered(tmp_path: Path, nd30: bytes, organisation: Issued,
+def test_ingest_counts_pages_added_after_signing_as_tampered(tmp_path: Path, nd30_pdf: bytes, organisation: Issued,
                                                              trust: TrustStore) -> None:
-    store = _ingest(tmp_path, add_page(nd30), organisation, trust)
+    store = _ingest(tmp_path, add_page(nd30_pdf), organisation, trust)
     try:
         assert table(store, "SELECT modification FROM signatures ORDER BY idx") == [("other",), ("other",)]
         counts = counters_of(store, SENDER)
@@ -216,9 +211,9 @@ def test_ingest_counts_pages_added_after_signing_as_tampered(tmp_path: Path, nd3
         store.close()
 
 
-def test_ingest_accepts_validation_data_after_signing(tmp_path: Path, nd30: bytes, organisation: Issued,
+def test_ingest_accepts_validation_data_after_signing(tmp_path: Path, nd30_pdf: bytes, organisation: Issued,
                                                       trust: TrustStore) -> None:
-    store = _ingest(tmp_path, add_dss(nd30), organisation, trust)
+    store = _ingest(tmp_path, add_dss(nd30_pdf), organisation, trust)
     try:
         assert table(store, "SELECT modification FROM signatures ORDER BY idx") == [("form_filling",), ("ltv",)]
         counts = counters_of(store, SENDER)
@@ -227,12 +222,12 @@ def test_ingest_accepts_validation_data_after_signing(tmp_path: Path, nd30: byte
         store.close()
 
 
-def test_revisions_beyond_the_bound_are_not_called_harmless(nd30: bytes, trust: TrustStore,
+def test_revisions_beyond_the_bound_are_not_called_harmless(nd30_pdf: bytes, trust: TrustStore,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     import signatures.modification as modification
 
     monkeypatch.setattr(modification, "_MAX_REVISIONS", 1)
-    assert _changes(add_dss(nd30), trust) == [(M.FORM_FILLING, True), (M.OTHER, False)]
+    assert _changes(add_dss(nd30_pdf), trust) == [(M.FORM_FILLING, True), (M.OTHER, False)]
 
 
 # -- an object of the signed revision that plays two parts is judged by the stricter ---------------------------

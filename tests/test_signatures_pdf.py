@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import re
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from pdf_updates import add_field_with_signature_dict
@@ -14,11 +13,6 @@ from samples.pdfgen import append_after_signature, break_byte_range, make_pdf, s
 from samples.pki import Issued, SamplePKI
 from signatures import Indication, SignerKind, SubIndication, TrustStore, verify_pdf
 from signatures.verdict import CheckName, CheckOutcome
-
-
-@pytest.fixture(scope="session")
-def trust(trust_dir: Path) -> TrustStore:
-    return TrustStore.load(trust_dir)
 
 
 @pytest.fixture(scope="session")

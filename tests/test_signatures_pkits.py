@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from helpers.vectors import VECTORS
 
 from signatures import Policy, RevocationMode, TrustStore, verify_cms
 from signatures.cms import embedded_certificates, load_signed_data
 from signatures.smime import extract_smime
 from signatures.verdict import Indication
 
-VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors"
 PKITS = VECTORS / "pkits"
 PKITS_POLICY = Policy(weak_digests=frozenset({"md2", "md5"}), min_rsa_bits=1024, revocation=RevocationMode.REQUIRE)
 

@@ -25,10 +25,9 @@ from cryptography.hazmat.primitives.asymmetric import padding
 import test_signatures_generated as generated
 from samples.pki import Issued, SamplePKI, build_pki, issue_person, revoke, write_trust_dir
 from samples.sign import sign_cms
-from signatures import Indication, SubIndication, TimeSource, TrustStore, verify_cms, verify_file
+from signatures import Indication, SubIndication, TimeSource, TrustStore, verify_file
 from signatures.verdict import CheckName, CheckOutcome, Verdict
 
-from test_signatures_generated import trust  # noqa: F401 - the shared fixture
 
 CONTENT = "Công văn số 45/STC-NS về dự toán ngân sách".encode() * 40
 _RAW_LIBRARY_TEXT = re.compile(r"Error\b|asn1crypto|Traceback|NotImplemented|argument without|[A-Za-z]+Error:")

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
+from helpers.vectors import vectors_or_skip
 
 from signatures import Indication, Policy, SubIndication, TimeSource, TrustStore, verify_cms, verify_file, verify_pdf
 from signatures.verdict import CheckName, CheckOutcome, Verdict
-
-VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors"
-
-
-def vectors(*parts: str) -> Path:
-    path = VECTORS.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"public test vectors not found at {path}")
-    return path
 
 
 def intact(verdict: Verdict) -> bool:
@@ -33,19 +23,19 @@ def intact(verdict: Verdict) -> bool:
 
 @pytest.mark.parametrize("name", ["pkcs7.pem", "testp7.pem"])
 def test_openssl_certificate_only_pkcs7_is_not_a_signature(name: str) -> None:
-    verdicts = verify_cms(vectors("openssl", name).read_bytes(), trust=None)
+    verdicts = verify_cms(vectors_or_skip("openssl", name).read_bytes(), trust=None)
     assert [v.subindication for v in verdicts] == [SubIndication.FORMAT_FAILURE]
     assert "no SignerInfo" in verdicts[0].reason
 
 
 def test_openssl_md2_signed_pkcs7_is_refused_as_weak() -> None:
-    verdict = verify_cms(vectors("openssl", "pkcs7-1.pem").read_bytes(), trust=None)[0]
+    verdict = verify_cms(vectors_or_skip("openssl", "pkcs7-1.pem").read_bytes(), trust=None)[0]
     assert verdict.subindication is SubIndication.CRYPTO_CONSTRAINTS_FAILURE
     assert verdict.signer_common_name == "Test User 1"
 
 
 def _openssl_key_and_cert(name: str) -> tuple[object, x509.Certificate]:
-    pem = vectors("openssl", "smime-certs", name).read_bytes()
+    pem = vectors_or_skip("openssl", "smime-certs", name).read_bytes()
     return serialization.load_pem_private_key(pem, None), x509.load_pem_x509_certificate(pem)
 
 
@@ -56,7 +46,7 @@ def _openssl_key_and_cert(name: str) -> tuple[object, x509.Certificate]:
 def test_openssl_test_certificates_signing_with_cryptography(name: str, expected: SubIndication | None) -> None:
     # A second, independent CMS writer (cryptography's PKCS7 builder) over OpenSSL's test PKI.
     key, cert = _openssl_key_and_cert(name)
-    root = x509.load_pem_x509_certificate(vectors("openssl", "smime-certs", "smroot.pem").read_bytes())
+    root = x509.load_pem_x509_certificate(vectors_or_skip("openssl", "smime-certs", "smroot.pem").read_bytes())
     content = b"OpenSSL test content\r\n"
     der = (
         pkcs7.PKCS7SignatureBuilder().set_data(content).add_signer(cert, key, hashes.SHA256())  # type: ignore[arg-type]
@@ -68,8 +58,8 @@ def test_openssl_test_certificates_signing_with_cryptography(name: str, expected
 
 
 def test_openssl_smime_message_with_bad_policy_mapping_fails() -> None:
-    eml = vectors("openssl", "smime-eml", "SignedInvalidMappingFromanyPolicyTest7.eml")
-    pkits = vectors("pkits")
+    eml = vectors_or_skip("openssl", "smime-eml", "SignedInvalidMappingFromanyPolicyTest7.eml")
+    pkits = vectors_or_skip("pkits")
     certificates = [x509.load_der_x509_certificate((pkits / "certs" / name).read_bytes())
                     for name in ("TrustAnchorRootCertificate.crt", "MappingFromanyPolicyCACert.crt")]
     policy = Policy(weak_digests=frozenset({"md5"}), min_rsa_bits=1024)
@@ -82,18 +72,18 @@ def test_openssl_smime_message_with_bad_policy_mapping_fails() -> None:
 
 @pytest.mark.parametrize("name", ["amazon-roots.der", "amazon-roots.p7b", "isrg.pem"])
 def test_cryptography_certificate_bundles_are_not_signatures(name: str) -> None:
-    verdict = verify_cms(vectors("cryptography_vectors", "pkcs7", name).read_bytes(), trust=None)[0]
+    verdict = verify_cms(vectors_or_skip("cryptography_vectors", "pkcs7", name).read_bytes(), trust=None)[0]
     assert verdict.subindication is SubIndication.FORMAT_FAILURE
 
 
 @pytest.mark.parametrize("name", ["enveloped.pem", "enveloped-rsa-oaep.pem", "enveloped-no-content.der"])
 def test_cryptography_enveloped_data_is_not_a_signature(name: str) -> None:
-    verdict = verify_cms(vectors("cryptography_vectors", "pkcs7", name).read_bytes(), trust=None)[0]
+    verdict = verify_cms(vectors_or_skip("cryptography_vectors", "pkcs7", name).read_bytes(), trust=None)[0]
     assert verdict.subindication is SubIndication.FORMAT_FAILURE and "enveloped" in verdict.reason
 
 
 def test_cryptography_authenticode_signature_is_intact() -> None:
-    verdict = verify_cms(vectors("cryptography_vectors", "pkcs7", "authenticode.der").read_bytes(), trust=None)[0]
+    verdict = verify_cms(vectors_or_skip("cryptography_vectors", "pkcs7", "authenticode.der").read_bytes(), trust=None)[0]
     assert intact(verdict)
     assert verdict.subindication is SubIndication.NO_CERTIFICATE_CHAIN_FOUND
     assert verdict.signer_common_name == "kernel-signer"
@@ -103,13 +93,13 @@ def test_cryptography_authenticode_signature_is_intact() -> None:
 
 @pytest.fixture(scope="module")
 def pyhanko_trust() -> TrustStore:
-    crypto = vectors("pyhanko", "crypto")
+    crypto = vectors_or_skip("pyhanko", "crypto")
     files = sorted((crypto / "testing-ca").rglob("*.pem")) + [crypto / "selfsigned.cert.pem"]
     return TrustStore.from_objects([c for f in files for c in x509.load_pem_x509_certificates(f.read_bytes())])
 
 
 def _pdf(name: str) -> bytes:
-    return vectors("pyhanko", "pdf", name).read_bytes()
+    return vectors_or_skip("pyhanko", "pdf", name).read_bytes()
 
 
 @pytest.mark.parametrize(
@@ -149,7 +139,7 @@ def test_pyhanko_signatures_after_certificate_expiry(pyhanko_trust: TrustStore) 
 
 def test_pyhanko_every_signed_pdf_is_cryptographically_intact(pyhanko_trust: TrustStore) -> None:
     skip = {"signed-encrypted-pubkey-with-catalog-ref.pdf"}
-    for pdf in sorted(vectors("pyhanko", "pdf").glob("*.pdf")):
+    for pdf in sorted(vectors_or_skip("pyhanko", "pdf").glob("*.pdf")):
         if pdf.name in skip:
             continue
         verdicts = verify_pdf(pdf.read_bytes(), trust=pyhanko_trust)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_metrics import DEPARTMENT, new_store, put_unit
+from helpers.db import DEPARTMENT, new_store, put_unit
 
 from docflow.cli import main
 from docflow.reports.audit import QueryLimits, ReadOnlyError, open_readonly, run_sql

@@ -5,13 +5,12 @@ from __future__ import annotations
 import contextlib
 import itertools
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import fields
 from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
-from ingest_helpers import (
+from helpers.ingest import (
     OTHER,
     RECIPIENT,
     SENDER,
@@ -35,12 +34,6 @@ from signatures.verdict import SignerKind, SubIndication
 
 BATCH_TIME = datetime(2024, 3, 31, tzinfo=timezone.utc)
 DOC = f"{SENDER},2024/03/01,1/SNV-VP"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store.open(tmp_path / "docflow.db") as opened:
-        yield opened
 
 
 _BATCH_NUMBERS = itertools.count()

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers.db import new_store, put_unit
 from rich.console import Console
-from test_metrics import new_store, put_unit
 
 from docflow.cli import main
 from docflow.cli.summary_view import FLAG_HINTS, render_summary
@@ -89,7 +89,7 @@ def _random_store(path: Path, units: int = 240, seed: int = 17) -> None:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sqlite3.Connection]:
+def conn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sqlite3.Connection]:
     path = tmp_path_factory.mktemp("scale") / "docflow.db"
     _random_store(path)
     conn = sqlite3.connect(path)
@@ -112,8 +112,8 @@ PERIODS = ("2026", "2026-Q1", "2026-Q3", "2026-01", "2026-08", "2025")
 
 
 @pytest.mark.parametrize("text", PERIODS)
-def test_sql_ranking_matches_the_python_formulas(store: sqlite3.Connection, text: str) -> None:
-    summary = summarise(store, parse_period(text))
+def test_sql_ranking_matches_the_python_formulas(conn: sqlite3.Connection, text: str) -> None:
+    summary = summarise(conn, parse_period(text))
     flagged = {row.unit.code: row.flags for row in summary.units}
     raised = {flag for flags in flagged.values() for flag in flags}
     assert raised >= {"below_target", "paper", "unsigned", "personal_only", "invalid_signatures", "wrong_unit",
@@ -121,15 +121,15 @@ def test_sql_ranking_matches_the_python_formulas(store: sqlite3.Connection, text
     assert "declining" in raised or text != "2026"
     assert list(summary.units) == sorted(summary.units, key=_worst_first)
     period = parse_period(text)
-    ranking = rank_units(store, period, period.trend_periods(6), SummarySettings(), level=None, unit=None)
+    ranking = rank_units(conn, period, period.trend_periods(6), SummarySettings(), level=None, unit=None)
     assert {code: flag_words(mask) for code, _, mask in ranking.rows} == {
         code: frozenset(flags) for code, flags in flagged.items()
     }
 
 
-def test_the_random_store_raises_declining(store: sqlite3.Connection) -> None:
+def test_the_random_store_raises_declining(conn: sqlite3.Connection) -> None:
     """Otherwise the comparison above would not cover the trend halves."""
-    rows = summarise(store, parse_period("2026")).units
+    rows = summarise(conn, parse_period("2026")).units
     assert sum("declining" in row.flags for row in rows) >= 5
 
 
@@ -138,12 +138,12 @@ def test_the_random_store_raises_declining(store: sqlite3.Connection) -> None:
     SummarySettings(min_documents=1, level_targets=(("commune", 0.3), ("commune", 0.5)), trend_length=5),
     SummarySettings(min_documents=0, paper_share=0.0, personal_only_share=0.0, declining_drop=0.0, trend_length=1),
 ])  # fmt: skip
-def test_settings_reach_the_sql_ranking(store: sqlite3.Connection, settings: SummarySettings) -> None:
+def test_settings_reach_the_sql_ranking(conn: sqlite3.Connection, settings: SummarySettings) -> None:
     for text in ("2026", "2026-Q2", "2026-03"):
         period = parse_period(text)
-        summary = summarise(store, period, settings)
+        summary = summarise(conn, period, settings)
         assert list(summary.units) == sorted(summary.units, key=_worst_first)
-        ranking = rank_units(store, period, period.trend_periods(settings.trend_length), settings,
+        ranking = rank_units(conn, period, period.trend_periods(settings.trend_length), settings,
                               level=None, unit=None)  # fmt: skip
         assert [(code, flag_words(mask)) for code, _, mask in ranking.rows] == [
             (row.unit.code, frozenset(row.flags)) for row in summary.units
@@ -163,10 +163,10 @@ def _expected_table_rows(full: Summary, limit: int) -> list[UnitSummary]:
 @pytest.mark.parametrize("text", PERIODS)
 @pytest.mark.parametrize("limit", [1, 7, 120])
 def test_table_summary_holds_the_worst_of_each_level_and_counts_the_rest(
-    store: sqlite3.Connection, text: str, limit: int
+    conn: sqlite3.Connection, text: str, limit: int
 ) -> None:
-    full = summarise(store, parse_period(text))
-    table = summarise(store, parse_period(text), rows_per_level=limit)
+    full = summarise(conn, parse_period(text))
+    table = summarise(conn, parse_period(text), rows_per_level=limit)
     assert list(table.units) == _expected_table_rows(full, limit)
     assert dict(table.units_per_level) == dict(Counter(row.unit.level for row in full.units))
     assert table.flags_seen == tuple(sorted({flag for row in full.units for flag in row.flags}))
@@ -175,27 +175,27 @@ def test_table_summary_holds_the_worst_of_each_level_and_counts_the_rest(
 
 
 @pytest.mark.parametrize("limit", [3, 120])
-def test_table_summary_renders_exactly_as_the_full_one(store: sqlite3.Connection, limit: int) -> None:
+def test_table_summary_renders_exactly_as_the_full_one(conn: sqlite3.Connection, limit: int) -> None:
     def text(summary: Summary) -> str:
         out = io.StringIO()
         render_summary(summary, Console(file=out, width=170), limit)
         return out.getvalue()
 
     period = parse_period("2026")
-    rendered = text(summarise(store, period, rows_per_level=limit))
-    assert rendered == text(summarise(store, period))
+    rendered = text(summarise(conn, period, rows_per_level=limit))
+    assert rendered == text(summarise(conn, period))
     if limit == 3:
         assert "đơn vị khác (--all để xem tất cả)" in rendered
 
 
-def test_level_and_unit_filters_keep_their_meaning(store: sqlite3.Connection) -> None:
+def test_level_and_unit_filters_keep_their_meaning(conn: sqlite3.Connection) -> None:
     period = parse_period("2026-Q3")
-    full = summarise(store, period)
+    full = summarise(conn, period)
     for level in (*LEVELS, "ward"):
-        assert summarise(store, period, level=level).units == tuple(r for r in full.units if r.unit.level == level)
+        assert summarise(conn, period, level=level).units == tuple(r for r in full.units if r.unit.level == level)
     for row in full.units[::37]:
-        assert summarise(store, period, unit=row.unit.code).units == (row,)
-    assert summarise(store, period, unit="999.99.99.H04").units == ()
+        assert summarise(conn, period, unit=row.unit.code).units == (row,)
+    assert summarise(conn, period, unit="999.99.99.H04").units == ()
 
 
 def test_summary_command_flags_units_beyond_the_table(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from click.testing import CliRunner
-from test_metrics import new_store
+from helpers.db import new_store
 
 from docflow.cli import main
 from docflow.readers.lists import read_unit_file

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from ingest_helpers import SENDER, assert_counters_exact, counters_of, edxml, table, write_edxml
+from helpers.ingest import SENDER, assert_counters_exact, counters_of, edxml, table, write_edxml
 
 import docflow.watch.watcher as watch_module
 from docflow.ingest.run import ingest_batch

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Iterable, Mapping
 from datetime import date
 from pathlib import Path
 
@@ -31,10 +32,15 @@ def document(number: str = "12", notation: str = "SNV-VP", **overrides: object) 
     return build_edxml(**fields)  # type: ignore[arg-type]
 
 
-def zip_bytes(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+def zip_bytes(
+    members: Mapping[str, bytes] | Iterable[tuple[str | zipfile.ZipInfo, bytes]],
+    compression: int = zipfile.ZIP_DEFLATED,
+) -> bytes:
+    """A zip of ``members``, in order; pairs allow repeated names and hand-made ZipInfo headers."""
+    pairs = members.items() if isinstance(members, Mapping) else members
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression) as archive:
-        for name, data in members.items():
+        for name, data in pairs:
             archive.writestr(name, data)
     return buffer.getvalue()
 

@@ -49,13 +49,12 @@ def verdict(
     common_name: str | None = None,
     covers_whole_file: bool | None = True,
 ) -> Verdict:
-    """A hand-made verdict, for store tests that do not need the engine."""
-    failed_indication = Indication.INDETERMINATE if sub and sub.name.startswith(("NO_", "CHAIN", "CERT")) \
-        else Indication.TOTAL_FAILED
+    """A hand-made verdict, for store tests that do not need the engine; its indication is the engine's."""
+    subindication = None if passed else (sub or SubIndication.HASH_FAILURE)
     return Verdict(
         index=index,
-        indication=Indication.TOTAL_PASSED if passed else failed_indication,
-        subindication=None if passed else (sub or SubIndication.HASH_FAILURE),
+        indication=subindication.indication if subindication else Indication.TOTAL_PASSED,
+        subindication=subindication,
         reason="ok" if passed else "failed",
         signer_cert_sha256=cert,
         signer_serial=serial,
@@ -150,9 +149,32 @@ def ingest_all(db: Path, batches: list[Path], trust: TrustStore | None = None) -
 
 
 def assert_counters_exact(store: Store) -> None:
-    """The incrementally kept counters equal a rebuild from the documents, and the year rollup their sums."""
-    assert store.counter_rows() == store.expected_counters()
-    assert year_rows(store) == year_sums_of_months(store)
+    """The incrementally kept counters equal a rebuild from the documents, and the year rollup their sums.
+
+    A failure lists each differing counter as ``unit period counter: expected N, kept M``.
+    """
+    kept = [(row.unit, row.period, *row.values) for row in store.counter_rows()]
+    rebuilt = [(row.unit, row.period, *row.values) for row in store.expected_counters()]
+    differences = _differences(rebuilt, kept)
+    assert not differences, "counters differ from a rebuild from the documents:\n" + "\n".join(differences)
+    differences = _differences(year_sums_of_months(store), year_rows(store))
+    assert not differences, "year counters differ from their months' sums:\n" + "\n".join(differences)
+
+
+def _differences(expected: list[tuple[object, ...]], kept: list[tuple[object, ...]]) -> list[str]:
+    """Each (unit, period) row only one side has, and each counter whose values differ."""
+    expected_rows = {(str(unit), str(period)): values for unit, period, *values in expected}
+    kept_rows = {(str(unit), str(period)): values for unit, period, *values in kept}
+    lines = []
+    for unit, period in sorted(expected_rows.keys() | kept_rows.keys()):
+        want, have = expected_rows.get((unit, period)), kept_rows.get((unit, period))
+        if want is None or have is None:
+            lines.append(f"{unit} {period}: row {'missing' if have is None else 'not expected'} in the kept counters")
+        for name, wanted, had in zip(COUNTER_COLUMNS, want or [0] * len(COUNTER_COLUMNS),
+                                     have or [0] * len(COUNTER_COLUMNS), strict=True):
+            if wanted != had:
+                lines.append(f"{unit} {period} {name}: expected {wanted}, kept {had}")
+    return lines
 
 
 def year_rows(store: Store) -> list[tuple[object, ...]]:
