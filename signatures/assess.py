@@ -11,7 +11,8 @@ from functools import lru_cache
 from typing import Mapping, Sequence
 
 from signatures.certinfo import CertInfo, cert_info
-from signatures.cms import ContentDigests, SignerCheck, check_signer, eddsa_digest_problem
+from signatures.algorithms import eddsa_digest_problem
+from signatures.cms import ContentDigests, SignerCheck, check_signer
 from signatures.cmsparts import SignerParts
 from signatures.decide import Finding, decide, failed, passed, skipped
 from signatures.kind import classify_signer

@@ -22,8 +22,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa, utils
 
 from signatures.certinfo import CertInfo, cert_info
-from signatures.cmsparts import AlgorithmNames, SignedAttributes, SignedParts, SignerParts, Unusual, algorithm_names
+from signatures.cmsparts import SignedAttributes, SignedParts, SignerParts, Unusual, algorithm_names
 from signatures.cmsparts import as_set, der_signed_attributes, read_signed_attributes, read_signed_parts
+from signatures.algorithms import algorithm_refusal
 from signatures.decide import Finding, failed, passed, skipped
 from signatures.verdict import CheckName, SubIndication
 
@@ -36,7 +37,6 @@ __all__ = [
     "embedded_certificates",
     "encapsulated_content",
     "check_signer",
-    "eddsa_digest_problem",
 ]
 
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
@@ -56,7 +56,6 @@ _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
 _XOF_LENGTHS = {"shake128": 32, "shake256": 64, "shake128_len": 32, "shake256_len": 64}
 """RFC 8419/8702 output lengths (bytes) for the extendable-output digests used with EdDSA."""
 SUPPORTED_DIGESTS = frozenset(_HASHES) | frozenset(_XOF_LENGTHS)
-_EDDSA_DIGEST = {"ed25519": "sha512", "ed448": "shake256"}
 
 
 class CmsFormatError(ValueError):
@@ -160,14 +159,6 @@ def _digest(algorithm: str, data: bytes) -> bytes:
     return hashlib.new(algorithm.replace("_", "-"), data).digest()
 
 
-def eddsa_digest_problem(signature_algorithm: str | None, digest_algorithm: str | None) -> str | None:
-    """RFC 8419 fixes the digest for each EdDSA curve; anything else is refused."""
-    required = _EDDSA_DIGEST.get(signature_algorithm or "")
-    if required is None or (digest_algorithm or "").startswith(required):
-        return None
-    return f"{signature_algorithm} signatures must use {required}, not {digest_algorithm}"
-
-
 @dataclass
 class SignerCheck:
     findings: list[Finding] = field(default_factory=list)
@@ -226,21 +217,10 @@ def check_signer(
             f"The signature uses the digest algorithm '{result.digest_algorithm}', which docflow cannot check.",
         ))
         return result
-    mismatch = _algorithm_mismatch(names, result.signer.public_key)
-    if names.signature not in _KEY_FAMILIES:
-        # Checking the value by the key's type alone would pass a signature whose algorithm no one can name.
-        mismatch = f"the signature algorithm {names.signature} is not one docflow knows"
-        result.findings.append(failed(
-            CheckName.SIGNATURE_VALUE, SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
-            f"The signature names an algorithm docflow does not know ({names.signature}), so its value cannot be "
-            "checked; ask the sender to re-sign with RSA or ECDSA and SHA-256.", mismatch,
-        ))
-    elif mismatch is not None:
-        result.findings.append(failed(
-            CheckName.SIGNATURE_VALUE, SubIndication.SIG_CRYPTO_FAILURE,
-            f"The signature is refused because {mismatch}; the signing tool wrote a contradictory signature. "
-            "Ask the sender to re-sign.", mismatch,
-        ))
+    refusal = algorithm_refusal(names, result.signer.public_key)
+    mismatch = refusal.check.detail if refusal is not None else None
+    if refusal is not None:
+        result.findings.append(refusal)
     if digests is None:
         result.findings.append(failed(
             CheckName.MESSAGE_DIGEST, SubIndication.SIGNED_DATA_NOT_FOUND,
@@ -257,32 +237,6 @@ def check_signer(
     elif mismatch is None:
         _check_without_attributes(result, digests)
     return result
-
-
-_KEY_FAMILIES: dict[str, tuple[str, type]] = {
-    "rsassa_pkcs1v15": ("RSA", rsa.RSAPublicKey),
-    "rsassa_pss": ("RSA-PSS", rsa.RSAPublicKey),
-    "ecdsa": ("ECDSA", ec.EllipticCurvePublicKey),
-    "dsa": ("DSA", dsa.DSAPublicKey),
-    "ed25519": ("Ed25519", ed25519.Ed25519PublicKey),
-    "ed448": ("Ed448", ed448.Ed448PublicKey),
-}
-_KEY_NAMES = {rsa.RSAPublicKey: "RSA", ec.EllipticCurvePublicKey: "EC", dsa.DSAPublicKey: "DSA",
-              ed25519.Ed25519PublicKey: "Ed25519", ed448.Ed448PublicKey: "Ed448"}
-
-
-def _algorithm_mismatch(names: AlgorithmNames, key: object) -> str | None:
-    """Why the signature algorithm contradicts the key or the digest algorithm; None when they agree."""
-    family = _KEY_FAMILIES.get(names.signature)
-    if family is not None and key is not None and not isinstance(key, family[1]):
-        have = next((label for kind, label in _KEY_NAMES.items() if isinstance(key, kind)), type(key).__name__)
-        return f"it names the {family[0]} algorithm but the signer's key is {have}"
-    # EdDSA identifiers name their hash too, but RFC 8419's digest rule for them is a policy check (assess).
-    combined = names.signature_hash is not None and names.pss is None and names.signature not in _EDDSA_DIGEST
-    if combined and names.signature_hash is not None and names.signature_hash != names.digest:
-        return (f"its signature algorithm names {names.signature_hash.upper()} while its digest algorithm is "
-                f"{(names.digest or 'unknown').upper()}")
-    return None
 
 
 def _no_signer_finding(sid: bytes, embedded: tuple[bytes, ...]) -> Finding:
