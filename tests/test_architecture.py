@@ -32,7 +32,6 @@ OVERSIZED: dict[str, int] = {
     "docflow/store/core.py": 849,
     "docflow/readers/archive.py": 520,
     "docflow/ingest/run.py": 503,
-    "signatures/modification.py": 715,
     "docflow/watch/watcher.py": 463,
 }
 """Modules still over the limit, at most this long: the list may only shrink (issue 15)."""
