@@ -40,7 +40,7 @@ def _may_lock(data: bytes, reader: PdfReader, signature: PdfSignature) -> bool:
     number = signature.object_number
     start = next((table[number] for table in reader.xref.values() if number in table), None)
     end = data.find(b"endobj", start) if isinstance(start, int) else -1
-    if end < 0:
+    if not isinstance(start, int) or end < 0:
         return True  # not where the xref says: let pypdf find it
     gap_start, gap_end = signature.byte_range[1], signature.byte_range[2]
     # The /Contents hex string (the byte range's gap) cannot hold a name: only the rest is searched.

@@ -108,7 +108,8 @@ def certification_level(reader: PdfReader, signatures: Sequence[PdfSignature]) -
     if first.docmdp is not None:
         return first.docmdp if first.docmdp in _DOCMDP_ALLOWS else 2
     try:
-        perms = resolve(resolve(reader.trailer["/Root"]).get("/Perms"))
+        catalog = resolve(reader.trailer["/Root"])
+        perms = resolve(catalog.get("/Perms")) if isinstance(catalog, DictionaryObject) else None
         target = perms.raw_get("/DocMDP") if isinstance(perms, DictionaryObject) and "/DocMDP" in perms else None
     except Exception:  # noqa: BLE001 - a broken /Perms certifies nothing
         return None

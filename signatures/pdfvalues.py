@@ -39,7 +39,8 @@ def object_at(reader: PdfReader, number: int) -> object | None:
 def walk(start: list[object], children: Callable[[object], list[object]]) -> Iterator[tuple[int | None, object]]:
     """(object number or None when direct, resolved value) of everything reachable, each indirect object once
     and at most ``_MAX_WALK`` of them: hostile files loop."""
-    pending, seen = list(start), set()
+    pending: list[object] = list(start)
+    seen: set[int] = set()
     while pending and len(seen) < _MAX_WALK:
         item = pending.pop()
         number = item.idnum if isinstance(item, IndirectObject) else None

@@ -57,9 +57,16 @@ class Roles:
     def referred(self, number: int) -> bool:
         return self.referrers(number) != []
 
+    def shared(self, number: int) -> bool:
+        """Whether object ``number`` is referred to other than exactly once (or the file is too large to tell)."""
+        edges = self.referrers(number)
+        return edges is None or len(edges) != 1
+
     def _only(self, number: int, allowed: Callable[[Edge], bool]) -> bool:
         edges = self.referrers(number)
-        return bool(edges) and all(allowed(edge) for edge in edges)
+        if not edges:
+            return False
+        return all(allowed(edge) for edge in edges)
 
     def only_under(self, number: int, key: str) -> bool:
         """Referred to only as the value of ``key`` (directly, not inside an array or dictionary)."""
@@ -88,12 +95,18 @@ class Roles:
         while changed:
             changed = False
             for number in list(inside):
-                edges = self.referrers(number)
-                if edges is None or not all(edge.holder in inside or (
-                        edge.holder == self.catalog_number and edge.path == ("/DSS",)) for edge in edges):
+                if not self._only_within(number, inside):
                     inside.discard(number)
                     changed = True
         return inside
+
+    def _only_within(self, number: int, inside: set[int]) -> bool:
+        """Whether every reference to ``number`` comes from ``inside`` or is the catalog's /DSS entry."""
+        edges = self.referrers(number)
+        if edges is None:
+            return False
+        return all(edge.holder in inside or (edge.holder == self.catalog_number and edge.path == ("/DSS",))
+                   for edge in edges)
 
     @cached_property
     def metadata(self) -> set[int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from functools import cached_property
+from typing import SupportsFloat, SupportsIndex
 
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject
@@ -164,8 +165,8 @@ class _Diff:
                 self._kids(array(old.get("/Kids")), array(new.get("/Kids")))
             elif key == "/AP" and fillable:
                 # An indirect appearance dictionary something else also uses is not this field's to change.
-                shared = "/AP" in old and isinstance(old.raw_get("/AP"), IndirectObject) and len(
-                    roles.referrers(old.raw_get("/AP").idnum)) != 1
+                appearance = old.raw_get("/AP") if "/AP" in old else None
+                shared = isinstance(appearance, IndirectObject) and roles.shared(appearance.idnum)
                 self.note(Modification.OTHER if shared else Modification.FORM_FILLING)
             elif key == "/F" and fillable:
                 self.note(Modification.FORM_FILLING if _shown(old) == _shown(new) else Modification.OTHER)
@@ -227,7 +228,9 @@ class _Diff:
             self.note(Modification.OTHER)
             return
         plain = type(old) is DictionaryObject
-        differing = differing_keys(old, new) if plain else []  # type: ignore[arg-type]
+        differing = (
+            differing_keys(old, new) if type(old) is DictionaryObject and isinstance(new, DictionaryObject) else []
+        )
         if (plain and not differing) or (not plain and canonical(old) == canonical(new)):
             return  # written again unchanged (a writer's mark aside)
         # Each role below is trusted only when every reference to the object in the signed revision is in that
@@ -238,14 +241,15 @@ class _Diff:
                 self.note(Modification.LTV)
             else:
                 self.note(Modification.FORM_FILLING if self._appearance_update(number, roles) else Modification.OTHER)
-        elif kind == "/Page" and isinstance(new, DictionaryObject):
+        elif kind == "/Page" and isinstance(old, DictionaryObject) and isinstance(new, DictionaryObject):
             self._page(old, new, differing)
-        elif isinstance(old, DictionaryObject) and _is_field(old):
-            self._changed_field(old, new, differing, signature_field=_is_signature_field(old), roles=roles)  # type: ignore[arg-type]
+        elif isinstance(old, DictionaryObject) and isinstance(new, DictionaryObject) and _is_field(old):
+            self._changed_field(old, new, differing, signature_field=_is_signature_field(old), roles=roles)
         elif isinstance(old, DictionaryObject) and "/Subtype" in old and "/Rect" in old and roles.only_as_annotation(number):
             self.note(Modification.ANNOTATIONS)
-        elif isinstance(old, ArrayObject) and number in roles.annots_arrays and roles.only_under(number, "/Annots"):
-            self._annotations(list(old), list(new))  # type: ignore[arg-type]
+        elif isinstance(old, ArrayObject) and isinstance(new, ArrayObject) and number in roles.annots_arrays and (
+                roles.only_under(number, "/Annots")):
+            self._annotations(list(old), list(new))
         elif number in roles.dss_only:
             self.note(Modification.LTV)
         elif number in roles.extensions and roles.only_under(number, "/Extensions"):
@@ -282,10 +286,18 @@ def _visible(field: DictionaryObject) -> bool:
 
 def _area(annotation: object) -> float:
     try:
-        x1, y1, x2, y2 = (float(number) for number in array(annotation.get("/Rect")))  # type: ignore[union-attr]
+        rect = array(annotation.get("/Rect")) if isinstance(annotation, DictionaryObject) else []
+        x1, y1, x2, y2 = (_coordinate(number) for number in rect)
     except (AttributeError, TypeError, ValueError):
         return 0.0
     return abs(x2 - x1) * abs(y2 - y1)
+
+
+def _coordinate(value: object) -> float:
+    """What ``float`` makes of a /Rect entry; anything it takes no number from is refused as it would be."""
+    if not isinstance(value, (str, bytes, SupportsFloat, SupportsIndex)):
+        raise TypeError("not a number")
+    return float(value)
 
 
 def _shown(annotation: DictionaryObject) -> int:
