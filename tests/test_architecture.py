@@ -28,9 +28,7 @@ LAYERS = (
 
 MAX_MODULE_LINES = 450
 MAX_FUNCTION_LINES = 60
-OVERSIZED: dict[str, int] = {
-    "signatures/modification.py": 715,
-}
+OVERSIZED: dict[str, int] = {}
 """Modules still over the limit, at most this long: the list may only shrink (issue 15)."""
 LONG_FUNCTIONS: dict[str, int] = {"docflow/reports/ranking.py:_ranking_sql": 75, "signatures/cms.py:check_signer": 65}
 """Functions still over the limit, at most this long: the list may only shrink."""
