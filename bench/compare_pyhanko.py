@@ -41,8 +41,11 @@ _DOCFLOW = (sys.executable, "-c", "from docflow.cli import main; main()")
 _FACTS = ("readable", "count", "integrity", "modification", "trusted")
 _DOCFLOW_INTEGRITY_FAILURES = {"HASH_FAILURE": "broken", "SIG_CRYPTO_FAILURE": "broken", "FORMAT_FAILURE": "unreadable"}
 _PYHANKO_MODIFICATION = {
-    "NONE": "none", "LTA_UPDATES": "ltv", "FORM_FILLING": "form_filling",
-    "ANNOTATIONS": "annotations", "OTHER": "other",
+    "NONE": "none",
+    "LTA_UPDATES": "ltv",
+    "FORM_FILLING": "form_filling",
+    "ANNOTATIONS": "annotations",
+    "OTHER": "other",
 }
 
 
@@ -107,11 +110,15 @@ def _docflow_row(file: str, row: dict[str, object]) -> Facts:
     else:
         integrity = "unknown"
     modification = row.get("modification")
-    return Facts(file, int(row["index"]), integrity,  # type: ignore[arg-type]
-                 str(modification) if modification is not None else None,
-                 # pyHanko's bottom line includes its DocMDP verdict: docflow's, the modification check.
-                 row.get("indication") == "TOTAL_PASSED" and checks.get("modification") != "failed",
-                 f"{row.get('indication')}/{sub}".rstrip("/"))
+    return Facts(
+        file,
+        int(row["index"]),
+        integrity,  # type: ignore[arg-type]
+        str(modification) if modification is not None else None,
+        # pyHanko's bottom line includes its DocMDP verdict: docflow's, the modification check.
+        row.get("indication") == "TOTAL_PASSED" and checks.get("modification") != "failed",
+        f"{row.get('indication')}/{sub}".rstrip("/"),
+    )
 
 
 # -- pyHanko's side ----------------------------------------------------------------------------
@@ -210,7 +217,9 @@ def _pyhanko_context(trust: Path | None) -> object:
     return ValidationContext(
         trust_roots=[c for c in parsed if c.self_signed != "no"],
         other_certs=[c for c in parsed if c.self_signed == "no"],
-        crls=crls, allow_fetching=False, revocation_mode="soft-fail",
+        crls=crls,
+        allow_fetching=False,
+        revocation_mode="soft-fail",
     )
 
 
@@ -232,8 +241,19 @@ def _run_chunk(command: list[str], chunk: list[Path], timeout: float) -> dict[st
     except subprocess.TimeoutExpired:
         pass
     if len(chunk) == 1:
-        return {str(chunk[0]): [json.dumps({"file": str(chunk[0]), "index": None, "integrity": "timeout",
-                                            "indication": None, "reason": "no answer in time"})]}
+        return {
+            str(chunk[0]): [
+                json.dumps(
+                    {
+                        "file": str(chunk[0]),
+                        "index": None,
+                        "integrity": "timeout",
+                        "indication": None,
+                        "reason": "no answer in time",
+                    }
+                )
+            ]
+        }
     results: dict[str, list[str]] = {}
     for path in chunk:
         single = [part for part in command if part not in {str(p) for p in chunk}] + [str(path)]
@@ -251,8 +271,11 @@ def _by_file(stdout: bytes) -> dict[str, list[str]]:
 
 def _env() -> dict[str, str]:
     root = str(Path(__file__).resolve().parents[1])
-    return {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", ""),
-            "PYTHONWARNINGS": "ignore"}
+    return {
+        **os.environ,
+        "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        "PYTHONWARNINGS": "ignore",
+    }
 
 
 # -- comparing ---------------------------------------------------------------------------------
@@ -325,8 +348,10 @@ def _print_markdown(tally: Counter[tuple[str, bool]], disagreements: list[Disagr
         print("\n| file | # | fact | docflow | pyHanko | docflow says | pyHanko says |\n|---|---|---|---|---|---|---|")
     for d in disagreements:
         index = "" if d.index is None else d.index
-        print(f"| {Path(d.file).name} | {index} | {d.fact} | {d.docflow} | {d.pyhanko} | {d.docflow_note} "
-              f"| {d.pyhanko_note} |")
+        print(
+            f"| {Path(d.file).name} | {index} | {d.fact} | {d.docflow} | {d.pyhanko} | {d.docflow_note} "
+            f"| {d.pyhanko_note} |"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,7 +23,6 @@ from pathlib import Path
 from _common import Row, parse_args, print_rows
 from asn1crypto import core
 from asn1crypto import crl as asn1_crl
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -59,8 +58,10 @@ def _big_crl(pki: SamplePKI, entries: int) -> bytes:
     fields = [tbs[name].dump() for name in ("version", "signature", "issuer", "this_update", "next_update")]
     tbs_der = _tlv(0x30, b"".join(fields) + _tlv(0x30, b"".join(listed)) + tbs["crl_extensions"].dump())
     signature = pki.intermediate.key.sign(tbs_der, padding.PKCS1v15(), hashes.SHA256())  # type: ignore[union-attr]
-    return _tlv(0x30, tbs_der + parsed["signature_algorithm"].dump() + core.BitString.load(
-        _tlv(0x03, b"\x00" + signature)).dump())
+    return _tlv(
+        0x30,
+        tbs_der + parsed["signature_algorithm"].dump() + core.BitString.load(_tlv(0x03, b"\x00" + signature)).dump(),
+    )
 
 
 def prepare(folder: Path, entries: int) -> None:
@@ -101,8 +102,9 @@ def _peak_rss_mb() -> float:
 
 
 def _run_child(folder: Path, store: str) -> dict[str, object]:
-    completed = subprocess.run([sys.executable, __file__, "--child", str(folder), store],
-                               capture_output=True, text=True, check=True)
+    completed = subprocess.run(
+        [sys.executable, __file__, "--child", str(folder), store], capture_output=True, text=True, check=True
+    )
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
@@ -110,9 +112,13 @@ def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--child":
         child(Path(sys.argv[2]), sys.argv[3])
         return
-    args = parse_args(__doc__.splitlines()[0], lambda parser: (
-        parser.add_argument("--entries", type=int, default=None),
-        parser.add_argument("--keep", type=Path, default=None, help="build (or reuse) the inputs in DIR")))
+    args = parse_args(
+        __doc__.splitlines()[0],
+        lambda parser: (
+            parser.add_argument("--entries", type=int, default=None),
+            parser.add_argument("--keep", type=Path, default=None, help="build (or reuse) the inputs in DIR"),
+        ),
+    )
     entries = args.entries or (20_000 if args.quick else 1_000_000)
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.keep or Path(scratch)
@@ -122,8 +128,16 @@ def main() -> None:
     size_mb = (folder / "big" / "ca-nha-nuoc-g2-mau.crl").stat().st_size / 2**20 if args.keep else 0.0
     rows = [
         Row("trust store load", big["load"] * 1000, "ms", "without the big CRL", plain["load"] * 1000),
-        *(Row(f"verify, {name} signer ({big['verdicts'][name][1]})", big["verdicts"][name][0] * 1000, "ms",
-              "without the big CRL", plain["verdicts"][name][0] * 1000) for name in ("good", "revoked")),
+        *(
+            Row(
+                f"verify, {name} signer ({big['verdicts'][name][1]})",
+                big["verdicts"][name][0] * 1000,
+                "ms",
+                "without the big CRL",
+                plain["verdicts"][name][0] * 1000,
+            )
+            for name in ("good", "revoked")
+        ),
         Row("peak RSS", big["peak_mb"], "MB", "without the big CRL", plain["peak_mb"]),
     ]
     print_rows(f"verify with a CRL of {entries:,} entries" + (f" ({size_mb:.1f} MB)" if size_mb else ""), rows)

@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from _common import Row, parse_args, print_rows
@@ -43,9 +43,15 @@ def register_rows(count: int) -> list[tuple[str, ...]]:
     start = date(2026, 1, 1)
     return [
         (
-            units[number % len(units)], "di", str(number), "CV-STC",
-            (start + timedelta(days=number % 365)).strftime("%d/%m/%Y"), "Công văn",
-            ("dien_tu", "giay", "ca_hai")[number % 3], "0", f"Trích yếu văn bản số {number}",
+            units[number % len(units)],
+            "di",
+            str(number),
+            "CV-STC",
+            (start + timedelta(days=number % 365)).strftime("%d/%m/%Y"),
+            "Công văn",
+            ("dien_tu", "giay", "ca_hai")[number % 3],
+            "0",
+            f"Trích yếu văn bản số {number}",
             units[(number + 1) % len(units)],
         )
         for number in range(count)
@@ -126,7 +132,7 @@ def write_edxml_batch(folder: Path, packages: int) -> Path:
     write_trust_dir(pki, folder / "trust")
     batch = folder / "batch"
     batch.mkdir()
-    signed_at = datetime.now(timezone.utc) - timedelta(days=1)
+    signed_at = datetime.now(UTC) - timedelta(days=1)
     for number in range(packages):
         pdf = sign_pdf(make_pdf(f"Cong van {number}/STP", pad_to=30_000), person, signing_time=signed_at)
         pdf = sign_pdf(pdf, organisation, signing_time=signed_at + timedelta(minutes=2))
@@ -146,8 +152,18 @@ def write_edxml_batch(folder: Path, packages: int) -> Path:
 
 def edxml_seconds(batch: Path, folder: Path, packages: int, workers: int | None) -> float:
     store = folder / f"edxml-{batch.name}-{workers or 'default'}.db"
-    command = [sys.executable, "-m", "docflow", "ingest", str(batch), "--db", str(store),
-               "--trust", str(folder / "trust"), "--json"]
+    command = [
+        sys.executable,
+        "-m",
+        "docflow",
+        "ingest",
+        str(batch),
+        "--db",
+        str(store),
+        "--trust",
+        str(folder / "trust"),
+        "--json",
+    ]
     if workers is not None:
         command += ["--workers", str(workers)]
     started = time.perf_counter()
@@ -184,15 +200,16 @@ def main() -> None:
         batch = write_edxml_batch(folder, packages)
         one_package = one_package_batch(batch)
         os.sync()  # the 200 MB just written would otherwise be flushed to disk during the timed runs
-        seconds = {workers: (edxml_seconds(one_package, folder, 1, workers), edxml_seconds(batch, folder, packages, workers))
-                   for workers in (1, None)}
+        seconds = {
+            workers: (edxml_seconds(one_package, folder, 1, workers), edxml_seconds(batch, folder, packages, workers))
+            for workers in (1, None)
+        }
     whole = {workers: packages / total for workers, (_, total) in seconds.items()}
     started = {workers: (packages - 1) / (total - start) for workers, (start, total) in seconds.items()}
     print_rows(
         f"ingest ({count:,} register rows, {packages:,} edXML packages)",
         [
-            Row("register rows into the store", ours, "rows/s", "raw executemany, same columns and key",
-                baseline, 0.5),
+            Row("register rows into the store", ours, "rows/s", "raw executemany, same columns and key", baseline, 0.5),
             Row("  the store's writes alone (ceiling)", writes_only, "rows/s", "raw executemany", baseline),
             Row("edXML + signed PDF, docflow ingest, whole run", whole[None], "docs/s", "--workers 1", whole[1]),
             Row("edXML + signed PDF, once started", started[None], "docs/s", "--workers 1", started[1]),
@@ -200,8 +217,10 @@ def main() -> None:
     )
     print(f"start-up of docflow ingest (a one-package batch): {seconds[None][0]:.2f} s")
     for label, figure in (("whole run", whole[None]), ("once started", started[None])):
-        print(f"edXML target ≥ 1000 docs/s on {os.cpu_count()} cores, {label}: {figure:,.0f} → "
-              f"{'meets' if figure >= 1000 else 'MISSES'}")
+        print(
+            f"edXML target ≥ 1000 docs/s on {os.cpu_count()} cores, {label}: {figure:,.0f} → "
+            f"{'meets' if figure >= 1000 else 'MISSES'}"
+        )
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ import tempfile
 import threading
 import time
 import zipfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from _common import Row, parse_args, print_rows
@@ -51,7 +51,7 @@ def write_big_zip(path: Path, trust: Path, megabytes: int) -> int:
     pki = build_pki()
     organisation = issue_organisation(pki, "Sở Tài chính tỉnh Bắc Kạn")
     write_trust_dir(pki, trust)
-    signed_at = datetime.now(timezone.utc) - timedelta(days=3)
+    signed_at = datetime.now(UTC) - timedelta(days=3)
     count = megabytes * 1_000_000 // PDF_BYTES
     register = io.StringIO()
     writer = csv.writer(register)
@@ -63,16 +63,25 @@ def write_big_zip(path: Path, trust: Path, megabytes: int) -> int:
             name = f"van-ban/cv-{number}.pdf"
             signed = sign_pdf(pdf, organisation, signing_time=signed_at)
             if number % 2:
-                archive.writestr(f"edxml/cv-{number}.edxml", build_edxml(
-                    sender="000.00.05.H04", sender_name="Sở Tài chính tỉnh Bắc Kạn",
-                    recipients=[("000.00.00.H04", "UBND tỉnh Bắc Kạn")], number=str(number), notation="STC-VP",
-                    promulgation=signed_at.date(), subject=f"Công văn {number}",
-                    attachments=[Attachment(f"cv-{number}.pdf", signed)]))
+                archive.writestr(
+                    f"edxml/cv-{number}.edxml",
+                    build_edxml(
+                        sender="000.00.05.H04",
+                        sender_name="Sở Tài chính tỉnh Bắc Kạn",
+                        recipients=[("000.00.00.H04", "UBND tỉnh Bắc Kạn")],
+                        number=str(number),
+                        notation="STC-VP",
+                        promulgation=signed_at.date(),
+                        subject=f"Công văn {number}",
+                        attachments=[Attachment(f"cv-{number}.pdf", signed)],
+                    ),
+                )
                 continue
             archive.writestr(name, signed)
             if number % 10 == 0:
-                writer.writerow(["000.00.05.H04", "di", number, "STC-NS", "15/03/2026", "dien_tu",
-                                 "000.00.00.H04", name])
+                writer.writerow(
+                    ["000.00.05.H04", "di", number, "STC-NS", "15/03/2026", "dien_tu", "000.00.00.H04", name]
+                )
         archive.writestr("so-van-ban-di.csv", register.getvalue().encode("utf-8-sig"))
     return count
 
@@ -81,8 +90,7 @@ def child_peak_rss_mb(arguments: list[str]) -> tuple[float, float, str]:
     """Run a child Python: the peak RSS in MB of the child alone, the peak memory of the child and its
     worker processes together (PSS, sampled every 20 ms from /proc), and its output."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    process = subprocess.Popen([sys.executable, *arguments], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+    process = subprocess.Popen([sys.executable, *arguments], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     tree_peak = 0
     sampling = threading.Event()
 
@@ -148,13 +156,25 @@ def write_register(path: Path, rows: int) -> None:
     units = [f"000.{n:02d}.00.H04" for n in range(1, 20)]
     with path.open("w", encoding="utf-8-sig", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(["ma_don_vi", "huong", "so", "ky_hieu", "ngay_ban_hanh", "loai", "kenh", "mat", "trich_yeu",
-                         "noi_nhan"])
+        writer.writerow(
+            ["ma_don_vi", "huong", "so", "ky_hieu", "ngay_ban_hanh", "loai", "kenh", "mat", "trich_yeu", "noi_nhan"]
+        )
         for number in range(rows):
             day = datetime(2026, 1, 1) + timedelta(days=number % 365)
-            writer.writerow([units[number % 19], "di", number, "CV-STC", day.strftime("%d/%m/%Y"), "Công văn",
-                             ("dien_tu", "giay", "ca_hai")[number % 3], "0", f"Trích yếu văn bản số {number}",
-                             units[(number + 1) % 19]])
+            writer.writerow(
+                [
+                    units[number % 19],
+                    "di",
+                    number,
+                    "CV-STC",
+                    day.strftime("%d/%m/%Y"),
+                    "Công văn",
+                    ("dien_tu", "giay", "ca_hai")[number % 3],
+                    "0",
+                    f"Trích yếu văn bản số {number}",
+                    units[(number + 1) % 19],
+                ]
+            )
 
 
 def register_memory(rows: int) -> None:
@@ -164,15 +184,18 @@ def register_memory(rows: int) -> None:
         write_register(register, rows)
         idle, _, _ = child_peak_rss_mb(["-c", "import docflow.cli, signatures.api"])
         started = time.perf_counter()
-        peak, _, output = child_peak_rss_mb(["-m", "docflow", "ingest", str(register), "--db",
-                                             str(folder / "m.db"), "--json"])
+        peak, _, output = child_peak_rss_mb(
+            ["-m", "docflow", "ingest", str(register), "--db", str(folder / "m.db"), "--json"]
+        )
         seconds = time.perf_counter() - started
         outcome = json.loads(output.strip().splitlines()[-1])
         if outcome["outcome"] != "ingested" or outcome["documents"] != rows:
             raise SystemExit(f"the register was not ingested whole: {outcome}")
         size_mb = register.stat().st_size / 1_000_000
-    print_rows(f"memory ({size_mb:,.0f} MB register, {rows:,} rows)",
-               [Row("peak RSS, docflow ingest", peak, "MB", "import only", idle)])
+    print_rows(
+        f"memory ({size_mb:,.0f} MB register, {rows:,} rows)",
+        [Row("peak RSS, docflow ingest", peak, "MB", "import only", idle)],
+    )
     print(f"ingested {rows:,} rows in {seconds:.0f} s ({rows / seconds:,.0f} rows/s)")
     print(f"target: under 300 MB → {'meets' if peak < 300 else 'MISSES'} ({peak:.0f} MB)")
 
@@ -180,8 +203,12 @@ def register_memory(rows: int) -> None:
 def main() -> None:
     def options(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--megabytes", type=int, default=None)
-        parser.add_argument("--register-rows", type=int, default=None,
-                            help="measure a register export of this many rows instead of the zip batch")
+        parser.add_argument(
+            "--register-rows",
+            type=int,
+            default=None,
+            help="measure a register export of this many rows instead of the zip batch",
+        )
 
     args = parse_args(__doc__, options)
     if args.register_rows:
@@ -194,15 +221,28 @@ def main() -> None:
         count = write_big_zip(batch, folder / "trust", megabytes)
         idle, _, _ = child_peak_rss_mb(["-c", "import docflow.cli, signatures.api"])
         started = time.perf_counter()
-        peak, tree_peak, output = child_peak_rss_mb(["-m", "docflow", "ingest", str(batch), "--db", str(folder / "m.db"),
-                                          "--trust", str(folder / "trust"), "--json"])
+        peak, tree_peak, output = child_peak_rss_mb(
+            [
+                "-m",
+                "docflow",
+                "ingest",
+                str(batch),
+                "--db",
+                str(folder / "m.db"),
+                "--trust",
+                str(folder / "trust"),
+                "--json",
+            ]
+        )
         seconds = time.perf_counter() - started
         outcome = checked_outcome(output, count)
         size_mb = batch.stat().st_size / 1_000_000
     print_rows(
         f"memory ({size_mb:,.0f} MB zip, {count:,} signed PDFs, half in edXML packages)",
-        [Row("peak RSS, docflow ingest (main process)", peak, "MB", "import only", idle),
-         Row("peak memory (PSS) with its verification workers", tree_peak, "MB", "import only", idle)],
+        [
+            Row("peak RSS, docflow ingest (main process)", peak, "MB", "import only", idle),
+            Row("peak memory (PSS) with its verification workers", tree_peak, "MB", "import only", idle),
+        ],
     )
     print(f"ingested {outcome['signatures']:,} signatures and {outcome['documents']:,} documents in {seconds:.0f} s")
     print(f"target: under 300 MB, workers included → {'meets' if tree_peak < 300 else 'MISSES'} ({tree_peak:.0f} MB)")

@@ -63,8 +63,16 @@ def build_store(path: Path, documents: int, units: int) -> None:
             channel = generator.choice(CHANNELS)
             signed = channel != "paper" and generator.random() < 0.8
             yield (
-                f"doc-{number}", generator.choice(codes), str(number), "CV", f"{YEAR}-{month:02d}-15",
-                f"{YEAR}-{month:02d}", channel, int(channel != "paper"), int(signed), int(signed),
+                f"doc-{number}",
+                generator.choice(codes),
+                str(number),
+                "CV",
+                f"{YEAR}-{month:02d}-15",
+                f"{YEAR}-{month:02d}",
+                channel,
+                int(channel != "paper"),
+                int(signed),
+                int(signed),
                 int(signed and generator.random() < 0.7),
             )
 
@@ -130,8 +138,9 @@ def main() -> None:
         render_summary(summary, Console(file=io.StringIO(), width=160), SUMMARY_ROWS_PER_LEVEL)
 
     def scan() -> None:
-        connection.execute(f"SELECT sender, SUM(c) FROM ({_GROUP_BY.replace('COUNT(*)', 'COUNT(*) AS c')})"
-                           " GROUP BY sender").fetchall()
+        connection.execute(
+            f"SELECT sender, SUM(c) FROM ({_GROUP_BY.replace('COUNT(*)', 'COUNT(*) AS c')}) GROUP BY sender"
+        ).fetchall()
 
     ours = time_best(docflow_summary) * 1000
     theirs = time_best(scan, repeats=2 if not args.quick else 3) * 1000

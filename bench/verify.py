@@ -24,7 +24,7 @@ import tempfile
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from _common import Row, parse_args, print_rows, rate
@@ -44,14 +44,14 @@ DOCUMENT_BYTES = 100_000
 
 def build_corpus(folder: Path, count: int, pdfs: int) -> tuple[list[tuple[bytes, bytes]], list[bytes]]:
     """(content, detached CMS) pairs and two-signature PDFs, plus a trust dir in ``folder``."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     pki = build_pki(now=now)
     person = issue_person(pki, "Nguyễn Văn Bình", agency="Sở Tư pháp tỉnh Bắc Kạn")
     organisation = issue_organisation(pki, "Sở Tư pháp tỉnh Bắc Kạn")
     write_trust_dir(pki, folder)
     signed_at = now - timedelta(days=1)
     pairs = []
-    for number in range(count):
+    for _ in range(count):
         content = os.urandom(DOCUMENT_BYTES)
         pairs.append((content, sign_cms(content, person, signing_time=signed_at)))
     documents = []

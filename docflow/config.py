@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 import click
 
@@ -56,7 +56,8 @@ class SummaryConfig:
     min_documents: int = 10
     """Units with fewer outgoing documents in the period are not ranked."""
     targets: Mapping[str, float] = field(
-        default_factory=lambda: MappingProxyType({"province": 0.9, "district": 0.8, "commune": 0.6}))
+        default_factory=lambda: MappingProxyType({"province": 0.9, "district": 0.8, "commune": 0.6})
+    )
     """Electronic-issuance target per level."""
 
 
@@ -131,15 +132,16 @@ def _refuse(where: str, value: Any, problem: str, allowed: str) -> ConfigError:
 
 
 def _section(table: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    return _typed(table.get(name, {}), dict, f"[{name}]", "a table")
+    return cast(Mapping[str, Any], _typed(table.get(name, {}), dict, f"[{name}]", "a table"))
 
 
 def _only(table: Mapping[str, Any], allowed: tuple[str, ...], where: str) -> None:
     unknown = sorted(set(table) - set(allowed))
     if unknown:
         place = f"[{where}]" if where else "the top level"
-        raise ConfigError(f"docflow.toml: unknown key(s) {for_terminal(', '.join(unknown))} in {place}; "
-                          f"allowed: {', '.join(allowed)}")
+        raise ConfigError(
+            f"docflow.toml: unknown key(s) {for_terminal(', '.join(unknown))} in {place}; allowed: {', '.join(allowed)}"
+        )
 
 
 def _typed(value: Any, kind: type | tuple[type, ...], where: str, allowed: str) -> Any:
@@ -175,7 +177,7 @@ def _text(value: Any, where: str, what: str) -> str:
     text = _typed(value, str, where, allowed)
     if not text.strip() or "\0" in text:
         raise _refuse(where, value, "is empty or holds a NUL character", allowed)
-    return text
+    return cast(str, text)
 
 
 def _path(value: Any, where: str) -> str:
@@ -223,8 +225,10 @@ def _watch(section: Mapping[str, Any]) -> WatchConfig:
 def _summary(section: Mapping[str, Any]) -> SummaryConfig:
     if "tiers" in section:
         # Read by earlier versions but never used: a unit meets its level's target or does not.
-        raise ConfigError("docflow.toml: summary.tiers is not used: a unit meets its level's target or not; "
-                          "remove tiers and set the targets in [summary.targets]")
+        raise ConfigError(
+            "docflow.toml: summary.tiers is not used: a unit meets its level's target or not; "
+            "remove tiers and set the targets in [summary.targets]"
+        )
     _only(section, ("min_documents", "targets"), "summary")
     default = SummaryConfig()
     min_documents = _whole(section.get("min_documents", default.min_documents), "summary.min_documents", 0)
@@ -258,7 +262,11 @@ def _kind_overrides(section: Mapping[str, Any]) -> dict[str, str]:
         normalised = fingerprint.lower().replace(":", "")
         # A key that is not a SHA-256 would never match a certificate: the override would silently do nothing.
         if not _FINGERPRINT.match(normalised):
-            raise _refuse("signatures.kind_overrides", fingerprint, "is not a certificate's SHA-256",
-                          "64 hexadecimal digits (colons allowed)")
+            raise _refuse(
+                "signatures.kind_overrides",
+                fingerprint,
+                "is not a certificate's SHA-256",
+                "64 hexadecimal digits (colons allowed)",
+            )
         result[normalised] = kind
     return result

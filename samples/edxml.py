@@ -46,21 +46,36 @@ def _wrap(variant: str, header: Sequence[_Node], body: Sequence[_Node], attachme
     if variant not in VARIANTS:
         raise ValueError(f"unknown edXML variant {variant!r}; expected one of {VARIANTS}")
     if variant == "govn":
-        manifest = ("Manifest", [("Attachment", [("AttachmentName", a.name), ("ContentType", a.content_type),
-                                                 ("Content", base64.b64encode(a.data).decode())])
-                                 for a in attachments])
+        manifest = (
+            "Manifest",
+            [
+                (
+                    "Attachment",
+                    [
+                        ("AttachmentName", a.name),
+                        ("ContentType", a.content_type),
+                        ("Content", base64.b64encode(a.data).decode()),
+                    ],
+                )
+                for a in attachments
+            ],
+        )
         inner = "".join(_render(node, "") for node in [*header, *body, manifest])
-        return f'<?xml version="1.0" encoding="UTF-8"?><EdXMLEnvelope xmlns="{GOVN_NS}">{inner}</EdXMLEnvelope>'.encode()
+        return (
+            f'<?xml version="1.0" encoding="UTF-8"?><EdXMLEnvelope xmlns="{GOVN_NS}">{inner}</EdXMLEnvelope>'.encode()
+        )
     namespace = EDOC_NS if variant == "edoc" else QCVN_NS
     prefix = "" if variant == "qcvn-default" else "edXML:"
     declare = "" if variant == "qcvn-default" else f' xmlns:edXML="{namespace}"'
-    envelope = "".join([
-        f"<{prefix}edXMLEnvelope{declare}><{prefix}edXMLHeader>",
-        "".join(_render(node, prefix) for node in header),
-        f"</{prefix}edXMLHeader><{prefix}edXMLBody>",
-        "".join(_render(node, prefix) for node in body),
-        f"</{prefix}edXMLBody></{prefix}edXMLEnvelope>",
-    ])
+    envelope = "".join(
+        [
+            f"<{prefix}edXMLEnvelope{declare}><{prefix}edXMLHeader>",
+            "".join(_render(node, prefix) for node in header),
+            f"</{prefix}edXMLHeader><{prefix}edXMLBody>",
+            "".join(_render(node, prefix) for node in body),
+            f"</{prefix}edXMLBody></{prefix}edXMLEnvelope>",
+        ]
+    )
     encoded = "".join(
         f"<Attachment><ContentId>cid:{n}</ContentId><AttachmentName>{escape(a.name)}</AttachmentName>"
         f"<ContentType>{a.content_type}</ContentType><{prefix}ContentTransferEncoded{declare}>"
@@ -110,18 +125,30 @@ def build_edxml(
     stamp = sent_at or datetime(promulgation.year, promulgation.month, promulgation.day, 8, 0, 0)
     replacement: list[_Node] = (
         [("ReplacementInfoList", [("ReplacementInfo", [("DocumentId", names_document)])])]
-        if names_document and business == 3 else []
+        if names_document and business == 3
+        else []
     )
-    business_node: _Node = ("Bussiness", [
-        ("BussinessDocType", str(business)), ("BussinessDocReason", "Văn bản điện tử"),
-        ("DocumentId", names_document or own_id), ("Paper", "1" if paper else "0"), *replacement,
-    ])
-    trace: _Node = ("TraceHeaderList", [
-        ("TraceHeader", [("OrganId", sender), ("Timestamp", f"{stamp:%Y/%m/%d %H:%M:%S}")]), business_node,
-    ])
-    references: _Node = ("edXMLManifest", [
-        ("Reference", [("ContentId", f"cid:{n}"), ("AttachmentName", a.name)]) for n, a in enumerate(attachments, 1)
-    ])
+    business_node: _Node = (
+        "Bussiness",
+        [
+            ("BussinessDocType", str(business)),
+            ("BussinessDocReason", "Văn bản điện tử"),
+            ("DocumentId", names_document or own_id),
+            ("Paper", "1" if paper else "0"),
+            *replacement,
+        ],
+    )
+    trace: _Node = (
+        "TraceHeaderList",
+        [
+            ("TraceHeader", [("OrganId", sender), ("Timestamp", f"{stamp:%Y/%m/%d %H:%M:%S}")]),
+            business_node,
+        ],
+    )
+    references: _Node = (
+        "edXMLManifest",
+        [("Reference", [("ContentId", f"cid:{n}"), ("AttachmentName", a.name)]) for n, a in enumerate(attachments, 1)],
+    )
     return _wrap(variant, [("MessageHeader", fields), trace], [references], attachments)
 
 
@@ -139,14 +166,17 @@ def build_status(
 ) -> bytes:
     """An edXML status package; ``soap_base64`` gives the legacy SOAP-wrapped, base64-encoded form."""
     stamp = timestamp or datetime(2026, 3, 2, 9, 30, 0)
-    status: _Node = ("Status", [
-        ("ResponseFor", [("OrganId", document_id.split(",")[0]), ("DocumentId", document_id)]),
-        _organ("From", reporter, reporter_name),
-        ("StatusCode", code),
-        ("Description", description),
-        ("Timestamp", stamp.strftime(timestamp_format)),
-        ("StaffInfo", [("Department", "Văn thư"), ("Staff", "Nguyễn Văn A")]),
-    ])
+    status: _Node = (
+        "Status",
+        [
+            ("ResponseFor", [("OrganId", document_id.split(",")[0]), ("DocumentId", document_id)]),
+            _organ("From", reporter, reporter_name),
+            ("StatusCode", code),
+            ("Description", description),
+            ("Timestamp", stamp.strftime(timestamp_format)),
+            ("StaffInfo", [("Department", "Văn thư"), ("Staff", "Nguyễn Văn A")]),
+        ],
+    )
     if not soap_base64:
         return _wrap(variant, [status], [], ())
     soap = (

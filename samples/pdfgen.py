@@ -12,8 +12,9 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
-from datetime import datetime, timezone
-from typing import Any, Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, NumberObject
@@ -92,7 +93,7 @@ def _startxref(pdf: bytes) -> int:
 
 
 def _pdf_date(when: datetime) -> bytes:
-    return when.astimezone(timezone.utc).strftime("D:%Y%m%d%H%M%SZ").encode()
+    return when.astimezone(UTC).strftime("D:%Y%m%d%H%M%SZ").encode()
 
 
 def _incremental_update(
@@ -142,7 +143,7 @@ def sign_pdf(
     """
     if subfilter == "ETSI.CAdES.detached":
         cms_options.setdefault("signing_certificate_v2", True)
-    signing_time = signing_time or datetime.now(timezone.utc)
+    signing_time = signing_time or datetime.now(UTC)
     reader = PdfReader(io.BytesIO(pdf))
     root_ref = reader.trailer.raw_get("/Root")
     catalog = reader.trailer["/Root"]
@@ -165,9 +166,15 @@ def sign_pdf(
     name = field_name or f"Signature{len(fields)}"
     placeholder = b"<" + b"0" * (2 * _CONTENTS_RESERVE) + b">"
     signature_dict = (
-        b"<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /" + subfilter.encode() + b" "
-        + _BYTE_RANGE_PLACEHOLDER + b" /Contents " + placeholder
-        + b" /M (" + _pdf_date(signing_time) + b") >>"
+        b"<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /"
+        + subfilter.encode()
+        + b" "
+        + _BYTE_RANGE_PLACEHOLDER
+        + b" /Contents "
+        + placeholder
+        + b" /M ("
+        + _pdf_date(signing_time)
+        + b") >>"
     )
     field = (
         b"<< /Type /Annot /Subtype /Widget /FT /Sig /T (" + name.encode() + b") /F 132 "
@@ -225,13 +232,19 @@ def append_after_signature(pdf: bytes, extra: str | bytes = "Sửa sau khi ký")
     tree[NameObject("/Kids")] = ArrayObject([*pages["/Kids"], IndirectObject(page, 0, reader)])
     tree[NameObject("/Count")] = NumberObject(int(pages["/Count"]) + 1)
     text = f"BT /F1 12 Tf 72 770 Td ({_ascii(extra)}) Tj ET".encode()
-    return _incremental_update(pdf, {
-        pages_ref.idnum: _serialise(tree),
-        page: b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 %d 0 R >> >>"
-              b" /Contents %d 0 R >>" % (pages_ref.idnum, font, content),
-        content: _stream(text),
-        font: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    }, size + 3, root, _carried_trailer(reader))
+    return _incremental_update(
+        pdf,
+        {
+            pages_ref.idnum: _serialise(tree),
+            page: b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 %d 0 R >> >>"
+            b" /Contents %d 0 R >>" % (pages_ref.idnum, font, content),
+            content: _stream(text),
+            font: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        },
+        size + 3,
+        root,
+        _carried_trailer(reader),
+    )
 
 
 def break_byte_range(pdf: bytes, mode: str = "overlap") -> bytes:

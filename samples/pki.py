@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Union
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -40,7 +39,7 @@ __all__ = [
     "write_trust_dir",
 ]
 
-PrivateKey = Union[rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey]
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 CA_ORG = "Ban Cơ yếu Chính phủ (mẫu)"
 # Never fetched: the verifier reads CRLs from the trust directory only.
@@ -163,9 +162,7 @@ def _key_usage(usage: str) -> x509.KeyUsage:
 
 def _crl_distribution_point(issuer: Issued) -> x509.CRLDistributionPoints:
     url = ROOT_CRL_URL if issuer.cert.subject == issuer.cert.issuer else CRL_URL
-    return x509.CRLDistributionPoints(
-        [x509.DistributionPoint([x509.UniformResourceIdentifier(url)], None, None, None)]
-    )
+    return x509.CRLDistributionPoints([x509.DistributionPoint([x509.UniformResourceIdentifier(url)], None, None, None)])
 
 
 def _certify(
@@ -193,7 +190,12 @@ def _certify(
         .public_key(public_key)
         .serial_number(
             _serial_for(
-                subject.rfc4514_string(), issuer_name.rfc4514_string(), not_before, not_after, usage, hash_name,
+                subject.rfc4514_string(),
+                issuer_name.rfc4514_string(),
+                not_before,
+                not_after,
+                usage,
+                hash_name,
                 public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo),
             )
         )
@@ -243,8 +245,8 @@ def _ca_pair(
     seed_name: str, key_size: int, root_cn: str, intermediate_cn: str, organisation: str
 ) -> tuple[Issued, Issued]:
     """A self-signed root and an intermediate (pathLen 0) under it."""
-    start = datetime(2018, 8, 22, tzinfo=timezone.utc)
-    end = datetime(2048, 8, 14, tzinfo=timezone.utc)
+    start = datetime(2018, 8, 22, tzinfo=UTC)
+    end = datetime(2048, 8, 14, tzinfo=UTC)
     root = _certify(
         _name((NameOID.COUNTRY_NAME, "VN"), (NameOID.ORGANIZATION_NAME, organisation), (NameOID.COMMON_NAME, root_cn)),
         new_key("rsa", key_size, f"{seed_name}:{root_cn}"),
@@ -275,7 +277,7 @@ def build_pki(*, now: datetime | None = None, key_size: int = 2048, seed_name: s
     ``seed_name`` selects the pooled keys: the same name in one process reuses them,
     another name gives a hierarchy with fresh keys (same names, different CA).
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     root, intermediate = _ca_pair(
         seed_name, key_size, "RootCA chuyên dùng Chính phủ mẫu G2", "CA phục vụ các cơ quan Nhà nước mẫu G2", CA_ORG
     )
@@ -296,7 +298,7 @@ def build_pki(*, now: datetime | None = None, key_size: int = 2048, seed_name: s
 def _leaf_validity(
     pki_now: datetime, not_before: datetime | None, not_after: datetime | None
 ) -> tuple[datetime, datetime]:
-    start = not_before or datetime(pki_now.year - 3, 1, 1, tzinfo=timezone.utc)
+    start = not_before or datetime(pki_now.year - 3, 1, 1, tzinfo=UTC)
     return start, not_after or start + timedelta(days=365 * 6)
 
 
@@ -380,8 +382,17 @@ def issue_person(
         (NameOID.USER_ID, f"CCCD:{cccd}"),
     )
     return _issue_leaf(
-        pki, subject, slot=f"person:{full_name}", key=key, key_type=key_type, not_before=not_before,
-        not_after=not_after, usage=usage, hash_name=hash_name, issuer=issuer, key_identifiers=key_identifiers,
+        pki,
+        subject,
+        slot=f"person:{full_name}",
+        key=key,
+        key_type=key_type,
+        not_before=not_before,
+        not_after=not_after,
+        usage=usage,
+        hash_name=hash_name,
+        issuer=issuer,
+        key_identifiers=key_identifiers,
     )
 
 
@@ -410,8 +421,17 @@ def issue_organisation(
         (NameOID.USER_ID, f"MST:{tax_code}" if tax_code else ""),
     )
     return _issue_leaf(
-        pki, subject, slot=f"org:{name}", key=key, key_type=key_type, not_before=not_before,
-        not_after=not_after, usage=usage, hash_name=hash_name, issuer=issuer, key_identifiers=key_identifiers,
+        pki,
+        subject,
+        slot=f"org:{name}",
+        key=key,
+        key_type=key_type,
+        not_before=not_before,
+        not_after=not_after,
+        usage=usage,
+        hash_name=hash_name,
+        issuer=issuer,
+        key_identifiers=key_identifiers,
     )
 
 
@@ -437,9 +457,7 @@ def make_crl(
         .last_update(this_update)
         .next_update(next_update)
         .add_extension(x509.CRLNumber(int(this_update.timestamp())), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), critical=False
-        )
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), critical=False)
     )
     for entry in pki.revoked:
         if entry.issuer == issuer.cert.subject:

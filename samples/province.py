@@ -21,7 +21,7 @@ import random
 import unicodedata
 import zipfile
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from docflow.records import Channel, document_key
@@ -172,7 +172,7 @@ def _abbreviation(name: str) -> str:
 def _commune_name(short: str) -> str:
     for prefix, long_form in _COMMUNE_PREFIXES.items():
         if short.startswith(prefix):
-            return f"{long_form} {short[len(prefix):].strip()}"
+            return f"{long_form} {short[len(prefix) :].strip()}"
     return f"UBND xã {short}"
 
 
@@ -284,10 +284,17 @@ def _documents_of(
         planned.append(
             PlannedDocument(
                 document_id=document_key(unit.code, day, str(number), notation),
-                sender=unit.code, recipients=recipients, number=str(number), notation=notation,
-                promulgation_date=day, type_name=type_name, subject=rng.choice(_SUBJECTS), plan=plan,
+                sender=unit.code,
+                recipients=recipients,
+                number=str(number),
+                notation=notation,
+                promulgation_date=day,
+                type_name=type_name,
+                subject=rng.choice(_SUBJECTS),
+                plan=plan,
                 paper_copy=plan is not SignaturePlan.PAPER and rng.random() < 0.02,
-                confidential=rng.random() < 0.02, due_date=due,
+                confidential=rng.random() < 0.02,
+                due_date=due,
                 handled=_handling(recipients, day, due, rng) if plan is not SignaturePlan.PAPER else (),
             )  # fmt: skip
         )
@@ -383,7 +390,7 @@ def _person_names(rng: random.Random, count: int) -> list[str]:
 
 
 def _utc(day: date, hour: int = 2, minute: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=timezone.utc)
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -447,7 +454,7 @@ class _Signers:
         return self._faulty[(unit.code, plan)]
 
     def _make_faulty(self, unit: ProvinceUnit, plan: SignaturePlan) -> Issued:
-        start = datetime(self._year - 4, 1, 1, tzinfo=timezone.utc)
+        start = datetime(self._year - 4, 1, 1, tzinfo=UTC)
         if plan is SignaturePlan.UNTRUSTED:
             # Bought from a CA outside the government PKI: not on the province's list.
             return issue_organisation(self.pki, unit.name, key=self._key(0), issuer=self.pki.untrusted_root,
@@ -584,9 +591,7 @@ def _write_batch(path: Path, files: dict[str, bytes]) -> None:
     partial.rename(path)
 
 
-def build_province(
-    root: Path, *, scale: float = 1.0, seed: int = 2018, year: int | None = None
-) -> ProvinceBuild:
+def build_province(root: Path, *, scale: float = 1.0, seed: int = 2018, year: int | None = None) -> ProvinceBuild:
     """Write the demo province under ``root``: inbox of batches, trust dir, unit and certificate lists.
 
     The year defaults to last calendar year, so that every signing time lies in the past

@@ -8,10 +8,11 @@ produce each kind of defect the verifier must recognise.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
-from typing import Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime
 
-from asn1crypto import algos, cms, pem, tsp, x509 as asn1_x509
+from asn1crypto import algos, cms, pem, tsp
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
@@ -41,9 +42,7 @@ def _raw_sign(key: object, data: bytes, digest: str, scheme: str) -> tuple[bytes
     assert isinstance(key, rsa.RSAPrivateKey)
     if scheme == "pss":
         salt = hash_algorithm.digest_size
-        signature = key.sign(
-            data, padding.PSS(mgf=padding.MGF1(hash_algorithm), salt_length=salt), hash_algorithm
-        )
+        signature = key.sign(data, padding.PSS(mgf=padding.MGF1(hash_algorithm), salt_length=salt), hash_algorithm)
         params = algos.RSASSAPSSParams(
             {
                 "hash_algorithm": {"algorithm": digest},
@@ -126,9 +125,7 @@ def _signing_certificate_v2(issued: Issued) -> dict[str, object]:
     return {"type": "signing_certificate_v2", "values": [{"certs": [{"cert_hash": cert_hash}]}]}
 
 
-def timestamp_token(
-    data: bytes, tsa: Issued, when: datetime, digest: str = "sha256", *, serial: int = 1
-) -> bytes:
+def timestamp_token(data: bytes, tsa: Issued, when: datetime, digest: str = "sha256", *, serial: int = 1) -> bytes:
     """An RFC 3161 time-stamp token over ``data`` (usually a signature value), as DER ContentInfo."""
     tst_info = tsp.TSTInfo(
         {
@@ -139,7 +136,7 @@ def timestamp_token(
                 "hashed_message": hashlib.new(digest, data).digest(),
             },
             "serial_number": serial,
-            "gen_time": when.astimezone(timezone.utc),
+            "gen_time": when.astimezone(UTC),
         }
     )
     tst_der = tst_info.dump()
@@ -191,7 +188,7 @@ def sign_cms(
     ``wrong_digest``, ``corrupt_signature``, ``content_type_attr`` (e.g. "signed_data")
     and ``embed_signer_cert=False`` produce the defects a verifier must report.
     """
-    signing_time = signing_time or datetime.now(timezone.utc)
+    signing_time = signing_time or datetime.now(UTC)
     message_digest = hashlib.new(digest, content).digest()
     if wrong_digest:
         message_digest = hashlib.new(digest, content + b"\x00").digest()
@@ -267,4 +264,3 @@ def to_ber_indefinite(der: bytes, depth: int = 3) -> bytes:
 
     encoded, _ = encode(0, 0)
     return encoded
-

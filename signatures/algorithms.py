@@ -32,7 +32,8 @@ def algorithm_refusal(names: AlgorithmNames, key: object) -> Finding | None:
     if names.signature not in _KEY_FAMILIES:
         # Checking the value by the key's type alone would pass a signature whose algorithm no one can name.
         return failed(
-            CheckName.SIGNATURE_VALUE, SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
+            CheckName.SIGNATURE_VALUE,
+            SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
             f"The signature names an algorithm docflow does not know ({names.signature}), so its value cannot be "
             "checked; ask the sender to re-sign with RSA or ECDSA and SHA-256.",
             f"the signature algorithm {names.signature} is not one docflow knows",
@@ -41,9 +42,11 @@ def algorithm_refusal(names: AlgorithmNames, key: object) -> Finding | None:
     if mismatch is None:
         return None
     return failed(
-        CheckName.SIGNATURE_VALUE, SubIndication.SIG_CRYPTO_FAILURE,
+        CheckName.SIGNATURE_VALUE,
+        SubIndication.SIG_CRYPTO_FAILURE,
         f"The signature is refused because {mismatch}; the signing tool wrote a contradictory signature. "
-        "Ask the sender to re-sign.", mismatch,
+        "Ask the sender to re-sign.",
+        mismatch,
     )
 
 
@@ -55,8 +58,13 @@ _KEY_FAMILIES: dict[str, tuple[str, type]] = {
     "ed25519": ("Ed25519", ed25519.Ed25519PublicKey),
     "ed448": ("Ed448", ed448.Ed448PublicKey),
 }
-_KEY_NAMES = {rsa.RSAPublicKey: "RSA", ec.EllipticCurvePublicKey: "EC", dsa.DSAPublicKey: "DSA",
-              ed25519.Ed25519PublicKey: "Ed25519", ed448.Ed448PublicKey: "Ed448"}
+_KEY_NAMES = {
+    rsa.RSAPublicKey: "RSA",
+    ec.EllipticCurvePublicKey: "EC",
+    dsa.DSAPublicKey: "DSA",
+    ed25519.Ed25519PublicKey: "Ed25519",
+    ed448.Ed448PublicKey: "Ed448",
+}
 
 
 def _algorithm_mismatch(names: AlgorithmNames, key: object) -> str | None:
@@ -68,6 +76,8 @@ def _algorithm_mismatch(names: AlgorithmNames, key: object) -> str | None:
     # EdDSA identifiers name their hash too, but RFC 8419's digest rule for them is a policy check (assess).
     combined = names.signature_hash is not None and names.pss is None and names.signature not in EDDSA_DIGEST
     if combined and names.signature_hash is not None and names.signature_hash != names.digest:
-        return (f"its signature algorithm names {names.signature_hash.upper()} while its digest algorithm is "
-                f"{(names.digest or 'unknown').upper()}")
+        return (
+            f"its signature algorithm names {names.signature_hash.upper()} while its digest algorithm is "
+            f"{(names.digest or 'unknown').upper()}"
+        )
     return None

@@ -8,17 +8,25 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Mapping
 
 from signatures.assess import Settings, SignedContext, assess_signer
 from signatures.cms import CmsFormatError, ContentDigests, read_signed
 from signatures.cmsparts import read_signer_parts
 from signatures.decide import Finding, failed, format_failure
-from signatures.pdf import DOCUMENT_TIMESTAMP, SHA1_SUBFILTER, PdfFormatError, PdfSignature, covered_bytes
 from signatures.modification import Changes, analyse_changes, describe, permitted
-from signatures.pdf import read_signed_pdf, sha1_of
+from signatures.pdf import (
+    DOCUMENT_TIMESTAMP,
+    SHA1_SUBFILTER,
+    PdfFormatError,
+    PdfSignature,
+    covered_bytes,
+    read_signed_pdf,
+    sha1_of,
+)
 from signatures.policy import DEFAULT_POLICY, Policy
 from signatures.smime import SmimeFormatError, extract_smime, looks_like_smime
 from signatures.trust import TrustStore
@@ -113,6 +121,10 @@ def _plain(error: BaseException) -> str:
     return getattr(error, "strerror", None) or str(error) or type(error).__name__
 
 
+def _assess_one(index: int, signer_info: bytes, shared: SignedContext, settings: Settings) -> list[Verdict]:
+    return [assess_signer(index, read_signer_parts(signer_info), shared, settings)]
+
+
 def _guarded(work: Callable[[], list[Verdict]]) -> list[Verdict]:
     """Whatever goes wrong becomes a verdict whose reason is plain words; the library's text goes to the checks."""
     try:
@@ -123,8 +135,13 @@ def _guarded(work: Callable[[], list[Verdict]]) -> list[Verdict]:
         reason = getattr(error, "reason", None) or _pdf_reason(error)
         return [format_failure(0, reason, getattr(error, "detail", None) or _technical(error))]
     except (Exception, RecursionError, MemoryError) as error:  # hostile input must not escape as an exception
-        return [format_failure(0, "The signature is malformed and could not be read; ask the sender for the file "
-                                  "again.", _technical(error))]
+        return [
+            format_failure(
+                0,
+                "The signature is malformed and could not be read; ask the sender for the file again.",
+                _technical(error),
+            )
+        ]
 
 
 def _pdf_reason(error: PdfFormatError) -> str:
@@ -151,12 +168,17 @@ class _Encapsulated(enum.Enum):
     """adbe.pkcs7.sha1: the carried content is the SHA-1 of the byte range, compared by the caller."""
 
 
-_CARRIED_IN_PDF = ("This PDF signature carries its own copy of some content instead of signing the PDF's bytes"
-                   " (a detached PDF signature must not); the PDF is not signed by it.")
+_CARRIED_IN_PDF = (
+    "This PDF signature carries its own copy of some content instead of signing the PDF's bytes"
+    " (a detached PDF signature must not); the PDF is not signed by it."
+)
 
 
 def _verify_cms(
-    signature: bytes, content: bytes | None, settings: Settings, rule: _Encapsulated = _Encapsulated.MUST_MATCH,
+    signature: bytes,
+    content: bytes | None,
+    settings: Settings,
+    rule: _Encapsulated = _Encapsulated.MUST_MATCH,
     covered: bytes = b"",
 ) -> list[Verdict]:
     """``covered`` is the PDF's byte range, read only under the DIGEST rule."""
@@ -166,9 +188,15 @@ def _verify_cms(
     if signed.content is not None and rule is _Encapsulated.FORBIDDEN:
         return [format_failure(0, _CARRIED_IN_PDF, "detached signatures should not have encapsulated data")]
     if signed.content is not None and content is not None and signed.content != content:
-        return [format_failure(0, "The signature carries its own copy of the document, and it differs from the file"
-                                  " given with it; check that the right files were paired.")]
-    # Never the carried copy in place of given content: with FORBIDDEN and MUST_MATCH they are now equal or one is absent.
+        return [
+            format_failure(
+                0,
+                "The signature carries its own copy of the document, and it differs from the file"
+                " given with it; check that the right files were paired.",
+            )
+        ]
+    # Never the carried copy in place of given content: with FORBIDDEN and MUST_MATCH they are now equal or one
+    # is absent.
     document = content if content is not None else signed.content
     shared = SignedContext(
         content_type=signed.content_type,
@@ -178,7 +206,7 @@ def _verify_cms(
     )
     verdicts = []
     for index, signer_info in enumerate(signed.signer_infos):
-        verdict = _guarded(lambda: [assess_signer(index, read_signer_parts(signer_info), shared, settings)])[0]
+        verdict = _guarded(functools.partial(_assess_one, index, signer_info, shared, settings))[0]
         verdicts.append(verdict if verdict.index == index else dataclasses.replace(verdict, index=index))
     return verdicts
 
@@ -194,8 +222,10 @@ def _verify_pdf(data: bytes, settings: Settings) -> list[Verdict]:
     verdicts = [_verify_pdf_signature(index, sig, data, settings) for index, sig in enumerate(signatures)]
     timestamps = [sig for sig in pdf.signatures if sig.subfilter == DOCUMENT_TIMESTAMP]
     changes = analyse_changes(data, pdf.reader, signatures, timestamps)
-    return [_with_changes(verdict, signature, changes, last=index == len(signatures) - 1)
-            for index, (verdict, signature) in enumerate(zip(verdicts, signatures))]
+    return [
+        _with_changes(verdict, signature, changes, last=index == len(signatures) - 1)
+        for index, (verdict, signature) in enumerate(zip(verdicts, signatures))
+    ]
 
 
 def _with_changes(verdict: Verdict, signature: PdfSignature, changes: Changes, *, last: bool) -> Verdict:
@@ -206,16 +236,25 @@ def _with_changes(verdict: Verdict, signature: PdfSignature, changes: Changes, *
     what = describe(modification)
     detail = f"changed after this signature: {what}" + ("" if allowed else " (not permitted)")
     check = Check(CheckName.MODIFICATION, CheckOutcome.PASSED if allowed else CheckOutcome.FAILED, detail)
-    reason = verdict.reason if allowed else (
-        f"{verdict.reason.rstrip('.')}. After this signature the PDF was changed ({what}) beyond what its"
-        " signatures allow: what it shows now is not what was signed; ask the sender for the signed original.")
+    reason = (
+        verdict.reason
+        if allowed
+        else (
+            f"{verdict.reason.rstrip('.')}. After this signature the PDF was changed ({what}) beyond what its"
+            " signatures allow: what it shows now is not what was signed; ask the sender for the signed original."
+        )
+    )
     return dataclasses.replace(verdict, modification=modification, checks=verdict.checks + (check,), reason=reason)
 
 
 def _verify_pdf_signature(index: int, signature: PdfSignature, data: bytes, settings: Settings) -> Verdict:
     if signature.problem is not None:
-        return format_failure(index, f"The PDF signature '{signature.field_name}' is unusable: {signature.problem}.",
-                              signature.problem, check=CheckName.BYTE_RANGE)
+        return format_failure(
+            index,
+            f"The PDF signature '{signature.field_name}' is unusable: {signature.problem}.",
+            signature.problem,
+            check=CheckName.BYTE_RANGE,
+        )
     covered = covered_bytes(signature, data)
     sha1_mode = signature.subfilter == SHA1_SUBFILTER
     # Every subfilter but adbe.pkcs7.sha1 signs the byte range itself; unknown ones are held to that too.
@@ -234,5 +273,10 @@ def _sha1_findings(carried: bytes | None, covered: bytes) -> tuple[Finding, ...]
     # adbe.pkcs7.sha1 signs the SHA-1 of the byte range, carried as the encapsulated content.
     if carried == sha1_of(covered):
         return ()
-    return (failed(CheckName.MESSAGE_DIGEST, SubIndication.HASH_FAILURE,
-                   "The PDF was changed after it was signed (its SHA-1 no longer matches the signature)."),)
+    return (
+        failed(
+            CheckName.MESSAGE_DIGEST,
+            SubIndication.HASH_FAILURE,
+            "The PDF was changed after it was signed (its SHA-1 no longer matches the signature).",
+        ),
+    )

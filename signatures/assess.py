@@ -5,13 +5,13 @@ This is where the separate checks meet; ``decide`` turns them into the indicatio
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Mapping, Sequence
 
-from signatures.certinfo import CertInfo, cert_info
 from signatures.algorithms import eddsa_digest_problem
+from signatures.certinfo import CertInfo, cert_info
 from signatures.cms import ContentDigests, SignerCheck, check_signer
 from signatures.cmsparts import SignerParts
 from signatures.decide import Finding, decide, failed, passed, skipped
@@ -49,7 +49,10 @@ class SignedContext:
 
 def assess_signer(index: int, signer_info: SignerParts, shared: SignedContext, settings: Settings) -> Verdict:
     integrity = check_signer(
-        signer_info, content_type=shared.content_type, digests=shared.digests, embedded=shared.embedded,
+        signer_info,
+        content_type=shared.content_type,
+        digests=shared.digests,
+        embedded=shared.embedded,
         store=settings.trust.intermediate_der,
     )
     findings = list(integrity.findings)
@@ -57,7 +60,10 @@ def assess_signer(index: int, signer_info: SignerParts, shared: SignedContext, s
     moment, source = integrity.signing_time_attribute, TimeSource.SIGNED_ATTRIBUTE
     if signer is not None:
         stamp = check_timestamp(
-            signer_info, integrity.signature_value, trust=settings.trust, policy=settings.policy,
+            signer_info,
+            integrity.signature_value,
+            trust=settings.trust,
+            policy=settings.policy,
             claimed_time=integrity.signing_time_attribute,
         )
         if stamp is not None:
@@ -67,7 +73,7 @@ def assess_signer(index: int, signer_info: SignerParts, shared: SignedContext, s
     if moment is None:
         source = TimeSource.NONE
     if signer is not None:
-        now = settings.now or datetime.now(timezone.utc)
+        now = settings.now or datetime.now(UTC)
         future_claim = claimed_after_now_note(moment, source, now) if moment else ""
         # A signature cannot have been made after it is verified: judge a future claim at the verification
         # moment, so it can never make a not-yet-valid certificate look valid.
@@ -82,7 +88,9 @@ def assess_signer(index: int, signer_info: SignerParts, shared: SignedContext, s
     return _verdict(index, findings, (indication, subindication, reason), integrity, moment, source, settings)
 
 
-def _path_findings(outcome: PathOutcome, source: TimeSource, moment: datetime, validity_note: str = "") -> list[Finding]:
+def _path_findings(
+    outcome: PathOutcome, source: TimeSource, moment: datetime, validity_note: str = ""
+) -> list[Finding]:
     if outcome.failure is None:
         chain = " → ".join(outcome.chain)
         revocation = _revocation_passed(outcome)
@@ -92,8 +100,12 @@ def _path_findings(outcome: PathOutcome, source: TimeSource, moment: datetime, v
     if failure.check.name is CheckName.CERTIFICATE_PATH:
         return [failure, skipped(CheckName.VALIDITY, not_reached), skipped(CheckName.REVOCATION, not_reached)]
     if failure.check.name is CheckName.ALGORITHM_POLICY:
-        return [passed(CheckName.CERTIFICATE_PATH), skipped(CheckName.VALIDITY, not_reached),
-                skipped(CheckName.REVOCATION, not_reached), failure]
+        return [
+            passed(CheckName.CERTIFICATE_PATH),
+            skipped(CheckName.VALIDITY, not_reached),
+            skipped(CheckName.REVOCATION, not_reached),
+            failure,
+        ]
     return [passed(CheckName.CERTIFICATE_PATH), failure]
 
 
@@ -108,46 +120,68 @@ def _revocation_passed(outcome: PathOutcome) -> Finding:
 
 _PATH_FAILURES: dict[PathFailure, tuple[CheckName, SubIndication, str]] = {
     PathFailure.NO_CHAIN: (
-        CheckName.CERTIFICATE_PATH, SubIndication.NO_CERTIFICATE_CHAIN_FOUND,
+        CheckName.CERTIFICATE_PATH,
+        SubIndication.NO_CERTIFICATE_CHAIN_FOUND,
         "The signer's certificate does not lead to a root in the trust store; if its issuing CA is legitimate, "
-        "add that CA's certificate to the trust store."),
+        "add that CA's certificate to the trust store.",
+    ),
     PathFailure.CONSTRAINTS: (
-        CheckName.CERTIFICATE_PATH, SubIndication.CHAIN_CONSTRAINTS_FAILURE,
+        CheckName.CERTIFICATE_PATH,
+        SubIndication.CHAIN_CONSTRAINTS_FAILURE,
         "The certificate chain breaks a CA constraint (basic constraints, names or policies); report the "
-        "certificate to the CA."),
+        "certificate to the CA.",
+    ),
     PathFailure.CHAIN_GENERAL: (
-        CheckName.CERTIFICATE_PATH, SubIndication.CERTIFICATE_CHAIN_GENERAL_FAILURE,
+        CheckName.CERTIFICATE_PATH,
+        SubIndication.CERTIFICATE_CHAIN_GENERAL_FAILURE,
         "A certificate in the chain is not properly signed by its CA; treat the signature as untrustworthy and "
-        "report it."),
+        "report it.",
+    ),
     PathFailure.EXPIRED: (
-        CheckName.VALIDITY, SubIndication.OUT_OF_BOUNDS_NO_POE,
+        CheckName.VALIDITY,
+        SubIndication.OUT_OF_BOUNDS_NO_POE,
         "A certificate in the chain expired on {when}, before the signing time {signed}; ask the signer to "
-        "re-sign with a current certificate."),
+        "re-sign with a current certificate.",
+    ),
     PathFailure.NOT_YET_VALID: (
-        CheckName.VALIDITY, SubIndication.NOT_YET_VALID,
-        "The certificate only became valid on {when}, after the claimed signing time {signed}."),
+        CheckName.VALIDITY,
+        SubIndication.NOT_YET_VALID,
+        "The certificate only became valid on {when}, after the claimed signing time {signed}.",
+    ),
     PathFailure.REVOKED: (
-        CheckName.REVOCATION, SubIndication.REVOKED,
+        CheckName.REVOCATION,
+        SubIndication.REVOKED,
         "The signer's certificate was revoked on {when}, before the signature was made ({signed}); the "
-        "signature is invalid."),
+        "signature is invalid.",
+    ),
     PathFailure.REVOKED_CA: (
-        CheckName.REVOCATION, SubIndication.REVOKED_CA_NO_POE,
-        "An issuing CA's certificate was revoked on {when}, before the signature was made."),
+        CheckName.REVOCATION,
+        SubIndication.REVOKED_CA_NO_POE,
+        "An issuing CA's certificate was revoked on {when}, before the signature was made.",
+    ),
     PathFailure.NO_REVOCATION_INFO: (
-        CheckName.REVOCATION, SubIndication.TRY_LATER,
+        CheckName.REVOCATION,
+        SubIndication.TRY_LATER,
         "The trust store has no usable CRL covering the signing time for this certificate; update the CRLs in "
-        "the trust store and verify again."),
+        "the trust store and verify again.",
+    ),
     PathFailure.NO_REVOCATION_INFO_CA: (
-        CheckName.REVOCATION, SubIndication.CERTIFICATE_CHAIN_GENERAL_FAILURE,
+        CheckName.REVOCATION,
+        SubIndication.CERTIFICATE_CHAIN_GENERAL_FAILURE,
         "The signer's certificate is not revoked, but the trust store has no usable CRL for an issuing CA's "
-        "certificate (usually the root's CRL is missing); add that CRL to the trust store and verify again."),
+        "certificate (usually the root's CRL is missing); add that CRL to the trust store and verify again.",
+    ),
     PathFailure.UNREADABLE_CRL: (
-        CheckName.REVOCATION, SubIndication.TRY_LATER,
+        CheckName.REVOCATION,
+        SubIndication.TRY_LATER,
         "Revocation could not be checked because a CRL file in the trust store could not be loaded: {files}; "
-        "replace that file and verify again."),
+        "replace that file and verify again.",
+    ),
     PathFailure.WEAK_ALGORITHM: (
-        CheckName.ALGORITHM_POLICY, SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
-        "A certificate in the chain is signed with an algorithm no longer accepted (e.g. SHA-1)."),
+        CheckName.ALGORITHM_POLICY,
+        SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
+        "A certificate in the chain is signed with an algorithm no longer accepted (e.g. SHA-1).",
+    ),
 }
 _PATH_FAILURES[PathFailure.USAGE] = _PATH_FAILURES[PathFailure.CONSTRAINTS]
 
@@ -161,8 +195,10 @@ def _path_failure(outcome: PathOutcome, source: TimeSource, moment: datetime) ->
     when = outcome.when.date().isoformat() if outcome.when else "an unknown date"
     reason = template.format(when=when, signed=moment.date().isoformat(), files=", ".join(outcome.files))
     if outcome.failure is PathFailure.NO_CHAIN and outcome.files:
-        reason += (f" The trust store also holds files that could not be loaded ({'; '.join(outcome.files)}); "
-                   "the missing CA certificate may be one of them.")
+        reason += (
+            f" The trust store also holds files that could not be loaded ({'; '.join(outcome.files)}); "
+            "the missing CA certificate may be one of them."
+        )
     return failed(check, subindication, reason, outcome.message)
 
 
@@ -176,9 +212,13 @@ def _key_usage_finding(signer: CertInfo) -> Finding:
     problem = _key_usage_problem_of(signer.der)
     if problem is None:
         return passed(CheckName.KEY_USAGE)
-    return failed(CheckName.KEY_USAGE, SubIndication.SIG_CONSTRAINTS_FAILURE,
-                  "The signer's certificate is not allowed to sign documents (key usage); it may be an "
-                  "encryption-only certificate.", problem)
+    return failed(
+        CheckName.KEY_USAGE,
+        SubIndication.SIG_CONSTRAINTS_FAILURE,
+        "The signer's certificate is not allowed to sign documents (key usage); it may be an "
+        "encryption-only certificate.",
+        problem,
+    )
 
 
 def _algorithm_finding(integrity: SignerCheck, signer: CertInfo, policy: Policy) -> Finding:
@@ -190,9 +230,12 @@ def _algorithm_finding(integrity: SignerCheck, signer: CertInfo, policy: Policy)
         or key_size_problem(signer.public_key, policy)
     )
     if problem is not None:
-        return failed(CheckName.ALGORITHM_POLICY, SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
-                      f"The signature is not accepted because {problem}; ask the signer to re-sign with "
-                      "current algorithms.", problem)
+        return failed(
+            CheckName.ALGORITHM_POLICY,
+            SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
+            f"The signature is not accepted because {problem}; ask the signer to re-sign with current algorithms.",
+            problem,
+        )
     return passed(CheckName.ALGORITHM_POLICY)
 
 
@@ -218,11 +261,18 @@ def _verdict(
     identity: dict[str, object] = {}
     if signer is not None:
         identity = dict(
-            signer_subject=signer.subject, signer_serial=signer.serial_hex, signer_issuer=signer.issuer,
-            signer_cert_sha256=signer.sha256, signer_not_before=signer.cert.not_valid_before_utc,
-            signer_not_after=signer.cert.not_valid_after_utc, signer_common_name=signer.common_name,
-            signer_organisation=signer.organisation, signer_org_unit=signer.org_unit,
-            signer_locality=signer.locality, signer_uid=signer.uid, key_bits=signer.key_bits,
+            signer_subject=signer.subject,
+            signer_serial=signer.serial_hex,
+            signer_issuer=signer.issuer,
+            signer_cert_sha256=signer.sha256,
+            signer_not_before=signer.cert.not_valid_before_utc,
+            signer_not_after=signer.cert.not_valid_after_utc,
+            signer_common_name=signer.common_name,
+            signer_organisation=signer.organisation,
+            signer_org_unit=signer.org_unit,
+            signer_locality=signer.locality,
+            signer_uid=signer.uid,
+            key_bits=signer.key_bits,
             kind=classify_signer(signer, settings.kinds),
         )
     return Verdict(

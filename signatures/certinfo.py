@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterator
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID
 
 __all__ = ["CertInfo", "cert_info", "key_bits", "load_certificate", "quiet_cryptography"]

@@ -12,20 +12,28 @@ import base64
 import binascii
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from functools import lru_cache
+from datetime import UTC, datetime
 
 from asn1crypto import cms, core, pem
-from asn1crypto import x509 as asn1_x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa, utils
 
-from signatures.certinfo import CertInfo, cert_info
-from signatures.cmsparts import SignedAttributes, SignedParts, SignerParts, Unusual, algorithm_names
-from signatures.cmsparts import as_set, der_signed_attributes, read_signed_attributes, read_signed_parts
 from signatures.algorithms import algorithm_refusal
+from signatures.certinfo import CertInfo
+from signatures.cmsparts import (
+    SignedAttributes,
+    SignedParts,
+    SignerParts,
+    Unusual,
+    algorithm_names,
+    as_set,
+    der_signed_attributes,
+    read_signed_attributes,
+    read_signed_parts,
+)
 from signatures.decide import Finding, failed, passed, skipped
+from signatures.signer import find_signer, no_signer_finding
 from signatures.verdict import CheckName, SubIndication
 
 __all__ = [
@@ -77,8 +85,12 @@ def read_signed(data: bytes) -> SignedParts:
     except Unusual:
         signed_data = _load_der(der)  # asn1crypto's full parse reads the rest, or says plainly why not
     content_type, content = encapsulated_content(signed_data)
-    return SignedParts(content_type, content, embedded_certificates(signed_data),
-                       tuple(info.dump() for info in signed_data["signer_infos"]))
+    return SignedParts(
+        content_type,
+        content,
+        embedded_certificates(signed_data),
+        tuple(info.dump() for info in signed_data["signer_infos"]),
+    )
 
 
 def load_signed_data(data: bytes) -> cms.SignedData:
@@ -198,117 +210,60 @@ def check_signer(
     attributes = read_signed_attributes(encoded_attrs) if encoded_attrs is not None else None
     if attributes is not None and attributes.repeated:
         repeated = ", ".join(attributes.repeated)
-        result.findings.append(failed(
-            CheckName.STRUCTURE, SubIndication.FORMAT_FAILURE,
-            f"The signature repeats signed attributes that may appear only once ({repeated}); it is refused, "
-            "because a verifier could read either value. Ask the sender to re-sign.",
-        ))
+        result.findings.append(
+            failed(
+                CheckName.STRUCTURE,
+                SubIndication.FORMAT_FAILURE,
+                f"The signature repeats signed attributes that may appear only once ({repeated}); it is refused, "
+                "because a verifier could read either value. Ask the sender to re-sign.",
+            )
+        )
     else:
         result.findings.append(passed(CheckName.STRUCTURE))
-    result.signer = _find_signer(signer_info.sid, embedded, store)
+    result.signer = find_signer(signer_info.sid, embedded, store)
     if result.signer is None:
-        result.findings.append(_no_signer_finding(signer_info.sid, embedded))
+        result.findings.append(no_signer_finding(signer_info.sid, embedded))
         return result
     result.findings.append(passed(CheckName.SIGNER_CERTIFICATE))
     with_attributes = encoded_attrs is not None and attributes is not None and attributes.count > 0
     if result.digest_algorithm not in SUPPORTED_DIGESTS:
-        result.findings.append(failed(
-            CheckName.MESSAGE_DIGEST, SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
-            f"The signature uses the digest algorithm '{result.digest_algorithm}', which docflow cannot check.",
-        ))
+        result.findings.append(
+            failed(
+                CheckName.MESSAGE_DIGEST,
+                SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
+                f"The signature uses the digest algorithm '{result.digest_algorithm}', which docflow cannot check.",
+            )
+        )
         return result
     refusal = algorithm_refusal(names, result.signer.public_key)
     mismatch = refusal.check.detail if refusal is not None else None
     if refusal is not None:
         result.findings.append(refusal)
     if digests is None:
-        result.findings.append(failed(
-            CheckName.MESSAGE_DIGEST, SubIndication.SIGNED_DATA_NOT_FOUND,
-            "The signature is detached and the signed document was not supplied; verify it together with "
-            "its document.",
-        ))
+        result.findings.append(
+            failed(
+                CheckName.MESSAGE_DIGEST,
+                SubIndication.SIGNED_DATA_NOT_FOUND,
+                "The signature is detached and the signed document was not supplied; verify it together with "
+                "its document.",
+            )
+        )
         if with_attributes and mismatch is None:
             # The signature value covers the attributes, not the document: it can still be checked.
             _check_signature_value(result, as_set(encoded_attrs), None, encoded_attrs)  # type: ignore[arg-type]
         return result
-    if with_attributes:
-        _check_with_attributes(result, attributes, encoded_attrs, content_type, digests,  # type: ignore[arg-type]
-                               check_value=mismatch is None)
+    if with_attributes and attributes is not None and encoded_attrs is not None:
+        _check_with_attributes(
+            result,
+            attributes,
+            encoded_attrs,
+            content_type,
+            digests,
+            check_value=mismatch is None,
+        )
     elif mismatch is None:
         _check_without_attributes(result, digests)
     return result
-
-
-def _no_signer_finding(sid: bytes, embedded: tuple[bytes, ...]) -> Finding:
-    if _malformed_match(sid, embedded):
-        return failed(
-            CheckName.SIGNER_CERTIFICATE, SubIndication.NO_SIGNING_CERTIFICATE_FOUND,
-            "The signer's certificate is in the signature but malformed, so it cannot be used; ask the "
-            "signer's CA or signing tool for a correctly encoded certificate and re-sign.",
-            "the certificate the signer identifier names is embedded but cannot be parsed",
-        )
-    return failed(
-        CheckName.SIGNER_CERTIFICATE, SubIndication.NO_SIGNING_CERTIFICATE_FOUND,
-        "The signer's certificate is neither in the signature nor in the trust store; ask the sender "
-        "to re-sign with the certificate embedded.",
-    )
-
-
-def _malformed_match(sid: bytes, embedded: tuple[bytes, ...]) -> bool:
-    """Whether an embedded certificate that ``cryptography`` refuses is the one the signer identifier names.
-
-    asn1crypto reads such certificates leniently enough to compare issuer, serial and key identifier.
-    """
-    identifier = cms.SignerIdentifier.load(sid)
-    for der in embedded:
-        try:
-            cert_info(der)
-            continue
-        except ValueError:
-            pass
-        try:
-            if _matches(identifier, asn1_x509.Certificate.load(der)):
-                return True
-        except (ValueError, TypeError, KeyError):
-            continue
-    return False
-
-
-def _find_signer(sid: bytes, embedded: tuple[bytes, ...], store: tuple[bytes, ...]) -> CertInfo | None:
-    for candidates in (embedded, store):
-        index = _signer_index(sid, candidates)
-        if index is not None:
-            return cert_info(candidates[index])
-    return None
-
-
-@lru_cache(maxsize=4096)
-def _signer_index(sid: bytes, candidates: tuple[bytes, ...]) -> int | None:
-    """Which candidate the SignerIdentifier names; None when none does.
-
-    Cached because a signer sends the same identifier and certificates with every document, and
-    the answer depends on nothing but these bytes; it saves parsing the identifier and comparing names.
-    """
-    identifier = cms.SignerIdentifier.load(sid)
-    for index, der in enumerate(candidates):
-        try:
-            if _matches(identifier, cert_info(der).asn1()):
-                return index
-        except (ValueError, TypeError):
-            continue
-    return None
-
-
-def _matches(sid: cms.SignerIdentifier, certificate: object) -> bool:
-    if sid.name == "issuer_and_serial_number":
-        wanted = sid.chosen
-        if certificate.serial_number != wanted["serial_number"].native:  # type: ignore[attr-defined]
-            return False
-        issuer = wanted["issuer"]
-        # Byte equality settles the usual case; the RFC 5280 name comparison is slow and only needed
-        # when a tool re-encoded the issuer name (e.g. PrintableString vs UTF8String).
-        return bool(certificate.issuer.dump() == issuer.dump() or certificate.issuer == issuer)  # type: ignore[attr-defined]
-    return bool(certificate.key_identifier == sid.chosen.native)  # type: ignore[attr-defined]
 
 
 def _check_without_attributes(result: SignerCheck, digests: ContentDigests) -> None:
@@ -319,22 +274,36 @@ def _check_without_attributes(result: SignerCheck, digests: ContentDigests) -> N
 
 
 def _check_with_attributes(
-    result: SignerCheck, attributes: SignedAttributes, encoded: bytes, content_type: str, digests: ContentDigests,
-    *, check_value: bool = True,
+    result: SignerCheck,
+    attributes: SignedAttributes,
+    encoded: bytes,
+    content_type: str,
+    digests: ContentDigests,
+    *,
+    check_value: bool = True,
 ) -> None:
     """``encoded``: the signed attributes' [0] IMPLICIT field as written in the SignerInfo."""
     declared_type = attributes.content_type
-    result.findings.append(_attribute_finding(
-        CheckName.CONTENT_TYPE, "content-type", declared_type, content_type,
-        f"The signature says it signs '{declared_type}' but the content is '{content_type}'.",
-    ))
-    result.findings.append(_attribute_finding(
-        CheckName.MESSAGE_DIGEST, "message-digest", attributes.message_digest,
-        digests.of(result.digest_algorithm or ""),
-        "The document was changed after it was signed (its digest no longer matches the signature).",
-    ))
+    result.findings.append(
+        _attribute_finding(
+            CheckName.CONTENT_TYPE,
+            "content-type",
+            declared_type,
+            content_type,
+            f"The signature says it signs '{declared_type}' but the content is '{content_type}'.",
+        )
+    )
+    result.findings.append(
+        _attribute_finding(
+            CheckName.MESSAGE_DIGEST,
+            "message-digest",
+            attributes.message_digest,
+            digests.of(result.digest_algorithm or ""),
+            "The document was changed after it was signed (its digest no longer matches the signature).",
+        )
+    )
     if attributes.signing_time is not None:
-        result.signing_time_attribute = attributes.signing_time.astimezone(timezone.utc)
+        result.signing_time_attribute = attributes.signing_time.astimezone(UTC)
     if check_value:
         _check_signature_value(result, as_set(encoded), None, encoded)
 
@@ -343,8 +312,11 @@ def _attribute_finding(
     name: CheckName, label: str, declared: object, expected: object, mismatch_reason: str
 ) -> Finding:
     if declared is None:
-        return failed(name, SubIndication.FORMAT_FAILURE,
-                      f"The signature's signed attributes lack the mandatory {label} attribute.")
+        return failed(
+            name,
+            SubIndication.FORMAT_FAILURE,
+            f"The signature's signed attributes lack the mandatory {label} attribute.",
+        )
     if declared != expected:
         return failed(name, SubIndication.HASH_FAILURE, mismatch_reason)
     return passed(name)
@@ -367,17 +339,23 @@ def _check_signature_value(
                 raise
             _verify(key, result, der, None)
     except InvalidSignature:
-        result.findings.append(failed(
-            CheckName.SIGNATURE_VALUE, SubIndication.SIG_CRYPTO_FAILURE,
-            "The signature value does not match the signer's key: the signature or the document was altered.",
-        ))
+        result.findings.append(
+            failed(
+                CheckName.SIGNATURE_VALUE,
+                SubIndication.SIG_CRYPTO_FAILURE,
+                "The signature value does not match the signer's key: the signature or the document was altered.",
+            )
+        )
         return
     except (UnsupportedAlgorithm, ValueError, TypeError, KeyError) as error:
-        result.findings.append(failed(
-            CheckName.SIGNATURE_VALUE, SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
-            f"The signature uses an algorithm or key docflow cannot check ({result.signature_algorithm}).",
-            detail=f"{type(error).__name__}: {error}",
-        ))
+        result.findings.append(
+            failed(
+                CheckName.SIGNATURE_VALUE,
+                SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
+                f"The signature uses an algorithm or key docflow cannot check ({result.signature_algorithm}).",
+                detail=f"{type(error).__name__}: {error}",
+            )
+        )
         return
     result.findings.append(passed(CheckName.SIGNATURE_VALUE))
 

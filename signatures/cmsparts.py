@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -256,8 +256,9 @@ def algorithm_names(digest_algorithm: bytes, signature_algorithm: bytes) -> Algo
         signature_hash = None
     # asn1crypto does not name the SHA-3 combined identifiers (NIST CSOR): without this they would be unknown
     # algorithms, and their hash could never be held against the digest algorithm.
-    signature_name, signature_hash = _SHA3_SIGNATURES.get(signature["algorithm"].dotted,
-                                                          (signature_name, signature_hash))
+    signature_name, signature_hash = _SHA3_SIGNATURES.get(
+        signature["algorithm"].dotted, (signature_name, signature_hash)
+    )
     return AlgorithmNames(digest, signature_name, pss, signature_hash)
 
 
@@ -328,7 +329,9 @@ def _walk_attributes(encoded: bytes) -> SignedAttributes:
 
 
 _SINGLE_VALUED = {
-    _CONTENT_TYPE_OID: "content-type", _MESSAGE_DIGEST_OID: "message-digest", _SIGNING_TIME_OID: "signing-time",
+    _CONTENT_TYPE_OID: "content-type",
+    _MESSAGE_DIGEST_OID: "message-digest",
+    _SIGNING_TIME_OID: "signing-time",
 }
 """RFC 5652 §11: each of these appears once in the signed attributes, with exactly one value."""
 
@@ -358,7 +361,7 @@ def _der_time(tag: int, text: bytes) -> datetime | None:
     if tag == _UTC_TIME:
         year += 2000 if year < 50 else 1900  # RFC 5280 §4.1.2.5.1, as asn1crypto reads it
     try:
-        return datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc)
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except ValueError:  # e.g. month 13, or year 0: asn1crypto decides
         return None
 

@@ -86,8 +86,9 @@ class RevokedIndex:
                 _, serial_body, serial_length = _header(der, body)
             else:
                 serial_body = body + 2
-            words.append((hash(der[serial_body : serial_body + serial_length]) & _OFFSET_MASK) << _OFFSET_BITS
-                         | position)
+            words.append(
+                (hash(der[serial_body : serial_body + serial_length]) & _OFFSET_MASK) << _OFFSET_BITS | position
+            )
             position = body + length
         words.sort()
         return cls(der, array("Q", words), False)
@@ -215,7 +216,7 @@ def install_indexed_lookup() -> None:
         entry = index.entry(cert.serial_number)
         if entry is None:
             return None, None
-        if entry.critical_extensions - getattr(validate_crl, "KNOWN_CRL_ENTRY_EXTENSIONS"):
+        if entry.critical_extensions - validate_crl.KNOWN_CRL_ENTRY_EXTENSIONS:  # type: ignore[attr-defined]
             raise NotImplementedError()  # as certvalidator: an entry with unknown critical extensions is unusable
         return entry["revocation_date"].native, entry.crl_reason_value or asn1_crl.CRLReason("unspecified")
 

@@ -28,7 +28,9 @@ def field_lock(data: bytes, reader: PdfReader, signature: PdfSignature) -> Calla
             if isinstance(reference, DictionaryObject) and reference.get("/TransformMethod") == "/FieldMDP":
                 params = resolve(reference.get("/TransformParams"))
                 if isinstance(params, DictionaryObject):
-                    return _lock(str(params.get("/Action", "")), [str(resolve(name)) for name in array(params.get("/Fields"))])
+                    return _lock(
+                        str(params.get("/Action", "")), [str(resolve(name)) for name in array(params.get("/Fields"))]
+                    )
     except Exception:  # noqa: BLE001 - an unreadable transform locks nothing beyond what the classes already judge
         return None
     return None
@@ -59,4 +61,3 @@ def _lock(action: str, names: list[str]) -> Callable[[str], bool] | None:
     if action == "/Exclude":
         return lambda name: not listed(name)
     return None
-

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Mapping
 
 from signatures.certinfo import CertInfo
 from signatures.verdict import SignerKind
@@ -19,11 +19,50 @@ from signatures.verdict import SignerKind
 __all__ = ["classify_signer", "ORGANISATION_WORDS"]
 
 ORGANISATION_WORDS = (
-    "sở", "ubnd", "ủy ban", "uỷ ban", "cục", "bộ", "văn phòng", "trường", "ban", "công ty", "tổng cục",
-    "chi cục", "phòng", "trung tâm", "viện", "bệnh viện", "hội đồng", "đảng ủy", "huyện ủy", "tỉnh ủy",
-    "tập đoàn", "ngân hàng", "kho bạc", "thuế", "tòa án", "viện kiểm sát", "công an", "bảo hiểm", "hđnd",
-    "cơ quan", "tỉnh", "thành phố", "xã", "phường", "huyện", "quận", "ministry", "department", "company",
-    "authority", "ltd", "inc", "corporation", "university",
+    "sở",
+    "ubnd",
+    "ủy ban",
+    "uỷ ban",
+    "cục",
+    "bộ",
+    "văn phòng",
+    "trường",
+    "ban",
+    "công ty",
+    "tổng cục",
+    "chi cục",
+    "phòng",
+    "trung tâm",
+    "viện",
+    "bệnh viện",
+    "hội đồng",
+    "đảng ủy",
+    "huyện ủy",
+    "tỉnh ủy",
+    "tập đoàn",
+    "ngân hàng",
+    "kho bạc",
+    "thuế",
+    "tòa án",
+    "viện kiểm sát",
+    "công an",
+    "bảo hiểm",
+    "hđnd",
+    "cơ quan",
+    "tỉnh",
+    "thành phố",
+    "xã",
+    "phường",
+    "huyện",
+    "quận",
+    "ministry",
+    "department",
+    "company",
+    "authority",
+    "ltd",
+    "inc",
+    "corporation",
+    "university",
 )
 _WORD_PATTERN = re.compile(r"(?<!\w)(" + "|".join(re.escape(w) for w in ORGANISATION_WORDS) + r")(?!\w)")
 _PERSON_UID = re.compile(r"^\s*(cmnd|cccd|hc|hộ chiếu|passport)\s*:", re.IGNORECASE)

@@ -59,10 +59,7 @@ def permitted(modification: Modification, *, last: bool, docmdp: int | None) -> 
     approval signatures; a certification's /P narrows or widens that for every signature after it.
     Pages or content changed after any signature are never permitted.
     """
-    if docmdp in _DOCMDP_ALLOWS:
-        allowed = _DOCMDP_ALLOWS[docmdp]
-    else:
-        allowed = Modification.LTV if last else Modification.ANNOTATIONS
+    allowed = _DOCMDP_ALLOWS.get(docmdp or 0, Modification.LTV if last else Modification.ANNOTATIONS)
     return modification is not Modification.OTHER and RANK[modification] <= RANK[allowed]
 
 
@@ -98,7 +95,6 @@ def analyse_changes(
     return Changes(tuple(after), certification_level(reader, signatures))
 
 
-
 def certification_level(reader: PdfReader, signatures: Sequence[PdfSignature]) -> int | None:
     """The DocMDP /P of the first signature when it certifies the document (else None): its own /Reference
     says so, or the catalog's /Perms /DocMDP names it (then /P defaults to 2)."""
@@ -113,6 +109,7 @@ def certification_level(reader: PdfReader, signatures: Sequence[PdfSignature]) -
         target = perms.raw_get("/DocMDP") if isinstance(perms, DictionaryObject) and "/DocMDP" in perms else None
     except Exception:  # noqa: BLE001 - a broken /Perms certifies nothing
         return None
-    named = isinstance(target, IndirectObject) and first.object_number is not None and target.idnum == first.object_number
+    named = (
+        isinstance(target, IndirectObject) and first.object_number is not None and target.idnum == first.object_number
+    )
     return 2 if named else None
-

@@ -21,21 +21,22 @@ import enum
 import threading
 from bisect import bisect_left
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Sequence, cast
+from typing import cast
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
-from pyhanko_certvalidator.path import ValidationPath
 from pyhanko_certvalidator import errors as cv_errors
+from pyhanko_certvalidator.path import ValidationPath
 from pyhanko_certvalidator.policy_decl import CertRevTrustPolicy, RevocationCheckingPolicy, RevocationCheckingRule
 
 from signatures.certinfo import CertInfo, cert_info
-from signatures.crlindex import install_indexed_lookup, index_of
+from signatures.crlindex import index_of, install_indexed_lookup
 from signatures.policy import Policy, RevocationMode
 from signatures.trust import TrustStore
 
@@ -229,11 +230,15 @@ def _missing_revocation(
     issuers = _issuers_of(leaf, extras, trust)
     revoked = trust.revoked_by_issuer(leaf.cert, leaf.serial, issuers)
     if revoked is not None and revoked <= moment:
-        return PathOutcome(PathFailure.REVOKED, f"the signer's certificate is listed as revoked ({outcome.message})",
-                           when=revoked)
+        return PathOutcome(
+            PathFailure.REVOKED, f"the signer's certificate is listed as revoked ({outcome.message})", when=revoked
+        )
     if trust.has_crl_from(leaf.cert, issuers, moment):
-        return PathOutcome(PathFailure.NO_REVOCATION_INFO_CA, outcome.message,
-                           revoked_later=revoked if revoked is not None and revoked > moment else None)
+        return PathOutcome(
+            PathFailure.NO_REVOCATION_INFO_CA,
+            outcome.message,
+            revoked_later=revoked if revoked is not None and revoked > moment else None,
+        )
     return outcome
 
 

@@ -19,7 +19,16 @@ from typing import cast
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, ByteStringObject, DictionaryObject, IndirectObject, TextStringObject
 
-__all__ = ["PdfSignature", "PdfFormatError", "SignedPdf", "find_signatures", "read_signed_pdf", "covered_bytes", "DOCUMENT_TIMESTAMP", "SHA1_SUBFILTER"]
+__all__ = [
+    "PdfSignature",
+    "PdfFormatError",
+    "SignedPdf",
+    "find_signatures",
+    "read_signed_pdf",
+    "covered_bytes",
+    "DOCUMENT_TIMESTAMP",
+    "SHA1_SUBFILTER",
+]
 
 DOCUMENT_TIMESTAMP = "/ETSI.RFC3161"
 SHA1_SUBFILTER = "/adbe.pkcs7.sha1"

@@ -53,17 +53,18 @@ def walk(start: list[object], children: Callable[[object], list[object]]) -> Ite
         pending.extend(children(value))
 
 
-
 def children(value: object) -> list[object]:
     if isinstance(value, DictionaryObject):
         return [value.raw_get(key) for key in value]
     return list(value) if isinstance(value, ArrayObject) else []
 
 
-
 def differing_keys(old: DictionaryObject, new: DictionaryObject) -> list[str]:
-    return [str(key) for key in (set(old) | set(new)) - _WRITER_MARKS
-            if key not in old or key not in new or canonical(old.raw_get(key)) != canonical(new.raw_get(key))]
+    return [
+        str(key)
+        for key in (set(old) | set(new)) - _WRITER_MARKS
+        if key not in old or key not in new or canonical(old.raw_get(key)) != canonical(new.raw_get(key))
+    ]
 
 
 def canonical(value: object, depth: int = 0) -> object:

@@ -76,8 +76,13 @@ class Roles:
         return number in self.metadata and self._only(number, lambda edge: edge.path[-1:] == ("/Metadata",))
 
     def only_as_annotation(self, number: int) -> bool:
-        return self._only(number, lambda edge: bool(edge.path) and (edge.path[0] in _ANNOTATION_LINKS or (
-            edge.path == ("[]",) and edge.holder in self.annots_arrays)))
+        return self._only(
+            number,
+            lambda edge: (
+                bool(edge.path)
+                and (edge.path[0] in _ANNOTATION_LINKS or (edge.path == ("[]",) and edge.holder in self.annots_arrays))
+            ),
+        )
 
     @cached_property
     def dss(self) -> set[int]:
@@ -105,8 +110,9 @@ class Roles:
         edges = self.referrers(number)
         if edges is None:
             return False
-        return all(edge.holder in inside or (edge.holder == self.catalog_number and edge.path == ("/DSS",))
-                   for edge in edges)
+        return all(
+            edge.holder in inside or (edge.holder == self.catalog_number and edge.path == ("/DSS",)) for edge in edges
+        )
 
     @cached_property
     def metadata(self) -> set[int]:
@@ -174,4 +180,3 @@ def _references_in(value: object, path: tuple[str, ...]) -> Iterator[tuple[tuple
     elif isinstance(value, ArrayObject):
         for item in value:
             yield from _references_in(item, (*path, "[]"))
-

@@ -22,7 +22,11 @@ from signatures.verdict import Modification
 __all__ = ["ORDER", "RANK", "classify_revision"]
 
 ORDER: tuple[Modification, ...] = (
-    Modification.NONE, Modification.LTV, Modification.FORM_FILLING, Modification.ANNOTATIONS, Modification.OTHER,
+    Modification.NONE,
+    Modification.LTV,
+    Modification.FORM_FILLING,
+    Modification.ANNOTATIONS,
+    Modification.OTHER,
 )
 RANK = {level: rank for rank, level in enumerate(ORDER)}
 _CATALOG_LTV_KEYS = frozenset({"/DSS", "/Extensions", "/Version", "/Metadata"})
@@ -151,7 +155,12 @@ class _Diff:
         return Modification.FORM_FILLING if level is Modification.LTV and _visible(field) else level
 
     def _changed_field(
-        self, old: DictionaryObject, new: DictionaryObject, differing: list[str], *, signature_field: bool,
+        self,
+        old: DictionaryObject,
+        new: DictionaryObject,
+        differing: list[str],
+        *,
+        signature_field: bool,
         roles: Roles,
     ) -> None:
         self.changed_fields.add(_field_name(old))
@@ -180,8 +189,11 @@ class _Diff:
         for item in new:
             if _key(item) not in old_keys:
                 kid = resolve(item)
-                self.note(Modification.FORM_FILLING if isinstance(kid, DictionaryObject)
-                          and kid.get("/Subtype") == _WIDGET else Modification.OTHER)
+                self.note(
+                    Modification.FORM_FILLING
+                    if isinstance(kid, DictionaryObject) and kid.get("/Subtype") == _WIDGET
+                    else Modification.OTHER
+                )
 
     # -- pages and annotations ---------------------------------------------------------------------------
 
@@ -245,10 +257,19 @@ class _Diff:
             self._page(old, new, differing)
         elif isinstance(old, DictionaryObject) and isinstance(new, DictionaryObject) and _is_field(old):
             self._changed_field(old, new, differing, signature_field=_is_signature_field(old), roles=roles)
-        elif isinstance(old, DictionaryObject) and "/Subtype" in old and "/Rect" in old and roles.only_as_annotation(number):
+        elif (
+            isinstance(old, DictionaryObject)
+            and "/Subtype" in old
+            and "/Rect" in old
+            and roles.only_as_annotation(number)
+        ):
             self.note(Modification.ANNOTATIONS)
-        elif isinstance(old, ArrayObject) and isinstance(new, ArrayObject) and number in roles.annots_arrays and (
-                roles.only_under(number, "/Annots")):
+        elif (
+            isinstance(old, ArrayObject)
+            and isinstance(new, ArrayObject)
+            and number in roles.annots_arrays
+            and (roles.only_under(number, "/Annots"))
+        ):
             self._annotations(list(old), list(new))
         elif number in roles.dss_only:
             self.note(Modification.LTV)
@@ -329,7 +350,6 @@ def _places(reader: PdfReader) -> dict[int, tuple[object, ...]]:
     return places
 
 
-
 def _field_kids(value: object) -> list[object]:
     return array(value.get("/Kids")) if isinstance(value, DictionaryObject) else []
 
@@ -347,16 +367,17 @@ def _field_name(field: DictionaryObject) -> str:
     return ".".join(reversed(parts))
 
 
-
 def _is_field(value: DictionaryObject) -> bool:
-    return "/FT" in value or ("/T" in value and ("/Kids" in value or "/Parent" in value)) or (
-        value.get("/Subtype") == _WIDGET)
+    return (
+        "/FT" in value
+        or ("/T" in value and ("/Kids" in value or "/Parent" in value))
+        or (value.get("/Subtype") == _WIDGET)
+    )
 
 
 def _is_signature_field(value: DictionaryObject) -> bool:
     parent = resolve(value.get("/Parent"))
     return value.get("/FT") == "/Sig" or (isinstance(parent, DictionaryObject) and parent.get("/FT") == "/Sig")
-
 
 
 def _key(item: object) -> object:

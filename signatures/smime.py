@@ -77,5 +77,3 @@ def _first_part_bytes(raw: bytes, boundary: bytes) -> bytes:
         raise SmimeFormatError("the multipart/signed message is truncated")
     part = raw[first.end() : closing.start()]
     return re.sub(rb"\r?\n", b"\r\n", part)
-
-

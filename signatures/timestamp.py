@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from asn1crypto import cms, tsp  # noqa: F401 - importing tsp registers the TSTInfo content type
 
@@ -59,7 +59,10 @@ def check_timestamp(
             return None
         gen_time, problem = _verify_token(token, signature_value, trust, policy)
     except (ValueError, TypeError, KeyError, AttributeError, IndexError) as error:
-        gen_time, problem = None, f"the timestamp token is malformed and cannot be read ({type(error).__name__}: {error})"
+        gen_time, problem = (
+            None,
+            f"the timestamp token is malformed and cannot be read ({type(error).__name__}: {error})",
+        )
     if problem is not None:
         return TimestampResult(_set_aside(problem), None)
     assert gen_time is not None
@@ -93,8 +96,11 @@ def _verify_token(
         return None, "the timestamp was made for a different signature (message imprint mismatch)"
     certificates = embedded_certificates(signed_data)
     tsa = check_signer(
-        read_signer_parts(signed_data["signer_infos"][0].dump()), content_type=content_type,
-        digests=ContentDigests(tst_der), embedded=certificates, store=trust.intermediate_der,
+        read_signer_parts(signed_data["signer_infos"][0].dump()),
+        content_type=content_type,
+        digests=ContentDigests(tst_der),
+        embedded=certificates,
+        store=trust.intermediate_der,
     )
     if not tsa.intact or tsa.signer is None:
         failure = next(f for f in tsa.findings if f.is_failure)
@@ -102,7 +108,7 @@ def _verify_token(
     weak = weak_digest_problem(tsa.digest_algorithm, policy) or weak_digest_problem(imprint_algorithm, policy)
     if weak:
         return None, f"the timestamp is not accepted: {weak}"
-    gen_time = tst_info["gen_time"].native.astimezone(timezone.utc)
+    gen_time = tst_info["gen_time"].native.astimezone(UTC)
     outcome = validate_path(tsa.signer, certificates, trust, gen_time, policy, Purpose.TIMESTAMPING)
     if outcome.failure is not None:
         return None, f"the time-stamping authority is not trusted: {outcome.message}"
@@ -122,7 +128,9 @@ def claimed_after_now_note(claimed: datetime, source: TimeSource, now: datetime)
     ahead = (claimed - now).total_seconds()
     if source is not TimeSource.SIGNED_ATTRIBUTE or ahead <= _CLOCK_TOLERANCE:
         return ""
-    note = f"the claimed signing time is {ahead / 3600:.1f} h after the verification time, so it was judged at the latter"
+    note = (
+        f"the claimed signing time is {ahead / 3600:.1f} h after the verification time, so it was judged at the latter"
+    )
     # Without a timestamp the true signing moment is unknown: anything up to 7 h (+ window) ahead fits
     # a signature made in the last hours by a tool writing local time.
     if ahead <= _LOCAL_TIME_OFFSET + _LOCAL_TIME_WINDOW:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -77,8 +77,9 @@ class TrustStore:
                 before = len(crls)
                 _read_trust_file(path, certificates, crls, problems, unreadable)
                 crl_files.update((id(crl), path.name) for crl in crls[before:])
-            return cls.from_objects(certificates, crls, problems=problems, source=str(root),
-                                    unreadable_crls=unreadable, crl_files=crl_files)
+            return cls.from_objects(
+                certificates, crls, problems=problems, source=str(root), unreadable_crls=unreadable, crl_files=crl_files
+            )
 
     @classmethod
     def from_objects(
@@ -97,7 +98,7 @@ class TrustStore:
         encoded = {id(crl): crl.public_bytes(_DER) for crl in crls}
         unique_crls = {hashlib.sha256(encoded[id(crl)]).hexdigest(): crl for crl in crls}
         problems, unreadable_crls = list(problems), list(unreadable_crls)
-        for key, crl in list(unique_crls.items()):
+        for _key, crl in list(unique_crls.items()):
             named = [cert for cert in unique.values() if cert.subject == crl.issuer]
             if named and not any(_signed_by(crl, cert) for cert in named):
                 # Kept for certvalidator (RFC 5280 lets a CA sign CRLs with another key, certified elsewhere), but
@@ -119,9 +120,15 @@ class TrustStore:
             # Indexed now, once: verification processes forked later share the index instead of each building it.
             index_of(der, crl.signature)
         return cls(
-            anchors, intermediates, crl_list, tuple(problems), source, digest.hexdigest(),
+            anchors,
+            intermediates,
+            crl_list,
+            tuple(problems),
+            source,
+            digest.hexdigest(),
             tuple(cert.public_bytes(_DER) for cert in intermediates),
-            crl_der, tuple(unreadable_crls),
+            crl_der,
+            tuple(unreadable_crls),
         )
 
     def time_breakpoints(self) -> tuple[datetime, ...]:
@@ -133,8 +140,9 @@ class TrustStore:
         key = (self.fingerprint, serial)
         cached = _REVOCATION_DATES.get(key)
         if cached is None:
-            cached = tuple(when for crl, der in zip(self.crls, self.crl_der)
-                           if (when := _revoked_at(crl, der, serial)) is not None)
+            cached = tuple(
+                when for crl, der in zip(self.crls, self.crl_der) if (when := _revoked_at(crl, der, serial)) is not None
+            )
             if len(_REVOCATION_DATES) > _REVOCATION_CACHE_LIMIT:
                 _REVOCATION_DATES.clear()
             _REVOCATION_DATES[key] = cached
@@ -149,8 +157,10 @@ class TrustStore:
         missing): the CRL's signature is checked here, since certvalidator never got to it.
         """
         dates = [
-            when for crl, der in zip(self.crls, self.crl_der)
-            if crl.issuer == cert.issuer and any(_signed_by(crl, issuer) for issuer in issuers)
+            when
+            for crl, der in zip(self.crls, self.crl_der)
+            if crl.issuer == cert.issuer
+            and any(_signed_by(crl, issuer) for issuer in issuers)
             and (when := _revoked_at(crl, der, serial)) is not None
         ]
         return min(dates) if dates else None
@@ -158,15 +168,19 @@ class TrustStore:
     def has_crl_from(self, cert: x509.Certificate, issuers: tuple[x509.Certificate, ...], moment: datetime) -> bool:
         """Whether a CRL signed by ``cert``'s issuer covers ``moment`` (its nextUpdate is not before it)."""
         return any(
-            crl.issuer == cert.issuer and any(_signed_by(crl, issuer) for issuer in issuers)
+            crl.issuer == cert.issuer
+            and any(_signed_by(crl, issuer) for issuer in issuers)
             and (crl.next_update_utc is None or crl.next_update_utc >= moment)
             for crl in self.crls
         )
 
     def unreadable_crls_for(self, issuers: list[bytes], *, loaded: bool = True) -> tuple[UnreadableCrl, ...]:
         """CRL files that failed and may be by one of ``issuers`` (DER names), or by anyone; ``loaded``: those too."""
-        return tuple(failure for failure in self.unreadable_crls
-                     if (failure.issuer is None or failure.issuer in issuers) and (loaded or not failure.loaded))
+        return tuple(
+            failure
+            for failure in self.unreadable_crls
+            if (failure.issuer is None or failure.issuer in issuers) and (loaded or not failure.loaded)
+        )
 
 
 def _revoked_at(crl: x509.CertificateRevocationList, der: bytes, serial: int) -> datetime | None:
@@ -175,7 +189,7 @@ def _revoked_at(crl: x509.CertificateRevocationList, der: bytes, serial: int) ->
         entry = crl.get_revoked_certificate_by_serial_number(serial)
         return None if entry is None else entry.revocation_date_utc
     when = index.revoked_at(serial)
-    return when.astimezone(timezone.utc) if when is not None else None
+    return when.astimezone(UTC) if when is not None else None
 
 
 def _signed_by(crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> bool:
@@ -296,7 +310,7 @@ def _read_pem(
 
 
 def _read_der(data: bytes, certificates: list[x509.Certificate], crls: list[x509.CertificateRevocationList]) -> bool:
-    loaders = (
+    loaders: tuple[Callable[[], None], ...] = (
         lambda: certificates.append(x509.load_der_x509_certificate(data)),
         lambda: crls.append(x509.load_der_x509_crl(data)),
         lambda: certificates.extend(pkcs7.load_der_pkcs7_certificates(data)),

@@ -61,13 +61,15 @@ class SubIndication(str, enum.Enum):
 
 # Proven failures: the signature is false whatever else is found. ETSI EN 319 102-1 lists EXPIRED here
 # too; docflow has so far reported it as INDETERMINATE (tests/test_signatures_indication.py marks that).
-_TOTAL_FAILED = frozenset({
-    SubIndication.FORMAT_FAILURE,
-    SubIndication.HASH_FAILURE,
-    SubIndication.SIG_CRYPTO_FAILURE,
-    SubIndication.REVOKED,
-    SubIndication.NOT_YET_VALID,
-})
+_TOTAL_FAILED = frozenset(
+    {
+        SubIndication.FORMAT_FAILURE,
+        SubIndication.HASH_FAILURE,
+        SubIndication.SIG_CRYPTO_FAILURE,
+        SubIndication.REVOKED,
+        SubIndication.NOT_YET_VALID,
+    }
+)
 
 
 class TimeSource(str, enum.Enum):
@@ -209,9 +211,5 @@ class Verdict:
             "covers_whole_file": self.covers_whole_file,
             "modification": self.modification.value if self.modification else None,
             "reason": self.reason,
-            "checks": [
-                {"name": c.name.value, "outcome": c.outcome.value, "detail": c.detail}
-                for c in self.checks
-            ],
+            "checks": [{"name": c.name.value, "outcome": c.outcome.value, "detail": c.detail} for c in self.checks],
         }
-

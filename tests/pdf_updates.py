@@ -14,8 +14,19 @@ from pypdf import PdfReader
 
 from samples.pdfgen import _incremental_update  # the samples' own update writer, reused as is
 
-__all__ = ["Update", "append_update", "object_body", "add_field_with_signature_dict", "add_page", "replace_object",
-           "add_annotation", "add_dss", "free_object", "add_text_field", "add_to_catalog"]
+__all__ = [
+    "Update",
+    "append_update",
+    "object_body",
+    "add_field_with_signature_dict",
+    "add_page",
+    "replace_object",
+    "add_annotation",
+    "add_dss",
+    "free_object",
+    "add_text_field",
+    "add_to_catalog",
+]
 
 
 class Update:
@@ -48,8 +59,9 @@ def add_field_with_signature_dict(pdf: bytes, field: bytes, signature: bytes | N
     """Add a form field (its body may use ``{field}`` and ``{sig}`` for its own and its /V's number)."""
     state = Update(pdf)
     field_number, sig_number = state.size, state.size + 1
-    catalog = _with_reference(object_body(pdf, state.root), b"/Fields", field_number,
-                              b"/AcroForm << /Fields [%d 0 R] /SigFlags 3 >>")
+    catalog = _with_reference(
+        object_body(pdf, state.root), b"/Fields", field_number, b"/AcroForm << /Fields [%d 0 R] /SigFlags 3 >>"
+    )
     body = field.replace(b"{field}", b"%d" % field_number).replace(b"{sig}", b"%d" % sig_number)
     objects = {state.root: catalog, field_number: body}
     if signature is not None:
@@ -82,12 +94,15 @@ def add_page(pdf: bytes) -> bytes:
     pages = pages.replace(kids.group(0), b"/Kids [%s %d 0 R]" % (kids.group(1), page))
     pages = pages.replace(count.group(0), b"/Count %d" % (int(count.group(1)) + 1))
     text = b"BT /F1 12 Tf 72 770 Td (Trang them sau khi ky) Tj ET"
-    return append_update(pdf, {
-        2: pages,
-        page: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >>"
-              b" /Contents %d 0 R >>" % content,
-        content: b"<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream",
-    })
+    return append_update(
+        pdf,
+        {
+            2: pages,
+            page: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >>"
+            b" /Contents %d 0 R >>" % content,
+            content: b"<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream",
+        },
+    )
 
 
 def replace_object(pdf: bytes, number: int, body: bytes) -> bytes:
@@ -95,8 +110,9 @@ def replace_object(pdf: bytes, number: int, body: bytes) -> bytes:
     return append_update(pdf, {number: body})
 
 
-def add_annotation(pdf: bytes, annotation: bytes = b"<< /Type /Annot /Subtype /Text /Rect [10 10 30 30]"
-                                                     b" /Contents (Ghi chu) >>") -> bytes:
+def add_annotation(
+    pdf: bytes, annotation: bytes = b"<< /Type /Annot /Subtype /Text /Rect [10 10 30 30] /Contents (Ghi chu) >>"
+) -> bytes:
     """A comment added to the first page's /Annots."""
     state = Update(pdf)
     number, page = state.size, state.page_number(0)
@@ -137,8 +153,10 @@ def add_text_field(pdf: bytes, appearance: bytes, objects: Sequence[bytes] = (),
     catalog = _with_reference(object_body(pdf, state.root), b"/Fields", widget, b"/AcroForm << /Fields [%d 0 R] >>")
     page = state.page_number(0)
     page_body = _with_reference(object_body(pdf, page), b"/Annots", widget, b"/Annots [%d 0 R]")
-    body = (b"<< /Type /Annot /Subtype /Widget /FT /Tx /T (Ghi chu) /V (Da xem) /Rect [72 700 300 720] /F 4"
-            b" /P %d 0 R /AP %s%s >>" % (page, fill(appearance), widget_extra))
+    body = (
+        b"<< /Type /Annot /Subtype /Widget /FT /Tx /T (Ghi chu) /V (Da xem) /Rect [72 700 300 720] /F 4"
+        b" /P %d 0 R /AP %s%s >>" % (page, fill(appearance), widget_extra)
+    )
     added = {widget + 1 + index: fill(value) for index, value in enumerate(objects)}
     return append_update(pdf, {**added, state.root: catalog, page: page_body, widget: body})
 
@@ -148,6 +166,8 @@ def free_object(pdf: bytes, number: int) -> bytes:
     state = Update(pdf)
     startxref = int(re.findall(rb"startxref\s+(\d+)", pdf[-2048:])[-1])
     body = pdf if pdf.endswith(b"\n") else pdf + b"\n"
-    return body + (b"xref\n0 1\n0000000000 65535 f \n%d 1\n0000000000 00001 f \n"
-                   b"trailer\n<< /Size %d /Root %d 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n"
-                   % (number, state.size, state.root, startxref, len(body)))
+    return body + (
+        b"xref\n0 1\n0000000000 65535 f \n%d 1\n0000000000 00001 f \n"
+        b"trailer\n<< /Size %d /Root %d 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n"
+        % (number, state.size, state.root, startxref, len(body))
+    )

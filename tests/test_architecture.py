@@ -47,8 +47,12 @@ def _modules() -> dict[str, Path]:
 def _imports(name: str, path: Path, known: set[str]) -> set[str]:
     """The project modules ``name`` imports, anywhere in it (TYPE_CHECKING blocks left out)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    skipped = {id(node) for block in ast.walk(tree) if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
-               for node in ast.walk(block)}
+    skipped = {
+        id(node)
+        for block in ast.walk(tree)
+        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+        for node in ast.walk(block)
+    }
     found: set[str] = set()
     for node in ast.walk(tree):
         if id(node) in skipped:
@@ -112,19 +116,30 @@ def test_no_import_cycles() -> None:
 
 def test_no_module_imports_a_layer_above_its_own() -> None:
     graph = _graph()
-    upward = sorted((name, target) for name, targets in graph.items() for target in targets
-                    if _layer(target) > _layer(name))
+    upward = sorted(
+        (name, target) for name, targets in graph.items() for target in targets if _layer(target) > _layer(name)
+    )
     assert upward == []
 
 
 def test_the_engine_knows_nothing_of_docflow() -> None:
     graph = _graph()
-    assert sorted((name, target) for name, targets in graph.items() if name.startswith("signatures")
-                  for target in targets if target.startswith("docflow")) == []
+    assert (
+        sorted(
+            (name, target)
+            for name, targets in graph.items()
+            if name.startswith("signatures")
+            for target in targets
+            if target.startswith("docflow")
+        )
+        == []
+    )
 
 
-@pytest.mark.parametrize("path", sorted(p.relative_to(REPO).as_posix() for top in ("docflow", "signatures")
-                                        for p in (REPO / top).rglob("*.py")))
+@pytest.mark.parametrize(
+    "path",
+    sorted(p.relative_to(REPO).as_posix() for top in ("docflow", "signatures") for p in (REPO / top).rglob("*.py")),
+)
 def test_modules_and_functions_stay_readable(path: str) -> None:
     text = (REPO / path).read_text(encoding="utf-8")
     assert len(text.splitlines()) <= OVERSIZED.get(path, MAX_MODULE_LINES)

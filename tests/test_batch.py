@@ -16,9 +16,11 @@ from docflow.readers.limits import Limits
 from docflow.records import DocumentRecord, RejectedItem, SignedPayload, StatusEvent
 from samples.edxml import build_status
 
-REGISTER = ("unit_code,direction,number,notation,date,channel,file\n"
-            "000.00.01.H04,out,12,SNV-VP,2026-03-02,electronic,signed/QD-12.pdf\n"
-            "000.00.01.H04,out,13,SNV-VP,2026-03-02,paper,\n").encode()
+REGISTER = (
+    b"unit_code,direction,number,notation,date,channel,file\n"
+    b"000.00.01.H04,out,12,SNV-VP,2026-03-02,electronic,signed/QD-12.pdf\n"
+    b"000.00.01.H04,out,13,SNV-VP,2026-03-02,paper,\n"
+)
 
 
 def _items(path: Path, **kwargs: object) -> list[object]:
@@ -36,7 +38,7 @@ def _of(items: list[object], kind: type) -> list:
 def _patch_central(data: bytes, offset: int, fmt: str, value: int) -> bytes:
     """Rewrite one field of the first central-directory entry (zip headers can say anything)."""
     at = data.index(b"PK\x01\x02") + offset
-    return data[:at] + struct.pack(fmt, value) + data[at + struct.calcsize(fmt):]
+    return data[:at] + struct.pack(fmt, value) + data[at + struct.calcsize(fmt) :]
 
 
 def test_read_batch_is_a_lazy_stream(tmp_path: Path) -> None:
@@ -71,8 +73,10 @@ def test_register_naming_a_missing_file_keeps_the_row_and_says_so(tmp_path: Path
 
 
 def test_detached_signature_pairs_with_its_file(tmp_path: Path) -> None:
-    write_zip(tmp_path / "b.zip", {"cv.docx": b"word bytes", "cv.docx.p7s": b"cms", "orphan.pdf.p7s": b"cms",
-                                   "signed.p7m": b"cms-attached"})
+    write_zip(
+        tmp_path / "b.zip",
+        {"cv.docx": b"word bytes", "cv.docx.p7s": b"cms", "orphan.pdf.p7s": b"cms", "signed.p7m": b"cms-attached"},
+    )
     items = _items(tmp_path / "b.zip")
     payloads = {p.name: p for p in _of(items, SignedPayload)}
     assert set(payloads) == {"cv.docx.p7s", "signed.p7m"}
@@ -82,7 +86,9 @@ def test_detached_signature_pairs_with_its_file(tmp_path: Path) -> None:
 
 
 def test_register_row_naming_a_detached_file_points_at_its_signature(tmp_path: Path) -> None:
-    register = b"unit_code,direction,number,notation,date,channel,file\n000.00.01.H04,out,1,A,2026-03-02,electronic,cv.docx\n"
+    register = (
+        b"unit_code,direction,number,notation,date,channel,file\n000.00.01.H04,out,1,A,2026-03-02,electronic,cv.docx\n"
+    )
     write_zip(tmp_path / "b.zip", {"so-di.csv": register, "cv.docx": b"w", "cv.docx.p7s": b"c"})
     [record] = _of(_items(tmp_path / "b.zip"), DocumentRecord)
     assert record.payload_names == ("cv.docx.p7s",)
@@ -105,8 +111,9 @@ def test_zips_nested_too_deep_are_refused(tmp_path: Path) -> None:
     assert "nested more than 2 deep" in _rejections(items)["l2.zip/l3.zip"]
 
 
-@pytest.mark.parametrize("name", ["../../evil.pdf", "/etc/evil.pdf", "C:/evil.pdf", "..\\..\\evil.pdf",
-                                  "docs/../../evil.pdf"])
+@pytest.mark.parametrize(
+    "name", ["../../evil.pdf", "/etc/evil.pdf", "C:/evil.pdf", "..\\..\\evil.pdf", "docs/../../evil.pdf"]
+)
 def test_zip_slip_names_are_refused_and_nothing_is_written(tmp_path: Path, name: str) -> None:
     batch = write_zip(tmp_path / "slip.zip", {name: PDF, "good.pdf": PDF})
     items = _items(batch)
@@ -122,7 +129,7 @@ def test_control_characters_in_names_are_refused(tmp_path: Path) -> None:
 
 def test_symlink_member_is_refused(tmp_path: Path) -> None:
     link = zipfile.ZipInfo("link.pdf")
-    link.external_attr = (0o120777 << 16)
+    link.external_attr = 0o120777 << 16
     with zipfile.ZipFile(tmp_path / "b.zip", "w") as archive:
         archive.writestr(link, "/etc/passwd")
         archive.writestr("good.pdf", PDF)
@@ -160,8 +167,9 @@ def test_actual_bytes_are_counted_across_nested_zips(tmp_path: Path) -> None:
 
 
 def test_oversized_member_is_refused(tmp_path: Path) -> None:
-    items = _items(write_zip(tmp_path / "b.zip", {"big.pdf": PDF * 100, "ok.pdf": PDF}),
-                   limits=Limits(max_member_bytes=1000))
+    items = _items(
+        write_zip(tmp_path / "b.zip", {"big.pdf": PDF * 100, "ok.pdf": PDF}), limits=Limits(max_member_bytes=1000)
+    )
     assert "limit for one file" in _rejections(items)["big.pdf"]
 
 
@@ -215,13 +223,19 @@ def test_single_files_are_batches_too(tmp_path: Path) -> None:
     assert [p.name for p in _of(_items(tmp_path / "a.pdf"), SignedPayload)] == ["a.pdf"]
 
 
-@pytest.mark.parametrize(("make", "fragment"), [
-    (lambda root: (root / "x.zip").write_bytes(b"not a zip") and root / "x.zip", "not a readable zip"),
-    (lambda root: (root / "empty").mkdir() or root / "empty", "empty"),
-    (lambda root: (root / "e.edxml").write_bytes(b"") or root / "e.edxml", "empty"),
-    (lambda root: (root / "notes.docx").write_bytes(b"PK\x03\x04") and root / "notes.docx", "no file docflow reads"),
-    (lambda root: write_zip(root / "z.zip", {}), "empty"),
-])
+@pytest.mark.parametrize(
+    ("make", "fragment"),
+    [
+        (lambda root: (root / "x.zip").write_bytes(b"not a zip") and root / "x.zip", "not a readable zip"),
+        (lambda root: (root / "empty").mkdir() or root / "empty", "empty"),
+        (lambda root: (root / "e.edxml").write_bytes(b"") or root / "e.edxml", "empty"),
+        (
+            lambda root: (root / "notes.docx").write_bytes(b"PK\x03\x04") and root / "notes.docx",
+            "no file docflow reads",
+        ),
+        (lambda root: write_zip(root / "z.zip", {}), "empty"),
+    ],
+)
 def test_unreadable_batches_raise_batch_unreadable(tmp_path: Path, make: object, fragment: str) -> None:
     path = make(tmp_path)  # type: ignore[operator]
     with pytest.raises(BatchUnreadable, match=fragment):

@@ -16,8 +16,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 # compare_pyhanko is a comparison tool over folders of signed files, not a benchmark: test_compare_pyhanko runs it.
-BENCHES = sorted(path.stem for path in (REPO / "bench").glob("*.py")
-                 if not path.name.startswith("_") and path.stem != "compare_pyhanko")
+BENCHES = sorted(
+    path.stem
+    for path in (REPO / "bench").glob("*.py")
+    if not path.name.startswith("_") and path.stem != "compare_pyhanko"
+)
 
 
 def test_every_benchmark_is_covered() -> None:
@@ -29,7 +32,10 @@ def test_every_benchmark_is_covered() -> None:
 def test_benchmark_runs_in_quick_mode(name: str, tmp_path: Path) -> None:
     completed = subprocess.run(
         [sys.executable, str(REPO / "bench" / f"{name}.py"), "--quick"],
-        cwd=REPO, capture_output=True, text=True, timeout=600,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
         env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TMPDIR": str(tmp_path)},
     )
     assert completed.returncode == 0, completed.stderr[-4000:]

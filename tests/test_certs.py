@@ -34,8 +34,8 @@ def conn(tmp_path: Path) -> sqlite3.Connection:
     )
     conn.execute("INSERT INTO batches (id, file_name, sha256, size_bytes, kind, received_at, processed_at, outcome)"
                  " VALUES (1, 'b.zip', 'ff', 1, 'zip', '', '', 'ingested')")  # fmt: skip
-    conn.execute("INSERT INTO documents (document_id, sender, period, channel) VALUES ('d1', ?, '2026-10', 'electronic')",
-                 (DISTRICT,))  # fmt: skip
+    conn.execute("INSERT INTO documents (document_id, sender, period, channel)"
+                 " VALUES ('d1', ?, '2026-10', 'electronic')", (DISTRICT,))  # fmt: skip
     conn.execute(
         "INSERT INTO signatures (payload_sha256, idx, document_id, batch_id, item_name, indication, reason,"
         " signing_time_source, kind, belongs_to_sender, checks_json, signer_subject, cert_sha256, signing_time)"

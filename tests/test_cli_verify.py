@@ -40,16 +40,33 @@ def test_good_files_exit_zero_with_json_lines(files: Path, trust_dir: Path) -> N
     rows = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     assert code == 0, output
     assert [(Path(r["file"]).name, r["index"], r["kind"]) for r in rows] == [
-        ("cv.txt.p7s", 0, "person"), ("qd.pdf", 0, "person"), ("qd.pdf", 1, "organisation")]
-    required = {"file", "index", "indication", "subindication", "signer", "serial", "issuer", "signing_time",
-                "digest_algorithm", "signature_algorithm", "kind", "covers_whole_file", "reason"}
+        ("cv.txt.p7s", 0, "person"),
+        ("qd.pdf", 0, "person"),
+        ("qd.pdf", 1, "organisation"),
+    ]
+    required = {
+        "file",
+        "index",
+        "indication",
+        "subindication",
+        "signer",
+        "serial",
+        "issuer",
+        "signing_time",
+        "digest_algorithm",
+        "signature_algorithm",
+        "kind",
+        "covers_whole_file",
+        "reason",
+    }
     assert all(required <= set(row) for row in rows)
     assert [r["covers_whole_file"] for r in rows] == [None, False, True]
 
 
 def test_explicit_content_and_failure_exit_one(files: Path, trust_dir: Path) -> None:
-    code, output = run(str(files / "other.p7s"), "--content", str(files / "cv.txt"), "--trust", str(trust_dir),
-                       "--json")
+    code, output = run(
+        str(files / "other.p7s"), "--content", str(files / "cv.txt"), "--trust", str(trust_dir), "--json"
+    )
     assert code == 1
     assert json.loads(output.splitlines()[-1])["subindication"] == "REVOKED"
 

@@ -33,8 +33,14 @@ def _load_script():  # noqa: ANN202 - the module object of a script
 
 
 def _disagreements(*args: str) -> list[dict[str, object]]:
-    done = subprocess.run([sys.executable, str(SCRIPT), "--json", *args], capture_output=True, text=True,
-                          timeout=600, cwd=REPO, check=False)
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--json", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPO,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
@@ -43,30 +49,39 @@ def _disagreements(*args: str) -> list[dict[str, object]]:
 def test_the_sample_documents_agree_with_pyhanko(tmp_path: Path) -> None:
     write_samples(tmp_path)
     found = _disagreements(str(tmp_path / "documents"), "--trust", str(tmp_path / "trust"))
-    assert [(Path(str(d["file"])).name, d["fact"]) for d in found
-            if d["fact"] in ("count", "integrity", "trusted")] == []
+    assert [
+        (Path(str(d["file"])).name, d["fact"]) for d in found if d["fact"] in ("count", "integrity", "trusted")
+    ] == []
 
 
 @pytest.mark.slow
 def test_the_pyhanko_vectors_agree_on_integrity_and_count() -> None:
     folder = vectors_or_skip("pyhanko", "pdf")
     found = _disagreements(str(folder))
-    assert [(Path(str(d["file"])).name, d["fact"], d["docflow"], d["pyhanko"]) for d in found
-            if d["fact"] in ("integrity",)] == []
+    assert [
+        (Path(str(d["file"])).name, d["fact"], d["docflow"], d["pyhanko"]) for d in found if d["fact"] in ("integrity",)
+    ] == []
 
 
 def test_compare_counts_and_lists_each_disagreement() -> None:
     script = _load_script()
     facts = script.Facts
-    ours = {"a.pdf": [facts("a.pdf", 0, "intact", "none", True), facts("a.pdf", 1, "broken", "other", False)],
-            "b.pdf": [facts("b.pdf", 0, "intact")]}
-    theirs = {"a.pdf": [facts("a.pdf", 0, "intact", "none", True), facts("a.pdf", 1, "intact", "ltv", True)],
-              "b.pdf": []}
+    ours = {
+        "a.pdf": [facts("a.pdf", 0, "intact", "none", True), facts("a.pdf", 1, "broken", "other", False)],
+        "b.pdf": [facts("b.pdf", 0, "intact")],
+    }
+    theirs = {
+        "a.pdf": [facts("a.pdf", 0, "intact", "none", True), facts("a.pdf", 1, "intact", "ltv", True)],
+        "b.pdf": [],
+    }
     tally, found = script.compare(ours, theirs, with_trust=True)
     assert tally["count", True] == 1 and tally["count", False] == 1
     assert tally["integrity", True] == 1 and tally["integrity", False] == 1
     assert {(d.file, d.index, d.fact) for d in found} == {
-        ("b.pdf", None, "count"), ("a.pdf", 1, "integrity"), ("a.pdf", 1, "modification"), ("a.pdf", 1, "trusted"),
+        ("b.pdf", None, "count"),
+        ("a.pdf", 1, "integrity"),
+        ("a.pdf", 1, "modification"),
+        ("a.pdf", 1, "trusted"),
     }
 
 

@@ -43,7 +43,10 @@ def test_defaults_when_no_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.chdir(tmp_path)
     config = load_config()
     assert (config.inbox_path, config.db_path, config.trust_path) == (
-        tmp_path / "inbox", tmp_path / "docflow.db", tmp_path / "trust")
+        tmp_path / "inbox",
+        tmp_path / "docflow.db",
+        tmp_path / "trust",
+    )
     assert config.limits == Limits() and config.source is None and not config.register_columns
     assert config.watch.settle_seconds == 2.0 and config.summary.min_documents == 10
     assert dict(config.summary.targets) == {"province": 0.9, "district": 0.8, "commune": 0.6}
@@ -70,17 +73,20 @@ def test_paths_are_relative_to_the_toml_folder(tmp_path: Path) -> None:
     assert load_config(folder / "custom.toml").inbox_path == folder.resolve() / "in"
 
 
-@pytest.mark.parametrize(("text", "fragment"), [
-    ("[pathz]\n", "unknown key(s) pathz in the top level"),
-    ("[limits]\nmax_membr_bytes = 3\n", "unknown key(s) max_membr_bytes in [limits]"),
-    ("[limits]\nmax_member_bytes = -1\n", "must be greater than 0"),
-    ("[limits]\nmax_member_bytes = true\n", "wrong type"),
-    ("[register.columns]\nnumbr = \"x\"\n", "unknown key(s) numbr in [register.columns]"),
-    ("[summary.targets]\ncommune = 1.5\n", "between 0 and 1"),
-    ("[summary]\ntiers = [{name = \"x\"}]\n", "summary.tiers is not used"),
-    ("[signatures]\nkind_overrides = {\"ab\" = \"robot\"}\n", "person or organisation"),
-    ("[watch\n", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("[pathz]\n", "unknown key(s) pathz in the top level"),
+        ("[limits]\nmax_membr_bytes = 3\n", "unknown key(s) max_membr_bytes in [limits]"),
+        ("[limits]\nmax_member_bytes = -1\n", "must be greater than 0"),
+        ("[limits]\nmax_member_bytes = true\n", "wrong type"),
+        ('[register.columns]\nnumbr = "x"\n', "unknown key(s) numbr in [register.columns]"),
+        ("[summary.targets]\ncommune = 1.5\n", "between 0 and 1"),
+        ('[summary]\ntiers = [{name = "x"}]\n', "summary.tiers is not used"),
+        ('[signatures]\nkind_overrides = {"ab" = "robot"}\n', "person or organisation"),
+        ("[watch\n", "not valid TOML"),
+    ],
+)
 def test_bad_config_is_a_clear_error(tmp_path: Path, text: str, fragment: str) -> None:
     (tmp_path / CONFIG_NAME).write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError) as error:

@@ -15,27 +15,35 @@ from docflow.readers.limits import Limits
 SHA256 = "ab" * 32
 
 
-@pytest.mark.parametrize(("text", "key", "value", "allowed"), [
-    ("[limits]\nmax_compression_ratio = nan\n", "limits.max_compression_ratio", "nan", "a finite number"),
-    ("[limits]\nmax_compression_ratio = inf\n", "limits.max_compression_ratio", "inf", "a finite number"),
-    ("[limits]\nmax_compression_ratio = -3.0\n", "limits.max_compression_ratio", "-3.0", "greater than 0"),
-    ("[limits]\nmax_member_bytes = 0\n", "limits.max_member_bytes", "0", "a whole number from 1"),
-    ("[limits]\nmax_member_bytes = 1.5\n", "limits.max_member_bytes", "1.5", "a whole number from 1"),
-    ("[limits]\nmax_zip_depth = 1000\n", "limits.max_zip_depth", "1000", "from 1 to 10"),
-    ("[watch]\nsettle_seconds = nan\n", "watch.settle_seconds", "nan", "a finite number"),
-    ("[watch]\npoll_interval = -inf\n", "watch.poll_interval", "-inf", "a finite number"),
-    ("[watch]\npoll_interval = 1e300\n", "watch.poll_interval", "1e+300", "86400"),
-    ("[summary]\nmin_documents = -1\n", "summary.min_documents", "-1", "a whole number from 0"),
-    ("[summary.targets]\ncommune = nan\n", "summary.targets.commune", "nan", "between 0 and 1"),
-    ("[summary.targets]\nvillage = 0.5\n", "summary.targets", "village", "province, department"),
-    ('[paths]\ndb = ""\n', "paths.db", '""', "a non-empty path"),
-    ('[register.columns]\nnumber = ""\n', "register.columns.number", '""', "a non-empty column header"),
-    ('[signatures]\nkind_overrides = {"AB:CD" = "person"}\n', "signatures.kind_overrides", "AB:CD",
-     "64 hexadecimal digits"),
-    ("limits = 3\n", "[limits]", "3", "a table"),
-])
+@pytest.mark.parametrize(
+    ("text", "key", "value", "allowed"),
+    [
+        ("[limits]\nmax_compression_ratio = nan\n", "limits.max_compression_ratio", "nan", "a finite number"),
+        ("[limits]\nmax_compression_ratio = inf\n", "limits.max_compression_ratio", "inf", "a finite number"),
+        ("[limits]\nmax_compression_ratio = -3.0\n", "limits.max_compression_ratio", "-3.0", "greater than 0"),
+        ("[limits]\nmax_member_bytes = 0\n", "limits.max_member_bytes", "0", "a whole number from 1"),
+        ("[limits]\nmax_member_bytes = 1.5\n", "limits.max_member_bytes", "1.5", "a whole number from 1"),
+        ("[limits]\nmax_zip_depth = 1000\n", "limits.max_zip_depth", "1000", "from 1 to 10"),
+        ("[watch]\nsettle_seconds = nan\n", "watch.settle_seconds", "nan", "a finite number"),
+        ("[watch]\npoll_interval = -inf\n", "watch.poll_interval", "-inf", "a finite number"),
+        ("[watch]\npoll_interval = 1e300\n", "watch.poll_interval", "1e+300", "86400"),
+        ("[summary]\nmin_documents = -1\n", "summary.min_documents", "-1", "a whole number from 0"),
+        ("[summary.targets]\ncommune = nan\n", "summary.targets.commune", "nan", "between 0 and 1"),
+        ("[summary.targets]\nvillage = 0.5\n", "summary.targets", "village", "province, department"),
+        ('[paths]\ndb = ""\n', "paths.db", '""', "a non-empty path"),
+        ('[register.columns]\nnumber = ""\n', "register.columns.number", '""', "a non-empty column header"),
+        (
+            '[signatures]\nkind_overrides = {"AB:CD" = "person"}\n',
+            "signatures.kind_overrides",
+            "AB:CD",
+            "64 hexadecimal digits",
+        ),
+        ("limits = 3\n", "[limits]", "3", "a table"),
+    ],
+)
 def test_a_wrong_setting_is_refused_with_key_value_and_what_is_allowed(
-        tmp_path: Path, text: str, key: str, value: str, allowed: str) -> None:
+    tmp_path: Path, text: str, key: str, value: str, allowed: str
+) -> None:
     (tmp_path / CONFIG_NAME).write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError) as error:
         load_config(tmp_path / CONFIG_NAME)
@@ -46,8 +54,9 @@ def test_a_wrong_setting_is_refused_with_key_value_and_what_is_allowed(
 def test_edge_values_that_make_sense_are_accepted(tmp_path: Path) -> None:
     (tmp_path / CONFIG_NAME).write_text(
         "[limits]\nmax_compression_ratio = 1\nmax_zip_depth = 10\n[watch]\nsettle_seconds = 86400\n"
-        f"[summary]\nmin_documents = 0\n[signatures]\nkind_overrides = {{\"{SHA256.upper()}\" = \"person\"}}\n",
-        encoding="utf-8")
+        f'[summary]\nmin_documents = 0\n[signatures]\nkind_overrides = {{"{SHA256.upper()}" = "person"}}\n',
+        encoding="utf-8",
+    )
     config = load_config(tmp_path / CONFIG_NAME)
     assert config.limits == Limits(max_compression_ratio=1.0, max_zip_depth=10)
     assert config.summary.min_documents == 0 and dict(config.kind_overrides) == {SHA256: "person"}
@@ -55,7 +64,8 @@ def test_edge_values_that_make_sense_are_accepted(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("command", [["summary"], ["sql", "SELECT 1"], ["ingest", "x.zip"], ["watch", "--once"]])
 def test_commands_refuse_to_start_with_exit_2_and_one_line(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / CONFIG_NAME).write_text("[limits]\nmax_compression_ratio = nan\n", encoding="utf-8")
     result = CliRunner().invoke(main, command)

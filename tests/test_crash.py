@@ -35,13 +35,16 @@ def _make_inbox(inbox: Path, person: Issued, organisation: Issued) -> None:
             pdf = None
             if number % 5 == 0:
                 if number not in signed_pdfs:
-                    signed_pdfs[number] = sign_pdf(sign_pdf(make_pdf(f"QĐ {number}", ["Điều 1."]), person),
-                                                   organisation)
+                    signed_pdfs[number] = sign_pdf(
+                        sign_pdf(make_pdf(f"QĐ {number}", ["Điều 1."]), person), organisation
+                    )
                 pdf = ("qd.signed.pdf", signed_pdfs[number])
-            write_edxml(folder / f"doc-{number}.edxml", number=str(number), recipients=(RECIPIENT, OTHER),
-                        attachment=pdf)
-    write_edxml(inbox / "batch-99-revoke.edxml", number="999", business="revoke",
-                names_document=f"{SENDER},2024/03/01,3/SNV-VP")
+            write_edxml(
+                folder / f"doc-{number}.edxml", number=str(number), recipients=(RECIPIENT, OTHER), attachment=pdf
+            )
+    write_edxml(
+        inbox / "batch-99-revoke.edxml", number="999", business="revoke", names_document=f"{SENDER},2024/03/01,3/SNV-VP"
+    )
     (inbox / "broken.zip").write_bytes(b"not a zip at all")
 
 
@@ -90,9 +93,10 @@ def test_sigterm_stops_the_watcher_cleanly(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     process = subprocess.Popen(
-        [*DOCFLOW, "watch", str(inbox), "--db", str(tmp_path / "d.db"), "--trust",
-         str(tmp_path / "trust")],
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [*DOCFLOW, "watch", str(inbox), "--db", str(tmp_path / "d.db"), "--trust", str(tmp_path / "trust")],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 30
     while not (tmp_path / "d.db").exists() and process.poll() is None and time.monotonic() < deadline:

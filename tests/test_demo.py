@@ -102,8 +102,18 @@ def test_demo_documents_have_a_full_audit_trail(demo_run: tuple[Path, str]) -> N
     out, _ = demo_run
     runner = CliRunner()
     db = str(out / "docflow.db")
-    failed = json.loads(runner.invoke(main, ["sql", "--db", db, "SELECT document_id FROM v_failed_signatures "
-                                             "WHERE subindication = 'REVOKED' LIMIT 1", "--json"]).output)
+    failed = json.loads(
+        runner.invoke(
+            main,
+            [
+                "sql",
+                "--db",
+                db,
+                "SELECT document_id FROM v_failed_signatures WHERE subindication = 'REVOKED' LIMIT 1",
+                "--json",
+            ],
+        ).output
+    )
     assert failed, "the demo should hold a signature made with a revoked certificate"
     trail = json.loads(runner.invoke(main, ["audit", "--db", db, failed[0]["document_id"], "--json"]).output)
     assert {batch["file_name"] for batch in trail["batches"]} and all(b["sha256"] for b in trail["batches"])

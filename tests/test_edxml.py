@@ -75,13 +75,12 @@ def test_uuid_document_id_is_kept() -> None:
     assert record.document_id == "9fbfbad2-1111-2222-3333-444455556666"
 
 
-@pytest.mark.parametrize(("business", "expected"), [(1, BusinessType.REVOKE), (2, BusinessType.UPDATE),
-                                                    (3, BusinessType.REPLACE)])
-def test_revocation_update_and_replacement_name_the_document_they_act_on(business: int,
-                                                                        expected: BusinessType) -> None:
+@pytest.mark.parametrize(
+    ("business", "expected"), [(1, BusinessType.REVOKE), (2, BusinessType.UPDATE), (3, BusinessType.REPLACE)]
+)
+def test_revocation_update_and_replacement_name_the_document_they_act_on(business: int, expected: BusinessType) -> None:
     old = f"{SENDER},2026/02/01,3/SNV-VP"
-    record = _one(read_edxml("r.edxml", document(number="13", business=business, names_document=old)),
-                  DocumentRecord)
+    record = _one(read_edxml("r.edxml", document(number="13", business=business, names_document=old)), DocumentRecord)
     assert record.business_type is expected and record.replaces == (old,)
 
 
@@ -113,8 +112,7 @@ def test_attachment_that_is_not_base64_is_rejected_but_the_document_kept() -> No
 
 
 def test_oversized_attachment_is_not_decoded() -> None:
-    items = read_edxml("big.edxml", document(attachments=[attachment(data=PDF * 100)]),
-                       Limits(max_member_bytes=1000))
+    items = read_edxml("big.edxml", document(attachments=[attachment(data=PDF * 100)]), Limits(max_member_bytes=1000))
     assert _one(items, DocumentRecord).payloads == ()
     assert "limit for one file" in _one(items, RejectedItem).reason
 
@@ -128,11 +126,18 @@ def test_text_is_normalised_to_nfc() -> None:
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("stamp_format", ["%Y/%m/%d %H:%M:%S", "%d/%m/%Y %H:%M:%S"])
 def test_status_packages_in_every_variant(variant: str, stamp_format: str) -> None:
-    data = build_status(document_id=own_id(), reporter="000.00.02.h04", code="05", variant=variant,
-                        timestamp=datetime(2026, 3, 4, 14, 5, 6), timestamp_format=stamp_format)
+    data = build_status(
+        document_id=own_id(),
+        reporter="000.00.02.h04",
+        code="05",
+        variant=variant,
+        timestamp=datetime(2026, 3, 4, 14, 5, 6),
+        timestamp_format=stamp_format,
+    )
     [event] = read_edxml("status.edxml", data)
-    assert event == StatusEvent(own_id(), "000.00.02.H04", "05", "Đã tiếp nhận", datetime(2026, 3, 4, 14, 5, 6),
-                                "status.edxml")
+    assert event == StatusEvent(
+        own_id(), "000.00.02.H04", "05", "Đã tiếp nhận", datetime(2026, 3, 4, 14, 5, 6), "status.edxml"
+    )
 
 
 def test_soap_wrapped_base64_status_is_read() -> None:
@@ -149,7 +154,8 @@ def test_bad_status_code_is_rejected(code: str, fragment: str) -> None:
 
 def test_status_with_bad_timestamp_is_rejected() -> None:
     data = build_status(document_id=own_id(), reporter="000.00.02.H04", code="01").replace(
-        b"2026/03/02 09:30:00", b"hom qua")
+        b"2026/03/02 09:30:00", b"hom qua"
+    )
     [item] = read_edxml("s.edxml", data)
     assert isinstance(item, RejectedItem) and "Timestamp 'hom qua'" in item.reason
 
@@ -168,20 +174,27 @@ def test_billion_laughs_is_refused(tmp_path: Path) -> None:
 def test_external_entity_is_refused_and_never_read(tmp_path: Path) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP SECRET")
-    data = document().replace(b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
-                              f'<?xml version="1.0"?><!DOCTYPE edXML [<!ENTITY x SYSTEM "file://{secret}">]>'.encode())
+    data = document().replace(
+        b'<?xml version="1.0" encoding="UTF-8"?>',
+        f'<?xml version="1.0"?><!DOCTYPE edXML [<!ENTITY x SYSTEM "file://{secret}">]>'.encode(),
+    )
     data = data.replace("Về việc báo cáo".encode(), b"&x;")
     [item] = read_edxml("xxe.edxml", data)
     assert isinstance(item, RejectedItem) and "TOP SECRET" not in item.reason
 
 
-@pytest.mark.parametrize(("data", "fragment"), [
-    (b"<edXML><From>", "not well-formed XML (line 1)"),
-    (b"\xff\xfe garbage", "not XML"),
-    (b"<edXML><MessageHeader><Subject>x</Subject></MessageHeader></edXML>", "no sender code"),
-    (b"<edXML><MessageHeader><From><OrganId>000.00.01.H04</OrganId></From></MessageHeader></edXML>",
-     "neither a DocumentId"),
-])
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        (b"<edXML><From>", "not well-formed XML (line 1)"),
+        (b"\xff\xfe garbage", "not XML"),
+        (b"<edXML><MessageHeader><Subject>x</Subject></MessageHeader></edXML>", "no sender code"),
+        (
+            b"<edXML><MessageHeader><From><OrganId>000.00.01.H04</OrganId></From></MessageHeader></edXML>",
+            "neither a DocumentId",
+        ),
+    ],
+)
 def test_broken_packages_are_rejected_with_a_reason(data: bytes, fragment: str) -> None:
     [item] = read_edxml("bad.edxml", data)
     assert isinstance(item, RejectedItem) and fragment in item.reason

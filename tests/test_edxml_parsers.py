@@ -44,22 +44,51 @@ def _both_ways(name: str, data: bytes) -> tuple[list[object], list[object]]:
 def _corpus() -> Iterator[tuple[str, bytes]]:
     pdf = make_pdf("Công văn", ["Điều 1."])
     for variant in VARIANTS:
-        yield variant, build_edxml(variant=variant, sender=SENDER, sender_name="Sở Nội vụ",
-                                   recipients=[(RECIPIENT, "Sở Tài chính"), (OTHER, "UBND huyện")], number="12",
-                                   notation="SNV-VP", promulgation=date(2024, 3, 1), due=date(2024, 3, 15),
-                                   attachments=[Attachment("QĐ 12.pdf", pdf)])
-    yield "status", build_status(document_id=f"{SENDER},2024/03/01,12/SNV-VP", reporter=RECIPIENT, code="06",
-                                 timestamp=datetime(2024, 3, 4, 10, 0))
-    yield "status-soap", build_status(document_id=f"{SENDER},2024/03/01,12/SNV-VP", reporter=RECIPIENT, code="03",
-                                      timestamp=datetime(2024, 3, 4, 10, 0), soap_base64=True)
+        yield (
+            variant,
+            build_edxml(
+                variant=variant,
+                sender=SENDER,
+                sender_name="Sở Nội vụ",
+                recipients=[(RECIPIENT, "Sở Tài chính"), (OTHER, "UBND huyện")],
+                number="12",
+                notation="SNV-VP",
+                promulgation=date(2024, 3, 1),
+                due=date(2024, 3, 15),
+                attachments=[Attachment("QĐ 12.pdf", pdf)],
+            ),
+        )
+    yield (
+        "status",
+        build_status(
+            document_id=f"{SENDER},2024/03/01,12/SNV-VP",
+            reporter=RECIPIENT,
+            code="06",
+            timestamp=datetime(2024, 3, 4, 10, 0),
+        ),
+    )
+    yield (
+        "status-soap",
+        build_status(
+            document_id=f"{SENDER},2024/03/01,12/SNV-VP",
+            reporter=RECIPIENT,
+            code="03",
+            timestamp=datetime(2024, 3, 4, 10, 0),
+            soap_base64=True,
+        ),
+    )
     for business in ("revoke", "update", "replace"):
         yield business, edxml(business=business, names_document=f"{SENDER},2024/02/01,3/SNV-VP")
     plain = edxml(attachment=("a.pdf", pdf)).decode()
     encoded = base64.b64encode(pdf).decode()
-    wrapped = "\n".join(encoded[start:start + 76] for start in range(0, len(encoded), 76))
+    wrapped = "\n".join(encoded[start : start + 76] for start in range(0, len(encoded), 76))
     yield "base64 in lines", plain.replace(encoded, wrapped).encode()
-    yield "comment, PI and CDATA", plain.replace("<edXML ", "<!-- xuất từ hệ thống cũ --><?app v=1?><edXML ", 1).replace(
-        "Về việc thử nghiệm 1", "<![CDATA[Về việc <thử> nghiệm 1]]>").encode()
+    yield (
+        "comment, PI and CDATA",
+        plain.replace("<edXML ", "<!-- xuất từ hệ thống cũ --><?app v=1?><edXML ", 1)
+        .replace("Về việc thử nghiệm 1", "<![CDATA[Về việc <thử> nghiệm 1]]>")
+        .encode(),
+    )
     yield "UTF-8 BOM", b"\xef\xbb\xbf" + plain.encode()
     yield "entity references", plain.replace("Về việc thử nghiệm 1", "A &amp; B &#7889; &lt;C&gt;").encode()
     yield "undefined entity", plain.replace("Về việc thử nghiệm 1", "&nbsp;").encode()
@@ -69,8 +98,12 @@ def _corpus() -> Iterator[tuple[str, bytes]]:
     yield "comment inside a value", plain.replace("Về việc thử", "Về việc <!-- ghi chú --> thử").encode()
     yield "not well-formed", plain[: len(plain) // 2].encode()
     yield "undeclared prefix", plain.replace(' xmlns:edXML="http://www.mic.gov.vn/TBT/QCVN_102_2016"', "").encode()
-    yield "deeper than lxml's limit", plain.replace("<edXML:Subject>", "<a>" * 300 + "<edXML:Subject>").replace(
-        "</edXML:Subject>", "</edXML:Subject>" + "</a>" * 300).encode()
+    yield (
+        "deeper than lxml's limit",
+        plain.replace("<edXML:Subject>", "<a>" * 300 + "<edXML:Subject>")
+        .replace("</edXML:Subject>", "</edXML:Subject>" + "</a>" * 300)
+        .encode(),
+    )
     if EDXML_VECTORS.exists():
         for path in sorted(EDXML_VECTORS.glob("*.edxml")):
             yield path.name, path.read_bytes()
@@ -84,8 +117,11 @@ def test_fast_and_defused_parses_read_the_same_items(name: str, data: bytes) -> 
 
 def test_the_corpus_takes_the_fast_path() -> None:
     # The comparison above means something only if lxml really parses these packages.
-    taken = [name for name, data in _corpus() if edxml_module._parse_without_doctype(data.lstrip(b"\xef\xbb\xbf"))
-             is not None]
+    taken = [
+        name
+        for name, data in _corpus()
+        if edxml_module._parse_without_doctype(data.lstrip(b"\xef\xbb\xbf")) is not None
+    ]
     assert {"qcvn", "govn", "status", "base64 in lines", "comment, PI and CDATA"} <= set(taken)
 
 
@@ -95,8 +131,24 @@ def test_an_encoding_python_does_not_know_is_a_rejection_not_a_crash() -> None:
     assert isinstance(item, RejectedItem) and "could not be decoded as XML" in item.reason
 
 
-_XML_TOKENS = (b"<?x?>", b"<!-- c -->", b"<![CDATA[x]]>", b"&amp;", b"&#7889;", b"&#0;", b"\r\n", b"\r", b"<", b"&",
-               b"]]>", b"xmlns:p='u'", b"p:", b"\xc3", b"\xef\xbf\xbe", b"\x00")
+_XML_TOKENS = (
+    b"<?x?>",
+    b"<!-- c -->",
+    b"<![CDATA[x]]>",
+    b"&amp;",
+    b"&#7889;",
+    b"&#0;",
+    b"\r\n",
+    b"\r",
+    b"<",
+    b"&",
+    b"]]>",
+    b"xmlns:p='u'",
+    b"p:",
+    b"\xc3",
+    b"\xef\xbf\xbe",
+    b"\x00",
+)
 
 
 def _with_tokens(seed: bytes, edits: list[tuple[float, bytes]]) -> bytes:
@@ -107,8 +159,11 @@ def _with_tokens(seed: bytes, edits: list[tuple[float, bytes]]) -> bytes:
     return bytes(data)
 
 
-_TOKENED = st.builds(_with_tokens, st.sampled_from([data for _, data in _corpus()]),
-                     st.lists(st.tuples(st.floats(0, 1), st.sampled_from(_XML_TOKENS)), min_size=1, max_size=3))
+_TOKENED = st.builds(
+    _with_tokens,
+    st.sampled_from([data for _, data in _corpus()]),
+    st.lists(st.tuples(st.floats(0, 1), st.sampled_from(_XML_TOKENS)), min_size=1, max_size=3),
+)
 """A package with XML's own syntax spliced in anywhere: most stay well-formed for one parser or both."""
 
 

@@ -22,12 +22,14 @@ GARBLED = DISTRICT_NAME.encode("utf-8").decode("cp1252", errors="replace")
 
 def _misdeclared(encoding: str = "ISO-8859-1") -> bytes:
     return edxml(sender=DISTRICT, sender_name=DISTRICT_NAME).replace(
-        b'encoding="UTF-8"', f'encoding="{encoding}"'.encode())
+        b'encoding="UTF-8"', f'encoding="{encoding}"'.encode()
+    )
 
 
 @pytest.mark.parametrize("encoding", ["ISO-8859-1", "windows-1252", "latin1", "windows-1258"])
 def test_utf8_bytes_under_a_single_byte_declaration_are_read_as_utf8_with_a_note(
-        encoding: str, caplog: pytest.LogCaptureFixture) -> None:
+    encoding: str, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.WARNING, logger="docflow"):
         [record] = read_edxml("p.edxml", _misdeclared(encoding))
     assert isinstance(record, DocumentRecord)
@@ -37,8 +39,7 @@ def test_utf8_bytes_under_a_single_byte_declaration_are_read_as_utf8_with_a_note
 
 def test_real_latin1_text_is_still_read_as_latin1() -> None:
     data = edxml(sender=DISTRICT, sender_name="Café").replace(b'encoding="UTF-8"', b'encoding="ISO-8859-1"')
-    data = data.replace("Café".encode(), "Café".encode("latin-1")).replace(
-        "Về việc thử nghiệm 1".encode(), b"Resume")
+    data = data.replace("Café".encode(), "Café".encode("latin-1")).replace("Về việc thử nghiệm 1".encode(), b"Resume")
     data = data.replace("Bắc Kạn".encode(), b"Bac Kan").replace("Công văn".encode(), b"Cong van")
     [record] = read_edxml("p.edxml", data)
     assert isinstance(record, DocumentRecord) and record.sender_name == "Café"
@@ -69,9 +70,18 @@ def test_a_replacement_character_is_garbled_too(tmp_path: Path) -> None:
         assert table(store, "SELECT name, level FROM units WHERE code = ?", DISTRICT) == [(DISTRICT_NAME, "district")]
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    (GARBLED, True), (DISTRICT_NAME.encode().decode("latin-1"), True), ("Sở Nội vụ", False), ("Café", False),
-    ("Cà Mau", False), ("plain", False), (None, False), ("a\ufffdb", True),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (GARBLED, True),
+        (DISTRICT_NAME.encode().decode("latin-1"), True),
+        ("Sở Nội vụ", False),
+        ("Café", False),
+        ("Cà Mau", False),
+        ("plain", False),
+        (None, False),
+        ("a\ufffdb", True),
+    ],
+)
 def test_garbled_recognises_utf8_read_one_byte_at_a_time(text: str | None, expected: bool) -> None:
     assert garbled(text) is expected

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -112,8 +112,12 @@ def _stream_template(folder: Path, batches: int, person: Issued, organisation: I
     for batch in range(batches):
         target = folder / f"s{batch:03d}"
         for number in (2 * batch, 2 * batch + 1, 2 * batch + 2):
-            write_edxml(target / f"d{number}.edxml", number=str(number), recipients=(RECIPIENT, OTHER),
-                        attachment=("qd.signed.pdf", pdf) if number % 4 == 0 else None)
+            write_edxml(
+                target / f"d{number}.edxml",
+                number=str(number),
+                recipients=(RECIPIENT, OTHER),
+                attachment=("qd.signed.pdf", pdf) if number % 4 == 0 else None,
+            )
         paths.append(target)
     (folder / "s999-broken.zip").write_bytes(b"PK\x03\x04 truncated")
     return sorted(folder.iterdir())
@@ -291,7 +295,9 @@ def _assert_each_once(inbox: Path, db: Path, names: list[str]) -> None:
     assert [p.name for p in inbox.iterdir() if p.name != "archive"] == []
     with Store.open_readonly(db) as store:
         assert store.conn.execute("SELECT count(*), count(DISTINCT sha256) FROM batches").fetchone() == (
-            len(names), len(names))
+            len(names),
+            len(names),
+        )
         assert store.conn.execute("SELECT count(*) FROM documents").fetchone()[0] == len(names)
         assert store.conn.execute("SELECT count(*) FROM batches WHERE outcome != 'ingested'").fetchone()[0] == 0
         assert_counters_exact(store)
@@ -310,9 +316,7 @@ def test_flood_of_files_dropped_at_once_each_ingested_exactly_once(tmp_path: Pat
 
 @pytest.mark.slow
 @pytest.mark.parametrize("polling", [False, True], ids=["native", "polling"])
-def test_files_dropped_while_a_large_batch_is_in_progress_are_each_ingested_once(
-    tmp_path: Path, polling: bool
-) -> None:
+def test_files_dropped_while_a_large_batch_is_in_progress_are_each_ingested_once(tmp_path: Path, polling: bool) -> None:
     inbox, db = tmp_path / "inbox", tmp_path / "d.db"
     staging = _many_documents(tmp_path / "staging" / "large", 200 if not FULL else 2000)
     dropped: list[str] = []
@@ -388,7 +392,7 @@ def _write_slowly(path: Path, data: bytes, seconds: float, chunks: int = 30) -> 
     step = max(1, len(data) // chunks)
     with path.open("wb") as handle:
         for start in range(0, len(data), step):
-            handle.write(data[start:start + step])
+            handle.write(data[start : start + step])
             handle.flush()
             time.sleep(seconds / chunks)
 
@@ -449,11 +453,13 @@ def test_folder_batch_filled_slowly_is_read_once_complete(tmp_path: Path) -> Non
 VIETNAM_OFFSET = timedelta(hours=7)
 
 
-def test_local_time_tagged_as_utc_is_corrected_by_the_timestamp(pki: SamplePKI, person: Issued,
-                                                                 trust_dir: Path) -> None:
+def test_local_time_tagged_as_utc_is_corrected_by_the_timestamp(
+    pki: SamplePKI, person: Issued, trust_dir: Path
+) -> None:
     really = pki.now - timedelta(days=2)
-    signature = sign_cms(b"van ban", person, signing_time=really + VIETNAM_OFFSET, timestamp_by=pki.tsa,
-                         timestamp_time=really)
+    signature = sign_cms(
+        b"van ban", person, signing_time=really + VIETNAM_OFFSET, timestamp_by=pki.tsa, timestamp_time=really
+    )
     verdict = verify_cms(signature, b"van ban", trust=trust_dir)[0]
     assert verdict.passed, verdict.reason
     assert verdict.signing_time == really and verdict.signing_time_source is TimeSource.TIMESTAMP
@@ -468,8 +474,9 @@ def test_local_time_tagged_as_utc_without_timestamp_passes_and_keeps_the_claimed
     # An honest signature must not fail for its tool's clock habit; the claimed time is kept as claimed
     # (UTCTime has whole seconds) so an auditor sees exactly what the file says.
     claimed = (pki.now - timedelta(hours=1) + VIETNAM_OFFSET).replace(microsecond=0)
-    verdict = verify_cms(sign_cms(b"van ban", person, signing_time=claimed), b"van ban", trust=trust_dir,
-                         now=pki.now)[0]
+    verdict = verify_cms(sign_cms(b"van ban", person, signing_time=claimed), b"van ban", trust=trust_dir, now=pki.now)[
+        0
+    ]
     assert verdict.passed, verdict.reason
     assert verdict.signing_time == claimed
     assert verdict.signing_time_source is TimeSource.SIGNED_ATTRIBUTE
@@ -480,11 +487,17 @@ def test_local_time_tagged_as_utc_without_timestamp_passes_and_keeps_the_claimed
 def test_a_signing_time_claimed_in_the_future_cannot_make_a_future_certificate_valid(
     trust_dir: Path, pki: SamplePKI
 ) -> None:
-    future = issue_person(pki, "Đỗ Tương Lai", agency="Sở Tư pháp", not_before=pki.now + timedelta(days=30),
-                          not_after=pki.now + timedelta(days=400))
+    future = issue_person(
+        pki,
+        "Đỗ Tương Lai",
+        agency="Sở Tư pháp",
+        not_before=pki.now + timedelta(days=30),
+        not_after=pki.now + timedelta(days=400),
+    )
     claimed = (pki.now + timedelta(days=60)).replace(microsecond=0)
-    verdict = verify_cms(sign_cms(b"van ban", future, signing_time=claimed), b"van ban", trust=trust_dir,
-                         now=pki.now)[0]
+    verdict = verify_cms(sign_cms(b"van ban", future, signing_time=claimed), b"van ban", trust=trust_dir, now=pki.now)[
+        0
+    ]
     assert verdict.subindication is SubIndication.NOT_YET_VALID
     assert verdict.signing_time == claimed
 
@@ -492,28 +505,38 @@ def test_a_signing_time_claimed_in_the_future_cannot_make_a_future_certificate_v
 def test_crl_past_its_next_update_is_not_taken_as_proof_of_good_standing(
     tmp_path: Path, pki: SamplePKI, person: Issued
 ) -> None:
-    stale = write_trust_dir(pki, tmp_path / "stale", this_update=pki.now - timedelta(days=60),
-                            next_update=pki.now - timedelta(days=30))
+    stale = write_trust_dir(
+        pki, tmp_path / "stale", this_update=pki.now - timedelta(days=60), next_update=pki.now - timedelta(days=30)
+    )
     signature = sign_cms(b"van ban", person, signing_time=pki.now - timedelta(days=2))
     verdict = verify_cms(signature, b"van ban", trust=TrustStore.load(stale), now=pki.now)[0]
     assert not verdict.passed
     assert verdict.indication is Indication.INDETERMINATE
-    assert verdict.subindication in (SubIndication.TRY_LATER, SubIndication.REVOKED_NO_POE,
-                                     SubIndication.OUT_OF_BOUNDS_NO_POE)
+    assert verdict.subindication in (
+        SubIndication.TRY_LATER,
+        SubIndication.REVOKED_NO_POE,
+        SubIndication.OUT_OF_BOUNDS_NO_POE,
+    )
 
 
 def test_certificate_valid_only_in_the_future_is_not_yet_valid(trust_dir: Path, pki: SamplePKI) -> None:
-    future = issue_person(pki, "Đỗ Tương Lai", agency="Sở Tư pháp", not_before=pki.now + timedelta(days=30),
-                          not_after=pki.now + timedelta(days=400))
-    verdict = verify_cms(sign_cms(b"van ban", future, signing_time=pki.now), b"van ban", trust=trust_dir,
-                         now=pki.now)[0]
+    future = issue_person(
+        pki,
+        "Đỗ Tương Lai",
+        agency="Sở Tư pháp",
+        not_before=pki.now + timedelta(days=30),
+        not_after=pki.now + timedelta(days=400),
+    )
+    verdict = verify_cms(sign_cms(b"van ban", future, signing_time=pki.now), b"van ban", trust=trust_dir, now=pki.now)[
+        0
+    ]
     assert verdict.indication is Indication.TOTAL_FAILED
     assert verdict.subindication is SubIndication.NOT_YET_VALID
 
 
 def test_a_pki_built_in_another_year_still_verifies(tmp_path: Path) -> None:
     # Clocks differ between the clerk's PC and the server: verification is pinned to the given instant.
-    then = datetime(2021, 6, 1, 3, 0, tzinfo=timezone.utc)
+    then = datetime(2021, 6, 1, 3, 0, tzinfo=UTC)
     old = build_pki(now=then, seed_name="old-year")
     signer = issue_person(old, "Vũ Thị Cũ", agency="Sở Cũ")
     trust = write_trust_dir(old, tmp_path / "old")

@@ -33,8 +33,13 @@ from signatures import TrustStore, verify_cms, verify_pdf
 
 REGRESSIONS = Path(__file__).resolve().parent / "hostile"
 SECONDS_PER_INPUT = 20
-SMALL_LIMITS = Limits(max_batch_bytes=4 << 20, max_member_bytes=2 << 20, max_total_uncompressed_bytes=8 << 20,
-                      max_members=200, max_xml_bytes=2 << 20)
+SMALL_LIMITS = Limits(
+    max_batch_bytes=4 << 20,
+    max_member_bytes=2 << 20,
+    max_total_uncompressed_bytes=8 << 20,
+    max_members=200,
+    max_xml_bytes=2 << 20,
+)
 _NO_TRUST = TrustStore.from_objects([])
 _ITEM_TYPES = (DocumentRecord, RejectedItem, SignedPayload, StatusEvent)
 
@@ -146,21 +151,32 @@ def test_fuzz_register_text(text: str, name: str) -> None:
 # -- regressions ----------------------------------------------------------------------------
 
 _CHECKS: dict[str, Callable[[bytes], None]] = {
-    "cms": check_cms, "pdf": check_pdf, "edxml": check_edxml, "register": check_register, "zip": check_zip,
+    "cms": check_cms,
+    "pdf": check_pdf,
+    "edxml": check_edxml,
+    "register": check_register,
+    "zip": check_zip,
 }
 
 
 def _regression_files() -> list[object]:
     if not REGRESSIONS.exists():
         return []
-    return [pytest.param(target, path, id=f"{target}/{path.name}",
-                         marks=[KNOWN_BUGS[path.name]] if path.name in KNOWN_BUGS else [])
-            for target in _CHECKS for path in sorted((REGRESSIONS / target).glob("*"))
-            if path.is_file() and not path.name.startswith(".")]
+    return [
+        pytest.param(
+            target, path, id=f"{target}/{path.name}", marks=[KNOWN_BUGS[path.name]] if path.name in KNOWN_BUGS else []
+        )
+        for target in _CHECKS
+        for path in sorted((REGRESSIONS / target).glob("*"))
+        if path.is_file() and not path.name.startswith(".")
+    ]
 
 
-@pytest.mark.parametrize(("target", "path"), _regression_files() or [pytest.param("", Path(), marks=pytest.mark.skip(
-    reason="no regression files in tests/hostile/ yet"))])
+@pytest.mark.parametrize(
+    ("target", "path"),
+    _regression_files()
+    or [pytest.param("", Path(), marks=pytest.mark.skip(reason="no regression files in tests/hostile/ yet"))],
+)
 def test_regression_files(target: str, path: Path) -> None:
     _CHECKS[target](path.read_bytes())
 

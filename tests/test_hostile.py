@@ -11,7 +11,7 @@ import hashlib
 import os
 import stat
 import zipfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -63,9 +63,16 @@ def _write_zip(path: Path, members: list[tuple[str | zipfile.ZipInfo, bytes]]) -
 # -- zips -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("evil_name", [
-    "../../evil.edxml", "/etc/evil.edxml", "C:/Windows/evil.edxml", "..\\..\\evil.edxml", "ok/../../evil.edxml",
-])
+@pytest.mark.parametrize(
+    "evil_name",
+    [
+        "../../evil.edxml",
+        "/etc/evil.edxml",
+        "C:/Windows/evil.edxml",
+        "..\\..\\evil.edxml",
+        "ok/../../evil.edxml",
+    ],
+)
 def test_zip_slip_member_is_refused_and_nothing_is_written_outside(tmp_path: Path, evil_name: str) -> None:
     batch = _write_zip(tmp_path / "batch.zip", [(evil_name, edxml(number="1")), ("good.edxml", edxml(number="2"))])
     before = sorted(p.name for p in tmp_path.parent.iterdir())
@@ -185,9 +192,18 @@ def test_nul_byte_in_zip_member_name_cannot_disguise_its_kind(tmp_path: Path) ->
 
 # Names starting with "." are hidden/temporary by the watcher's rule and wait in the inbox, so the
 # path-looking names here start elsewhere.
-@pytest.mark.parametrize("name", ["C:\\Windows\\..\\..\\system32.edxml", "x\\..\\..\\etc\\passwd.edxml", "-rf --no-preserve-root.edxml",
-                                  "bảng\x07kê\x1b.edxml", "a\nb.edxml",
-    "x" * 240 + ".edxml", "ý" * 120 + ".edxml"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "C:\\Windows\\..\\..\\system32.edxml",
+        "x\\..\\..\\etc\\passwd.edxml",
+        "-rf --no-preserve-root.edxml",
+        "bảng\x07kê\x1b.edxml",
+        "a\nb.edxml",
+        "x" * 240 + ".edxml",
+        "ý" * 120 + ".edxml",
+    ],
+)
 def test_files_named_to_look_like_paths_or_commands_are_ingested_once_and_filed_inside_the_inbox(
     tmp_path: Path, name: str
 ) -> None:
@@ -208,11 +224,15 @@ def test_files_named_to_look_like_paths_or_commands_are_ingested_once_and_filed_
 
 # -- edXML ----------------------------------------------------------------------------------
 
-_LAUGHS = b"""<?xml version="1.0"?>
+_LAUGHS = (
+    b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [<!ENTITY lol "lol">
-""" + b"".join(
-    b'<!ENTITY lol%d "%s">\n' % (n, (b"&lol%d;" % (n - 1) if n > 1 else b"&lol;") * 10) for n in range(1, 10)
-) + b"]>\n<edXML><Subject>&lol9;</Subject></edXML>"
+"""
+    + b"".join(
+        b'<!ENTITY lol%d "%s">\n' % (n, (b"&lol%d;" % (n - 1) if n > 1 else b"&lol;") * 10) for n in range(1, 10)
+    )
+    + b"]>\n<edXML><Subject>&lol9;</Subject></edXML>"
+)
 
 _EXTERNAL = b"""<?xml version="1.0"?>
 <!DOCTYPE edXML [<!ENTITY leak SYSTEM "file:///etc/passwd">]>
@@ -259,7 +279,7 @@ def test_extremely_long_register_field_is_refused_row_by_row() -> None:
 
 
 def test_nul_and_control_bytes_in_register_and_edxml_never_crash() -> None:
-    register = "so_ky_hieu,ngay_van_ban\n1/\x00SNV,2024-03-01\n\x1b[2J,\x00\n".encode()
+    register = b"so_ky_hieu,ngay_van_ban\n1/\x00SNV,2024-03-01\n\x1b[2J,\x00\n"
     assert all(isinstance(item, (RejectedItem, DocumentRecord)) for item in read_register("so.csv", register))
     broken = edxml().replace(b"Bac", b"B\x00ac").replace(b"<edXML:Subject>", b"<edXML:Subject>\x01\x02")
     items = read_edxml("ctl.edxml", broken)
@@ -286,12 +306,19 @@ def test_pdf_whose_byte_ranges_overlap_or_leave_a_gap_fails_on_byte_range(
 
 def _junk_certificates(count: int) -> list[x509.Certificate]:
     key = ec.generate_private_key(ec.SECP256R1())
-    start = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2020, 1, 1, tzinfo=UTC)
     certificates = []
     for serial in range(1, count + 1):
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"junk {serial}")])
-        builder = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-                   .serial_number(serial).not_valid_before(start).not_valid_after(start + timedelta(days=3650)))
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(serial)
+            .not_valid_before(start)
+            .not_valid_after(start + timedelta(days=3650))
+        )
         certificates.append(builder.sign(key, hashes.SHA256()))
     return certificates
 
@@ -311,11 +338,15 @@ def _with_signers(signature: bytes, count: int) -> bytes:
     signed_data = info["content"]
     signer = signed_data["signer_infos"][0]
     many = asn1_cms.SignerInfos([signer.copy() for _ in range(count)])
-    rebuilt = asn1_cms.SignedData({
-        "version": signed_data["version"], "digest_algorithms": signed_data["digest_algorithms"],
-        "encap_content_info": signed_data["encap_content_info"], "certificates": signed_data["certificates"],
-        "signer_infos": many,
-    })
+    rebuilt = asn1_cms.SignedData(
+        {
+            "version": signed_data["version"],
+            "digest_algorithms": signed_data["digest_algorithms"],
+            "encap_content_info": signed_data["encap_content_info"],
+            "certificates": signed_data["certificates"],
+            "signer_infos": many,
+        }
+    )
     return asn1_cms.ContentInfo({"content_type": "signed_data", "content": rebuilt}).dump()
 
 
@@ -332,8 +363,9 @@ def test_cms_with_thousands_of_signers_is_bounded(person: Issued, trust_dir: Pat
         assert all(verdict.passed for verdict in verdicts)
 
 
-@pytest.mark.parametrize("garbage", [b"", b"\x30", b"\x30\x84\xff\xff\xff\xff", b"%PDF-1.7\n" + b"\x00" * 1000,
-                                     b"\x30\x80" * 5000])
+@pytest.mark.parametrize(
+    "garbage", [b"", b"\x30", b"\x30\x84\xff\xff\xff\xff", b"%PDF-1.7\n" + b"\x00" * 1000, b"\x30\x80" * 5000]
+)
 def test_truncated_and_malformed_signatures_become_verdicts(garbage: bytes, trust_dir: Path) -> None:
     with time_limit():
         cms_verdicts = verify_cms(garbage, b"x", trust=trust_dir)
@@ -409,8 +441,15 @@ def test_auditor_sql_refuses_every_change(db: Path, query: str) -> None:
     assert not other.exists()
 
 
-@pytest.mark.parametrize("query", ["SELECT count(*) FROM documents", "PRAGMA table_info(documents)",
-                                   "PRAGMA integrity_check", "WITH d AS (SELECT * FROM documents) SELECT count(*) FROM d"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT count(*) FROM documents",
+        "PRAGMA table_info(documents)",
+        "PRAGMA integrity_check",
+        "WITH d AS (SELECT * FROM documents) SELECT count(*) FROM d",
+    ],
+)
 def test_auditor_sql_still_answers_read_queries(db: Path, query: str) -> None:
     conn = open_readonly(db)
     try:
@@ -419,8 +458,10 @@ def test_auditor_sql_still_answers_read_queries(db: Path, query: str) -> None:
         conn.close()
 
 
-@pytest.mark.parametrize("query", ["DELETE FROM documents", "ATTACH DATABASE ':memory:' AS x",
-                                   "SELECT load_extension('x')", "PRAGMA query_only=0"])
+@pytest.mark.parametrize(
+    "query",
+    ["DELETE FROM documents", "ATTACH DATABASE ':memory:' AS x", "SELECT load_extension('x')", "PRAGMA query_only=0"],
+)
 def test_docflow_sql_command_refuses_changes_with_one_line_and_exit_code(db: Path, query: str) -> None:
     before = _digest(db)
     result = CliRunner().invoke(cli_main, ["sql", "--db", str(db), query])

@@ -37,10 +37,13 @@ def test_folder_batch_is_ingested_once(tmp_path: Path, store: Store) -> None:
     assert counters_of(store, SENDER)["outgoing"] == 3
     assert counters_of(store, OTHER)["incoming"] == 3
     assert table(store, "SELECT kind, documents, archived_as FROM batches") == [
-        ("folder", 3, f"{outcome.sha256[:16]}-b1")]
+        ("folder", 3, f"{outcome.sha256[:16]}-b1")
+    ]
     assert table(store, "SELECT code, name, level FROM units ORDER BY code") == [
-        (SENDER, "Sở Nội vụ tỉnh Bắc Kạn", "department"), (RECIPIENT, f"Đơn vị {RECIPIENT}", "department"),
-        (OTHER, f"Đơn vị {OTHER}", "department")]
+        (SENDER, "Sở Nội vụ tỉnh Bắc Kạn", "department"),
+        (RECIPIENT, f"Đơn vị {RECIPIENT}", "department"),
+        (OTHER, f"Đơn vị {OTHER}", "department"),
+    ]
     assert_counters_exact(store)
 
 
@@ -80,8 +83,11 @@ def test_folder_hash_is_the_hash_of_its_sorted_names_and_file_hashes(tmp_path: P
         path = folder / f"unit-{number % 3}" / f"cv-{number:03d}.bin"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(number.to_bytes(4, "big") * (number + 1))
-    lines = sorted(f"{path.relative_to(folder).as_posix()}\0{hashlib.sha256(path.read_bytes()).hexdigest()}\n"
-                   for path in folder.rglob("*") if path.is_file())
+    lines = sorted(
+        f"{path.relative_to(folder).as_posix()}\0{hashlib.sha256(path.read_bytes()).hexdigest()}\n"
+        for path in folder.rglob("*")
+        if path.is_file()
+    )
     assert batch_sha256(folder) == hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
@@ -158,8 +164,9 @@ def test_real_malformed_sample_is_rejected_with_the_reason(tmp_path: Path, store
     _assert_refused_with_reasons(ingest_batch(sample, store, None), store)
 
 
-def test_cli_ingest_freezes_start_up_objects_only_while_it_ingests(tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_ingest_freezes_start_up_objects_only_while_it_ingests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     frozen_during: list[int] = []
     real_ingest_batch = cli_ingest.ingest_batch
 
@@ -182,8 +189,9 @@ def test_cli_ingest_json_lines_and_exit_codes(tmp_path: Path, monkeypatch: pytes
     db = tmp_path / "cli.db"
     runner = CliRunner()
     monkeypatch.chdir(tmp_path)  # no docflow.toml from the developer's working directory
-    result = runner.invoke(ingest, [str(good), str(tmp_path / "bad.zip"), "--db", str(db), "--trust",
-                                    str(tmp_path / "no-trust"), "--json"])
+    result = runner.invoke(
+        ingest, [str(good), str(tmp_path / "bad.zip"), "--db", str(db), "--trust", str(tmp_path / "no-trust"), "--json"]
+    )
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     again = runner.invoke(ingest, [str(good), "--db", str(db), "--trust", str(tmp_path / "no-trust"), "--json"])
     usage = runner.invoke(ingest, ["--db", str(db)])
@@ -227,7 +235,9 @@ def test_edxml_with_nd30_signed_pdf_counts_as_issued_electronically(
     outcome = ingest_batch(batch, store, TrustStore.load(trust_dir))
     assert (outcome.outcome, outcome.documents, outcome.signatures) == ("ingested", 1, 3)
     assert table(store, "SELECT kind, indication FROM signatures WHERE document_id IS NOT NULL ORDER BY idx") == [
-        ("person", "TOTAL_PASSED"), ("organisation", "TOTAL_PASSED")]
+        ("person", "TOTAL_PASSED"),
+        ("organisation", "TOTAL_PASSED"),
+    ]
     assert table(store, "SELECT count(*) FROM signatures WHERE document_id IS NULL") == [(1,)]
     counts = counters_of(store, SENDER)
     assert counts["outgoing_nd30"] == 1 and counts["outgoing_issued_electronic"] == 1
@@ -273,10 +283,15 @@ def _hostile_symlink(root: Path) -> Path:
 
 def _hostile_external_entity(root: Path) -> Path:
     (root / "secret.txt").write_text("secret")
-    text = edxml(number="68").decode().replace(
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        f'<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE edXML [<!ENTITY x SYSTEM "file://{root}/secret.txt">]>',
-    ).replace("Về việc thử nghiệm 68", "&x;")
+    text = (
+        edxml(number="68")
+        .decode()
+        .replace(
+            '<?xml version="1.0" encoding="UTF-8"?>',
+            f'<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE edXML [<!ENTITY x SYSTEM "file://{root}/secret.txt">]>',
+        )
+        .replace("Về việc thử nghiệm 68", "&x;")
+    )
     (root / "xxe.edxml").write_text(text, encoding="utf-8")
     return root / "xxe.edxml"
 
@@ -293,8 +308,14 @@ def _hostile_unknown_type(root: Path) -> Path:
 
 @pytest.mark.parametrize(
     "make",
-    [_hostile_zip_slip, _hostile_zip_bomb, _hostile_symlink, _hostile_external_entity, _hostile_empty_folder,
-     _hostile_unknown_type],
+    [
+        _hostile_zip_slip,
+        _hostile_zip_bomb,
+        _hostile_symlink,
+        _hostile_external_entity,
+        _hostile_empty_folder,
+        _hostile_unknown_type,
+    ],
     ids=lambda make: make.__name__.removeprefix("_hostile_"),
 )
 def test_hostile_batch_is_rejected_or_its_bad_items_are(tmp_path: Path, store: Store, make: object) -> None:
@@ -356,9 +377,12 @@ def test_register_row_naming_a_signed_file_gets_its_signatures(
     assert counters_of(store, SENDER)["outgoing_nd30"] == 1
 
 
-@pytest.mark.parametrize(("finished", "on_time"), [(datetime(2024, 3, 10, 16, 0), True), (datetime(2024, 3, 11, 8), False)])
-def test_completion_status_decides_on_time_handling(tmp_path: Path, store: Store, finished: datetime,
-                                                    on_time: bool) -> None:
+@pytest.mark.parametrize(
+    ("finished", "on_time"), [(datetime(2024, 3, 10, 16, 0), True), (datetime(2024, 3, 11, 8), False)]
+)
+def test_completion_status_decides_on_time_handling(
+    tmp_path: Path, store: Store, finished: datetime, on_time: bool
+) -> None:
     document_id = f"{SENDER},2024/03/01,5/SNV-VP"
     status = tmp_path / "status.edxml"
     status.write_bytes(build_status(document_id=document_id, reporter=RECIPIENT, code="06", timestamp=finished))

@@ -37,8 +37,14 @@ def _batches(root: Path) -> list[Path]:
     seen_before = write_edxml(root / "1" / "doc.edxml", number="7", recipients=(RECIPIENT, OTHER))
     status = root / "2" / "status.edxml"
     status.parent.mkdir(parents=True)
-    status.write_bytes(build_status(document_id=f"{SENDER},2024/03/02,8/SNV-VP", reporter=RECIPIENT, code="06",
-                                    timestamp=datetime(2024, 3, 4, 10, 0)))
+    status.write_bytes(
+        build_status(
+            document_id=f"{SENDER},2024/03/02,8/SNV-VP",
+            reporter=RECIPIENT,
+            code="06",
+            timestamp=datetime(2024, 3, 4, 10, 0),
+        )
+    )
     outgoing = _register(
         root / "3" / "so-di.csv",
         f"{SENDER},out,7,SNV-VP,2024-03-01,paper,0,{RECIPIENT},already stored (from edXML),",
@@ -61,8 +67,7 @@ def _batches(root: Path) -> list[Path]:
 
 
 @pytest.mark.parametrize("bulk_rows", [1, 2, 5_000])
-def test_bulk_merge_equals_merging_one_by_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                               bulk_rows: int) -> None:
+def test_bulk_merge_equals_merging_one_by_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bulk_rows: int) -> None:
     batches = _batches(tmp_path / "in")
     with monkeypatch.context() as patch:
         patch.setattr(batch_run_module, "_mergeable_in_bulk", lambda item: False)
@@ -79,14 +84,20 @@ def test_bulk_merge_equals_merging_one_by_one(tmp_path: Path, monkeypatch: pytes
 def test_status_recorded_before_the_register_row_sets_handled_at(tmp_path: Path) -> None:
     batches = _batches(tmp_path / "in")
     store = ingest_all(tmp_path / "docflow.db", batches[1:3])
-    assert table(store, "SELECT unit, handled_at FROM recipients WHERE document_id = ? ORDER BY unit",
-                 f"{SENDER},2024/03/02,8/SNV-VP") == [(RECIPIENT, "2024-03-04T10:00:00"), (OTHER, None)]
+    assert table(
+        store,
+        "SELECT unit, handled_at FROM recipients WHERE document_id = ? ORDER BY unit",
+        f"{SENDER},2024/03/02,8/SNV-VP",
+    ) == [(RECIPIENT, "2024-03-04T10:00:00"), (OTHER, None)]
     store.close()
 
 
 def test_a_large_register_is_one_transaction_and_counted_exactly(tmp_path: Path) -> None:
-    rows = [f"{SENDER},out,{number},SNV-VP,2024-03-{1 + number % 28:02d},{('electronic', 'paper', 'both')[number % 3]},"
-            f"{int(number % 10 == 0)},{(RECIPIENT, OTHER)[number % 2]},row {number}," for number in range(12_000)]
+    rows = [
+        f"{SENDER},out,{number},SNV-VP,2024-03-{1 + number % 28:02d},{('electronic', 'paper', 'both')[number % 3]},"
+        f"{int(number % 10 == 0)},{(RECIPIENT, OTHER)[number % 2]},row {number},"
+        for number in range(12_000)
+    ]
     batch = _register(tmp_path / "so-di.csv", *rows)
     store = Store.open(tmp_path / "docflow.db")
     outcome = ingest_batch(batch, store, None)
@@ -101,8 +112,9 @@ def test_a_large_register_is_one_transaction_and_counted_exactly(tmp_path: Path)
 
 
 def test_a_failure_inside_the_bulk_merge_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    batch = _register(tmp_path / "so-di.csv", *(f"{SENDER},out,{n},SNV-VP,2024-03-01,paper,0,{RECIPIENT},x,"
-                                                for n in range(10)))
+    batch = _register(
+        tmp_path / "so-di.csv", *(f"{SENDER},out,{n},SNV-VP,2024-03-01,paper,0,{RECIPIENT},x," for n in range(10))
+    )
     store = Store.open(tmp_path / "docflow.db")
 
     def broken(*args: object) -> None:

@@ -47,29 +47,56 @@ def batches(tmp_path_factory: pytest.TempPathFactory, person: object, organisati
     stored_later = signed("Công văn 2")
     # Signed by the organisation certificate before any package has named its unit: no evidence either way
     # yet, where evidence gathered later in the batch would say "another unit".
-    write_edxml(first / "a-other.edxml", sender=OTHER, sender_name="Đơn vị lạ", number="50",
-                attachment=("cv-50.pdf", signed("Công văn 50", organisation)))
-    write_edxml(first / "b-1.edxml", sender_name=AGENCY_NAME, number="1", recipients=(RECIPIENT, OTHER),
-                attachment=("cv-1.pdf", shared))
+    write_edxml(
+        first / "a-other.edxml",
+        sender=OTHER,
+        sender_name="Đơn vị lạ",
+        number="50",
+        attachment=("cv-50.pdf", signed("Công văn 50", organisation)),
+    )
+    write_edxml(
+        first / "b-1.edxml",
+        sender_name=AGENCY_NAME,
+        number="1",
+        recipients=(RECIPIENT, OTHER),
+        attachment=("cv-1.pdf", shared),
+    )
     write_edxml(first / "b-2.edxml", sender_name=AGENCY_NAME, number="2", attachment=("cv-2.pdf", stored_later))
     write_edxml(first / "b-3.edxml", sender_name=AGENCY_NAME, number="3", attachment=("cv-3.pdf", signed("3")))
     write_edxml(first / "c-same-file.edxml", sender_name=AGENCY_NAME, number="4", attachment=("cv-4.pdf", shared))
-    write_edxml(first / "d-same-document.edxml", sender_name=AGENCY_NAME, number="1", paper=1,
-                attachment=("cv-1b.pdf", signed("Công văn 1, bản 2")))
-    write_edxml(first / "e-unsigned.edxml", sender_name=AGENCY_NAME, number="5",
-                attachment=("cv-5.pdf", signing.make_pdf("Không ký", ["Điều 1."])))
-    (first / "f-status.edxml").write_bytes(build_status(
-        document_id=f"{SENDER},2024/03/01,3/SNV-VP", reporter=RECIPIENT, code="06",
-        timestamp=datetime(2024, 3, 4, 10, 0)))
+    write_edxml(
+        first / "d-same-document.edxml",
+        sender_name=AGENCY_NAME,
+        number="1",
+        paper=1,
+        attachment=("cv-1b.pdf", signed("Công văn 1, bản 2")),
+    )
+    write_edxml(
+        first / "e-unsigned.edxml",
+        sender_name=AGENCY_NAME,
+        number="5",
+        attachment=("cv-5.pdf", signing.make_pdf("Không ký", ["Điều 1."])),
+    )
+    (first / "f-status.edxml").write_bytes(
+        build_status(
+            document_id=f"{SENDER},2024/03/01,3/SNV-VP",
+            reporter=RECIPIENT,
+            code="06",
+            timestamp=datetime(2024, 3, 4, 10, 0),
+        )
+    )
     write_edxml(first / "g-6.edxml", sender_name=AGENCY_NAME, number="6", attachment=("cv-6.pdf", signed("6")))
     # The sender's register lists one document before its package arrives and one after.
     header = "unit_code,direction,number,notation,date,channel,confidential,counterpart,subject,file\n"
-    (first / "0-so-di.csv").write_text(header + f"{SENDER},out,6,SNV-VP,2024-03-01,both,0,{RECIPIENT},before,\n",
-                                       encoding="utf-8")
-    (first / "z-so-di.csv").write_text(header + f"{SENDER},out,3,SNV-VP,2024-03-01,paper,0,{OTHER},after,\n",
-                                       encoding="utf-8")
-    write_edxml(second / "h-stored-file.edxml", sender_name=AGENCY_NAME, number="7",
-                attachment=("cv-7.pdf", stored_later))
+    (first / "0-so-di.csv").write_text(
+        header + f"{SENDER},out,6,SNV-VP,2024-03-01,both,0,{RECIPIENT},before,\n", encoding="utf-8"
+    )
+    (first / "z-so-di.csv").write_text(
+        header + f"{SENDER},out,3,SNV-VP,2024-03-01,paper,0,{OTHER},after,\n", encoding="utf-8"
+    )
+    write_edxml(
+        second / "h-stored-file.edxml", sender_name=AGENCY_NAME, number="7", attachment=("cv-7.pdf", stored_later)
+    )
     write_edxml(second / "i-8.edxml", sender_name=AGENCY_NAME, number="8", attachment=("cv-8.pdf", signed("8")))
     return [first, second]
 

@@ -59,8 +59,12 @@ def batch(tmp_path_factory: pytest.TempPathFactory, signing: object, person: obj
         return signing.sign_pdf(signing.sign_pdf(pdf, person), organisation)  # type: ignore[attr-defined]
 
     for number in range(1, 8):
-        write_edxml(root / f"cv-{number}.edxml", number=str(number), recipients=(RECIPIENT, OTHER),
-                    attachment=(f"cv-{number}.signed.pdf", signed(f"Công văn {number}")))
+        write_edxml(
+            root / f"cv-{number}.edxml",
+            number=str(number),
+            recipients=(RECIPIENT, OTHER),
+            attachment=(f"cv-{number}.signed.pdf", signed(f"Công văn {number}")),
+        )
     unsigned = signing.make_pdf("Không ký", ["Điều 1."])  # type: ignore[attr-defined]
     write_edxml(root / "cv-8.edxml", number="8", attachment=("cv-8.pdf", unsigned))
     (root / "stray.signed.pdf").write_bytes(signed("Tệp lẻ"))
@@ -77,8 +81,9 @@ def batch(tmp_path_factory: pytest.TempPathFactory, signing: object, person: obj
 
 def _ingest(db: Path, batch: Path, trust_dir: Path, workers: int) -> tuple[Store, BatchOutcome]:
     store = Store.open(db)
-    outcome = ingest_batch(batch, store, TrustStore.load(trust_dir), IngestOptions(workers=workers),
-                           received_at=datetime(2024, 5, 1))
+    outcome = ingest_batch(
+        batch, store, TrustStore.load(trust_dir), IngestOptions(workers=workers), received_at=datetime(2024, 5, 1)
+    )
     assert_counters_exact(store)
     return store, outcome
 
@@ -95,8 +100,9 @@ def _assert_same_store(store: Store, expected: Store) -> None:
         assert table(store, query) == table(expected, query), query
 
 
-def test_workers_store_exactly_what_one_process_stores(tmp_path: Path, batch: Path, trust_dir: Path,
-                                                        reference: tuple[Store, BatchOutcome], pools: list[int]) -> None:
+def test_workers_store_exactly_what_one_process_stores(
+    tmp_path: Path, batch: Path, trust_dir: Path, reference: tuple[Store, BatchOutcome], pools: list[int]
+) -> None:
     expected, expected_outcome = reference
     store, outcome = _ingest(tmp_path / "workers.db", batch, trust_dir, workers=2)
     assert pools == [2]
@@ -107,9 +113,9 @@ def test_workers_store_exactly_what_one_process_stores(tmp_path: Path, batch: Pa
     store.close()
 
 
-def test_no_pool_for_a_batch_with_few_signed_files(tmp_path: Path, trust_dir: Path, signing: object,
-                                                    person: object, monkeypatch: pytest.MonkeyPatch,
-                                                    pools: list[int]) -> None:
+def test_no_pool_for_a_batch_with_few_signed_files(
+    tmp_path: Path, trust_dir: Path, signing: object, person: object, monkeypatch: pytest.MonkeyPatch, pools: list[int]
+) -> None:
     monkeypatch.setattr(verifier_module, "_POOL_MIN_PAYLOADS", 16)
     pdf = signing.sign_pdf(signing.make_pdf("Một tệp", ["Điều 1."]), person)  # type: ignore[attr-defined]
     small = write_edxml(tmp_path / "small" / "cv.edxml", attachment=("cv.signed.pdf", pdf)).parent
@@ -135,16 +141,24 @@ def test_a_file_the_verifier_fails_on_in_a_worker_is_a_rejected_item(
     assert pools == [2]
     assert (outcome.outcome, outcome.signatures, outcome.rejected_items) == ("ingested", 16, 2)
     assert table(store, "SELECT item_name, reason FROM rejected_items WHERE item_name = 'stray.signed.pdf'") == [
-        ("stray.signed.pdf", "docflow could not verify this signed file (ValueError); send it to the docflow "
-                             "administrator with this batch")]
+        (
+            "stray.signed.pdf",
+            "docflow could not verify this signed file (ValueError); send it to the docflow "
+            "administrator with this batch",
+        )
+    ]
     _assert_same_store(store, expected)
     store.close()
     expected.close()
 
 
 def test_a_worker_that_dies_does_not_lose_or_change_anything(
-    tmp_path: Path, batch: Path, trust_dir: Path, reference: tuple[Store, BatchOutcome],
-    monkeypatch: pytest.MonkeyPatch, pools: list[int]
+    tmp_path: Path,
+    batch: Path,
+    trust_dir: Path,
+    reference: tuple[Store, BatchOutcome],
+    monkeypatch: pytest.MonkeyPatch,
+    pools: list[int],
 ) -> None:
     parent = os.getpid()
 
@@ -161,8 +175,14 @@ def test_a_worker_that_dies_does_not_lose_or_change_anything(
     store.close()
 
 
-def test_cli_workers_option(tmp_path: Path, batch: Path, trust_dir: Path, pools: list[int],
-                            reference: tuple[Store, BatchOutcome], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_workers_option(
+    tmp_path: Path,
+    batch: Path,
+    trust_dir: Path,
+    pools: list[int],
+    reference: tuple[Store, BatchOutcome],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from click.testing import CliRunner
 
     from docflow.cli.ingest import ingest
@@ -178,6 +198,8 @@ def test_cli_workers_option(tmp_path: Path, batch: Path, trust_dir: Path, pools:
     assert (line["outcome"], line["documents"], line["signatures"], line["rejected_items"]) == ("ingested", 10, 18, 1)
     assert pools == [2]
     with Store.open(db) as store:
-        assert table(store, "SELECT * FROM signatures ORDER BY id")[0][1:] == table(
-            reference[0], "SELECT * FROM signatures ORDER BY id")[0][1:]
+        assert (
+            table(store, "SELECT * FROM signatures ORDER BY id")[0][1:]
+            == table(reference[0], "SELECT * FROM signatures ORDER BY id")[0][1:]
+        )
         assert_counters_exact(store)

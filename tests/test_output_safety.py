@@ -65,13 +65,20 @@ def db(tmp_path: Path) -> Path:
     )
     conn.execute(
         "INSERT INTO batches (id, file_name, sha256, size_bytes, kind, received_at, processed_at, outcome)"
-        " VALUES (1, ?, 'ef', 1, 'zip', '2026-09-16', '2026-09-16', 'ingested')", (f"{BOLD}.zip",))
+        " VALUES (1, ?, 'ef', 1, 'zip', '2026-09-16', '2026-09-16', 'ingested')",
+        (f"{BOLD}.zip",),
+    )
     conn.execute(
         "INSERT INTO signatures (payload_sha256, idx, document_id, batch_id, item_name, indication, reason, kind,"
         " signing_time_source, checks_json, signer_subject)"
         " VALUES ('ab', 0, ?, 1, ?, 'TOTAL_FAILED', ?, 'person', 'none', ?, ?)",
-        (DOCUMENT, f"{ESCAPES}.pdf", REASON,
-         json.dumps([{"name": "chain", "outcome": "failed", "detail": REASON}]), f"CN={LINK}"),
+        (
+            DOCUMENT,
+            f"{ESCAPES}.pdf",
+            REASON,
+            json.dumps([{"name": "chain", "outcome": "failed", "detail": REASON}]),
+            f"CN={LINK}",
+        ),
     )
     conn.execute(
         "INSERT INTO certificates (sha256, common_name, kind, unit, signature_count) VALUES ('cd', ?, 'person', ?, 1)",
@@ -130,8 +137,9 @@ def _cli_on_terminal(monkeypatch: pytest.MonkeyPatch, *args: str) -> str:
 
 
 def test_sql_and_units_tables_show_values_and_column_names_literally(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    shown = _cli_on_terminal(monkeypatch, "sql", "--db", str(db),
-                             f"SELECT subject AS \"[bold]c[/bold]\", '{REASON}' FROM documents")
+    shown = _cli_on_terminal(
+        monkeypatch, "sql", "--db", str(db), f"SELECT subject AS \"[bold]c[/bold]\", '{REASON}' FROM documents"
+    )
     _assert_literal(shown, LINK, BOLD, "[bold]c[/bold]", REASON)
     _assert_literal(_cli_on_terminal(monkeypatch, "units", "--db", str(db)), "[link=", "HYPERLINK")
 
@@ -159,18 +167,34 @@ def test_summary_csv_neutralises_formulas_in_names(db: Path) -> None:
 
 
 def test_sql_csv_neutralises_text_cells_and_keeps_negative_numbers(db: Path) -> None:
-    result = CliRunner().invoke(main, ["sql", "--db", str(db), "--csv",
-                                       "SELECT '=1+1' AS \"@h\", -5 AS n, -2.5 AS f, '-x' AS t, '+7' AS p, "
-                                       "'@SUM(A1)' AS s, char(9) || 'x' AS tab, 'plain' AS ok"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "sql",
+            "--db",
+            str(db),
+            "--csv",
+            "SELECT '=1+1' AS \"@h\", -5 AS n, -2.5 AS f, '-x' AS t, '+7' AS p, "
+            "'@SUM(A1)' AS s, char(9) || 'x' AS tab, 'plain' AS ok",
+        ],
+    )
     assert result.exit_code == 0, result.output
     [header, row] = list(csv.reader(io.StringIO(result.output)))
     assert header[0] == "'@h"
     assert row == ["'=1+1", "-5", "-2.5", "'-x", "'+7", "'@SUM(A1)", "'\tx", "plain"]
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("=cmd", "'=cmd"), ("\rx", "'\rx"), (-5, -5), (-0.5, -0.5), (None, None), ("Sở Nội vụ", "Sở Nội vụ"),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("=cmd", "'=cmd"),
+        ("\rx", "'\rx"),
+        (-5, -5),
+        (-0.5, -0.5),
+        (None, None),
+        ("Sở Nội vụ", "Sở Nội vụ"),
+    ],
+)
 def test_for_spreadsheet_changes_only_text_that_starts_a_formula(value: object, expected: object) -> None:
     assert for_spreadsheet(value) == expected
 

@@ -35,14 +35,25 @@ def _only_rejection(items: list) -> RejectedItem:
 
 
 def test_outgoing_row_in_english_with_utf8_bom() -> None:
-    data = "\ufeff".encode() + _csv(f"{UNIT},out,12,SNV-VP,2026/03/02,Công văn,paper,0,Về việc A,{OTHER}; 000.00.03.H04,"
-                                    "QD-12.pdf")
+    data = "\ufeff".encode() + _csv(
+        f"{UNIT},out,12,SNV-VP,2026/03/02,Công văn,paper,0,Về việc A,{OTHER}; 000.00.03.H04,QD-12.pdf"
+    )
     [record] = read_register("so-di.csv", data)
     assert record == DocumentRecord(
-        document_id=document_key(UNIT, date(2026, 3, 2), "12", "SNV-VP"), source=Source.REGISTER, sender=UNIT,
-        recipients=(OTHER, "000.00.03.H04"), reporting_unit=UNIT, direction=Direction.OUT, number="12",
-        notation="SNV-VP", promulgation_date=date(2026, 3, 2), type_name="Công văn", subject="Về việc A",
-        channel=Channel.PAPER, item_name="so-di.csv row 2", payload_names=("QD-12.pdf",),
+        document_id=document_key(UNIT, date(2026, 3, 2), "12", "SNV-VP"),
+        source=Source.REGISTER,
+        sender=UNIT,
+        recipients=(OTHER, "000.00.03.H04"),
+        reporting_unit=UNIT,
+        direction=Direction.OUT,
+        number="12",
+        notation="SNV-VP",
+        promulgation_date=date(2026, 3, 2),
+        type_name="Công văn",
+        subject="Về việc A",
+        channel=Channel.PAPER,
+        item_name="so-di.csv row 2",
+        payload_names=("QD-12.pdf",),
     )
 
 
@@ -78,8 +89,17 @@ def test_title_rows_above_the_header_are_skipped() -> None:
 
 def test_json_lines_rows() -> None:
     lines = [
-        {"ma_don_vi": UNIT, "huong": "di", "so": 4, "ky_hieu": "SNV", "ngay_ban_hanh": "2026/01/05",
-         "kenh": "dien_tu", "mat": False, "noi_nhan": [OTHER], "document_id": "abc-uuid"},
+        {
+            "ma_don_vi": UNIT,
+            "huong": "di",
+            "so": 4,
+            "ky_hieu": "SNV",
+            "ngay_ban_hanh": "2026/01/05",
+            "kenh": "dien_tu",
+            "mat": False,
+            "noi_nhan": [OTHER],
+            "document_id": "abc-uuid",
+        },
         "not an object",
     ]
     data = "\n".join(json.dumps(line, ensure_ascii=False) for line in lines).encode()
@@ -94,17 +114,22 @@ def test_column_mapping_override() -> None:
     assert record.number == "9"
 
 
-@pytest.mark.parametrize(("row", "fragment"), [
-    (f"{UNIT},out,1,A,31/02/2026,,electronic,0,x,,",
-     "date '31/02/2026' is not a real date; expected yyyy-MM-dd, yyyy/MM/dd or dd/MM/yyyy"),
-    (f"{UNIT},sideways,1,A,2026-01-05,,electronic,0,x,,", "direction 'sideways' is not recognised"),
-    (f"{UNIT},out,1,A,2026-01-05,,fax,0,x,,", "channel 'fax' is not recognised"),
-    (f"{UNIT},out,,A,2026-01-05,,electronic,0,x,,", "the number (số) is missing"),
-    (f"{UNIT},out,1,A,,,electronic,0,x,,", "the date (ngày ban hành) is missing"),
-    (",out,1,A,2026-01-05,,electronic,0,x,,", "the unit code (mã đơn vị) is missing"),
-    (f"{UNIT},out,1,A,2026-01-05,,electronic,maybe,x,,", "confidential 'maybe' is not recognised"),
-    (f"{UNIT},in,1,A,2026-01-05,,electronic,0,x,,", "the incoming document has no sender"),
-])
+@pytest.mark.parametrize(
+    ("row", "fragment"),
+    [
+        (
+            f"{UNIT},out,1,A,31/02/2026,,electronic,0,x,,",
+            "date '31/02/2026' is not a real date; expected yyyy-MM-dd, yyyy/MM/dd or dd/MM/yyyy",
+        ),
+        (f"{UNIT},sideways,1,A,2026-01-05,,electronic,0,x,,", "direction 'sideways' is not recognised"),
+        (f"{UNIT},out,1,A,2026-01-05,,fax,0,x,,", "channel 'fax' is not recognised"),
+        (f"{UNIT},out,,A,2026-01-05,,electronic,0,x,,", "the number (số) is missing"),
+        (f"{UNIT},out,1,A,,,electronic,0,x,,", "the date (ngày ban hành) is missing"),
+        (",out,1,A,2026-01-05,,electronic,0,x,,", "the unit code (mã đơn vị) is missing"),
+        (f"{UNIT},out,1,A,2026-01-05,,electronic,maybe,x,,", "confidential 'maybe' is not recognised"),
+        (f"{UNIT},in,1,A,2026-01-05,,electronic,0,x,,", "the incoming document has no sender"),
+    ],
+)
 def test_each_bad_row_is_rejected_with_its_row_number(row: str, fragment: str) -> None:
     good = f"{UNIT},out,2,A,2026-01-05,,electronic,0,x,,"
     items = read_register("registers/so-di.csv", _csv(good, row))
@@ -115,19 +140,20 @@ def test_each_bad_row_is_rejected_with_its_row_number(row: str, fragment: str) -
 
 
 def test_overlong_field_rejects_the_row() -> None:
-    items = read_register("so.csv", _csv(f"{UNIT},out,1,A,2026-01-05,,electronic,0,{'y' * 50},,"),
-                          limits=Limits(max_field_chars=20))
+    items = read_register(
+        "so.csv", _csv(f"{UNIT},out,1,A,2026-01-05,,electronic,0,{'y' * 50},,"), limits=Limits(max_field_chars=20)
+    )
     assert "subject value is 50 characters" in _only_rejection(items).reason
 
 
 def test_incoming_sender_taken_from_document_id_when_no_counterpart() -> None:
     header = "unit_code,direction,number,notation,date,channel,document_id"
-    data = _csv(f"{OTHER},in,5,X,2026-01-05,electronic,\"{UNIT},2026/01/05,5/X\"", header=header)
+    data = _csv(f'{OTHER},in,5,X,2026-01-05,electronic,"{UNIT},2026/01/05,5/X"', header=header)
     [record] = read_register("so-den.csv", data)
     assert record.sender == UNIT
 
 
-@pytest.mark.parametrize("data", [b"just,some,columns\n1,2,3\n", b"", b"{\"foo\": 1}\n"])
+@pytest.mark.parametrize("data", [b"just,some,columns\n1,2,3\n", b"", b'{"foo": 1}\n'])
 def test_file_without_a_recognisable_header_is_one_rejection(data: bytes) -> None:
     items = read_register("mystery.csv", data)
     assert any(isinstance(i, RejectedItem) and i.item_name == "mystery.csv" for i in items)
@@ -152,13 +178,17 @@ def test_semicolon_export_with_commas_in_the_subject() -> None:
 
 
 def test_bare_carriage_returns_end_rows_like_newlines() -> None:
-    data = "\r".join([ENGLISH, f"{UNIT},out,1,A,2026-01-05,,paper,0,Một,,", f"{UNIT},out,2,A,2026-01-06,,paper,0,Hai,,"])
+    data = "\r".join(
+        [ENGLISH, f"{UNIT},out,1,A,2026-01-05,,paper,0,Một,,", f"{UNIT},out,2,A,2026-01-06,,paper,0,Hai,,"]
+    )
     assert [record.number for record in _records(read_register("mac.csv", data.encode()))] == ["1", "2"]
 
 
 def test_cell_beyond_the_csv_field_limit_rejects_only_its_row() -> None:
-    items = read_register("so.csv", _csv(f"{UNIT},out,1,A,2026-01-05,,paper,0,{'Z' * 300_000},,",
-                                         f"{UNIT},out,2,A,2026-01-06,,paper,0,ok,,"))
+    items = read_register(
+        "so.csv",
+        _csv(f"{UNIT},out,1,A,2026-01-05,,paper,0,{'Z' * 300_000},,", f"{UNIT},out,2,A,2026-01-06,,paper,0,ok,,"),
+    )
     assert [record.number for record in _records(items)] == ["2"]
     [rejected] = [item for item in items if isinstance(item, RejectedItem)]
     assert rejected.item_name == "so.csv row 2" and "longer than" in rejected.reason

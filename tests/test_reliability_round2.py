@@ -32,13 +32,20 @@ _REGISTER_HEADER = "unit_code,direction,number,notation,date,channel,confidentia
 
 
 def _settings(tmp_path: Path) -> WatchSettings:
-    return WatchSettings(inbox=tmp_path / "inbox", db=tmp_path / "docflow.db", settle_seconds=0.05,
-                         poll_interval=0.05, retry_seconds=0.05)
+    return WatchSettings(
+        inbox=tmp_path / "inbox",
+        db=tmp_path / "docflow.db",
+        settle_seconds=0.05,
+        poll_interval=0.05,
+        retry_seconds=0.05,
+    )
 
 
 def _rows(first: int, last: int) -> str:
-    return "".join(f"{SENDER},out,{number},SNV-VP,2024-03-01,electronic,0,{RECIPIENT},CV {number},\n"
-                   for number in range(first, last + 1))
+    return "".join(
+        f"{SENDER},out,{number},SNV-VP,2024-03-01,electronic,0,{RECIPIENT},CV {number},\n"
+        for number in range(first, last + 1)
+    )
 
 
 def _zip(path: Path, *numbers: int) -> bytes:
@@ -144,14 +151,16 @@ def test_ingesting_a_symlink_records_nothing(tmp_path: Path) -> None:
 
 
 def test_a_zip_replaced_before_commit_is_read_again_and_archived_under_its_own_hash(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     settings = _settings(tmp_path)
     _zip(settings.inbox / "export.zip", 1)
     newer = _zip(tmp_path / "staging" / "export.zip", 2, 3)
     _before_commit(monkeypatch, lambda: os.replace(tmp_path / "staging" / "export.zip", settings.inbox / "export.zip"))
     report = Watcher(settings, trust=None).run(once=True)
     assert [(outcome.outcome, outcome.sha256, outcome.documents) for outcome in report.outcomes] == [
-        ("ingested", _sha256(newer), 2)]
+        ("ingested", _sha256(newer), 2)
+    ]
     assert _batches(settings.db) == [(_sha256(newer), "ingested")]
     assert _documents(settings.db) == [("2",), ("3",)]
     (archived,) = settings.archive_dir.iterdir()
@@ -178,7 +187,8 @@ def _grow(path: Path, first: int, last: int) -> Callable[[], None]:
 
 @pytest.mark.parametrize("when", ["before_reading", "before_commit"])
 def test_a_register_that_grows_while_it_is_read_is_stored_whole_under_the_hash_of_what_was_read(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, when: str) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, when: str
+) -> None:
     settings = _settings(tmp_path)
     settings.inbox.mkdir()
     register = settings.inbox / "so-di.csv"
@@ -194,7 +204,8 @@ def test_a_register_that_grows_while_it_is_read_is_stored_whole_under_the_hash_o
 
 
 def test_ingest_gives_up_plainly_on_a_file_that_never_stops_changing(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     register = tmp_path / "so-di.csv"
     register.write_text(_REGISTER_HEADER + _rows(1, 2), encoding="utf-8")
     counter = iter(range(3, 1000))
@@ -209,8 +220,20 @@ def test_ingest_gives_up_plainly_on_a_file_that_never_stops_changing(
 
     from docflow.cli import main
 
-    result = CliRunner().invoke(main, ["ingest", str(register), "--db", str(tmp_path / "d.db"), "--json",
-                                       "--trust", str(tmp_path / "no-trust"), "--workers", "1"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "ingest",
+            str(register),
+            "--db",
+            str(tmp_path / "d.db"),
+            "--json",
+            "--trust",
+            str(tmp_path / "no-trust"),
+            "--workers",
+            "1",
+        ],
+    )
     line = json.loads(result.output.strip().splitlines()[-1])
     assert result.exit_code == 1 and line["outcome"] == "rejected" and "changed while" in line["reason"]
     assert "Traceback" not in result.output
@@ -226,10 +249,20 @@ def _folder(path: Path, *numbers: int) -> Path:
     return path
 
 
-@pytest.mark.parametrize("change", ["delete_before_reading", "delete_mid_read", "rewrite_mid_read",
-                                    "delete_before_commit", "rewrite_before_commit", "add_before_commit"])
+@pytest.mark.parametrize(
+    "change",
+    [
+        "delete_before_reading",
+        "delete_mid_read",
+        "rewrite_mid_read",
+        "delete_before_commit",
+        "rewrite_before_commit",
+        "add_before_commit",
+    ],
+)
 def test_a_folder_changed_while_it_is_read_is_recorded_as_what_was_read(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
     settings = _settings(tmp_path)
     intact = _folder(tmp_path / "intact" / "batch", 1, 2, 3)
     shutil.copytree(intact, settings.inbox / "batch")
@@ -238,17 +271,22 @@ def test_a_folder_changed_while_it_is_read_is_recorded_as_what_was_read(
     if action == "delete":
         act: Callable[[], None] = last.unlink
     elif action == "rewrite":
+
         def act() -> None:
             last.write_bytes(edxml(number="33"))
     else:
+
         def act() -> None:
             write_edxml(settings.inbox / "batch" / "cv-4.edxml", number="4")
+
     {"before_reading": _before_reading, "mid_read": _after_first_item, "before_commit": _before_commit}[when](
-        monkeypatch, act)
+        monkeypatch, act
+    )
     report = Watcher(settings, trust=None).run(once=True)
     (archived,) = settings.archive_dir.iterdir()
     assert [(outcome.outcome, outcome.sha256, outcome.rejected_items) for outcome in report.outcomes] == [
-        ("ingested", batch_sha256(archived), 0)]
+        ("ingested", batch_sha256(archived), 0)
+    ]
     assert _batches(settings.db) == [(batch_sha256(archived), "ingested")]
     numbers = sorted(path.name for path in archived.iterdir())
     expected = {"delete": ["1", "2"], "rewrite": ["1", "2", "33"], "add": ["1", "2", "3", "4"]}[action]
@@ -263,7 +301,8 @@ def test_a_folder_changed_while_it_is_read_is_recorded_as_what_was_read(
 
 
 def test_a_streamed_register_rewritten_in_place_is_caught_by_the_hash_of_the_bytes_read(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Same size, same mtime: only the hash of the bytes streamed can tell (registers are streamed, item 9).
     folder = tmp_path / "batch"
     folder.mkdir()
@@ -280,7 +319,10 @@ def test_a_streamed_register_rewritten_in_place_is_caught_by_the_hash_of_the_byt
         outcome = ingest_batch(folder, store, None)
         assert (outcome.outcome, outcome.sha256) == ("ingested", batch_sha256(folder))
         assert table(store, "SELECT subject FROM documents ORDER BY CAST(number AS INTEGER)") == [
-            ("CV 1",), ("CV 9",), ("CV 3",)]
+            ("CV 1",),
+            ("CV 9",),
+            ("CV 3",),
+        ]
         assert table(store, "SELECT count(*) FROM batches") == [(1,)]
 
 
@@ -292,7 +334,8 @@ class _Killed(BaseException):
 
 
 def test_a_kill_while_removing_a_duplicate_folder_leaves_no_phantom_batch(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     settings = _settings(tmp_path)
     intact = _folder(tmp_path / "intact" / "batch", 1, 2, 3)
     shutil.copytree(intact, settings.inbox / "batch")
@@ -328,9 +371,23 @@ def _ingest_json(tmp_path: Path, *paths: Path) -> list[dict[str, object]]:
     """``docflow ingest --json`` in a child process: a hang fails the test instead of the whole run."""
     (tmp_path / "trust").mkdir(exist_ok=True)
     try:
-        done = subprocess.run([*DOCFLOW, "ingest", *map(str, paths), "--db", str(tmp_path / "d.db"), "--json",
-                               "--trust", str(tmp_path / "trust"), "--workers", "1"],
-                              cwd=tmp_path, capture_output=True, timeout=60)
+        done = subprocess.run(
+            [
+                *DOCFLOW,
+                "ingest",
+                *map(str, paths),
+                "--db",
+                str(tmp_path / "d.db"),
+                "--json",
+                "--trust",
+                str(tmp_path / "trust"),
+                "--workers",
+                "1",
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            timeout=60,
+        )
     except subprocess.TimeoutExpired:
         pytest.fail("docflow ingest hung")
     return [json.loads(line) for line in done.stdout.decode().splitlines()]
@@ -371,8 +428,7 @@ def test_a_device_node_in_a_folder_is_a_rejected_item(tmp_path: Path) -> None:
 
 def test_sigterm_stops_a_watcher_that_was_given_pipes(tmp_path: Path) -> None:
     (tmp_path / "trust").mkdir()
-    (tmp_path / "docflow.toml").write_text("[watch]\nsettle_seconds = 0.05\npoll_interval = 0.05\n",
-                                           encoding="utf-8")
+    (tmp_path / "docflow.toml").write_text("[watch]\nsettle_seconds = 0.05\npoll_interval = 0.05\n", encoding="utf-8")
     inbox = tmp_path / "inbox"
     folder = _folder(tmp_path / "staging" / "batch", 1)
     os.mkfifo(folder / "pipe.edxml")
@@ -381,13 +437,25 @@ def test_sigterm_stops_a_watcher_that_was_given_pipes(tmp_path: Path) -> None:
     folder.rename(inbox / "batch")
     os.mkfifo(inbox / "dropped-pipe.edxml")
     (inbox / "dropped-zero.zip").symlink_to("/dev/zero")
-    process = subprocess.Popen([*DOCFLOW, "watch", str(inbox), "--db", str(tmp_path / "d.db"), "--trust",
-                                str(tmp_path / "trust"), "--workers", "1"],
-                               cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [
+            *DOCFLOW,
+            "watch",
+            str(inbox),
+            "--db",
+            str(tmp_path / "d.db"),
+            "--trust",
+            str(tmp_path / "trust"),
+            "--workers",
+            "1",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and sorted(path.name for path in inbox.iterdir()) != ["archive",
-                                                                                               "rejected"]:
+        while time.monotonic() < deadline and sorted(path.name for path in inbox.iterdir()) != ["archive", "rejected"]:
             time.sleep(0.1)
         process.send_signal(signal.SIGTERM)
         try:
@@ -400,8 +468,9 @@ def test_sigterm_stops_a_watcher_that_was_given_pipes(tmp_path: Path) -> None:
             process.wait()
     (archived,) = (inbox / "archive").iterdir()
     assert archived.name.endswith("-batch")
-    filed = sorted(path.name.split("-", 2)[2] for path in (inbox / "rejected").iterdir()
-                   if not path.name.endswith(".error.json"))
+    filed = sorted(
+        path.name.split("-", 2)[2] for path in (inbox / "rejected").iterdir() if not path.name.endswith(".error.json")
+    )
     assert filed == ["dropped-pipe.edxml", "dropped-zero.zip"]
     with Store.open(tmp_path / "d.db") as store:
         assert table(store, "SELECT outcome, documents, rejected_items FROM batches") == [("ingested", 1, 2)]

@@ -28,16 +28,23 @@ SETTLE = 0.05
 
 
 def _settings(tmp_path: Path, **overrides: object) -> WatchSettings:
-    values: dict[str, object] = dict(inbox=tmp_path / "inbox", db=tmp_path / "docflow.db", settle_seconds=SETTLE,
-                                     poll_interval=0.05, retry_seconds=0.05, max_retry_seconds=0.1)
+    values: dict[str, object] = dict(
+        inbox=tmp_path / "inbox",
+        db=tmp_path / "docflow.db",
+        settle_seconds=SETTLE,
+        poll_interval=0.05,
+        retry_seconds=0.05,
+        max_retry_seconds=0.1,
+    )
     values.update(overrides)
     return WatchSettings(**values)  # type: ignore[arg-type]
 
 
 def _invoke(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(main, list(args))
-    return result.exit_code, result.output + (repr(result.exception) if result.exception and
-                                              not isinstance(result.exception, SystemExit) else "")
+    return result.exit_code, result.output + (
+        repr(result.exception) if result.exception and not isinstance(result.exception, SystemExit) else ""
+    )
 
 
 # -- item 11: a store that is not SQLite, empty, or a folder --------------------------------------------------
@@ -62,8 +69,9 @@ READ_COMMANDS = (("summary",), ("sql", "SELECT 1"), ("audit", "X"), ("certs",), 
 
 @pytest.mark.parametrize("kind", ["text", "empty", "folder", "foreign"])
 @pytest.mark.parametrize("command", READ_COMMANDS, ids=lambda c: c[0])
-def test_read_commands_on_a_file_that_is_not_a_store_say_so_and_exit_2(tmp_path: Path, kind: str,
-                                                                        command: tuple[str, ...]) -> None:
+def test_read_commands_on_a_file_that_is_not_a_store_say_so_and_exit_2(
+    tmp_path: Path, kind: str, command: tuple[str, ...]
+) -> None:
     path = _bad_stores(tmp_path)[kind]
     before = path.read_bytes() if path.is_file() else None
     code, output = _invoke(*command, "--db", str(path))
@@ -82,8 +90,12 @@ def test_writing_commands_on_a_file_that_is_not_a_store_say_so_and_exit_2(tmp_pa
     units_file.write_text("code,name\n000.00.01.H04,Sở Nội vụ\n", encoding="utf-8")
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    for args in (("ingest", str(batch)), ("watch", str(inbox), "--once"), ("units", "import", str(units_file)),
-                 ("certs", "import", str(units_file))):
+    for args in (
+        ("ingest", str(batch)),
+        ("watch", str(inbox), "--once"),
+        ("units", "import", str(units_file)),
+        ("certs", "import", str(units_file)),
+    ):
         code, output = _invoke(*args, "--db", str(path))
         assert code == 2, (args, output)
         assert "not a docflow store" in output or "is a folder" in output, (args, output)
@@ -127,8 +139,7 @@ def locked_db(tmp_path: Path) -> Iterator[Path]:
     holder.close()
 
 
-def test_ingest_into_a_busy_store_says_busy_not_rejected(tmp_path: Path, short_busy: None,
-                                                         locked_db: Path) -> None:
+def test_ingest_into_a_busy_store_says_busy_not_rejected(tmp_path: Path, short_busy: None, locked_db: Path) -> None:
     batch = write_edxml(tmp_path / "b.edxml")
     code, output = _invoke("ingest", str(batch), "--db", str(locked_db))
     assert code != 0
@@ -137,8 +148,9 @@ def test_ingest_into_a_busy_store_says_busy_not_rejected(tmp_path: Path, short_b
     assert batch.exists()
 
 
-def test_units_import_into_a_busy_store_says_busy_without_a_traceback(tmp_path: Path, short_busy: None,
-                                                                      locked_db: Path) -> None:
+def test_units_import_into_a_busy_store_says_busy_without_a_traceback(
+    tmp_path: Path, short_busy: None, locked_db: Path
+) -> None:
     units_file = tmp_path / "units.csv"
     units_file.write_text("code,name\n000.00.01.H04,Sở Nội vụ\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["units", "import", str(units_file), "--db", str(locked_db)])
@@ -147,8 +159,9 @@ def test_units_import_into_a_busy_store_says_busy_without_a_traceback(tmp_path: 
     assert "the store stayed busy for" in result.output, result.output
 
 
-def test_a_busy_store_is_retried_and_written_once_free(tmp_path: Path, short_busy: None,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_busy_store_is_retried_and_written_once_free(
+    tmp_path: Path, short_busy: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(store_module, "BUSY_TRIES", 20)
     path = tmp_path / "docflow.db"
     Store.open(path).close()
@@ -162,7 +175,8 @@ def test_a_busy_store_is_retried_and_written_once_free(tmp_path: Path, short_bus
 
 
 def test_the_watcher_keeps_a_batch_in_the_inbox_while_the_store_is_busy(
-        tmp_path: Path, short_busy: None, locked_db: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, short_busy: None, locked_db: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     settings = _settings(tmp_path, db=locked_db)
     batch = write_edxml(settings.inbox / "b.edxml")
     watcher = Watcher(settings, None)
@@ -231,9 +245,13 @@ def test_watch_once_ends_with_the_reason_when_archive_cannot_be_created(tmp_path
     write_edxml(inbox / "a.edxml")
     (inbox / "archive").write_text("a file where the archive folder should be")
     try:
-        run = subprocess.run([sys.executable, "-m", "docflow", "watch", str(inbox), "--once", "--db",
-                              str(tmp_path / "docflow.db")], capture_output=True, text=True, timeout=60,
-                             cwd=tmp_path)
+        run = subprocess.run(
+            [sys.executable, "-m", "docflow", "watch", str(inbox), "--once", "--db", str(tmp_path / "docflow.db")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+        )
     except subprocess.TimeoutExpired:
         pytest.fail("watch --once never ended")
     assert run.returncode != 0
@@ -254,14 +272,19 @@ def test_a_name_that_is_not_utf8_is_filed_with_its_bytes_and_a_readable_name(tmp
         write_edxml(settings.inbox / name)
     elif raw.endswith(b".csv"):
         (settings.inbox / name).write_text(
-            "ma_don_vi,huong,so,ky_hieu,ngay_ban_hanh,kenh\n"
-            f"{SENDER},di,1,CV,2026-03-01,dien_tu\n", encoding="utf-8")
+            f"ma_don_vi,huong,so,ky_hieu,ngay_ban_hanh,kenh\n{SENDER},di,1,CV,2026-03-01,dien_tu\n", encoding="utf-8"
+        )
     else:
         (settings.inbox / name).write_bytes(b"not a zip")
     report = Watcher(settings, None).run(once=True)
     [outcome] = report.outcomes
-    filed = [entry for folder in (settings.archive_dir, settings.rejected_dir) if folder.exists()
-             for entry in os.listdir(os.fsencode(folder)) if not entry.endswith(b".error.json")]
+    filed = [
+        entry
+        for folder in (settings.archive_dir, settings.rejected_dir)
+        if folder.exists()
+        for entry in os.listdir(os.fsencode(folder))
+        if not entry.endswith(b".error.json")
+    ]
     assert len(filed) == 1 and filed[0].endswith(b"-" + raw), filed
     assert os.listdir(os.fsencode(settings.inbox)) in ([b"archive"], [b"rejected"])
     readable = raw.decode("utf-8", errors="backslashreplace")
@@ -301,8 +324,9 @@ def _store_state(store: Store) -> dict[str, object]:
         return [tuple(row) for row in store.conn.execute(sql)]
 
     return {
-        "batches": rows("SELECT file_name, sha256, outcome, documents, signatures, rejected_items, items_done, owner"
-                        " FROM batches"),
+        "batches": rows(
+            "SELECT file_name, sha256, outcome, documents, signatures, rejected_items, items_done, owner FROM batches"
+        ),
         "documents": rows("SELECT * FROM documents ORDER BY document_id"),
         "recipients": rows("SELECT * FROM recipients ORDER BY document_id, unit"),
         "sources": rows("SELECT document_id, item_name, source FROM document_sources ORDER BY 1, 2, 3"),
@@ -343,8 +367,11 @@ def test_a_register_stopped_between_chunks_resumes_and_counts_each_row_once(tmp_
         again = ingest_batch(register, store, None, chunked)
         assert_counters_exact(store)
         state = _store_state(store)
-    assert (resumed.outcome, resumed.documents, resumed.rejected_items) == \
-        ("ingested", expected.documents, expected.rejected_items)
+    assert (resumed.outcome, resumed.documents, resumed.rejected_items) == (
+        "ingested",
+        expected.documents,
+        expected.rejected_items,
+    )
     assert again.outcome == "duplicate"
     assert state == clean_state
 

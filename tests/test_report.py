@@ -59,7 +59,8 @@ def db(tmp_path: Path) -> Path:
 
 def _put_document(conn: sqlite3.Connection, document_id: str, sender: str, **columns: object) -> None:
     values = {"document_id": document_id, "sender": sender, "period": "2026-09", "channel": "electronic",
-              "sent_over_axis": 1, "promulgation_date": "2026-09-15", "subject": "Về việc báo cáo", **columns}  # fmt: skip
+              "sent_over_axis": 1, "promulgation_date": "2026-09-15", "subject": "Về việc báo cáo",
+              **columns}  # fmt: skip
     conn.execute(
         f"INSERT INTO documents ({', '.join(values)}) VALUES ({', '.join('?' for _ in values)})",
         tuple(values.values()),
@@ -83,7 +84,7 @@ def _render(db: Path, width: int) -> str:
 
 def test_json_has_contract_fields_and_fractions(db: Path) -> None:
     rows = {row["unit"]: row for row in summary_json(_summary(db))}
-    assert CONTRACT_FIELDS <= set(rows[DEPARTMENT])
+    assert set(rows[DEPARTMENT]) >= CONTRACT_FIELDS
     department = rows[DEPARTMENT]
     assert department["e_issuance_rate"] == pytest.approx(0.3)
     assert department["signature_rate"] == pytest.approx(1.0)
@@ -99,7 +100,7 @@ def test_csv_has_one_row_per_unit_with_contract_columns(db: Path) -> None:
     reader = csv.DictReader(io.StringIO(summary_csv(_summary(db))))
     rows = list(reader)
     assert tuple(reader.fieldnames or ()) == CSV_FIELDS
-    assert CONTRACT_FIELDS <= set(CSV_FIELDS)
+    assert set(CSV_FIELDS) >= CONTRACT_FIELDS
     assert len(rows) == 4
     commune = next(row for row in rows if row["unit"] == COMMUNE)
     assert commune["signature_rate"] == "" and commune["flags"] == "paper"

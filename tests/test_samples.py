@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -36,7 +36,7 @@ def test_tsa_certificate_is_for_timestamping_only(pki: SamplePKI) -> None:
 def test_crl_lists_revoked_serial_with_its_date() -> None:
     pki = build_pki()
     victim = issue_person(pki, "Người Bị Thu Hồi", agency="Sở Nội vụ")
-    when = datetime(2025, 1, 2, tzinfo=timezone.utc)
+    when = datetime(2025, 1, 2, tzinfo=UTC)
     revoke(pki, victim, when)
     crl = make_crl(pki)
     entry = crl.get_revoked_certificate_by_serial_number(victim.cert.serial_number)
@@ -74,13 +74,14 @@ def test_ber_indefinite_encoding_parses_to_the_same_structure(person: Issued) ->
     der = sign_cms(b"noi dung", person, detached=False)
     ber = to_ber_indefinite(der)
     assert ber[:2] == b"\x30\x80" and ber != der
-    assert cms.ContentInfo.load(ber)["content"]["signer_infos"].dump() == cms.ContentInfo.load(der)[
-        "content"
-    ]["signer_infos"].dump()
+    assert (
+        cms.ContentInfo.load(ber)["content"]["signer_infos"].dump()
+        == cms.ContentInfo.load(der)["content"]["signer_infos"].dump()
+    )
 
 
 def test_timestamp_token_is_attached_and_names_its_time(pki: SamplePKI, person: Issued) -> None:
-    when = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
+    when = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
     signer_info = _signer_info(sign_cms(b"x", person, timestamp_by=pki.tsa, timestamp_time=when))
     token = signer_info["unsigned_attrs"][0]["values"][0]
     tst_info = token["content"]["encap_content_info"]["content"].parsed
@@ -112,7 +113,7 @@ def test_two_pdf_signatures_in_order_and_the_last_covers_everything(person: Issu
 def test_append_after_signature_leaves_the_signature_short_of_the_end(person: Issued) -> None:
     signed = sign_pdf(make_pdf("x"), person)
     edited = append_after_signature(signed)
-    (byte_range, _), = _signature_values(edited)
+    ((byte_range, _),) = _signature_values(edited)
     assert edited.startswith(signed) and byte_range[2] + byte_range[3] == len(signed) < len(edited)
 
 
@@ -136,9 +137,10 @@ def test_write_samples_creates_trust_store_without_keys(tmp_path: Path) -> None:
 
 
 def test_expired_certificate_window(pki: SamplePKI) -> None:
-    now = datetime.now(timezone.utc)
-    cert = issue_person(pki, "Hết Hạn", agency="Sở Y tế", not_before=now - timedelta(days=800),
-                        not_after=now - timedelta(days=10)).cert
+    now = datetime.now(UTC)
+    cert = issue_person(
+        pki, "Hết Hạn", agency="Sở Y tế", not_before=now - timedelta(days=800), not_after=now - timedelta(days=10)
+    ).cert
     assert cert.not_valid_after_utc < now
 
 
@@ -225,15 +227,18 @@ def test_signing_certificate_v2_binds_the_signer(person: Issued) -> None:
 
 
 def test_timestamp_token_is_der_signed_by_the_tsa(pki: SamplePKI) -> None:
-    token = cms.ContentInfo.load(timestamp_token(b"gia tri chu ky", pki.tsa, datetime(2026, 1, 1, tzinfo=timezone.utc)))
+    token = cms.ContentInfo.load(timestamp_token(b"gia tri chu ky", pki.tsa, datetime(2026, 1, 1, tzinfo=UTC)))
     signed_data = token["content"]
     assert signed_data["encap_content_info"]["content_type"].native == "tst_info"
     _verify_signed_attrs(signed_data["signer_infos"][0], pki.tsa)
 
 
 def test_signed_pdfs_read_strictly_with_fields_in_order(person: Issued, organisation: Issued) -> None:
-    pdf = sign_pdf(sign_pdf(make_pdf("Quyet dinh", pages=2), person, field_name="NguoiKy"), organisation,
-                   subfilter="ETSI.CAdES.detached")
+    pdf = sign_pdf(
+        sign_pdf(make_pdf("Quyet dinh", pages=2), person, field_name="NguoiKy"),
+        organisation,
+        subfilter="ETSI.CAdES.detached",
+    )
     reader = PdfReader(io.BytesIO(pdf), strict=True)
     fields = [ref.get_object() for ref in reader.trailer["/Root"]["/AcroForm"]["/Fields"]]
     assert [f["/T"] for f in fields] == ["NguoiKy", "Signature2"]

@@ -25,9 +25,16 @@ def signed_pdf(organisation: object) -> bytes:
 
 
 def _package(path: Path, pdf: bytes, copies: int, number: str = "7") -> Path:
-    path.write_bytes(build_edxml(sender=SENDER, recipients=[(RECIPIENT, "Sở Tài chính")], number=number,
-                                 notation="SNV-VP", promulgation=date(2024, 3, 1),
-                                 attachments=[Attachment(f"cv-{n}.pdf", pdf) for n in range(copies)]))
+    path.write_bytes(
+        build_edxml(
+            sender=SENDER,
+            recipients=[(RECIPIENT, "Sở Tài chính")],
+            number=number,
+            notation="SNV-VP",
+            promulgation=date(2024, 3, 1),
+            attachments=[Attachment(f"cv-{n}.pdf", pdf) for n in range(copies)],
+        )
+    )
     return path
 
 
@@ -48,11 +55,13 @@ def test_a_signed_file_stored_by_an_earlier_batch_adds_no_signature(tmp_path: Pa
     assert (first.signatures, again.signatures) == (1, 0)
 
 
-def test_cli_json_line_counts_stored_signatures(tmp_path: Path, signed_pdf: bytes,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_json_line_counts_stored_signatures(
+    tmp_path: Path, signed_pdf: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     package = _package(tmp_path / "copies.edxml", signed_pdf, 20)
-    result = CliRunner().invoke(main, ["ingest", "--workers", "1", "--json", "--db", str(tmp_path / "d.db"),
-                                       str(package)])
+    result = CliRunner().invoke(
+        main, ["ingest", "--workers", "1", "--json", "--db", str(tmp_path / "d.db"), str(package)]
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout.splitlines()[-1])["signatures"] == 1

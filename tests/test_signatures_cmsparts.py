@@ -8,7 +8,7 @@ through the fallback.
 from __future__ import annotations
 
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -104,9 +104,9 @@ def test_truncated_or_odd_headers_are_refused_not_crashed(data: bytes) -> None:
 @pytest.mark.parametrize(
     "value",
     [
-        core.UTCTime(datetime(2049, 12, 31, 23, 59, 59, tzinfo=timezone.utc)),
-        core.UTCTime(datetime(1950, 1, 1, tzinfo=timezone.utc)),
-        core.GeneralizedTime(datetime(2026, 2, 28, 7, 5, 9, tzinfo=timezone.utc)),
+        core.UTCTime(datetime(2049, 12, 31, 23, 59, 59, tzinfo=UTC)),
+        core.UTCTime(datetime(1950, 1, 1, tzinfo=UTC)),
+        core.GeneralizedTime(datetime(2026, 2, 28, 7, 5, 9, tzinfo=UTC)),
     ],
     ids=["utc-2049", "utc-1950", "generalized"],
 )
@@ -142,7 +142,6 @@ def test_engine_works_in_a_process_pool(person: Issued, trust_dir: Path, signing
         assert list(pool.map(_verify_in_worker, jobs)) == [True, False, True, False]
 
 
-
 def test_bad_certificate_choice_is_malformed_as_before(person: Issued, trust_dir: Path, signing_time: datetime) -> None:
     der = _signed(person, signing_time)
     certificate = read_signed_parts(der).certificates[0]
@@ -158,7 +157,10 @@ def test_bad_certificate_choice_is_malformed_as_before(person: Issued, trust_dir
 def test_both_readers_report_a_repeated_single_valued_attribute(repeat: str) -> None:
     attributes = [
         {"type": "content_type", "values": ["data"]},
-        {"type": "signing_time", "values": [cms.Time(name="utc_time", value=datetime(2026, 1, 2, tzinfo=timezone.utc))]},
+        {
+            "type": "signing_time",
+            "values": [cms.Time(name="utc_time", value=datetime(2026, 1, 2, tzinfo=UTC))],
+        },
         {"type": "message_digest", "values": [b"\x01" * 32]},
     ]
     attributes += [attribute for attribute in attributes if attribute["type"] == repeat]

@@ -46,13 +46,16 @@ def _forged_pdf(person: Issued, organisation: Issued, signing_time: datetime) ->
     pdf = make_pdf("Quyết định", ["Nội dung gốc"])
     signed = sign_pdf(sign_pdf(pdf, person, signing_time=signing_time), organisation, signing_time=signing_time)
     tampered = signed.replace(b"Noi dung goc", b"Noi dung SUA", 1)
-    attached = {0: sign_cms(b"any text at all", person, detached=False, signing_time=signing_time),
-                1: sign_cms(b"any text at all", organisation, detached=False, signing_time=signing_time)}
+    attached = {
+        0: sign_cms(b"any text at all", person, detached=False, signing_time=signing_time),
+        1: sign_cms(b"any text at all", organisation, detached=False, signing_time=signing_time),
+    }
     return _with_contents(tampered, attached)
 
 
-def test_attached_cms_in_a_tampered_pdf_is_refused(person: Issued, organisation: Issued, signing_time: datetime,
-                                                    trust: TrustStore) -> None:
+def test_attached_cms_in_a_tampered_pdf_is_refused(
+    person: Issued, organisation: Issued, signing_time: datetime, trust: TrustStore
+) -> None:
     verdicts = verify_pdf(_forged_pdf(person, organisation, signing_time), trust=trust)
     assert len(verdicts) == 2
     assert [v.subindication for v in verdicts] == [SubIndication.FORMAT_FAILURE] * 2
@@ -106,8 +109,9 @@ def test_sha1_subfilter_mismatch_names_the_other_failed_checks(
     assert "Other checks also failed: certificate path" in verdict.reason, verdict.reason
 
 
-def test_forged_pdf_fails_docflow_verify(tmp_path: Path, person: Issued, organisation: Issued,
-                                         signing_time: datetime, trust_dir: Path) -> None:
+def test_forged_pdf_fails_docflow_verify(
+    tmp_path: Path, person: Issued, organisation: Issued, signing_time: datetime, trust_dir: Path
+) -> None:
     path = tmp_path / "forged.pdf"
     path.write_bytes(_forged_pdf(person, organisation, signing_time))
     result = CliRunner().invoke(main, ["verify", str(path), "--trust", str(trust_dir), "--json"])
@@ -116,14 +120,18 @@ def test_forged_pdf_fails_docflow_verify(tmp_path: Path, person: Issued, organis
     assert [row["indication"] for row in rows] == ["TOTAL_FAILED", "TOTAL_FAILED"]
 
 
-def test_forged_pdf_raises_no_signature_counter(tmp_path: Path, person: Issued, organisation: Issued,
-                                                signing_time: datetime, trust: TrustStore) -> None:
+def test_forged_pdf_raises_no_signature_counter(
+    tmp_path: Path, person: Issued, organisation: Issued, signing_time: datetime, trust: TrustStore
+) -> None:
     from cryptography.x509.oid import NameOID
 
     sender_name = str(organisation.cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value)
     batch = tmp_path / "b1"
-    write_edxml(batch / "qd.edxml", sender_name=sender_name,
-                attachment=("qd.pdf", _forged_pdf(person, organisation, signing_time)))
+    write_edxml(
+        batch / "qd.edxml",
+        sender_name=sender_name,
+        attachment=("qd.pdf", _forged_pdf(person, organisation, signing_time)),
+    )
     store = Store.open(tmp_path / "docflow.db")
     try:
         assert ingest_batch(batch, store, trust).outcome == "ingested"
@@ -140,8 +148,9 @@ def test_fake_p7s_that_is_an_attached_cms_over_other_content_is_refused(
     tmp_path: Path, person: Issued, signing_time: datetime, trust_dir: Path
 ) -> None:
     (tmp_path / "fake.docx").write_bytes(b"PK\x03\x04 the document the clerk was sent")
-    (tmp_path / "fake.docx.p7s").write_bytes(sign_cms(b"something else entirely", person, detached=False,
-                                                      signing_time=signing_time))
+    (tmp_path / "fake.docx.p7s").write_bytes(
+        sign_cms(b"something else entirely", person, detached=False, signing_time=signing_time)
+    )
     verdicts = verify_file(tmp_path / "fake.docx.p7s", trust=trust_dir)
     assert verdicts and not any(v.passed for v in verdicts)
     assert "differs" in verdicts[0].reason
@@ -154,8 +163,18 @@ def test_attached_p7m_with_a_different_content_file_is_refused(
 ) -> None:
     (tmp_path / "cv.p7m").write_bytes(sign_cms(b"the signed text", person, detached=False, signing_time=signing_time))
     (tmp_path / "cv.txt").write_bytes(b"another text")
-    result = CliRunner().invoke(main, ["verify", str(tmp_path / "cv.p7m"), "--content", str(tmp_path / "cv.txt"),
-                                       "--trust", str(trust_dir), "--json"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "verify",
+            str(tmp_path / "cv.p7m"),
+            "--content",
+            str(tmp_path / "cv.txt"),
+            "--trust",
+            str(trust_dir),
+            "--json",
+        ],
+    )
     assert result.exit_code == 1
     assert json.loads(result.output.splitlines()[-1])["subindication"] == "FORMAT_FAILURE"
 

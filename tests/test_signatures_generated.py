@@ -158,7 +158,9 @@ def test_timestamped_after_expiry_is_expired(pki: SamplePKI, expired_person: Iss
     assert_verdict(verify_one(der, trust), SubIndication.EXPIRED, CheckName.VALIDITY)
 
 
-def test_expired_certificate_signed_while_valid_passes(pki: SamplePKI, expired_person: Issued, trust: TrustStore) -> None:
+def test_expired_certificate_signed_while_valid_passes(
+    pki: SamplePKI, expired_person: Issued, trust: TrustStore
+) -> None:
     when = pki.now - timedelta(days=2 * 365)
     assert_verdict(verify_one(sign_cms(CONTENT, expired_person, signing_time=when), trust), None, None)
 
@@ -236,7 +238,9 @@ def test_revoked_intermediate(tmp_path: Path) -> None:
     assert_verdict(verdict, SubIndication.REVOKED_CA_NO_POE, CheckName.REVOCATION)
 
 
-def test_without_crls_revocation_is_skipped(pki: SamplePKI, person: Issued, tmp_path: Path, signing_time: datetime) -> None:
+def test_without_crls_revocation_is_skipped(
+    pki: SamplePKI, person: Issued, tmp_path: Path, signing_time: datetime
+) -> None:
     store = write_trust_dir(pki, tmp_path)
     for crl in store.glob("*.crl*"):
         crl.unlink()
@@ -253,7 +257,9 @@ def test_kind_override_wins(organisation: Issued, trust: TrustStore, signing_tim
     assert overridden.kind is SignerKind.PERSON
 
 
-@pytest.mark.parametrize("garbage", [b"", b"garbage", b"\x30\x84\xff\xff\xff\xff", b"\x30\x80" * 5000, b"-----BEGIN PKCS7-----\n!!\n"])
+@pytest.mark.parametrize(
+    "garbage", [b"", b"garbage", b"\x30\x84\xff\xff\xff\xff", b"\x30\x80" * 5000, b"-----BEGIN PKCS7-----\n!!\n"]
+)
 def test_garbage_is_format_failure(garbage: bytes, trust: TrustStore) -> None:
     verdict = verify_one(garbage, trust)
     assert_verdict(verdict, SubIndication.FORMAT_FAILURE, CheckName.STRUCTURE)

@@ -65,7 +65,9 @@ def test_unreadable_pdf_is_one_format_failure(data: bytes, trust: TrustStore) ->
     assert all(v.subindication is SubIndication.FORMAT_FAILURE for v in verdicts)
 
 
-def test_timestamped_pdf_signature(pki: SamplePKI, organisation: Issued, trust: TrustStore, signing_time: datetime) -> None:
+def test_timestamped_pdf_signature(
+    pki: SamplePKI, organisation: Issued, trust: TrustStore, signing_time: datetime
+) -> None:
     signed = sign_pdf(make_pdf("Thông báo"), organisation, signing_time=signing_time, timestamp_by=pki.tsa)
     verdict = verify_pdf(signed, trust=trust)[0]
     assert verdict.indication is Indication.TOTAL_PASSED
@@ -80,8 +82,7 @@ _BROKEN_SIG = b"<< /Type /Sig /SubFilter /adbe.pkcs7.detached /ByteRange [0 1 2 
 @pytest.mark.parametrize("kids", [1, 2000])
 @pytest.mark.parametrize("title_length", [1, 200_000])
 def test_field_that_is_its_own_kid_is_read_once(kids: int, title_length: int, trust: TrustStore) -> None:
-    field = (b"<< /FT /Sig /T (" + b"A" * title_length + b") /V {sig} 0 R /Kids ["
-             + b" {field} 0 R" * kids + b" ] >>")
+    field = b"<< /FT /Sig /T (" + b"A" * title_length + b") /V {sig} 0 R /Kids [" + b" {field} 0 R" * kids + b" ] >>"
     pdf = add_field_with_signature_dict(make_pdf("Vòng lặp"), field, _BROKEN_SIG)
     verdicts = verify_pdf(pdf, trust=trust)
     assert len(verdicts) == 1 and verdicts[0].subindication is SubIndication.FORMAT_FAILURE
@@ -107,8 +108,9 @@ def test_encrypted_pdf_reason_is_plain_words(trust: TrustStore) -> None:
     writer.write(buffer)
     verdicts = verify_pdf(buffer.getvalue(), trust=trust)
     assert len(verdicts) == 1
-    assert verdicts[0].reason == ("The PDF is encrypted and docflow cannot read its signatures;"
-                                  " ask for an unencrypted copy.")
+    assert verdicts[0].reason == (
+        "The PDF is encrypted and docflow cannot read its signatures; ask for an unencrypted copy."
+    )
     assert "Error" in verdicts[0].checks[0].detail
 
 
@@ -123,8 +125,13 @@ def test_cloned_signature_dictionary_is_one_signature(nd30_pdf: bytes, trust: Tr
     match = list(re.finditer(rb"(/ByteRange \[[^\]]*\]) */Contents <([0-9a-f]+)>", nd30_pdf))[-1]
     cms_hex = match.group(2).rstrip(b"0")
     cms_hex += b"0" * (len(cms_hex) % 2)
-    clone = (b"<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /adbe.pkcs7.detached "
-             + match.group(1) + b" /Contents <" + cms_hex + b"0000> >>")
+    clone = (
+        b"<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /adbe.pkcs7.detached "
+        + match.group(1)
+        + b" /Contents <"
+        + cms_hex
+        + b"0000> >>"
+    )
     pdf = add_field_with_signature_dict(nd30_pdf, b"<< /FT /Sig /T (Clone) /V {sig} 0 R >>", clone)
     verdicts = verify_pdf(pdf, trust=trust)
     assert len(verdicts) == 2, [v.reason for v in verdicts]

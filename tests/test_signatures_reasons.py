@@ -11,23 +11,22 @@ import hashlib
 import re
 import shutil
 import warnings
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable
 
 import pytest
+import test_signatures_generated as generated
 from asn1crypto import algos, cms, core
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
-import test_signatures_generated as generated
 from samples.pki import Issued, SamplePKI, build_pki, issue_person, revoke, write_trust_dir
 from samples.sign import sign_cms
 from signatures import Indication, SubIndication, TimeSource, TrustStore, verify_file
 from signatures.verdict import CheckName, CheckOutcome, Verdict
-
 
 CONTENT = "Công văn số 45/STC-NS về dự toán ngân sách".encode() * 40
 _RAW_LIBRARY_TEXT = re.compile(r"Error\b|asn1crypto|Traceback|NotImplemented|argument without|[A-Za-z]+Error:")
@@ -75,11 +74,15 @@ def revoked_pki(tmp_path_factory: pytest.TempPathFactory) -> tuple[SamplePKI, Is
     return pki, revoked, good, folder
 
 
-def test_known_revocation_is_not_hidden_by_a_missing_root_crl(revoked_pki: tuple[SamplePKI, Issued, Issued, Path]) -> None:
+def test_known_revocation_is_not_hidden_by_a_missing_root_crl(
+    revoked_pki: tuple[SamplePKI, Issued, Issued, Path],
+) -> None:
     pki, revoked, _, folder = revoked_pki
     der = sign_cms(CONTENT, revoked, signing_time=pki.now - timedelta(days=2))
     verdict = verify_one(der, TrustStore.load(folder))
-    assert (verdict.indication, verdict.subindication) == (Indication.TOTAL_FAILED, SubIndication.REVOKED), verdict.reason
+    assert (verdict.indication, verdict.subindication) == (Indication.TOTAL_FAILED, SubIndication.REVOKED), (
+        verdict.reason
+    )
     assert "revoked" in verdict.reason
 
 
@@ -95,22 +98,28 @@ def test_several_failures_all_stay_and_the_headline_follows_the_precedence(
 ) -> None:
     # SHA-1 (CRYPTO_CONSTRAINTS_FAILURE) and a stale CRL (TRY_LATER): the first check made used to decide.
     pki, _, good, folder = revoked_pki
-    stale = write_trust_dir(pki, folder.parent / "stale", this_update=pki.now - timedelta(days=90),
-                            next_update=pki.now - timedelta(days=60))
-    verdict = verify_one(sign_cms(CONTENT, good, digest="sha1", signing_time=pki.now - timedelta(days=2)),
-                         TrustStore.load(stale))
+    stale = write_trust_dir(
+        pki, folder.parent / "stale", this_update=pki.now - timedelta(days=90), next_update=pki.now - timedelta(days=60)
+    )
+    verdict = verify_one(
+        sign_cms(CONTENT, good, digest="sha1", signing_time=pki.now - timedelta(days=2)), TrustStore.load(stale)
+    )
     assert verdict.subindication is SubIndication.CRYPTO_CONSTRAINTS_FAILURE, verdict.reason
     failed = {check.name for check in verdict.checks if check.outcome is CheckOutcome.FAILED}
     assert {CheckName.REVOCATION, CheckName.ALGORITHM_POLICY} <= failed
     assert "revocation" in verdict.reason  # the other failure is named, not only kept in checks
 
 
-@pytest.mark.parametrize("data", [
-    b"\x30\x03\x02\x01\x01",
-    b"-----BEGIN PKCS7-----\n!!!!\n-----END PKCS7-----\n",
-    bytes.fromhex("3080060b2a864886f70d0109100117a080") + b"\x00" * 8,
-    bytes.fromhex("30130609 2a864886f70d010702 a006 3004 020101 31".replace(" ", "")),
-], ids=["integer", "pem", "ber-junk", "truncated"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x30\x03\x02\x01\x01",
+        b"-----BEGIN PKCS7-----\n!!!!\n-----END PKCS7-----\n",
+        bytes.fromhex("3080060b2a864886f70d0109100117a080") + b"\x00" * 8,
+        bytes.fromhex("30130609 2a864886f70d010702 a006 3004 020101 31".replace(" ", "")),
+    ],
+    ids=["integer", "pem", "ber-junk", "truncated"],
+)
 def test_unreadable_input_gets_a_plain_reason(data: bytes, trust: TrustStore) -> None:
     verdict = verify_one(data, trust)
     assert verdict.subindication is SubIndication.FORMAT_FAILURE
@@ -154,10 +163,14 @@ def test_embedded_certificate_that_cannot_be_parsed_is_called_malformed(
     assert "malformed" in verdict.reason and "neither in the signature" not in verdict.reason
 
 
-@pytest.mark.parametrize("algorithm, words", [
-    ("sha512_rsa", "SHA512"),      # digestAlgorithm says SHA-256
-    ("sha256_ecdsa", "ECDSA"),     # an EC algorithm over an RSA key
-], ids=["hash-disagrees", "ec-over-rsa"])
+@pytest.mark.parametrize(
+    "algorithm, words",
+    [
+        ("sha512_rsa", "SHA512"),  # digestAlgorithm says SHA-256
+        ("sha256_ecdsa", "ECDSA"),  # an EC algorithm over an RSA key
+    ],
+    ids=["hash-disagrees", "ec-over-rsa"],
+)
 def test_signature_algorithm_must_agree_with_digest_and_key(
     algorithm: str, words: str, person: Issued, trust: TrustStore, signing_time: datetime
 ) -> None:
@@ -198,7 +211,9 @@ def test_an_unknown_signature_algorithm_is_never_checked_as_if_it_were_known(
     assert value is not None and value.outcome is CheckOutcome.FAILED
 
 
-def test_consistent_combined_signature_algorithm_passes(person: Issued, trust: TrustStore, signing_time: datetime) -> None:
+def test_consistent_combined_signature_algorithm_passes(
+    person: Issued, trust: TrustStore, signing_time: datetime
+) -> None:
     def rename(signer_info: cms.SignerInfo) -> None:
         signer_info["signature_algorithm"] = algos.SignedDigestAlgorithm({"algorithm": "sha256_rsa"})
 
@@ -219,7 +234,9 @@ def test_repeated_single_valued_attribute_is_refused(
     assert name.replace("_", "-") in verdict.reason
 
 
-def test_two_values_in_one_signing_time_attribute_are_refused(person: Issued, trust: TrustStore, signing_time: datetime) -> None:
+def test_two_values_in_one_signing_time_attribute_are_refused(
+    person: Issued, trust: TrustStore, signing_time: datetime
+) -> None:
     def two_values(signer_info: cms.SignerInfo) -> None:
         attribute = _attribute(signer_info, "signing_time")
         later = cms.Time(name="utc_time", value=signing_time + timedelta(days=400))
@@ -282,15 +299,19 @@ def _smime(signature: bytes, content: bytes) -> bytes:
     boundary = "----=_docflow_test"
     body = base64.encodebytes(signature).decode()
     return (
-        "From: vanthu@stc.backan.gov.vn\r\nTo: vanthu@snv.backan.gov.vn\r\nSubject: Cong van 45\r\n"
-        "MIME-Version: 1.0\r\n"
-        f'Content-Type: multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256;\r\n'
-        f' boundary="{boundary}"\r\n\r\n'
-        f"This is an S/MIME signed message\r\n--{boundary}\r\n"
-    ).encode() + content + (
-        f"\r\n--{boundary}\r\nContent-Type: application/pkcs7-signature; name=smime.p7s\r\n"
-        f"Content-Transfer-Encoding: base64\r\n\r\n{body}\r\n--{boundary}--\r\n"
-    ).encode()
+        (
+            "From: vanthu@stc.backan.gov.vn\r\nTo: vanthu@snv.backan.gov.vn\r\nSubject: Cong van 45\r\n"
+            "MIME-Version: 1.0\r\n"
+            f'Content-Type: multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256;\r\n'
+            f' boundary="{boundary}"\r\n\r\n'
+            f"This is an S/MIME signed message\r\n--{boundary}\r\n"
+        ).encode()
+        + content
+        + (
+            f"\r\n--{boundary}\r\nContent-Type: application/pkcs7-signature; name=smime.p7s\r\n"
+            f"Content-Transfer-Encoding: base64\r\n\r\n{body}\r\n--{boundary}--\r\n"
+        ).encode()
+    )
 
 
 @pytest.mark.parametrize("name", ["message.txt", "message", "message.msg"])
@@ -309,8 +330,9 @@ def _negative_serial_certificate(pki: SamplePKI, issued: Issued) -> x509.Certifi
     tbs["serial_number"] = -abs(issued.cert.serial_number)
     tbs_der = tbs.dump(force=True)
     signature = pki.intermediate.key.sign(tbs_der, padding.PKCS1v15(), hashes.SHA256())  # type: ignore[union-attr]
-    rebuilt = asn1_x509.Certificate({"tbs_certificate": tbs, "signature_algorithm": parsed["signature_algorithm"],
-                                     "signature_value": signature})
+    rebuilt = asn1_x509.Certificate(
+        {"tbs_certificate": tbs, "signature_algorithm": parsed["signature_algorithm"], "signature_value": signature}
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return x509.load_der_x509_certificate(rebuilt.dump())

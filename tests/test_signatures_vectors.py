@@ -15,11 +15,14 @@ from signatures.verdict import CheckName, CheckOutcome, Verdict
 def intact(verdict: Verdict) -> bool:
     """The signature's own cryptography holds (whatever its certificate path says)."""
     wanted = (CheckName.MESSAGE_DIGEST, CheckName.SIGNATURE_VALUE)
-    return all(verdict.check(name) is not None and verdict.check(name).outcome is not CheckOutcome.FAILED  # type: ignore[union-attr]
-               for name in wanted)
+    return all(
+        verdict.check(name) is not None and verdict.check(name).outcome is not CheckOutcome.FAILED  # type: ignore[union-attr]
+        for name in wanted
+    )
 
 
 # --- OpenSSL -----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", ["pkcs7.pem", "testp7.pem"])
 def test_openssl_certificate_only_pkcs7_is_not_a_signature(name: str) -> None:
@@ -49,7 +52,9 @@ def test_openssl_test_certificates_signing_with_cryptography(name: str, expected
     root = x509.load_pem_x509_certificate(vectors_or_skip("openssl", "smime-certs", "smroot.pem").read_bytes())
     content = b"OpenSSL test content\r\n"
     der = (
-        pkcs7.PKCS7SignatureBuilder().set_data(content).add_signer(cert, key, hashes.SHA256())  # type: ignore[arg-type]
+        pkcs7.PKCS7SignatureBuilder()
+        .set_data(content)
+        .add_signer(cert, key, hashes.SHA256())  # type: ignore[arg-type]
         .sign(serialization.Encoding.DER, [pkcs7.PKCS7Options.DetachedSignature])
     )
     verdict = verify_cms(der, content, trust=TrustStore.from_objects([root]))[0]
@@ -60,8 +65,10 @@ def test_openssl_test_certificates_signing_with_cryptography(name: str, expected
 def test_openssl_smime_message_with_bad_policy_mapping_fails() -> None:
     eml = vectors_or_skip("openssl", "smime-eml", "SignedInvalidMappingFromanyPolicyTest7.eml")
     pkits = vectors_or_skip("pkits")
-    certificates = [x509.load_der_x509_certificate((pkits / "certs" / name).read_bytes())
-                    for name in ("TrustAnchorRootCertificate.crt", "MappingFromanyPolicyCACert.crt")]
+    certificates = [
+        x509.load_der_x509_certificate((pkits / "certs" / name).read_bytes())
+        for name in ("TrustAnchorRootCertificate.crt", "MappingFromanyPolicyCACert.crt")
+    ]
     policy = Policy(weak_digests=frozenset({"md5"}), min_rsa_bits=1024)
     verdict = verify_file(eml, trust=TrustStore.from_objects(certificates), policy=policy)[0]
     assert intact(verdict)
@@ -69,6 +76,7 @@ def test_openssl_smime_message_with_bad_policy_mapping_fails() -> None:
 
 
 # --- cryptography -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", ["amazon-roots.der", "amazon-roots.p7b", "isrg.pem"])
 def test_cryptography_certificate_bundles_are_not_signatures(name: str) -> None:
@@ -83,13 +91,16 @@ def test_cryptography_enveloped_data_is_not_a_signature(name: str) -> None:
 
 
 def test_cryptography_authenticode_signature_is_intact() -> None:
-    verdict = verify_cms(vectors_or_skip("cryptography_vectors", "pkcs7", "authenticode.der").read_bytes(), trust=None)[0]
+    verdict = verify_cms(vectors_or_skip("cryptography_vectors", "pkcs7", "authenticode.der").read_bytes(), trust=None)[
+        0
+    ]
     assert intact(verdict)
     assert verdict.subindication is SubIndication.NO_CERTIFICATE_CHAIN_FOUND
     assert verdict.signer_common_name == "kernel-signer"
 
 
 # --- pyHanko ------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def pyhanko_trust() -> TrustStore:
@@ -104,8 +115,12 @@ def _pdf(name: str) -> bytes:
 
 @pytest.mark.parametrize(
     "name",
-    ["minimal-signed-twice-both-created.pdf", "minimal-signed-twice-second-created.pdf",
-     "minimal-two-fields-signed-twice.pdf", "separate-annots-kids-indir.pdf"],
+    [
+        "minimal-signed-twice-both-created.pdf",
+        "minimal-signed-twice-second-created.pdf",
+        "minimal-two-fields-signed-twice.pdf",
+        "separate-annots-kids-indir.pdf",
+    ],
 )
 def test_pyhanko_signed_twice(name: str, pyhanko_trust: TrustStore) -> None:
     verdicts = verify_pdf(_pdf(name), trust=pyhanko_trust)

@@ -56,19 +56,27 @@ def test_a_value_under_the_cap_is_returned(db: Path) -> None:
         assert run_sql(conn, "SELECT length(zeroblob(1000000))").rows == ((1000000,),)
 
 
-@pytest.mark.parametrize("query", [
-    "SELECT fts3_tokenizer('simple')",
-    "SELECT hex(fts3_tokenizer('simple'))",
-    "SELECT load_extension('x')",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT fts3_tokenizer('simple')",
+        "SELECT hex(fts3_tokenizer('simple'))",
+        "SELECT load_extension('x')",
+    ],
+)
 def test_pointer_and_extension_functions_are_denied_by_the_authorizer(db: Path, query: str) -> None:
     with open_readonly(db) as conn, pytest.raises(ReadOnlyError, match="refused"):
         run_sql(conn, query)
 
 
-@pytest.mark.parametrize("query", [
-    "SELECT readfile('/etc/passwd')", "SELECT writefile('/tmp/x', 'y')", "SELECT edit('x')",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT readfile('/etc/passwd')",
+        "SELECT writefile('/tmp/x', 'y')",
+        "SELECT edit('x')",
+    ],
+)
 def test_file_functions_never_run(db: Path, query: str) -> None:
     # The shell's file functions are not in the library; were they ever registered, the authorizer denies them.
     with open_readonly(db) as conn, pytest.raises(ReadOnlyError):

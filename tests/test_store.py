@@ -6,7 +6,7 @@ import contextlib
 import itertools
 import sqlite3
 from dataclasses import fields
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -22,8 +22,8 @@ from helpers.ingest import (
     year_sums_of_months,
 )
 
-from docflow.reports.audit import open_readonly
 from docflow.records import BusinessType, Channel, Direction, DocumentRecord, Source, StatusEvent
+from docflow.reports.audit import open_readonly
 from docflow.store.classify import DocState, RecipientState, classify_level, contribution, reason_word
 from docflow.store.core import BatchRow, Store
 from docflow.store.merging import doc_state, merged_values, new_recipients, sender_from_id, state_values
@@ -32,7 +32,7 @@ from docflow.store.schema import COUNTER_COLUMNS, MIGRATIONS
 from docflow.store.signature_rows import CertificateRow, SignatureRow
 from signatures.verdict import SignerKind, SubIndication
 
-BATCH_TIME = datetime(2024, 3, 31, tzinfo=timezone.utc)
+BATCH_TIME = datetime(2024, 3, 31, tzinfo=UTC)
 DOC = f"{SENDER},2024/03/01,1/SNV-VP"
 
 
@@ -46,8 +46,12 @@ def _batch(store: Store, name: str = "b") -> int:
 
 def _record(**fields: object) -> DocumentRecord:
     values: dict[str, object] = dict(
-        document_id=DOC, source=Source.EDXML, sender=SENDER, recipients=(RECIPIENT,),
-        promulgation_date=date(2024, 3, 1), item_name="a.edxml",
+        document_id=DOC,
+        source=Source.EDXML,
+        sender=SENDER,
+        recipients=(RECIPIENT,),
+        promulgation_date=date(2024, 3, 1),
+        item_name="a.edxml",
     )
     values.update(fields)
     return DocumentRecord(**values)  # type: ignore[arg-type]
@@ -65,8 +69,13 @@ def _sign(store: Store, *verdicts: object, payload: str = "p1", document_id: str
     with store.transaction():
         batch_id = _batch(store, f"sig-{payload}")
         for one in verdicts:
-            store.add_signature(one, payload_sha256=payload, item_name="x.pdf", batch_id=batch_id,  # type: ignore[arg-type]
-                                document_id=document_id)
+            store.add_signature(
+                one,
+                payload_sha256=payload,
+                item_name="x.pdf",
+                batch_id=batch_id,  # type: ignore[arg-type]
+                document_id=document_id,
+            )
     assert_counters_exact(store)
 
 
@@ -133,22 +142,44 @@ def test_transaction_rolls_back_on_error(store: Store) -> None:
 
 def test_one_document_from_sender_edxml_and_both_registers(store: Store) -> None:
     _merge(store, _record())
-    recipient_row = _record(source=Source.REGISTER, direction=Direction.IN, reporting_unit=RECIPIENT,
-                            recipients=(), channel=Channel.PAPER, item_name="in.csv:2")
-    sender_row = _record(source=Source.REGISTER, direction=Direction.OUT, reporting_unit=SENDER,
-                         recipients=(RECIPIENT, OTHER), channel=Channel.BOTH, item_name="out.csv:2")
+    recipient_row = _record(
+        source=Source.REGISTER,
+        direction=Direction.IN,
+        reporting_unit=RECIPIENT,
+        recipients=(),
+        channel=Channel.PAPER,
+        item_name="in.csv:2",
+    )
+    sender_row = _record(
+        source=Source.REGISTER,
+        direction=Direction.OUT,
+        reporting_unit=SENDER,
+        recipients=(RECIPIENT, OTHER),
+        channel=Channel.BOTH,
+        item_name="out.csv:2",
+    )
     _merge(store, recipient_row, sender_row, batch="registers")
     assert table(store, "SELECT count(*), channel, sent_over_axis FROM documents") == [(1, "both", 1)]
     assert table(store, "SELECT unit, received_electronic FROM recipients ORDER BY unit") == [
-        (RECIPIENT, 1), (OTHER, 0)]
+        (RECIPIENT, 1),
+        (OTHER, 0),
+    ]
     assert counters_of(store, SENDER) == {"outgoing": 1, "outgoing_electronic": 1, "outgoing_unsigned": 1}
     assert counters_of(store, RECIPIENT) == {"incoming": 1, "incoming_electronic": 1}
     assert table(store, "SELECT count(*) FROM document_sources") == [(3,)]
 
 
 def test_recipient_register_does_not_override_edxml_channel(store: Store) -> None:
-    _merge(store, _record(source=Source.REGISTER, direction=Direction.IN, reporting_unit=RECIPIENT,
-                          recipients=(), channel=Channel.PAPER))
+    _merge(
+        store,
+        _record(
+            source=Source.REGISTER,
+            direction=Direction.IN,
+            reporting_unit=RECIPIENT,
+            recipients=(),
+            channel=Channel.PAPER,
+        ),
+    )
     assert table(store, "SELECT channel FROM documents") == [("paper",)]
     _merge(store, _record(), batch="edxml")
     assert table(store, "SELECT channel FROM documents") == [("electronic",)]
@@ -179,10 +210,16 @@ def test_revocation_before_the_document_keeps_it_revoked(store: Store) -> None:
 def test_replacement_moves_the_count_to_the_new_document(store: Store) -> None:
     _merge(store, _record())
     new_id = f"{SENDER},2024/03/02,2/SNV-VP"
-    _merge(store, _record(document_id=new_id, business_type=BusinessType.REPLACE, replaces=(DOC,),
-                          promulgation_date=date(2024, 3, 2)), batch="replace")
+    _merge(
+        store,
+        _record(
+            document_id=new_id, business_type=BusinessType.REPLACE, replaces=(DOC,), promulgation_date=date(2024, 3, 2)
+        ),
+        batch="replace",
+    )
     assert table(store, "SELECT business_status, replaced_by FROM documents WHERE document_id = ?", DOC) == [
-        ("replaced", new_id)]
+        ("replaced", new_id)
+    ]
     assert counters_of(store, SENDER)["outgoing"] == 1
 
 
@@ -199,8 +236,9 @@ def test_confidential_document_counts_only_as_confidential(store: Store) -> None
 
 
 def test_paper_only_document_from_the_sender_register(store: Store) -> None:
-    _merge(store, _record(source=Source.REGISTER, direction=Direction.OUT, reporting_unit=SENDER,
-                          channel=Channel.PAPER))
+    _merge(
+        store, _record(source=Source.REGISTER, direction=Direction.OUT, reporting_unit=SENDER, channel=Channel.PAPER)
+    )
     assert counters_of(store, SENDER) == {"outgoing": 1, "outgoing_paper": 1}
 
 
@@ -208,8 +246,11 @@ def test_person_and_organisation_signatures_make_nd30(store: Store) -> None:
     _merge(store, _record())
     _sign(store, verdict(0, kind=SignerKind.PERSON, covers_whole_file=False), verdict(1))
     assert counters_of(store, SENDER) == {
-        "outgoing": 1, "outgoing_electronic": 1, "outgoing_issued_electronic": 1,
-        "outgoing_signed_valid": 1, "outgoing_nd30": 1,
+        "outgoing": 1,
+        "outgoing_electronic": 1,
+        "outgoing_issued_electronic": 1,
+        "outgoing_signed_valid": 1,
+        "outgoing_nd30": 1,
     }
 
 
@@ -222,9 +263,14 @@ def test_last_signature_not_covering_the_file_is_tampered(store: Store) -> None:
 
 @pytest.mark.parametrize(
     ("sub", "word"),
-    [(SubIndication.HASH_FAILURE, "tampered"), (SubIndication.NO_CERTIFICATE_CHAIN_FOUND, "untrusted"),
-     (SubIndication.REVOKED_NO_POE, "revoked"), (SubIndication.OUT_OF_BOUNDS_NO_POE, "expired"),
-     (SubIndication.CRYPTO_CONSTRAINTS_FAILURE, "weak"), (SubIndication.FORMAT_FAILURE, "other")],
+    [
+        (SubIndication.HASH_FAILURE, "tampered"),
+        (SubIndication.NO_CERTIFICATE_CHAIN_FOUND, "untrusted"),
+        (SubIndication.REVOKED_NO_POE, "revoked"),
+        (SubIndication.OUT_OF_BOUNDS_NO_POE, "expired"),
+        (SubIndication.CRYPTO_CONSTRAINTS_FAILURE, "weak"),
+        (SubIndication.FORMAT_FAILURE, "other"),
+    ],
 )
 def test_failed_signature_is_counted_under_its_reason(store: Store, sub: SubIndication, word: str) -> None:
     failed = verdict(passed=False, sub=sub)
@@ -413,8 +459,14 @@ def test_contribution_of_revoked_document_is_empty() -> None:
 
 def test_merge_rules_without_a_database() -> None:
     # The same rules the store applies, checked on plain values: no Store, no SQL.
-    recipient_row = _record(source=Source.REGISTER, direction=Direction.IN, reporting_unit=RECIPIENT,
-                            recipients=(), channel=Channel.PAPER, sender=None)
+    recipient_row = _record(
+        source=Source.REGISTER,
+        direction=Direction.IN,
+        reporting_unit=RECIPIENT,
+        recipients=(),
+        channel=Channel.PAPER,
+        sender=None,
+    )
     first = merged_values(None, recipient_row, BATCH_TIME)
     assert (first["sender"], first["channel"], first["period"]) == (SENDER, "paper", "2024-03")
     after_edxml = merged_values(first, _record(), BATCH_TIME)

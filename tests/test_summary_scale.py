@@ -235,8 +235,13 @@ def test_opening_a_store_adds_the_summary_index(tmp_path: Path) -> None:
     assert columns == ["unit", "period", *COUNTER_COLUMNS]
 
 
-def _by_month_rows(conn: sqlite3.Connection, text: str, settings: SummarySettings = SummarySettings(),
-                   level: str | None = None, unit: str | None = None) -> list[tuple[object, ...]]:
+def _by_month_rows(
+    conn: sqlite3.Connection,
+    text: str,
+    settings: SummarySettings = SummarySettings(),
+    level: str | None = None,
+    unit: str | None = None,
+) -> list[tuple[object, ...]]:
     """The ranking as the month rows give it: the query every period but a year still runs."""
     period = parse_period(text)
     trend = period.trend_periods(settings.trend_length)

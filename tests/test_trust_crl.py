@@ -50,10 +50,12 @@ def _padded_crl(pki: SamplePKI, extra: int) -> bytes:
     when = pki.now - timedelta(days=300)
     for serial in range(1000, 1000 + extra):
         builder = builder.add_revoked_certificate(
-            x509.RevokedCertificateBuilder().serial_number(serial * 104729).revocation_date(when).build())
+            x509.RevokedCertificateBuilder().serial_number(serial * 104729).revocation_date(when).build()
+        )
     for entry in pki.revoked:
         builder = builder.add_revoked_certificate(
-            x509.RevokedCertificateBuilder().serial_number(entry.serial).revocation_date(entry.revoked_at).build())
+            x509.RevokedCertificateBuilder().serial_number(entry.serial).revocation_date(entry.revoked_at).build()
+        )
     return builder.sign(pki.intermediate.key, hashes.SHA256()).public_bytes(Encoding.DER)
 
 
@@ -121,7 +123,9 @@ def test_a_certificate_file_that_cannot_be_loaded_is_named_when_the_chain_is_mis
     assert "ca-nha-nuoc-g2-mau.cer" in verdict.reason
 
 
-def test_a_huge_crl_is_indexed_and_agrees_with_a_walk(crl_pki: tuple[SamplePKI, Issued, Issued], tmp_path: Path) -> None:
+def test_a_huge_crl_is_indexed_and_agrees_with_a_walk(
+    crl_pki: tuple[SamplePKI, Issued, Issued], tmp_path: Path
+) -> None:
     pki, revoked, good = crl_pki
     crl_der = _padded_crl(pki, 50_000)
     folder = write_trust_dir(pki, tmp_path)
@@ -138,8 +142,9 @@ def test_a_huge_crl_is_indexed_and_agrees_with_a_walk(crl_pki: tuple[SamplePKI, 
 
 
 def test_indexed_lookup_is_what_certvalidator_uses(crl_pki: tuple[SamplePKI, Issued, Issued], tmp_path: Path) -> None:
-    import signatures.path  # noqa: F401 - installs the lookup
     from pyhanko_certvalidator.revinfo import validate_crl
+
+    import signatures.path  # noqa: F401 - installs the lookup
 
     assert getattr(validate_crl.find_cert_in_list, "docflow_indexed", False)
 

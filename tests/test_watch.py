@@ -24,8 +24,9 @@ SETTLE = 0.3
 
 
 def _settings(tmp_path: Path, **overrides: object) -> WatchSettings:
-    values: dict[str, object] = dict(inbox=tmp_path / "inbox", db=tmp_path / "docflow.db", settle_seconds=SETTLE,
-                                     poll_interval=0.1)
+    values: dict[str, object] = dict(
+        inbox=tmp_path / "inbox", db=tmp_path / "docflow.db", settle_seconds=SETTLE, poll_interval=0.1
+    )
     values.update(overrides)
     return WatchSettings(**values)  # type: ignore[arg-type]
 
@@ -61,7 +62,10 @@ def running() -> Iterator[Callable[[Watcher], threading.Thread]]:
 
 
 def test_temporary_names_are_never_batches() -> None:
-    assert all(is_temporary_name(name) for name in ("a.pdf.part", "~$so-di.xlsx", "x.TMP", ".hidden", "b.crdownload", "c.zip.download"))
+    assert all(
+        is_temporary_name(name)
+        for name in ("a.pdf.part", "~$so-di.xlsx", "x.TMP", ".hidden", "b.crdownload", "c.zip.download")
+    )
     assert not is_temporary_name("so-di-2024-03.csv")
 
 
@@ -93,7 +97,7 @@ def _write_slowly(path: Path, data: bytes) -> None:
     """A clerk's slow copy: chunks with pauses shorter than the settle time."""
     with path.open("wb") as handle:
         for start in range(0, len(data), len(data) // 4 + 1):
-            handle.write(data[start:start + len(data) // 4 + 1])
+            handle.write(data[start : start + len(data) // 4 + 1])
             handle.flush()
             time.sleep(SETTLE / 3)
 
@@ -177,8 +181,9 @@ def test_unreadable_batch_goes_to_rejected_with_a_reason(tmp_path: Path) -> None
         assert table(store, "SELECT outcome, reason IS NOT NULL FROM batches") == [("rejected", 1)]
 
 
-def test_a_bug_is_retried_then_quarantined_and_nothing_is_stored(tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_bug_is_retried_then_quarantined_and_nothing_is_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls: list[Path] = []
 
     def broken(path: Path, *args: object, **kwargs: object) -> object:

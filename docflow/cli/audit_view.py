@@ -44,8 +44,12 @@ def render_trail(trail: AuditTrail, console: Console) -> None:
     if not trail.signatures:
         console.print("Không có chữ ký số nào được ghi nhận cho văn bản này.")
     recipients = Table("Nơi nhận", "Nhận điện tử", "Hoàn thành (06)", title="Nơi nhận", title_justify="left")
-    _add_rows(recipients, [(r.unit, "có" if r.received_electronic else "không", r.handled_at) for r in trail.recipients])
+    _add_rows(
+        recipients, [(r.unit, "có" if r.received_electronic else "không", r.handled_at) for r in trail.recipients]
+    )
     console.print(recipients)
     events = Table("Đơn vị", "Mã", "Mô tả", "Thời gian", "Tệp", title="Trạng thái xử lý", title_justify="left")
-    _add_rows(events, [(e.reporting_unit, e.code, e.description, e.timestamp, e.batch_file) for e in trail.status_events])
+    _add_rows(
+        events, [(e.reporting_unit, e.code, e.description, e.timestamp, e.batch_file) for e in trail.status_events]
+    )
     console.print(events)

@@ -42,8 +42,9 @@ def render_review(review: CertReview, console: Console) -> None:
     for header in ("Đơn vị ban hành", "Văn bản", "Người/cơ quan ký", "Thời gian ký"):
         wrong.add_column(header, overflow="fold")
     for sig in review.wrong_unit:
-        wrong.add_row(*map(cell, (sig.sender or "?", sig.document_id, sig.signer_subject or "?",
-                                  (sig.signing_time or "")[:19])))
+        wrong.add_row(
+            *map(cell, (sig.sender or "?", sig.document_id, sig.signer_subject or "?", (sig.signing_time or "")[:19]))
+        )
     console.print(wrong)
     if not review.issued:
         console.print("Chưa có danh sách chứng thư đã cấp (docflow certs import FILE).")
@@ -52,7 +53,16 @@ def render_review(review: CertReview, console: Console) -> None:
     for header in ("Đơn vị", "Số hiệu", "Người sử dụng", "Tình trạng", "Lần cuối"):
         issued.add_column(header, overflow="fold")
     for entry in sorted(review.issued, key=lambda e: (e.status == IN_USE, e.unit)):
-        issued.add_row(*map(cell, (
-            entry.unit, entry.serial, entry.holder or "", _STATUS_LABELS[entry.status], (entry.last_used or "")[:10]
-        )))
+        issued.add_row(
+            *map(
+                cell,
+                (
+                    entry.unit,
+                    entry.serial,
+                    entry.holder or "",
+                    _STATUS_LABELS[entry.status],
+                    (entry.last_used or "")[:10],
+                ),
+            )
+        )
     console.print(issued)

@@ -24,8 +24,14 @@ from rich.logging import RichHandler
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from docflow.config import ConfigError, ConfigRefused, load_config
-from docflow.ingest.run import (BatchChanged, BatchOutcome, BatchOutcomeKind, IngestOptions, ProgressCallback,
-                                ingest_batch)
+from docflow.ingest.run import (
+    BatchChanged,
+    BatchOutcome,
+    BatchOutcomeKind,
+    IngestOptions,
+    ProgressCallback,
+    ingest_batch,
+)
 from docflow.safe_text import SafeLogFilter, for_terminal, markup_safe
 from docflow.store.core import Store, StoreBusy, StoreError
 from signatures import SignerKind, TrustStore
@@ -68,8 +74,11 @@ def _defaults() -> _Defaults:
 
 
 _WORKERS_OPTION = click.option(
-    "--workers", type=click.IntRange(min=1), default=None,
-    help="Processes verifying signatures (default: the number of CPUs; 1: no worker processes).")
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes verifying signatures (default: the number of CPUs; 1: no worker processes).",
+)
 
 
 def _with_workers(options: IngestOptions, workers: int | None) -> IngestOptions:
@@ -111,8 +120,15 @@ def _setup_logging(console: Console) -> None:
 @contextmanager
 def _rich_progress(console: Console, name: str) -> Iterator[ProgressCallback]:
     """A progress callback that shows a bar once a batch proves large."""
-    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} items"),
-                        TimeElapsedColumn(), console=console, transient=True)
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed} items"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
     task = progress.add_task(markup_safe(name), total=None)  # a batch name is the sender's
 
     def report(items: int) -> None:
@@ -127,10 +143,18 @@ def _rich_progress(console: Console, name: str) -> Iterator[ProgressCallback]:
             progress.stop()
 
 
-_DB_OPTION = click.option("--db", type=click.Path(path_type=Path), default=None,
-                          help="Store file (default: [paths] db in docflow.toml, else docflow.db).")
-_TRUST_OPTION = click.option("--trust", type=click.Path(path_type=Path, file_okay=False), default=None,
-                             help="Trust directory: anchors, intermediates, CRLs (default: [paths] trust).")
+_DB_OPTION = click.option(
+    "--db",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Store file (default: [paths] db in docflow.toml, else docflow.db).",
+)
+_TRUST_OPTION = click.option(
+    "--trust",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Trust directory: anchors, intermediates, CRLs (default: [paths] trust).",
+)
 
 
 @click.command()
@@ -140,8 +164,14 @@ _TRUST_OPTION = click.option("--trust", type=click.Path(path_type=Path, file_oka
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per batch per line.")
 @click.option("--rebuild-counters", is_flag=True, help="Repair: rebuild the unit counters from the documents.")
 @_WORKERS_OPTION
-def ingest(paths: tuple[Path, ...], db: Path | None, trust: Path | None, as_json: bool, rebuild_counters: bool,
-           workers: int | None) -> None:
+def ingest(
+    paths: tuple[Path, ...],
+    db: Path | None,
+    trust: Path | None,
+    as_json: bool,
+    rebuild_counters: bool,
+    workers: int | None,
+) -> None:
     """Ingest batches (files or folders) once; files are read, never moved."""
     if not paths and not rebuild_counters:
         raise click.UsageError("give at least one batch file or folder")
@@ -163,7 +193,9 @@ def ingest(paths: tuple[Path, ...], db: Path | None, trust: Path | None, as_json
     raise SystemExit(1 if any_rejected else 0)
 
 
-def _ingest_one(path: Path, store: Store, trust: TrustStore | None, options: IngestOptions, console: Console) -> BatchOutcome:
+def _ingest_one(
+    path: Path, store: Store, trust: TrustStore | None, options: IngestOptions, console: Console
+) -> BatchOutcome:
     if not path.exists():
         return BatchOutcome(path.name, "", BatchOutcomeKind.REJECTED, reason=f"no such file or folder: {path}")
     try:
@@ -186,8 +218,12 @@ def _print_outcome(outcome: BatchOutcome, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(outcome.to_json(), ensure_ascii=False))
     elif outcome.outcome == BatchOutcomeKind.INGESTED:
-        click.echo(for_terminal(f"{outcome.file}: ingested {outcome.documents} documents, {outcome.signatures} "
-                                f"signatures, {outcome.rejected_items} rejected items"))
+        click.echo(
+            for_terminal(
+                f"{outcome.file}: ingested {outcome.documents} documents, {outcome.signatures} "
+                f"signatures, {outcome.rejected_items} rejected items"
+            )
+        )
     else:
         click.echo(for_terminal(f"{outcome.file}: {outcome.outcome}: {outcome.reason}"))
 
@@ -199,8 +235,9 @@ def _print_outcome(outcome: BatchOutcome, as_json: bool) -> None:
 @click.option("--polling", is_flag=True, help="Poll the folder (network shares, where change events never arrive).")
 @click.option("--once", is_flag=True, help="Process what is in the inbox now, then exit.")
 @_WORKERS_OPTION
-def watch(inbox: Path | None, db: Path | None, trust: Path | None, polling: bool, once: bool,
-          workers: int | None) -> None:
+def watch(
+    inbox: Path | None, db: Path | None, trust: Path | None, polling: bool, once: bool, workers: int | None
+) -> None:
     """Watch the inbox: ingest each batch once, then move it to archive/ (or rejected/ with the reason)."""
     from docflow.watch.watcher import (  # here: docflow ingest need not load watchdog
         WatchAborted,
@@ -218,8 +255,12 @@ def watch(inbox: Path | None, db: Path | None, trust: Path | None, polling: bool
         poll_interval=defaults.poll_interval,
         polling=polling,
     )
-    watcher = Watcher(settings, _load_trust(trust or defaults.trust), _with_workers(defaults.options, workers),
-                      progress=lambda name: _rich_progress(console, name))
+    watcher = Watcher(
+        settings,
+        _load_trust(trust or defaults.trust),
+        _with_workers(defaults.options, workers),
+        progress=lambda name: _rich_progress(console, name),
+    )
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("%s received: stopping after the current batch", signal.Signals(signum).name)

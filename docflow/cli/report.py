@@ -29,6 +29,7 @@ from docflow.cli.audit_view import render_trail
 from docflow.cli.certs_view import render_review
 from docflow.cli.summary_view import render_detail, render_summary, summary_csv, summary_json, unit_detail
 from docflow.config import Config, ConfigError, ConfigRefused, load_config
+from docflow.ingest.outcome import BatchOutcomeKind
 from docflow.records import RejectedItem
 from docflow.reports.audit import (
     DEFAULT_TIMEOUT,
@@ -135,8 +136,12 @@ SUMMARY_ROWS_PER_LEVEL = 120
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per unit.")
 @click.option("--csv", "as_csv", is_flag=True, help="One CSV row per unit.")
 @click.option("--fail-on-flags", is_flag=True, help="Exit 1 when any unit is flagged (scheduled runs).")
-@click.option("--all", "show_all", is_flag=True,
-              help=f"Show every unit; by default the worst {SUMMARY_ROWS_PER_LEVEL} of each level.")
+@click.option(
+    "--all",
+    "show_all",
+    is_flag=True,
+    help=f"Show every unit; by default the worst {SUMMARY_ROWS_PER_LEVEL} of each level.",
+)
 def summary(
     db: Path | None, period: str | None, level: str | None, unit_code: str | None,
     as_json: bool, as_csv: bool, fail_on_flags: bool, show_all: bool,
@@ -157,8 +162,7 @@ def summary(
         else:
             # The table shows the worst of each level only; JSON, CSV and --all need every unit.
             listed = None if (as_json or as_csv or show_all) else SUMMARY_ROWS_PER_LEVEL
-            result = summarise(conn, chosen, settings, level=level, period_is_default=is_default,
-                               rows_per_level=listed)
+            result = summarise(conn, chosen, settings, level=level, period_is_default=is_default, rows_per_level=listed)
             flagged = result.flagged_count > 0
             if as_json:
                 _echo_json(summary_json(result))
@@ -180,7 +184,9 @@ def units(ctx: click.Context, db: Path | None, as_json: bool) -> None:
     if ctx.invoked_subcommand is not None:
         return
     with _reading(db) as conn:
-        known = sorted(load_units(conn).values(), key=lambda u: (LEVELS.index(u.level) if u.level in LEVELS else 99, u.code))
+        known = sorted(
+            load_units(conn).values(), key=lambda u: (LEVELS.index(u.level) if u.level in LEVELS else 99, u.code)
+        )
     if as_json:
         _echo_json([vars(unit) for unit in known])
         return
@@ -189,8 +195,9 @@ def units(ctx: click.Context, db: Path | None, as_json: bool) -> None:
         table.add_column(header, overflow="fold")
     for unit in known:
         note = "" if unit.code_valid else "mã sai cấu trúc"
-        table.add_row(*map(cell, (unit.code, unit.name or "", LEVEL_LABELS.get(unit.level, unit.level),
-                                  unit.parent or "", note)))
+        table.add_row(
+            *map(cell, (unit.code, unit.name or "", LEVEL_LABELS.get(unit.level, unit.level), unit.parent or "", note))
+        )
     _console().print(table)
 
 
@@ -311,11 +318,20 @@ def _print_sql(rows: QueryRows, as_json: bool, as_csv: bool) -> None:
 @click.argument("query")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--csv", "as_csv", is_flag=True)
-@click.option("--timeout", type=click.FloatRange(min=0), default=DEFAULT_TIMEOUT, show_default=True,
-              help="Seconds the query may run (0: no limit).")
-@click.option("--limit", type=click.IntRange(min=0), default=None,
-              help=f"Rows printed at most (0: all). Default: {SQL_TERMINAL_ROWS:,} in a table or on a terminal, "
-                   "all with --csv/--json to a file or pipe.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    help="Seconds the query may run (0: no limit).",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=None,
+    help=f"Rows printed at most (0: all). Default: {SQL_TERMINAL_ROWS:,} in a table or on a terminal, "
+    "all with --csv/--json to a file or pipe.",
+)
 def sql(db: Path | None, query: str, as_json: bool, as_csv: bool, timeout: float, limit: int | None) -> None:
     """Run one read-only SQL statement (writes, ATTACH, PRAGMA changes and extensions are refused)."""
     limits = QueryLimits(timeout=timeout or None, max_rows=_row_limit(limit, as_json or as_csv))
@@ -329,8 +345,10 @@ def sql(db: Path | None, query: str, as_json: bool, as_csv: bool, timeout: float
         except ReadOnlyError as error:
             raise click.ClickException(str(error)) from error
     if rows.truncated:
-        click.echo(f"… only the first {limits.max_rows:,} rows are shown; --limit N shows more, --limit 0 all.",
-                   err=as_json or as_csv)
+        click.echo(
+            f"… only the first {limits.max_rows:,} rows are shown; --limit N shows more, --limit 0 all.",
+            err=as_json or as_csv,
+        )
 
 
 @click.command()
@@ -352,9 +370,16 @@ def audit(db: Path | None, document_id: str, as_json: bool) -> None:
 
 
 @click.command()
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Build here instead of a temporary folder.")
-@click.option("--scale", default=DEMO_SCALE, show_default=True, type=click.FloatRange(min=0.01),
-              help="Volume: 1 is a full year (about 4 000 documents); the default keeps the demo under a minute.")
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), help="Build here instead of a temporary folder."
+)
+@click.option(
+    "--scale",
+    default=DEMO_SCALE,
+    show_default=True,
+    type=click.FloatRange(min=0.01),
+    help="Volume: 1 is a full year (about 4 000 documents); the default keeps the demo under a minute.",
+)
 @click.option("--keep", is_flag=True, help="Keep the temporary folder and print where it is.")
 def demo(out: Path | None, scale: float, keep: bool) -> None:
     """Build a demo province, ingest it as the watcher would, and print the summary."""
@@ -371,7 +396,7 @@ def demo(out: Path | None, scale: float, keep: bool) -> None:
     outcomes = Counter(outcome.outcome for outcome in result.report.outcomes)
     console.print(
         f"Tỉnh mẫu: {result.build.units} đơn vị, {result.build.documents} văn bản trong {result.build.batches} lô; "
-        f"đã nạp {outcomes['ingested']} lô, từ chối {outcomes['rejected']}.",
+        f"đã nạp {outcomes[BatchOutcomeKind.INGESTED]} lô, từ chối {outcomes[BatchOutcomeKind.REJECTED]}.",
         highlight=False,
         markup=False,
     )

@@ -9,9 +9,9 @@ from __future__ import annotations
 import csv
 import io
 import sqlite3
-from typing import Literal
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from rich import box
 from rich.cells import cell_len
@@ -165,9 +165,7 @@ _BARS = "▁▂▃▄▅▆▇█"
 
 def sparkline(values: tuple[float | None, ...]) -> str:
     """Rates 0–1 on an absolute scale (so 50 % looks the same in every row); ``·`` for no data."""
-    return "".join(
-        "·" if value is None else _BARS[min(int(value * len(_BARS)), len(_BARS) - 1)] for value in values
-    )
+    return "".join("·" if value is None else _BARS[min(int(value * len(_BARS)), len(_BARS) - 1)] for value in values)
 
 
 def _percent(value: float | None) -> str:
@@ -180,7 +178,7 @@ class _Column:
     priority: int
     """0 always shown; higher numbers are dropped first on narrow terminals."""
     cell: Callable[[UnitSummary], str | Text]
-    justify: str = "right"
+    justify: Literal["left", "right"] = "right"
     min_width: int = 4
     """Narrowest readable width, when the terminal forces shrinking."""
     max_width: int = 14
@@ -206,8 +204,7 @@ _COLUMNS: tuple[_Column, ...] = (
     _Column("Đúng hạn", 6, lambda r: _percent(r.rates.on_time_rate)),
     _Column("Xếp loại", 0, _tier_text, "left", min_width=8, max_width=14),
     _Column("Xu hướng", 3, lambda r: sparkline(r.trend), "left"),
-    _Column("Cờ", 0, lambda r: Text(" ".join(r.flags), style="yellow"), "left", min_width=18, max_width=20,
-            wraps=True),
+    _Column("Cờ", 0, lambda r: Text(" ".join(r.flags), style="yellow"), "left", min_width=18, max_width=20, wraps=True),
 )
 
 
@@ -303,8 +300,13 @@ def _squeezed_table(title: str, columns: tuple[tuple[_Column, int], ...], rows: 
     table = Table(title=Text(title), title_justify="left", expand=False)
     for column, fitted in columns:
         # One line per unit where possible: a province has a hundred communes to scan down.
-        table.add_column(column.header, justify=column.justify, width=fitted,  # type: ignore[arg-type]
-                         no_wrap=not column.wraps, overflow="fold" if column.wraps else "ellipsis")
+        table.add_column(
+            column.header,
+            justify=column.justify,
+            width=fitted,
+            no_wrap=not column.wraps,
+            overflow="fold" if column.wraps else "ellipsis",
+        )
     for row in rows:
         table.add_row(*(column.cell(row) for column, _ in columns))
     return table

@@ -24,10 +24,17 @@ _STYLE = {"TOTAL_PASSED": "green", "TOTAL_FAILED": "red", "INDETERMINATE": "yell
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--content", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The signed document, for a single detached signature (.p7s).")
-@click.option("--trust", "trust_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Trust-store directory: root and intermediate certificates and CRLs.")
+@click.option(
+    "--content",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The signed document, for a single detached signature (.p7s).",
+)
+@click.option(
+    "--trust",
+    "trust_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Trust-store directory: root and intermediate certificates and CRLs.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per signature per line.")
 def verify(files: tuple[Path, ...], content: Path | None, trust_dir: Path | None, as_json: bool) -> None:
     """Verify the digital signatures in FILE... (PDF, .p7s with its document, .p7m, S/MIME .eml).
@@ -61,8 +68,18 @@ def _print_json(results: list[tuple[Path, list[Verdict]]]) -> None:
         for verdict in verdicts:
             click.echo(json.dumps({"file": str(path), **verdict.to_json()}, ensure_ascii=False))
         if not verdicts:
-            click.echo(json.dumps({"file": str(path), "index": None, "indication": None, "subindication": None,
-                                   "reason": "The file carries no digital signature."}, ensure_ascii=False))
+            click.echo(
+                json.dumps(
+                    {
+                        "file": str(path),
+                        "index": None,
+                        "indication": None,
+                        "subindication": None,
+                        "reason": "The file carries no digital signature.",
+                    },
+                    ensure_ascii=False,
+                )
+            )
 
 
 def _print_table(results: list[tuple[Path, list[Verdict]]]) -> None:
@@ -71,8 +88,17 @@ def _print_table(results: list[tuple[Path, list[Verdict]]]) -> None:
         table.add_column(column, overflow="fold")
     for path, verdicts in results:
         if not verdicts:
-            table.add_row(cell(path.name), "-", "[red]NO SIGNATURE[/red]", "", "", "", "", "",
-                          "The file carries no digital signature.")
+            table.add_row(
+                cell(path.name),
+                "-",
+                "[red]NO SIGNATURE[/red]",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "The file carries no digital signature.",
+            )
         for verdict in verdicts:
             table.add_row(*_row(path, verdict))
     Console().print(table)
@@ -88,9 +114,17 @@ def _row(path: Path, verdict: Verdict) -> tuple[str | Text, ...]:
         when += f" ({verdict.signing_time_source.value})"
     whole = {None: "", True: "yes", False: "no"}[verdict.covers_whole_file]
     # The file name, the certificate's name and the reason quoting it come from outside: shown as text.
-    return (cell(path.name), str(verdict.index), f"[{style}]{indication}[/{style}]",
-            cell(verdict.signer_common_name or ""), verdict.kind.value, when, whole, _changed_after(verdict),
-            cell(verdict.reason))
+    return (
+        cell(path.name),
+        str(verdict.index),
+        f"[{style}]{indication}[/{style}]",
+        cell(verdict.signer_common_name or ""),
+        verdict.kind.value,
+        when,
+        whole,
+        _changed_after(verdict),
+        cell(verdict.reason),
+    )
 
 
 def _changed_after(verdict: Verdict) -> str:

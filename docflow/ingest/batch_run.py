@@ -123,14 +123,20 @@ class BatchRun:
         self._units_of(record)
         checked = [self.verifier.check(payload) for payload in record.payloads]
         hashes = [result.sha256 for result in checked]
-        if (record.document_id in self.pending_ids
-                or len(set(hashes)) < len(hashes) or self.pending_files.intersection(hashes)
-                or not self.store.is_unseen(record.document_id, hashes)):
+        if (
+            record.document_id in self.pending_ids
+            or len(set(hashes)) < len(hashes)
+            or self.pending_files.intersection(hashes)
+            or not self.store.is_unseen(record.document_id, hashes)
+        ):
             self.flush()
             self._record(record, checked)
             return
-        files = [(result.sha256, payload.name, verdicts) for payload, result in zip(record.payloads, checked)
-                 if (verdicts := self._verdicts(payload, result)) is not None]
+        files = [
+            (result.sha256, payload.name, verdicts)
+            for payload, result in zip(record.payloads, checked)
+            if (verdicts := self._verdicts(payload, result)) is not None
+        ]
         self.signatures += sum(len(verdicts) for _, _, verdicts in files)
         self.pending_files.update(hashes)
         signatures = self.store.new_document_signatures(record, files, self.batch_id, self.batch_time)
@@ -167,17 +173,27 @@ class BatchRun:
         if verdicts is None:
             return None
         # What was stored: the same signed file attached again (or stored by an earlier batch) adds no row.
-        self.signatures += self.store.add_signatures(verdicts, payload_sha256=checked.sha256, item_name=payload.name,
-                                                     batch_id=self.batch_id, document_id=document_id)
+        self.signatures += self.store.add_signatures(
+            verdicts,
+            payload_sha256=checked.sha256,
+            item_name=payload.name,
+            batch_id=self.batch_id,
+            document_id=document_id,
+        )
         return checked.sha256
 
     def _verdicts(self, payload: SignedPayload, checked: Checked) -> list[Verdict] | None:
         """A signed file's verdicts; None when it could not be verified. Either problem is a rejected item."""
         if isinstance(checked.verdicts, VerifyFailed):
             log.warning("verifier failed on %s: %s", payload.name, checked.verdicts.detail)
-            self._reject(RejectedItem(payload.name, f"docflow could not verify this signed file "
-                                      f"({checked.verdicts.error_type}); send it to the docflow administrator "
-                                      "with this batch"))
+            self._reject(
+                RejectedItem(
+                    payload.name,
+                    f"docflow could not verify this signed file "
+                    f"({checked.verdicts.error_type}); send it to the docflow administrator "
+                    "with this batch",
+                )
+            )
             return None
         if not checked.verdicts:
             self._reject(RejectedItem(payload.name, "the file carries no digital signature"))
@@ -195,14 +211,23 @@ memory a flush holds."""
 
 def _new_signed_candidate(record: DocumentRecord) -> bool:
     """An edXML document that may go to the bulk merge, if it and its signed files turn out to be new."""
-    return (record.source is Source.EDXML and record.business_type is BusinessType.NEW and not record.replaces
-            and not record.payload_names)
+    return (
+        record.source is Source.EDXML
+        and record.business_type is BusinessType.NEW
+        and not record.replaces
+        and not record.payload_names
+    )
 
 
 def _mergeable_in_bulk(item: object) -> bool:
     """A register row: no signed files of its own, no revocation or replacement to order around."""
-    return (isinstance(item, DocumentRecord) and item.source is Source.REGISTER and not item.payloads
-            and item.business_type is BusinessType.NEW and not item.replaces)
+    return (
+        isinstance(item, DocumentRecord)
+        and item.source is Source.REGISTER
+        and not item.payloads
+        and item.business_type is BusinessType.NEW
+        and not item.replaces
+    )
 
 
 def readable_items(items: Iterator[BatchItem]) -> Iterator[BatchItem]:
@@ -214,8 +239,11 @@ def readable_items(items: Iterator[BatchItem]) -> Iterator[BatchItem]:
                 item = dataclasses.replace(item, name=readable_name(item.name))
         elif isinstance(item, DocumentRecord):
             if not (_is_text(item.item_name) and all(map(_is_text, item.payload_names))):
-                item = dataclasses.replace(item, item_name=readable_name(item.item_name),
-                                           payload_names=tuple(map(readable_name, item.payload_names)))
+                item = dataclasses.replace(
+                    item,
+                    item_name=readable_name(item.item_name),
+                    payload_names=tuple(map(readable_name, item.payload_names)),
+                )
         elif isinstance(item, (RejectedItem, StatusEvent)) and not _is_text(item.item_name):
             item = dataclasses.replace(item, item_name=readable_name(item.item_name))
         yield item

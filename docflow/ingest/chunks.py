@@ -13,7 +13,7 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from docflow.ingest.outcome import BatchOutcomeKind
@@ -58,8 +58,10 @@ def resumable(store: Store, sha256: str) -> BatchRow | None:
     if existing.outcome != IN_PROGRESS:
         raise AlreadyStored
     if _is_being_read(existing):
-        raise StoreBusy(f"another docflow ({existing.owner}) is reading this batch ({existing.items_done or 0:,} "
-                        "items committed so far); it stays where it is: try again later")
+        raise StoreBusy(
+            f"another docflow ({existing.owner}) is reading this batch ({existing.items_done or 0:,} "
+            "items committed so far); it stays where it is: try again later"
+        )
     store.conn.execute("UPDATE batches SET owner = ? WHERE id = ?", (_OWNER, existing.id))
     return existing
 
@@ -102,21 +104,24 @@ class Chunks:
         if run.items - self.committed < self.size or run.named_payloads or run.bare_payloads:
             return
         run.flush()
-        self.store.batch_in_progress(run.batch_id, run.items, _OWNER, iso(now()),
-                                     (run.documents, run.signatures, run.rejected_items))
+        self.store.batch_in_progress(
+            run.batch_id, run.items, _OWNER, iso(now()), (run.documents, run.signatures, run.rejected_items)
+        )
         self.store.commit_and_begin()
         self.committed = run.items
         # The compare of compare-and-set: the next chunk is written only while the row still says what this run
         # committed. Another process takes a batch over only when this one looks gone; then this run stops.
-        state = self.store.conn.execute("SELECT items_done, owner FROM batches WHERE id = ?",
-                                        (run.batch_id,)).fetchone()
+        state = self.store.conn.execute(
+            "SELECT items_done, owner FROM batches WHERE id = ?", (run.batch_id,)
+        ).fetchone()
         if tuple(state or ()) != (run.items, _OWNER):
-            raise StoreBusy("another docflow took this batch over while it was being read; it stays where it is: "
-                            "try again later")
+            raise StoreBusy(
+                "another docflow took this batch over while it was being read; it stays where it is: try again later"
+            )
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def iso(moment: datetime) -> str:

@@ -29,8 +29,16 @@ from docflow.readers.names import readable_name
 from docflow.store.core import BatchRow, Store
 from signatures import SignerKind, TrustStore
 
-__all__ = ["BatchOutcome", "BatchOutcomeKind", "IngestOptions", "ingest_batch", "batch_sha256", "ProgressCallback",
-           "BatchChanged", "IN_PROGRESS"]
+__all__ = [
+    "BatchOutcome",
+    "BatchOutcomeKind",
+    "IngestOptions",
+    "ingest_batch",
+    "batch_sha256",
+    "ProgressCallback",
+    "BatchChanged",
+    "IN_PROGRESS",
+]
 
 log = logging.getLogger(__name__)
 
@@ -91,13 +99,21 @@ def ingest_batch(
         except BatchChanged as changed:
             log.info("%s: %s; reading it again", readable_name(path.name), changed.reason)
             if attempt == attempts:
-                raise BatchChanged(f"{changed.reason}, {attempts} times in a row; nothing of it was stored — "
-                                   "ingest it again once it is completely copied") from changed
+                raise BatchChanged(
+                    f"{changed.reason}, {attempts} times in a row; nothing of it was stored — "
+                    "ingest it again once it is completely copied"
+                ) from changed
     raise ValueError(f"attempts must be at least 1, not {attempts}")
 
 
-def _ingest_as_read(path: Path, store: Store, trust: TrustStore | None, options: IngestOptions,
-                    progress: ProgressCallback | None, received_at: datetime | None) -> BatchOutcome:
+def _ingest_as_read(
+    path: Path,
+    store: Store,
+    trust: TrustStore | None,
+    options: IngestOptions,
+    progress: ProgressCallback | None,
+    received_at: datetime | None,
+) -> BatchOutcome:
     """One try: what is recorded is what was read, or ``BatchChanged`` and nothing is (a batch committed in
     chunks keeps the chunks committed before the change, as an ``in progress`` row of the old hash)."""
     name = readable_name(path.name)
@@ -136,15 +152,30 @@ def _ingest_as_read(path: Path, store: Store, trust: TrustStore | None, options:
     return BatchOutcome(name, sha256, BatchOutcomeKind.INGESTED, run.documents, run.signatures, run.rejected_items)
 
 
-def _ingest_items(identity: BatchIdentity, store: Store, trust: TrustStore, options: IngestOptions, row: BatchRow,
-                  batch_time: datetime, progress: ProgressCallback | None) -> BatchRun:
+def _ingest_items(
+    identity: BatchIdentity,
+    store: Store,
+    trust: TrustStore,
+    options: IngestOptions,
+    row: BatchRow,
+    batch_time: datetime,
+    progress: ProgressCallback | None,
+) -> BatchRun:
     resumed = resumable(store, row.sha256)
     with reading(row.sha256), Verifier(trust, options.kinds, options.workers) as verifier:
         if resumed is None:
             run = BatchRun(store, verifier, store.record_batch(row), batch_time)
         else:
-            run = BatchRun(store, verifier, resumed.id or 0, batch_time, resumed.documents, resumed.signatures,
-                           resumed.rejected_items, resumed.items_done or 0)
+            run = BatchRun(
+                store,
+                verifier,
+                resumed.id or 0,
+                batch_time,
+                resumed.documents,
+                resumed.signatures,
+                resumed.rejected_items,
+                resumed.items_done or 0,
+            )
             log.info("%s: resuming after the %s items committed before", row.file_name, f"{run.items:,}")
         chunks = Chunks(store, options.chunk_items, run.items)
         # Items committed by an earlier run are read again (the same bytes give the same items) but not taken.
@@ -172,8 +203,13 @@ def _duplicate(path: Path, previous: BatchRow) -> BatchOutcome:
     reason = f"already processed on {when} as {previous.file_name} ({previous.outcome})"
     if previous.reason:
         reason += f": {previous.reason}"
-    return BatchOutcome(readable_name(path.name), previous.sha256, BatchOutcomeKind.DUPLICATE, reason=reason,
-                        previous_outcome=previous.outcome)
+    return BatchOutcome(
+        readable_name(path.name),
+        previous.sha256,
+        BatchOutcomeKind.DUPLICATE,
+        reason=reason,
+        previous_outcome=previous.outcome,
+    )
 
 
 def _kind(path: Path) -> BatchKind:

@@ -52,8 +52,9 @@ def verify_payload(payload: SignedPayload, trust: TrustStore, kinds: Mapping[str
             return Checked(sha256, list(verify_pdf(payload.data, trust=trust, kinds=kinds)))
         return Checked(sha256, list(verify_cms(payload.data, content=payload.content, trust=trust, kinds=kinds)))
     except Exception as error:  # noqa: BLE001 - one file the verifier chokes on must not sink the batch
-        return Checked(sha256, VerifyFailed(type(error).__name__,
-                                            "".join(traceback.format_exception_only(error)).strip()))
+        return Checked(
+            sha256, VerifyFailed(type(error).__name__, "".join(traceback.format_exception_only(error)).strip())
+        )
 
 
 _POOL_MIN_PAYLOADS = 16
@@ -125,8 +126,12 @@ class Verifier:
             held += sum(_size(payload) for payload in payloads)
             unsent.extend(payloads)
             if self.pool is None and len(unsent) >= _POOL_MIN_PAYLOADS and not self.broken:
-                self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
-                                                initializer=_start_worker, initargs=(self.trust, self.kinds))
+                self.pool = ProcessPoolExecutor(
+                    self.workers,
+                    mp_context=multiprocessing.get_context("fork"),
+                    initializer=_start_worker,
+                    initargs=(self.trust, self.kinds),
+                )
             if self.pool is not None:
                 self._send(unsent)
                 unsent = []
@@ -134,7 +139,7 @@ class Verifier:
                 head, head_payloads = window.popleft()
                 held -= sum(_size(payload) for payload in head_payloads)
                 # Without a pool yet, the writer verifies the head's files itself: never send them later.
-                del unsent[:len(head_payloads)]
+                del unsent[: len(head_payloads)]
                 self._send_partial_chunk(head_payloads)
                 yield head
         while window:
@@ -151,12 +156,15 @@ class Verifier:
             except BrokenProcessPool:
                 # A worker died (killed, out of memory): verify here, as without a pool.
                 if not self.broken:
-                    log.warning("a verification worker stopped at %s; verifying the rest of the batch in the main "
-                                "process", payload.name)
+                    log.warning(
+                        "a verification worker stopped at %s; verifying the rest of the batch in the main process",
+                        payload.name,
+                    )
                 self.broken = True
             except Exception as error:  # noqa: BLE001 - e.g. a result that would not unpickle: retry here
-                log.warning("verifying %s in a worker failed (%r); verifying it in the main process",
-                            payload.name, error)
+                log.warning(
+                    "verifying %s in a worker failed (%r); verifying it in the main process", payload.name, error
+                )
         return verify_payload(payload, self.trust, self.kinds)
 
     def _send(self, payloads: list[SignedPayload]) -> None:

@@ -18,16 +18,30 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import IO, BinaryIO, Protocol, cast
 
 from docflow.readers.identity import BatchChanged
 from docflow.readers.limits import MiB
 from docflow.records import BatchItem, RejectedItem, SignedPayload
 
 __all__ = [
-    "ACCEPTED", "SIGNED_KINDS", "BatchUnreadable", "MemberRejected", "BudgetExceeded", "Entry", "Container", "Budget",
-    "member_kind", "is_temporary", "read_bounded", "bounded", "Scanned", "check_readable", "signed_file",
-    "read_detached", "walk",
+    "ACCEPTED",
+    "SIGNED_KINDS",
+    "BatchUnreadable",
+    "MemberRejected",
+    "BudgetExceeded",
+    "Entry",
+    "Container",
+    "Budget",
+    "member_kind",
+    "is_temporary",
+    "read_bounded",
+    "bounded",
+    "Scanned",
+    "check_readable",
+    "signed_file",
+    "read_detached",
+    "walk",
 ]
 
 _CHUNK = MiB
@@ -115,7 +129,7 @@ def is_temporary(name: str) -> bool:
     return name.startswith((".", "~$")) or lowered.endswith(TEMP_SUFFIXES)
 
 
-def read_bounded(stream: BinaryIO, limit: int, budget: Budget, too_big: str) -> bytes:
+def read_bounded(stream: IO[bytes], limit: int, budget: Budget, too_big: str) -> bytes:
     # BytesIO rather than a list of chunks: joining would briefly hold the member twice.
     buffer = io.BytesIO()
     while chunk := stream.read(_CHUNK):
@@ -129,8 +143,15 @@ def read_bounded(stream: BinaryIO, limit: int, budget: Budget, too_big: str) -> 
 class _BoundedStream(io.RawIOBase):
     """A member's bytes as a stream, held to the same bounds as ``read_bounded`` (a register is streamed)."""
 
-    def __init__(self, stream: BinaryIO, limit: int, budget: Budget | None, too_big: str,
-                 expected_sha256: str | None = None, changed: str = "") -> None:
+    def __init__(
+        self,
+        stream: IO[bytes],
+        limit: int,
+        budget: Budget | None,
+        too_big: str,
+        expected_sha256: str | None = None,
+        changed: str = "",
+    ) -> None:
         self._stream = stream
         self._limit = limit
         self._budget = budget
@@ -148,9 +169,18 @@ class _BoundedStream(io.RawIOBase):
         try:
             data = self._stream.read(len(buffer))
         # The errors ``ZipContainer.read`` turns into a rejection, met here part-way through the member.
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError,
-                RuntimeError) as error:
-            raise MemberRejected(f"it could not be read whole ({error}); the file is damaged — ask for a new copy")
+        except (
+            zipfile.BadZipFile,
+            zlib.error,
+            EOFError,
+            OSError,
+            ValueError,
+            NotImplementedError,
+            RuntimeError,
+        ) as error:
+            raise MemberRejected(
+                f"it could not be read whole ({error}); the file is damaged — ask for a new copy"
+            ) from error
         self._read += len(data)
         if self._read > self._limit:
             raise MemberRejected(self._too_big)
@@ -160,7 +190,7 @@ class _BoundedStream(io.RawIOBase):
                 raise BatchChanged(self._changed)
         if self._budget is not None:
             self._budget.spend(len(data))
-        buffer[:len(data)] = data
+        buffer[: len(data)] = data
         return len(data)
 
     def close(self) -> None:
@@ -168,10 +198,16 @@ class _BoundedStream(io.RawIOBase):
         super().close()
 
 
-def bounded(stream: BinaryIO, limit: int, budget: Budget | None, too_big: str,
-             expected_sha256: str | None = None, changed: str = "") -> BinaryIO:
+def bounded(
+    stream: IO[bytes],
+    limit: int,
+    budget: Budget | None,
+    too_big: str,
+    expected_sha256: str | None = None,
+    changed: str = "",
+) -> BinaryIO:
     raw = _BoundedStream(stream, limit, budget, too_big, expected_sha256, changed)
-    return io.BufferedReader(raw, _CHUNK)  # type: ignore[return-value]
+    return cast(BinaryIO, io.BufferedReader(raw, _CHUNK))
 
 
 class Scanned:
@@ -218,12 +254,12 @@ def read_detached(container: Container, entry: Entry, by_lower: dict[str, Entry]
     content_name = entry.name[: -len(".p7s")]
     content = by_lower.get(content_name.lower())
     if content is None:
-        return RejectedItem(container.prefix + entry.name,
-                            f"a detached signature arrived without the file it signs ('{content_name}'); "
-                            "send both files together")
+        return RejectedItem(
+            container.prefix + entry.name,
+            f"a detached signature arrived without the file it signs ('{content_name}'); send both files together",
+        )
     signature = container.read(entry, budget)
-    return SignedPayload(container.prefix + entry.name, signature, container.read(content, budget),
-                         kind="cms-detached")
+    return SignedPayload(container.prefix + entry.name, signature, container.read(content, budget), kind="cms-detached")
 
 
 ItemsOf = Callable[[Container, Entry, dict[str, Entry]], Iterator[BatchItem]]
@@ -242,5 +278,3 @@ def walk(container: Container, items_of: ItemsOf) -> Iterator[BatchItem]:
             yield from items_of(container, entry, by_lower)
         except MemberRejected as problem:
             yield RejectedItem(container.prefix + entry.name, str(problem))
-
-

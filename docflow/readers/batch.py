@@ -54,8 +54,7 @@ class _Reader:
     def walk(self, container: Container, depth: int) -> Iterator[BatchItem]:
         return walk(container, lambda inner, entry, by_lower: self._items(inner, entry, by_lower, depth))
 
-    def _items(self, container: Container, entry: Entry, by_lower: dict[str, Entry],
-               depth: int) -> Iterator[BatchItem]:
+    def _items(self, container: Container, entry: Entry, by_lower: dict[str, Entry], depth: int) -> Iterator[BatchItem]:
         kind = member_kind(entry.name)
         name = container.prefix + entry.name
         if kind == "edxml":
@@ -64,8 +63,9 @@ class _Reader:
             records = stream_register(name, self._register_opener(container, entry), self.columns, self.limits)
             yield from _resolve_references(records, container.prefix, entry.name, by_lower)
         elif kind == "zip":
-            yield from self._nested(name, container.read(entry, self.budget) if depth < self.limits.max_zip_depth
-                                    else None, depth)
+            yield from self._nested(
+                name, container.read(entry, self.budget) if depth < self.limits.max_zip_depth else None, depth
+            )
         elif kind == "p7s":
             yield read_detached(container, entry, by_lower, self.budget)
         else:
@@ -81,8 +81,10 @@ class _Reader:
 
     def _nested(self, name: str, data: bytes | None, depth: int) -> Iterator[BatchItem]:
         if data is None:
-            yield RejectedItem(name, f"zips nested more than {self.limits.max_zip_depth} deep are not opened; "
-                                     "send the inner files directly")
+            yield RejectedItem(
+                name,
+                f"zips nested more than {self.limits.max_zip_depth} deep are not opened; send the inner files directly",
+            )
             return
         archive = open_zip(data)
         if archive is None:
@@ -92,8 +94,9 @@ class _Reader:
             yield from self.walk(ZipContainer(archive, name + "/", self.limits), depth + 1)
 
 
-def _resolve_references(records: Iterator[BatchItem], prefix: str, register_name: str,
-                        by_lower: dict[str, Entry]) -> Iterator[BatchItem]:
+def _resolve_references(
+    records: Iterator[BatchItem], prefix: str, register_name: str, by_lower: dict[str, Entry]
+) -> Iterator[BatchItem]:
     """Point each row's ``file`` at the signed file's name within the batch."""
     folder = posixpath.dirname(register_name)
     for item in records:
@@ -104,8 +107,11 @@ def _resolve_references(records: Iterator[BatchItem], prefix: str, register_name
         for reference in item.payload_names:
             entry = _find_reference(reference, folder, by_lower)
             if entry is None:
-                yield RejectedItem(item.item_name, f"it names the signed file '{reference}', which is not in the "
-                                                   "batch; the document was recorded without it")
+                yield RejectedItem(
+                    item.item_name,
+                    f"it names the signed file '{reference}', which is not in the "
+                    "batch; the document was recorded without it",
+                )
             else:
                 resolved.append(prefix + entry.name)
         yield replace(item, payload_names=tuple(resolved))
@@ -124,8 +130,12 @@ def _find_reference(reference: str, folder: str, by_lower: dict[str, Entry]) -> 
     return matches[0] if len(matches) == 1 else None
 
 
-def read_batch(path: Path, limits: Limits = Limits(), columns: Mapping[str, str] | None = None,
-               identity: BatchIdentity | None = None) -> Iterator[BatchItem]:
+def read_batch(
+    path: Path,
+    limits: Limits = Limits(),
+    columns: Mapping[str, str] | None = None,
+    identity: BatchIdentity | None = None,
+) -> Iterator[BatchItem]:
     """Stream the items of a batch (file, folder or zip).
 
     Raises ``BatchUnreadable`` (on first iteration) only when the batch as a whole cannot be
@@ -141,7 +151,9 @@ def read_batch(path: Path, limits: Limits = Limits(), columns: Mapping[str, str]
         try:
             yield from reader.walk(Scanned(container, entries, rejected), depth)
         except BudgetExceeded:
-            yield RejectedItem(path.name, f"reading stopped: the batch unpacks to more than "
-                                          f"{size_text(limits.max_total_uncompressed_bytes)} (zip bomb?); "
-                                          "the items before this point were kept")
-
+            yield RejectedItem(
+                path.name,
+                f"reading stopped: the batch unpacks to more than "
+                f"{size_text(limits.max_total_uncompressed_bytes)} (zip bomb?); "
+                "the items before this point were kept",
+            )

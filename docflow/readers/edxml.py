@@ -18,6 +18,7 @@ import logging
 import re
 from collections.abc import Iterator
 from datetime import date, datetime
+from typing import cast
 from xml.etree.ElementTree import Element, ParseError
 
 import pybase64
@@ -116,8 +117,11 @@ def _utf8_as_declared(name: str, body: bytes) -> bytes:
     corrected = misdeclared_utf8(body)
     if corrected is None:
         return body
-    log.warning("%s declares the encoding %s but its bytes are UTF-8: read as UTF-8; ask the sender to "
-                "declare UTF-8", name, corrected[1])
+    log.warning(
+        "%s declares the encoding %s but its bytes are UTF-8: read as UTF-8; ask the sender to declare UTF-8",
+        name,
+        corrected[1],
+    )
     return corrected[0]
 
 
@@ -133,26 +137,29 @@ def _parse_without_doctype(body: bytes) -> Element | None:
         return None
     # Comments and processing instructions dropped, as ElementTree drops them: text around one stays one
     # string (lxml would otherwise cut an element's text at it).
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, remove_comments=True,
-                             remove_pis=True)
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, remove_comments=True, remove_pis=True
+    )
     try:
-        return etree.fromstring(body, parser)
+        return cast(Element, etree.fromstring(body, parser))
     except (etree.XMLSyntaxError, ValueError, LookupError):
         return None  # defusedxml gives the clerk its reason
 
 
 def _parse_defused(body: bytes) -> Element:
     try:
-        return fromstring(body, forbid_dtd=True)
+        return cast(Element, fromstring(body, forbid_dtd=True))
     except (DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden):
-        raise _Refused("the edXML file declares a DOCTYPE or entities, which docflow refuses for safety "
-                       f"(they can expand into gigabytes or read other files); {_REEXPORT} without them")
+        raise _Refused(
+            "the edXML file declares a DOCTYPE or entities, which docflow refuses for safety "
+            f"(they can expand into gigabytes or read other files); {_REEXPORT} without them"
+        ) from None
     except ParseError as error:
         line = error.position[0] if error.position else "?"
         message = str(error).split(":")[0]
-        raise _Refused(f"edXML file is not well-formed XML (line {line}): {message} — {_REEXPORT}")
+        raise _Refused(f"edXML file is not well-formed XML (line {line}): {message} — {_REEXPORT}") from error
     except (ValueError, UnicodeError, LookupError) as error:  # LookupError: an encoding Python does not know
-        raise _Refused(f"edXML file could not be decoded as XML ({error}) — {_REEXPORT}")
+        raise _Refused(f"edXML file could not be decoded as XML ({error}) — {_REEXPORT}") from error
 
 
 def _decode_legacy_base64(body: bytes) -> bytes:
@@ -174,8 +181,13 @@ def read_edxml(name: str, data: bytes, limits: Limits | None = None, *, zip_dept
     """
     limits = limits or Limits()
     if len(data) > limits.max_xml_bytes:
-        return [RejectedItem(name, f"the edXML file is {len(data):,} bytes, over the {limits.max_xml_bytes:,} "
-                                   "byte limit; send large attachments as separate signed files")]
+        return [
+            RejectedItem(
+                name,
+                f"the edXML file is {len(data):,} bytes, over the {limits.max_xml_bytes:,} "
+                "byte limit; send large attachments as separate signed files",
+            )
+        ]
     try:
         root = _parse(name, data)
         elements = _by_local_name(root)
@@ -213,8 +225,9 @@ def _document_id(element: Element | None, organ_id: str | None) -> str | None:
     return None
 
 
-def _document(name: str, elements: dict[str, list[Element]], header: Element, limits: Limits, zip_depth: int
-              ) -> Iterator[BatchItem]:
+def _document(
+    name: str, elements: dict[str, list[Element]], header: Element, limits: Limits, zip_depth: int
+) -> Iterator[BatchItem]:
     sender_block = _child(header, "From")
     sender = _text(sender_block, "OrganId")
     if sender is None:
@@ -222,10 +235,15 @@ def _document(name: str, elements: dict[str, list[Element]], header: Element, li
     sender = normalise_code(sender)
     document_id = _document_id(header, sender)
     if document_id is None:
-        raise _Refused("the edXML package has neither a DocumentId nor the code number and promulgation date "
-                       f"to derive one — {_REEXPORT}")
-    recipients = [(normalise_code(code), _text(block, "OrganName") or "")
-                  for block in _children(header, "To") if (code := _text(block, "OrganId"))]
+        raise _Refused(
+            "the edXML package has neither a DocumentId nor the code number and promulgation date "
+            f"to derive one — {_REEXPORT}"
+        )
+    recipients = [
+        (normalise_code(code), _text(block, "OrganName") or "")
+        for block in _children(header, "To")
+        if (code := _text(block, "OrganId"))
+    ]
     business = _first(elements, "Bussiness")
     business_type = _business_type(business)
     paper = _text(business, "Paper") == "1"
@@ -266,8 +284,10 @@ def _business_type(business: Element | None) -> BusinessType:
     if raw is None:
         return BusinessType.NEW
     if raw not in _BUSINESS_TYPES:
-        raise _Refused(f"Bussiness/BussinessDocType '{raw}' is not one of 0 (new), 1 (revoke), 2 (update), "
-                       f"3 (replace) — {_REEXPORT}")
+        raise _Refused(
+            f"Bussiness/BussinessDocType '{raw}' is not one of 0 (new), 1 (revoke), 2 (update), "
+            f"3 (replace) — {_REEXPORT}"
+        )
     return _BUSINESS_TYPES[raw]
 
 
@@ -275,8 +295,12 @@ def _named_documents(header: Element, business: Element | None, own_id: str) -> 
     """The documents a revocation, update or replacement acts on."""
     candidates = [_text(business, "DocumentId")]
     if business is not None:
-        candidates += [clean_text(found.text) for info in business.iter() if _local(info) == "ReplacementInfo"
-                       for found in _children(info, "DocumentId")]
+        candidates += [
+            clean_text(found.text)
+            for info in business.iter()
+            if _local(info) == "ReplacementInfo"
+            for found in _children(info, "DocumentId")
+        ]
     candidates += [_document_id(block, _text(block, "OrganId")) for block in _children(header, "ResponseFor")]
     return tuple(dict.fromkeys(c for c in candidates if c and c != own_id))
 
@@ -291,8 +315,10 @@ def _check_lengths(record: DocumentRecord | StatusEvent, limits: Limits) -> None
     for field in dataclasses.fields(record):
         value = getattr(record, field.name)
         if isinstance(value, str) and len(value) > limits.max_field_chars:
-            raise _Refused(f"the field {field.name} is {len(value):,} characters long, over the "
-                           f"{limits.max_field_chars:,} limit — {_REEXPORT}")
+            raise _Refused(
+                f"the field {field.name} is {len(value):,} characters long, over the "
+                f"{limits.max_field_chars:,} limit — {_REEXPORT}"
+            )
 
 
 # -- attachments ----------------------------------------------------------------------------
@@ -311,8 +337,9 @@ def _attachment_elements(elements: dict[str, list[Element]]) -> Iterator[tuple[s
         yield label.replace("\\", "/").rsplit("/", 1)[-1], encoded
 
 
-def _attachments(name: str, elements: dict[str, list[Element]], limits: Limits, zip_depth: int
-                 ) -> tuple[list[SignedPayload], list[RejectedItem]]:
+def _attachments(
+    name: str, elements: dict[str, list[Element]], limits: Limits, zip_depth: int
+) -> tuple[list[SignedPayload], list[RejectedItem]]:
     payloads: list[SignedPayload] = []
     rejected: list[RejectedItem] = []
     for label, encoded in _attachment_elements(elements):
@@ -320,8 +347,13 @@ def _attachments(name: str, elements: dict[str, list[Element]], limits: Limits, 
         text = encoded.text or ""
         # Checked before decoding: base64 is 4 characters for every 3 bytes.
         if len(text) // 4 * 3 > limits.max_member_bytes:
-            rejected.append(RejectedItem(item_name, f"the attachment is over the {limits.max_member_bytes:,} byte "
-                                                    "limit for one file; it was not decoded"))
+            rejected.append(
+                RejectedItem(
+                    item_name,
+                    f"the attachment is over the {limits.max_member_bytes:,} byte "
+                    "limit for one file; it was not decoded",
+                )
+            )
             continue
         data = _decode_base64(text)
         if data is None:
@@ -336,8 +368,12 @@ def _attachments(name: str, elements: dict[str, list[Element]], limits: Limits, 
         elif label.lower().endswith(".p7m"):
             payloads.append(SignedPayload(item_name, data, kind="cms-attached"))
         else:
-            rejected.append(RejectedItem(item_name, "the attachment is neither a PDF nor a zip holding one, "
-                                                    "so its signatures were not checked"))
+            rejected.append(
+                RejectedItem(
+                    item_name,
+                    "the attachment is neither a PDF nor a zip holding one, so its signatures were not checked",
+                )
+            )
     return payloads, rejected
 
 
@@ -368,8 +404,9 @@ def _status_event(name: str, status: Element, limits: Limits) -> StatusEvent:
     reporting = _text(status, "From", "OrganId")
     document_id = _document_id(response, _text(response, "OrganId"))
     if document_id is None:
-        raise _Refused("the status package does not say which document it is about (ResponseFor/DocumentId) "
-                       f"— {_REEXPORT}")
+        raise _Refused(
+            f"the status package does not say which document it is about (ResponseFor/DocumentId) — {_REEXPORT}"
+        )
     if reporting is None:
         raise _Refused(f"the status package has no reporting unit code (From/OrganId) — {_REEXPORT}")
     code = _text(status, "StatusCode")
@@ -379,7 +416,13 @@ def _status_event(name: str, status: Element, limits: Limits) -> StatusEvent:
     timestamp = parse_timestamp(stamp) if stamp else None
     if stamp and timestamp is None:
         raise _Refused(f"Timestamp '{stamp}' is not in yyyy/MM/dd HH:mm:ss or dd/MM/yyyy HH:mm:ss — {_REEXPORT}")
-    event = StatusEvent(document_id=document_id, reporting_unit=normalise_code(reporting), code=code.zfill(2),
-                        description=_text(status, "Description"), timestamp=timestamp, item_name=name)
+    event = StatusEvent(
+        document_id=document_id,
+        reporting_unit=normalise_code(reporting),
+        code=code.zfill(2),
+        description=_text(status, "Description"),
+        timestamp=timestamp,
+        item_name=name,
+    )
     _check_lengths(event, limits)
     return event

@@ -48,8 +48,9 @@ def _unreadable(entry: Entry, hashed: FileState | None, error: OSError) -> Excep
 
 
 class FolderContainer:
-    def __init__(self, root: Path, limits: Limits, single: Path | None = None,
-                 identity: BatchIdentity | None = None) -> None:
+    def __init__(
+        self, root: Path, limits: Limits, single: Path | None = None, identity: BatchIdentity | None = None
+    ) -> None:
         self.root = root
         self.prefix = ""
         self.limits = limits
@@ -79,8 +80,12 @@ class FolderContainer:
                 if is_temporary(dirname) or (here / dirname).is_symlink():
                     dirnames.remove(dirname)
                     if (here / dirname).is_symlink():
-                        rejected.append(RejectedItem((here / dirname).relative_to(self.root).as_posix(),
-                                                     "it is a symbolic link to a folder; links are never followed"))
+                        rejected.append(
+                            RejectedItem(
+                                (here / dirname).relative_to(self.root).as_posix(),
+                                "it is a symbolic link to a folder; links are never followed",
+                            )
+                        )
             dirnames.sort()
             files.extend(here / name for name in sorted(filenames) if not is_temporary(name))
         return files
@@ -112,7 +117,7 @@ class FolderContainer:
                     raise BatchChanged(f"the batch changed while it was being read ('{entry.name}' changed)")
                 data = read_bounded(stream, self.limits.max_member_bytes, budget, "it grew over the size limit")
         except OSError as error:
-            raise _unreadable(entry, hashed, error)
+            raise _unreadable(entry, hashed, error) from error
         # What is stored must be what was hashed: the same file could have been rewritten in place.
         if hashed is not None and hashlib.sha256(data).hexdigest() != hashed.sha256:
             raise BatchChanged(f"the batch changed while it was being read ('{entry.name}' changed)")
@@ -126,7 +131,7 @@ class FolderContainer:
         try:
             stream, status = open_regular_stream(self.root / entry.name)
         except OSError as error:
-            raise _unreadable(entry, hashed, error)
+            raise _unreadable(entry, hashed, error) from error
         if hashed is not None and not hashed.matches(status):
             stream.close()
             raise BatchChanged(changed)
@@ -134,14 +139,15 @@ class FolderContainer:
         return bounded(stream, self.limits.max_member_bytes, budget, "it grew over the size limit", expected, changed)
 
 
-
-def open_top(path: Path, limits: Limits, identity: BatchIdentity | None, opened: ExitStack
-              ) -> tuple[Container, int]:
+def open_top(path: Path, limits: Limits, identity: BatchIdentity | None, opened: ExitStack) -> tuple[Container, int]:
     if path.is_symlink():
         raise BatchUnreadable("the batch is a symbolic link; links are never followed — drop the files themselves")
     if path.is_dir():
-        total = identity.size if identity is not None else sum(
-            f.lstat().st_size for f in path.rglob("*") if not f.is_symlink() and f.is_file())
+        total = (
+            identity.size
+            if identity is not None
+            else sum(f.lstat().st_size for f in path.rglob("*") if not f.is_symlink() and f.is_file())
+        )
         _check_size(total, limits)
         return FolderContainer(path, limits, identity=identity), 0
     if not path.is_file():
@@ -154,7 +160,9 @@ def open_top(path: Path, limits: Limits, identity: BatchIdentity | None, opened:
         return FolderContainer(path.parent, limits, single=path, identity=identity), 0
     archive = open_zip(_open_pinned(path, identity, opened))
     if archive is None:
-        raise BatchUnreadable("the file is named .zip but is not a readable zip archive; ask the sender to re-create it")
+        raise BatchUnreadable(
+            "the file is named .zip but is not a readable zip archive; ask the sender to re-create it"
+        )
     opened.enter_context(archive)
     return ZipContainer(archive, "", limits), 1
 
@@ -165,10 +173,10 @@ def _open_pinned(path: Path, identity: BatchIdentity | None, opened: ExitStack) 
         stream, status = opened.enter_context(open_regular(path))
     except FileNotFoundError:
         if identity is None:
-            raise BatchUnreadable("the batch file was deleted before it could be read")
-        raise BatchChanged("the batch changed while it was being read (it was deleted)")
+            raise BatchUnreadable("the batch file was deleted before it could be read") from None
+        raise BatchChanged("the batch changed while it was being read (it was deleted)") from None
     except OSError as error:
-        raise BatchUnreadable(f"the batch file could not be read ({error.strerror or error})")
+        raise BatchUnreadable(f"the batch file could not be read ({error.strerror or error})") from error
     hashed = identity.file(path.name) if identity is not None else None
     if identity is not None and (hashed is None or not hashed.matches(status)):
         raise BatchChanged("the batch changed while it was being read (it was replaced or rewritten)")
@@ -177,7 +185,7 @@ def _open_pinned(path: Path, identity: BatchIdentity | None, opened: ExitStack) 
 
 def _check_size(size: int, limits: Limits) -> None:
     if size > limits.max_batch_bytes:
-        raise BatchUnreadable(f"the batch is {size_text(size)}, over the {size_text(limits.max_batch_bytes)} "
-                              "limit; split it into smaller batches")
-
-
+        raise BatchUnreadable(
+            f"the batch is {size_text(size)}, over the {size_text(limits.max_batch_bytes)} "
+            "limit; split it into smaller batches"
+        )

@@ -18,13 +18,22 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["BatchIdentity", "BatchChanged", "NotABatch", "FileState", "FileKind", "take_identity", "open_regular", "open_regular_stream",
-           "refusal"]
+__all__ = [
+    "BatchIdentity",
+    "BatchChanged",
+    "NotABatch",
+    "FileState",
+    "FileKind",
+    "take_identity",
+    "open_regular",
+    "open_regular_stream",
+    "refusal",
+]
 
 _CHUNK = 1 << 20
 _HASH_RUN = 64
@@ -73,7 +82,11 @@ class FileState:
 
     def matches(self, status: os.stat_result) -> bool:
         return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns) == (
-            self.device, self.inode, self.size, self.mtime_ns) and _kind(status.st_mode) is self.kind
+            self.device,
+            self.inode,
+            self.size,
+            self.mtime_ns,
+        ) and _kind(status.st_mode) is self.kind
 
 
 @dataclass(frozen=True)
@@ -105,7 +118,13 @@ class BatchIdentity:
             raise BatchChanged(_changed("files were added to it or deleted from it"))
         for before, after in zip(self.files, now):
             if (before.relative, before.kind, before.device, before.inode, before.size, before.mtime_ns) != (
-                    after.relative, after.kind, after.device, after.inode, after.size, after.mtime_ns):
+                after.relative,
+                after.kind,
+                after.device,
+                after.inode,
+                after.size,
+                after.mtime_ns,
+            ):
                 raise BatchChanged(_changed(f"'{before.relative}' changed" if self.is_folder else "it changed"))
 
 
@@ -122,8 +141,10 @@ def refusal(path: Path) -> str | None:
     if stat.S_ISLNK(mode):
         return f"the batch is a {_LINK}; links are never followed — drop the files themselves"
     if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
-        return (f"the batch is {_NOT_A_FILE} or folder (a pipe, a device or a socket); nothing was read — "
-                "drop the files themselves")
+        return (
+            f"the batch is {_NOT_A_FILE} or folder (a pipe, a device or a socket); nothing was read — "
+            "drop the files themselves"
+        )
     return None
 
 
@@ -146,7 +167,9 @@ def take_identity(path: Path) -> BatchIdentity:
     digest = hashlib.sha256()
     for state in files:
         # A member name that is not UTF-8 is hashed as its own bytes; every other name as before.
-        digest.update(f"{state.relative}\0{state.sha256 or _placeholder(state.kind)}\n".encode("utf-8", "surrogateescape"))
+        digest.update(
+            f"{state.relative}\0{state.sha256 or _placeholder(state.kind)}\n".encode("utf-8", "surrogateescape")
+        )
     read = [state for state in files if state.kind is FileKind.FILE]
     newest = max((state.mtime_ns for state in read), default=path.lstat().st_mtime_ns)
     return BatchIdentity(path, digest.hexdigest(), sum(state.size for state in read), _utc(newest), True, files)
@@ -203,7 +226,7 @@ def _hashed_folder(folder: Path) -> tuple[FileState, ...]:
     threads = os.cpu_count() or 1
     # ...but at least four runs a thread, so that a folder of a few large files still spreads over the cores.
     run = max(1, min(_HASH_RUN, len(files) // (4 * threads)))
-    runs = [files[start:start + run] for start in range(0, len(files), run)]
+    runs = [files[start : start + run] for start in range(0, len(files), run)]
     with ThreadPoolExecutor(max_workers=threads) as pool:
         return tuple(itertools.chain.from_iterable(pool.map(_hashed_run, runs)))
 
@@ -221,8 +244,9 @@ def _state(path: Path | str, relative: str) -> FileState:
 
 
 def _of(relative: str, status: os.stat_result, sha256: str | None = None) -> FileState:
-    return FileState(relative, _kind(status.st_mode), status.st_dev, status.st_ino, status.st_size,
-                     status.st_mtime_ns, sha256)
+    return FileState(
+        relative, _kind(status.st_mode), status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, sha256
+    )
 
 
 def _kind(mode: int) -> FileKind:
@@ -241,12 +265,14 @@ def _listing(folder: Path) -> list[tuple[str, str]]:
     top = os.fspath(folder)
     files: list[tuple[str, str]] = []
     for root, dirs, names in os.walk(top):
-        relative_root = root[len(top) + 1:].replace(os.sep, "/") if root != top else ""
+        relative_root = root[len(top) + 1 :].replace(os.sep, "/") if root != top else ""
         links = [name for name in dirs if os.path.islink(os.path.join(root, name))]
-        files += [(f"{relative_root}/{name}" if relative_root else name, os.path.join(root, name))
-                  for name in (*names, *links)]
+        files += [
+            (f"{relative_root}/{name}" if relative_root else name, os.path.join(root, name))
+            for name in (*names, *links)
+        ]
     return sorted(files)
 
 
 def _utc(mtime_ns: int) -> datetime:
-    return datetime.fromtimestamp(mtime_ns / 1e9, timezone.utc)
+    return datetime.fromtimestamp(mtime_ns / 1e9, UTC)

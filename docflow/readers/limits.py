@@ -37,7 +37,6 @@ class Limits:
     """Small files (a page of blanks) compress very well without being bombs."""
 
 
-
 def size_text(count: float) -> str:
     """A byte count as a person reads it (``3.2 MiB``, ``512 bytes``)."""
     return f"{count / MiB:,.1f} MiB" if count >= MiB else f"{int(count):,} bytes"

@@ -88,7 +88,7 @@ def read_records(path: Path, list_key: str) -> list[dict[str, object]]:
         if isinstance(loaded, dict):
             loaded = loaded.get(list_key, [])
         if not isinstance(loaded, list):
-            raise ValueError(f"a JSON list must be a list of objects (or {{\"{list_key}\": [...]}})")
+            raise ValueError(f'a JSON list must be a list of objects (or {{"{list_key}": [...]}})')
         return [item for item in loaded if isinstance(item, dict)]
     if not text.strip():
         return []

@@ -18,8 +18,7 @@ _DECLARATION = re.compile(rb"^(<\?xml[^>]{0,200}?encoding\s*=\s*)([\"'])([A-Za-z
 _UNICODE = re.compile(r"^(utf|ucs|unicode)", re.IGNORECASE)
 
 # Windows-1252 puts printable characters where Latin-1 has C1 controls; a lossy reader may have used either.
-_CP1252_BYTES = {char: byte for byte in range(0x80, 0xA0)
-                 if (char := bytes([byte]).decode("cp1252", errors="ignore"))}
+_CP1252_BYTES = {char: byte for byte in range(0x80, 0xA0) if (char := bytes([byte]).decode("cp1252", errors="ignore"))}
 
 
 def misdeclared_utf8(body: bytes) -> tuple[bytes, str] | None:
@@ -42,7 +41,7 @@ def misdeclared_utf8(body: bytes) -> tuple[bytes, str] | None:
         body.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    return match.group(1) + match.group(2) + b"UTF-8" + match.group(2) + body[match.end():], declared
+    return match.group(1) + match.group(2) + b"UTF-8" + match.group(2) + body[match.end() :], declared
 
 
 def garbled(text: str | None) -> bool:

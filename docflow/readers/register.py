@@ -54,12 +54,35 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 
 REQUIRED_COLUMNS = ("unit_code", "direction", "number", "notation", "date", "channel")
 
-_DIRECTIONS = {"out": Direction.OUT, "di": Direction.OUT, "van_ban_di": Direction.OUT, "outgoing": Direction.OUT,
-               "in": Direction.IN, "den": Direction.IN, "van_ban_den": Direction.IN, "incoming": Direction.IN}
-_CHANNELS = {"electronic": Channel.ELECTRONIC, "dien_tu": Channel.ELECTRONIC, "paper": Channel.PAPER,
-             "giay": Channel.PAPER, "both": Channel.BOTH, "ca_hai": Channel.BOTH}
-_FLAGS = {"0": False, "1": True, "": False, "false": False, "true": True, "no": False, "yes": True,
-          "khong": False, "co": True}
+_DIRECTIONS = {
+    "out": Direction.OUT,
+    "di": Direction.OUT,
+    "van_ban_di": Direction.OUT,
+    "outgoing": Direction.OUT,
+    "in": Direction.IN,
+    "den": Direction.IN,
+    "van_ban_den": Direction.IN,
+    "incoming": Direction.IN,
+}
+_CHANNELS = {
+    "electronic": Channel.ELECTRONIC,
+    "dien_tu": Channel.ELECTRONIC,
+    "paper": Channel.PAPER,
+    "giay": Channel.PAPER,
+    "both": Channel.BOTH,
+    "ca_hai": Channel.BOTH,
+}
+_FLAGS = {
+    "0": False,
+    "1": True,
+    "": False,
+    "false": False,
+    "true": True,
+    "no": False,
+    "yes": True,
+    "khong": False,
+    "co": True,
+}
 _CODE_SPLIT = re.compile(r"[;,\s]+")
 _HEADER_SEARCH_ROWS = 10
 """Excel exports often put a title (``SỔ ĐĂNG KÝ VĂN BẢN ĐI``) above the header."""
@@ -82,14 +105,16 @@ class _Row:
     """Canonical column → cleaned value (absent when empty)."""
 
 
-def read_register(name: str, data: bytes, columns: Mapping[str, str] | None = None,
-                  limits: Limits | None = None) -> list[BatchItem]:
+def read_register(
+    name: str, data: bytes, columns: Mapping[str, str] | None = None, limits: Limits | None = None
+) -> list[BatchItem]:
     """A register export → one ``DocumentRecord`` (or ``RejectedItem``) per row (``stream_register``, in a list)."""
     return list(stream_register(name, lambda _counted: io.BytesIO(data), columns, limits))
 
 
-def stream_register(name: str, opener: RegisterOpener, columns: Mapping[str, str] | None = None,
-                    limits: Limits | None = None) -> Iterator[BatchItem]:
+def stream_register(
+    name: str, opener: RegisterOpener, columns: Mapping[str, str] | None = None, limits: Limits | None = None
+) -> Iterator[BatchItem]:
     """A register export → one ``DocumentRecord`` (or ``RejectedItem``) per row, read line by line.
 
     ``columns`` overrides the header for a canonical column (``{"number": "Số VB"}``).
@@ -98,8 +123,9 @@ def stream_register(name: str, opener: RegisterOpener, columns: Mapping[str, str
     limits = limits or Limits()
     encoding = _encoding(opener)
     if encoding is None:
-        yield RejectedItem(name, "the file is neither UTF-8, UTF-16 nor Windows-1258 text; save it again as "
-                                 "CSV UTF-8 from Excel")
+        yield RejectedItem(
+            name, "the file is neither UTF-8, UTF-16 nor Windows-1258 text; save it again as CSV UTF-8 from Excel"
+        )
         return
     aliases = _aliases(columns)
     with opener(True) as stream:
@@ -179,12 +205,16 @@ def _missing(found: set[str]) -> list[str]:
 def _header_problem(name: str, missing: list[str], seen: list[str]) -> RejectedItem:
     wanted = ", ".join(f"{column}/{COLUMN_ALIASES[column][2 if column == 'unit_code' else 1]}" for column in missing)
     shown = ", ".join(seen[:12]) or "nothing"
-    return RejectedItem(name, f"no recognisable register header: the columns {wanted} are missing (found: {shown}); "
-                              "rename the headers or set [register.columns] in docflow.toml")
+    return RejectedItem(
+        name,
+        f"no recognisable register header: the columns {wanted} are missing (found: {shown}); "
+        "rename the headers or set [register.columns] in docflow.toml",
+    )
 
 
-def _csv_rows(name: str, lines: Iterable[str], delimiter: str,
-              aliases: Mapping[str, str]) -> Iterator[_Row | RejectedItem]:
+def _csv_rows(
+    name: str, lines: Iterable[str], delimiter: str, aliases: Mapping[str, str]
+) -> Iterator[_Row | RejectedItem]:
     # The lines keep their ends (newline=""), so csv sees a bare CR (old Mac/Excel exports) as a line end.
     reader = csv.reader(lines, delimiter=delimiter)
     mapping: dict[int, str] | None = None
@@ -203,9 +233,14 @@ def _csv_rows(name: str, lines: Iterable[str], delimiter: str,
                 break
             first_seen = first_seen or [cell.strip() for cell in cells]
             continue
-        yield _Row(f"{name} row {reader.line_num}",
-                   {column: value for index, column in mapping.items()
-                    if index < len(cells) and (value := clean_text(cells[index]))})
+        yield _Row(
+            f"{name} row {reader.line_num}",
+            {
+                column: value
+                for index, column in mapping.items()
+                if index < len(cells) and (value := clean_text(cells[index]))
+            },
+        )
     if mapping is None:
         yield _header_problem(name, _missing(set(_map_header(first_seen, aliases).values())), first_seen)
 
@@ -223,8 +258,10 @@ def _tolerant(reader: Iterator[list[str]]) -> Iterator[list[str] | csv.Error]:
 
 def _csv_problem(error: csv.Error) -> str:
     if "field limit" in str(error):
-        return (f"a cell is longer than {csv.field_size_limit():,} characters; the register export is "
-                "damaged or a column holds a whole document")
+        return (
+            f"a cell is longer than {csv.field_size_limit():,} characters; the register export is "
+            "damaged or a column holds a whole document"
+        )
     return f"the row is not valid CSV ({error}); export the register again"
 
 
@@ -255,8 +292,11 @@ def _json_rows(name: str, lines: Iterable[str], aliases: Mapping[str, str]) -> I
             yield RejectedItem(label, "the line is not a JSON object; each line must be one {…} object")
             continue
         keys_seen.update(str(key) for key in obj)
-        values = {canonical: value for key, raw in obj.items()
-                  if (canonical := aliases.get(header_key(str(key)))) and (value := _json_value(raw))}
+        values = {
+            canonical: value
+            for key, raw in obj.items()
+            if (canonical := aliases.get(header_key(str(key)))) and (value := _json_value(raw))
+        }
         any_row = True
         yield _Row(label, values)
     if not any_row:
@@ -282,8 +322,9 @@ def _record(row: _Row, limits: Limits) -> DocumentRecord:
     values = row.values
     for column, value in values.items():
         if len(value) > limits.max_field_chars:
-            raise _RowRejected(f"the {column} value is {len(value):,} characters long, over the "
-                               f"{limits.max_field_chars:,} limit")
+            raise _RowRejected(
+                f"the {column} value is {len(value):,} characters long, over the {limits.max_field_chars:,} limit"
+            )
     unit = _required(values, "unit_code", "the unit code (mã đơn vị) is missing")
     unit = normalise_code(unit)
     direction = _choice(values, "direction", _DIRECTIONS, "out/in or đi/đến")
@@ -299,7 +340,7 @@ def _record(row: _Row, limits: Limits) -> DocumentRecord:
     else:
         sender, recipients = _incoming_sender(counterparts, document_id), (unit,)
     return DocumentRecord(
-        document_id=document_id or document_key(sender, promulgation, number, notation),  # type: ignore[arg-type]
+        document_id=document_id or document_key(sender, promulgation, number, notation),
         source=Source.REGISTER,
         sender=sender,
         recipients=recipients,
@@ -360,5 +401,7 @@ def _incoming_sender(counterparts: tuple[str, ...], document_id: str | None) -> 
     head = (document_id or "").split(",", 1)[0].strip()
     if CODE_PATTERN.match(head):
         return head
-    raise _RowRejected("the incoming document has no sender: fill in the sending unit's agency code "
-                       "(counterpart / nơi gửi) so it can be matched with the sender's copy")
+    raise _RowRejected(
+        "the incoming document has no sender: fill in the sending unit's agency code "
+        "(counterpart / nơi gửi) so it can be matched with the sender's copy"
+    )

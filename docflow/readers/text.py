@@ -15,7 +15,12 @@ import unicodedata
 from datetime import date, datetime
 
 __all__ = [
-    "ENCODINGS_READ", "candidate_encodings", "decode_export", "clean_text", "header_key", "parse_document_date",
+    "ENCODINGS_READ",
+    "candidate_encodings",
+    "decode_export",
+    "clean_text",
+    "header_key",
+    "parse_document_date",
     "parse_timestamp",
 ]
 

@@ -158,12 +158,17 @@ class _Watchdog:
         if self.stopped_by == "user":
             return QueryStopped("stopped: the query was interrupted (Ctrl-C)", by_user=True)
         if self.stopped_by == "timeout":
-            return QueryStopped(f"stopped after {self._limits.timeout:g} s, the time limit of one query: narrow it "
-                                "(WHERE, LIMIT) or allow more time with --timeout SECONDS", by_user=False)
+            return QueryStopped(
+                f"stopped after {self._limits.timeout:g} s, the time limit of one query: narrow it "
+                "(WHERE, LIMIT) or allow more time with --timeout SECONDS",
+                by_user=False,
+            )
         if "too big" in str(error):
-            return ReadOnlyError(f"refused: a value in this query would be over the "
-                                 f"{self._limits.max_value_bytes / (1 << 20):g} MiB limit on one value; "
-                                 "select a part of it (substr, length) instead")
+            return ReadOnlyError(
+                f"refused: a value in this query would be over the "
+                f"{self._limits.max_value_bytes / (1 << 20):g} MiB limit on one value; "
+                "select a part of it (substr, length) instead"
+            )
         return ReadOnlyError(_explain(error))
 
 
@@ -204,8 +209,13 @@ class QueryRows:
 
 
 @contextmanager
-def query_rows(conn: sqlite3.Connection, query: str, params: tuple[object, ...] = (),
-               limits: QueryLimits = QueryLimits(), stop: threading.Event | None = None) -> Iterator[QueryRows]:
+def query_rows(
+    conn: sqlite3.Connection,
+    query: str,
+    params: tuple[object, ...] = (),
+    limits: QueryLimits = QueryLimits(),
+    stop: threading.Event | None = None,
+) -> Iterator[QueryRows]:
     """Run one statement within ``limits``; ``stop`` set (from a signal handler or a thread) interrupts it.
 
     Read the rows inside the ``with``: the limits hold until it ends. ReadOnlyError on refusal or failure.
@@ -224,8 +234,13 @@ def query_rows(conn: sqlite3.Connection, query: str, params: tuple[object, ...] 
         conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, previous_length)
 
 
-def run_sql(conn: sqlite3.Connection, query: str, params: tuple[object, ...] = (),
-            limits: QueryLimits = QueryLimits(), stop: threading.Event | None = None) -> QueryResult:
+def run_sql(
+    conn: sqlite3.Connection,
+    query: str,
+    params: tuple[object, ...] = (),
+    limits: QueryLimits = QueryLimits(),
+    stop: threading.Event | None = None,
+) -> QueryResult:
     """Run one statement on a read-only connection and keep its rows; ReadOnlyError on refusal or failure."""
     with query_rows(conn, query, params, limits, stop) as rows:
         kept = tuple(rows)
@@ -352,7 +367,8 @@ def audit_trail(conn: sqlite3.Connection, document_id: str) -> AuditTrail | None
         (document_id,),
     )
     recipients = _rows(
-        conn, "SELECT unit, received_electronic, handled_at FROM recipients WHERE document_id = ? ORDER BY unit",
+        conn,
+        "SELECT unit, received_electronic, handled_at FROM recipients WHERE document_id = ? ORDER BY unit",
         (document_id,),
     )
     events = _rows(

@@ -40,6 +40,7 @@ NEVER_USED = "never_used"
 NO_LONGER_USED = "no_longer_used"
 EXPIRED = "expired"
 
+
 @dataclass(frozen=True)
 class SeenCertificate:
     """A signer certificate found on stored signatures."""
@@ -192,9 +193,7 @@ def review_certificates(
     today = as_of or date.today()
     seen = _seen(conn)
     horizon = today + timedelta(days=expiring_days)
-    expiring = tuple(
-        cert for cert in seen if (end := _day(cert.not_after)) is not None and end <= horizon
-    )
+    expiring = tuple(cert for cert in seen if (end := _day(cert.not_after)) is not None and end <= horizon)
     return CertReview(
         as_of=today,
         expiring_days=expiring_days,

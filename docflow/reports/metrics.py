@@ -115,9 +115,7 @@ def parse_period(text: str) -> Period:
         if kind is PeriodKind.MONTH and not 1 <= index <= 12:
             break
         return Period(year, kind, index)
-    raise ValueError(
-        f"period {text!r} is not a month (2026-10), a quarter (2026-Q3) or a year (2026)"
-    )
+    raise ValueError(f"period {text!r} is not a month (2026-10), a quarter (2026-Q3) or a year (2026)")
 
 
 def latest_year(conn: sqlite3.Connection) -> Period | None:

@@ -125,9 +125,7 @@ def _sum_columns(period: Period, trend_periods: Sequence[Period]) -> tuple[str, 
     return ", ".join(columns), params
 
 
-def _month_totals(
-    period: Period, trend_periods: Sequence[Period], unit: str | None
-) -> tuple[str, dict[str, object]]:
+def _month_totals(period: Period, trend_periods: Sequence[Period], unit: str | None) -> tuple[str, dict[str, object]]:
     """Per-unit sums (``_SUM_NAMES``) of every unit with a counters row in the trend months, from the month rows."""
     sums, params = _sum_columns(period, trend_periods)
     trend_months = [month for p in trend_periods for month in p.months]
@@ -136,7 +134,7 @@ def _month_totals(
     sql = f"""
     SELECT unit, {sums}
     FROM unit_counters
-    WHERE period IN ({months}){' AND unit = :unit' if unit is not None else ''}
+    WHERE period IN ({months}){" AND unit = :unit" if unit is not None else ""}
     GROUP BY unit"""
     return sql, params
 
@@ -173,16 +171,21 @@ def _year_totals(period: Period, trend_periods: Sequence[Period], unit: str | No
     LEFT JOIN (
         SELECT unit, SUM(outgoing) AS early_out, SUM(outgoing_issued_electronic) AS early_issued
         FROM unit_counters
-        WHERE period IN ({early}){' AND unit = :unit' if unit is not None else ''}
+        WHERE period IN ({early}){" AND unit = :unit" if unit is not None else ""}
         GROUP BY unit
     ) e ON e.unit = y.unit
-    WHERE y.year = :year{' AND y.unit = :unit' if unit is not None else ''}"""
+    WHERE y.year = :year{" AND y.unit = :unit" if unit is not None else ""}"""
     return sql, params
 
 
 def _ranking_sql(
-    period: Period, trend_periods: Sequence[Period], settings: SummarySettings, *, level: str | None,
-    unit: str | None, year_rollup: bool = True,
+    period: Period,
+    trend_periods: Sequence[Period],
+    settings: SummarySettings,
+    *,
+    level: str | None,
+    unit: str | None,
+    year_rollup: bool = True,
 ) -> tuple[str, dict[str, object]]:
     """Every unit's level, flags (as a bit mask) and place, worst first, in one query.
 
@@ -217,13 +220,13 @@ everyone AS (
     WHERE u.code IS NOT NULL OR t.rows_in_period > 0
     UNION ALL
     SELECT code, COALESCE(NULLIF(level, ''), 'unknown'), code_valid, {", ".join("0" for _ in _SUM_NAMES.split(","))}
-    FROM units WHERE code NOT IN (SELECT unit FROM totals){' AND code = :unit' if unit is not None else ''}
+    FROM units WHERE code NOT IN (SELECT unit FROM totals){" AND code = :unit" if unit is not None else ""}
 ),
 rated AS (
     SELECT *, outgoing + other_data > 0 AS has_data,
            CASE WHEN outgoing <> 0 THEN 1.0 * issued / outgoing END AS rate
     FROM everyone
-    {'WHERE level = :level' if level is not None else ''}
+    {"WHERE level = :level" if level is not None else ""}
 ),
 tiered AS (
     SELECT *,
@@ -258,13 +261,19 @@ ORDER BY level_rank, unranked, rate IS NULL, COALESCE(rate, 0.0),
 
 
 def rank_units(
-    conn: sqlite3.Connection, period: Period, trend_periods: Sequence[Period], settings: SummarySettings, *,
-    level: str | None, unit: str | None,
+    conn: sqlite3.Connection,
+    period: Period,
+    trend_periods: Sequence[Period],
+    settings: SummarySettings,
+    *,
+    level: str | None,
+    unit: str | None,
 ) -> Ranking:
     # A store last written by a docflow older than migration 5 has no rollup (reading never migrates).
-    year_rollup = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'unit_year_counters'"
-    ).fetchone() is not None
+    year_rollup = (
+        conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'unit_year_counters'").fetchone()
+        is not None
+    )
     sql, params = _ranking_sql(period, trend_periods, settings, level=level, unit=unit, year_rollup=year_rollup)
     rows: list[Ranked] = conn.execute(sql, params).fetchall()
     # Tallied over itemgetter: C loops, where ten thousand Python steps would show.

@@ -106,15 +106,13 @@ def _trend(
     return tuple(period_total(months) for months in trend_months)
 
 
-
 def _units_of(conn: sqlite3.Connection, codes: Sequence[str] | None) -> dict[str, Unit]:
     if codes is None:
         return load_units(conn)
     condition, params = codes_filter(codes, "code")
     rows = conn.execute(f"SELECT code, name, level, parent, code_valid FROM units WHERE {condition}", params)
     return {
-        code: Unit(code, name, level or "unknown", parent, bool(valid))
-        for code, name, level, parent, valid in rows
+        code: Unit(code, name, level or "unknown", parent, bool(valid)) for code, name, level, parent, valid in rows
     }
 
 

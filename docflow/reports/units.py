@@ -48,6 +48,7 @@ _LEVEL_WORDS: dict[str, str] = {
     "khác": "other",
 }
 
+
 @dataclass(frozen=True)
 class Unit:
     """A unit as the store knows it."""
@@ -78,8 +79,7 @@ class UnitImport:
 def load_units(conn: sqlite3.Connection) -> dict[str, Unit]:
     rows = conn.execute("SELECT code, name, level, parent, code_valid FROM units")
     return {
-        code: Unit(code, name, level or "unknown", parent, bool(valid))
-        for code, name, level, parent, valid in rows
+        code: Unit(code, name, level or "unknown", parent, bool(valid)) for code, name, level, parent, valid in rows
     }
 
 

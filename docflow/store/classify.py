@@ -113,8 +113,9 @@ def signature_facts(signatures: Iterable[SignatureFact]) -> SignatureFacts:
         current = last_by_payload.get(fact.payload_sha256)
         if current is None or fact.index > current.index:
             last_by_payload[fact.payload_sha256] = fact
-    if any(fact.modification_permitted is None and fact.covers_whole_file is False
-           for fact in last_by_payload.values()):
+    if any(
+        fact.modification_permitted is None and fact.covers_whole_file is False for fact in last_by_payload.values()
+    ):
         reasons.add("tampered")
     passed = [fact for fact in facts if fact.indication == Indication.TOTAL_PASSED.value]
     return SignatureFacts(
@@ -158,7 +159,7 @@ class DocState:
         return self.sent_over_axis or self.channel in ("electronic", "both")
 
 
-CounterDelta = Counter
+CounterDelta = Counter[str]
 """Counter column name → amount; only names from ``COUNTER_COLUMNS``."""
 
 _UnitPeriod = tuple[str, str]

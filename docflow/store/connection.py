@@ -19,8 +19,20 @@ from typing import TypeVar
 from docflow.store.errors import StoreBusy, StoreError, StoreMissing, StoreReplaced
 from docflow.store.schema import MIGRATIONS
 
-__all__ = ["BUSY_TRY_SECONDS", "BUSY_TRIES", "StoreFile", "busy_message", "check_docflow_schema", "check_store_file",
-           "describe_database_error", "file_identities", "is_busy", "open_reader", "open_writer", "retry_while_busy"]
+__all__ = [
+    "BUSY_TRY_SECONDS",
+    "BUSY_TRIES",
+    "StoreFile",
+    "busy_message",
+    "check_docflow_schema",
+    "check_store_file",
+    "describe_database_error",
+    "file_identities",
+    "is_busy",
+    "open_reader",
+    "open_writer",
+    "retry_while_busy",
+]
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +123,9 @@ def retry_while_busy(action: Callable[[], _Result]) -> _Result:
             if not is_busy(error):
                 raise
             if attempt < BUSY_TRIES:
-                log.warning("the store is busy (another docflow is writing); retrying (%d of %d)",
-                            attempt + 1, BUSY_TRIES)
+                log.warning(
+                    "the store is busy (another docflow is writing); retrying (%d of %d)", attempt + 1, BUSY_TRIES
+                )
     raise StoreBusy(busy_message(time.monotonic() - started))
 
 
@@ -124,8 +137,12 @@ def open_writer(path: Path) -> sqlite3.Connection:
     try:
         check_docflow_schema(conn, path, create=True)
         retry_while_busy(lambda: conn.execute("PRAGMA journal_mode=WAL"))
-        for pragma in (f"busy_timeout={int(BUSY_TRY_SECONDS * 1000)}", "synchronous=NORMAL", "foreign_keys=ON",
-                       f"cache_size=-{_CACHE_KIB}"):
+        for pragma in (
+            f"busy_timeout={int(BUSY_TRY_SECONDS * 1000)}",
+            "synchronous=NORMAL",
+            "foreign_keys=ON",
+            f"cache_size=-{_CACHE_KIB}",
+        ):
             conn.execute(f"PRAGMA {pragma}")
         migrate(conn)
     except BaseException:
@@ -141,8 +158,13 @@ def open_reader(path: Path | str) -> sqlite3.Connection:
     """
     path = Path(path)
     check_store_file(path, create=False)
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TRY_SECONDS,
-                           isolation_level=None, check_same_thread=False)
+    conn = sqlite3.connect(
+        f"{path.resolve().as_uri()}?mode=ro",
+        uri=True,
+        timeout=BUSY_TRY_SECONDS,
+        isolation_level=None,
+        check_same_thread=False,
+    )
     try:
         for pragma in (f"busy_timeout={int(BUSY_TRY_SECONDS * 1000)}", f"mmap_size={_MMAP_BYTES}", "query_only=ON"):
             conn.execute(f"PRAGMA {pragma}")
@@ -160,14 +182,16 @@ def schema_version(conn: sqlite3.Connection) -> int:
 def migrate(conn: sqlite3.Connection) -> None:
     """Apply the migrations the store lacks, one transaction each; StoreError for a store newer than docflow."""
     if schema_version(conn) > len(MIGRATIONS):
-        raise StoreError(f"the store has schema version {schema_version(conn)}; this docflow knows only "
-                         f"{len(MIGRATIONS)}: upgrade docflow")
+        raise StoreError(
+            f"the store has schema version {schema_version(conn)}; this docflow knows only "
+            f"{len(MIGRATIONS)}: upgrade docflow"
+        )
     while schema_version(conn) < len(MIGRATIONS):
         version = schema_version(conn)
         script = f"BEGIN IMMEDIATE;\n{MIGRATIONS[version]}\nPRAGMA user_version = {version + 1};\nCOMMIT;"
         try:
             # A busy store fails the script at its BEGIN, before anything changed: it can be run again.
-            retry_while_busy(lambda: conn.executescript(script))
+            retry_while_busy(lambda script=script: conn.executescript(script))  # type: ignore[misc]
         except sqlite3.OperationalError:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
@@ -210,9 +234,11 @@ class StoreFile:
         database, wal = file_identities(self.path)
         if database == self._identity[0] and (self._identity[1] is None or wal == self._identity[1]):
             return
-        raise StoreReplaced(f"the store {self.path} was moved, replaced or deleted while docflow was running; "
-                            "nothing more was stored or filed. Put the store back, or restart docflow to use "
-                            "the new file")
+        raise StoreReplaced(
+            f"the store {self.path} was moved, replaced or deleted while docflow was running; "
+            "nothing more was stored or filed. Put the store back, or restart docflow to use "
+            "the new file"
+        )
 
     def begin(self) -> None:
         """BEGIN IMMEDIATE, waiting for another docflow's write lock, in the file this store opened."""

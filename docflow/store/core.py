@@ -40,9 +40,22 @@ from docflow.store.signature_rows import NewSignatures
 from docflow.store.signatures import SignatureBook, SignedFile
 from signatures.verdict import Verdict
 
-__all__ = ["Store", "BatchRow", "CounterRow", "StoreError", "StoreBusy", "StoreReplaced", "check_store_file",
-           "check_docflow_schema", "retry_while_busy", "is_busy", "describe_database_error",
-           "busy_message", "BUSY_TRIES", "BUSY_TRY_SECONDS"]
+__all__ = [
+    "Store",
+    "BatchRow",
+    "CounterRow",
+    "StoreError",
+    "StoreBusy",
+    "StoreReplaced",
+    "check_store_file",
+    "check_docflow_schema",
+    "retry_while_busy",
+    "is_busy",
+    "describe_database_error",
+    "busy_message",
+    "BUSY_TRIES",
+    "BUSY_TRY_SECONDS",
+]
 
 
 @dataclass(frozen=True)
@@ -149,8 +162,9 @@ class Store:
             (documents, signatures, rejected_items, batch_id),
         )
 
-    def batch_in_progress(self, batch_id: int, items_done: int, owner: str, processed_at: str,
-                          counts: tuple[int, int, int]) -> None:
+    def batch_in_progress(
+        self, batch_id: int, items_done: int, owner: str, processed_at: str, counts: tuple[int, int, int]
+    ) -> None:
         """Mark a batch committed in part: ``items_done`` items, and the documents, signatures and rejected
         items they held so far."""
         self.conn.execute(
@@ -178,8 +192,13 @@ class Store:
     def document_exists(self, document_id: str) -> bool:
         return self._documents.document_exists(document_id)
 
-    def merge_new_documents(self, records: list[DocumentRecord], batch_id: int, batch_time: datetime,
-                            signed: Mapping[str, NewSignatures] | None = None) -> list[DocumentRecord]:
+    def merge_new_documents(
+        self,
+        records: list[DocumentRecord],
+        batch_id: int,
+        batch_time: datetime,
+        signed: Mapping[str, NewSignatures] | None = None,
+    ) -> list[DocumentRecord]:
         """Bulk ``merge_document`` for NEW records of documents not stored yet; returns the others, in order
         (see ``DocumentBook.merge_new_documents``)."""
         return self._documents.merge_new_documents(records, batch_id, batch_time, signed)
@@ -194,20 +213,32 @@ class Store:
 
     # -- signatures and certificates (docflow.store.signatures) ----------------------
 
-    def add_signature(self, verdict: Verdict, *, payload_sha256: str, item_name: str, batch_id: int,
-                      document_id: str | None) -> bool:
+    def add_signature(
+        self, verdict: Verdict, *, payload_sha256: str, item_name: str, batch_id: int, document_id: str | None
+    ) -> bool:
         """Record one verdict once per (file, index); returns True when it was new."""
-        return self.add_signatures([verdict], payload_sha256=payload_sha256, item_name=item_name,
-                                   batch_id=batch_id, document_id=document_id) == 1
+        return (
+            self.add_signatures(
+                [verdict],
+                payload_sha256=payload_sha256,
+                item_name=item_name,
+                batch_id=batch_id,
+                document_id=document_id,
+            )
+            == 1
+        )
 
-    def add_signatures(self, verdicts: list[Verdict], *, payload_sha256: str, item_name: str, batch_id: int,
-                       document_id: str | None) -> int:
+    def add_signatures(
+        self, verdicts: list[Verdict], *, payload_sha256: str, item_name: str, batch_id: int, document_id: str | None
+    ) -> int:
         """``add_signature`` for each verdict of one file; returns how many were new."""
-        return self._signatures.add(verdicts, payload_sha256=payload_sha256, item_name=item_name,
-                                    batch_id=batch_id, document_id=document_id)
+        return self._signatures.add(
+            verdicts, payload_sha256=payload_sha256, item_name=item_name, batch_id=batch_id, document_id=document_id
+        )
 
-    def new_document_signatures(self, record: DocumentRecord, files: list[SignedFile], batch_id: int,
-                                batch_time: datetime) -> NewSignatures:
+    def new_document_signatures(
+        self, record: DocumentRecord, files: list[SignedFile], batch_id: int, batch_time: datetime
+    ) -> NewSignatures:
         """The rows ``add_signatures`` would write for a new document's signed files (SHA-256, name, verdicts)."""
         return self._signatures.for_new_document(record, files, batch_id, batch_time)
 

@@ -36,7 +36,8 @@ STATE_SELECT = ", ".join(STATE_COLUMNS)
 _COUNTERS_UPSERT = (
     f"INSERT INTO unit_counters (unit, period, {', '.join(COUNTER_COLUMNS)})"
     f" VALUES (?, ?, {', '.join('?' * len(COUNTER_COLUMNS))})"
-    f" ON CONFLICT (unit, period) DO UPDATE SET {', '.join(f'{name} = {name} + excluded.{name}' for name in COUNTER_COLUMNS)}"
+    " ON CONFLICT (unit, period) DO UPDATE SET "
+    + ", ".join(f"{name} = {name} + excluded.{name}" for name in COUNTER_COLUMNS)
 )
 
 
@@ -73,7 +74,9 @@ class CounterBook:
         self.apply(difference)
 
     def _contribution(self, document_id: str) -> dict[tuple[str, str], CounterDelta]:
-        row = self._conn.execute(f"SELECT {STATE_SELECT} FROM documents WHERE document_id = ?", (document_id,)).fetchone()
+        row = self._conn.execute(
+            f"SELECT {STATE_SELECT} FROM documents WHERE document_id = ?", (document_id,)
+        ).fetchone()
         if row is None:
             return {}
         recipients = self._conn.execute(
@@ -84,8 +87,11 @@ class CounterBook:
     def apply(self, deltas: dict[tuple[str, str], CounterDelta]) -> None:
         """Add ``deltas`` to the counters: (unit, period) → column → amount."""
         # One upsert of every column (adding zeros changes nothing) instead of an insert and an update per row.
-        rows = [(unit, period, *(delta.get(name, 0) for name in COUNTER_COLUMNS))
-                for (unit, period), delta in deltas.items() if any(delta.values())]
+        rows = [
+            (unit, period, *(delta.get(name, 0) for name in COUNTER_COLUMNS))
+            for (unit, period), delta in deltas.items()
+            if any(delta.values())
+        ]
         self._conn.executemany(_COUNTERS_UPSERT, rows)
 
     def rows(self) -> list[CounterRow]:

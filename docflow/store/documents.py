@@ -51,8 +51,9 @@ _SQL_PARAMETERS = 500
 class DocumentBook:
     """The ``documents``, ``recipients``, ``document_sources``, ``status_events`` and ``units`` rows."""
 
-    def __init__(self, db: sqlite_utils.Database, counters: CounterBook, ownership: OwnershipCache,
-                 signatures: SignatureBook) -> None:
+    def __init__(
+        self, db: sqlite_utils.Database, counters: CounterBook, ownership: OwnershipCache, signatures: SignatureBook
+    ) -> None:
         self._db = db
         self._conn: sqlite3.Connection = db.conn
         self._counters = counters
@@ -90,8 +91,9 @@ class DocumentBook:
     def _repair_unit_name(self, code: str, name: str, *, derived_level: bool) -> None:
         """A clean name replaces one read in the wrong encoding; a level derived from the garbled name follows."""
         if derived_level:
-            self._conn.execute("UPDATE units SET name = ?, level = ? WHERE code = ?",
-                               (name, self._level(code, name), code))
+            self._conn.execute(
+                "UPDATE units SET name = ?, level = ? WHERE code = ?", (name, self._level(code, name), code)
+            )
         else:
             self._conn.execute("UPDATE units SET name = ? WHERE code = ?", (name, code))
         self._ownership.forget()
@@ -120,10 +122,17 @@ class DocumentBook:
         return (record.document_id, *targets)
 
     def document_exists(self, document_id: str) -> bool:
-        return self._conn.execute("SELECT 1 FROM documents WHERE document_id = ?", (document_id,)).fetchone() is not None
+        return (
+            self._conn.execute("SELECT 1 FROM documents WHERE document_id = ?", (document_id,)).fetchone() is not None
+        )
 
-    def merge_new_documents(self, records: list[DocumentRecord], batch_id: int, batch_time: datetime,
-                            signed: Mapping[str, NewSignatures] | None = None) -> list[DocumentRecord]:
+    def merge_new_documents(
+        self,
+        records: list[DocumentRecord],
+        batch_id: int,
+        batch_time: datetime,
+        signed: Mapping[str, NewSignatures] | None = None,
+    ) -> list[DocumentRecord]:
         """Bulk ``merge_document`` for NEW records of documents not stored yet; returns the others, in order.
 
         Same rows and counter deltas as merging one by one, in a handful of executemany calls:
@@ -138,8 +147,12 @@ class DocumentBook:
         later: list[DocumentRecord] = []
         taken: set[str] = set()
         for record in records:
-            if record.business_type is not BusinessType.NEW or record.replaces or record.document_id in stored \
-                    or record.document_id in taken:
+            if (
+                record.business_type is not BusinessType.NEW
+                or record.replaces
+                or record.document_id in stored
+                or record.document_id in taken
+            ):
                 later.append(record)
             else:
                 taken.add(record.document_id)
@@ -150,8 +163,9 @@ class DocumentBook:
             self._insert_new_documents(fresh, batch_id, batch_time, signed or {})
         return later
 
-    def _insert_new_documents(self, records: list[DocumentRecord], batch_id: int, batch_time: datetime,
-                              signed: Mapping[str, NewSignatures]) -> None:
+    def _insert_new_documents(
+        self, records: list[DocumentRecord], batch_id: int, batch_time: datetime, signed: Mapping[str, NewSignatures]
+    ) -> None:
         handled = self._handled_at([record.document_id for record in records])
         document_rows: list[tuple[object, ...]] = []
         recipient_rows: list[tuple[str, str, int, str | None]] = []
@@ -187,16 +201,24 @@ class DocumentBook:
         if self.document_exists(document_id):
             return False
         marks = ", ".join("?" * len(payload_sha256s))
-        return not payload_sha256s or self._conn.execute(
-            f"SELECT 1 FROM signatures WHERE payload_sha256 IN ({marks}) LIMIT 1", payload_sha256s
-        ).fetchone() is None
+        return (
+            not payload_sha256s
+            or self._conn.execute(
+                f"SELECT 1 FROM signatures WHERE payload_sha256 IN ({marks}) LIMIT 1", payload_sha256s
+            ).fetchone()
+            is None
+        )
 
     def _stored_ids(self, document_ids: list[str]) -> set[str]:
         found: set[str] = set()
         for chunk in _chunks(document_ids):
             marks = ", ".join("?" * len(chunk))
-            found.update(row[0] for row in self._conn.execute(
-                f"SELECT document_id FROM documents WHERE document_id IN ({marks})", chunk))
+            found.update(
+                row[0]
+                for row in self._conn.execute(
+                    f"SELECT document_id FROM documents WHERE document_id IN ({marks})", chunk
+                )
+            )
         return found
 
     def _handled_at(self, document_ids: list[str]) -> dict[tuple[str, str], str]:
@@ -206,7 +228,8 @@ class DocumentBook:
             marks = ", ".join("?" * len(chunk))
             for document_id, unit, first in self._conn.execute(
                 "SELECT document_id, reporting_unit, min(timestamp) FROM status_events"
-                f" WHERE code = '06' AND document_id IN ({marks}) GROUP BY document_id, reporting_unit", chunk,
+                f" WHERE code = '06' AND document_id IN ({marks}) GROUP BY document_id, reporting_unit",
+                chunk,
             ):
                 if first is not None:
                     handled[(document_id, unit)] = first
@@ -223,10 +246,14 @@ class DocumentBook:
         if is_new:
             names = ", ".join(("document_id", *columns, "first_batch_id", "last_batch_id"))
             marks = ", ".join("?" for _ in range(len(columns) + 3))
-            self._conn.execute(f"INSERT INTO documents ({names}) VALUES ({marks})", (document_id, *row, batch_id, batch_id))
+            self._conn.execute(
+                f"INSERT INTO documents ({names}) VALUES ({marks})", (document_id, *row, batch_id, batch_id)
+            )
         else:
             assignments = ", ".join(f"{name} = ?" for name in (*columns, "last_batch_id"))
-            self._conn.execute(f"UPDATE documents SET {assignments} WHERE document_id = ?", (*row, batch_id, document_id))
+            self._conn.execute(
+                f"UPDATE documents SET {assignments} WHERE document_id = ?", (*row, batch_id, document_id)
+            )
 
     def _add_recipient(self, document_id: str, unit: str, received_electronic: bool) -> None:
         handled = self._conn.execute(
@@ -235,14 +262,16 @@ class DocumentBook:
         ).fetchone()[0]
         self._conn.execute(_RECIPIENT_UPSERT, (document_id, unit, int(received_electronic), handled))
 
-    def _set_status(self, document_id: str, status: str, replaced_by: str | None, batch_id: int,
-                    batch_time: datetime) -> None:
+    def _set_status(
+        self, document_id: str, status: str, replaced_by: str | None, batch_id: int, batch_time: datetime
+    ) -> None:
         with self._counters.changing(document_id):
             if not self.document_exists(document_id):
                 # The revocation came first: keep a placeholder so the original, when it
                 # arrives, merges into a document that is already revoked.
-                self._write_document(document_id, placeholder_values(document_id, status, batch_time), batch_id,
-                                     is_new=True)
+                self._write_document(
+                    document_id, placeholder_values(document_id, status, batch_time), batch_id, is_new=True
+                )
             self._conn.execute(
                 "UPDATE documents SET business_status = ?, replaced_by = coalesce(?, replaced_by),"
                 " last_batch_id = ? WHERE document_id = ?",
@@ -255,8 +284,7 @@ class DocumentBook:
         """Record a status package once; a completion (06) sets that recipient's handled_at."""
         timestamp = event.timestamp.isoformat() if event.timestamp else None
         seen = self._conn.execute(
-            "SELECT 1 FROM status_events WHERE document_id = ? AND reporting_unit = ? AND code = ?"
-            " AND timestamp IS ?",
+            "SELECT 1 FROM status_events WHERE document_id = ? AND reporting_unit = ? AND code = ? AND timestamp IS ?",
             (event.document_id, event.reporting_unit, event.code, timestamp),
         ).fetchone()
         if seen:
@@ -264,8 +292,15 @@ class DocumentBook:
         self._conn.execute(
             "INSERT INTO status_events (document_id, reporting_unit, code, description, timestamp, batch_id,"
             " item_name) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (event.document_id, event.reporting_unit, event.code, event.description, timestamp, batch_id,
-             event.item_name),
+            (
+                event.document_id,
+                event.reporting_unit,
+                event.code,
+                event.description,
+                timestamp,
+                batch_id,
+                event.item_name,
+            ),
         )
         if event.code == "06" and timestamp:
             with self._counters.changing(event.document_id):
@@ -279,4 +314,4 @@ class DocumentBook:
 
 def _chunks(values: list[str]) -> Iterator[list[str]]:
     for start in range(0, len(values), _SQL_PARAMETERS):
-        yield values[start:start + _SQL_PARAMETERS]
+        yield values[start : start + _SQL_PARAMETERS]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import operator
 from collections import Counter
 from datetime import date, datetime
+from typing import cast
 
 from docflow.agency import CODE_PATTERN
 from docflow.records import BusinessType, Channel, Direction, DocumentRecord, Source
@@ -39,13 +40,32 @@ RecipientRow = tuple[str, bool, str | None]
 _CHANNEL_RANK = {"register_out": 3, "edxml": 2, "register_in": 1}
 _FIELDS_THAT_FILL = ("sender", "number", "notation", "promulgation_date", "type_name", "subject", "due_date")
 
-MERGED_COLUMNS = (*_FIELDS_THAT_FILL, "period", "confidential", "sent_over_axis", "paper_copy",
-                  "business_status", "channel", "channel_rank")
+MERGED_COLUMNS = (
+    *_FIELDS_THAT_FILL,
+    "period",
+    "confidential",
+    "sent_over_axis",
+    "paper_copy",
+    "business_status",
+    "channel",
+    "channel_rank",
+)
 """The documents columns a merge writes (besides the key and the batch ids)."""
 
-STATE_COLUMNS = ("sender", "period", "confidential", "channel", "sent_over_axis", "business_status", "due_date",
-                 "signature_count", "has_valid_signature", "has_valid_personal", "has_valid_organisation",
-                 "invalid_reasons")
+STATE_COLUMNS = (
+    "sender",
+    "period",
+    "confidential",
+    "channel",
+    "sent_over_axis",
+    "business_status",
+    "due_date",
+    "signature_count",
+    "has_valid_signature",
+    "has_valid_personal",
+    "has_valid_organisation",
+    "invalid_reasons",
+)
 """The documents columns a document's counter contribution depends on, in ``doc_state``'s order."""
 
 _state_head = operator.itemgetter(*STATE_COLUMNS[:7])
@@ -53,15 +73,21 @@ _NO_SIGNATURES = (0, 0, 0, 0, "")
 """signature_count ... invalid_reasons of a document no signature names yet (the columns' defaults)."""
 
 
-def merged_values(current: dict[str, object] | None, record: DocumentRecord,
-                  batch_time: datetime) -> dict[str, object]:
+def merged_values(current: dict[str, object] | None, record: DocumentRecord, batch_time: datetime) -> dict[str, object]:
     """A document's stored values after folding ``record`` into ``current`` (None: not stored yet)."""
     incoming = _record_fields(record)
     overwrite = record.business_type is BusinessType.UPDATE
     if current is None:
         merged = {name: incoming[name] for name in _FIELDS_THAT_FILL}
-        merged.update(confidential=0, sent_over_axis=0, paper_copy=0, business_status="active",
-                      channel=None, channel_rank=-1, period=None)
+        merged.update(
+            confidential=0,
+            sent_over_axis=0,
+            paper_copy=0,
+            business_status="active",
+            channel=None,
+            channel_rank=-1,
+            period=None,
+        )
     else:
         merged = dict(current)
         for name in _FIELDS_THAT_FILL:
@@ -86,9 +112,16 @@ def placeholder_values(document_id: str, status: str, batch_time: datetime) -> d
     Kept so that the original, when it arrives, merges into a document that already has that status.
     """
     placeholder: dict[str, object] = {name: None for name in _FIELDS_THAT_FILL}
-    placeholder.update(sender=sender_from_id(document_id), period=f"{batch_time:%Y-%m}",
-                       confidential=0, sent_over_axis=0, paper_copy=0, channel="electronic",
-                       channel_rank=0, business_status=status)
+    placeholder.update(
+        sender=sender_from_id(document_id),
+        period=f"{batch_time:%Y-%m}",
+        confidential=0,
+        sent_over_axis=0,
+        paper_copy=0,
+        channel="electronic",
+        channel_rank=0,
+        business_status=status,
+    )
     return placeholder
 
 
@@ -116,14 +149,17 @@ def new_recipients(record: DocumentRecord, handled: dict[tuple[str, str], str]) 
     for unit, electronic in pairs:
         # As the recipients upsert: electronic if any pair says so; handled_at is read when the row is first made.
         previous = merged.get(unit)
-        merged[unit] = ((electronic or previous[0], previous[1]) if previous
-                        else (electronic, handled.get((record.document_id, unit))))
+        merged[unit] = (
+            (electronic or previous[0], previous[1])
+            if previous
+            else (electronic, handled.get((record.document_id, unit)))
+        )
     return tuple((unit, electronic, when) for unit, (electronic, when) in merged.items())
 
 
 def state_values(values: dict[str, object], facts: tuple[object, ...] = _NO_SIGNATURES) -> tuple[object, ...]:
     """A new document's ``STATE_COLUMNS`` row, from its merged values and its signature flags as stored."""
-    return _state_head(values) + facts
+    return cast(tuple[object, ...], _state_head(values)) + facts
 
 
 def doc_state(row: tuple[object, ...]) -> DocState:
@@ -145,13 +181,15 @@ def doc_state(row: tuple[object, ...]) -> DocState:
     )
 
 
-def total_contribution(states: Counter[tuple[tuple[object, ...], tuple[RecipientRow, ...]]]
-                       ) -> dict[tuple[str, str], CounterDelta]:
+def total_contribution(
+    states: Counter[tuple[tuple[object, ...], tuple[RecipientRow, ...]]],
+) -> dict[tuple[str, str], CounterDelta]:
     """The counters that ``count`` new documents in each (state, recipients) add together."""
     totals: dict[tuple[str, str], CounterDelta] = {}
     for (state, recipients), count in states.items():
-        each = contribution(doc_state(state), [RecipientState(unit, electronic, when)
-                                               for unit, electronic, when in recipients])
+        each = contribution(
+            doc_state(state), [RecipientState(unit, electronic, when) for unit, electronic, when in recipients]
+        )
         for unit_period, delta in each.items():
             totals.setdefault(unit_period, Counter()).update({name: amount * count for name, amount in delta.items()})
     return totals

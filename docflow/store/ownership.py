@@ -15,8 +15,15 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["SignerIdentity", "OwnershipCache", "normalise_name", "normalise_serial", "unit_names", "belongs_to_sender",
-           "registered_unit"]
+__all__ = [
+    "SignerIdentity",
+    "OwnershipCache",
+    "normalise_name",
+    "normalise_serial",
+    "unit_names",
+    "belongs_to_sender",
+    "registered_unit",
+]
 
 _PARENTHETICAL = re.compile(r"\([^)]*\)")
 _NON_WORD = re.compile(r"[^0-9a-z]+")

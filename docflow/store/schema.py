@@ -55,8 +55,9 @@ class Counters:
 
 COUNTER_COLUMNS: tuple[str, ...] = tuple(field.name for field in fields(Counters))
 """The ``unit_counters`` columns, in table order."""
-REASON_WORDS: tuple[str, ...] = tuple(name.removeprefix("invalid_") for name in COUNTER_COLUMNS
-                                         if name.startswith("invalid_"))
+REASON_WORDS: tuple[str, ...] = tuple(
+    name.removeprefix("invalid_") for name in COUNTER_COLUMNS if name.startswith("invalid_")
+)
 """Every reason word a failed signature is counted under (``tampered`` …), in the order reports list them."""
 
 _COUNTERS_DDL = ",\n    ".join(f"{name} INTEGER NOT NULL DEFAULT 0" for name in COUNTER_COLUMNS)
@@ -67,9 +68,11 @@ def _year_upsert(row: str, value: str) -> str:
     columns = ", ".join(COUNTER_COLUMNS)
     values = ", ".join(value.format(name) for name in COUNTER_COLUMNS)
     added = ", ".join(f"{name} = {name} + excluded.{name}" for name in COUNTER_COLUMNS)
-    return (f"INSERT INTO unit_year_counters (unit, year, {columns})"
-            f" VALUES ({row}.unit, substr({row}.period, 1, 4), {values})"
-            f" ON CONFLICT (unit, year) DO UPDATE SET {added};")
+    return (
+        f"INSERT INTO unit_year_counters (unit, year, {columns})"
+        f" VALUES ({row}.unit, substr({row}.period, 1, 4), {values})"
+        f" ON CONFLICT (unit, year) DO UPDATE SET {added};"
+    )
 
 
 _SAME_YEAR_ROW = "NEW.unit IS OLD.unit AND substr(NEW.period, 1, 4) IS substr(OLD.period, 1, 4)"

@@ -127,24 +127,42 @@ CERTIFICATE_UPSERT = (
     "   THEN coalesce(excluded.last_used, last_used) ELSE last_used END"
 )
 
-FACT_COLUMNS = ("signature_count", "has_valid_signature", "has_valid_personal", "has_valid_organisation",
-                "invalid_reasons")
+FACT_COLUMNS = (
+    "signature_count",
+    "has_valid_signature",
+    "has_valid_personal",
+    "has_valid_organisation",
+    "invalid_reasons",
+)
 """The documents columns ``SignatureFacts`` fill, in ``fact_values`` order (the tail of ``STATE_COLUMNS``)."""
 
 
-def signature_row(verdict: Verdict, payload_sha256: str, item_name: str, batch_id: int, document_id: str | None,
-                  belongs: bool | None) -> SignatureRow:
+def signature_row(
+    verdict: Verdict, payload_sha256: str, item_name: str, batch_id: int, document_id: str | None, belongs: bool | None
+) -> SignatureRow:
     checks = [{"name": c.name.value, "outcome": c.outcome.value, "detail": c.detail} for c in verdict.checks]
     return SignatureRow(
-        payload_sha256=payload_sha256, idx=verdict.index, document_id=document_id, batch_id=batch_id,
-        item_name=item_name, indication=verdict.indication.value,
-        subindication=verdict.subindication.value if verdict.subindication else None, reason=verdict.reason,
-        signer_subject=verdict.signer_subject, signer_serial=verdict.signer_serial,
-        signer_issuer=verdict.signer_issuer, cert_sha256=verdict.signer_cert_sha256,
-        signing_time=iso(verdict.signing_time), signing_time_source=verdict.signing_time_source.value,
-        digest_algorithm=verdict.digest_algorithm, signature_algorithm=verdict.signature_algorithm,
-        key_bits=verdict.key_bits, kind=verdict.kind.value, covers_whole_file=int_or_none(verdict.covers_whole_file),
-        belongs_to_sender=int_or_none(belongs), checks_json=json.dumps(checks, ensure_ascii=False),
+        payload_sha256=payload_sha256,
+        idx=verdict.index,
+        document_id=document_id,
+        batch_id=batch_id,
+        item_name=item_name,
+        indication=verdict.indication.value,
+        subindication=verdict.subindication.value if verdict.subindication else None,
+        reason=verdict.reason,
+        signer_subject=verdict.signer_subject,
+        signer_serial=verdict.signer_serial,
+        signer_issuer=verdict.signer_issuer,
+        cert_sha256=verdict.signer_cert_sha256,
+        signing_time=iso(verdict.signing_time),
+        signing_time_source=verdict.signing_time_source.value,
+        digest_algorithm=verdict.digest_algorithm,
+        signature_algorithm=verdict.signature_algorithm,
+        key_bits=verdict.key_bits,
+        kind=verdict.kind.value,
+        covers_whole_file=int_or_none(verdict.covers_whole_file),
+        belongs_to_sender=int_or_none(belongs),
+        checks_json=json.dumps(checks, ensure_ascii=False),
         modification=verdict.modification.value if verdict.modification else None,
         modification_permitted=int_or_none(changes_permitted(verdict)),
     )
@@ -154,23 +172,43 @@ def certificate_row(verdict: Verdict, unit: str | None) -> CertificateRow:
     """``unit``: the sender the certificate was found to belong to, if it was."""
     used = iso(verdict.signing_time)
     return CertificateRow(
-        sha256=verdict.signer_cert_sha256, subject=verdict.signer_subject, issuer=verdict.signer_issuer,
-        serial=verdict.signer_serial, common_name=verdict.signer_common_name,
-        organisation=verdict.signer_organisation, not_before=iso(verdict.signer_not_before),
-        not_after=iso(verdict.signer_not_after), kind=verdict.kind.value, unit=unit, first_used=used, last_used=used,
+        sha256=verdict.signer_cert_sha256,
+        subject=verdict.signer_subject,
+        issuer=verdict.signer_issuer,
+        serial=verdict.signer_serial,
+        common_name=verdict.signer_common_name,
+        organisation=verdict.signer_organisation,
+        not_before=iso(verdict.signer_not_before),
+        not_after=iso(verdict.signer_not_after),
+        kind=verdict.kind.value,
+        unit=unit,
+        first_used=used,
+        last_used=used,
     )
 
 
 def signature_fact(verdict: Verdict, payload_sha256: str, belongs: bool | None) -> SignatureFact:
     """What the signature adds to its document's flags, as ``signature_row`` stores it."""
-    return SignatureFact(payload_sha256, verdict.index, verdict.indication.value,
-                         verdict.subindication.value if verdict.subindication else None, verdict.kind.value,
-                         verdict.covers_whole_file, belongs, changes_permitted(verdict))
+    return SignatureFact(
+        payload_sha256,
+        verdict.index,
+        verdict.indication.value,
+        verdict.subindication.value if verdict.subindication else None,
+        verdict.kind.value,
+        verdict.covers_whole_file,
+        belongs,
+        changes_permitted(verdict),
+    )
 
 
 def fact_values(facts: SignatureFacts) -> tuple[object, ...]:
-    return (facts.signature_count, int(facts.has_valid_signature), int(facts.has_valid_personal),
-            int(facts.has_valid_organisation), facts.invalid_reasons)
+    return (
+        facts.signature_count,
+        int(facts.has_valid_signature),
+        int(facts.has_valid_personal),
+        int(facts.has_valid_organisation),
+        facts.invalid_reasons,
+    )
 
 
 def signer_identity(verdict: Verdict) -> SignerIdentity:

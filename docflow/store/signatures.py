@@ -45,23 +45,32 @@ class SignatureBook:
         self._counters = counters
         self._ownership = ownership
 
-    def add(self, verdicts: list[Verdict], *, payload_sha256: str, item_name: str, batch_id: int,
-            document_id: str | None) -> int:
+    def add(
+        self, verdicts: list[Verdict], *, payload_sha256: str, item_name: str, batch_id: int, document_id: str | None
+    ) -> int:
         """Record each verdict of one file once per (file, index); returns how many were new.
 
         The document's signature facts (and so its counters) are refreshed once for the file, not once
         per signature: the same end state, for half the work on an NĐ 30 pair.
         """
         sender = self.sender(document_id)
-        new = sum(self._insert(verdict, payload_sha256, item_name, batch_id, document_id, sender)
-                  for verdict in verdicts)
+        new = sum(
+            self._insert(verdict, payload_sha256, item_name, batch_id, document_id, sender) for verdict in verdicts
+        )
         if new and document_id is not None:
             with self._counters.changing(document_id):
                 self.refresh_facts(document_id)
         return new
 
-    def _insert(self, verdict: Verdict, payload_sha256: str, item_name: str, batch_id: int,
-                document_id: str | None, sender: str | None) -> bool:
+    def _insert(
+        self,
+        verdict: Verdict,
+        payload_sha256: str,
+        item_name: str,
+        batch_id: int,
+        document_id: str | None,
+        sender: str | None,
+    ) -> bool:
         belongs = self._ownership.belongs(signer_identity(verdict), sender)
         # Insert first and look only when nothing was inserted: a signature is almost always new.
         row = signature_row(verdict, payload_sha256, item_name, batch_id, document_id, belongs)
@@ -111,16 +120,19 @@ class SignatureBook:
             (document_id,),
         ).fetchall()
         facts = signature_facts(
-            SignatureFact(sha, idx, indication, sub, kind, _bool_or_none(covers), _bool_or_none(belongs),
-                          _bool_or_none(permitted))
+            SignatureFact(
+                sha, idx, indication, sub, kind, _bool_or_none(covers), _bool_or_none(belongs), _bool_or_none(permitted)
+            )
             for sha, idx, indication, sub, kind, covers, belongs, permitted in rows
         )
         assignments = ", ".join(f"{name} = ?" for name in FACT_COLUMNS)
-        self._conn.execute(f"UPDATE documents SET {assignments} WHERE document_id = ?",
-                           (*fact_values(facts), document_id))
+        self._conn.execute(
+            f"UPDATE documents SET {assignments} WHERE document_id = ?", (*fact_values(facts), document_id)
+        )
 
-    def for_new_document(self, record: DocumentRecord, files: list[SignedFile], batch_id: int,
-                         batch_time: datetime) -> NewSignatures:
+    def for_new_document(
+        self, record: DocumentRecord, files: list[SignedFile], batch_id: int, batch_time: datetime
+    ) -> NewSignatures:
         """The rows ``add`` would write for a new document's signed files (SHA-256, name, verdicts)."""
         sender = merged_values(None, record, batch_time)["sender"]
         sender = str(sender) if sender else None
@@ -140,8 +152,9 @@ class SignatureBook:
         """Write new documents' signatures, in record order: their ids and each certificate's first unit
         come out as when stored one by one."""
         self._conn.executemany(SIGNATURE_INSERT, [row.values() for signatures in in_order for row in signatures.rows])
-        self._conn.executemany(CERTIFICATE_UPSERT,
-                               [row.values() for signatures in in_order for row in signatures.certificates])
+        self._conn.executemany(
+            CERTIFICATE_UPSERT, [row.values() for signatures in in_order for row in signatures.certificates]
+        )
 
 
 def _bool_or_none(value: object) -> bool | None:

@@ -13,7 +13,7 @@ import os
 import shutil
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from docflow.ingest.run import BatchOutcome, BatchOutcomeKind
@@ -56,18 +56,19 @@ class Filing:
         target_name = filed_name(outcome.sha256[:16] or f"refused-{_stamp()}", path.name)
         rejected = BatchOutcomeKind.REJECTED
         if outcome.outcome == rejected or outcome.previous_outcome == rejected:
-            self._move_to_rejected(path, target_name, outcome,
-                                   _WHAT_TO_DO_UNREADABLE if outcome.sha256 else _WHAT_TO_DO_REFUSED)
+            self._move_to_rejected(
+                path, target_name, outcome, _WHAT_TO_DO_UNREADABLE if outcome.sha256 else _WHAT_TO_DO_REFUSED
+            )
         else:
             _move(path, self.archive_dir / target_name)
 
     def quarantine(self, path: Path, outcome: BatchOutcome, details: list[str]) -> None:
         """A batch docflow kept failing on, kept unchanged for the administrator with the last traceback."""
-        self._move_to_rejected(path, filed_name(f"failed-{_stamp()}", path.name), outcome, _WHAT_TO_DO_FAILED,
-                               details)
+        self._move_to_rejected(path, filed_name(f"failed-{_stamp()}", path.name), outcome, _WHAT_TO_DO_FAILED, details)
 
-    def _move_to_rejected(self, path: Path, target_name: str, outcome: BatchOutcome, what_to_do: str,
-                          details: list[str] | None = None) -> None:
+    def _move_to_rejected(
+        self, path: Path, target_name: str, outcome: BatchOutcome, what_to_do: str, details: list[str] | None = None
+    ) -> None:
         folder = self.rejected_dir
         folder.mkdir(parents=True, exist_ok=True)
         error = {
@@ -128,8 +129,8 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 def _stamp() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
 
 
 def _stamp_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")

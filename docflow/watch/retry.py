@@ -47,14 +47,14 @@ class RetryPolicy:
         attempts.failures += 1
         if attempts.failures >= self.max_attempts:
             return None
-        delay = self.retry_seconds * 2 ** (attempts.failures - 1)
+        delay = self.retry_seconds * 2.0 ** (attempts.failures - 1)
         attempts.next_try = time.monotonic() + delay
         return delay
 
     def after_machine_failure(self, attempts: Attempts) -> float:
         """Count a failure of the machine: the delay before the next try (never a quarantine)."""
         attempts.environment_failures += 1
-        delay = min(self.retry_seconds * 2 ** (attempts.environment_failures - 1), self.max_retry_seconds)
+        delay = min(self.retry_seconds * 2.0 ** (attempts.environment_failures - 1), self.max_retry_seconds)
         attempts.next_try = time.monotonic() + delay
         return delay
 

@@ -20,11 +20,12 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
 from docflow.ingest.run import BatchOutcome, BatchOutcomeKind, IngestOptions, ProgressCallback, ingest_batch
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 
 ProgressFactory = Callable[[str], AbstractContextManager[ProgressCallback]]
 """Given a batch name, a context giving the progress callback for that batch (e.g. a rich bar)."""
+
 
 @dataclass(frozen=True)
 class WatchSettings:
@@ -81,7 +83,7 @@ class WatchReport:
 class _Pending:
     signature: tuple[tuple[str, int, int], ...] | None = None
     stable_since: float = 0.0
-    first_seen: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    first_seen: datetime = field(default_factory=lambda: datetime.now(UTC))
     attempts: Attempts = field(default_factory=Attempts)
     committed: BatchOutcome | None = None
     """The outcome once the store has committed it, while filing it away still fails."""
@@ -156,10 +158,10 @@ class Watcher:
 
     # -- how files arrive ------------------------------------------------------------
 
-    def _start_observer(self) -> Observer | PollingObserver:
+    def _start_observer(self) -> BaseObserver:
         handler = _InboxHandler(self._candidates, self.settings.inbox)
         if self.settings.polling:
-            observer: Observer | PollingObserver = PollingObserver(timeout=self.settings.poll_interval)
+            observer: BaseObserver = PollingObserver(timeout=self.settings.poll_interval)
         else:
             observer = Observer()
         # Not recursive: a folder batch is announced by its top-level entry; the settle
@@ -230,14 +232,24 @@ class Watcher:
         elif outcome is None:
             try:
                 with self._progress_for(path.name) as progress:
-                    outcome = ingest_batch(path, store, self._trust, self._options, attempts=1,
-                                           progress=self._stoppable(progress), received_at=pending.first_seen)
+                    outcome = ingest_batch(
+                        path,
+                        store,
+                        self._trust,
+                        self._options,
+                        attempts=1,
+                        progress=self._stoppable(progress),
+                        received_at=pending.first_seen,
+                    )
             except _Stopped:
                 log.info("%s: stopped before it was committed; it stays in the inbox", readable_name(path.name))
                 return None
             except BatchChanged as changed:
-                log.info("%s: %s; nothing was stored, it is read again once it settles", readable_name(path.name),
-                         changed.reason)
+                log.info(
+                    "%s: %s; nothing was stored, it is read again once it settles",
+                    readable_name(path.name),
+                    changed.reason,
+                )
                 pending.signature = None
                 return None
             except StoreReplaced:
@@ -295,11 +307,19 @@ class Watcher:
             # --once is a run that must end: say why and stop, rather than retry for ever.
             raise WatchAborted(f"{name}: {state}: {summary(error)}; it stays in the inbox. Fix the cause and run again")
         if isinstance(error, StoreBusy):
-            log.warning("%s: the store is busy (another docflow is writing); it stays in the inbox, retrying in "
-                        "%.0f s", name, delay)
+            log.warning(
+                "%s: the store is busy (another docflow is writing); it stays in the inbox, retrying in %.0f s",
+                name,
+                delay,
+            )
             return
-        log.error("%s: the machine is failing (%s); %s; it stays in the inbox, retrying in %.0f s",
-                  name, summary(error), state, delay)
+        log.error(
+            "%s: the machine is failing (%s); %s; it stays in the inbox, retrying in %.0f s",
+            name,
+            summary(error),
+            state,
+            delay,
+        )
 
 
 def _top_level_name(inbox: Path, raw_path: str) -> str | None:
@@ -338,7 +358,12 @@ def _walk(folder: Path) -> Iterator[Path]:
 
 def _log_outcome(outcome: BatchOutcome) -> None:
     if outcome.outcome == BatchOutcomeKind.INGESTED:
-        log.info("%s: ingested %d documents, %d signatures, %d rejected items", outcome.file, outcome.documents,
-                 outcome.signatures, outcome.rejected_items)
+        log.info(
+            "%s: ingested %d documents, %d signatures, %d rejected items",
+            outcome.file,
+            outcome.documents,
+            outcome.signatures,
+            outcome.rejected_items,
+        )
     else:
         log.info("%s: %s: %s", outcome.file, outcome.outcome, outcome.reason)

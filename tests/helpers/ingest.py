@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import sqlite3
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -59,7 +59,7 @@ def verdict(
         signer_cert_sha256=cert,
         signer_serial=serial,
         signer_common_name=common_name,
-        signing_time=datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc),
+        signing_time=datetime(2024, 3, 1, 9, 0, tzinfo=UTC),
         kind=kind,
         covers_whole_file=covers_whole_file,
     )
@@ -91,7 +91,8 @@ def edxml(
     replacement = (
         f"<edXML:ReplacementInfoList><edXML:ReplacementInfo><edXML:DocumentId>{names_document}</edXML:DocumentId>"
         "</edXML:ReplacementInfo></edXML:ReplacementInfoList>"
-        if names_document and business == "replace" else ""
+        if names_document and business == "replace"
+        else ""
     )
     reference, attachments = _attachment_blocks(attachment)
     return f"""<?xml version="1.0" encoding="UTF-8"?>
@@ -127,7 +128,7 @@ def _attachment_blocks(attachment: tuple[str, bytes] | None) -> tuple[str, str]:
     encoded = base64.b64encode(data).decode()
     attachments = (
         f"<AttachmentEncoded><Attachment><ContentId>cid:1</ContentId><AttachmentName>{name}</AttachmentName>"
-        f"<ContentType>application/pdf</ContentType><edXML:ContentTransferEncoded xmlns:edXML=\"{_NS}\">"
+        f'<ContentType>application/pdf</ContentType><edXML:ContentTransferEncoded xmlns:edXML="{_NS}">'
         f"{encoded}</edXML:ContentTransferEncoded></Attachment></AttachmentEncoded>"
     )
     return reference, attachments
@@ -170,8 +171,9 @@ def _differences(expected: list[tuple[object, ...]], kept: list[tuple[object, ..
         want, have = expected_rows.get((unit, period)), kept_rows.get((unit, period))
         if want is None or have is None:
             lines.append(f"{unit} {period}: row {'missing' if have is None else 'not expected'} in the kept counters")
-        for name, wanted, had in zip(COUNTER_COLUMNS, want or [0] * len(COUNTER_COLUMNS),
-                                     have or [0] * len(COUNTER_COLUMNS), strict=True):
+        for name, wanted, had in zip(
+            COUNTER_COLUMNS, want or [0] * len(COUNTER_COLUMNS), have or [0] * len(COUNTER_COLUMNS), strict=True
+        ):
             if wanted != had:
                 lines.append(f"{unit} {period} {name}: expected {wanted}, kept {had}")
     return lines
@@ -202,7 +204,7 @@ def counters_of(store: Store, unit: str, period: str = "2024-03") -> dict[str, i
         store.conn.row_factory = None
     if row is None:
         return {}
-    return {name: row[name] for name in row.keys() if name not in ("unit", "period") and row[name]}
+    return {name: row[name] for name in row if name not in ("unit", "period") and row[name]}
 
 
 def table(store: Store, sql: str, *params: object) -> list[tuple[object, ...]]:

@@ -18,7 +18,9 @@ DOCFLOW = (sys.executable, "-c", "from docflow.cli import main; main()")
 def watch_once(workdir: Path, inbox: Path, db: Path, trust: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [*DOCFLOW, "watch", str(inbox), "--db", str(db), "--trust", str(trust), "--once"],
-        cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
     )
 
@@ -29,19 +31,19 @@ def snapshot(db: Path) -> dict[str, list[tuple[object, ...]]]:
         assert_counters_exact(store)
         queries = {
             "batches": "SELECT file_name, sha256, outcome, reason, documents, signatures, rejected_items, archived_as"
-                       " FROM batches ORDER BY sha256",
+            " FROM batches ORDER BY sha256",
             "documents": "SELECT d.document_id, sender, period, channel, sent_over_axis, business_status,"
-                         " signature_count, invalid_reasons, f.sha256, l.sha256 FROM documents d"
-                         " JOIN batches f ON f.id = d.first_batch_id JOIN batches l ON l.id = d.last_batch_id"
-                         " ORDER BY d.document_id",
+            " signature_count, invalid_reasons, f.sha256, l.sha256 FROM documents d"
+            " JOIN batches f ON f.id = d.first_batch_id JOIN batches l ON l.id = d.last_batch_id"
+            " ORDER BY d.document_id",
             "recipients": "SELECT * FROM recipients ORDER BY document_id, unit",
             "sources": "SELECT document_id, b.sha256, item_name, source FROM document_sources s"
-                       " JOIN batches b ON b.id = s.batch_id ORDER BY 1, 2, 3",
+            " JOIN batches b ON b.id = s.batch_id ORDER BY 1, 2, 3",
             "signatures": "SELECT payload_sha256, idx, document_id, indication, subindication, kind,"
-                          " belongs_to_sender, cert_sha256 FROM signatures ORDER BY 1, 2",
+            " belongs_to_sender, cert_sha256 FROM signatures ORDER BY 1, 2",
             "certificates": "SELECT sha256, kind, unit, signature_count FROM certificates ORDER BY 1",
-            "rejected": "SELECT b.sha256, r.item_name, r.reason FROM rejected_items r JOIN batches b ON b.id = r.batch_id"
-                        " ORDER BY 1, 2, 3",
+            "rejected": "SELECT b.sha256, r.item_name, r.reason FROM rejected_items r"
+            " JOIN batches b ON b.id = r.batch_id ORDER BY 1, 2, 3",
             "units": "SELECT * FROM units ORDER BY code",
         }
         snapshot = {name: [tuple(row) for row in store.conn.execute(sql)] for name, sql in queries.items()}
@@ -55,6 +57,11 @@ def batch_names(inbox: Path) -> list[str]:
 
 def filed(inbox: Path) -> list[str]:
     """Original names of everything in archive/ and rejected/ (hash prefixes and error files stripped)."""
-    names = [p.name for folder in ("archive", "rejected") if (inbox / folder).exists()
-             for p in (inbox / folder).iterdir() if not p.name.endswith((".error.json", ".tmp"))]
+    names = [
+        p.name
+        for folder in ("archive", "rejected")
+        if (inbox / folder).exists()
+        for p in (inbox / folder).iterdir()
+        if not p.name.endswith((".error.json", ".tmp"))
+    ]
     return sorted(name.split("-", 1)[1] for name in names)
