@@ -187,6 +187,32 @@ class SignerCheck:
         return not any(finding.is_failure for finding in self.findings)
 
 
+def _structure_finding(attributes: SignedAttributes | None) -> Finding:
+    if attributes is None or not attributes.repeated:
+        return passed(CheckName.STRUCTURE)
+    return failed(
+        CheckName.STRUCTURE,
+        SubIndication.FORMAT_FAILURE,
+        f"The signature repeats signed attributes that may appear only once ({', '.join(attributes.repeated)}); it "
+        "is refused, because a verifier could read either value. Ask the sender to re-sign.",
+    )
+
+
+def _unknown_digest(algorithm: str | None) -> Finding:
+    return failed(
+        CheckName.MESSAGE_DIGEST,
+        SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
+        f"The signature uses the digest algorithm '{algorithm}', which docflow cannot check.",
+    )
+
+
+_NO_DOCUMENT = failed(
+    CheckName.MESSAGE_DIGEST,
+    SubIndication.SIGNED_DATA_NOT_FOUND,
+    "The signature is detached and the signed document was not supplied; verify it together with its document.",
+)
+
+
 def check_signer(
     signer_info: SignerParts,
     *,
@@ -208,18 +234,7 @@ def check_signer(
     result.pss = names.pss
     encoded_attrs = signer_info.signed_attrs
     attributes = read_signed_attributes(encoded_attrs) if encoded_attrs is not None else None
-    if attributes is not None and attributes.repeated:
-        repeated = ", ".join(attributes.repeated)
-        result.findings.append(
-            failed(
-                CheckName.STRUCTURE,
-                SubIndication.FORMAT_FAILURE,
-                f"The signature repeats signed attributes that may appear only once ({repeated}); it is refused, "
-                "because a verifier could read either value. Ask the sender to re-sign.",
-            )
-        )
-    else:
-        result.findings.append(passed(CheckName.STRUCTURE))
+    result.findings.append(_structure_finding(attributes))
     result.signer = find_signer(signer_info.sid, embedded, store)
     if result.signer is None:
         result.findings.append(no_signer_finding(signer_info.sid, embedded))
@@ -227,27 +242,14 @@ def check_signer(
     result.findings.append(passed(CheckName.SIGNER_CERTIFICATE))
     with_attributes = encoded_attrs is not None and attributes is not None and attributes.count > 0
     if result.digest_algorithm not in SUPPORTED_DIGESTS:
-        result.findings.append(
-            failed(
-                CheckName.MESSAGE_DIGEST,
-                SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
-                f"The signature uses the digest algorithm '{result.digest_algorithm}', which docflow cannot check.",
-            )
-        )
+        result.findings.append(_unknown_digest(result.digest_algorithm))
         return result
     refusal = algorithm_refusal(names, result.signer.public_key)
     mismatch = refusal.check.detail if refusal is not None else None
     if refusal is not None:
         result.findings.append(refusal)
     if digests is None:
-        result.findings.append(
-            failed(
-                CheckName.MESSAGE_DIGEST,
-                SubIndication.SIGNED_DATA_NOT_FOUND,
-                "The signature is detached and the signed document was not supplied; verify it together with "
-                "its document.",
-            )
-        )
+        result.findings.append(_NO_DOCUMENT)
         if with_attributes and mismatch is None:
             # The signature value covers the attributes, not the document: it can still be checked.
             _check_signature_value(result, as_set(encoded_attrs), None, encoded_attrs)  # type: ignore[arg-type]

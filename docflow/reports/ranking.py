@@ -178,6 +178,20 @@ def _year_totals(period: Period, trend_periods: Sequence[Period], unit: str | No
     return sql, params
 
 
+def _add_settings(params: dict[str, object], settings: SummarySettings, *, level: str | None, unit: str | None) -> str:
+    """The thresholds and filters as query parameters; returns the CASE arms giving each level's target."""
+    params.update({
+        "min_documents": settings.min_documents, "declining_floor": max(settings.min_documents, 1),
+        "drop": settings.declining_drop, "paper_share": settings.paper_share,
+        "personal_only_share": settings.personal_only_share, "default_target": settings.default_target,
+    })  # fmt: skip
+    params.update({name: value for name, value in (("unit", unit), ("level", level)) if value is not None})
+    level_targets = dict(settings.level_targets)  # as ``SummarySettings.target`` reads them: the last wins
+    for i, (target_level, target) in enumerate(level_targets.items()):
+        params[f"target_level{i}"], params[f"target{i}"] = target_level, target
+    return " ".join(f"WHEN :target_level{i} THEN :target{i}" for i in range(len(level_targets)))
+
+
 def _ranking_sql(
     period: Period,
     trend_periods: Sequence[Period],
@@ -198,16 +212,7 @@ def _ranking_sql(
     """
     totals_of = _year_totals if year_rollup and _reads_year_rollup(period, trend_periods) else _month_totals
     totals, params = totals_of(period, trend_periods, unit)
-    params.update({
-        "min_documents": settings.min_documents, "declining_floor": max(settings.min_documents, 1),
-        "drop": settings.declining_drop, "paper_share": settings.paper_share,
-        "personal_only_share": settings.personal_only_share, "default_target": settings.default_target,
-    })  # fmt: skip
-    params.update({name: value for name, value in (("unit", unit), ("level", level)) if value is not None})
-    level_targets = dict(settings.level_targets)  # as ``SummarySettings.target`` reads them: the last wins
-    targets = " ".join(f"WHEN :target_level{i} THEN :target{i}" for i in range(len(level_targets)))
-    for i, (target_level, target) in enumerate(level_targets.items()):
-        params[f"target_level{i}"], params[f"target{i}"] = target_level, target
+    targets = _add_settings(params, settings, level=level, unit=unit)
     level_rank = " ".join(f"WHEN '{name}' THEN {rank}" for rank, name in enumerate(LEVELS))
     sql = f"""
 WITH totals AS ({totals}

@@ -204,7 +204,7 @@ def counters_of(store: Store, unit: str, period: str = "2024-03") -> dict[str, i
         store.conn.row_factory = None
     if row is None:
         return {}
-    return {name: row[name] for name in row if name not in ("unit", "period") and row[name]}
+    return {name: row[name] for name in row.keys() if name not in ("unit", "period") and row[name]}  # noqa: SIM118 - a sqlite3.Row iterates its values
 
 
 def table(store: Store, sql: str, *params: object) -> list[tuple[object, ...]]:
