@@ -58,6 +58,7 @@ PRECEDENCE: tuple[SubIndication, ...] = (
     SubIndication.HASH_FAILURE,
     SubIndication.SIG_CRYPTO_FAILURE,
     SubIndication.REVOKED,
+    SubIndication.EXPIRED,
     SubIndication.NOT_YET_VALID,
     # INDETERMINATE, known revocations first: they can never turn into a pass.
     SubIndication.REVOKED_NO_POE,
@@ -66,7 +67,6 @@ PRECEDENCE: tuple[SubIndication, ...] = (
     SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
     SubIndication.CRYPTO_CONSTRAINTS_FAILURE_NO_POE,
     SubIndication.SIG_CONSTRAINTS_FAILURE,
-    SubIndication.EXPIRED,
     SubIndication.OUT_OF_BOUNDS_NO_POE,
     SubIndication.OUT_OF_BOUNDS_NOT_REVOKED,
     SubIndication.CHAIN_CONSTRAINTS_FAILURE,

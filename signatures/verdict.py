@@ -59,14 +59,15 @@ class SubIndication(str, enum.Enum):
         return Indication.TOTAL_FAILED if self in _TOTAL_FAILED else Indication.INDETERMINATE
 
 
-# Proven failures: the signature is false whatever else is found. ETSI EN 319 102-1 lists EXPIRED here
-# too; docflow has so far reported it as INDETERMINATE (tests/test_signatures_indication.py marks that).
+# Proven failures: the signature is false whatever else is found. EXPIRED is one (ETSI EN 319 102-1 Table 5, as
+# DSS has it): docflow says EXPIRED only when a timestamp proves the signature was made after the certificate expired.
 _TOTAL_FAILED = frozenset(
     {
         SubIndication.FORMAT_FAILURE,
         SubIndication.HASH_FAILURE,
         SubIndication.SIG_CRYPTO_FAILURE,
         SubIndication.REVOKED,
+        SubIndication.EXPIRED,
         SubIndication.NOT_YET_VALID,
     }
 )

@@ -16,24 +16,10 @@ _ETSI_TOTAL_FAILED = {
     SubIndication.NOT_YET_VALID,
 }
 
-_KEPT_AS_IT_WAS = pytest.mark.xfail(
-    strict=True,
-    reason="ETSI lists EXPIRED under TOTAL_FAILED; docflow reports it as INDETERMINATE (left for a decision)",
-)
-
-
-@pytest.mark.parametrize(
-    "subindication",
-    [pytest.param(sub, marks=_KEPT_AS_IT_WAS) if sub is SubIndication.EXPIRED else sub for sub in SubIndication],
-    ids=lambda sub: sub.value,
-)
+@pytest.mark.parametrize("subindication", list(SubIndication), ids=lambda sub: sub.value)
 def test_every_subindication_has_the_etsi_indication(subindication: SubIndication) -> None:
     etsi = Indication.TOTAL_FAILED if subindication in _ETSI_TOTAL_FAILED else Indication.INDETERMINATE
     assert subindication.indication is etsi
-
-
-def test_expired_is_indeterminate_until_decided_otherwise() -> None:
-    assert SubIndication.EXPIRED.indication is Indication.INDETERMINATE
 
 
 @pytest.mark.parametrize("subindication", list(SubIndication), ids=lambda sub: sub.value)
