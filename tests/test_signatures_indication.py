@@ -16,6 +16,7 @@ _ETSI_TOTAL_FAILED = {
     SubIndication.NOT_YET_VALID,
 }
 
+
 @pytest.mark.parametrize("subindication", list(SubIndication), ids=lambda sub: sub.value)
 def test_every_subindication_has_the_etsi_indication(subindication: SubIndication) -> None:
     etsi = Indication.TOTAL_FAILED if subindication in _ETSI_TOTAL_FAILED else Indication.INDETERMINATE
