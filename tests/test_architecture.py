@@ -30,7 +30,7 @@ MAX_MODULE_LINES = 450
 MAX_FUNCTION_LINES = 60
 OVERSIZED: dict[str, int] = {}
 """Modules still over the limit, at most this long: the list may only shrink (issue 15)."""
-LONG_FUNCTIONS: dict[str, int] = {"docflow/reports/ranking.py:_ranking_sql": 71}
+LONG_FUNCTIONS: dict[str, int] = {}
 """Functions still over the limit, at most this long: the list may only shrink."""
 
 

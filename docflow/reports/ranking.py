@@ -178,6 +178,30 @@ def _year_totals(period: Period, trend_periods: Sequence[Period], unit: str | No
     return sql, params
 
 
+# The flags a unit with data can raise, each a 0/1 (flags_of's checks, in its order), then the flag mask and the
+# worst-first order. Fixed text: what varies is a parameter, or comes from _FLAG_BITS.
+_PROBLEMS_AND_FLAGS = f"""problems AS (
+    -- The flags a unit with data can raise, each a 0/1 (flags_of's checks, in its order).
+    SELECT code, level, level_rank, unranked, rate, has_data, code_valid,
+           below_target,
+           COALESCE(1.0 * paper / NULLIF(outgoing, 0), 0.0) > :paper_share AS paper,
+           unsigned > 0 AS unsigned,
+           signed - nd30 > :personal_only_share * signed AS personal_only,
+           invalid > 0 AS invalid_signatures,
+           wrong_unit > 0 AS wrong_unit,
+           MIN(early_out, late_out) >= :declining_floor
+               AND 1.0 * late_issued / late_out <= 1.0 * early_issued / early_out - :drop AS declining
+    FROM tiered
+)
+SELECT code, level,
+       CASE WHEN has_data THEN {" + ".join(f"{1 << bit} * {word}" for bit, word in enumerate(_FLAG_BITS[:7]))}
+            ELSE {1 << _FLAG_BITS.index("no_data")} END
+       + {1 << _FLAG_BITS.index("invalid_code")} * (NOT code_valid) AS flag_mask
+FROM problems
+ORDER BY level_rank, unranked, rate IS NULL, COALESCE(rate, 0.0),
+         -(CASE WHEN has_data THEN {" + ".join(_FLAG_BITS[:7])} ELSE 1 END) - (NOT code_valid), code"""
+
+
 def _add_settings(params: dict[str, object], settings: SummarySettings, *, level: str | None, unit: str | None) -> str:
     """The thresholds and filters as query parameters; returns the CASE arms giving each level's target."""
     params.update({
@@ -241,26 +265,7 @@ tiered AS (
            CASE level {level_rank} ELSE {len(LEVELS)} END AS level_rank
     FROM rated
 ),
-problems AS (
-    -- The flags a unit with data can raise, each a 0/1 (flags_of's checks, in its order).
-    SELECT code, level, level_rank, unranked, rate, has_data, code_valid,
-           below_target,
-           COALESCE(1.0 * paper / NULLIF(outgoing, 0), 0.0) > :paper_share AS paper,
-           unsigned > 0 AS unsigned,
-           signed - nd30 > :personal_only_share * signed AS personal_only,
-           invalid > 0 AS invalid_signatures,
-           wrong_unit > 0 AS wrong_unit,
-           MIN(early_out, late_out) >= :declining_floor
-               AND 1.0 * late_issued / late_out <= 1.0 * early_issued / early_out - :drop AS declining
-    FROM tiered
-)
-SELECT code, level,
-       CASE WHEN has_data THEN {" + ".join(f"{1 << bit} * {word}" for bit, word in enumerate(_FLAG_BITS[:7]))}
-            ELSE {1 << _FLAG_BITS.index("no_data")} END
-       + {1 << _FLAG_BITS.index("invalid_code")} * (NOT code_valid) AS flag_mask
-FROM problems
-ORDER BY level_rank, unranked, rate IS NULL, COALESCE(rate, 0.0),
-         -(CASE WHEN has_data THEN {" + ".join(_FLAG_BITS[:7])} ELSE 1 END) - (NOT code_valid), code
+{_PROBLEMS_AND_FLAGS}
 """
     return sql, params
 
