@@ -86,18 +86,24 @@ def test_ingest_refuses_a_trust_directory_it_cannot_use(
     assert expected in line
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="needs a directory this user cannot read")
-def test_ingest_refuses_an_unreadable_trust_directory(workdir: Path, signed_batch: Path, trust_dir: Path) -> None:
+def test_ingest_refuses_an_unreadable_trust_directory(
+    workdir: Path, signed_batch: Path, trust_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     directory = workdir / "locked"
     directory.mkdir()
     (directory / "root.pem").write_bytes(next(p for p in trust_dir.rglob("*") if p.is_file()).read_bytes())
-    directory.chmod(0)
-    try:
-        result = _run("ingest", str(signed_batch), "--db", str(workdir / "d.db"), "--trust", str(directory))
-    finally:
-        directory.chmod(0o755)
+    real_scandir = os.scandir
+
+    def denied(path: object = ".") -> object:  # as for a folder without read permission (the tests may run as root)
+        if Path(str(path)) == directory:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(os, "scandir", denied)
+    result = _run("ingest", str(signed_batch), "--db", str(workdir / "d.db"), "--trust", str(directory))
     assert result.exit_code == 2, result.output
-    assert "cannot read the trust directory" in _refusal_line(result)
+    line = _refusal_line(result)
+    assert "cannot read the trust directory" in line and "Permission denied" in line and "--no-trust" in line
 
 
 def test_no_trust_and_trust_together_is_a_usage_error(workdir: Path, signed_batch: Path, trust_dir: Path) -> None:
@@ -192,3 +198,17 @@ def test_watch_with_no_trust_files_the_batch_and_marks_it(workdir: Path, signed_
     assert result.exit_code == 0, result.output
     assert not (inbox / "cv-1.edxml").exists()
     assert _marks(workdir / "d.db") == [0, 0]
+
+
+def test_a_store_read_before_migration_9_reached_it_counts_nothing(tmp_path: Path, signed_batch: Path) -> None:
+    from docflow.reports.metrics import parse_period
+    from docflow.reports.summary import summarise
+
+    with Store.open(tmp_path / "d.db") as store:
+        ingest_batch(signed_batch, store, None)
+        assert summarise(store.conn, parse_period("2024")).signatures_not_trust_checked == 4
+        # What a read-only command sees on a store no writer has migrated yet: no mark, no index.
+        store.conn.execute("DROP INDEX signatures_not_trust_checked")
+        summary = summarise(store.conn, parse_period("2024"))
+    assert summary.signatures_not_trust_checked == 0
+    assert {row.signatures_not_trust_checked for row in summary.units} == {0}

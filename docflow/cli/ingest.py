@@ -106,22 +106,24 @@ def _load_trust(directory: Path, no_trust: bool) -> TrustStore | None:
     if no_trust:
         log.warning("--no-trust: signatures are stored as not verified against any trust anchor")
         return None
+    shown = for_terminal(str(directory))  # a path from the command line or the toml, printed as text
     if not directory.is_dir():
-        raise TrustRefused(f"no trust directory at {directory}: {_TRUST_CHOICES}")
+        raise TrustRefused(f"no trust directory at {shown}: {_TRUST_CHOICES}")
     try:
-        empty = not any(os.scandir(directory))
+        with os.scandir(directory) as entries:
+            empty = next(entries, None) is None
     except OSError as error:
         raise TrustRefused(
-            f"cannot read the trust directory {directory} ({error.strerror or error}): {_TRUST_CHOICES}"
+            f"cannot read the trust directory {shown} ({error.strerror or error}): {_TRUST_CHOICES}"
         ) from error
     if empty:
-        raise TrustRefused(f"the trust directory {directory} is empty: {_TRUST_CHOICES}")
+        raise TrustRefused(f"the trust directory {shown} is empty: {_TRUST_CHOICES}")
     trust = TrustStore.load(directory)
     for problem in trust.problems:  # verdicts that needed such a file say so too; this names it once, up front
         log.warning("trust store: %s", problem)
     if not trust.anchors:
         raise TrustRefused(
-            f"the trust directory {directory} holds no trust anchor (a self-signed root certificate): {_TRUST_CHOICES}"
+            f"the trust directory {shown} holds no trust anchor (a self-signed root certificate): {_TRUST_CHOICES}"
         )
     return trust
 
