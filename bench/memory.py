@@ -185,7 +185,7 @@ def register_memory(rows: int) -> None:
         idle, _, _ = child_peak_rss_mb(["-c", "import docflow.cli, signatures.api"])
         started = time.perf_counter()
         peak, _, output = child_peak_rss_mb(
-            ["-m", "docflow", "ingest", str(register), "--db", str(folder / "m.db"), "--json"]
+            ["-m", "docflow", "ingest", str(register), "--db", str(folder / "m.db"), "--json", "--no-trust"]
         )
         seconds = time.perf_counter() - started
         outcome = json.loads(output.strip().splitlines()[-1])

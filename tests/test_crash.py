@@ -93,7 +93,7 @@ def test_sigterm_stops_the_watcher_cleanly(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     process = subprocess.Popen(
-        [*DOCFLOW, "watch", str(inbox), "--db", str(tmp_path / "d.db"), "--trust", str(tmp_path / "trust")],
+        [*DOCFLOW, "watch", str(inbox), "--db", str(tmp_path / "d.db"), "--no-trust"],
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -177,7 +177,9 @@ def test_cli_ingest_freezes_start_up_objects_only_while_it_ingests(
     monkeypatch.setattr(cli_ingest, "ingest_batch", watching_ingest_batch)
     monkeypatch.chdir(tmp_path)
     before = gc.get_freeze_count()
-    result = CliRunner().invoke(ingest, [str(_folder(tmp_path / "b", 1)), "--db", str(tmp_path / "s.db"), "--json"])
+    result = CliRunner().invoke(
+        ingest, [str(_folder(tmp_path / "b", 1)), "--db", str(tmp_path / "s.db"), "--json", "--no-trust"]
+    )
     assert result.exit_code == 0, result.output
     assert frozen_during and frozen_during[0] > before  # the loaded modules were out of the collector's reach
     assert gc.get_freeze_count() == before  # and are back in it: a test process keeps a normal collector
@@ -189,11 +191,9 @@ def test_cli_ingest_json_lines_and_exit_codes(tmp_path: Path, monkeypatch: pytes
     db = tmp_path / "cli.db"
     runner = CliRunner()
     monkeypatch.chdir(tmp_path)  # no docflow.toml from the developer's working directory
-    result = runner.invoke(
-        ingest, [str(good), str(tmp_path / "bad.zip"), "--db", str(db), "--trust", str(tmp_path / "no-trust"), "--json"]
-    )
+    result = runner.invoke(ingest, [str(good), str(tmp_path / "bad.zip"), "--db", str(db), "--no-trust", "--json"])
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-    again = runner.invoke(ingest, [str(good), "--db", str(db), "--trust", str(tmp_path / "no-trust"), "--json"])
+    again = runner.invoke(ingest, [str(good), "--db", str(db), "--no-trust", "--json"])
     usage = runner.invoke(ingest, ["--db", str(db)])
     assert result.exit_code == 1
     assert [line["outcome"] for line in lines] == ["ingested", "rejected"]

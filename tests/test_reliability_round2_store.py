@@ -91,8 +91,8 @@ def test_writing_commands_on_a_file_that_is_not_a_store_say_so_and_exit_2(tmp_pa
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     for args in (
-        ("ingest", str(batch)),
-        ("watch", str(inbox), "--once"),
+        ("ingest", str(batch), "--no-trust"),
+        ("watch", str(inbox), "--once", "--no-trust"),
         ("units", "import", str(units_file)),
         ("certs", "import", str(units_file)),
     ):
@@ -105,7 +105,7 @@ def test_writing_commands_on_a_file_that_is_not_a_store_say_so_and_exit_2(tmp_pa
 def test_an_empty_file_given_to_ingest_is_initialised_as_a_new_store(tmp_path: Path) -> None:
     path = _bad_stores(tmp_path)["empty"]
     batch = write_edxml(tmp_path / "b.edxml")
-    code, output = _invoke("ingest", str(batch), "--db", str(path))
+    code, output = _invoke("ingest", str(batch), "--db", str(path), "--no-trust")
     assert code == 0, output
     assert "ingested 1 documents" in output
 
@@ -141,7 +141,7 @@ def locked_db(tmp_path: Path) -> Iterator[Path]:
 
 def test_ingest_into_a_busy_store_says_busy_not_rejected(tmp_path: Path, short_busy: None, locked_db: Path) -> None:
     batch = write_edxml(tmp_path / "b.edxml")
-    code, output = _invoke("ingest", str(batch), "--db", str(locked_db))
+    code, output = _invoke("ingest", str(batch), "--db", str(locked_db), "--no-trust")
     assert code != 0
     assert "rejected" not in output and "Traceback" not in output, output
     assert "the store stayed busy for" in output and "try again later" in output, output
@@ -246,7 +246,17 @@ def test_watch_once_ends_with_the_reason_when_archive_cannot_be_created(tmp_path
     (inbox / "archive").write_text("a file where the archive folder should be")
     try:
         run = subprocess.run(
-            [sys.executable, "-m", "docflow", "watch", str(inbox), "--once", "--db", str(tmp_path / "docflow.db")],
+            [
+                sys.executable,
+                "-m",
+                "docflow",
+                "watch",
+                str(inbox),
+                "--once",
+                "--no-trust",
+                "--db",
+                str(tmp_path / "docflow.db"),
+            ],
             capture_output=True,
             text=True,
             timeout=60,

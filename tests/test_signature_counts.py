@@ -61,7 +61,7 @@ def test_cli_json_line_counts_stored_signatures(
     monkeypatch.chdir(tmp_path)
     package = _package(tmp_path / "copies.edxml", signed_pdf, 20)
     result = CliRunner().invoke(
-        main, ["ingest", "--workers", "1", "--json", "--db", str(tmp_path / "d.db"), str(package)]
+        main, ["ingest", "--workers", "1", "--json", "--no-trust", "--db", str(tmp_path / "d.db"), str(package)]
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout.splitlines()[-1])["signatures"] == 1

@@ -75,6 +75,7 @@ def _sign(store: Store, *verdicts: object, payload: str = "p1", document_id: str
                 item_name="x.pdf",
                 batch_id=batch_id,  # type: ignore[arg-type]
                 document_id=document_id,
+                trust_checked=True,
             )
     assert_counters_exact(store)
 

@@ -150,9 +150,10 @@ def test_indexed_lookup_is_what_certvalidator_uses(crl_pki: tuple[SamplePKI, Iss
 
 
 def test_ingest_reports_trust_store_problems(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    from docflow.cli.ingest import _load_trust
+    from docflow.cli.ingest import TrustRefused, _load_trust
 
     (tmp_path / "broken.crl").write_bytes(b"\x30\x82\x01\x00not a crl")
-    with caplog.at_level(logging.WARNING):
-        store = _load_trust(tmp_path)
-    assert store.problems and "broken.crl" in caplog.text
+    # No anchor either, so the run is refused (issue 16), and the file that could not be read is still named.
+    with caplog.at_level(logging.WARNING), pytest.raises(TrustRefused, match="no trust anchor"):
+        _load_trust(tmp_path, no_trust=False)
+    assert "broken.crl" in caplog.text

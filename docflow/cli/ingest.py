@@ -85,13 +85,53 @@ def _with_workers(options: IngestOptions, workers: int | None) -> IngestOptions:
     return dataclasses.replace(options, workers=workers or os.cpu_count() or 1)
 
 
-def _load_trust(directory: Path) -> TrustStore:
+class TrustRefused(click.ClickException):
+    """No usable trust store and no ``--no-trust``: one line saying what to do, exit 2 (as for a wrong option)."""
+
+    exit_code = 2
+
+
+_TRUST_CHOICES = (
+    "give --trust DIR, set trust in [paths] of docflow.toml, or pass --no-trust to store every signature "
+    "as not verified against any trust anchor"
+)
+
+
+def _load_trust(directory: Path, no_trust: bool) -> TrustStore | None:
+    """The trust store ingestion judges against; None with ``--no-trust`` (every row is then marked so).
+
+    Without one every signature would be stored as untrusted for good: a forgotten ``--trust`` must stop the
+    run, not quietly fill the store with wrong verdicts.
+    """
+    if no_trust:
+        log.warning("--no-trust: signatures are stored as not verified against any trust anchor")
+        return None
+    shown = for_terminal(str(directory))  # a path from the command line or the toml, printed as text
     if not directory.is_dir():
-        log.warning("no trust directory at %s: every signature will be reported as untrusted", directory)
-    trust = TrustStore.load(directory)  # an absent directory loads as an empty store
+        raise TrustRefused(f"no trust directory at {shown}: {_TRUST_CHOICES}")
+    try:
+        with os.scandir(directory) as entries:
+            empty = next(entries, None) is None
+    except OSError as error:
+        raise TrustRefused(
+            f"cannot read the trust directory {shown} ({error.strerror or error}): {_TRUST_CHOICES}"
+        ) from error
+    if empty:
+        raise TrustRefused(f"the trust directory {shown} is empty: {_TRUST_CHOICES}")
+    trust = TrustStore.load(directory)
     for problem in trust.problems:  # verdicts that needed such a file say so too; this names it once, up front
         log.warning("trust store: %s", problem)
+    if not trust.anchors:
+        raise TrustRefused(
+            f"the trust directory {shown} holds no trust anchor (a self-signed root certificate): {_TRUST_CHOICES}"
+        )
     return trust
+
+
+def _trust_directory(trust: Path | None, no_trust: bool, defaults: _Defaults) -> Path:
+    if trust is not None and no_trust:
+        raise click.UsageError("--trust and --no-trust contradict each other: give one of them")
+    return trust or defaults.trust
 
 
 @contextmanager
@@ -153,7 +193,12 @@ _TRUST_OPTION = click.option(
     "--trust",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help="Trust directory: anchors, intermediates, CRLs (default: [paths] trust).",
+    help="Trust directory: anchors, intermediates, CRLs (default: [paths] trust). Required unless --no-trust.",
+)
+_NO_TRUST_OPTION = click.option(
+    "--no-trust",
+    is_flag=True,
+    help="Store signatures without a trust store, marked as not verified against any trust anchor.",
 )
 
 
@@ -161,6 +206,7 @@ _TRUST_OPTION = click.option(
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @_DB_OPTION
 @_TRUST_OPTION
+@_NO_TRUST_OPTION
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per batch per line.")
 @click.option("--rebuild-counters", is_flag=True, help="Repair: rebuild the unit counters from the documents.")
 @_WORKERS_OPTION
@@ -168,6 +214,7 @@ def ingest(
     paths: tuple[Path, ...],
     db: Path | None,
     trust: Path | None,
+    no_trust: bool,
     as_json: bool,
     rebuild_counters: bool,
     workers: int | None,
@@ -179,12 +226,14 @@ def ingest(
     _setup_logging(console)
     defaults = _defaults()
     options = _with_workers(defaults.options, workers)
+    directory = _trust_directory(trust, no_trust, defaults)
+    # Before the store is opened: a refused run leaves no store behind.
+    trust_store = _load_trust(directory, no_trust) if paths else None
     any_rejected = False
     with Store.open(db or defaults.db) as store:
         if rebuild_counters:
             store.recompute_counters()
             console.print("Counters rebuilt from the documents.", highlight=False)
-        trust_store = _load_trust(trust or defaults.trust) if paths else None
         with _start_up_frozen():
             for path in paths:
                 outcome = _ingest_one(path, store, trust_store, options, console)
@@ -232,11 +281,18 @@ def _print_outcome(outcome: BatchOutcome, as_json: bool) -> None:
 @click.argument("inbox", required=False, type=click.Path(path_type=Path, file_okay=False))
 @_DB_OPTION
 @_TRUST_OPTION
+@_NO_TRUST_OPTION
 @click.option("--polling", is_flag=True, help="Poll the folder (network shares, where change events never arrive).")
 @click.option("--once", is_flag=True, help="Process what is in the inbox now, then exit.")
 @_WORKERS_OPTION
 def watch(
-    inbox: Path | None, db: Path | None, trust: Path | None, polling: bool, once: bool, workers: int | None
+    inbox: Path | None,
+    db: Path | None,
+    trust: Path | None,
+    no_trust: bool,
+    polling: bool,
+    once: bool,
+    workers: int | None,
 ) -> None:
     """Watch the inbox: ingest each batch once, then move it to archive/ (or rejected/ with the reason)."""
     from docflow.watch.watcher import (  # here: docflow ingest need not load watchdog
@@ -248,6 +304,7 @@ def watch(
     console = Console(stderr=True)
     _setup_logging(console)
     defaults = _defaults()
+    trust_store = _load_trust(_trust_directory(trust, no_trust, defaults), no_trust)
     settings = WatchSettings(
         inbox=inbox or defaults.inbox,
         db=db or defaults.db,
@@ -257,7 +314,7 @@ def watch(
     )
     watcher = Watcher(
         settings,
-        _load_trust(trust or defaults.trust),
+        trust_store,
         _with_workers(defaults.options, workers),
         progress=lambda name: _rich_progress(console, name),
     )

@@ -35,6 +35,7 @@ __all__ = [
     "CSV_FIELDS",
     "FLAG_HINTS",
     "PROBLEM_HINTS",
+    "NOT_TRUST_CHECKED",
     "sparkline",
     "render_summary",
     "render_detail",
@@ -341,7 +342,17 @@ def _legend(summary: Summary) -> list[str]:
         f"Không xếp hạng: dưới {summary.settings.min_documents} văn bản đi trong kỳ.",
     ]
     lines += [f"  {flag}: {FLAG_HINTS.get(flag, flag)}" for flag in summary.flags_seen]
+    if summary.signatures_not_trust_checked:
+        lines.append(not_trust_checked_line(summary.signatures_not_trust_checked))
     return lines
+
+
+def not_trust_checked_line(count: int) -> str:
+    """Said whenever a figure rests on signatures no trust anchor was consulted for: their verdicts can change."""
+    return f"{count} {NOT_TRUST_CHECKED}"
+
+
+NOT_TRUST_CHECKED = "chữ ký chưa được kiểm tra với kho tin cậy (--no-trust)"
 
 
 def _units_in_table(summary: Summary, level: str | None) -> int:
@@ -390,6 +401,8 @@ def render_detail(detail: UnitDetail, period: Period, console: Console) -> None:
     )
     for flag in row.flags:
         console.print(f"  {flag}: {for_terminal(FLAG_HINTS.get(flag, flag))}", highlight=False, markup=False)
+    if row.signatures_not_trust_checked:
+        console.print(not_trust_checked_line(row.signatures_not_trust_checked), highlight=False, markup=False)
     if not detail.failed:
         console.print("Không có văn bản đi nào lỗi trong kỳ.")
         return

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from docflow.config import CONFIG_NAME, ConfigError, ConfigRefused, load_config
 from docflow.safe_text import cell, markup_safe
 from signatures import TrustStore, Verdict, verify_file
 from signatures.modification import changes_permitted, describe
@@ -45,6 +46,7 @@ def verify(files: tuple[Path, ...], content: Path | None, trust_dir: Path | None
     if content is not None and len(files) != 1:
         raise click.UsageError("--content pairs with exactly one signature file")
     console = Console(stderr=True)
+    trust_dir = trust_dir or configured_trust_dir(console)
     if trust_dir is None:
         console.print("[yellow]No --trust directory: no signature can chain to a trusted root.[/yellow]")
     trust = TrustStore.load(trust_dir) if trust_dir else TrustStore.from_objects([])
@@ -57,6 +59,20 @@ def verify(files: tuple[Path, ...], content: Path | None, trust_dir: Path | None
         _print_table(results)
     all_passed = all(verdicts and all(_accepted(v) for v in verdicts) for _, verdicts in results)
     raise SystemExit(0 if all_passed else 1)
+
+
+def configured_trust_dir(console: Console) -> Path | None:
+    """Without ``--trust``: the trust directory ``docflow ingest`` would use ([paths] trust of docflow.toml,
+    else ``trust``), when it exists; a directory the toml names but that is missing is said so."""
+    try:
+        config = load_config()
+    except ConfigError as error:
+        raise ConfigRefused(str(error)) from error
+    if config.trust_path.is_dir():
+        return config.trust_path
+    if config.source is not None:
+        console.print(f"[yellow]No trust directory at {markup_safe(str(config.trust_path))} ({CONFIG_NAME}).[/yellow]")
+    return None
 
 
 def _accepted(verdict: Verdict) -> bool:

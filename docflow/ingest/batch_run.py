@@ -139,7 +139,9 @@ class BatchRun:
         ]
         self.signatures += sum(len(verdicts) for _, _, verdicts in files)
         self.pending_files.update(hashes)
-        signatures = self.store.new_document_signatures(record, files, self.batch_id, self.batch_time)
+        signatures = self.store.new_document_signatures(
+            record, files, self.batch_id, self.batch_time, trust_checked=self.verifier.trust_checked
+        )
         # Pending without its signed files' bytes: 5,000 waiting PDFs would hold hundreds of megabytes.
         self._pend(dataclasses.replace(record, payloads=()), signatures)
 
@@ -179,6 +181,7 @@ class BatchRun:
             item_name=payload.name,
             batch_id=self.batch_id,
             document_id=document_id,
+            trust_checked=self.verifier.trust_checked,
         )
         return checked.sha256
 

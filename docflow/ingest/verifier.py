@@ -105,6 +105,12 @@ class Verifier:
         """id(payload) → (payload, its chunk's future, its place in the chunk); the payload keeps the id unique."""
         self.chunk: list[SignedPayload] = []
 
+    @property
+    def trust_checked(self) -> bool:
+        """Whether verdicts are judged against any trust anchor: without one, no signature could pass, and its
+        row says so (``signatures.trust_checked``)."""
+        return bool(self.trust.anchors)
+
     def __enter__(self) -> Verifier:
         return self
 

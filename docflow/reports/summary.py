@@ -29,7 +29,7 @@ from docflow.reports.metrics import (
 from docflow.reports.ranking import Ranked, rank_units
 from docflow.reports.units import Unit, load_units
 
-__all__ = ["UnitSummary", "Summary", "summarise"]
+__all__ = ["UnitSummary", "Summary", "summarise", "not_trust_checked_by_unit"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,8 @@ class UnitSummary:
     flags: tuple[str, ...]
     trend: tuple[float | None, ...]
     """E-issuance rate over the trend periods, oldest first."""
+    signatures_not_trust_checked: int = 0
+    """Signatures of its documents in the period stored without a trust store (``--no-trust``)."""
 
     def to_json(self) -> dict[str, object]:
         """The object ``docflow summary --json`` prints for this unit (field names are a contract)."""
@@ -59,6 +61,7 @@ class UnitSummary:
             "code_valid": self.unit.code_valid,
             **counts,
             "invalid": self.counters.invalid_by_reason,
+            "signatures_not_trust_checked": self.signatures_not_trust_checked,
             "e_issuance_rate": self.rates.e_issuance_rate,
             "signature_rate": self.rates.signature_rate,
             "nd30_rate": self.rates.nd30_rate,
@@ -86,6 +89,8 @@ class Summary:
     """Every flag raised on any unit of the summary, listed or not, sorted."""
     flagged_count: int
     """Units with at least one flag, listed or not."""
+    signatures_not_trust_checked: int = 0
+    """Signatures of the summary's units' documents in the period stored without a trust store, listed or not."""
 
     @property
     def flagged(self) -> tuple[UnitSummary, ...]:
@@ -116,6 +121,24 @@ def _units_of(conn: sqlite3.Connection, codes: Sequence[str] | None) -> dict[str
     }
 
 
+def not_trust_checked_by_unit(conn: sqlite3.Connection, months: Sequence[str]) -> dict[str, int]:
+    """Signatures stored without a trust store (``signatures.trust_checked = 0``) per sender of their document,
+    over ``months``. Read through the partial index holding only those rows: nothing to read while every batch
+    is ingested with a trust store. A signed file no record names belongs to no unit and is not counted here."""
+    if conn.execute(f"SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = '{_NOT_CHECKED_INDEX}'").fetchone():
+        rows = conn.execute(
+            f"SELECT d.sender, COUNT(*) FROM signatures s INDEXED BY {_NOT_CHECKED_INDEX}"
+            " JOIN documents d ON d.document_id = s.document_id"
+            f" WHERE s.trust_checked = 0 AND d.period IN ({', '.join('?' for _ in months)}) GROUP BY d.sender",
+            tuple(months),
+        )
+        return {sender: count for sender, count in rows if sender is not None}
+    return {}  # a store read before migration 9 reached it: no signature was marked then
+
+
+_NOT_CHECKED_INDEX = "signatures_not_trust_checked"
+
+
 def _unit_summaries(
     conn: sqlite3.Connection,
     chosen: Sequence[Ranked],
@@ -123,6 +146,7 @@ def _unit_summaries(
     trend_periods: Sequence[Period],
     settings: SummarySettings,
     every_unit: bool,
+    not_trust_checked: dict[str, int],
 ) -> tuple[UnitSummary, ...]:
     """The full rows of ``chosen``, in its order, computed by the functions of ``docflow.reports.metrics``.
 
@@ -142,7 +166,8 @@ def _unit_summaries(
         flags = flags_of(counters, tier, trend, settings, unit.code_valid)
         # rates_of(...).e_issuance_rate without building all six rates for each trend point.
         rates = tuple(rate(point.outgoing_issued_electronic, point.outgoing) for point in trend)
-        rows.append(UnitSummary(unit, counters, rates_of(counters), tier, flags, rates))
+        unchecked = not_trust_checked.get(code, 0)
+        rows.append(UnitSummary(unit, counters, rates_of(counters), tier, flags, rates, unchecked))
     return tuple(rows)
 
 
@@ -166,7 +191,8 @@ def summarise(
     ranking = rank_units(conn, period, trend_periods, settings, level=level, unit=unit)
     chosen = ranking.worst_of_each_level(rows_per_level)
     whole_store = level is None and unit is None and len(chosen) == len(ranking.rows)
-    units = _unit_summaries(conn, chosen, period, trend_periods, settings, every_unit=whole_store)
+    not_trust_checked = not_trust_checked_by_unit(conn, period.months)
+    units = _unit_summaries(conn, chosen, period, trend_periods, settings, whole_store, not_trust_checked)
     return Summary(
         period=period,
         period_is_default=period_is_default,
@@ -176,4 +202,5 @@ def summarise(
         units_per_level=tuple(ranking.per_level.items()),
         flags_seen=ranking.flags_seen,
         flagged_count=len(ranking.rows) - ranking.masks[0],
+        signatures_not_trust_checked=sum(not_trust_checked.get(code, 0) for code, _, _ in ranking.rows),
     )

@@ -214,9 +214,17 @@ class Store:
     # -- signatures and certificates (docflow.store.signatures) ----------------------
 
     def add_signature(
-        self, verdict: Verdict, *, payload_sha256: str, item_name: str, batch_id: int, document_id: str | None
+        self,
+        verdict: Verdict,
+        *,
+        payload_sha256: str,
+        item_name: str,
+        batch_id: int,
+        document_id: str | None,
+        trust_checked: bool,
     ) -> bool:
-        """Record one verdict once per (file, index); returns True when it was new."""
+        """Record one verdict once per (file, index); returns True when it was new. ``trust_checked``: it was
+        made against a trust store holding at least one anchor (``signatures.trust_checked``)."""
         return (
             self.add_signatures(
                 [verdict],
@@ -224,23 +232,42 @@ class Store:
                 item_name=item_name,
                 batch_id=batch_id,
                 document_id=document_id,
+                trust_checked=trust_checked,
             )
             == 1
         )
 
     def add_signatures(
-        self, verdicts: list[Verdict], *, payload_sha256: str, item_name: str, batch_id: int, document_id: str | None
+        self,
+        verdicts: list[Verdict],
+        *,
+        payload_sha256: str,
+        item_name: str,
+        batch_id: int,
+        document_id: str | None,
+        trust_checked: bool,
     ) -> int:
         """``add_signature`` for each verdict of one file; returns how many were new."""
         return self._signatures.add(
-            verdicts, payload_sha256=payload_sha256, item_name=item_name, batch_id=batch_id, document_id=document_id
+            verdicts,
+            payload_sha256=payload_sha256,
+            item_name=item_name,
+            batch_id=batch_id,
+            document_id=document_id,
+            trust_checked=trust_checked,
         )
 
     def new_document_signatures(
-        self, record: DocumentRecord, files: list[SignedFile], batch_id: int, batch_time: datetime
+        self,
+        record: DocumentRecord,
+        files: list[SignedFile],
+        batch_id: int,
+        batch_time: datetime,
+        *,
+        trust_checked: bool,
     ) -> NewSignatures:
         """The rows ``add_signatures`` would write for a new document's signed files (SHA-256, name, verdicts)."""
-        return self._signatures.for_new_document(record, files, batch_id, batch_time)
+        return self._signatures.for_new_document(record, files, batch_id, batch_time, trust_checked=trust_checked)
 
     def attach_payload(self, payload_sha256: str, document_id: str) -> None:
         """Give a signed file stored without a document (seen before its record) to that document."""

@@ -339,6 +339,12 @@ FROM unit_counters GROUP BY 1, 2;
     # outcome 'in progress', with how many items are committed (items_done) and which process is reading it
     # (owner, host:pid); a restart resumes after items_done, so every item is still counted once.
     "ALTER TABLE batches ADD COLUMN items_done INTEGER;\nALTER TABLE batches ADD COLUMN owner TEXT;",
+    # 9 (issue 16): whether each signature was judged against a trust store holding at least one anchor:
+    # 1 yes, 0 no (`--no-trust`, or a library call without a trust store), NULL stored before this migration.
+    # Re-verification finds the 0 rows through the partial index, which is empty (free to keep and to count
+    # in every summary) while every batch is ingested with a trust store.
+    "ALTER TABLE signatures ADD COLUMN trust_checked INTEGER;"
+    " CREATE INDEX signatures_not_trust_checked ON signatures(document_id) WHERE trust_checked = 0;",
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

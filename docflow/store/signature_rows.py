@@ -61,6 +61,8 @@ class SignatureRow:
     checks_json: str
     modification: str | None
     modification_permitted: int | None
+    trust_checked: int
+    """1: judged against a trust store with at least one anchor; 0: not (stored without a trust store)."""
 
     def values(self) -> tuple[object, ...]:
         """The row for ``executemany(SIGNATURE_INSERT, ...)``."""
@@ -138,7 +140,14 @@ FACT_COLUMNS = (
 
 
 def signature_row(
-    verdict: Verdict, payload_sha256: str, item_name: str, batch_id: int, document_id: str | None, belongs: bool | None
+    verdict: Verdict,
+    payload_sha256: str,
+    item_name: str,
+    batch_id: int,
+    document_id: str | None,
+    belongs: bool | None,
+    *,
+    trust_checked: bool,
 ) -> SignatureRow:
     checks = [{"name": c.name.value, "outcome": c.outcome.value, "detail": c.detail} for c in verdict.checks]
     return SignatureRow(
@@ -165,6 +174,7 @@ def signature_row(
         checks_json=json.dumps(checks, ensure_ascii=False),
         modification=verdict.modification.value if verdict.modification else None,
         modification_permitted=int_or_none(changes_permitted(verdict)),
+        trust_checked=int(trust_checked),
     )
 
 

@@ -46,44 +46,49 @@ class SignatureBook:
         self._ownership = ownership
 
     def add(
-        self, verdicts: list[Verdict], *, payload_sha256: str, item_name: str, batch_id: int, document_id: str | None
+        self,
+        verdicts: list[Verdict],
+        *,
+        payload_sha256: str,
+        item_name: str,
+        batch_id: int,
+        document_id: str | None,
+        trust_checked: bool,
     ) -> int:
         """Record each verdict of one file once per (file, index); returns how many were new.
+
+        ``trust_checked``: the verdicts were made against a trust store holding at least one anchor; rows made
+        without one are marked so, for the summary to count and re-verification to find.
 
         The document's signature facts (and so its counters) are refreshed once for the file, not once
         per signature: the same end state, for half the work on an NĐ 30 pair.
         """
         sender = self.sender(document_id)
-        new = sum(
-            self._insert(verdict, payload_sha256, item_name, batch_id, document_id, sender) for verdict in verdicts
-        )
+        new = 0
+        for verdict in verdicts:
+            belongs = self._ownership.belongs(signer_identity(verdict), sender)
+            row = signature_row(
+                verdict, payload_sha256, item_name, batch_id, document_id, belongs, trust_checked=trust_checked
+            )
+            new += self._insert(row, verdict, sender)
         if new and document_id is not None:
             with self._counters.changing(document_id):
                 self.refresh_facts(document_id)
         return new
 
-    def _insert(
-        self,
-        verdict: Verdict,
-        payload_sha256: str,
-        item_name: str,
-        batch_id: int,
-        document_id: str | None,
-        sender: str | None,
-    ) -> bool:
-        belongs = self._ownership.belongs(signer_identity(verdict), sender)
+    def _insert(self, row: SignatureRow, verdict: Verdict, sender: str | None) -> bool:
         # Insert first and look only when nothing was inserted: a signature is almost always new.
-        row = signature_row(verdict, payload_sha256, item_name, batch_id, document_id, belongs)
         if not self._conn.execute(SIGNATURE_INSERT, row.values()).rowcount:
             existing = self._conn.execute(
                 "SELECT document_id FROM signatures WHERE payload_sha256 = ? AND idx = ?",
-                (payload_sha256, verdict.index),
+                (row.payload_sha256, verdict.index),
             ).fetchone()
-            if existing[0] is None and document_id is not None:
-                self.attach_payload(payload_sha256, document_id)
+            if existing[0] is None and row.document_id is not None:
+                self.attach_payload(row.payload_sha256, row.document_id)
             return False
         if verdict.signer_cert_sha256:
-            self._conn.execute(CERTIFICATE_UPSERT, certificate_row(verdict, sender if belongs else None).values())
+            unit = sender if row.belongs_to_sender else None
+            self._conn.execute(CERTIFICATE_UPSERT, certificate_row(verdict, unit).values())
         return True
 
     def sender(self, document_id: str | None) -> str | None:
@@ -131,7 +136,13 @@ class SignatureBook:
         )
 
     def for_new_document(
-        self, record: DocumentRecord, files: list[SignedFile], batch_id: int, batch_time: datetime
+        self,
+        record: DocumentRecord,
+        files: list[SignedFile],
+        batch_id: int,
+        batch_time: datetime,
+        *,
+        trust_checked: bool,
     ) -> NewSignatures:
         """The rows ``add`` would write for a new document's signed files (SHA-256, name, verdicts)."""
         sender = merged_values(None, record, batch_time)["sender"]
@@ -142,7 +153,17 @@ class SignatureBook:
         for payload_sha256, item_name, verdicts in files:
             for verdict in verdicts:
                 belongs = self._ownership.belongs(signer_identity(verdict), sender)
-                rows.append(signature_row(verdict, payload_sha256, item_name, batch_id, record.document_id, belongs))
+                rows.append(
+                    signature_row(
+                        verdict,
+                        payload_sha256,
+                        item_name,
+                        batch_id,
+                        record.document_id,
+                        belongs,
+                        trust_checked=trust_checked,
+                    )
+                )
                 if verdict.signer_cert_sha256:
                     certificates.append(certificate_row(verdict, sender if belongs else None))
                 facts.append(signature_fact(verdict, payload_sha256, belongs))
