@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from docflow.cli.verify_run import Checked, checked, jobs_of, verify_job
+from docflow.cli.verify_run import Checked, Job, checked, jobs_of, verify_job
 from docflow.safe_text import cell, markup_safe
 from signatures import TrustStore, Verdict
 from signatures.modification import changes_permitted, describe
@@ -62,8 +63,12 @@ def verify(files: tuple[Path, ...], content: Path | None, trust_dir: Path | None
     if content is not None and (len(files) != 1 or files[0].is_dir()):
         raise click.UsageError("--content pairs with exactly one signature file")
     trust = _trust_store(trust_dir, Console(stderr=True))
-    results = checked(jobs_of(files, content), partial(verify_job, trust=trust), workers)
-    all_passed = _print_json(results) if as_json else _print_tables(results)
+    jobs = jobs_of(files, content)
+    if as_json:
+        # Each worker renders its files' lines: the one process printing them does little more than write.
+        all_passed = _print_json(checked(jobs, partial(_json_of, trust=trust), workers))
+    else:
+        all_passed = _print_tables(checked(jobs, partial(verify_job, trust=trust), workers))
     raise SystemExit(0 if all_passed else 1)
 
 
@@ -76,22 +81,35 @@ def _trust_store(trust_dir: Path | None, console: Console) -> TrustStore:
     return trust
 
 
-def _accepted(result: Checked) -> bool:
-    if not result.verdicts:
-        return result.job.signed_content  # the document of a detached signature, judged through it
-    return all(verdict.passed and changes_permitted(verdict) is not False for verdict in result.verdicts)
+@dataclass(frozen=True)
+class _Lines:
+    """One file's JSON lines, and whether it was accepted."""
+
+    accepted: bool
+    text: str
 
 
-def _print_json(results: Iterable[Checked]) -> bool:
+def _accepted(job: Job, verdicts: list[Verdict]) -> bool:
+    if not verdicts:
+        return job.signed_content  # the document of a detached signature, judged through it
+    return all(verdict.passed and changes_permitted(verdict) is not False for verdict in verdicts)
+
+
+def _json_of(job: Job, trust: TrustStore) -> _Lines:
+    verdicts = verify_job(job, trust)
+    lines = [json.dumps({"file": str(job.path), **verdict.to_json()}, ensure_ascii=False) for verdict in verdicts]
+    if not verdicts and not job.signed_content:
+        lines.append(json.dumps({"file": str(job.path), **_UNSIGNED}, ensure_ascii=False))
+    return _Lines(_accepted(job, verdicts), "\n".join(lines))
+
+
+def _print_json(results: Iterable[Checked[_Lines]]) -> bool:
     """One line per signature, printed as each file is done; whether every file was accepted."""
     all_passed = True
-    for result in results:
-        all_passed &= _accepted(result)
-        path = result.job.path
-        for verdict in result.verdicts:
-            click.echo(json.dumps({"file": str(path), **verdict.to_json()}, ensure_ascii=False))
-        if not result.verdicts and not result.job.signed_content:
-            click.echo(json.dumps({"file": str(path), **_UNSIGNED}, ensure_ascii=False))
+    for checked_file in results:
+        all_passed &= checked_file.result.accepted
+        if checked_file.result.text:
+            click.echo(checked_file.result.text)
     return all_passed
 
 
@@ -99,17 +117,17 @@ _UNSIGNED = {"index": None, "indication": None, "subindication": None, "reason":
 _COLUMNS = ("File", "#", "Indication", "Signer", "Kind", "Signed at", "Whole file", "Changed after", "Reason")
 
 
-def _print_tables(results: Iterable[Checked]) -> bool:
+def _print_tables(results: Iterable[Checked[list[Verdict]]]) -> bool:
     """A table per ``_TABLE_FILES`` files, printed as each is filled; whether every file was accepted."""
     all_passed = True
     table, first, count = _table(1), 1, 0
-    for count, result in enumerate(results, start=1):
-        all_passed &= _accepted(result)
-        path = result.job.path
-        if not result.verdicts and not result.job.signed_content:
-            table.add_row(cell(path.name), "-", "[red]NO SIGNATURE[/red]", "", "", "", "", "", _NO_SIGNATURE)
-        for verdict in result.verdicts:
-            table.add_row(*_row(path, verdict))
+    for count, checked_file in enumerate(results, start=1):
+        job, verdicts = checked_file.job, checked_file.result
+        all_passed &= _accepted(job, verdicts)
+        if not verdicts and not job.signed_content:
+            table.add_row(cell(job.path.name), "-", "[red]NO SIGNATURE[/red]", "", "", "", "", "", _NO_SIGNATURE)
+        for verdict in verdicts:
+            table.add_row(*_row(job.path, verdict))
         if count % _TABLE_FILES == 0:
             Console().print(table)
             table, first = _table(count + 1), count + 1

@@ -17,12 +17,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 from signatures import TrustStore, Verdict, verify_file
 
 __all__ = ["Checked", "Job", "checked", "jobs_of", "verify_job"]
+
+R = TypeVar("R")
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +47,11 @@ class Job:
 
 
 @dataclass(frozen=True)
-class Checked:
-    """One file's verdicts: empty when it carries no signature of its own."""
+class Checked(Generic[R]):
+    """One file and what the work made of it (its verdicts, or their printed form, made in a worker)."""
 
     job: Job
-    verdicts: list[Verdict]
+    result: R
 
 
 def jobs_of(arguments: Sequence[Path], content: Path | None = None) -> Iterator[Job]:
@@ -62,73 +64,60 @@ def jobs_of(arguments: Sequence[Path], content: Path | None = None) -> Iterator[
         if path.is_dir():
             yield from _walk(path)
         else:
-            yield _job(path, lambda candidate: str(candidate) in named)
+            yield _job(path, str(path), named)
 
 
 def _walk(folder: Path) -> Iterator[Job]:
     for root, folders, names in os.walk(folder):
         folders.sort()
-        beside = partial(_name_in, set(names))
+        present = set(names)
         for name in sorted(names):
-            yield _job(Path(root, name), beside)
+            yield _job(Path(root, name), name, present)
 
 
-def _name_in(names: set[str], candidate: Path) -> bool:
-    return candidate.name in names
-
-
-def _job(path: Path, present: Callable[[Path], bool]) -> Job:
-    if path.suffix.lower() == _SIGNATURE_SUFFIX:
-        partner = path.with_suffix("")
-        return Job(path, partner if present(partner) else None)
-    return Job(path, signed_content=present(path.with_name(path.name + _SIGNATURE_SUFFIX)))
+def _job(path: Path, name: str, present: set[str]) -> Job:
+    """``name`` is the path's last part, or the whole path as given, as ``present`` holds them."""
+    if name[-len(_SIGNATURE_SUFFIX) :].lower() == _SIGNATURE_SUFFIX:
+        partner = name[: -len(_SIGNATURE_SUFFIX)]
+        return Job(path, path.with_name(path.name[: -len(_SIGNATURE_SUFFIX)]) if partner in present else None)
+    return Job(path, signed_content=name + _SIGNATURE_SUFFIX in present)
 
 
 def verify_job(job: Job, trust: TrustStore) -> list[Verdict]:
-    if job.signed_content and not _is_pdf(job.path):
+    if job.signed_content and job.path.suffix.lower() != ".pdf":
         return []  # the document of a detached signature, with no place for signatures of its own
     return verify_file(job.path, job.content, trust=trust)
 
 
-def _is_pdf(path: Path) -> bool:
-    if path.suffix.lower() == ".pdf":
-        return True
-    try:
-        with path.open("rb") as file:
-            return file.read(1024).lstrip()[:5] == b"%PDF-"
-    except OSError:
-        return True  # unreadable: let the verifier say so
-
-
 # -- on every core ----------------------------------------------------------------------------------
 
-_worker_verify: Callable[[Job], list[Verdict]] | None = None
+_worker_work: Callable[[Job], Any] | None = None
 """Set in each worker by its initializer, once, before any task."""
 
 
-def _start_worker(verify: Callable[[Job], list[Verdict]]) -> None:
+def _start_worker(work: Callable[[Job], Any]) -> None:
     # Inherited through fork with the trust store it closes over, never pickled (a TrustStore cannot be).
-    global _worker_verify
-    _worker_verify = verify
+    global _worker_work
+    _worker_work = work
 
 
-def _verify_chunk(jobs: list[Job]) -> list[list[Verdict]]:
-    assert _worker_verify is not None, "a verification worker ran a task before its initializer"
-    return [_worker_verify(job) for job in jobs]
+def _work_chunk(jobs: list[Job]) -> list[Any]:
+    assert _worker_work is not None, "a verification worker ran a task before its initializer"
+    return [_worker_work(job) for job in jobs]
 
 
-def checked(jobs: Iterable[Job], verify: Callable[[Job], list[Verdict]], workers: int) -> Iterator[Checked]:
+def checked(jobs: Iterable[Job], work: Callable[[Job], R], workers: int) -> Iterator[Checked[R]]:
     """Each job's verdicts, in the jobs' order, each as soon as it and every job before it is done."""
     jobs = iter(jobs)
     first = _take(jobs, _CHUNK_FILES)
     if workers <= 1 or len(first) < _CHUNK_FILES or "fork" not in multiprocessing.get_all_start_methods():
-        yield from (Checked(job, verify(job)) for job in first)
-        yield from (Checked(job, verify(job)) for job in jobs)
+        yield from (Checked(job, work(job)) for job in first)
+        yield from (Checked(job, work(job)) for job in jobs)
         return
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(verify,)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(work,)) as pool:
         try:
-            yield from _pooled(pool, first, jobs, verify, workers * _CHUNKS_PER_WORKER)
+            yield from _pooled(pool, first, jobs, work, workers * _CHUNKS_PER_WORKER)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
@@ -137,30 +126,28 @@ def _pooled(
     pool: ProcessPoolExecutor,
     first: list[Job],
     jobs: Iterator[Job],
-    verify: Callable[[Job], list[Verdict]],
+    work: Callable[[Job], R],
     window: int,
-) -> Iterator[Checked]:
-    in_flight: deque[tuple[list[Job], Future[list[list[Verdict]]] | None]] = deque()
+) -> Iterator[Checked[R]]:
+    in_flight: deque[tuple[list[Job], Future[list[R]] | None]] = deque()
     chunk = first
     while chunk or in_flight:
         while chunk and len(in_flight) < window:
             in_flight.append((chunk, _submit(pool, chunk)))
             chunk = _take(jobs, _CHUNK_FILES)
         done, future = in_flight.popleft()
-        for job, verdicts in zip(done, _results(done, future, verify)):
+        for job, verdicts in zip(done, _results(done, future, work)):
             yield Checked(job, verdicts)
 
 
-def _submit(pool: ProcessPoolExecutor, chunk: list[Job]) -> Future[list[list[Verdict]]] | None:
+def _submit(pool: ProcessPoolExecutor, chunk: list[Job]) -> Future[list[R]] | None:
     try:
-        return pool.submit(_verify_chunk, chunk)
+        return pool.submit(_work_chunk, chunk)
     except (BrokenProcessPool, RuntimeError):
         return None  # verified here instead
 
 
-def _results(
-    chunk: list[Job], future: Future[list[list[Verdict]]] | None, verify: Callable[[Job], list[Verdict]]
-) -> list[list[Verdict]]:
+def _results(chunk: list[Job], future: Future[list[R]] | None, work: Callable[[Job], R]) -> list[R]:
     if future is not None:
         try:
             return future.result()
@@ -169,7 +156,7 @@ def _results(
             log.warning("a verification worker stopped; verifying %s and the rest here", chunk[0].path.name)
         except Exception as error:  # noqa: BLE001 - e.g. a result that would not unpickle: retry here
             log.warning("verifying %s in a worker failed (%r); verifying it here", chunk[0].path.name, error)
-    return [verify(job) for job in chunk]
+    return [work(job) for job in chunk]
 
 
 def _take(jobs: Iterator[Job], count: int) -> list[Job]:
