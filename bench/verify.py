@@ -299,6 +299,7 @@ def main() -> None:
         by_workers = command_rates(command_pairs, Path(temp), trust_dir, [1, args.workers], 1 if args.quick else 3)
         limit, single = rates["limit"], by_workers[1]
         rows.append(Row("`docflow verify` command, 1 worker", single, "sig/s", "machine limit", limit, 0.5))
+        rows.append(Row("`docflow verify` command, 1 worker", single, "sig/s", "in-process CMS", rates["cms"]))
         rows.append(
             Row(
                 f"`docflow verify` command, {args.workers} workers",
