@@ -107,7 +107,7 @@ def _work_chunk(jobs: list[Job]) -> list[Any]:
 
 
 def checked(jobs: Iterable[Job], work: Callable[[Job], R], workers: int) -> Iterator[Checked[R]]:
-    """Each job's verdicts, in the jobs' order, each as soon as it and every job before it is done."""
+    """What ``work`` makes of each job, in the jobs' order, each as soon as it and every job before it is done."""
     jobs = iter(jobs)
     first = _take(jobs, _CHUNK_FILES)
     if workers <= 1 or len(first) < _CHUNK_FILES or "fork" not in multiprocessing.get_all_start_methods():
