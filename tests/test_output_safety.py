@@ -23,6 +23,7 @@ from docflow.cli import main
 from docflow.cli.audit_view import render_trail
 from docflow.cli.certs_view import render_review
 from docflow.cli.summary_view import render_detail, render_summary, summary_csv, unit_detail
+from docflow.cli.verify_run import Checked, Job
 from docflow.reports.audit import audit_trail
 from docflow.reports.certs import review_certificates
 from docflow.reports.metrics import parse_period
@@ -147,7 +148,7 @@ def test_sql_and_units_tables_show_values_and_column_names_literally(db: Path, m
 def test_verify_table_shows_a_certificate_name_literally(monkeypatch: pytest.MonkeyPatch) -> None:
     out = io.StringIO()
     monkeypatch.setattr(cli_verify, "Console", lambda **_: Console(file=out, width=400, force_terminal=True))
-    cli_verify._print_table([(Path("cv.pdf"), [verdict(common_name=f"{LINK} {ESCAPES}")])])
+    cli_verify._print_tables([Checked(Job(Path("cv.pdf")), [verdict(common_name=f"{LINK} {ESCAPES}")])])
     _assert_literal(out.getvalue(), LINK)
 
 

@@ -1,11 +1,16 @@
 """``docflow verify``: verify signed files with the engine and print one row per signature.
 
-All files of one run share one trust store, loaded once, so the path cache stays warm.
+All files of one run share one trust store, loaded once (each worker process inherits it), so the path
+cache stays warm; results are printed as they come, in the order of the files (``verify_run``).
 """
 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import click
@@ -13,18 +18,22 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from docflow.cli.verify_run import Checked, Job, checked, jobs_of, verify_job
 from docflow.config import CONFIG_NAME, ConfigError, ConfigRefused, load_config
 from docflow.safe_text import cell, markup_safe
-from signatures import TrustStore, Verdict, verify_file
+from signatures import TrustStore, Verdict
 from signatures.modification import changes_permitted, describe
 
 __all__ = ["verify"]
 
 _STYLE = {"TOTAL_PASSED": "green", "TOTAL_FAILED": "red", "INDETERMINATE": "yellow"}
+_NO_SIGNATURE = "The file carries no digital signature."
+_TABLE_FILES = 50
+"""Files per printed table: a long run shows its first results at once, with the same columns."""
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--content",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -37,28 +46,41 @@ _STYLE = {"TOTAL_PASSED": "green", "TOTAL_FAILED": "red", "INDETERMINATE": "yell
     help="Trust-store directory: root and intermediate certificates and CRLs.",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per signature per line.")
-def verify(files: tuple[Path, ...], content: Path | None, trust_dir: Path | None, as_json: bool) -> None:
-    """Verify the digital signatures in FILE... (PDF, .p7s with its document, .p7m, S/MIME .eml).
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=os.cpu_count() or 1,
+    show_default="the CPU count",
+    help="Processes verifying at once; the output keeps the order of the files.",
+)
+def verify(files: tuple[Path, ...], content: Path | None, trust_dir: Path | None, as_json: bool, workers: int) -> None:
+    """Verify the digital signatures in FILE... (PDF, .p7s with its document, .p7m, S/MIME .eml) or under a folder.
 
+    A .p7s is paired with the file named without ".p7s" beside it; that file is then its signed content,
+    not an unsigned document. Results are printed as each file is verified, in the order given.
     Exits 0 when every signature is TOTAL_PASSED and nothing its PDF's signatures do not allow changed
     after them (see docs/signatures.md, "Changes after signing"), 1 otherwise.
     """
-    if content is not None and len(files) != 1:
+    if content is not None and (len(files) != 1 or files[0].is_dir()):
         raise click.UsageError("--content pairs with exactly one signature file")
     console = Console(stderr=True)
-    trust_dir = trust_dir or configured_trust_dir(console)
+    trust = _trust_store(trust_dir or configured_trust_dir(console), console)
+    jobs = jobs_of(files, content)
+    if as_json:
+        # Each worker renders its files' lines: the one process printing them does little more than write.
+        all_passed = _print_json(checked(jobs, partial(_json_of, trust=trust), workers))
+    else:
+        all_passed = _print_tables(checked(jobs, partial(verify_job, trust=trust), workers))
+    raise SystemExit(0 if all_passed else 1)
+
+
+def _trust_store(trust_dir: Path | None, console: Console) -> TrustStore:
     if trust_dir is None:
         console.print("[yellow]No --trust directory: no signature can chain to a trusted root.[/yellow]")
     trust = TrustStore.load(trust_dir) if trust_dir else TrustStore.from_objects([])
     for problem in trust.problems:
         console.print(f"[yellow]trust store: {markup_safe(problem)}[/yellow]")
-    results = [(path, verify_file(path, content, trust=trust)) for path in files]
-    if as_json:
-        _print_json(results)
-    else:
-        _print_table(results)
-    all_passed = all(verdicts and all(_accepted(v) for v in verdicts) for _, verdicts in results)
-    raise SystemExit(0 if all_passed else 1)
+    return trust
 
 
 def configured_trust_dir(console: Console) -> Path | None:
@@ -75,49 +97,66 @@ def configured_trust_dir(console: Console) -> Path | None:
     return None
 
 
-def _accepted(verdict: Verdict) -> bool:
-    return verdict.passed and changes_permitted(verdict) is not False
+@dataclass(frozen=True)
+class _Lines:
+    """One file's JSON lines, and whether it was accepted."""
+
+    accepted: bool
+    text: str
 
 
-def _print_json(results: list[tuple[Path, list[Verdict]]]) -> None:
-    for path, verdicts in results:
+def _accepted(job: Job, verdicts: list[Verdict]) -> bool:
+    if not verdicts:
+        return job.signed_content  # the document of a detached signature, judged through it
+    return all(verdict.passed and changes_permitted(verdict) is not False for verdict in verdicts)
+
+
+def _json_of(job: Job, trust: TrustStore) -> _Lines:
+    verdicts = verify_job(job, trust)
+    lines = [json.dumps({"file": str(job.path), **verdict.to_json()}, ensure_ascii=False) for verdict in verdicts]
+    if not verdicts and not job.signed_content:
+        lines.append(json.dumps({"file": str(job.path), **_UNSIGNED}, ensure_ascii=False))
+    return _Lines(_accepted(job, verdicts), "\n".join(lines))
+
+
+def _print_json(results: Iterable[Checked[_Lines]]) -> bool:
+    """One line per signature, printed as each file is done; whether every file was accepted."""
+    all_passed = True
+    for checked_file in results:
+        all_passed &= checked_file.result.accepted
+        if checked_file.result.text:
+            click.echo(checked_file.result.text)
+    return all_passed
+
+
+_UNSIGNED = {"index": None, "indication": None, "subindication": None, "reason": _NO_SIGNATURE}
+_COLUMNS = ("File", "#", "Indication", "Signer", "Kind", "Signed at", "Whole file", "Changed after", "Reason")
+
+
+def _print_tables(results: Iterable[Checked[list[Verdict]]]) -> bool:
+    """A table per ``_TABLE_FILES`` files, printed as each is filled; whether every file was accepted."""
+    all_passed = True
+    table, first, count = _table(1), 1, 0
+    for count, checked_file in enumerate(results, start=1):
+        job, verdicts = checked_file.job, checked_file.result
+        all_passed &= _accepted(job, verdicts)
+        if not verdicts and not job.signed_content:
+            table.add_row(cell(job.path.name), "-", "[red]NO SIGNATURE[/red]", "", "", "", "", "", _NO_SIGNATURE)
         for verdict in verdicts:
-            click.echo(json.dumps({"file": str(path), **verdict.to_json()}, ensure_ascii=False))
-        if not verdicts:
-            click.echo(
-                json.dumps(
-                    {
-                        "file": str(path),
-                        "index": None,
-                        "indication": None,
-                        "subindication": None,
-                        "reason": "The file carries no digital signature.",
-                    },
-                    ensure_ascii=False,
-                )
-            )
+            table.add_row(*_row(job.path, verdict))
+        if count % _TABLE_FILES == 0:
+            Console().print(table)
+            table, first = _table(count + 1), count + 1
+    if count == 0 or count >= first:
+        Console().print(table)
+    return all_passed
 
 
-def _print_table(results: list[tuple[Path, list[Verdict]]]) -> None:
-    table = Table(title="Signatures")
-    for column in ("File", "#", "Indication", "Signer", "Kind", "Signed at", "Whole file", "Changed after", "Reason"):
+def _table(first: int) -> Table:
+    table = Table(title="Signatures" if first == 1 else f"Signatures (from file {first})")
+    for column in _COLUMNS:
         table.add_column(column, overflow="fold")
-    for path, verdicts in results:
-        if not verdicts:
-            table.add_row(
-                cell(path.name),
-                "-",
-                "[red]NO SIGNATURE[/red]",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "The file carries no digital signature.",
-            )
-        for verdict in verdicts:
-            table.add_row(*_row(path, verdict))
-    Console().print(table)
+    return table
 
 
 def _row(path: Path, verdict: Verdict) -> tuple[str | Text, ...]:
