@@ -20,7 +20,7 @@ from rich.table import Table
 # Run as `python bench/NAME.py` from the repo root: make the repo importable without installing.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-__all__ = ["Row", "parse_args", "rate", "print_rows", "console"]
+__all__ = ["Row", "parse_args", "rate", "print_rows", "console", "pyhanko_context"]
 
 console = Console()
 
@@ -87,3 +87,24 @@ def print_rows(title: str, rows: list[Row]) -> None:
         )
     console.print(table)
     console.print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+
+
+def pyhanko_context(trust_dir: Path | None, revocation_mode: str = "hard-fail") -> object:
+    """A pyHanko ValidationContext over the same trust directory docflow reads (pyHanko is optional)."""
+    from asn1crypto import pem
+    from asn1crypto import x509 as asn1_x509
+    from pyhanko_certvalidator import ValidationContext
+
+    certificates, crls = [], []
+    for file in sorted(trust_dir.iterdir()) if trust_dir else []:
+        raw = file.read_bytes()
+        der = pem.unarmor(raw)[2] if raw.lstrip().startswith(b"-----BEGIN") else raw
+        (crls if ".crl" in file.name else certificates).append(der)
+    parsed = [asn1_x509.Certificate.load(der) for der in certificates]
+    return ValidationContext(
+        trust_roots=[c for c in parsed if c.self_signed != "no"],
+        other_certs=[c for c in parsed if c.self_signed == "no"],
+        crls=crls,
+        allow_fetching=False,
+        revocation_mode=revocation_mode,
+    )

@@ -204,23 +204,9 @@ def _status_facts(name: str, index: int, status: object, modification: str | Non
 
 
 def _pyhanko_context(trust: Path | None) -> object:
-    from asn1crypto import pem
-    from asn1crypto import x509 as asn1_x509
-    from pyhanko_certvalidator import ValidationContext
+    from _common import pyhanko_context  # the worker runs as a script from bench/
 
-    certificates, crls = [], []
-    for file in sorted(trust.iterdir()) if trust else []:
-        raw = file.read_bytes()
-        der = pem.unarmor(raw)[2] if raw.lstrip().startswith(b"-----BEGIN") else raw
-        (crls if ".crl" in file.name else certificates).append(der)
-    parsed = [asn1_x509.Certificate.load(der) for der in certificates]
-    return ValidationContext(
-        trust_roots=[c for c in parsed if c.self_signed != "no"],
-        other_certs=[c for c in parsed if c.self_signed == "no"],
-        crls=crls,
-        allow_fetching=False,
-        revocation_mode="soft-fail",
-    )
+    return pyhanko_context(trust, revocation_mode="soft-fail")
 
 
 # -- running chunks with a time limit ------------------------------------------------------------

@@ -33,9 +33,8 @@ from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from _common import Row, parse_args, print_rows, rate
-from asn1crypto import cms, pem
-from asn1crypto import x509 as asn1_x509
+from _common import Row, parse_args, print_rows, pyhanko_context, rate
+from asn1crypto import cms
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
@@ -99,30 +98,6 @@ def docflow_pdf_work(documents: list[bytes], trust: TrustStore) -> callable:
             assert len(verdicts) == 2 and all(v.passed for v in verdicts), [v.reason for v in verdicts]
 
     return work
-
-
-def pyhanko_context(trust_dir: Path):  # noqa: ANN201 - pyHanko is optional
-    """One shared ValidationContext over the same trust directory docflow reads."""
-    from pyhanko_certvalidator import ValidationContext
-
-    certificates, crls = [], []
-    for file in sorted(trust_dir.iterdir()):
-        der = _der(file.read_bytes())
-        (crls if ".crl" in file.name else certificates).append(der)
-    parsed = [asn1_x509.Certificate.load(der) for der in certificates]
-    return ValidationContext(
-        trust_roots=[c for c in parsed if c.self_signed != "no"],
-        other_certs=[c for c in parsed if c.self_signed == "no"],
-        crls=crls,
-        allow_fetching=False,
-        revocation_mode="hard-fail",
-    )
-
-
-def _der(data: bytes) -> bytes:
-    if data.lstrip().startswith(b"-----BEGIN"):
-        return pem.unarmor(data)[2]
-    return data
 
 
 def pyhanko_cms_work(pairs: list[tuple[bytes, bytes]], trust_dir: Path) -> callable:

@@ -25,6 +25,7 @@ from docflow.readers.limits import MiB
 from docflow.records import BatchItem, RejectedItem, SignedPayload
 
 __all__ = [
+    "DAMAGED_MEMBER_ERRORS",
     "ACCEPTED",
     "SIGNED_KINDS",
     "BatchUnreadable",
@@ -75,6 +76,18 @@ class BatchUnreadable(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+DAMAGED_MEMBER_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    ValueError,  # a member header offset pointing outside the file ("negative seek value")
+    NotImplementedError,
+    RuntimeError,
+)
+"""What reading a damaged (or oddly compressed) zip member raises, at its start or part-way through."""
 
 
 class MemberRejected(Exception):
@@ -169,15 +182,7 @@ class _BoundedStream(io.RawIOBase):
         try:
             data = self._stream.read(len(buffer))
         # The errors ``ZipContainer.read`` turns into a rejection, met here part-way through the member.
-        except (
-            zipfile.BadZipFile,
-            zlib.error,
-            EOFError,
-            OSError,
-            ValueError,
-            NotImplementedError,
-            RuntimeError,
-        ) as error:
+        except DAMAGED_MEMBER_ERRORS as error:
             raise MemberRejected(
                 f"it could not be read whole ({error}); the file is damaged — ask for a new copy"
             ) from error

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from docflow.readers.archive import (
+    DAMAGED_MEMBER_ERRORS,
     SIGNED_KINDS,
     Budget,
     BudgetExceeded,
@@ -137,15 +138,7 @@ class ZipContainer:
         lying = "it unpacks to more bytes than the zip header declares; the archive may be hostile"
         try:
             return bounded(self.archive.open(info), min(info.file_size, self.limits.max_member_bytes), budget, lying)
-        except (
-            zipfile.BadZipFile,
-            zlib.error,
-            EOFError,
-            OSError,
-            ValueError,
-            NotImplementedError,
-            RuntimeError,
-        ) as error:
+        except DAMAGED_MEMBER_ERRORS as error:
             raise MemberRejected(
                 f"it could not be unpacked ({error}); the zip is damaged — ask for a new copy"
             ) from error
