@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner, Result
 from helpers.ingest import write_edxml
 
@@ -15,13 +14,6 @@ from docflow.cli import main
 GOOD_REGISTER = "unit_code,direction,number,notation,date,channel\n000.00.01.H04,out,7,UBND-VP,2026-03-02,paper\n"
 WRONG_HEADERS = "ma,huong,so\n000.00.01.H04,out,7\n"
 JSON_KEYS = ["file", "sha256", "outcome", "documents", "signatures", "rejected_items", "reason"]
-
-
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)  # no docflow.toml from the developer's working directory
-    monkeypatch.setenv("COLUMNS", "200")
-    return tmp_path
 
 
 def _ingest(workdir: Path, *paths: Path, trust: Path | None = None, json_out: bool = True) -> Result:

@@ -14,6 +14,7 @@ import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import tzinfo
 from pathlib import Path
 from types import FrameType
 
@@ -53,6 +54,8 @@ class _Defaults:
     options: IngestOptions
     settle_seconds: float
     poll_interval: float
+    zone: tzinfo
+    """Where times are shown to people (``[display] timezone``)."""
 
 
 def _defaults() -> _Defaults:
@@ -71,6 +74,7 @@ def _defaults() -> _Defaults:
         ),
         settle_seconds=config.watch.settle_seconds,
         poll_interval=config.watch.poll_interval,
+        zone=config.display.zone,
     )
 
 
@@ -240,7 +244,7 @@ def ingest(
                 before = store_marks(store.conn)
                 judged = judge(store, _ingest_one(path, store, trust_store, options, console), before)
                 worst = max(worst, judged.exit_code)
-                print_outcome(judged, as_json, None)
+                print_outcome(judged, as_json, defaults.zone)
     raise SystemExit(int(worst))
 
 
