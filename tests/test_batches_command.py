@@ -128,3 +128,15 @@ def test_ingest_says_when_a_duplicate_was_processed_in_people_time(db: Path, wor
     stored = json.loads(_run("batches", "--db", str(db), "--json").stdout)[0]["processed_at"]
     shown = datetime.fromisoformat(stored).astimezone(load_config().display.zone).strftime("%d/%m/%Y %H:%M:%S")
     assert f"already processed on {shown} as rows.csv (ingested)" in result.output
+
+
+def test_stored_text_is_printed_inert(workdir: Path) -> None:
+    path = workdir / "d.db"
+    with Store.open(path) as store, store.transaction():
+        store.conn.execute(
+            "INSERT INTO batches (file_name, sha256, size_bytes, kind, received_at, processed_at, outcome, reason)"
+            " VALUES (?, 'ab', 1, 'file', '2026-12-04T07:00:00+00:00', '2026-12-04T07:00:01+00:00', 'rejected', ?)",
+            ("a\x1b[2Jb.csv", "bad \x1b]8;;http://x\x07link\x1b]8;;\x07 [bold]x[/bold]"),
+        )
+    shown = _run("batches", "--db", str(path)).output
+    assert "\x1b" not in shown and "ab.csv" in shown and "[bold]x[/bold]" in shown
