@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from helpers.ingest import write_edxml
 
 from docflow.cli import main
 from docflow.config import CONFIG_NAME, ConfigError, load_config
 from docflow.ingest.run import ingest_batch
 from docflow.store.core import Store
+from signatures import TrustStore
 
 GOOD = "unit_code,direction,number,notation,date,channel\n000.00.01.H04,out,{n},UBND-VP,2026-03-02,paper\n"
 WRONG_HEADERS = "ma,huong,so\n000.00.01.H04,out,7\n"
@@ -140,3 +142,26 @@ def test_stored_text_is_printed_inert(workdir: Path) -> None:
         )
     shown = _run("batches", "--db", str(path)).output
     assert "\x1b" not in shown and "ab.csv" in shown and "[bold]x[/bold]" in shown
+
+
+def test_problems_lists_only_batches_with_something_refused_or_not_passed(
+    workdir: Path, signing: object, person: object, untrusted_person: object, trust: TrustStore
+) -> None:
+    pdf = signing.make_pdf("Công văn", ["Điều 1."])  # type: ignore[attr-defined]
+    path = workdir / "d.db"
+    with Store.open(path) as store:
+        for number, (name, signer) in enumerate((("good", person), ("untrusted", untrusted_person))):
+            signed = signing.sign_pdf(pdf, signer)  # type: ignore[attr-defined]
+            batch = write_edxml(workdir / name / "cv.edxml", number=str(number), attachment=("cv.pdf", signed)).parent
+            ingest_batch(batch, store, trust, received_at=datetime(2026, 12, 4, number, tzinfo=UTC))
+        _take(store, workdir / "rows.csv", BAD_ROWS, datetime(2026, 12, 4, 5, tzinfo=UTC))
+        _take(store, workdir / "fine.csv", GOOD.format(n=4), datetime(2026, 12, 4, 6, tzinfo=UTC))
+        _take(store, workdir / "bad.zip", b"not a zip", datetime(2026, 12, 4, 7, tzinfo=UTC))
+    listed = json.loads(_run("batches", "--db", str(path), "--problems", "--json").stdout)
+    assert [(entry["file"], entry["signatures_not_passed"]) for entry in listed] == [
+        ("bad.zip", 0),
+        ("rows.csv", 0),
+        ("untrusted", 1),
+    ]
+    table = _run("batches", "--db", str(path), "--problems").output
+    assert "1 (1 did not pass)" in table and "fine.csv" not in table and "good" not in table

@@ -53,18 +53,23 @@ def _since(text: str | None) -> date | None:
 @click.option("--since", "since_text", metavar="DATE", help=f"Batches received from this day on: {_SINCE_FORMS}.")
 @click.option("--outcome", type=click.Choice(OUTCOMES), help="Only batches with this outcome.")
 @click.option(
+    "--problems", is_flag=True, help="Only batches refused whole, with refused items, or signatures that did not pass."
+)
+@click.option(
     "--limit",
     type=click.IntRange(min=1),
     default=None,
     help=f"At most this many (default: {DEFAULT_LIMIT} without --since, all with it).",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON array, ISO 8601 times with the offset.")
-def batches(db: Path | None, since_text: str | None, outcome: str | None, limit: int | None, as_json: bool) -> None:
+def batches(
+    db: Path | None, since_text: str | None, outcome: str | None, problems: bool, limit: int | None, as_json: bool
+) -> None:
     """The recent batches, newest first: outcome, counts, signatures that did not pass, the first reasons."""
     config = _config()
     since = _since(since_text)
     zone = config.display.zone
-    query = BatchQuery(since, outcome, limit or (None if since else DEFAULT_LIMIT), zone)
+    query = BatchQuery(since, outcome, limit or (None if since else DEFAULT_LIMIT), zone, problems)
     try:
         conn = open_readonly(db or Path(config.db_path))
     except ReadOnlyError as error:

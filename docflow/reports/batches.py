@@ -7,6 +7,7 @@ the signatures that did not pass and the first reasons its items were refused (`
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -91,13 +92,14 @@ class BatchEntry:
 
 @dataclass(frozen=True)
 class BatchQuery:
-    """Which batches to list: received on or after ``since`` (a day in ``zone``), of one ``outcome``, at most
-    ``limit`` (None: all), newest first."""
+    """Which batches to list: received on or after ``since`` (a day in ``zone``), of one ``outcome``, only those
+    with something refused or not passed (``problems``), at most ``limit`` (None: all), newest first."""
 
     since: date | None = None
     outcome: str | None = None
     limit: int | None = DEFAULT_LIMIT
     zone: tzinfo | None = None
+    problems: bool = False
 
 
 @dataclass(frozen=True)
@@ -128,12 +130,26 @@ def recent_batches(conn: sqlite3.Connection, query: BatchQuery) -> tuple[BatchEn
     if query.outcome is not None:
         conditions.append("outcome = ?")
         values.append(query.outcome)
+    if query.problems:
+        conditions.append("(outcome = 'rejected' OR rejected_items > 0 OR id IN (SELECT value FROM json_each(?)))")
+        values.append(json.dumps(sorted(_batches_with_failed_signatures(conn))))
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     limit = " LIMIT ?" if query.limit is not None else ""
     if query.limit is not None:
         values.append(query.limit)
     rows = conn.execute(f"{_SELECT}{where} ORDER BY datetime(received_at) DESC, id DESC{limit}", values)
     return _completed(conn, [_entry(row) for row in rows])
+
+
+def _batches_with_failed_signatures(conn: sqlite3.Connection) -> set[int]:
+    """Every batch with a signature that did not pass: one pass over the signatures (no index on batch_id)."""
+    rows = conn.execute(
+        "SELECT batch_id, indication, subindication, trust_checked, COUNT(*) FROM signatures"
+        " WHERE indication != 'TOTAL_PASSED' GROUP BY 1, 2, 3, 4"
+    )
+    return {
+        batch_id for batch_id, indication, sub, checked, count in rows if _not_passed(indication, sub, checked, count)
+    }
 
 
 def batch_entry(conn: sqlite3.Connection, sha256: str, after: StoreMarks = StoreMarks()) -> BatchEntry | None:
