@@ -13,6 +13,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from datetime import tzinfo
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, cast
@@ -23,11 +24,21 @@ from docflow.readers.limits import Limits
 from docflow.readers.register import COLUMN_ALIASES
 from docflow.reports.metrics import LEVELS
 from docflow.safe_text import for_terminal
+from docflow.times import DEFAULT_TIMEZONE, people_zone
 
-__all__ = ["Config", "ConfigError", "ConfigRefused", "WatchConfig", "SummaryConfig", "load_config", "CONFIG_NAME"]
+__all__ = [
+    "Config",
+    "ConfigError",
+    "ConfigRefused",
+    "WatchConfig",
+    "SummaryConfig",
+    "DisplayConfig",
+    "load_config",
+    "CONFIG_NAME",
+]
 
 CONFIG_NAME = "docflow.toml"
-_SECTIONS = ("paths", "limits", "register", "watch", "summary", "signatures")
+_SECTIONS = ("paths", "limits", "register", "watch", "summary", "signatures", "display")
 _PATH_KEYS = {"inbox": "inbox", "db": "docflow.db", "trust": "trust"}
 _SIGNER_KINDS = ("person", "organisation")
 _MAX_WHOLE = 2**63 - 1
@@ -62,6 +73,16 @@ class SummaryConfig:
 
 
 @dataclass(frozen=True)
+class DisplayConfig:
+    timezone: str = DEFAULT_TIMEZONE
+    """The IANA zone times are shown to people in (dd/mm/yyyy HH:MM:SS); JSON and the store keep the offset."""
+
+    @property
+    def zone(self) -> tzinfo:
+        return people_zone(self.timezone)
+
+
+@dataclass(frozen=True)
 class Config:
     inbox_path: Path
     db_path: Path
@@ -73,6 +94,7 @@ class Config:
     summary: SummaryConfig = field(default_factory=SummaryConfig)
     kind_overrides: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     """Signer certificate SHA-256 (hex, lower case) → ``person`` or ``organisation``."""
+    display: DisplayConfig = DisplayConfig()
     source: Path | None = None
     """The toml file read, or None when defaults were used."""
 
@@ -108,6 +130,7 @@ def _from_table(table: Mapping[str, Any], base: Path, source: Path | None) -> Co
         watch=_watch(_section(table, "watch")),
         summary=_summary(_section(table, "summary")),
         kind_overrides=MappingProxyType(_kind_overrides(_section(table, "signatures"))),
+        display=_display(_section(table, "display")),
         source=source,
     )
 
@@ -270,3 +293,17 @@ def _kind_overrides(section: Mapping[str, Any]) -> dict[str, str]:
             )
         result[normalised] = kind
     return result
+
+
+def _display(section: Mapping[str, Any]) -> DisplayConfig:
+    _only(section, ("timezone",), "display")
+    if "timezone" not in section:
+        return DisplayConfig()
+    name = _text(section["timezone"], "display.timezone", "time zone name")
+    try:
+        people_zone(name)
+    except ValueError:
+        raise _refuse(
+            "display.timezone", name, "is not a time zone docflow knows", f'an IANA name such as "{DEFAULT_TIMEZONE}"'
+        ) from None
+    return DisplayConfig(name)

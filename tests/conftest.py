@@ -99,3 +99,12 @@ def store(tmp_path: Path) -> Iterator[Store]:
     """An empty store in the test's own folder, closed afterwards."""
     with Store.open(tmp_path / "docflow.db") as opened:
         yield opened
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working directory without docflow.toml or a ``trust`` folder, and a wide terminal without colour."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("NO_COLOR", "1")
+    return tmp_path

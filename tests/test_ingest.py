@@ -195,7 +195,7 @@ def test_cli_ingest_json_lines_and_exit_codes(tmp_path: Path, monkeypatch: pytes
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     again = runner.invoke(ingest, [str(good), "--db", str(db), "--no-trust", "--json"])
     usage = runner.invoke(ingest, ["--db", str(db)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # one batch refused whole (issue 17)
     assert [line["outcome"] for line in lines] == ["ingested", "rejected"]
     assert set(lines[0]) >= {"file", "sha256", "outcome", "documents", "signatures", "rejected_items", "reason"}
     assert lines[0]["documents"] == 2

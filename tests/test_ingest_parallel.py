@@ -193,7 +193,7 @@ def test_cli_workers_option(
     assert refused.exit_code == 2 and "--workers" in refused.output
     db = tmp_path / "cli.db"
     result = runner.invoke(ingest, [str(batch), "--db", str(db), "--trust", str(trust_dir), "--json", "--workers", "2"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # the batch holds a refused item and failing signatures
     line = json.loads(result.stdout.splitlines()[-1])
     assert (line["outcome"], line["documents"], line["signatures"], line["rejected_items"]) == ("ingested", 10, 18, 1)
     assert pools == [2]

@@ -35,15 +35,6 @@ def signed_batch(
     return root
 
 
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A working directory without docflow.toml or a ``trust`` folder, and a wide terminal."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("COLUMNS", "200")
-    monkeypatch.setenv("NO_COLOR", "1")
-    return tmp_path
-
-
 def _run(*args: str) -> Result:
     return CliRunner().invoke(main, list(args))
 

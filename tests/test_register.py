@@ -119,7 +119,7 @@ def test_column_mapping_override() -> None:
     [
         (
             f"{UNIT},out,1,A,31/02/2026,,electronic,0,x,,",
-            "date '31/02/2026' is not a real date; expected yyyy-MM-dd, yyyy/MM/dd or dd/MM/yyyy",
+            "date '31/02/2026' is not a real date; expected dd/mm/yyyy, dd/mm/yy, yyyy-mm-dd or yyyy/mm/dd",
         ),
         (f"{UNIT},sideways,1,A,2026-01-05,,electronic,0,x,,", "direction 'sideways' is not recognised"),
         (f"{UNIT},out,1,A,2026-01-05,,fax,0,x,,", "channel 'fax' is not recognised"),

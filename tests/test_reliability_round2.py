@@ -234,7 +234,7 @@ def test_ingest_gives_up_plainly_on_a_file_that_never_stops_changing(
         ],
     )
     line = json.loads(result.output.strip().splitlines()[-1])
-    assert result.exit_code == 1 and line["outcome"] == "rejected" and "changed while" in line["reason"]
+    assert result.exit_code == 2 and line["outcome"] == "rejected" and "changed while" in line["reason"]
     assert "Traceback" not in result.output
     assert _batches(tmp_path / "d.db") == []
 

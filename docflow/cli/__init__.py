@@ -19,6 +19,7 @@ _COMMAND_MODULES = {
     "verify": "docflow.cli.verify",
     "ingest": "docflow.cli.ingest",
     "watch": "docflow.cli.ingest",
+    "batches": "docflow.cli.batches",
     "summary": "docflow.cli.report",
     "units": "docflow.cli.report",
     "certs": "docflow.cli.report",

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-import json
 import logging
 import os
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import tzinfo
 from pathlib import Path
 from types import FrameType
 
@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from docflow.cli.ingest_view import EXIT_CODES_HELP, IngestExit, judge, print_outcome
 from docflow.config import ConfigError, ConfigRefused, load_config
 from docflow.ingest.run import (
     BatchChanged,
@@ -32,6 +33,7 @@ from docflow.ingest.run import (
     ProgressCallback,
     ingest_batch,
 )
+from docflow.reports.batches import store_marks
 from docflow.safe_text import SafeLogFilter, for_terminal, markup_safe
 from docflow.store.core import Store, StoreBusy, StoreError
 from signatures import SignerKind, TrustStore
@@ -52,6 +54,8 @@ class _Defaults:
     options: IngestOptions
     settle_seconds: float
     poll_interval: float
+    zone: tzinfo
+    """Where times are shown to people (``[display] timezone``)."""
 
 
 def _defaults() -> _Defaults:
@@ -70,6 +74,7 @@ def _defaults() -> _Defaults:
         ),
         settle_seconds=config.watch.settle_seconds,
         poll_interval=config.watch.poll_interval,
+        zone=config.display.zone,
     )
 
 
@@ -202,7 +207,7 @@ _NO_TRUST_OPTION = click.option(
 )
 
 
-@click.command()
+@click.command(epilog=EXIT_CODES_HELP)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @_DB_OPTION
 @_TRUST_OPTION
@@ -229,17 +234,18 @@ def ingest(
     directory = _trust_directory(trust, no_trust, defaults)
     # Before the store is opened: a refused run leaves no store behind.
     trust_store = _load_trust(directory, no_trust) if paths else None
-    any_rejected = False
+    worst = IngestExit.ACCEPTED
     with Store.open(db or defaults.db) as store:
         if rebuild_counters:
             store.recompute_counters()
             console.print("Counters rebuilt from the documents.", highlight=False)
         with _start_up_frozen():
             for path in paths:
-                outcome = _ingest_one(path, store, trust_store, options, console)
-                any_rejected |= outcome.outcome in (BatchOutcomeKind.REJECTED, BatchOutcomeKind.BUSY)
-                _print_outcome(outcome, as_json)
-    raise SystemExit(1 if any_rejected else 0)
+                before = store_marks(store.conn)
+                judged = judge(store, _ingest_one(path, store, trust_store, options, console), before)
+                worst = max(worst, judged.exit_code)
+                print_outcome(judged, as_json, defaults.zone)
+    raise SystemExit(int(worst))
 
 
 def _ingest_one(
@@ -261,20 +267,6 @@ def _ingest_one(
         log.exception("%s: docflow failed on this batch", path.name)
         reason = f"docflow failed on this batch: {error!r}"
         return BatchOutcome(path.name, "", BatchOutcomeKind.REJECTED, reason=reason)
-
-
-def _print_outcome(outcome: BatchOutcome, as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps(outcome.to_json(), ensure_ascii=False))
-    elif outcome.outcome == BatchOutcomeKind.INGESTED:
-        click.echo(
-            for_terminal(
-                f"{outcome.file}: ingested {outcome.documents} documents, {outcome.signatures} "
-                f"signatures, {outcome.rejected_items} rejected items"
-            )
-        )
-    else:
-        click.echo(for_terminal(f"{outcome.file}: {outcome.outcome}: {outcome.reason}"))
 
 
 @click.command()

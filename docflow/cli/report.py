@@ -43,7 +43,7 @@ from docflow.reports.audit import (
     similar_document_ids,
 )
 from docflow.reports.certs import import_issued, review_certificates
-from docflow.reports.metrics import LEVELS, Period, SummarySettings, latest_year, parse_period
+from docflow.reports.metrics import LEVELS, PERIOD_FORMS, Period, SummarySettings, latest_year, parse_period
 from docflow.reports.summary import summarise
 from docflow.reports.units import LEVEL_LABELS, import_units, load_units
 from docflow.safe_text import cell, for_spreadsheet, for_terminal
@@ -130,7 +130,7 @@ SUMMARY_ROWS_PER_LEVEL = 120
 
 @click.command()
 @_db_option
-@click.option("--period", help="2026-10 (month), 2026-Q3 (quarter) or 2026 (year); default: latest year with data.")
+@click.option("--period", help=f"{PERIOD_FORMS[0].upper()}{PERIOD_FORMS[1:]}; default: latest year with data.")
 @click.option("--level", type=click.Choice(LEVELS), help="Only units of this level.")
 @click.option("--unit", "unit_code", metavar="CODE", help="Drill into one unit: its documents that failed and why.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per unit.")

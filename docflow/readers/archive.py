@@ -53,7 +53,7 @@ _PDF_MAGIC = b"%PDF-"
 
 _KINDS = {
     ".edxml": "edxml", ".xml": "edxml",
-    ".csv": "register", ".jsonl": "register", ".ndjson": "register",
+    ".csv": "register", ".txt": "register", ".jsonl": "register", ".ndjson": "register",
     ".pdf": "pdf", ".p7s": "p7s", ".p7m": "p7m", ".zip": "zip",
 }  # fmt: skip
 
@@ -64,7 +64,7 @@ SIGNED_KINDS = {"pdf", "p7s", "p7m"}
 TEMP_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial", ".download")
 
 
-ACCEPTED = "expected .edxml, .csv, .jsonl, .pdf, .p7m, a .p7s beside the file it signs, or .zip"
+ACCEPTED = "expected .edxml, .csv, .txt, .jsonl, .pdf, .p7m, a .p7s beside the file it signs, or .zip"
 
 
 class BatchUnreadable(Exception):

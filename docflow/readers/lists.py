@@ -14,26 +14,28 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from docflow.readers.text import ENCODINGS_READ, decode_export, header_key
+from docflow.readers.text import DATE_FORMS, ENCODINGS_READ, decode_export, header_key, parse_document_date
 from docflow.records import RejectedItem
 
 __all__ = ["UnitRow", "IssuedRow", "read_records", "pick", "read_unit_file", "read_issued_file"]
 
 _UNIT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "code": ("code", "agency_code", "ma_dinh_danh", "mã định danh", "mã"),
+    "code": ("code", "agency_code", "ma_dinh_danh", "mã định danh", "mã đơn vị", "mã"),
     "name": ("name", "ten", "tên", "tên đơn vị", "ten_don_vi"),
     "parent": ("parent", "don_vi_cha", "đơn vị cha", "cha"),
     "level": ("level", "cap", "cấp"),
 }
 
 _ISSUED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "serial": ("serial", "serial_number", "số hiệu", "so_hieu", "số serial"),
-    "unit": ("unit", "code", "agency_code", "mã định danh", "ma_dinh_danh", "đơn vị"),
-    "holder": ("holder", "name", "người sử dụng", "chủ thể", "tên"),
-    "kind": ("kind", "type", "loại"),
-    "not_after": ("not_after", "expires", "valid_to", "hết hạn", "ngày hết hạn"),
-    "sha256": ("sha256", "fingerprint", "thumbprint"),
+    "serial": ("serial", "serial_number", "số hiệu", "số serial", "số sê ri", "số hiệu chứng thư"),
+    "unit": ("unit", "code", "agency_code", "mã định danh", "mã đơn vị", "đơn vị"),
+    "holder": ("holder", "name", "người được cấp", "người sử dụng", "chủ thể", "người được cấp / chủ thể", "tên"),
+    "kind": ("kind", "type", "loại", "loại chứng thư"),
+    "not_after": ("not_after", "expires", "valid_to", "hết hạn", "ngày hết hạn", "có hiệu lực đến"),
+    "sha256": ("sha256", "sha-256", "fingerprint", "thumbprint", "dấu vân tay"),
 }
+"""Field → the headers it is found under, in English or Vietnamese, compared as ``header_key`` makes them
+(case, diacritics, spaces and punctuation aside): the same rule as the unit list and the register."""
 
 
 @dataclass(frozen=True)
@@ -131,5 +133,14 @@ def read_issued_file(path: Path) -> tuple[list[IssuedRow], list[RejectedItem]]:
             rejected.append(RejectedItem(f"{path.name}:{number}", "row needs both a serial and a unit code"))
             continue
         values["sha256"] = (values["sha256"] or "").replace(":", "").lower() or None
+        expires = values["not_after"]
+        if expires is not None:
+            # Stored as yyyy-mm-dd, which the review compares: 31/12/2025 kept as written would never expire.
+            day = parse_document_date(expires)
+            if day is None:
+                reason = f"the expiry (ngày hết hạn) '{expires}' is not a date; write {DATE_FORMS}"
+                rejected.append(RejectedItem(f"{path.name}:{number}", reason))
+                continue
+            values["not_after"] = day.isoformat()
         rows.append(IssuedRow(serial, unit, **values))
     return rows, rejected

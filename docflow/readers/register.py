@@ -28,7 +28,7 @@ from typing import BinaryIO, TypeVar
 
 from docflow.agency import CODE_PATTERN, normalise_code
 from docflow.readers.limits import Limits
-from docflow.readers.text import candidate_encodings, clean_text, header_key, parse_document_date
+from docflow.readers.text import DATE_FORMS, candidate_encodings, clean_text, header_key, parse_document_date
 from docflow.records import BatchItem, Channel, Direction, DocumentRecord, RejectedItem, Source, document_key
 
 __all__ = ["read_register", "stream_register", "RegisterOpener", "COLUMN_ALIASES", "REQUIRED_COLUMNS"]
@@ -383,7 +383,7 @@ def _date(values: Mapping[str, str]) -> date:
     raw = _required(values, "date", "the date (ngày ban hành) is missing")
     parsed = parse_document_date(raw)
     if parsed is None:
-        raise _RowRejected(f"date '{raw}' is not a real date; expected yyyy-MM-dd, yyyy/MM/dd or dd/MM/yyyy")
+        raise _RowRejected(f"date '{raw}' is not a real date; expected {DATE_FORMS}")
     return parsed
 
 

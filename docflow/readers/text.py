@@ -3,7 +3,8 @@
 Every reader uses these (edXML, register exports, unit and certificate lists), so a file one reader
 accepts the others read the same way: UTF-8 with or without a BOM, UTF-16 (with a BOM, or without
 one as some Excel versions write it) and Windows-1258, always NFC; Vietnamese headers matched
-without case or diacritics; dates in the three spellings the province's software writes.
+without case or diacritics; dates in the spellings the province's software and Excel write (day first:
+``11/5/26`` is 11 May 2026, never 5 November).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import date, datetime
 
 __all__ = [
     "ENCODINGS_READ",
+    "DATE_FORMS",
     "candidate_encodings",
     "decode_export",
     "clean_text",
@@ -27,7 +29,13 @@ __all__ = [
 ENCODINGS_READ = "UTF-8, UTF-16 or Windows-1258"
 """The encodings ``decode_export`` reads, as a reason names them."""
 
+DATE_FORMS = "dd/mm/yyyy, dd/mm/yy, yyyy-mm-dd or yyyy/mm/dd"
+"""The spellings ``parse_document_date`` reads, as a reason names them."""
+
 _DATE_FORMATS = ("%Y/%m/%d", "%Y-%m-%d", "%d/%m/%Y")
+_SHORT_YEAR_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{2})")
+"""Excel's short date in a Vietnamese locale (``11/5/26``): day first, and a two-digit year is 20yy (documents
+of this century; Python's %y would make 69–99 the 1900s)."""
 _TIME_FORMATS = ("%Y/%m/%d %H:%M:%S", "%d/%m/%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M", "%d/%m/%Y %H:%M")
 
 _CACHED_VALUES = 4096
@@ -75,14 +83,22 @@ def header_key(text: str) -> str:
 
 @functools.lru_cache(maxsize=_CACHED_VALUES)
 def parse_document_date(text: str) -> date | None:
-    """``yyyy/MM/dd``, ``yyyy-MM-dd`` or ``dd/MM/yyyy`` (a trailing time is ignored); None if not a real date."""
+    """``yyyy/MM/dd``, ``yyyy-MM-dd``, ``dd/MM/yyyy`` or ``dd/MM/yy`` (a trailing time is ignored); None if not a
+    real date."""
     head = text.strip().split(" ")[0].split("T")[0]
     for pattern in _DATE_FORMATS:
         try:
             return datetime.strptime(head, pattern).date()
         except ValueError:
             continue
-    return None
+    short = _SHORT_YEAR_DATE.fullmatch(head)
+    if short is None:
+        return None
+    day, month, year = (int(part) for part in short.groups())
+    try:
+        return date(2000 + year, month, day)
+    except ValueError:
+        return None
 
 
 def parse_timestamp(text: str) -> datetime | None:

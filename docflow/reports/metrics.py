@@ -22,6 +22,7 @@ __all__ = [
     "PeriodKind",
     "Period",
     "parse_period",
+    "PERIOD_FORMS",
     "latest_year",
     "Counters",
     "Rates",
@@ -50,9 +51,10 @@ class PeriodKind(str, enum.Enum):
 
 
 _PERIOD_PATTERNS: tuple[tuple[PeriodKind, re.Pattern[str]], ...] = (
-    (PeriodKind.MONTH, re.compile(r"^(\d{4})-(\d{2})$")),
-    (PeriodKind.QUARTER, re.compile(r"^(\d{4})-[Qq]([1-4])$")),
-    (PeriodKind.YEAR, re.compile(r"^(\d{4})$")),
+    (PeriodKind.MONTH, re.compile(r"(?P<year>\d{4})-(?P<index>\d{2})")),
+    (PeriodKind.MONTH, re.compile(r"(?P<index>\d{1,2})/(?P<year>\d{4})")),  # 10/2025, as clerks write a month
+    (PeriodKind.QUARTER, re.compile(r"(?P<year>\d{4})-[Qq](?P<index>[1-4])")),
+    (PeriodKind.YEAR, re.compile(r"(?P<year>\d{4})")),
 )
 
 
@@ -103,19 +105,24 @@ class Period:
         return tuple(self.shifted(-back) for back in range(length - 1, -1, -1))
 
 
+PERIOD_FORMS = "a month (2026-10 or 10/2026), a quarter (2026-Q3) or a year (2026)"
+"""What ``parse_period`` reads, as ``--period``'s help and its refusal say it."""
+
+
 def parse_period(text: str) -> Period:
-    """``2026-10``, ``2026-Q3`` or ``2026``; ValueError with a usable message otherwise."""
+    """``2026-10`` or ``10/2026``, ``2026-Q3``, or ``2026``; ValueError with a usable message otherwise.
+
+    The one parser of ``--period``: every command taking a period reads it here."""
     cleaned = text.strip()
     for kind, pattern in _PERIOD_PATTERNS:
-        match = pattern.match(cleaned)
+        match = pattern.fullmatch(cleaned)
         if not match:
             continue
-        year = int(match.group(1))
-        index = int(match.group(2)) if kind is not PeriodKind.YEAR else 0
+        index = int(match.group("index")) if kind is not PeriodKind.YEAR else 0
         if kind is PeriodKind.MONTH and not 1 <= index <= 12:
             break
-        return Period(year, kind, index)
-    raise ValueError(f"period {text!r} is not a month (2026-10), a quarter (2026-Q3) or a year (2026)")
+        return Period(int(match.group("year")), kind, index)
+    raise ValueError(f"period {text!r} is not {PERIOD_FORMS}")
 
 
 def latest_year(conn: sqlite3.Connection) -> Period | None:

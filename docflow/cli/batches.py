@@ -1,0 +1,119 @@
+"""``docflow batches``: what happened to each batch, newest first, so that "what happened to my file?" needs no SQL.
+
+The data is ``docflow.reports.batches``; this module parses the options and renders. The store is opened
+read-only (``docflow.reports.audit.open_readonly``); every stored text is escaped before it is printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from contextlib import closing
+from datetime import date, tzinfo
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from docflow.config import Config, ConfigError, ConfigRefused, load_config
+from docflow.ingest.outcome import BatchOutcomeKind
+from docflow.readers.text import parse_document_date
+from docflow.reports.audit import ReadOnlyError, open_readonly
+from docflow.reports.batches import DEFAULT_LIMIT, BatchEntry, BatchQuery, recent_batches
+from docflow.safe_text import cell
+from docflow.times import for_people
+
+__all__ = ["batches"]
+
+OUTCOMES = (BatchOutcomeKind.INGESTED.value, BatchOutcomeKind.REJECTED.value, BatchOutcomeKind.IN_PROGRESS.value)
+"""The outcomes a batch is stored with (a duplicate is not stored again; busy is never stored)."""
+
+_SINCE_FORMS = "dd/mm/yyyy (01/12/2026) or yyyy-mm-dd (2026-12-01)"
+
+
+def _config() -> Config:
+    try:
+        return load_config()
+    except ConfigError as error:
+        raise ConfigRefused(str(error)) from error
+
+
+def _since(text: str | None) -> date | None:
+    if text is None:
+        return None
+    day = parse_document_date(text) if " " not in text.strip() else None
+    if day is None:
+        raise click.BadParameter(f"{text!r} is not a day; write {_SINCE_FORMS}", param_hint="--since")
+    return day
+
+
+@click.command()
+@click.option("--db", type=click.Path(path_type=Path), default=None, help="Store file (default: [paths] db).")
+@click.option("--since", "since_text", metavar="DATE", help=f"Batches received from this day on: {_SINCE_FORMS}.")
+@click.option("--outcome", type=click.Choice(OUTCOMES), help="Only batches with this outcome.")
+@click.option(
+    "--problems", is_flag=True, help="Only batches refused whole, with refused items, or signatures that did not pass."
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help=f"At most this many (default: {DEFAULT_LIMIT} without --since, all with it).",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON array, ISO 8601 times with the offset.")
+def batches(
+    db: Path | None, since_text: str | None, outcome: str | None, problems: bool, limit: int | None, as_json: bool
+) -> None:
+    """The recent batches, newest first: outcome, counts, signatures that did not pass, the first reasons."""
+    config = _config()
+    since = _since(since_text)
+    zone = config.display.zone
+    query = BatchQuery(since, outcome, limit or (None if since else DEFAULT_LIMIT), zone, problems)
+    try:
+        conn = open_readonly(db or Path(config.db_path))
+    except ReadOnlyError as error:
+        raise click.ClickException(str(error)) from error
+    with closing(conn):
+        entries = recent_batches(conn, query)
+    if as_json:
+        click.echo(json.dumps([entry.to_json() for entry in entries], ensure_ascii=False, indent=2))
+        return
+    Console(no_color=bool(os.environ.get("NO_COLOR")) or None, highlight=False).print(_table(entries, query, zone))
+
+
+def _table(entries: tuple[BatchEntry, ...], query: BatchQuery, zone: tzinfo) -> Table:
+    scope = f"since {query.since:%d/%m/%Y}" if query.since else "newest first"
+    table = Table(title=f"{len(entries)} batches, {scope} (times in {zone})", title_justify="left")
+    for header, justify in (
+        ("Received", "left"),
+        ("File", "left"),
+        ("Outcome", "left"),
+        ("Documents", "right"),
+        ("Signatures", "right"),
+        ("Refused items", "right"),
+        ("Reasons", "left"),
+    ):
+        table.add_column(header, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for entry in entries:
+        signatures = str(entry.signatures)
+        if entry.signatures_not_passed:
+            signatures += f" ({entry.signatures_not_passed} did not pass)"
+        table.add_row(
+            cell(for_people(entry.received_at, zone)),
+            cell(entry.file_name),
+            cell(entry.outcome, "red" if entry.outcome == BatchOutcomeKind.REJECTED else ""),
+            cell(entry.documents),
+            cell(signatures, "yellow" if entry.signatures_not_passed else ""),
+            cell(entry.rejected_items, "yellow" if entry.rejected_items else ""),
+            cell(_reasons(entry)),
+        )
+    return table
+
+
+def _reasons(entry: BatchEntry) -> str:
+    lines = [entry.reason] if entry.reason else []
+    lines += [f"{rejected.item}: {rejected.reason}" for rejected in entry.first_rejected]
+    if entry.rejected_items > len(entry.first_rejected):
+        lines.append(f"… and {entry.rejected_items - len(entry.first_rejected)} more")
+    return "\n".join(lines)
