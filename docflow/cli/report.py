@@ -27,7 +27,14 @@ from rich.table import Table
 
 from docflow.cli.audit_view import render_trail
 from docflow.cli.certs_view import render_review
-from docflow.cli.summary_view import render_detail, render_summary, summary_csv, summary_json, unit_detail
+from docflow.cli.summary_view import (
+    detail_csv,
+    render_detail,
+    render_summary,
+    summary_csv,
+    summary_json,
+    unit_detail,
+)
 from docflow.config import Config, ConfigError, ConfigRefused, load_config
 from docflow.ingest.outcome import BatchOutcomeKind
 from docflow.records import RejectedItem
@@ -156,7 +163,9 @@ def summary(
                 raise click.ClickException(f"no unit {unit_code} in the store")
             flagged = bool(detail.summary.flags)
             if as_json:
-                _echo_json({**detail.summary.to_json(), "failed_documents": [vars(f) for f in detail.failed]})
+                _echo_json({**detail.summary.to_json(), "failed_documents": [f.to_json() for f in detail.failed]})
+            elif as_csv:
+                click.echo(detail_csv(detail), nl=False)
             else:
                 render_detail(detail, chosen, _console())
         else:

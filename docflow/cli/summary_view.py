@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -21,8 +20,9 @@ from rich.segment import Segment, Segments
 from rich.table import Table
 from rich.text import Text
 
-from docflow.reports.metrics import LEVELS, MEETS_TARGET, UNRANKED, Period, SummarySettings
-from docflow.reports.summary import Summary, UnitSummary, summarise
+from docflow.reports.drilldown import RATES, FailedDocument, Rate, UnitDetail, unit_detail
+from docflow.reports.metrics import LEVELS, MEETS_TARGET, UNRANKED, Period
+from docflow.reports.summary import Summary, UnitSummary
 from docflow.reports.units import LEVEL_LABELS
 from docflow.safe_text import cell, for_spreadsheet, for_terminal
 
@@ -39,63 +39,10 @@ __all__ = [
     "sparkline",
     "render_summary",
     "render_detail",
+    "detail_csv",
+    "DETAIL_CSV_FIELDS",
+    "RATE_FAILURES",
 ]
-
-
-@dataclass(frozen=True)
-class FailedDocument:
-    """An outgoing document of the drill-down that was not issued electronically as NĐ 30 asks."""
-
-    document_id: str
-    promulgation_date: str | None
-    subject: str | None
-    problems: tuple[str, ...]
-    """Words: paper, paper_copy, not_sent, unsigned, no_valid_signature,
-    no_organisation_signature, no_personal_signature, then the invalid-signature reasons."""
-
-
-@dataclass(frozen=True)
-class UnitDetail:
-    summary: UnitSummary | None
-    failed: tuple[FailedDocument, ...]
-
-
-def _problems(row: sqlite3.Row) -> tuple[str, ...]:
-    electronic = row["channel"] != "paper" or bool(row["sent_over_axis"])
-    signed = row["signature_count"] > 0
-    checks = (
-        ("paper", not electronic),
-        ("paper_copy", electronic and (bool(row["paper_copy"]) or row["channel"] == "both")),
-        ("not_sent", electronic and row["channel"] == "electronic" and not row["sent_over_axis"]),
-        ("unsigned", electronic and not signed),
-        ("no_valid_signature", signed and not row["has_valid_signature"]),
-        ("no_organisation_signature", signed and not row["has_valid_organisation"]),
-        ("no_personal_signature", signed and not row["has_valid_personal"]),
-    )
-    words = [word for word, raised in checks if raised]
-    return tuple(words + [w for w in str(row["invalid_reasons"] or "").split() if w not in words])
-
-
-def unit_detail(
-    conn: sqlite3.Connection, code: str, period: Period, settings: SummarySettings = SummarySettings()
-) -> UnitDetail:
-    """One unit's summary row and its outgoing documents that failed, with why."""
-    summary = summarise(conn, period, settings, unit=code)
-    cursor = conn.cursor()
-    cursor.row_factory = sqlite3.Row
-    rows = cursor.execute(
-        "SELECT * FROM documents WHERE sender = ? AND confidential = 0"
-        f" AND period IN ({', '.join('?' for _ in period.months)})"
-        " AND business_status NOT IN ('revoked', 'replaced')"
-        " ORDER BY promulgation_date, document_id",
-        (code, *period.months),
-    ).fetchall()
-    failed = []
-    for row in rows:
-        problems = _problems(row)
-        if problems:
-            failed.append(FailedDocument(row["document_id"], row["promulgation_date"], row["subject"], problems))
-    return UnitDetail(summary.units[0] if summary.units else None, tuple(failed))
 
 
 def summary_json(summary: Summary) -> list[dict[str, object]]:
@@ -147,7 +94,7 @@ FLAG_HINTS: dict[str, str] = {
 PROBLEM_HINTS: dict[str, str] = {
     "paper": "chỉ phát hành bản giấy",
     "paper_copy": "gửi kèm bản giấy",
-    "not_sent": "không gửi qua trục liên thông",
+    "not_sent": "không thấy gửi qua trục liên thông (sổ ghi điện tử)",
     "unsigned": "không ký số",
     "no_valid_signature": "không có chữ ký hợp lệ",
     "no_organisation_signature": "thiếu chữ ký số cơ quan hợp lệ",
@@ -336,8 +283,10 @@ def _level_table(level: str, rows: list[UnitSummary], summary: Summary, console:
 
 def _legend(summary: Summary) -> list[str]:
     lines = [
-        "PHĐT = văn bản đi phát hành điện tử (ký số cơ quan hợp lệ, gửi qua trục, không kèm giấy) / tổng văn bản đi; "
-        "Ký số, NĐ30 tính trên văn bản đi điện tử; văn bản mật không tính.",
+        "PHĐT = văn bản đi gửi qua trục liên thông, có chữ ký số hợp lệ của chính cơ quan, không kèm bản giấy, "
+        "không bị sửa sau khi ký / tổng văn bản đi (docs/metrics.md); văn bản mật không tính.",
+        "Ký số, NĐ30 = văn bản đi có chữ ký số hợp lệ / có đủ chữ ký cá nhân và cơ quan hợp lệ, trên văn bản đi "
+        "điện tử (gửi qua trục, hoặc sổ đăng ký ghi điện tử).",
         f"Xu hướng: tỷ lệ PHĐT từ {summary.trend_labels[0]} đến {summary.trend_labels[-1]} (· = không có số liệu). "
         f"Không xếp hạng: dưới {summary.settings.min_documents} văn bản đi trong kỳ.",
     ]
@@ -385,33 +334,84 @@ def render_summary(summary: Summary, console: Console, limit: int | None = None)
         console.print(line, highlight=False, markup=False)
 
 
+RATE_FAILURES: dict[Rate, str] = {
+    Rate.E_ISSUANCE: "văn bản đi chưa phát hành điện tử",
+    Rate.SIGNATURE: "văn bản đi điện tử chưa có chữ ký số hợp lệ",
+    Rate.ND30: "văn bản đi điện tử chưa đủ hai chữ ký số theo NĐ 30",
+}
+"""What a rate's failing documents are, after their count (the drill-down's lines)."""
+
+_RATE_SHORT: dict[Rate, str] = {Rate.E_ISSUANCE: "PHĐT", Rate.SIGNATURE: "Ký số", Rate.ND30: "NĐ30"}
+
+
+def _rate_counts(row: UnitSummary) -> dict[Rate, tuple[int, int]]:
+    """Each rate's (numerator, denominator), from the counters the headline rates are made of."""
+    counters = row.counters
+    return {
+        Rate.E_ISSUANCE: (counters.outgoing_issued_electronic, counters.outgoing),
+        Rate.SIGNATURE: (counters.outgoing_signed_valid, counters.outgoing_electronic),
+        Rate.ND30: (counters.outgoing_nd30, counters.outgoing_electronic),
+    }
+
+
+def _reason_text(failed: FailedDocument) -> str:
+    """A line per distinct reason list, naming the rates it fails: most documents fail all three for one reason."""
+    by_reasons: dict[tuple[str, ...], list[str]] = {}
+    for rate in RATES:
+        if failed.fails(rate):
+            by_reasons.setdefault(failed.fails(rate), []).append(_RATE_SHORT[rate])
+    return "\n".join(
+        f"{', '.join(rates)}: " + "; ".join(PROBLEM_HINTS.get(word, word) for word in words)
+        for words, rates in by_reasons.items()
+    )
+
+
 def render_detail(detail: UnitDetail, period: Period, console: Console) -> None:
-    """One unit's line of the summary, then each failed document with why."""
+    """One unit's line of the summary, each rate as numerator/denominator with its failing documents' count,
+    then each failing document with why, rate by rate (the same rule made the counters)."""
     if detail.summary is None:
         console.print("Không có đơn vị này.")
         return
     row = detail.summary
-    console.print(
-        f"{for_terminal(row.unit.display_name)} ({for_terminal(row.unit.code)}) — kỳ {period.label}: {row.tier}; "
-        f"PHĐT {_percent(row.rates.e_issuance_rate)}, ký số {_percent(row.rates.signature_rate)}, "
-        f"NĐ30 {_percent(row.rates.nd30_rate)}",
-        style="bold",
-        highlight=False,
-        markup=False,
+    counts = _rate_counts(row)
+    rates = ", ".join(
+        f"{_RATE_SHORT[rate]} {_percent(value)} ({counts[rate][0]}/{counts[rate][1]})"
+        for rate, value in zip(RATES, (row.rates.e_issuance_rate, row.rates.signature_rate, row.rates.nd30_rate))
     )
+    heading = f"{for_terminal(row.unit.display_name)} ({for_terminal(row.unit.code)}) — kỳ {period.label}: {row.tier}"
+    console.print(heading, style="bold", highlight=False, markup=False)
+    console.print(f"  {rates}", highlight=False, markup=False)
     for flag in row.flags:
         console.print(f"  {flag}: {for_terminal(FLAG_HINTS.get(flag, flag))}", highlight=False, markup=False)
     if row.signatures_not_trust_checked:
         console.print(not_trust_checked_line(row.signatures_not_trust_checked), highlight=False, markup=False)
+    for rate in RATES:
+        console.print(f"  {len(detail.failing(rate))} {RATE_FAILURES[rate]}", highlight=False, markup=False)
     if not detail.failed:
-        console.print("Không có văn bản đi nào lỗi trong kỳ.")
         return
-    table = Table(title=f"{len(detail.failed)} văn bản đi chưa đạt", title_justify="left")
+    table = Table(title=f"{len(detail.failed)} văn bản đi chưa đạt ít nhất một tỷ lệ", title_justify="left")
     table.add_column("Ngày", no_wrap=True)
-    table.add_column("Văn bản", overflow="fold")
-    table.add_column("Lý do", overflow="fold")
+    # A document's identifier is read whole or not at all: its column is never narrower than the longest.
+    # rich's own sharing gives the reasons their longest line and crops the table at 80 columns: widths are set.
+    widest_id = min(max(cell_len(failed.document_id) for failed in detail.failed), 40)
+    reasons_width = max(console.width - 10 - widest_id - 10, 16)  # 10: the date; 10: borders and padding
+    table.add_column("Văn bản", overflow="fold", width=widest_id)
+    table.add_column("Lý do", overflow="fold", width=reasons_width)
     for failed in detail.failed:
-        reasons = "; ".join(PROBLEM_HINTS.get(word, word) for word in failed.problems)
         label = failed.document_id + (f"\n{failed.subject}" if failed.subject else "")
-        table.add_row(cell(failed.promulgation_date or ""), cell(label), cell(reasons))
+        table.add_row(cell(failed.promulgation_date or ""), cell(label), cell(_reason_text(failed)))
     console.print(table)
+
+
+DETAIL_CSV_FIELDS: tuple[str, ...] = ("document_id", "promulgation_date", "subject", *(rate.value for rate in RATES))
+
+
+def detail_csv(detail: UnitDetail) -> str:
+    """One row per failing document; each rate's column holds its reason words, empty when it passes."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(DETAIL_CSV_FIELDS)
+    for failed in detail.failed:
+        values = (failed.document_id, failed.promulgation_date or "", failed.subject or "")
+        writer.writerow(map(for_spreadsheet, (*values, *(" ".join(failed.fails(rate)) for rate in RATES))))
+    return out.getvalue()
