@@ -92,7 +92,7 @@ def test_headline_drill_down_json_csv_and_legend_agree(supervisor_db: Path) -> N
     assert len(rows) == 20 and {row["e_issuance_rate"] for row in rows} == {"not_sent"}
     (unit_row,) = [r for r in csv.DictReader(io.StringIO(_summary(supervisor_db, "--csv"))) if r["unit"] == UNIT]
     assert (unit_row["outgoing"], unit_row["outgoing_issued_electronic"]) == ("23", "3")
-    assert "PHĐT = văn bản đi gửi qua trục liên thông" in _summary(supervisor_db)
+    assert "PHĐT: văn bản đi gửi qua trục liên thông" in _summary(supervisor_db, width=200)
 
 
 _RATES = ("e_issuance_rate", "signature_rate", "nd30_rate")
