@@ -52,6 +52,8 @@ def _title(summary: Summary) -> str:
     title = f"Tình hình phát hành văn bản điện tử và ký số — kỳ {summary.period.label}"
     if summary.period_is_default:
         title += " (năm gần nhất có dữ liệu)"
+    if summary.behind_only:
+        title += " — chỉ các đơn vị dưới chỉ tiêu"
     return title
 
 
