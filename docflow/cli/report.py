@@ -27,7 +27,15 @@ from rich.table import Table
 
 from docflow.cli.audit_view import render_trail
 from docflow.cli.certs_view import render_review
-from docflow.cli.summary_view import render_detail, render_summary, summary_csv, summary_json, unit_detail
+from docflow.cli.summary_options import FAIL_HELP, UsageRefused, fails_on, parse_fail_on_flags, resolve_unit
+from docflow.cli.summary_view import (
+    detail_csv,
+    render_detail,
+    render_summary,
+    summary_csv,
+    summary_json,
+    unit_detail,
+)
 from docflow.config import Config, ConfigError, ConfigRefused, load_config
 from docflow.ingest.outcome import BatchOutcomeKind
 from docflow.records import RejectedItem
@@ -132,10 +140,18 @@ SUMMARY_ROWS_PER_LEVEL = 120
 @_db_option
 @click.option("--period", help=f"{PERIOD_FORMS[0].upper()}{PERIOD_FORMS[1:]}; default: latest year with data.")
 @click.option("--level", type=click.Choice(LEVELS), help="Only units of this level.")
-@click.option("--unit", "unit_code", metavar="CODE", help="Drill into one unit: its documents that failed and why.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per unit.")
-@click.option("--csv", "as_csv", is_flag=True, help="One CSV row per unit.")
-@click.option("--fail-on-flags", is_flag=True, help="Exit 1 when any unit is flagged (scheduled runs).")
+@click.option(
+    "--unit",
+    "unit_code",
+    metavar="CODE|NAME",
+    help="Drill into one unit, by code or name (diacritics optional: 'so y te'): its documents failing each rate "
+    "and why. Several units fitting a name are listed.",
+)
+@click.option("--behind", is_flag=True, help="Only the units below their level's target.")
+@click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per unit (--unit: one object).")
+@click.option("--csv", "as_csv", is_flag=True, help="One CSV row per unit (--unit: per failing document).")
+@click.option("--fail-on-flags", "fail_on", is_flag=False, flag_value="default", default=None, metavar="[=WORDS]",
+              help=FAIL_HELP)  # fmt: skip
 @click.option(
     "--all",
     "show_all",
@@ -143,34 +159,42 @@ SUMMARY_ROWS_PER_LEVEL = 120
     help=f"Show every unit; by default the worst {SUMMARY_ROWS_PER_LEVEL} of each level.",
 )
 def summary(
-    db: Path | None, period: str | None, level: str | None, unit_code: str | None,
-    as_json: bool, as_csv: bool, fail_on_flags: bool, show_all: bool,
+    db: Path | None, period: str | None, level: str | None, unit_code: str | None, behind: bool,
+    as_json: bool, as_csv: bool, fail_on: str | None, show_all: bool,
 ) -> None:  # fmt: skip
     """Per-unit rates, tiers, trends and flags, worst first within each level."""
+    if as_json and as_csv:
+        raise UsageRefused("--json and --csv cannot be used together: choose one")
+    if behind and unit_code:
+        raise UsageRefused("--behind lists the units below target; --unit shows one unit: choose one")
+    fail_flags = parse_fail_on_flags(fail_on)
     settings = summary_settings()
     with _reading(db) as conn:
         chosen, is_default = _period(conn, period)
         if unit_code:
-            detail = unit_detail(conn, unit_code, chosen, settings)
+            detail = unit_detail(conn, resolve_unit(conn, unit_code), chosen, settings)
             if detail.summary is None:
                 raise click.ClickException(f"no unit {unit_code} in the store")
-            flagged = bool(detail.summary.flags)
+            raised: Iterable[str] = detail.summary.flags
             if as_json:
-                _echo_json({**detail.summary.to_json(), "failed_documents": [vars(f) for f in detail.failed]})
+                _echo_json({**detail.summary.to_json(), "failed_documents": [f.to_json() for f in detail.failed]})
+            elif as_csv:
+                click.echo(detail_csv(detail), nl=False)
             else:
                 render_detail(detail, chosen, _console())
         else:
             # The table shows the worst of each level only; JSON, CSV and --all need every unit.
             listed = None if (as_json or as_csv or show_all) else SUMMARY_ROWS_PER_LEVEL
-            result = summarise(conn, chosen, settings, level=level, period_is_default=is_default, rows_per_level=listed)
-            flagged = result.flagged_count > 0
+            result = summarise(conn, chosen, settings, level=level, period_is_default=is_default,
+                               rows_per_level=listed, behind_only=behind)  # fmt: skip
+            raised = result.flags_seen
             if as_json:
                 _echo_json(summary_json(result))
             elif as_csv:
                 click.echo(summary_csv(result), nl=False)
             else:
                 render_summary(result, _console(), None if show_all else SUMMARY_ROWS_PER_LEVEL)
-    if fail_on_flags and flagged:
+    if fails_on(raised, fail_flags):
         raise SystemExit(1)
 
 

@@ -1,30 +1,32 @@
-"""Showing the summary: a rich table per level, JSON, CSV, and the drill-down into one unit.
+"""Showing the summary: a rich table per level with a footer naming its columns, JSON, CSV; and re-exporting
+the drill-down into one unit (``docflow.cli.summary_detail``) for the command.
 
-The numbers come from ``docflow.reports.summary`` (counters only). The drill-down is the one
-place that reads documents, to say which of a unit's documents failed and why.
+The numbers come from ``docflow.reports.summary`` (counters only); the drill-down is the one place that reads
+documents, judging each by the rule the counters were made with.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import sqlite3
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
 
-from rich import box
-from rich.cells import cell_len
-from rich.console import Console, Group, RenderableType
-from rich.constrain import Constrain
-from rich.segment import Segment, Segments
-from rich.table import Table
-from rich.text import Text
+from rich.console import Console
 
-from docflow.reports.metrics import LEVELS, MEETS_TARGET, UNRANKED, Period, SummarySettings
-from docflow.reports.summary import Summary, UnitSummary, summarise
-from docflow.reports.units import LEVEL_LABELS
-from docflow.safe_text import cell, for_spreadsheet, for_terminal
+from docflow.cli.summary_detail import DETAIL_CSV_FIELDS, detail_csv, render_detail
+from docflow.cli.summary_table import COLUMNS, Column, fitting_columns, level_table, sparkline
+from docflow.cli.summary_words import (
+    FLAG_HINTS,
+    NOT_TRUST_CHECKED,
+    PROBLEM_HINTS,
+    RATE_FAILURES,
+    column_legend,
+    left_out_line,
+    not_trust_checked_line,
+)
+from docflow.reports.drilldown import FailedDocument, UnitDetail, unit_detail
+from docflow.reports.metrics import LEVELS
+from docflow.reports.summary import Summary, UnitSummary
+from docflow.safe_text import for_spreadsheet
 
 __all__ = [
     "FailedDocument",
@@ -39,63 +41,20 @@ __all__ = [
     "sparkline",
     "render_summary",
     "render_detail",
+    "detail_csv",
+    "DETAIL_CSV_FIELDS",
+    "RATE_FAILURES",
+    "footer",
 ]
 
 
-@dataclass(frozen=True)
-class FailedDocument:
-    """An outgoing document of the drill-down that was not issued electronically as NĐ 30 asks."""
-
-    document_id: str
-    promulgation_date: str | None
-    subject: str | None
-    problems: tuple[str, ...]
-    """Words: paper, paper_copy, not_sent, unsigned, no_valid_signature,
-    no_organisation_signature, no_personal_signature, then the invalid-signature reasons."""
-
-
-@dataclass(frozen=True)
-class UnitDetail:
-    summary: UnitSummary | None
-    failed: tuple[FailedDocument, ...]
-
-
-def _problems(row: sqlite3.Row) -> tuple[str, ...]:
-    electronic = row["channel"] != "paper" or bool(row["sent_over_axis"])
-    signed = row["signature_count"] > 0
-    checks = (
-        ("paper", not electronic),
-        ("paper_copy", electronic and (bool(row["paper_copy"]) or row["channel"] == "both")),
-        ("not_sent", electronic and row["channel"] == "electronic" and not row["sent_over_axis"]),
-        ("unsigned", electronic and not signed),
-        ("no_valid_signature", signed and not row["has_valid_signature"]),
-        ("no_organisation_signature", signed and not row["has_valid_organisation"]),
-        ("no_personal_signature", signed and not row["has_valid_personal"]),
-    )
-    words = [word for word, raised in checks if raised]
-    return tuple(words + [w for w in str(row["invalid_reasons"] or "").split() if w not in words])
-
-
-def unit_detail(
-    conn: sqlite3.Connection, code: str, period: Period, settings: SummarySettings = SummarySettings()
-) -> UnitDetail:
-    """One unit's summary row and its outgoing documents that failed, with why."""
-    summary = summarise(conn, period, settings, unit=code)
-    cursor = conn.cursor()
-    cursor.row_factory = sqlite3.Row
-    rows = cursor.execute(
-        "SELECT * FROM documents WHERE sender = ? AND confidential = 0"
-        f" AND period IN ({', '.join('?' for _ in period.months)})"
-        " AND business_status NOT IN ('revoked', 'replaced')"
-        " ORDER BY promulgation_date, document_id",
-        (code, *period.months),
-    ).fetchall()
-    failed = []
-    for row in rows:
-        problems = _problems(row)
-        if problems:
-            failed.append(FailedDocument(row["document_id"], row["promulgation_date"], row["subject"], problems))
-    return UnitDetail(summary.units[0] if summary.units else None, tuple(failed))
+def _title(summary: Summary) -> str:
+    title = f"Tình hình phát hành văn bản điện tử và ký số — kỳ {summary.period.label}"
+    if summary.period_is_default:
+        title += " (năm gần nhất có dữ liệu)"
+    if summary.behind_only:
+        title += " — chỉ các đơn vị dưới chỉ tiêu"
+    return title
 
 
 def summary_json(summary: Summary) -> list[dict[str, object]]:
@@ -132,227 +91,17 @@ def summary_csv(summary: Summary) -> str:
     return out.getvalue()
 
 
-FLAG_HINTS: dict[str, str] = {
-    "below_target": "tỷ lệ phát hành điện tử dưới chỉ tiêu của cấp",
-    "paper": "nhiều văn bản đi chỉ phát hành bản giấy",
-    "unsigned": "có văn bản điện tử không ký số",
-    "personal_only": "văn bản ký số thiếu chữ ký cơ quan (chỉ ký cá nhân)",
-    "invalid_signatures": "có chữ ký số không hợp lệ (bị sửa, không tin cậy, thu hồi, hết hạn, thuật toán yếu)",
-    "wrong_unit": "chữ ký cơ quan thuộc đơn vị khác",
-    "declining": "tỷ lệ đang giảm",
-    "no_data": "không có văn bản trong kỳ",
-    "invalid_code": "mã định danh sai cấu trúc",
-}
-
-PROBLEM_HINTS: dict[str, str] = {
-    "paper": "chỉ phát hành bản giấy",
-    "paper_copy": "gửi kèm bản giấy",
-    "not_sent": "không gửi qua trục liên thông",
-    "unsigned": "không ký số",
-    "no_valid_signature": "không có chữ ký hợp lệ",
-    "no_organisation_signature": "thiếu chữ ký số cơ quan hợp lệ",
-    "no_personal_signature": "thiếu chữ ký số cá nhân hợp lệ",
-    "tampered": "nội dung bị sửa sau khi ký",
-    "untrusted": "chứng thư không tin cậy",
-    "revoked": "chứng thư đã bị thu hồi",
-    "expired": "ký ngoài thời hạn chứng thư",
-    "weak": "thuật toán yếu",
-    "wrong_unit": "chữ ký của đơn vị khác",
-    "other": "chữ ký không đọc được",
-}
-
-_BARS = "▁▂▃▄▅▆▇█"
-
-
-def sparkline(values: tuple[float | None, ...]) -> str:
-    """Rates 0–1 on an absolute scale (so 50 % looks the same in every row); ``·`` for no data."""
-    return "".join("·" if value is None else _BARS[min(int(value * len(_BARS)), len(_BARS) - 1)] for value in values)
-
-
-def _percent(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.0f}%"
-
-
-@dataclass(frozen=True)
-class _Column:
-    header: str
-    priority: int
-    """0 always shown; higher numbers are dropped first on narrow terminals."""
-    cell: Callable[[UnitSummary], str | Text]
-    justify: Literal["left", "right"] = "right"
-    min_width: int = 4
-    """Narrowest readable width, when the terminal forces shrinking."""
-    max_width: int = 14
-    wraps: bool = False
-
-
-def _tier_text(row: UnitSummary) -> Text:
-    style = "green" if row.tier == MEETS_TARGET else "dim" if row.tier == UNRANKED else "bold red"
-    return Text(row.tier, style=style)
-
-
-_COLUMNS: tuple[_Column, ...] = (
-    _Column("Đơn vị", 0, lambda r: cell(r.unit.display_name), "left", min_width=14, max_width=32, wraps=True),
-    _Column("Mã định danh", 3, lambda r: cell(r.unit.code, style="dim"), "left"),
-    _Column("VB đi", 1, lambda r: str(r.counters.outgoing)),
-    _Column("Điện tử", 4, lambda r: str(r.counters.outgoing_electronic)),
-    _Column("Giấy", 4, lambda r: str(r.counters.outgoing_paper)),
-    _Column("PHĐT", 0, lambda r: _percent(r.rates.e_issuance_rate)),
-    _Column("Ký số", 2, lambda r: _percent(r.rates.signature_rate)),
-    _Column("NĐ30", 2, lambda r: _percent(r.rates.nd30_rate)),
-    _Column("VB đến", 5, lambda r: str(r.counters.incoming)),
-    _Column("Đến ĐT", 5, lambda r: _percent(r.rates.incoming_electronic_rate)),
-    _Column("Đúng hạn", 6, lambda r: _percent(r.rates.on_time_rate)),
-    _Column("Xếp loại", 0, _tier_text, "left", min_width=8, max_width=14),
-    _Column("Xu hướng", 3, lambda r: sparkline(r.trend), "left"),
-    _Column("Cờ", 0, lambda r: Text(" ".join(r.flags), style="yellow"), "left", min_width=18, max_width=20, wraps=True),
-)
-
-
-def _cell_width(cell: str | Text) -> int:
-    return cell_len(cell) if isinstance(cell, str) else cell.cell_len
-
-
-def _column_cells(rows: list[UnitSummary]) -> dict[str, list[str | Text]]:
-    """Every cell of the table by column header, made once for both measuring and drawing."""
-    return {column.header: [column.cell(row) for row in rows] for column in _COLUMNS}
-
-
-def _natural_width(column: _Column, cells: list[str | Text]) -> int:
-    widest = max((_cell_width(cell) for cell in cells), default=0)
-    return min(max(cell_len(column.header), widest), column.max_width)
-
-
-def _fitting_columns(cells: dict[str, list[str | Text]], width: int) -> tuple[tuple[_Column, int], ...]:
-    """The columns that fit, in table order, each with the width it gets.
-
-    The always-shown columns come first at their natural width, the wrapping ones
-    (name, flags) shrinking toward their minimum if the terminal is narrow; then the
-    optional columns join by priority while they fit. Narrow terminals lose detail,
-    not layout.
-    """
-    widths = {column.header: _natural_width(column, cells[column.header]) for column in _COLUMNS}
-    chosen = [column for column in _COLUMNS if column.priority == 0]
-    used = 1 + sum(widths[column.header] + 3 for column in chosen)  # 3: padding and border; 1: last border
-    for column in chosen:
-        if column.wraps and used > width:
-            cut = min(used - width, widths[column.header] - column.min_width)
-            widths[column.header] -= max(cut, 0)
-            used -= max(cut, 0)
-    for column in sorted((c for c in _COLUMNS if c.priority > 0), key=lambda c: c.priority):
-        if used + widths[column.header] + 3 > width:
-            break  # strictly by priority: a small column must not jump a more useful wide one
-        chosen.append(column)
-        used += widths[column.header] + 3
-    return tuple((column, widths[column.header]) for column in _COLUMNS if column in chosen)
-
-
-def _title(summary: Summary) -> str:
-    title = f"Tình hình phát hành văn bản điện tử và ký số — kỳ {summary.period.label}"
-    if summary.period_is_default:
-        title += " (năm gần nhất có dữ liệu)"
-    return title
-
-
-# Drawn here rather than with rich's Table: its generic measure/wrap/pad pipeline costs
-# about 0.7 ms a row, most of `docflow summary`'s time; the widths are already decided
-# by _fitting_columns, so drawing the same box as segments takes a few ms for 720 rows.
-_BOX = box.HEAVY_HEAD
-
-_CellLine = list[Segment]
-"""One line of a cell, exactly as wide as its column."""
-
-
-def _cell_lines(cell: str | Text, column: _Column, width: int, console: Console) -> list[_CellLine]:
-    """A cell cut to ``width``: wrapped onto more lines (name, flags) or cut with an ellipsis."""
-    justify: Literal["left", "right"] = "left" if column.justify == "left" else "right"
-    if _cell_width(cell) <= width and (isinstance(cell, str) or not cell.spans):  # nearly every cell
-        plain, style = (cell, None) if isinstance(cell, str) else (cell.plain, console.get_style(cell.style))
-        gap = " " * (width - cell_len(plain))
-        return [[Segment(plain + gap if justify == "left" else gap + plain, style)]]
-    text = Text(cell) if isinstance(cell, str) else cell.copy()
-    lines = text.wrap(console, width, overflow="fold") if column.wraps else [text]
-    for line in lines:
-        line.truncate(width, overflow="ellipsis")
-        line.align(justify, width)
-    return [list(line.render(console)) for line in lines]
-
-
-def _table_lines(cells: list[list[_CellLine]], widths: list[int], edge: str, divider: str) -> list[Segment]:
-    """One table row, as many lines high as its tallest cell."""
-    segments = []
-    for index in range(max(len(lines) for lines in cells)):
-        segments.append(Segment(edge + " "))
-        for lines, width in zip(cells, widths):
-            segments += lines[index] if index < len(lines) else [Segment(" " * width)]
-            segments.append(Segment(" " + divider + " "))
-        segments[-1] = Segment(" " + divider)
-        segments.append(Segment.line())
-    return segments
-
-
-def _level_title(level: str, summary: Summary) -> str:
-    target = summary.settings.target(level)
-    return f"{for_terminal(LEVEL_LABELS.get(level, level))} — chỉ tiêu phát hành điện tử {target * 100:.0f}%"
-
-
-def _squeezed_table(title: str, columns: tuple[tuple[_Column, int], ...], rows: list[UnitSummary]) -> Table:
-    """rich's Table, for a terminal too narrow even for the always-shown columns: it squeezes them."""
-    table = Table(title=Text(title), title_justify="left", expand=False)
-    for column, fitted in columns:
-        # One line per unit where possible: a province has a hundred communes to scan down.
-        table.add_column(
-            column.header,
-            justify=column.justify,
-            width=fitted,
-            no_wrap=not column.wraps,
-            overflow="fold" if column.wraps else "ellipsis",
-        )
-    for row in rows:
-        table.add_row(*(column.cell(row) for column, _ in columns))
-    return table
-
-
-def _level_table(level: str, rows: list[UnitSummary], summary: Summary, console: Console) -> RenderableType:
-    """The level's title and table (rich's default heavy-head box), ready to print."""
-    cells = _column_cells(rows)
-    columns = _fitting_columns(cells, console.width)
-    title = _level_title(level, summary)
-    if 1 + sum(fitted + 3 for _, fitted in columns) > console.width:
-        return _squeezed_table(title, columns, rows)
-    widths = [fitted for _, fitted in columns]
-    padded = [width + 2 for width in widths]
-    headers = [_cell_lines(Text(column.header, style="bold"), column, width, console) for column, width in columns]
-    segments = [Segment(_BOX.get_top(padded)), Segment.line()]
-    segments += _table_lines(headers, widths, _BOX.head_left, _BOX.head_vertical)
-    segments += [Segment(_BOX.get_row(padded, "head", edge=True)), Segment.line()]
-    for index in range(len(rows)):
-        row_cells = [_cell_lines(cells[column.header][index], column, width, console) for column, width in columns]
-        segments += _table_lines(row_cells, widths, _BOX.mid_left, _BOX.mid_vertical)
-    segments += [Segment(_BOX.get_bottom(padded)), Segment.line()]
-    # The title wraps within the table's width, as rich's Table does it.
-    return Group(Constrain(Text(title, style="italic"), sum(padded) + len(padded) + 1), Segments(segments))
-
-
-def _legend(summary: Summary) -> list[str]:
-    lines = [
-        "PHĐT = văn bản đi phát hành điện tử (ký số cơ quan hợp lệ, gửi qua trục, không kèm giấy) / tổng văn bản đi; "
-        "Ký số, NĐ30 tính trên văn bản đi điện tử; văn bản mật không tính.",
-        f"Xu hướng: tỷ lệ PHĐT từ {summary.trend_labels[0]} đến {summary.trend_labels[-1]} (· = không có số liệu). "
-        f"Không xếp hạng: dưới {summary.settings.min_documents} văn bản đi trong kỳ.",
-    ]
+def footer(summary: Summary, printed: tuple[Column, ...]) -> list[str]:
+    """What the printed columns and the flags raised mean, and which columns were left out for want of room."""
+    legend = column_legend(summary.trend_labels, summary.settings.min_documents)
+    lines = [f"{column.header}: {legend[column.header]}" for column in printed if column.header in legend]
     lines += [f"  {flag}: {FLAG_HINTS.get(flag, flag)}" for flag in summary.flags_seen]
+    left_out = [column.header for column in COLUMNS if column not in printed]
+    if left_out:
+        lines.append(left_out_line(left_out))
     if summary.signatures_not_trust_checked:
         lines.append(not_trust_checked_line(summary.signatures_not_trust_checked))
     return lines
-
-
-def not_trust_checked_line(count: int) -> str:
-    """Said whenever a figure rests on signatures no trust anchor was consulted for: their verdicts can change."""
-    return f"{count} {NOT_TRUST_CHECKED}"
-
-
-NOT_TRUST_CHECKED = "chữ ký chưa được kiểm tra với kho tin cậy (--no-trust)"
 
 
 def _units_in_table(summary: Summary, level: str | None) -> int:
@@ -362,56 +111,33 @@ def _units_in_table(summary: Summary, level: str | None) -> int:
     )
 
 
+def _levels(summary: Summary, limit: int | None) -> list[tuple[str | None, list[UnitSummary]]]:
+    """Each level's listed rows (None: the levels docflow does not know), in report order."""
+    levels = []
+    for level in (*LEVELS, None):
+        rows = [r for r in summary.units if (r.unit.level == level) or (level is None and r.unit.level not in LEVELS)]
+        if rows:
+            levels.append((level, rows if limit is None else rows[:limit]))
+    return levels
+
+
 def render_summary(summary: Summary, console: Console, limit: int | None = None) -> None:
-    """A table per level, worst units first, then what the flags mean.
+    """A table per level, worst units first, then what the printed columns and the flags mean.
 
     ``limit`` keeps the worst ``limit`` units of each level: a national store has
     thousands of units, and the worst are what a supervisor acts on. A summary made
     with ``rows_per_level`` holds only those; the count of the others comes from it.
     """
-    console.print(_title(summary), style="bold", highlight=False)
+    console.print(_title(summary), style="bold", highlight=False, markup=False)
     if not summary.units:
         console.print("Không có đơn vị nào trong kỳ này.")
         return
-    for level in (*LEVELS, None):
-        rows = [r for r in summary.units if (r.unit.level == level) or (level is None and r.unit.level not in LEVELS)]
-        if rows:
-            shown = rows if limit is None else rows[:limit]
-            console.print(_level_table(level or "other", shown, summary, console))
-            unlisted = _units_in_table(summary, level) - len(shown)
-            if unlisted > 0:
-                console.print(f"… và {unlisted} đơn vị khác (--all để xem tất cả)", highlight=False)
-    for line in _legend(summary):
+    levels = _levels(summary, limit)
+    columns = fitting_columns([row for _, rows in levels for row in rows], console.width)
+    for level, shown in levels:
+        console.print(level_table(level or "other", shown, summary, columns, console))
+        unlisted = _units_in_table(summary, level) - len(shown)
+        if unlisted > 0:
+            console.print(f"… và {unlisted} đơn vị khác (--all để xem tất cả)", highlight=False)
+    for line in footer(summary, tuple(column for column, _ in columns)):
         console.print(line, highlight=False, markup=False)
-
-
-def render_detail(detail: UnitDetail, period: Period, console: Console) -> None:
-    """One unit's line of the summary, then each failed document with why."""
-    if detail.summary is None:
-        console.print("Không có đơn vị này.")
-        return
-    row = detail.summary
-    console.print(
-        f"{for_terminal(row.unit.display_name)} ({for_terminal(row.unit.code)}) — kỳ {period.label}: {row.tier}; "
-        f"PHĐT {_percent(row.rates.e_issuance_rate)}, ký số {_percent(row.rates.signature_rate)}, "
-        f"NĐ30 {_percent(row.rates.nd30_rate)}",
-        style="bold",
-        highlight=False,
-        markup=False,
-    )
-    for flag in row.flags:
-        console.print(f"  {flag}: {for_terminal(FLAG_HINTS.get(flag, flag))}", highlight=False, markup=False)
-    if row.signatures_not_trust_checked:
-        console.print(not_trust_checked_line(row.signatures_not_trust_checked), highlight=False, markup=False)
-    if not detail.failed:
-        console.print("Không có văn bản đi nào lỗi trong kỳ.")
-        return
-    table = Table(title=f"{len(detail.failed)} văn bản đi chưa đạt", title_justify="left")
-    table.add_column("Ngày", no_wrap=True)
-    table.add_column("Văn bản", overflow="fold")
-    table.add_column("Lý do", overflow="fold")
-    for failed in detail.failed:
-        reasons = "; ".join(PROBLEM_HINTS.get(word, word) for word in failed.problems)
-        label = failed.document_id + (f"\n{failed.subject}" if failed.subject else "")
-        table.add_row(cell(failed.promulgation_date or ""), cell(label), cell(reasons))
-    console.print(table)

@@ -19,7 +19,7 @@ from operator import itemgetter
 
 from docflow.reports.metrics import LEVELS, SIGNATURE_FAILURE_REASONS, Period, PeriodKind, SummarySettings
 
-__all__ = ["Ranked", "Ranking", "flag_words", "rank_units"]
+__all__ = ["Ranked", "Ranking", "flag_words", "rank_units", "FLAG_WORDS", "BELOW_TARGET_BIT"]
 
 
 # Bit per flag in the ranking query's mask, in ``flags_of`` order (the first seven are
@@ -28,6 +28,12 @@ _FLAG_BITS: tuple[str, ...] = (
     "below_target", "paper", "unsigned", "personal_only", "invalid_signatures", "wrong_unit",
     "declining", "invalid_code", "no_data",
 )  # fmt: skip
+
+
+FLAG_WORDS: frozenset[str] = frozenset(_FLAG_BITS)
+"""Every flag a summary can raise."""
+
+BELOW_TARGET_BIT = 1 << _FLAG_BITS.index("below_target")
 
 
 def flag_words(mask: int) -> frozenset[str]:
@@ -60,6 +66,11 @@ class Ranking:
             chosen += self.rows[start : start + min(self.per_level[level], limit)]
             start += self.per_level[level]
         return chosen + self.rows[start : start + limit]
+
+    def below_target(self) -> Ranking:
+        """Only the units below their level's target (``--behind``), in the same order."""
+        rows = [row for row in self.rows if row[2] & BELOW_TARGET_BIT]
+        return Ranking(rows, Tally(map(itemgetter(1), rows)), Tally(map(itemgetter(2), rows)))
 
     @property
     def flags_seen(self) -> tuple[str, ...]:

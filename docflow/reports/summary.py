@@ -91,6 +91,8 @@ class Summary:
     """Units with at least one flag, listed or not."""
     signatures_not_trust_checked: int = 0
     """Signatures of the summary's units' documents in the period stored without a trust store, listed or not."""
+    behind_only: bool = False
+    """Only the units below their level's target are in the summary (``--behind``)."""
 
     @property
     def flagged(self) -> tuple[UnitSummary, ...]:
@@ -180,6 +182,7 @@ def summarise(
     unit: str | None = None,
     period_is_default: bool = False,
     rows_per_level: int | None = None,
+    behind_only: bool = False,
 ) -> Summary:
     """Every unit (or those of one level, or one unit) over ``period``.
 
@@ -189,8 +192,10 @@ def summarise(
     """
     trend_periods = period.trend_periods(settings.trend_length)
     ranking = rank_units(conn, period, trend_periods, settings, level=level, unit=unit)
+    if behind_only:
+        ranking = ranking.below_target()
     chosen = ranking.worst_of_each_level(rows_per_level)
-    whole_store = level is None and unit is None and len(chosen) == len(ranking.rows)
+    whole_store = level is None and unit is None and not behind_only and len(chosen) == len(ranking.rows)
     not_trust_checked = not_trust_checked_by_unit(conn, period.months)
     units = _unit_summaries(conn, chosen, period, trend_periods, settings, whole_store, not_trust_checked)
     return Summary(
@@ -203,4 +208,5 @@ def summarise(
         flags_seen=ranking.flags_seen,
         flagged_count=len(ranking.rows) - ranking.masks[0],
         signatures_not_trust_checked=sum(not_trust_checked.get(code, 0) for code, _, _ in ranking.rows),
+        behind_only=behind_only,
     )

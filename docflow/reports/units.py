@@ -15,6 +15,7 @@ from docflow.agency import parse_agency_code
 from docflow.readers.lists import UnitRow, read_unit_file
 from docflow.records import RejectedItem
 from docflow.store.classify import classify_level
+from docflow.store.ownership import normalise_name
 
 __all__ = [
     "Unit",
@@ -22,6 +23,7 @@ __all__ = [
     "LEVEL_LABELS",
     "load_units",
     "import_units",
+    "find_units",
 ]
 
 LEVEL_LABELS: dict[str, str] = {
@@ -114,3 +116,20 @@ def import_units(conn: sqlite3.Connection, path: Path) -> UnitImport:
             [(u.code, u.name, u.level, u.parent, int(u.code_valid)) for u in imported],
         )
     return UnitImport(tuple(imported), tuple(rejected))
+
+
+def find_units(conn: sqlite3.Connection, text: str) -> tuple[Unit, ...]:
+    """The units ``text`` names: the unit with that code; else those whose name holds its words, in order and
+    whole, with or without diacritics ("so y te" finds "Sở Y tế"); a name equal to ``text`` wins over ones
+    merely holding it. Sorted by code; empty when nothing fits."""
+    known = load_units(conn)
+    code = text.strip()
+    if code in known:
+        return (known[code],)
+    wanted = normalise_name(text)
+    if not wanted:
+        return ()
+    named = [(normalise_name(unit.name), unit) for unit in known.values() if unit.name]
+    exact = [unit for name, unit in named if name == wanted]
+    holding = exact or [unit for name, unit in named if f" {wanted} " in f" {name} "]
+    return tuple(sorted(holding, key=lambda unit: unit.code))

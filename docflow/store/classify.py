@@ -2,6 +2,8 @@
 
 - ``reason_word``: why a signature failed, as one word a drill-down can group by;
 - ``signature_facts``: a document's signature flags from its signatures;
+- ``standing``: for one outgoing document, whether it counts for each rate and, if it fails, the reason words
+  (the one rule behind the counters, the drill-down, JSON, CSV and the legend: docs/metrics.md);
 - ``contribution``: what one document adds to the per-unit, per-month counters;
 - ``classify_level``: a unit's level word from its code and name.
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import Enum
 
 from docflow.agency import parse_agency_code
 from docflow.store.ownership import normalise_name
@@ -27,6 +30,10 @@ __all__ = [
     "SignatureFacts",
     "signature_facts",
     "DocState",
+    "Rate",
+    "RateStanding",
+    "Standing",
+    "standing",
     "RecipientState",
     "CounterDelta",
     "contribution",
@@ -159,6 +166,97 @@ class DocState:
         return self.sent_over_axis or self.channel in ("electronic", "both")
 
 
+class Rate(str, Enum):
+    """The outgoing rates a document is judged for; the value is the rate's JSON name."""
+
+    E_ISSUANCE = "e_issuance_rate"
+    SIGNATURE = "signature_rate"
+    ND30 = "nd30_rate"
+
+
+@dataclass(frozen=True)
+class RateStanding:
+    """One document against one rate: in its denominator or not, and why it is not in its numerator."""
+
+    counted: bool
+    reasons: tuple[str, ...] = ()
+    """Empty exactly when the document passes; the deciding words first, then its invalid-signature words."""
+
+    @property
+    def passed(self) -> bool:
+        return self.counted and not self.reasons
+
+    @property
+    def failed(self) -> bool:
+        return self.counted and bool(self.reasons)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """One non-confidential outgoing document against every outgoing rate (docs/metrics.md, "One rule")."""
+
+    e_issuance: RateStanding
+    signature: RateStanding
+    nd30: RateStanding
+    seen_unsigned: bool
+    """Seen on the axis without any signature (the ``unsigned`` counter and flag)."""
+
+    def of(self, which: Rate) -> RateStanding:
+        return {Rate.E_ISSUANCE: self.e_issuance, Rate.SIGNATURE: self.signature, Rate.ND30: self.nd30}[which]
+
+
+def _no_signature_word(doc: DocState) -> str:
+    # A document never seen on the axis may well be signed: docflow only cannot tell, so it is not "unsigned".
+    return "unsigned" if doc.sent_over_axis else "not_sent"
+
+
+def _issuance_words(doc: DocState, invalid: tuple[str, ...]) -> tuple[str, ...]:
+    """Why a document is not issued electronically: NĐ 30 (văn thư signs as the organisation and sends it over
+    the system/axis) and QĐ 28 (the electronic document replaces paper), docs/metrics.md."""
+    checks = (
+        ("paper", doc.channel == "paper"),
+        ("paper_copy", doc.channel not in ("electronic", "paper")),  # "both": sent with a paper copy
+        ("not_sent", doc.channel != "paper" and not doc.sent_over_axis),
+        ("unsigned", doc.sent_over_axis and doc.signature_count == 0),
+        ("no_organisation_signature", doc.signature_count > 0 and not doc.has_valid_organisation),
+        ("tampered", "tampered" in invalid),
+    )
+    words = tuple(word for word, raised in checks if raised)
+    return words + tuple(word for word in invalid if word not in words) if words else ()
+
+
+def _signature_words(doc: DocState, invalid: tuple[str, ...], nd30: bool) -> tuple[str, ...]:
+    if doc.signature_count == 0:
+        return (_no_signature_word(doc),)
+    checks: tuple[tuple[str, bool], ...]
+    if nd30:
+        checks = (
+            ("no_personal_signature", not doc.has_valid_personal),
+            ("no_organisation_signature", not doc.has_valid_organisation),
+        )
+    else:
+        checks = (("no_valid_signature", not doc.has_valid_signature),)
+    words = tuple(word for word, raised in checks if raised)
+    return words + invalid if words else ()
+
+
+def standing(doc: DocState) -> Standing:
+    """The one rule: whether ``doc`` counts for each outgoing rate and, when it fails one, the words why.
+
+    The counters are made from this (``contribution``) and the drill-down reads it, so a rate's failing
+    documents are exactly its denominator minus its numerator. Confidential, revoked and replaced documents
+    are outside every rate (``contribution`` never asks).
+    """
+    invalid = tuple(doc.invalid_reasons.split())
+    electronic = doc.sent_electronically
+    return Standing(
+        e_issuance=RateStanding(True, _issuance_words(doc, invalid)),
+        signature=RateStanding(electronic, _signature_words(doc, invalid, nd30=False) if electronic else ()),
+        nd30=RateStanding(electronic, _signature_words(doc, invalid, nd30=True) if electronic else ()),
+        seen_unsigned=doc.sent_over_axis and doc.signature_count == 0,
+    )
+
+
 CounterDelta = Counter[str]
 """Counter column name → amount; only names from ``COUNTER_COLUMNS``."""
 
@@ -181,20 +279,15 @@ def contribution(doc: DocState | None, recipients: Iterable[RecipientState]) -> 
 def _outgoing(doc: DocState) -> CounterDelta:
     if doc.confidential:
         return Counter(outgoing_confidential=1)
-    electronic = doc.sent_electronically
+    judged = standing(doc)
     delta = Counter(
         outgoing=1,
         outgoing_paper=int(doc.channel == "paper"),
-        outgoing_electronic=int(electronic),
-        outgoing_issued_electronic=int(
-            electronic
-            and doc.has_valid_organisation
-            and doc.channel == "electronic"
-            and "tampered" not in doc.invalid_reasons.split()
-        ),
-        outgoing_signed_valid=int(electronic and doc.has_valid_signature),
-        outgoing_nd30=int(electronic and doc.has_valid_personal and doc.has_valid_organisation),
-        outgoing_unsigned=int(electronic and doc.signature_count == 0),
+        outgoing_electronic=int(judged.of(Rate.SIGNATURE).counted),
+        outgoing_issued_electronic=int(judged.of(Rate.E_ISSUANCE).passed),
+        outgoing_signed_valid=int(judged.of(Rate.SIGNATURE).passed),
+        outgoing_nd30=int(judged.of(Rate.ND30).passed),
+        outgoing_unsigned=int(judged.seen_unsigned),
     )
     for word in doc.invalid_reasons.split():
         delta[f"invalid_{word}"] = 1

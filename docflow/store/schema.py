@@ -21,10 +21,10 @@ class Counters:
     outgoing: int = 0  # non-confidential documents the unit issued
     outgoing_electronic: int = 0  # ...sent electronically (over the axis, or register channel electronic/both)
     outgoing_paper: int = 0  # ...issued on paper only
-    outgoing_issued_electronic: int = 0  # ...sent electronically, valid organisation signature, no paper copy
+    outgoing_issued_electronic: int = 0  # ...seen on the axis, own valid organisation signature, no paper copy
     outgoing_signed_valid: int = 0  # ...sent electronically with at least one valid signature
     outgoing_nd30: int = 0  # ...with a valid personal AND a valid organisation signature (NĐ 30/2020)
-    outgoing_unsigned: int = 0  # ...sent electronically with no signature at all
+    outgoing_unsigned: int = 0  # ...seen on the axis with no signature at all
     outgoing_confidential: int = 0  # confidential documents issued (kept out of every rate)
     invalid_tampered: int = 0  # documents with a signature whose content or value does not match
     invalid_untrusted: int = 0  # ...whose certificate does not chain to a trust anchor
@@ -84,6 +84,18 @@ _DROP_EMPTY_YEAR = (
     " AND NOT EXISTS (SELECT 1 FROM unit_counters WHERE unit = OLD.unit"
     " AND substr(period, 1, 4) = substr(OLD.period, 1, 4));"
 )
+
+_NOT_ON_AXIS = """SELECT COUNT(*) FROM documents d
+    WHERE d.sender = unit_counters.unit AND d.period = unit_counters.period AND d.confidential = 0
+      AND d.business_status NOT IN ('revoked', 'replaced') AND d.sent_over_axis = 0"""
+_COUNTER_RULE_18 = f"""
+UPDATE unit_counters SET
+    outgoing_issued_electronic = outgoing_issued_electronic - ({_NOT_ON_AXIS} AND d.channel = 'electronic'
+        AND d.has_valid_organisation = 1 AND ' ' || d.invalid_reasons || ' ' NOT LIKE '% tampered %'),
+    outgoing_unsigned = outgoing_unsigned - ({_NOT_ON_AXIS} AND d.channel IN ('electronic', 'both')
+        AND d.signature_count = 0)
+WHERE outgoing_issued_electronic > 0 OR outgoing_unsigned > 0;
+"""
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the initial schema
@@ -345,6 +357,12 @@ FROM unit_counters GROUP BY 1, 2;
     # in every summary) while every batch is ingested with a trust store.
     "ALTER TABLE signatures ADD COLUMN trust_checked INTEGER;"
     " CREATE INDEX signatures_not_trust_checked ON signatures(document_id) WHERE trust_checked = 0;",
+    # 11 (issue 18 §1; the lead places it after migration 10 at merge): the counter rule of
+    # docflow.store.classify.standing. Issued electronically now needs the document seen on the axis (a register
+    # row saying "electronic" is not enough), and "unsigned" means seen on the axis without a signature (one never
+    # seen may be signed). Each row loses what the old rule counted and the new one does not (the documents never
+    # seen on the axis), as ingestion would have kept it; other counters and rows are left as they are.
+    _COUNTER_RULE_18,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
