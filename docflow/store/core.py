@@ -9,8 +9,8 @@ revoked or seen again. WAL mode lets summaries and audits read while the watcher
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -142,11 +142,27 @@ class Store:
         Waits for another docflow's write lock (``retry_while_busy``: StoreBusy in the end), and refuses
         to write into a file that is no longer the store's (``check_unchanged``).
         """
-        return self._file.transaction()
+        return self._transaction()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        try:
+            with self._file.transaction():
+                yield
+                self._sync_payloads()  # the signed files are on disk before the rows naming them commit
+        except BaseException:
+            if self.payloads is not None:
+                self.payloads.discard()
+            raise
 
     def commit_and_begin(self) -> None:
         """Inside ``transaction``: make what was written so far durable and go on in a new transaction."""
+        self._sync_payloads()
         self._file.commit_and_begin()
+
+    def _sync_payloads(self) -> None:
+        if self.payloads is not None:
+            self.payloads.sync()
 
     # -- batches and rejected items --------------------------------------------------
 
