@@ -9,13 +9,12 @@ revoked or seen again. WAL mode lets summaries and audits read while the watcher
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-
-import hashlib
 
 import sqlite_utils
 
@@ -335,7 +334,8 @@ class Store:
     def stored_signatures(self, months: tuple[str, ...] | None, unit: str | None) -> list[StoredSignature]:
         """Stored signatures of documents of these months and this sender (either None: any); with neither,
         those of no document too. Ordered by document, signed file and index."""
-        where, params = [], []
+        where: list[str] = []
+        params: list[str] = []
         if months is not None:
             where.append(f"d.period IN ({', '.join('?' for _ in months)})")
             params.extend(months)
@@ -351,9 +351,9 @@ class Store:
 
     def rejudge(
         self, document_id: str | None, judged: list[tuple[StoredSignature, Verdict]], judgement: Judgement
-    ) -> int:
-        """Write stored signatures' new verdicts, all of one document, with its counters; returns how many changed
-        (each change kept in ``verdict_changes``)."""
+    ) -> list[bool]:
+        """Write stored signatures' new verdicts, all of one document, with its counters; returns whether each
+        changed (each change kept in ``verdict_changes``)."""
         return self._signatures.rejudge(document_id, judged, judgement)
 
     # -- counters (docflow.store.counters) -------------------------------------------

@@ -2,9 +2,9 @@
 
 ``<store file>.payloads/ab/<sha256>``: one file per SHA-256 (a detached signature's content too, under its own),
 written whole or not at all (a temporary file in the same folder, flushed to disk, then renamed), and always
-before the transaction recording its signatures commits (``Store.transaction``), so a stored signature never names a file that a
-crash lost. A file already there is not written again. Reading one re-hashes it: a file that no longer has its
-name's SHA-256 is reported damaged, never judged.
+before the transaction recording its signatures commits (``Store.transaction``), so a stored signature never
+names a file that a crash lost. A file already there is not written again. Reading one re-hashes it: a file
+that no longer has its name's SHA-256 is reported damaged, never judged.
 """
 
 from __future__ import annotations

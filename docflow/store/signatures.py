@@ -138,14 +138,16 @@ class SignatureBook:
             f"UPDATE documents SET {assignments} WHERE document_id = ?", (*fact_values(facts), document_id)
         )
 
-    def rejudge(self, document_id: str | None, judged: list[tuple[StoredSignature, Verdict]], judgement: Judgement) -> int:
+    def rejudge(
+        self, document_id: str | None, judged: list[tuple[StoredSignature, Verdict]], judgement: Judgement
+    ) -> list[bool]:
         """Write stored signatures' new verdicts, all of one document, and its counters with them; a verdict whose
-        indication or subindication changed is kept in ``verdict_changes``. Returns how many changed."""
+        indication or subindication changed is kept in ``verdict_changes``. Returns whether each changed."""
         if document_id is None:
-            return sum(self._rejudge_one(stored, verdict, None, judgement) for stored, verdict in judged)
+            return [self._rejudge_one(stored, verdict, None, judgement) for stored, verdict in judged]
         sender = self.sender(document_id)
         with self._counters.changing(document_id):
-            changed = sum(self._rejudge_one(stored, verdict, sender, judgement) for stored, verdict in judged)
+            changed = [self._rejudge_one(stored, verdict, sender, judgement) for stored, verdict in judged]
             self.refresh_facts(document_id)
         return changed
 
