@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from docflow.cli.audit_view import verdict_label
 from docflow.cli.ingest import _DB_OPTION, _WORKERS_OPTION, _defaults, _load_trust, _setup_logging, _with_workers
 from docflow.ingest.reverify import ReverifyProgress, ReverifyResult, ReverifyScope
 from docflow.ingest.reverify import reverify as reverify_store
@@ -133,8 +134,8 @@ def _print_table(result: ReverifyResult) -> None:
             table.add_row(
                 cell(change.document_id or "(no document)"),
                 cell(change.index),
-                cell(_state(change.before.indication, change.before.subindication)),
-                cell(_state(change.after.indication, change.after.subindication)),
+                cell(verdict_label(change.before.indication, change.before.subindication)),
+                cell(verdict_label(change.after.indication, change.after.subindication)),
                 cell(change.reason or ""),
             )
         console.print(table)
@@ -147,7 +148,3 @@ def _print_table(result: ReverifyResult) -> None:
         console.print(table)
     totals = _totals(result)
     click.echo(for_terminal(", ".join(f"{count} {name}" for name, count in totals.items())))
-
-
-def _state(indication: str, subindication: str | None) -> str:
-    return f"{indication}/{subindication}" if subindication else indication
