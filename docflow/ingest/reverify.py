@@ -273,10 +273,10 @@ def _write_document(store: Store, trust: TrustStore, jobs: list[_Job], tally: _T
         )
     if judged:
         judgement = judgement_now(bool(trust.anchors), trust.fingerprint)
-        changed = store.rejudge(jobs[0].rows[0].document_id, judged, judgement)
-        for (row, verdict), is_change in zip(judged, changed):
+        verdicts = {row.id: verdict for row, verdict in judged}
+        for before, is_change in store.rejudge(list(verdicts.items()), judgement):
             if is_change:
-                tally.changes.append(_change(row, verdict))
+                tally.changes.append(_change(before, verdicts[before.id]))
             else:
                 tally.unchanged += 1
     tally.advance(sum(len(job.rows) for job in jobs))

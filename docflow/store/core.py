@@ -97,7 +97,8 @@ class Store:
         self._counters = CounterBook(self.conn)
         self._signatures = SignatureBook(self.conn, self._counters, self._ownership)
         self._documents = DocumentBook(db, self._counters, self._ownership, self._signatures)
-        self.payloads = PayloadStore(payload_directory(path)) if path is not None else None
+        # Absolute: a reason naming the folder must hold wherever it is read, and a later chdir must not move it.
+        self.payloads = PayloadStore(payload_directory(path.absolute())) if path is not None else None
         """Where the signed files are kept (``docflow.store.payloads``); None for a store without a file."""
 
     # -- opening and transactions ----------------------------------------------------
@@ -349,12 +350,10 @@ class Store:
         query += " ORDER BY s.document_id IS NULL, s.document_id, s.payload_sha256, s.idx"
         return [StoredSignature(*row) for row in self.conn.execute(query, params)]
 
-    def rejudge(
-        self, document_id: str | None, judged: list[tuple[StoredSignature, Verdict]], judgement: Judgement
-    ) -> list[bool]:
-        """Write stored signatures' new verdicts, all of one document, with its counters; returns whether each
-        changed (each change kept in ``verdict_changes``)."""
-        return self._signatures.rejudge(document_id, judged, judgement)
+    def rejudge(self, judged: list[tuple[int, Verdict]], judgement: Judgement) -> list[tuple[StoredSignature, bool]]:
+        """Write new verdicts of stored signatures (by id; one document's), with its counters; returns each row as
+        it was, and whether its verdict changed (each change kept in ``verdict_changes``)."""
+        return self._signatures.rejudge(judged, judgement)
 
     # -- counters (docflow.store.counters) -------------------------------------------
 

@@ -21,6 +21,7 @@ from docflow.store.signature_rows import (
     FACT_COLUMNS,
     SIGNATURE_INSERT,
     SIGNATURE_REJUDGE,
+    STORED_SIGNATURE_SELECT,
     CertificateRow,
     Judgement,
     NewSignatures,
@@ -138,18 +139,33 @@ class SignatureBook:
             f"UPDATE documents SET {assignments} WHERE document_id = ?", (*fact_values(facts), document_id)
         )
 
-    def rejudge(
-        self, document_id: str | None, judged: list[tuple[StoredSignature, Verdict]], judgement: Judgement
-    ) -> list[bool]:
-        """Write stored signatures' new verdicts, all of one document, and its counters with them; a verdict whose
-        indication or subindication changed is kept in ``verdict_changes``. Returns whether each changed."""
-        if document_id is None:
-            return [self._rejudge_one(stored, verdict, None, judgement) for stored, verdict in judged]
-        sender = self.sender(document_id)
-        with self._counters.changing(document_id):
-            changed = [self._rejudge_one(stored, verdict, sender, judgement) for stored, verdict in judged]
-            self.refresh_facts(document_id)
-        return changed
+    def rejudge(self, judged: list[tuple[int, Verdict]], judgement: Judgement) -> list[tuple[StoredSignature, bool]]:
+        """Write new verdicts of stored signatures (by ``signatures.id``; one document's, or one signed file's), and
+        their document's counters with them; a verdict whose indication or subindication changed is kept in
+        ``verdict_changes``. Returns each row as it was before, and whether it changed.
+
+        The rows are read again here, in the writing transaction: what another writer did since they were
+        selected (a signed file given to its document) is what is compared and counted.
+        """
+        ids = [signature_id for signature_id, _ in judged]
+        rows = self._conn.execute(
+            f"SELECT {STORED_SIGNATURE_SELECT} FROM signatures s WHERE s.id IN ({', '.join('?' * len(ids))})", ids
+        )
+        stored = {row.id: row for row in (StoredSignature(*values) for values in rows)}
+        pairs = [(stored[signature_id], verdict) for signature_id, verdict in judged if signature_id in stored]
+        results: list[tuple[StoredSignature, bool]] = []
+        for document_id in dict.fromkeys(row.document_id for row, _ in pairs):
+            of_document = [(row, verdict) for row, verdict in pairs if row.document_id == document_id]
+            if document_id is None:
+                results.extend((row, self._rejudge_one(row, verdict, None, judgement)) for row, verdict in of_document)
+                continue
+            sender = self.sender(document_id)
+            with self._counters.changing(document_id):
+                results.extend(
+                    (row, self._rejudge_one(row, verdict, sender, judgement)) for row, verdict in of_document
+                )
+                self.refresh_facts(document_id)
+        return results
 
     def _rejudge_one(self, stored: StoredSignature, verdict: Verdict, sender: str | None, judgement: Judgement) -> bool:
         belongs = self._ownership.belongs(signer_identity(verdict), sender)
