@@ -336,6 +336,9 @@ def test_reverify_refuses_without_a_usable_trust_store(workdir: Path, world: Wor
         assert "--trust DIR" in result.output and "--no-trust" not in result.output
     result = _run("reverify", "--db", str(db), "--trust", str(world.full), "--period", "March")
     assert result.exit_code == 2 and "--period" in result.output
+    missing = _run("reverify", "--db", str(workdir / "none.db"), "--trust", str(world.full))
+    assert missing.exit_code == 2 and "no store at" in missing.output
+    assert not (workdir / "none.db").exists(), "no empty store is made"
 
 
 def test_reverify_prints_its_changes_and_totals(workdir: Path, world: World) -> None:

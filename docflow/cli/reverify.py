@@ -18,7 +18,7 @@ from docflow.ingest.reverify import ReverifyProgress, ReverifyResult, ReverifySc
 from docflow.ingest.reverify import reverify as reverify_store
 from docflow.reports.metrics import parse_period
 from docflow.safe_text import cell, for_terminal
-from docflow.store.core import Store
+from docflow.store.core import Store, check_store_file
 
 __all__ = ["reverify"]
 
@@ -62,11 +62,13 @@ def reverify(
             months = parse_period(period).months
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--period") from error
+    store_path = db or defaults.db
+    check_store_file(store_path, create=False)  # nothing to re-verify in a store that is not there: no new one
     trust_store = _load_trust(trust or defaults.trust, False, _TRUST_CHOICES)
     assert trust_store is not None  # only --no-trust gives none
     options = _with_workers(defaults.options, workers)
     scope = ReverifyScope(months, unit.strip() if unit else None, everything)
-    with Store.open(db or defaults.db) as store, _progress(console) as progress:
+    with Store.open(store_path) as store, _progress(console) as progress:
         result = reverify_store(
             store, trust_store, scope, kinds=options.kinds, workers=options.workers, progress=progress
         )
