@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 from helpers.ingest import SENDER, assert_counters_exact, write_edxml
 
+import docflow.cli.reverify as reverify_cli
 from docflow.cli import main
 from docflow.ingest.reverify import ReverifyScope, reverify
 from docflow.ingest.run import ingest_batch
@@ -341,12 +342,14 @@ def test_reverify_refuses_without_a_usable_trust_store(workdir: Path, world: Wor
     assert not (workdir / "none.db").exists(), "no empty store is made"
 
 
-def test_reverify_prints_its_changes_and_totals(workdir: Path, world: World) -> None:
+def test_reverify_prints_its_changes_and_totals(workdir: Path, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     db = workdir / "d.db"
     _ingested(db, world.batch, world.no_root_crl).close()
+    monkeypatch.setattr(reverify_cli, "_TABLE_ROWS", 4)
     result = _run("reverify", "--db", str(db), "--trust", str(world.full), "--period", "2024-03", "--unit", SENDER)
     assert result.exit_code == 0, result.output
     assert "INDETERMINATE/CERTIFICATE_CHAIN_GENERAL_FAILURE" in result.output and "TOTAL_PASSED" in result.output
+    assert result.output.count("TOTAL_PASSED") == 4 and "… and 2 more: docflow sql" in result.output
     assert result.output.strip().splitlines()[-1] == "6 checked, 6 changed, 0 unchanged, 0 unavailable"
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,6 +22,10 @@ from docflow.store.core import Store, check_store_file
 
 __all__ = ["reverify"]
 
+_TABLE_ROWS = 100
+"""Rows of each table at most: a run may change a whole archive's verdicts; --json lists every one."""
+_NO_DOCUMENT = "(no document)"
+_ALL_CHANGES = 'docflow sql "SELECT * FROM verdict_changes ORDER BY id DESC" lists every change'
 _TRUST_CHOICES = "give --trust DIR or set trust in [paths] of docflow.toml: re-verification judges against it"
 
 
@@ -128,25 +132,36 @@ def _totals(result: ReverifyResult) -> dict[str, int]:
 
 def _print_table(result: ReverifyResult) -> None:
     console = Console(highlight=False)
-    if result.changes:
-        table = Table(title="Changed verdicts", title_justify="left")
-        for column in ("document", "index", "before", "after", "reason"):
-            table.add_column(column)
-        for change in result.changes:
-            table.add_row(
-                cell(change.document_id or "(no document)"),
-                cell(change.index),
-                cell(verdict_label(change.before.indication, change.before.subindication)),
-                cell(verdict_label(change.after.indication, change.after.subindication)),
-                cell(change.reason or ""),
-            )
-        console.print(table)
-    if result.unavailable_signatures:
-        table = Table(title="Not verified again (verdict unchanged)", title_justify="left")
-        for column in ("document", "index", "why"):
-            table.add_column(column)
-        for missing in result.unavailable_signatures:
-            table.add_row(cell(missing.document_id or "(no document)"), cell(missing.index), cell(missing.reason))
-        console.print(table)
+    changes = [
+        (
+            change.document_id or _NO_DOCUMENT,
+            change.index,
+            verdict_label(change.before.indication, change.before.subindication),
+            verdict_label(change.after.indication, change.after.subindication),
+            change.reason or "",
+        )
+        for change in result.changes[:_TABLE_ROWS]
+    ]
+    _print_rows(console, "Changed verdicts", ("document", "index", "before", "after", "reason"), changes)
+    if result.changed > _TABLE_ROWS:
+        console.print(f"… and {result.changed - _TABLE_ROWS:,} more: {_ALL_CHANGES}", markup=False)
+    unavailable = [
+        (missing.document_id or _NO_DOCUMENT, missing.index, missing.reason)
+        for missing in result.unavailable_signatures[:_TABLE_ROWS]
+    ]
+    _print_rows(console, "Not verified again (verdict unchanged)", ("document", "index", "why"), unavailable)
+    if result.unavailable > _TABLE_ROWS:
+        console.print(f"… and {result.unavailable - _TABLE_ROWS:,} more: see --json", markup=False)
     totals = _totals(result)
     click.echo(for_terminal(", ".join(f"{count} {name}" for name, count in totals.items())))
+
+
+def _print_rows(console: Console, title: str, columns: tuple[str, ...], rows: Sequence[tuple[object, ...]]) -> None:
+    if not rows:
+        return
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(cell(value) for value in row))
+    console.print(table)
