@@ -9,7 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import signal
 import sqlite3
+import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -201,8 +204,46 @@ def test_a_revocation_published_after_ingest_fails_the_signature_in_summary_and_
     assert "docflow reverify" in shown.output and "TOTAL_FAILED/REVOKED" in shown.output
 
 
+_KILLED_MID_DOCUMENT = """
+import os, signal, sys
+from docflow.ingest.reverify import reverify
+from docflow.store.core import Store
+from docflow.store.signatures import SignatureBook
+from signatures import TrustStore
+
+real, written = SignatureBook._rejudge_one, []
+
+def dies_mid_document(self, *args):
+    written.append(1)
+    if len(written) == 4:
+        os.kill(os.getpid(), signal.SIGKILL)  # no rollback, no clean-up: what a power cut leaves
+    return real(self, *args)
+
+SignatureBook._rejudge_one = dies_mid_document
+reverify(Store.open(sys.argv[1]), TrustStore.load(sys.argv[2]), payloads_per_commit=1)
+"""
+
+
+def _interrupted(store: Store, trust: TrustStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    written = 0
+    real = SignatureBook._rejudge_one
+
+    def dies_mid_document(self: SignatureBook, *args: object) -> bool:
+        nonlocal written
+        written += 1
+        if written == 4:
+            raise KeyboardInterrupt
+        return real(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SignatureBook, "_rejudge_one", dies_mid_document)
+    with pytest.raises(KeyboardInterrupt):
+        reverify(store, trust, payloads_per_commit=1)
+    monkeypatch.undo()
+
+
+@pytest.mark.parametrize("how", ["Ctrl-C", "SIGKILL"])
 def test_a_killed_reverify_leaves_each_signature_old_or_new_and_a_rerun_finishes(
-    tmp_path: Path, world: World, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, world: World, monkeypatch: pytest.MonkeyPatch, how: str
 ) -> None:
     full = TrustStore.load(world.full)
     with _ingested(tmp_path / "done.db", world.batch, world.no_root_crl) as done:
@@ -211,21 +252,14 @@ def test_a_killed_reverify_leaves_each_signature_old_or_new_and_a_rerun_finishes
         new_verdicts = set(_verdicts(done))
     store = _ingested(tmp_path / "a.db", world.batch, world.no_root_crl)
     old_verdicts = set(_verdicts(store))
-    written = 0
-    real = SignatureBook._rejudge_one
-
-    def dies_mid_document(self: SignatureBook, *args: object) -> bool:
-        nonlocal written
-        written += 1
-        if written == 4:  # the second signature of the second document: its first is written already
-            raise KeyboardInterrupt
-        return real(self, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(SignatureBook, "_rejudge_one", dies_mid_document)
-    with pytest.raises(KeyboardInterrupt):
-        reverify(store, full, payloads_per_commit=1)
-    monkeypatch.undo()
-    store.close()
+    # Killed at the second signature of the second document, whose first signature is written already.
+    if how == "Ctrl-C":
+        _interrupted(store, full, monkeypatch)
+        store.close()
+    else:
+        store.close()
+        script = [sys.executable, "-c", _KILLED_MID_DOCUMENT, str(tmp_path / "a.db"), str(world.full)]
+        assert subprocess.run(script, check=False, timeout=120).returncode == -signal.SIGKILL
 
     with Store.open(tmp_path / "a.db") as reopened:
         rows = _verdicts(reopened)
