@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
 
@@ -20,10 +21,11 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
 
+from signatures.certinfo import _rfc4514 as _name  # the form verdicts name signers' issuers in
 from signatures.certinfo import quiet_cryptography
 from signatures.crlindex import index_of, sniff_crl
 
-__all__ = ["TrustStore", "UnreadableCrl"]
+__all__ = ["TrustStore", "TrustMember", "TrustRole", "UnreadableCrl"]
 
 _PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 #]+)-----.*?-----END \1-----", re.DOTALL)
 MAX_TRUST_FILE = 256 * 1024 * 1024
@@ -46,6 +48,28 @@ class UnreadableCrl:
     """DER of the issuer name read from the file's first bytes; None when it could not be read."""
     loaded: bool = False
     """Loaded and offered to path validation all the same: named only when revocation data is missing."""
+
+
+class TrustRole(StrEnum):
+    ANCHOR = "anchor"
+    INTERMEDIATE = "intermediate"
+    CRL = "crl"
+
+
+@dataclass(frozen=True)
+class TrustMember:
+    """One certificate or CRL of a trust store, as a later state is compared with it: what was added, removed
+    or replaced, and so which signers' chains a change touches."""
+
+    role: TrustRole
+    sha256: str
+    """Of its DER."""
+    name: str
+    """RFC 4514: the certificate's subject, or the CRL's issuer."""
+    issuer: str | None = None
+    """RFC 4514 issuer of a certificate; None for a CRL."""
+    this_update: datetime | None = None
+    """A CRL's thisUpdate; None for a certificate."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +154,22 @@ class TrustStore:
             crl_der,
             tuple(unreadable_crls),
         )
+
+    def inventory(self) -> tuple[TrustMember, ...]:
+        """Every anchor, intermediate and CRL of the store, in that order."""
+        with quiet_cryptography():
+            certificates = [
+                TrustMember(role, _der_sha256(cert), _name(cert.subject), _name(cert.issuer))
+                for role, group in ((TrustRole.ANCHOR, self.anchors), (TrustRole.INTERMEDIATE, self.intermediates))
+                for cert in group
+            ]
+            crls = [
+                TrustMember(
+                    TrustRole.CRL, hashlib.sha256(der).hexdigest(), _name(crl.issuer), this_update=crl.last_update_utc
+                )
+                for crl, der in zip(self.crls, self.crl_der)
+            ]
+        return (*certificates, *crls)
 
     def time_breakpoints(self) -> tuple[datetime, ...]:
         """Every instant at which a path result computed from this store may change."""

@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from helpers.ingest import OTHER, RECIPIENT, SENDER, ingest_all, table, write_edxml
+from helpers.ingest import OTHER, RECIPIENT, SENDER, SIGNATURES_COMPARED, ingest_all, table, write_edxml
 
 import docflow.ingest.batch_run as batch_run_module
 from docflow.store.core import Store
@@ -21,7 +21,7 @@ _COMPARED = (
     "SELECT * FROM recipients ORDER BY document_id, unit",
     "SELECT * FROM document_sources ORDER BY document_id, batch_id, item_name",
     "SELECT * FROM units ORDER BY code",
-    "SELECT * FROM signatures ORDER BY id",
+    SIGNATURES_COMPARED,
     "SELECT * FROM certificates ORDER BY sha256",
     "SELECT * FROM unit_counters ORDER BY unit, period",
     "SELECT batch_id, item_name, reason FROM rejected_items ORDER BY id",

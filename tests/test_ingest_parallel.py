@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from helpers.ingest import OTHER, RECIPIENT, SENDER, assert_counters_exact, table, write_edxml
+from helpers.ingest import OTHER, RECIPIENT, SENDER, SIGNATURES_COMPARED, assert_counters_exact, table, write_edxml
 
 import docflow.ingest.verifier as verifier_module
 from docflow.ingest.run import BatchOutcome, IngestOptions, ingest_batch
@@ -19,7 +19,7 @@ from signatures import TrustStore, verify_pdf
 
 _COMPARED = (
     "SELECT * FROM documents ORDER BY document_id",
-    "SELECT * FROM signatures ORDER BY id",
+    SIGNATURES_COMPARED,
     "SELECT * FROM certificates ORDER BY sha256",
     "SELECT batch_id, item_name, reason FROM rejected_items ORDER BY id",
     "SELECT * FROM unit_counters ORDER BY unit, period",
@@ -198,8 +198,5 @@ def test_cli_workers_option(
     assert (line["outcome"], line["documents"], line["signatures"], line["rejected_items"]) == ("ingested", 10, 18, 1)
     assert pools == [2]
     with Store.open(db) as store:
-        assert (
-            table(store, "SELECT * FROM signatures ORDER BY id")[0][1:]
-            == table(reference[0], "SELECT * FROM signatures ORDER BY id")[0][1:]
-        )
+        assert table(store, SIGNATURES_COMPARED)[0][1:] == table(reference[0], SIGNATURES_COMPARED)[0][1:]
         assert_counters_exact(store)

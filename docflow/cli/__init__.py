@@ -25,6 +25,7 @@ _COMMAND_MODULES = {
     "certs": "docflow.cli.report",
     "sql": "docflow.cli.report",
     "audit": "docflow.cli.report",
+    "reverify": "docflow.cli.reverify",
     "demo": "docflow.cli.report",
 }
 """Command name → the module defining it (as a click command of the same name)."""

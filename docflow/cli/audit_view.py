@@ -11,7 +11,7 @@ from rich.table import Table
 from docflow.reports.audit import AuditTrail
 from docflow.safe_text import cell
 
-__all__ = ["render_trail"]
+__all__ = ["render_trail", "verdict_label"]
 
 
 def _pairs_table(title: str, pairs: tuple[tuple[str, object], ...]) -> Table:
@@ -53,3 +53,40 @@ def render_trail(trail: AuditTrail, console: Console) -> None:
         events, [(e.reporting_unit, e.code, e.description, e.timestamp, e.batch_file) for e in trail.status_events]
     )
     console.print(events)
+    if trail.verdict_changes:
+        console.print(_verdict_changes(trail))
+
+
+def _verdict_changes(trail: AuditTrail) -> Table:
+    """Each verdict ``docflow reverify`` changed: when, from what, to what, why, and under which trust stores."""
+    table = Table(title="Kết quả kiểm tra chữ ký đã thay đổi (docflow reverify)", title_justify="left")
+    for header in (
+        "Lúc",
+        "Tệp ký (SHA-256)",
+        "Chữ ký",
+        "Trước",
+        "Sau",
+        "Lý do",
+        "Kho tin cậy trước",
+        "Kho tin cậy sau",
+    ):
+        table.add_column(header, overflow="fold")
+    rows: list[tuple[object, ...]] = [
+        (
+            change.changed_at,
+            change.payload_sha256,
+            change.index,
+            verdict_label(change.before_indication, change.before_subindication),
+            verdict_label(change.after_indication, change.after_subindication),
+            change.reason,
+            change.trust_before,
+            change.trust_after,
+        )
+        for change in trail.verdict_changes
+    ]
+    return _add_rows(table, rows)
+
+
+def verdict_label(indication: str | None, subindication: str | None) -> str:
+    """``INDICATION/SUBINDICATION``, or the indication alone."""
+    return f"{indication}/{subindication}" if subindication else str(indication or "")

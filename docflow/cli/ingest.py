@@ -102,33 +102,31 @@ _TRUST_CHOICES = (
 )
 
 
-def _load_trust(directory: Path, no_trust: bool) -> TrustStore | None:
+def _load_trust(directory: Path, no_trust: bool, choices: str = _TRUST_CHOICES) -> TrustStore | None:
     """The trust store ingestion judges against; None with ``--no-trust`` (every row is then marked so).
 
     Without one every signature would be stored as untrusted for good: a forgotten ``--trust`` must stop the
-    run, not quietly fill the store with wrong verdicts.
+    run, not quietly fill the store with wrong verdicts. ``choices``: what a refusal tells the user to do.
     """
     if no_trust:
         log.warning("--no-trust: signatures are stored as not verified against any trust anchor")
         return None
     shown = for_terminal(str(directory))  # a path from the command line or the toml, printed as text
     if not directory.is_dir():
-        raise TrustRefused(f"no trust directory at {shown}: {_TRUST_CHOICES}")
+        raise TrustRefused(f"no trust directory at {shown}: {choices}")
     try:
         with os.scandir(directory) as entries:
             empty = next(entries, None) is None
     except OSError as error:
-        raise TrustRefused(
-            f"cannot read the trust directory {shown} ({error.strerror or error}): {_TRUST_CHOICES}"
-        ) from error
+        raise TrustRefused(f"cannot read the trust directory {shown} ({error.strerror or error}): {choices}") from error
     if empty:
-        raise TrustRefused(f"the trust directory {shown} is empty: {_TRUST_CHOICES}")
+        raise TrustRefused(f"the trust directory {shown} is empty: {choices}")
     trust = TrustStore.load(directory)
     for problem in trust.problems:  # verdicts that needed such a file say so too; this names it once, up front
         log.warning("trust store: %s", problem)
     if not trust.anchors:
         raise TrustRefused(
-            f"the trust directory {shown} holds no trust anchor (a self-signed root certificate): {_TRUST_CHOICES}"
+            f"the trust directory {shown} holds no trust anchor (a self-signed root certificate): {choices}"
         )
     return trust
 

@@ -132,15 +132,21 @@ class BatchRun:
             self.flush()
             self._record(record, checked)
             return
-        files = [
-            (result.sha256, payload.name, verdicts)
-            for payload, result in zip(record.payloads, checked)
-            if (verdicts := self._verdicts(payload, result)) is not None
-        ]
+        files = []
+        for payload, result in zip(record.payloads, checked):
+            verdicts = self._verdicts(payload, result)
+            if verdicts is not None:
+                self._keep(payload, result.sha256, verdicts)
+                files.append((result.sha256, payload.name, verdicts))
         self.signatures += sum(len(verdicts) for _, _, verdicts in files)
         self.pending_files.update(hashes)
         signatures = self.store.new_document_signatures(
-            record, files, self.batch_id, self.batch_time, trust_checked=self.verifier.trust_checked
+            record,
+            files,
+            self.batch_id,
+            self.batch_time,
+            trust_checked=self.verifier.trust_checked,
+            trust_fingerprint=self.verifier.trust.fingerprint,
         )
         # Pending without its signed files' bytes: 5,000 waiting PDFs would hold hundreds of megabytes.
         self._pend(dataclasses.replace(record, payloads=()), signatures)
@@ -174,6 +180,7 @@ class BatchRun:
         verdicts = self._verdicts(payload, checked)
         if verdicts is None:
             return None
+        self._keep(payload, checked.sha256, verdicts)
         # What was stored: the same signed file attached again (or stored by an earlier batch) adds no row.
         self.signatures += self.store.add_signatures(
             verdicts,
@@ -182,8 +189,14 @@ class BatchRun:
             batch_id=self.batch_id,
             document_id=document_id,
             trust_checked=self.verifier.trust_checked,
+            trust_fingerprint=self.verifier.trust.fingerprint,
         )
         return checked.sha256
+
+    def _keep(self, payload: SignedPayload, sha256: str, verdicts: list[Verdict]) -> None:
+        """Keep a signed file whose signatures are recorded, for ``docflow reverify`` to judge them again."""
+        if verdicts:
+            self.store.keep_payload(payload, sha256)
 
     def _verdicts(self, payload: SignedPayload, checked: Checked) -> list[Verdict] | None:
         """A signed file's verdicts; None when it could not be verified. Either problem is a rejected item."""

@@ -162,6 +162,7 @@ def _ingest_items(
     progress: ProgressCallback | None,
 ) -> BatchRun:
     resumed = resumable(store, row.sha256)
+    store.record_trust_state(trust)
     with reading(row.sha256), Verifier(trust, options.kinds, options.workers) as verifier:
         if resumed is None:
             run = BatchRun(store, verifier, store.record_batch(row), batch_time)

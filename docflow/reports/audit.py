@@ -38,6 +38,7 @@ __all__ = [
     "SignatureEntry",
     "StatusEntry",
     "RecipientEntry",
+    "VerdictChangeEntry",
     "AuditTrail",
     "audit_trail",
     "similar_document_ids",
@@ -289,6 +290,36 @@ class RecipientEntry:
 
 
 @dataclass(frozen=True)
+class VerdictChangeEntry:
+    """A signature's verdict changed by ``docflow reverify``: when, from what to what, under which trust states."""
+
+    changed_at: str
+    payload_sha256: str
+    index: int
+    before_indication: str | None
+    before_subindication: str | None
+    after_indication: str | None
+    after_subindication: str | None
+    reason: str | None
+    """The new verdict's reason."""
+    trust_before: str | None
+    """Fingerprint of the trust store the old verdict was made under (None: not recorded then)."""
+    trust_after: str | None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "changed_at": self.changed_at,
+            "payload_sha256": self.payload_sha256,
+            "index": self.index,
+            "before": {"indication": self.before_indication, "subindication": self.before_subindication},
+            "after": {"indication": self.after_indication, "subindication": self.after_subindication},
+            "reason": self.reason,
+            "trust_before": self.trust_before,
+            "trust_after": self.trust_after,
+        }
+
+
+@dataclass(frozen=True)
 class AuditTrail:
     """Everything the store holds about one document."""
 
@@ -299,6 +330,8 @@ class AuditTrail:
     signatures: tuple[SignatureEntry, ...]
     recipients: tuple[RecipientEntry, ...]
     status_events: tuple[StatusEntry, ...]
+    verdict_changes: tuple[VerdictChangeEntry, ...] = ()
+    """Oldest first."""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -317,6 +350,7 @@ class AuditTrail:
             ],
             "recipients": [vars(recipient) for recipient in self.recipients],
             "status_events": [vars(event) for event in self.status_events],
+            "verdict_changes": [change.to_json() for change in self.verdict_changes],
         }
 
 
@@ -354,6 +388,18 @@ def _signatures(conn: sqlite3.Connection, document_id: str) -> tuple[SignatureEn
     )
 
 
+def _verdict_changes(conn: sqlite3.Connection, document_id: str) -> tuple[VerdictChangeEntry, ...]:
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'verdict_changes'").fetchone():
+        return ()  # a store from before migration 10, read without migrating it
+    rows = conn.execute(
+        "SELECT changed_at, payload_sha256, idx, before_indication, before_subindication, after_indication,"
+        " after_subindication, after_reason, trust_before, trust_after FROM verdict_changes"
+        " WHERE document_id = ? ORDER BY changed_at, id",
+        (document_id,),
+    )
+    return tuple(VerdictChangeEntry(*row) for row in rows)
+
+
 def audit_trail(conn: sqlite3.Connection, document_id: str) -> AuditTrail | None:
     """The document, its batches, every signature verdict and its status events; None if unknown."""
     documents = _rows(conn, "SELECT * FROM documents WHERE document_id = ?", (document_id,))
@@ -386,6 +432,7 @@ def audit_trail(conn: sqlite3.Connection, document_id: str) -> AuditTrail | None
             RecipientEntry(r["unit"], bool(r["received_electronic"]), r["handled_at"]) for r in recipients
         ),
         status_events=tuple(StatusEntry(*row.values()) for row in events),
+        verdict_changes=_verdict_changes(conn, document_id),
     )
 
 

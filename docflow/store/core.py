@@ -9,15 +9,16 @@ revoked or seen again. WAL mode lets summaries and audits read while the watcher
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from contextlib import AbstractContextManager
+import hashlib
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlite_utils
 
-from docflow.records import DocumentRecord, RejectedItem, StatusEvent
+from docflow.records import DocumentRecord, RejectedItem, SignedPayload, StatusEvent
 from docflow.store.connection import (
     BUSY_TRIES,
     BUSY_TRY_SECONDS,
@@ -36,8 +37,11 @@ from docflow.store.counters import CounterBook, CounterRow
 from docflow.store.documents import DocumentBook
 from docflow.store.errors import StoreBusy, StoreError, StoreReplaced
 from docflow.store.ownership import OwnershipCache
-from docflow.store.signature_rows import NewSignatures
+from docflow.store.payloads import PayloadStore, payload_directory
+from docflow.store.signature_rows import STORED_SIGNATURE_SELECT, Judgement, NewSignatures, StoredSignature
 from docflow.store.signatures import SignatureBook, SignedFile
+from docflow.store.trust_states import record_trust_state, trust_inventory
+from signatures.trust import TrustMember, TrustStore
 from signatures.verdict import Verdict
 
 __all__ = [
@@ -93,6 +97,9 @@ class Store:
         self._counters = CounterBook(self.conn)
         self._signatures = SignatureBook(self.conn, self._counters, self._ownership)
         self._documents = DocumentBook(db, self._counters, self._ownership, self._signatures)
+        # Absolute: a reason naming the folder must hold wherever it is read, and a later chdir must not move it.
+        self.payloads = PayloadStore(payload_directory(path.absolute())) if path is not None else None
+        """Where the signed files are kept (``docflow.store.payloads``); None for a store without a file."""
 
     # -- opening and transactions ----------------------------------------------------
 
@@ -135,11 +142,27 @@ class Store:
         Waits for another docflow's write lock (``retry_while_busy``: StoreBusy in the end), and refuses
         to write into a file that is no longer the store's (``check_unchanged``).
         """
-        return self._file.transaction()
+        return self._transaction()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        try:
+            with self._file.transaction():
+                yield
+                self._sync_payloads()  # the signed files are on disk before the rows naming them commit
+        except BaseException:
+            if self.payloads is not None:
+                self.payloads.discard()
+            raise
 
     def commit_and_begin(self) -> None:
         """Inside ``transaction``: make what was written so far durable and go on in a new transaction."""
+        self._sync_payloads()
         self._file.commit_and_begin()
+
+    def _sync_payloads(self) -> None:
+        if self.payloads is not None:
+            self.payloads.sync()
 
     # -- batches and rejected items --------------------------------------------------
 
@@ -222,9 +245,11 @@ class Store:
         batch_id: int,
         document_id: str | None,
         trust_checked: bool,
+        trust_fingerprint: str | None = None,
     ) -> bool:
         """Record one verdict once per (file, index); returns True when it was new. ``trust_checked``: it was
-        made against a trust store holding at least one anchor (``signatures.trust_checked``)."""
+        made against a trust store holding at least one anchor (``signatures.trust_checked``); ``trust_fingerprint``:
+        that store's ``TrustStore.fingerprint``."""
         return (
             self.add_signatures(
                 [verdict],
@@ -233,6 +258,7 @@ class Store:
                 batch_id=batch_id,
                 document_id=document_id,
                 trust_checked=trust_checked,
+                trust_fingerprint=trust_fingerprint,
             )
             == 1
         )
@@ -246,6 +272,7 @@ class Store:
         batch_id: int,
         document_id: str | None,
         trust_checked: bool,
+        trust_fingerprint: str | None = None,
     ) -> int:
         """``add_signature`` for each verdict of one file; returns how many were new."""
         return self._signatures.add(
@@ -254,7 +281,7 @@ class Store:
             item_name=item_name,
             batch_id=batch_id,
             document_id=document_id,
-            trust_checked=trust_checked,
+            judgement=judgement_now(trust_checked, trust_fingerprint),
         )
 
     def new_document_signatures(
@@ -265,13 +292,68 @@ class Store:
         batch_time: datetime,
         *,
         trust_checked: bool,
+        trust_fingerprint: str | None = None,
     ) -> NewSignatures:
         """The rows ``add_signatures`` would write for a new document's signed files (SHA-256, name, verdicts)."""
-        return self._signatures.for_new_document(record, files, batch_id, batch_time, trust_checked=trust_checked)
+        return self._signatures.for_new_document(
+            record, files, batch_id, batch_time, judgement_now(trust_checked, trust_fingerprint)
+        )
 
     def attach_payload(self, payload_sha256: str, document_id: str) -> None:
         """Give a signed file stored without a document (seen before its record) to that document."""
         self._signatures.attach_payload(payload_sha256, document_id)
+
+    # -- kept signed files and re-verification (docflow.store.payloads, trust_states) --
+
+    def keep_payload(self, payload: SignedPayload, sha256: str) -> None:
+        """Keep a signed file whose signatures this transaction records (and a detached signature's content)
+        beside the store: written to disk now, before the transaction commits; its ``payloads`` row with it."""
+        if self.payloads is None:
+            return
+        content_sha256 = None
+        if payload.content is not None:
+            content_sha256 = hashlib.sha256(payload.content).hexdigest()
+            self.payloads.put(content_sha256, payload.content)
+        self.payloads.put(sha256, payload.data)
+        self.conn.execute(
+            "INSERT OR IGNORE INTO payloads (sha256, kind, content_sha256, size_bytes, kept_at) VALUES (?, ?, ?, ?, ?)",
+            (sha256, payload.kind, content_sha256, len(payload.data), _now()),
+        )
+
+    def kept_payload(self, sha256: str) -> tuple[str, str | None] | None:
+        """(kind, content SHA-256) of a kept signed file; None when none was kept."""
+        row = self.conn.execute("SELECT kind, content_sha256 FROM payloads WHERE sha256 = ?", (sha256,)).fetchone()
+        return (str(row[0]), row[1]) if row else None
+
+    def record_trust_state(self, trust: TrustStore) -> None:
+        """Record what ``trust`` holds under its fingerprint, once (``trust_states``)."""
+        record_trust_state(self.conn, trust)
+
+    def trust_inventory(self, fingerprint: str) -> tuple[TrustMember, ...] | None:
+        return trust_inventory(self.conn, fingerprint)
+
+    def stored_signatures(self, months: tuple[str, ...] | None, unit: str | None) -> list[StoredSignature]:
+        """Stored signatures of documents of these months and this sender (either None: any); with neither,
+        those of no document too. Ordered by document, signed file and index."""
+        where: list[str] = []
+        params: list[str] = []
+        if months is not None:
+            where.append(f"d.period IN ({', '.join('?' for _ in months)})")
+            params.extend(months)
+        if unit is not None:
+            where.append("d.sender = ?")
+            params.append(unit)
+        join = " JOIN documents d ON d.document_id = s.document_id" if where else ""
+        query = f"SELECT {STORED_SIGNATURE_SELECT} FROM signatures s{join}"
+        if where:
+            query += " WHERE " + " AND ".join(where)
+        query += " ORDER BY s.document_id IS NULL, s.document_id, s.payload_sha256, s.idx"
+        return [StoredSignature(*row) for row in self.conn.execute(query, params)]
+
+    def rejudge(self, judged: list[tuple[int, Verdict]], judgement: Judgement) -> list[tuple[StoredSignature, bool]]:
+        """Write new verdicts of stored signatures (by id; one document's), with its counters; returns each row as
+        it was, and whether its verdict changed (each change kept in ``verdict_changes``)."""
+        return self._signatures.rejudge(judged, judgement)
 
     # -- counters (docflow.store.counters) -------------------------------------------
 
@@ -292,3 +374,12 @@ class Store:
         expected = self._counters.expected()
         with self.transaction():
             self._counters.replace_all(expected)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def judgement_now(trust_checked: bool, trust_fingerprint: str | None) -> Judgement:
+    """Verdicts made now, against a trust store holding an anchor or not, under the state ``trust_fingerprint``."""
+    return Judgement(trust_checked, trust_fingerprint, _now())

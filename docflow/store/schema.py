@@ -357,7 +357,45 @@ FROM unit_counters GROUP BY 1, 2;
     # in every summary) while every batch is ingested with a trust store.
     "ALTER TABLE signatures ADD COLUMN trust_checked INTEGER;"
     " CREATE INDEX signatures_not_trust_checked ON signatures(document_id) WHERE trust_checked = 0;",
-    # 11 (issue 18 §1; the lead places it after migration 10 at merge): the counter rule of
+    # 10 (issue 16, re-verification): when each verdict was made and under which trust store state; the signed
+    # files kept beside the store (``<store>.payloads/``) to judge them again; each trust store state judged
+    # under (what it held, so that re-verification can tell which chains a later state touches); and every
+    # verdict re-verification changed, with both states.
+    """
+ALTER TABLE signatures ADD COLUMN judged_at TEXT;          -- ISO 8601, UTC; NULL for rows stored before
+ALTER TABLE signatures ADD COLUMN trust_fingerprint TEXT;  -- TrustStore.fingerprint; NULL for rows stored before
+CREATE TABLE payloads (
+    sha256 TEXT PRIMARY KEY,          -- the signed file's SHA-256: its name in <store>.payloads/
+    kind TEXT NOT NULL,               -- pdf, cms-detached, cms-attached
+    content_sha256 TEXT,              -- detached CMS: the content it signs, kept under its own SHA-256
+    size_bytes INTEGER NOT NULL,
+    kept_at TEXT NOT NULL
+);
+CREATE TABLE trust_states (
+    fingerprint TEXT PRIMARY KEY,
+    first_used TEXT NOT NULL,
+    source TEXT,                      -- the trust directory
+    members_json TEXT NOT NULL        -- its anchors, intermediates and CRLs (role, sha256, name, issuer, this_update)
+);
+CREATE TABLE verdict_changes (
+    id INTEGER PRIMARY KEY,
+    signature_id INTEGER NOT NULL REFERENCES signatures(id),
+    document_id TEXT,
+    payload_sha256 TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    changed_at TEXT NOT NULL,
+    before_indication TEXT,
+    before_subindication TEXT,
+    before_reason TEXT,
+    after_indication TEXT,
+    after_subindication TEXT,
+    after_reason TEXT,
+    trust_before TEXT,
+    trust_after TEXT
+);
+CREATE INDEX verdict_changes_by_document ON verdict_changes(document_id);
+""",
+    # 11 (issue 18 §1): the counter rule of
     # docflow.store.classify.standing. Issued electronically now needs the document seen on the axis (a register
     # row saying "electronic" is not enough), and "unsigned" means seen on the axis without a signature (one never
     # seen may be signed). Each row loses what the old rule counted and the new one does not (the documents never

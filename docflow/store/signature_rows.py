@@ -20,7 +20,12 @@ from signatures.verdict import SignerKind, Verdict
 
 __all__ = [
     "CERTIFICATE_UPSERT",
+    "CERTIFICATE_REUSE",
     "CertificateRow",
+    "Judgement",
+    "SIGNATURE_REJUDGE",
+    "STORED_SIGNATURE_SELECT",
+    "StoredSignature",
     "FACT_COLUMNS",
     "SIGNATURE_INSERT",
     "SignatureRow",
@@ -28,10 +33,43 @@ __all__ = [
     "certificate_row",
     "fact_values",
     "int_or_none",
+    "rejudge_values",
     "signature_fact",
     "signature_row",
     "signer_identity",
 ]
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """Under what verdicts were made: whether against any trust anchor, which trust store state, and when."""
+
+    trust_checked: bool
+    trust_fingerprint: str | None
+    judged_at: str
+    """ISO 8601, UTC."""
+
+
+@dataclass(frozen=True)
+class StoredSignature:
+    """A stored signature's identity and the verdict it holds, as re-verification takes it."""
+
+    id: int
+    payload_sha256: str
+    idx: int
+    document_id: str | None
+    item_name: str
+    indication: str
+    subindication: str | None
+    reason: str | None
+    cert_sha256: str | None
+    signer_issuer: str | None
+    trust_checked: int | None
+    trust_fingerprint: str | None
+
+
+STORED_SIGNATURE_SELECT = ", ".join(f"s.{field.name}" for field in fields(StoredSignature))
+"""The ``signatures s`` columns that make a ``StoredSignature``, in its order."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +101,9 @@ class SignatureRow:
     modification_permitted: int | None
     trust_checked: int
     """1: judged against a trust store with at least one anchor; 0: not (stored without a trust store)."""
+    judged_at: str
+    trust_fingerprint: str | None
+    """``TrustStore.fingerprint`` of the store the verdict was made under (``trust_states``)."""
 
     def values(self) -> tuple[object, ...]:
         """The row for ``executemany(SIGNATURE_INSERT, ...)``."""
@@ -116,6 +157,18 @@ SIGNATURE_INSERT = (
     " ON CONFLICT (payload_sha256, idx) DO NOTHING"
 )
 
+_KEY_COLUMNS = ("payload_sha256", "idx", "document_id", "batch_id", "item_name")
+_VERDICT_COLUMNS = tuple(name for name in _SIGNATURE_COLUMNS if name not in _KEY_COLUMNS)
+_verdict_values = operator.attrgetter(*_VERDICT_COLUMNS)
+SIGNATURE_REJUDGE = f"UPDATE signatures SET {', '.join(f'{name} = ?' for name in _VERDICT_COLUMNS)} WHERE id = ?"
+"""A stored signature judged again: every column of the verdict, none of where it came from."""
+
+
+def rejudge_values(row: SignatureRow, signature_id: int) -> tuple[object, ...]:
+    """The parameters of ``SIGNATURE_REJUDGE`` for the stored signature ``signature_id``."""
+    return (*_verdict_values(row), signature_id)
+
+
 _CERTIFICATE_COLUMNS = tuple(field.name for field in fields(CertificateRow))
 _certificate_values = operator.attrgetter(*_CERTIFICATE_COLUMNS)
 CERTIFICATE_UPSERT = (
@@ -128,6 +181,10 @@ CERTIFICATE_UPSERT = (
     " last_used = CASE WHEN last_used IS NULL OR excluded.last_used > last_used"
     "   THEN coalesce(excluded.last_used, last_used) ELSE last_used END"
 )
+
+CERTIFICATE_REUSE = CERTIFICATE_UPSERT.replace("signature_count = signature_count + 1,", "")
+"""``CERTIFICATE_UPSERT`` for a signature counted already (judged again): a certificate new to the store counts
+it once, a known one is not counted twice."""
 
 FACT_COLUMNS = (
     "signature_count",
@@ -146,8 +203,7 @@ def signature_row(
     batch_id: int,
     document_id: str | None,
     belongs: bool | None,
-    *,
-    trust_checked: bool,
+    judgement: Judgement,
 ) -> SignatureRow:
     checks = [{"name": c.name.value, "outcome": c.outcome.value, "detail": c.detail} for c in verdict.checks]
     return SignatureRow(
@@ -174,7 +230,9 @@ def signature_row(
         checks_json=json.dumps(checks, ensure_ascii=False),
         modification=verdict.modification.value if verdict.modification else None,
         modification_permitted=int_or_none(changes_permitted(verdict)),
-        trust_checked=int(trust_checked),
+        trust_checked=int(judgement.trust_checked),
+        judged_at=judgement.judged_at,
+        trust_fingerprint=judgement.trust_fingerprint,
     )
 
 

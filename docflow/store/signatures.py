@@ -16,15 +16,21 @@ from docflow.store.counters import CounterBook
 from docflow.store.merging import merged_values
 from docflow.store.ownership import OwnershipCache, SignerIdentity
 from docflow.store.signature_rows import (
+    CERTIFICATE_REUSE,
     CERTIFICATE_UPSERT,
     FACT_COLUMNS,
     SIGNATURE_INSERT,
+    SIGNATURE_REJUDGE,
+    STORED_SIGNATURE_SELECT,
     CertificateRow,
+    Judgement,
     NewSignatures,
     SignatureRow,
+    StoredSignature,
     certificate_row,
     fact_values,
     int_or_none,
+    rejudge_values,
     signature_fact,
     signature_row,
     signer_identity,
@@ -53,12 +59,12 @@ class SignatureBook:
         item_name: str,
         batch_id: int,
         document_id: str | None,
-        trust_checked: bool,
+        judgement: Judgement,
     ) -> int:
         """Record each verdict of one file once per (file, index); returns how many were new.
 
-        ``trust_checked``: the verdicts were made against a trust store holding at least one anchor; rows made
-        without one are marked so, for the summary to count and re-verification to find.
+        ``judgement``: whether the verdicts were made against a trust store holding at least one anchor (rows made
+        without one are marked so, for the summary to count and re-verification to find), under which state, when.
 
         The document's signature facts (and so its counters) are refreshed once for the file, not once
         per signature: the same end state, for half the work on an NĐ 30 pair.
@@ -67,9 +73,7 @@ class SignatureBook:
         new = 0
         for verdict in verdicts:
             belongs = self._ownership.belongs(signer_identity(verdict), sender)
-            row = signature_row(
-                verdict, payload_sha256, item_name, batch_id, document_id, belongs, trust_checked=trust_checked
-            )
+            row = signature_row(verdict, payload_sha256, item_name, batch_id, document_id, belongs, judgement)
             new += self._insert(row, verdict, sender)
         if new and document_id is not None:
             with self._counters.changing(document_id):
@@ -135,14 +139,79 @@ class SignatureBook:
             f"UPDATE documents SET {assignments} WHERE document_id = ?", (*fact_values(facts), document_id)
         )
 
+    def rejudge(self, judged: list[tuple[int, Verdict]], judgement: Judgement) -> list[tuple[StoredSignature, bool]]:
+        """Write new verdicts of stored signatures (by ``signatures.id``; one document's, or one signed file's), and
+        their document's counters with them; a verdict whose indication or subindication changed is kept in
+        ``verdict_changes``. Returns each row as it was before, and whether it changed.
+
+        The rows are read again here, in the writing transaction: what another writer did since they were
+        selected (a signed file given to its document) is what is compared and counted.
+        """
+        ids = [signature_id for signature_id, _ in judged]
+        rows = self._conn.execute(
+            f"SELECT {STORED_SIGNATURE_SELECT} FROM signatures s WHERE s.id IN ({', '.join('?' * len(ids))})", ids
+        )
+        stored = {row.id: row for row in (StoredSignature(*values) for values in rows)}
+        pairs = [(stored[signature_id], verdict) for signature_id, verdict in judged if signature_id in stored]
+        results: list[tuple[StoredSignature, bool]] = []
+        for document_id in dict.fromkeys(row.document_id for row, _ in pairs):
+            of_document = [(row, verdict) for row, verdict in pairs if row.document_id == document_id]
+            if document_id is None:
+                results.extend((row, self._rejudge_one(row, verdict, None, judgement)) for row, verdict in of_document)
+                continue
+            sender = self.sender(document_id)
+            with self._counters.changing(document_id):
+                results.extend(
+                    (row, self._rejudge_one(row, verdict, sender, judgement)) for row, verdict in of_document
+                )
+                self.refresh_facts(document_id)
+        return results
+
+    def _rejudge_one(self, stored: StoredSignature, verdict: Verdict, sender: str | None, judgement: Judgement) -> bool:
+        belongs = self._ownership.belongs(signer_identity(verdict), sender)
+        row = signature_row(verdict, stored.payload_sha256, "", 0, stored.document_id, belongs, judgement)
+        self._conn.execute(SIGNATURE_REJUDGE, rejudge_values(row, stored.id))
+        certificate = verdict.signer_cert_sha256
+        if certificate:
+            # The same signature judged again: counted once for its certificate, whatever the verdict.
+            upsert = CERTIFICATE_REUSE if certificate == stored.cert_sha256 else CERTIFICATE_UPSERT
+            self._conn.execute(upsert, certificate_row(verdict, sender if belongs else None).values())
+        if stored.cert_sha256 and stored.cert_sha256 != certificate:
+            self._conn.execute(
+                "UPDATE certificates SET signature_count = max(signature_count - 1, 0) WHERE sha256 = ?",
+                (stored.cert_sha256,),
+            )
+        if (row.indication, row.subindication) == (stored.indication, stored.subindication):
+            return False
+        self._conn.execute(
+            "INSERT INTO verdict_changes (signature_id, document_id, payload_sha256, idx, changed_at,"
+            " before_indication, before_subindication, before_reason, after_indication, after_subindication,"
+            " after_reason, trust_before, trust_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                stored.id,
+                stored.document_id,
+                stored.payload_sha256,
+                stored.idx,
+                judgement.judged_at,
+                stored.indication,
+                stored.subindication,
+                stored.reason,
+                row.indication,
+                row.subindication,
+                row.reason,
+                stored.trust_fingerprint,
+                judgement.trust_fingerprint,
+            ),
+        )
+        return True
+
     def for_new_document(
         self,
         record: DocumentRecord,
         files: list[SignedFile],
         batch_id: int,
         batch_time: datetime,
-        *,
-        trust_checked: bool,
+        judgement: Judgement,
     ) -> NewSignatures:
         """The rows ``add`` would write for a new document's signed files (SHA-256, name, verdicts)."""
         sender = merged_values(None, record, batch_time)["sender"]
@@ -154,15 +223,7 @@ class SignatureBook:
             for verdict in verdicts:
                 belongs = self._ownership.belongs(signer_identity(verdict), sender)
                 rows.append(
-                    signature_row(
-                        verdict,
-                        payload_sha256,
-                        item_name,
-                        batch_id,
-                        record.document_id,
-                        belongs,
-                        trust_checked=trust_checked,
-                    )
+                    signature_row(verdict, payload_sha256, item_name, batch_id, record.document_id, belongs, judgement)
                 )
                 if verdict.signer_cert_sha256:
                     certificates.append(certificate_row(verdict, sender if belongs else None))

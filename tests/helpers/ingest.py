@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import sqlite3
+from dataclasses import fields
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -11,6 +12,7 @@ from xml.sax.saxutils import escape
 from docflow.ingest.run import ingest_batch
 from docflow.store.core import Store
 from docflow.store.schema import COUNTER_COLUMNS
+from docflow.store.signature_rows import SignatureRow
 from signatures import TrustStore
 from signatures.verdict import Indication, SignerKind, SubIndication, Verdict
 
@@ -27,6 +29,7 @@ __all__ = [
     "year_sums_of_months",
     "counters_of",
     "table",
+    "SIGNATURES_COMPARED",
 ]
 
 PROVINCE = "000.00.00.H04"
@@ -209,3 +212,10 @@ def counters_of(store: Store, unit: str, period: str = "2024-03") -> dict[str, i
 
 def table(store: Store, sql: str, *params: object) -> list[tuple[object, ...]]:
     return [tuple(row) for row in store.conn.execute(sql, params)]
+
+
+SIGNATURES_COMPARED = (
+    f"SELECT id, {', '.join(field.name for field in fields(SignatureRow) if field.name != 'judged_at')}"
+    " FROM signatures ORDER BY id"
+)
+"""Every ``signatures`` column but ``judged_at``: two runs judge the same signature at different moments."""

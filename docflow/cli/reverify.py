@@ -1,0 +1,167 @@
+"""``docflow reverify``: judge stored signatures again against the current trust store (docflow.ingest.reverify)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from docflow.cli.audit_view import verdict_label
+from docflow.cli.ingest import _DB_OPTION, _WORKERS_OPTION, _defaults, _load_trust, _setup_logging, _with_workers
+from docflow.ingest.reverify import ReverifyProgress, ReverifyResult, ReverifyScope
+from docflow.ingest.reverify import reverify as reverify_store
+from docflow.reports.metrics import parse_period
+from docflow.safe_text import cell, for_terminal
+from docflow.store.core import Store, check_store_file
+
+__all__ = ["reverify"]
+
+_TABLE_ROWS = 100
+"""Rows of each table at most: a run may change a whole archive's verdicts; --json lists every one."""
+_NO_DOCUMENT = "(no document)"
+_ALL_CHANGES = 'docflow sql "SELECT * FROM verdict_changes ORDER BY id DESC" lists every change'
+_TRUST_CHOICES = "give --trust DIR or set trust in [paths] of docflow.toml: re-verification judges against it"
+
+
+@click.command()
+@_DB_OPTION
+@click.option(
+    "--trust",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Trust directory: anchors, intermediates, CRLs (default: [paths] trust of docflow.toml).",
+)
+@click.option("--period", help="Only documents of this period: 2026-10 (month), 2026-Q3 (quarter) or 2026 (year).")
+@click.option("--unit", "unit", help="Only documents this unit (code) sent.")
+@click.option("--all", "everything", is_flag=True, help="Every signature in scope, not only those that could change.")
+@_WORKERS_OPTION
+@click.option("--json", "as_json", is_flag=True, help="One JSON line per change, then the totals.")
+def reverify(
+    db: Path | None,
+    trust: Path | None,
+    period: str | None,
+    unit: str | None,
+    everything: bool,
+    workers: int | None,
+    as_json: bool,
+) -> None:
+    """Judge stored signatures again against the current trust store and write the new verdicts.
+
+    By default takes those whose verdict could change: never checked against a trust anchor, INDETERMINATE, or
+    judged under an earlier trust store whose change (a CRL or certificate added, replaced or removed) touches
+    their certificate chain. Every change is kept and shown by `docflow audit`.
+    """
+    console = Console(stderr=True)
+    _setup_logging(console)
+    defaults = _defaults()
+    months = None
+    if period is not None:
+        try:
+            months = parse_period(period).months
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--period") from error
+    store_path = db or defaults.db
+    check_store_file(store_path, create=False)  # nothing to re-verify in a store that is not there: no new one
+    trust_store = _load_trust(trust or defaults.trust, False, _TRUST_CHOICES)
+    assert trust_store is not None  # only --no-trust gives none
+    options = _with_workers(defaults.options, workers)
+    scope = ReverifyScope(months, unit.strip() if unit else None, everything)
+    with Store.open(store_path) as store, _progress(console) as progress:
+        result = reverify_store(
+            store, trust_store, scope, kinds=options.kinds, workers=options.workers, progress=progress
+        )
+    if as_json:
+        _print_json(result)
+    else:
+        _print_table(result)
+
+
+@contextmanager
+def _progress(console: Console) -> Iterator[ReverifyProgress | None]:
+    """A bar on stderr when it is a terminal; nothing otherwise."""
+    if not console.is_terminal:
+        yield None
+        return
+    bar = Progress(
+        TextColumn("re-verifying"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    task = bar.add_task("signatures", total=None)
+
+    def report(total: int, done: int) -> None:
+        bar.update(task, total=total, completed=done)
+
+    with bar:
+        yield report
+
+
+def _print_json(result: ReverifyResult) -> None:
+    for change in result.changes:
+        line = {
+            "document_id": change.document_id,
+            "index": change.index,
+            "before": change.before.to_json(),
+            "after": change.after.to_json(),
+            "reason": change.reason,
+        }
+        click.echo(json.dumps(line, ensure_ascii=False))
+    for missing in result.unavailable_signatures:
+        line = {"document_id": missing.document_id, "index": missing.index, "unavailable": missing.reason}
+        click.echo(json.dumps(line, ensure_ascii=False))
+    click.echo(json.dumps(_totals(result)))
+
+
+def _totals(result: ReverifyResult) -> dict[str, int]:
+    return {
+        "checked": result.checked,
+        "changed": result.changed,
+        "unchanged": result.unchanged,
+        "unavailable": result.unavailable,
+    }
+
+
+def _print_table(result: ReverifyResult) -> None:
+    console = Console(highlight=False)
+    changes = [
+        (
+            change.document_id or _NO_DOCUMENT,
+            change.index,
+            verdict_label(change.before.indication, change.before.subindication),
+            verdict_label(change.after.indication, change.after.subindication),
+            change.reason or "",
+        )
+        for change in result.changes[:_TABLE_ROWS]
+    ]
+    _print_rows(console, "Changed verdicts", ("document", "index", "before", "after", "reason"), changes)
+    if result.changed > _TABLE_ROWS:
+        console.print(f"… and {result.changed - _TABLE_ROWS:,} more: {_ALL_CHANGES}", markup=False)
+    unavailable = [
+        (missing.document_id or _NO_DOCUMENT, missing.index, missing.reason)
+        for missing in result.unavailable_signatures[:_TABLE_ROWS]
+    ]
+    _print_rows(console, "Not verified again (verdict unchanged)", ("document", "index", "why"), unavailable)
+    if result.unavailable > _TABLE_ROWS:
+        console.print(f"… and {result.unavailable - _TABLE_ROWS:,} more: see --json", markup=False)
+    totals = _totals(result)
+    click.echo(for_terminal(", ".join(f"{count} {name}" for name, count in totals.items())))
+
+
+def _print_rows(console: Console, title: str, columns: tuple[str, ...], rows: Sequence[tuple[object, ...]]) -> None:
+    if not rows:
+        return
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(cell(value) for value in row))
+    console.print(table)

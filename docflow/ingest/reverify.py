@@ -1,0 +1,294 @@
+"""Re-verification: stored signatures judged again against the current trust store, their new verdicts written.
+
+The signed files come back from where ingestion kept them (``docflow.store.payloads``), each verified once for
+all its signatures, by the same ``Verifier`` (and so the same workers) as ingestion. Each document's rows are
+rewritten in one transaction with its counters (``Store.rejudge``), and a document's signed files are never
+split across transactions: killed at any moment, every signature holds either its old verdict or its new one,
+and the counters match. A rerun takes only what is not judged under the current state yet, so it finishes the
+job. A signed file that cannot be read back, or verified again, leaves its signatures' verdicts as they were and
+is reported with the reason, never skipped in silence.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from itertools import groupby
+
+from docflow.ingest.verifier import Verifier, VerifyFailed
+from docflow.records import SignedPayload
+from docflow.store.core import Store, judgement_now
+from docflow.store.payloads import Unavailable
+from docflow.store.signature_rows import StoredSignature
+from docflow.store.trust_states import TouchedChains, touched_issuers
+from signatures import SignerKind, TrustStore, Verdict
+
+__all__ = [
+    "ReverifyProgress",
+    "ReverifyResult",
+    "ReverifyScope",
+    "UnavailableSignature",
+    "VerdictChange",
+    "VerdictState",
+    "reverify",
+]
+
+ReverifyProgress = Callable[[int, int], None]
+"""Called with (signatures taken, signatures done so far)."""
+
+_INDETERMINATE = "INDETERMINATE"
+
+
+@dataclass(frozen=True)
+class ReverifyScope:
+    """Which stored signatures re-verification looks at."""
+
+    months: tuple[str, ...] | None = None
+    """``documents.period`` values (``yyyy-mm``); None: any."""
+    unit: str | None = None
+    """``documents.sender``; None: any. With neither, signatures of no document are in scope too."""
+    everything: bool = False
+    """Take every signature in scope, not only those whose verdict could change (``--all``)."""
+
+
+@dataclass(frozen=True)
+class VerdictState:
+    indication: str
+    subindication: str | None
+
+    def to_json(self) -> dict[str, str | None]:
+        return {"indication": self.indication, "subindication": self.subindication}
+
+
+@dataclass(frozen=True)
+class VerdictChange:
+    """A signature whose indication or subindication changed; ``reason``: the new verdict's."""
+
+    document_id: str | None
+    index: int
+    payload_sha256: str
+    before: VerdictState
+    after: VerdictState
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class UnavailableSignature:
+    """A signature that could not be judged again; its verdict is unchanged. ``reason`` says why and what to do."""
+
+    document_id: str | None
+    index: int
+    payload_sha256: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReverifyResult:
+    checked: int
+    """Signatures taken: ``changed + unchanged + unavailable``."""
+    changed: int
+    unchanged: int
+    unavailable: int
+    changes: tuple[VerdictChange, ...] = ()
+    unavailable_signatures: tuple[UnavailableSignature, ...] = ()
+
+
+_PAYLOADS_PER_COMMIT = 300
+"""Signed files judged between two commits (whole documents only): bounds the write-ahead log and how long
+another writer (the watcher) waits for the lock."""
+
+_NO_STORE_FILE = (
+    "this store has no file, so no signed files are kept beside it; its verdict stays as it was: "
+    "ingest the batch into a store on disk to be able to verify it again"
+)
+_NOT_KEPT = (
+    "docflow kept no copy of this signed file (stored before docflow kept signed files); its verdict stays "
+    "as it was: `docflow verify` the original file to judge it now"
+)
+
+
+def reverify(
+    store: Store,
+    trust: TrustStore,
+    scope: ReverifyScope = ReverifyScope(),
+    *,
+    kinds: Mapping[str, SignerKind] | None = None,
+    workers: int = 1,
+    progress: ReverifyProgress | None = None,
+    payloads_per_commit: int = _PAYLOADS_PER_COMMIT,
+) -> ReverifyResult:
+    """Judge the stored signatures in ``scope`` again against ``trust`` and write the new verdicts.
+
+    ``kinds``: signer certificate SHA-256 → person/organisation, as ingestion takes it from docflow.toml.
+    Raises StoreBusy/StoreReplaced as any writer; what was committed before stays (each document whole).
+    """
+    in_scope = store.stored_signatures(scope.months, scope.unit)
+    stored_count = Counter(row.payload_sha256 for row in in_scope)
+    taken = in_scope if scope.everything else _could_change(store, trust, in_scope)
+    del in_scope
+    tally = _Tally(total=len(taken), progress=progress)
+    jobs = [_Job(sha, list(rows), stored_count[sha]) for sha, rows in groupby(taken, key=_payload_of)]
+    with store.transaction(), Verifier(trust, kinds or {}, workers) as verifier:
+        store.record_trust_state(trust)
+        since_commit = 0
+        for _, group in groupby(_judged(store, verifier, jobs), key=_group_of):
+            judged = list(group)
+            since_commit += _write_document(store, trust, judged, tally)
+            if since_commit >= payloads_per_commit:
+                store.commit_and_begin()
+                since_commit = 0
+    return tally.result()
+
+
+@dataclass
+class _Job:
+    """One signed file to judge again: its taken rows, and how many signatures the store holds for it."""
+
+    payload_sha256: str
+    rows: list[StoredSignature]
+    stored: int
+    verdicts: list[Verdict] | Unavailable | None = None
+
+
+@dataclass
+class _Tally:
+    total: int
+    progress: ReverifyProgress | None
+    done: int = 0
+    unchanged: int = 0
+    changes: list[VerdictChange] = field(default_factory=list)
+    unavailable: list[UnavailableSignature] = field(default_factory=list)
+
+    def advance(self, rows: int) -> None:
+        self.done += rows
+        if self.progress is not None:
+            self.progress(self.total, self.done)
+
+    def result(self) -> ReverifyResult:
+        return ReverifyResult(
+            checked=len(self.changes) + self.unchanged + len(self.unavailable),
+            changed=len(self.changes),
+            unchanged=self.unchanged,
+            unavailable=len(self.unavailable),
+            changes=tuple(self.changes),
+            unavailable_signatures=tuple(self.unavailable),
+        )
+
+
+def _payload_of(row: StoredSignature) -> str:
+    return row.payload_sha256
+
+
+def _group_of(job: _Job) -> str:
+    """The commit unit: a document (all its signed files together), or one signed file no document names."""
+    document_id = job.rows[0].document_id
+    return document_id if document_id is not None else "\0" + job.payload_sha256
+
+
+def _could_change(store: Store, trust: TrustStore, rows: list[StoredSignature]) -> list[StoredSignature]:
+    """The rows whose verdict a judgement under ``trust`` could change: never judged against a trust anchor, or
+    under no recorded state; INDETERMINATE; or judged under another state whose difference from this one touches
+    their chain. Rows judged under this very state are done."""
+    current = trust.inventory()
+    touched: dict[str, TouchedChains | None] = {}
+
+    def could_change(row: StoredSignature) -> bool:
+        old = row.trust_fingerprint
+        if old == trust.fingerprint:
+            return False
+        if old is None or not row.trust_checked or row.indication == _INDETERMINATE:
+            return True
+        if old not in touched:
+            before = store.trust_inventory(old)
+            touched[old] = touched_issuers(before, current) if before is not None else None
+        chains = touched[old]
+        return chains is None or chains(row.signer_issuer)  # an unknown old state: anything may have changed
+
+    return [row for row in rows if could_change(row)]
+
+
+def _judged(store: Store, verifier: Verifier, jobs: list[_Job]) -> Iterator[_Job]:
+    """The jobs in order, each with its verdicts or why there are none; verified ahead on the workers."""
+    waiting: deque[_Job] = deque()
+
+    def items() -> Iterator[object]:
+        for job in jobs:
+            waiting.append(job)
+            loaded = _load(store, job)
+            if isinstance(loaded, Unavailable):
+                job.verdicts = loaded
+            yield loaded
+
+    for item in verifier.ahead(items()):
+        job = waiting.popleft()
+        if isinstance(item, SignedPayload):
+            job.verdicts = _verdicts_of(verifier.check(item).verdicts, job)
+        yield job
+
+
+def _load(store: Store, job: _Job) -> SignedPayload | Unavailable:
+    if store.payloads is None:
+        return Unavailable(_NO_STORE_FILE)
+    kept = store.kept_payload(job.payload_sha256)
+    if kept is None:
+        return Unavailable(_NOT_KEPT)
+    kind, content_sha256 = kept
+    data = store.payloads.get(job.payload_sha256)
+    if isinstance(data, Unavailable):
+        return data
+    content = store.payloads.get(content_sha256) if content_sha256 is not None else None
+    if isinstance(content, Unavailable):
+        return Unavailable(f"the content this signature signs: {content.reason}")
+    return SignedPayload(job.rows[0].item_name, data, content, kind)
+
+
+def _verdicts_of(verdicts: list[Verdict] | VerifyFailed, job: _Job) -> list[Verdict] | Unavailable:
+    if isinstance(verdicts, VerifyFailed):
+        return Unavailable(
+            f"docflow could not verify this signed file again ({verdicts.error_type}); its verdict stays as it "
+            "was: send the file to the docflow administrator"
+        )
+    if len(verdicts) != job.stored:
+        return Unavailable(
+            f"verified again, the signed file holds {len(verdicts)} signatures where the store holds {job.stored}; "
+            "the verdicts stay as they were: send the file to the docflow administrator"
+        )
+    return verdicts
+
+
+def _write_document(store: Store, trust: TrustStore, jobs: list[_Job], tally: _Tally) -> int:
+    """Write one document's new verdicts (one commit unit); returns how many signed files it held."""
+    judged: list[tuple[StoredSignature, Verdict]] = []
+    for job in jobs:
+        if isinstance(job.verdicts, list):
+            by_index = {verdict.index: verdict for verdict in job.verdicts}
+            judged.extend((row, by_index[row.idx]) for row in job.rows if row.idx in by_index)
+            missing = [row for row in job.rows if row.idx not in by_index]
+            reason = "verified again, the signed file has no signature at this index; its verdict stays as it was"
+        else:
+            missing, reason = job.rows, job.verdicts.reason if job.verdicts else _NOT_KEPT
+        tally.unavailable.extend(
+            UnavailableSignature(row.document_id, row.idx, row.payload_sha256, reason) for row in missing
+        )
+    if judged:
+        judgement = judgement_now(bool(trust.anchors), trust.fingerprint)
+        verdicts = {row.id: verdict for row, verdict in judged}
+        for before, is_change in store.rejudge(list(verdicts.items()), judgement):
+            if is_change:
+                tally.changes.append(_change(before, verdicts[before.id]))
+            else:
+                tally.unchanged += 1
+    tally.advance(sum(len(job.rows) for job in jobs))
+    return len(jobs)
+
+
+def _change(row: StoredSignature, verdict: Verdict) -> VerdictChange:
+    return VerdictChange(
+        row.document_id,
+        row.idx,
+        row.payload_sha256,
+        VerdictState(row.indication, row.subindication),
+        VerdictState(verdict.indication.value, verdict.subindication.value if verdict.subindication else None),
+        verdict.reason,
+    )
