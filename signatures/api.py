@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import functools
+import os
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -104,9 +105,31 @@ def _paired_content(path: Path) -> Path | None:
 
 
 def _read_limited(path: Path, policy: Policy) -> bytes:
-    if path.stat().st_size > policy.max_input_bytes:
-        raise ValueError(f"{path.name} is larger than the {policy.max_input_bytes}-byte limit")
-    return path.read_bytes()
+    """The file's bytes, refused past the policy's limit (also when it grows while read, or is a pipe).
+
+    One ``os.read`` of the size ``fstat`` gives, then one that finds the end: pathlib's ``stat`` and
+    ``read_bytes`` cost about 6 µs more per file, a few per cent of verifying a 100 KB document.
+    """
+    limit = policy.max_input_bytes
+    descriptor = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        size = os.fstat(descriptor).st_size
+        if size > limit:
+            raise ValueError(f"{path.name} is larger than the {limit}-byte limit")
+        parts: list[bytes] = []
+        total = 0
+        while chunk := os.read(descriptor, size + 1 if not parts else _READ_MORE):
+            parts.append(chunk)
+            total += len(chunk)
+            if total > limit:
+                raise ValueError(f"{path.name} is larger than the {limit}-byte limit")
+    finally:
+        os.close(descriptor)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+_READ_MORE = 1 << 16
+"""Read size once the size ``fstat`` gave is exceeded (a pipe, or a file still being written)."""
 
 
 def _trust_store(trust: TrustLike) -> TrustStore:
