@@ -81,7 +81,7 @@ def verify_file(
     now: datetime | None = None,
 ) -> list[Verdict]:
     """Verify a PDF, an S/MIME .eml, or a .p7s/.p7m (a .p7s is paired with the file named without .p7s)."""
-    path = Path(path)
+    path = path if isinstance(path, Path) else Path(path)  # Path(a Path) still costs a few µs
     options = dict(trust=_trust_store(trust), policy=policy, kinds=kinds, now=now)
     try:
         data = _read_limited(path, policy)
@@ -90,7 +90,9 @@ def verify_file(
         if path.suffix.lower() == ".eml" or looks_like_smime(data):
             signature, content = extract_smime(data)
             return verify_cms(signature, content, **options)  # type: ignore[arg-type]
-        content_file = Path(content_path) if content_path else _paired_content(path)
+        if isinstance(content_path, str):
+            content_path = Path(content_path) if content_path else None
+        content_file = content_path or _paired_content(path)
         content = _read_limited(content_file, policy) if content_file else None
     except (OSError, SmimeFormatError, ValueError) as error:
         return [format_failure(0, f"The file could not be read as a signature: {_plain(error)}.")]

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from docflow.cli import main
+from docflow.cli.verify import _json_line
 from samples.pki import Issued, SamplePKI, build_pki, issue_person, revoke, write_trust_dir
 from samples.sign import sign_cms
 from signatures import TrustStore, Verdict, verify_cms
@@ -86,3 +87,14 @@ def test_the_command_on_two_workers_gives_each_signature_its_own_verdict(
         rows = [json.loads(line) for line in result.output.splitlines()]
         assert {Path(row.pop("file")).name: row for row in rows} == expected
     assert outputs[0] == outputs[1]
+
+
+def test_a_json_line_is_json_dumps_of_the_verdict_whether_its_checks_were_cached_or_not(
+    signatures: dict[str, bytes], trust_folder: Path
+) -> None:
+    trust = TrustStore.load(trust_folder)
+    verdicts = [verify_cms(der, CONTENT, trust=trust)[0] for der in (*signatures.values(), *signatures.values())]
+    verdicts.append(verify_cms(b"not a signature", CONTENT, trust=trust)[0])
+    for verdict in verdicts:  # the second of each signer's comes from the cache
+        expected = json.dumps({"file": "Hồ sơ/cv.p7s", **verdict.to_json()}, ensure_ascii=False)
+        assert _json_line("Hồ sơ/cv.p7s", verdict) == expected

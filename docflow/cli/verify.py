@@ -23,6 +23,7 @@ from docflow.config import CONFIG_NAME, ConfigError, ConfigRefused, load_config
 from docflow.safe_text import cell, markup_safe
 from signatures import TrustStore, Verdict
 from signatures.modification import changes_permitted, describe
+from signatures.verdict import Check
 
 __all__ = ["verify"]
 
@@ -117,7 +118,7 @@ def _json_of(jobs: list[Job], trust: TrustStore) -> _Lines:
         verdicts = verify_job(job, trust)
         accepted &= _accepted(job, verdicts)
         file = str(job.path)
-        lines += [_ENCODE({"file": file, **verdict.to_json()}) for verdict in verdicts]
+        lines += [_json_line(file, verdict) for verdict in verdicts]
         if not verdicts and not job.signed_content:
             lines.append(_ENCODE({"file": file, **_UNSIGNED}))
     return _Lines(accepted, "".join(line + "\n" for line in lines).encode())
@@ -134,8 +135,22 @@ def _print_json(results: Iterable[_Lines]) -> bool:
     return all_passed
 
 
+def _json_line(file: str, verdict: Verdict) -> str:
+    """``json.dumps({"file": file, **verdict.to_json()}, ensure_ascii=False)``, byte for byte, with the
+    ``checks`` array (the last member) encoded once per distinct tuple of checks: about a third of the cost."""
+    checks = _CHECKS_JSON.get(verdict.checks)
+    if checks is None:
+        checks = _ENCODE([check.to_json() for check in verdict.checks])
+        if len(_CHECKS_JSON) >= _CHECKS_JSON_LIMIT:
+            _CHECKS_JSON.clear()
+        _CHECKS_JSON[verdict.checks] = checks
+    return f'{_ENCODE({"file": file, **verdict.json_fields()})[:-1]}, "checks": {checks}}}'
+
+
 _ENCODE = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 """``json.dumps(..., ensure_ascii=False)`` without its per-call set-up; verdicts hold no cycles."""
+_CHECKS_JSON: dict[tuple[Check, ...], str] = {}
+_CHECKS_JSON_LIMIT = 4096
 _UNSIGNED = {"index": None, "indication": None, "subindication": None, "reason": _NO_SIGNATURE}
 _COLUMNS = ("File", "#", "Indication", "Signer", "Kind", "Signed at", "Whole file", "Changed after", "Reason")
 
