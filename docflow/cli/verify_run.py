@@ -12,6 +12,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -185,6 +186,8 @@ class _Pool:
 
 
 def _serve(connection: Connection, work: Callable[[list[Job]], Any], others: list[Connection]) -> None:
+    # Ctrl-C is the printing process's to handle: it stops the workers once their current chunk is done.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     for other in others:
         other.close()  # another worker's pipe end: held here, it would keep that pipe open after the run
     while True:
