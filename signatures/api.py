@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import functools
+import os
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -80,7 +81,7 @@ def verify_file(
     now: datetime | None = None,
 ) -> list[Verdict]:
     """Verify a PDF, an S/MIME .eml, or a .p7s/.p7m (a .p7s is paired with the file named without .p7s)."""
-    path = Path(path)
+    path = path if isinstance(path, Path) else Path(path)  # Path(a Path) still costs a few µs
     options = dict(trust=_trust_store(trust), policy=policy, kinds=kinds, now=now)
     try:
         data = _read_limited(path, policy)
@@ -89,7 +90,9 @@ def verify_file(
         if path.suffix.lower() == ".eml" or looks_like_smime(data):
             signature, content = extract_smime(data)
             return verify_cms(signature, content, **options)  # type: ignore[arg-type]
-        content_file = Path(content_path) if content_path else _paired_content(path)
+        if isinstance(content_path, str):
+            content_path = Path(content_path) if content_path else None
+        content_file = content_path or _paired_content(path)
         content = _read_limited(content_file, policy) if content_file else None
     except (OSError, SmimeFormatError, ValueError) as error:
         return [format_failure(0, f"The file could not be read as a signature: {_plain(error)}.")]
@@ -104,9 +107,31 @@ def _paired_content(path: Path) -> Path | None:
 
 
 def _read_limited(path: Path, policy: Policy) -> bytes:
-    if path.stat().st_size > policy.max_input_bytes:
-        raise ValueError(f"{path.name} is larger than the {policy.max_input_bytes}-byte limit")
-    return path.read_bytes()
+    """The file's bytes, refused past the policy's limit (also when it grows while read, or is a pipe).
+
+    One ``os.read`` of the size ``fstat`` gives, then one that finds the end: pathlib's ``stat`` and
+    ``read_bytes`` cost about 6 µs more per file, a few per cent of verifying a 100 KB document.
+    """
+    limit = policy.max_input_bytes
+    descriptor = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        size = os.fstat(descriptor).st_size
+        if size > limit:
+            raise ValueError(f"{path.name} is larger than the {limit}-byte limit")
+        parts: list[bytes] = []
+        total = 0
+        while chunk := os.read(descriptor, size + 1 if not parts else _READ_MORE):
+            parts.append(chunk)
+            total += len(chunk)
+            if total > limit:
+                raise ValueError(f"{path.name} is larger than the {limit}-byte limit")
+    finally:
+        os.close(descriptor)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+_READ_MORE = 1 << 16
+"""Read size once the size ``fstat`` gave is exceeded (a pipe, or a file still being written)."""
 
 
 def _trust_store(trust: TrustLike) -> TrustStore:

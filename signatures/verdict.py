@@ -134,6 +134,10 @@ class Check:
     detail: str = ""
     """Plain-words explanation, empty when the check passed unremarkably."""
 
+    def to_json(self) -> dict[str, object]:
+        """The JSON object of this check in ``Verdict.to_json``'s ``checks``."""
+        return {"name": self.name.value, "outcome": self.outcome.value, "detail": self.detail}
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -195,6 +199,11 @@ class Verdict:
 
     def to_json(self) -> dict[str, object]:
         """The JSON object ``docflow verify --json`` prints (without ``file``)."""
+        return {**self.json_fields(), "checks": [check.to_json() for check in self.checks]}
+
+    def json_fields(self) -> dict[str, object]:
+        """``to_json`` without its last member, ``checks`` (which a printer may render once for many verdicts:
+        the same signer's checks are the same objects from one signature to the next)."""
         return {
             "index": self.index,
             "indication": self.indication.value,
@@ -212,5 +221,4 @@ class Verdict:
             "covers_whole_file": self.covers_whole_file,
             "modification": self.modification.value if self.modification else None,
             "reason": self.reason,
-            "checks": [{"name": c.name.value, "outcome": c.outcome.value, "detail": c.detail} for c in self.checks],
         }
