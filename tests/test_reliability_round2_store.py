@@ -476,5 +476,7 @@ def test_a_folder_holding_a_name_that_is_not_utf8_is_ingested_with_readable_item
     with Store.open(settings.db) as store:
         names = sorted(name for (name,) in store.conn.execute("SELECT item_name FROM document_sources"))
     assert names == ["bad\\xff.edxml", "good.edxml"]
-    [archived] = [entry for entry in os.listdir(os.fsencode(settings.archive_dir)) if not is_receipt(os.fsdecode(entry))]
+    [archived] = [
+        entry for entry in os.listdir(os.fsencode(settings.archive_dir)) if not is_receipt(os.fsdecode(entry))
+    ]
     assert sorted(os.listdir(os.fsencode(settings.archive_dir) + b"/" + archived)) == [b"bad\xff.edxml", b"good.edxml"]

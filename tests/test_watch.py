@@ -12,8 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from helpers.watch import is_receipt
 from helpers.ingest import SENDER, assert_counters_exact, counters_of, edxml, table, write_edxml
+from helpers.watch import is_receipt
 
 import docflow.watch.watcher as watch_module
 from docflow.ingest.run import ingest_batch

@@ -34,7 +34,9 @@ GOOD_ROW = f"{UNIT},out,2,A,2026-01-05,,electronic,0,x,,"
 ENGLISH = "unit_code,direction,number,notation,date,type,channel,confidential,subject,counterpart,file"
 LAUGHS = (
     b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">\n'
-    + b"".join(b'<!ENTITY lol%d "%s">\n' % (n, (b"&lol%d;" % (n - 1) if n > 1 else b"&lol;") * 10) for n in range(1, 10))
+    + b"".join(
+        b'<!ENTITY lol%d "%s">\n' % (n, (b"&lol%d;" % (n - 1) if n > 1 else b"&lol;") * 10) for n in range(1, 10)
+    )
     + b"]>\n<edXML><Subject>&lol9;</Subject></edXML>"
 )
 
@@ -94,7 +96,11 @@ HOSTILE: dict[str, tuple[str, Builder, str]] = {
         "archive",
     ),
     "billion laughs": ("laughs.edxml", lambda path: path.write_bytes(LAUGHS), "rejected"),
-    "zip slip alone": ("slip.zip", lambda path: _zip(path, {"../../evil.edxml": edxml(number="7")}) and None, "rejected"),
+    "zip slip alone": (
+        "slip.zip",
+        lambda path: _zip(path, {"../../evil.edxml": edxml(number="7")}) and None,
+        "rejected",
+    ),
     "zip slip beside a good file": (
         "mixed.zip",
         lambda path: _zip(path, {"../evil.edxml": edxml(number="8"), "good.edxml": edxml(number="9")}) and None,
@@ -202,3 +208,12 @@ def test_reasons_are_split_from_what_to_do(reason: str, what_to_do: str | None) 
         assert shown_reason == reason and shown_what_to_do
     else:
         assert shown_what_to_do == what_to_do and what_to_do.lower() not in shown_reason.lower()
+
+
+def test_already_processed_says_when_in_vietnam_time(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    write_edxml(settings.inbox / "a.edxml")
+    Watcher(settings, trust=None).run(once=True)
+    write_edxml(settings.inbox / "b.edxml")
+    [outcome] = Watcher(settings, trust=None).run(once=True).outcomes
+    assert re.match(r"already processed on \d\d/\d\d/\d{4} \d\d:\d\d:\d\d as a\.edxml", outcome.reason or "")

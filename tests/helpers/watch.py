@@ -20,6 +20,7 @@ def is_receipt(name: str) -> bool:
     """A receipt filed beside a batch, or the .error.json of a rejected one: not a batch."""
     return name.endswith((*RECEIPT_SUFFIXES, ".error.json"))
 
+
 DOCFLOW = (sys.executable, "-c", "from docflow.cli import main; main()")
 
 
