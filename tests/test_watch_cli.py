@@ -122,3 +122,16 @@ def test_log_lines_are_stamped_for_people_in_vietnam_time() -> None:
     finally:
         logging.basicConfig(force=True, handlers=[logging.NullHandler()])
     assert re.match(r"\[\d\d/\d\d/\d{4} \d\d:\d\d:\d\d \+07\] +INFO +hello", output.getvalue()), output.getvalue()
+
+
+def test_an_inbox_docflow_cannot_write_in_is_refused_with_the_reason(tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root writes in a read-only folder")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    inbox.chmod(0o555)
+    try:
+        with pytest.raises(LockHeld, match="cannot make the lock file"):
+            Watcher(WatchSettings(inbox=inbox, db=tmp_path / "d.db"), None).run(once=True)
+    finally:
+        inbox.chmod(0o755)

@@ -22,7 +22,7 @@ INBOX_LOCK_NAME = ".docflow-watch.lock"
 
 
 class LockHeld(Exception):
-    """Another docflow holds the lock; ``str()`` names it and says what to do."""
+    """Another docflow holds the lock (or the lock file cannot be made); ``str()`` says which and what to do."""
 
 
 def store_lock_path(db: Path) -> Path:
@@ -40,7 +40,13 @@ class FolderLock:
 
     def __enter__(self) -> FolderLock:
         while True:
-            descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+            try:
+                descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+            except OSError as error:
+                raise LockHeld(
+                    f"cannot make the lock file {self.path} ({error.strerror or error}): "
+                    "docflow watch must be able to write in that folder"
+                ) from error
             try:
                 fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
