@@ -126,7 +126,10 @@ def test_a_done_marker_takes_the_batch_at_once_and_goes_with_it(tmp_path: Path, 
         write_edxml(settings.inbox / "unmarked.edxml", number="2")
         (settings.inbox / "marked.edxml.done").write_bytes(b"")
         _wait_for(lambda: _filed(settings.archive_dir) == ["marked.edxml"], "the marked batch", timeout=10)
-    assert not (settings.inbox / "marked.edxml.done").exists()
+        (settings.inbox / "early.edxml.done").write_bytes(b"")  # a marker written before its batch
+        write_edxml(tmp_path / "early.edxml", number="3").rename(settings.inbox / "early.edxml")
+        _wait_for(lambda: len(_filed(settings.archive_dir)) == 2, "the batch whose marker came first", timeout=10)
+    assert not (settings.inbox / "marked.edxml.done").exists() and not (settings.inbox / "early.edxml.done").exists()
     assert (settings.inbox / "unmarked.edxml").exists(), "a batch without a marker waits its quiet period"
 
 

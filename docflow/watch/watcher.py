@@ -33,7 +33,7 @@ from docflow.readers.identity import BatchChanged, refusal
 from docflow.readers.names import readable_name
 from docflow.store.core import Store, StoreBusy, StoreReplaced
 from docflow.watch.arrival import Pending, Readiness, Timing, readiness
-from docflow.watch.completeness import is_done_marker, marked_batch
+from docflow.watch.completeness import DONE_SUFFIX, is_done_marker, marked_batch
 from docflow.watch.events import EventLog
 from docflow.watch.filing import WHAT_TO_DO_FAILED, WHAT_TO_DO_REFUSED, WHAT_TO_DO_UNREADABLE, Filing
 from docflow.watch.lock import INBOX_LOCK_NAME, FolderLock, store_lock_path
@@ -214,6 +214,8 @@ class Watcher:
             return
         if name and name not in self._pending and self._is_candidate(self.settings.inbox / name):
             self._pending[name] = Pending()
+            if os.path.lexists(self.settings.inbox / f"{name}{DONE_SUFFIX}"):
+                self._marked(f"{name}{DONE_SUFFIX}")  # the marker came before its batch
         if at_once and name in self._pending:
             self._pending[name].at_once = True
 
