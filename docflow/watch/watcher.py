@@ -4,8 +4,10 @@ How files arrive (watchdog's native or polling observer) only feeds a queue of
 top-level inbox names; what a batch is and what happens to it is decided here, in one
 thread, one batch at a time. The store commit comes first and the move second, so a
 kill between the two leaves a file whose hash is already known: on restart it is
-simply filed as a duplicate, never counted again. Where it is filed is ``docflow.watch.filing``;
-when a failed batch is tried again, ``docflow.watch.retry``.
+simply filed as a duplicate, never counted again. Where it is filed is ``docflow.watch.filing``,
+with its receipt (``docflow.watch.receipt``); when a batch is complete, ``docflow.watch.arrival``;
+when a failed batch is tried again, ``docflow.watch.retry``. One watcher per inbox and per store
+(``docflow.watch.lock``).
 """
 
 from __future__ import annotations
