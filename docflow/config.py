@@ -60,6 +60,15 @@ class WatchConfig:
     settle_seconds: float = 2.0
     """A dropped file must stay unchanged this long before it is read."""
     poll_interval: float = 1.0
+    grace_seconds: float = 60.0
+    """A file that reads as cut short (a zip without its central directory, XML stopping mid-element)
+    must stay unchanged this long before it is judged."""
+    rescan_seconds: float = 60.0
+    """The whole inbox is listed again this often, whatever the events said."""
+    observer: str = "auto"
+    """``auto`` (polling on network file systems), ``native`` or ``polling``."""
+    log_file: Path | None = None
+    """One JSON line per filed batch, for a log shipper; None: none written."""
 
 
 @dataclass(frozen=True)
@@ -127,7 +136,7 @@ def _from_table(table: Mapping[str, Any], base: Path, source: Path | None) -> Co
         trust_path=resolved["trust"],
         limits=_limits(_section(table, "limits")),
         register_columns=MappingProxyType(_columns(_section(table, "register"))),
-        watch=_watch(_section(table, "watch")),
+        watch=_watch(_section(table, "watch"), base),
         summary=_summary(_section(table, "summary")),
         kind_overrides=MappingProxyType(_kind_overrides(_section(table, "signatures"))),
         display=_display(_section(table, "display")),
@@ -239,9 +248,24 @@ _MAX_SECONDS = 86_400.0
 """A day: a longer settle time or poll interval is a typo, and time.sleep overflows on 1e300."""
 
 
-def _watch(section: Mapping[str, Any]) -> WatchConfig:
-    _only(section, ("settle_seconds", "poll_interval"), "watch")
-    values = {name: _seconds_or_ratio(value, f"watch.{name}", _MAX_SECONDS) for name, value in section.items()}
+_OBSERVERS = ("auto", "native", "polling")
+_WATCH_SECONDS = ("settle_seconds", "poll_interval", "grace_seconds", "rescan_seconds")
+
+
+def _watch(section: Mapping[str, Any], base: Path) -> WatchConfig:
+    _only(section, (*_WATCH_SECONDS, "observer", "log_file"), "watch")
+    values: dict[str, Any] = {
+        name: _seconds_or_ratio(value, f"watch.{name}", _MAX_SECONDS)
+        for name, value in section.items()
+        if name in _WATCH_SECONDS
+    }
+    if "observer" in section:
+        observer = _typed(section["observer"], str, "watch.observer", ", ".join(_OBSERVERS))
+        if observer not in _OBSERVERS:
+            raise _refuse("watch.observer", observer, "is not an observer", ", ".join(_OBSERVERS))
+        values["observer"] = observer
+    if "log_file" in section:
+        values["log_file"] = base / _path(section["log_file"], "watch.log_file")
     return WatchConfig(**values)
 
 

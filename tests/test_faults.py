@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 from helpers.ingest import OTHER, RECIPIENT, SENDER, assert_counters_exact, edxml, write_edxml
-from helpers.watch import batch_names, filed, snapshot, watch_once
+from helpers.watch import batch_names, filed, is_receipt, snapshot, watch_once
 
 import docflow.watch.filing as filing_module
 import docflow.watch.watcher as watch_module
@@ -89,7 +89,7 @@ def fast_settings(inbox: Path, db: Path, **overrides: object) -> WatchSettings:
 
 def archived(inbox: Path) -> list[Path]:
     folder = inbox / "archive"
-    return list(folder.iterdir()) if folder.exists() else []
+    return [path for path in folder.iterdir() if not is_receipt(path.name)] if folder.exists() else []
 
 
 def count(db: Path, sql: str) -> int:

@@ -1,5 +1,6 @@
 """Issue 17: ``docflow ingest`` exits 0 when every item was accepted, 1 when some items were refused or some
-signatures did not pass, 2 when a batch was refused whole (several batches: the worst); ``--json`` unchanged."""
+signatures did not pass, 2 when a batch was refused whole or had every item refused (several batches: the
+worst); ``--json`` unchanged."""
 
 from __future__ import annotations
 
@@ -38,14 +39,15 @@ def test_every_item_accepted_exits_0(workdir: Path) -> None:
     assert list(line) == JSON_KEYS and line["documents"] == 1
 
 
-def test_a_register_with_wrong_headers_exits_1_and_says_why(workdir: Path) -> None:
+def test_a_batch_with_every_item_refused_exits_2_as_the_watcher_files_it(workdir: Path) -> None:
+    # One rule (Store.nothing_accepted) for both: the watcher files such a batch in rejected/.
     register = _write(workdir / "so-di.csv", WRONG_HEADERS)
     result = _ingest(workdir, register)
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 2, result.output
     [line] = _lines(result)
-    assert (line["outcome"], line["rejected_items"]) == ("ingested", 1)
+    assert (line["outcome"], line["rejected_items"]) == ("ingested", 1)  # --json keeps what the store says
     shown = _ingest(workdir, register, json_out=False)  # the same file again: the same answer
-    assert shown.exit_code == 1, shown.output
+    assert shown.exit_code == 2, shown.output
     assert "no recognisable register header" in shown.stdout
 
 
@@ -68,7 +70,7 @@ def test_a_batch_refused_whole_exits_2(workdir: Path) -> None:
 
 def test_several_batches_exit_with_the_worst(workdir: Path) -> None:
     good = _write(workdir / "good.csv", GOOD_REGISTER)
-    partial = _write(workdir / "partial.csv", WRONG_HEADERS)
+    partial = _write(workdir / "partial.csv", GOOD_REGISTER.replace("7,", "9,") + "000.00.01.H04,out,8,X,bad,paper\n")
     (workdir / "bad.zip").write_bytes(b"not a zip")
     both = _ingest(workdir, good, partial)
     assert both.exit_code == 1, both.output
@@ -103,3 +105,14 @@ def test_no_trust_is_not_a_failed_signature(workdir: Path, signing: object, pers
 def test_the_help_documents_the_exit_codes(workdir: Path) -> None:
     shown = " ".join(CliRunner().invoke(main, ["ingest", "--help"]).output.split())
     assert "0 when every item was accepted" in shown and "some items were refused" in shown and "refused whole" in shown
+
+
+def test_the_line_for_people_says_what_was_stored_not_what_was_read(workdir: Path) -> None:
+    write_edxml(workdir / "first.edxml", number="1")
+    assert _ingest(workdir, workdir / "first.edxml").exit_code == 0
+    folder = workdir / "second"
+    write_edxml(folder / "again.edxml", number="1")  # the same document, already stored
+    write_edxml(folder / "twice.edxml", number="2")
+    write_edxml(folder / "twice-copy.edxml", number="2")  # named twice in one batch: one document
+    result = _ingest(workdir, folder, json_out=False)
+    assert "ingested: 2 documents stored (1 new, 1 updated)" in result.stdout, result.stdout

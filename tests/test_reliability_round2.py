@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from helpers.ingest import RECIPIENT, SENDER, assert_counters_exact, edxml, table, write_edxml
+from helpers.watch import batch_names, batches_in
 
 import docflow.ingest.run as ingest_module
 from docflow.ingest.run import BatchChanged, batch_sha256, ingest_batch
@@ -163,7 +164,7 @@ def test_a_zip_replaced_before_commit_is_read_again_and_archived_under_its_own_h
     ]
     assert _batches(settings.db) == [(_sha256(newer), "ingested")]
     assert _documents(settings.db) == [("2",), ("3",)]
-    (archived,) = settings.archive_dir.iterdir()
+    (archived,) = batches_in(settings.archive_dir)
     assert archived.name == f"{_sha256(newer)[:16]}-export.zip" and archived.read_bytes() == newer
 
 
@@ -195,7 +196,7 @@ def test_a_register_that_grows_while_it_is_read_is_stored_whole_under_the_hash_o
     register.write_text(_REGISTER_HEADER + _rows(1, 2), encoding="utf-8")
     (_before_reading if when == "before_reading" else _before_commit)(monkeypatch, _grow(register, 3, 4))
     report = Watcher(settings, trust=None).run(once=True)
-    (archived,) = settings.archive_dir.iterdir()
+    (archived,) = batches_in(settings.archive_dir)
     data = archived.read_bytes()
     assert data.count(b"\n") == 5 and archived.name == f"{_sha256(data)[:16]}-so-di.csv"
     assert [(outcome.outcome, outcome.documents) for outcome in report.outcomes] == [("ingested", 4)]
@@ -282,7 +283,7 @@ def test_a_folder_changed_while_it_is_read_is_recorded_as_what_was_read(
         monkeypatch, act
     )
     report = Watcher(settings, trust=None).run(once=True)
-    (archived,) = settings.archive_dir.iterdir()
+    (archived,) = batches_in(settings.archive_dir)
     assert [(outcome.outcome, outcome.sha256, outcome.rejected_items) for outcome in report.outcomes] == [
         ("ingested", batch_sha256(archived), 0)
     ]
@@ -452,7 +453,7 @@ def test_sigterm_stops_a_watcher_that_was_given_pipes(tmp_path: Path) -> None:
     )
     try:
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and sorted(path.name for path in inbox.iterdir()) != ["archive", "rejected"]:
+        while time.monotonic() < deadline and batch_names(inbox) != []:
             time.sleep(0.1)
         process.send_signal(signal.SIGTERM)
         try:
@@ -463,11 +464,9 @@ def test_sigterm_stops_a_watcher_that_was_given_pipes(tmp_path: Path) -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
-    (archived,) = (inbox / "archive").iterdir()
+    (archived,) = batches_in(inbox / "archive")
     assert archived.name.endswith("-batch")
-    filed = sorted(
-        path.name.split("-", 2)[2] for path in (inbox / "rejected").iterdir() if not path.name.endswith(".error.json")
-    )
+    filed = sorted(path.name.split("-", 2)[2] for path in batches_in(inbox / "rejected"))
     assert filed == ["dropped-pipe.edxml", "dropped-zero.zip"]
     with Store.open(tmp_path / "d.db") as store:
         assert table(store, "SELECT outcome, documents, rejected_items FROM batches") == [("ingested", 1, 2)]

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from helpers.ingest import SENDER, assert_counters_exact, write_edxml
+from helpers.watch import is_receipt
 
 import docflow.store.connection as store_module
 from docflow.cli import main
@@ -293,7 +294,7 @@ def test_a_name_that_is_not_utf8_is_filed_with_its_bytes_and_a_readable_name(tmp
         for folder in (settings.archive_dir, settings.rejected_dir)
         if folder.exists()
         for entry in os.listdir(os.fsencode(folder))
-        if not entry.endswith(b".error.json")
+        if not is_receipt(os.fsdecode(entry))
     ]
     assert len(filed) == 1 and filed[0].endswith(b"-" + raw), filed
     assert os.listdir(os.fsencode(settings.inbox)) in ([b"archive"], [b"rejected"])
@@ -475,5 +476,7 @@ def test_a_folder_holding_a_name_that_is_not_utf8_is_ingested_with_readable_item
     with Store.open(settings.db) as store:
         names = sorted(name for (name,) in store.conn.execute("SELECT item_name FROM document_sources"))
     assert names == ["bad\\xff.edxml", "good.edxml"]
-    [archived] = os.listdir(os.fsencode(settings.archive_dir))
+    [archived] = [
+        entry for entry in os.listdir(os.fsencode(settings.archive_dir)) if not is_receipt(os.fsdecode(entry))
+    ]
     assert sorted(os.listdir(os.fsencode(settings.archive_dir) + b"/" + archived)) == [b"bad\xff.edxml", b"good.edxml"]

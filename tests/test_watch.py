@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from helpers.ingest import SENDER, assert_counters_exact, counters_of, edxml, table, write_edxml
+from helpers.watch import is_receipt
 
 import docflow.watch.watcher as watch_module
 from docflow.ingest.run import ingest_batch
@@ -41,7 +42,9 @@ def _wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
 
 def _archived(settings: WatchSettings) -> list[str]:
     folder = settings.archive_dir
-    return sorted(path.name.split("-", 1)[1] for path in folder.iterdir()) if folder.exists() else []
+    if not folder.exists():
+        return []
+    return sorted(path.name.split("-", 1)[1] for path in folder.iterdir() if not is_receipt(path.name))
 
 
 @pytest.fixture
@@ -113,7 +116,7 @@ def test_once_processes_what_is_there_and_exits(tmp_path: Path, caplog: pytest.L
     assert _archived(settings) == ["a.edxml", "b.zip"]
     assert sorted(path.name for path in settings.inbox.iterdir()) == ["archive"]
     lines = [record.getMessage() for record in caplog.records if record.name == "docflow.watch.watcher"]
-    assert len(lines) == 2 and all("ingested 1 documents" in line for line in lines)
+    assert len(lines) == 2 and all("1 documents stored (1 new, 0 updated)" in line for line in lines)
 
 
 def test_stopping_mid_batch_rolls_it_back_and_leaves_it_in_the_inbox(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from docflow.store.errors import StoreError
 _COMMAND_MODULES = {
     "verify": "docflow.cli.verify",
     "ingest": "docflow.cli.ingest",
-    "watch": "docflow.cli.ingest",
+    "watch": "docflow.cli.watch",
     "batches": "docflow.cli.batches",
     "summary": "docflow.cli.report",
     "units": "docflow.cli.report",

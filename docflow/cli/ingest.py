@@ -1,6 +1,6 @@
-"""``docflow ingest`` and ``docflow watch``: thin click commands over ingest.py and watch.py.
+"""``docflow ingest``: a thin click command over ``docflow.ingest``, and what ``docflow watch`` shares with it.
 
-Both take batches through the same ``ingest_batch``; only the watcher moves files,
+Both take batches through the same ``ingest_batch``; only the watcher (``docflow.cli.watch``) moves files,
 and only inside its own inbox.
 """
 
@@ -10,21 +10,20 @@ import dataclasses
 import gc
 import logging
 import os
-import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
-from types import FrameType
 
 import click
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from docflow.cli.ingest_view import EXIT_CODES_HELP, IngestExit, judge, print_outcome
-from docflow.config import ConfigError, ConfigRefused, load_config
+from docflow.config import ConfigError, ConfigRefused, WatchConfig, load_config
 from docflow.ingest.run import (
     BatchChanged,
     BatchOutcome,
@@ -36,9 +35,10 @@ from docflow.ingest.run import (
 from docflow.reports.batches import store_marks
 from docflow.safe_text import SafeLogFilter, for_terminal, markup_safe
 from docflow.store.core import Store, StoreBusy, StoreError
+from docflow.times import for_people, people_zone
 from signatures import SignerKind, TrustStore
 
-__all__ = ["ingest", "watch"]
+__all__ = ["ingest"]
 
 log = logging.getLogger("docflow")
 
@@ -52,8 +52,7 @@ class _Defaults:
     db: Path
     trust: Path
     options: IngestOptions
-    settle_seconds: float
-    poll_interval: float
+    watch: WatchConfig
     zone: tzinfo
     """Where times are shown to people (``[display] timezone``)."""
 
@@ -72,8 +71,7 @@ def _defaults() -> _Defaults:
             columns=config.register_columns or None,
             kinds={sha256: SignerKind(kind) for sha256, kind in config.kind_overrides.items()},
         ),
-        settle_seconds=config.watch.settle_seconds,
-        poll_interval=config.watch.poll_interval,
+        watch=config.watch,
         zone=config.display.zone,
     )
 
@@ -154,8 +152,17 @@ def _start_up_frozen() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _setup_logging(console: Console) -> None:
-    handler = RichHandler(console=console, show_path=False, markup=False, rich_tracebacks=False)
+def _setup_logging(console: Console, zone: tzinfo | None = None) -> None:
+    """Log lines stamped ``dd/mm/yyyy HH:MM:SS +07`` in the people's zone (``docflow.times``), whatever the
+    machine's locale: the stamp beside a time in the message is then read the same way."""
+
+    def stamp(moment: datetime) -> Text:
+        # rich gives the record's time as a naive local datetime: astimezone() makes it the moment it is.
+        aware = moment.astimezone()
+        shown = aware.astimezone(zone or people_zone())
+        return Text(f"[{for_people(aware, zone)} {shown.strftime('%z')[:3]}]")
+
+    handler = RichHandler(console=console, show_path=False, markup=False, rich_tracebacks=False, log_time_format=stamp)
     handler.addFilter(SafeLogFilter())  # batch and file names in messages come from outside
     logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[handler], force=True)
 
@@ -226,8 +233,8 @@ def ingest(
     if not paths and not rebuild_counters:
         raise click.UsageError("give at least one batch file or folder")
     console = Console(stderr=True)
-    _setup_logging(console)
     defaults = _defaults()
+    _setup_logging(console, defaults.zone)
     options = _with_workers(defaults.options, workers)
     directory = _trust_directory(trust, no_trust, defaults)
     # Before the store is opened: a refused run leaves no store behind.
@@ -265,60 +272,3 @@ def _ingest_one(
         log.exception("%s: docflow failed on this batch", path.name)
         reason = f"docflow failed on this batch: {error!r}"
         return BatchOutcome(path.name, "", BatchOutcomeKind.REJECTED, reason=reason)
-
-
-@click.command()
-@click.argument("inbox", required=False, type=click.Path(path_type=Path, file_okay=False))
-@_DB_OPTION
-@_TRUST_OPTION
-@_NO_TRUST_OPTION
-@click.option("--polling", is_flag=True, help="Poll the folder (network shares, where change events never arrive).")
-@click.option("--once", is_flag=True, help="Process what is in the inbox now, then exit.")
-@_WORKERS_OPTION
-def watch(
-    inbox: Path | None,
-    db: Path | None,
-    trust: Path | None,
-    no_trust: bool,
-    polling: bool,
-    once: bool,
-    workers: int | None,
-) -> None:
-    """Watch the inbox: ingest each batch once, then move it to archive/ (or rejected/ with the reason)."""
-    from docflow.watch.watcher import (  # here: docflow ingest need not load watchdog
-        WatchAborted,
-        Watcher,
-        WatchSettings,
-    )
-
-    console = Console(stderr=True)
-    _setup_logging(console)
-    defaults = _defaults()
-    trust_store = _load_trust(_trust_directory(trust, no_trust, defaults), no_trust)
-    settings = WatchSettings(
-        inbox=inbox or defaults.inbox,
-        db=db or defaults.db,
-        settle_seconds=defaults.settle_seconds,
-        poll_interval=defaults.poll_interval,
-        polling=polling,
-    )
-    watcher = Watcher(
-        settings,
-        trust_store,
-        _with_workers(defaults.options, workers),
-        progress=lambda name: _rich_progress(console, name),
-    )
-
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("%s received: stopping after the current batch", signal.Signals(signum).name)
-        watcher.stop()
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    log.info("watching %s%s", settings.inbox, " (polling)" if polling else "")
-    with _start_up_frozen():
-        try:
-            report = watcher.run(once=once)
-        except WatchAborted as aborted:
-            raise click.ClickException(str(aborted)) from aborted
-    log.info("stopped after %d batches", len(report.outcomes))

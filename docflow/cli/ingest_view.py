@@ -1,7 +1,8 @@
 """What ``docflow ingest`` says about each batch, and the exit code the run ends with.
 
 0: every item of every batch was accepted; 1: some items were refused or some signatures did not pass;
-2: a batch was refused whole (or not taken: the store was busy). Several batches: the worst. A batch given
+2: a batch was refused whole, or read with every item refused (the watcher files both in rejected/), or
+not taken (the store was busy). Several batches: the worst. A batch given
 again (a duplicate) is judged by what the store holds of it, so the same file always gets the same answer.
 """
 
@@ -15,7 +16,7 @@ from datetime import tzinfo
 import click
 
 from docflow.ingest.outcome import BatchOutcome, BatchOutcomeKind
-from docflow.reports.batches import BatchEntry, StoreMarks, batch_entry
+from docflow.reports.batches import BatchEntry, StoredCounts, StoreMarks, batch_entry, stored_counts
 from docflow.safe_text import for_terminal
 from docflow.store.core import Store
 from docflow.times import for_people
@@ -33,7 +34,8 @@ class IngestExit(enum.IntEnum):
 
 EXIT_CODES_HELP = (
     "Exit code: 0 when every item was accepted; 1 when some items were refused or some signatures did not "
-    "pass; 2 when a batch was refused whole or not taken (several batches: the worst)."
+    "pass; 2 when a batch was refused whole, had every item refused, or was not taken (several batches: the "
+    "worst)."
 )
 
 
@@ -43,6 +45,10 @@ class Judged:
 
     outcome: BatchOutcome
     entry: BatchEntry | None
+    nothing_accepted: bool = False
+    """Read, but every item refused: the watcher files such a batch in rejected/, and it exits 2 here."""
+    stored: StoredCounts | None = None
+    """What the store holds of a batch just ingested (the line says what was stored, not what was read)."""
 
     @property
     def exit_code(self) -> IngestExit:
@@ -50,7 +56,7 @@ class Judged:
             return IngestExit.BATCH_REFUSED
         if self.entry is None:
             return IngestExit.ACCEPTED
-        if self.entry.outcome == BatchOutcomeKind.REJECTED:
+        if self.entry.outcome == BatchOutcomeKind.REJECTED or self.nothing_accepted:
             return IngestExit.BATCH_REFUSED
         return IngestExit.SOME_REFUSED if self.entry.has_problems else IngestExit.ACCEPTED
 
@@ -58,9 +64,12 @@ class Judged:
 def judge(store: Store, outcome: BatchOutcome, before: StoreMarks) -> Judged:
     """``outcome`` with the store's record of its batch; ``before``: the store's marks before it was read."""
     if outcome.outcome == BatchOutcomeKind.INGESTED:
-        return Judged(outcome, batch_entry(store.conn, outcome.sha256, before))
+        entry = batch_entry(store.conn, outcome.sha256, before)
+        stored = stored_counts(store.conn, entry.id) if entry is not None else None
+        return Judged(outcome, entry, store.nothing_accepted(outcome.sha256), stored)
     if outcome.outcome == BatchOutcomeKind.DUPLICATE:
-        return Judged(outcome, batch_entry(store.conn, outcome.sha256))
+        entry = batch_entry(store.conn, outcome.sha256)
+        return Judged(outcome, entry, store.nothing_accepted(outcome.sha256))
     return Judged(outcome, None)
 
 
@@ -71,9 +80,11 @@ def print_outcome(judged: Judged, as_json: bool, zone: tzinfo | None) -> None:
         click.echo(json.dumps(outcome.to_json(), ensure_ascii=False))
         return
     if outcome.outcome == BatchOutcomeKind.INGESTED:
+        stored = judged.stored or StoredCounts()
         line = (
-            f"{outcome.file}: ingested {outcome.documents} documents, {outcome.signatures} "
-            f"signatures, {outcome.rejected_items} rejected items"
+            f"{outcome.file}: ingested: {stored.documents} documents stored ({stored.new_documents} new, "
+            f"{stored.updated_documents} updated), {stored.signatures} signatures, "
+            f"{outcome.rejected_items} rejected items"
         )
         if entry is not None and entry.signatures_not_passed:
             line += f"; {entry.signatures_not_passed} signatures did not pass"

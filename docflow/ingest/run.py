@@ -27,6 +27,7 @@ from docflow.readers.identity import BatchChanged, BatchIdentity, NotABatch, tak
 from docflow.readers.limits import Limits
 from docflow.readers.names import readable_name
 from docflow.store.core import BatchRow, Store
+from docflow.times import for_people
 from signatures import SignerKind, TrustStore
 
 __all__ = [
@@ -200,8 +201,8 @@ def _reject(identity: BatchIdentity, store: Store, row: BatchRow, reason: str) -
 
 
 def _duplicate(path: Path, previous: BatchRow) -> BatchOutcome:
-    when = previous.processed_at[:19].replace("T", " ")
-    reason = f"already processed on {when} as {previous.file_name} ({previous.outcome})"
+    # For people: dd/mm/yyyy HH:MM:SS in Vietnam time, not the store's UTC (issue 17).
+    reason = f"already processed on {for_people(previous.processed_at)} as {previous.file_name} ({previous.outcome})"
     if previous.reason:
         reason += f": {previous.reason}"
     return BatchOutcome(

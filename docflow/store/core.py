@@ -170,6 +170,22 @@ class Store:
         row = next(self.db.query("SELECT * FROM batches WHERE sha256 = ?", (sha256,)), None)
         return BatchRow(**row) if row else None
 
+    def nothing_accepted(self, sha256: str) -> bool:
+        """The batch was read, items were refused, and nothing of it was kept: no document, status or signature.
+
+        The one rule behind ``docflow ingest`` exiting 2 for such a batch and the watcher filing it in rejected/.
+        """
+        row = self.batch_by_sha256(sha256) if sha256 else None
+        if row is None or row.id is None or row.outcome != "ingested" or not row.rejected_items:
+            return False
+        kept = self.conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM document_sources WHERE batch_id = :id)"
+            " OR EXISTS (SELECT 1 FROM status_events WHERE batch_id = :id)"
+            " OR EXISTS (SELECT 1 FROM signatures WHERE batch_id = :id)",
+            {"id": row.id},
+        ).fetchone()[0]
+        return not kept
+
     def record_batch(self, batch: BatchRow) -> int:
         """Insert a batch row; returns its id."""
         values = {name: value for name, value in batch.__dict__.items() if name != "id"}

@@ -4,8 +4,10 @@ How files arrive (watchdog's native or polling observer) only feeds a queue of
 top-level inbox names; what a batch is and what happens to it is decided here, in one
 thread, one batch at a time. The store commit comes first and the move second, so a
 kill between the two leaves a file whose hash is already known: on restart it is
-simply filed as a duplicate, never counted again. Where it is filed is ``docflow.watch.filing``;
-when a failed batch is tried again, ``docflow.watch.retry``.
+simply filed as a duplicate, never counted again. Where it is filed is ``docflow.watch.filing``,
+with its receipt (``docflow.watch.receipt``); when a batch is complete, ``docflow.watch.arrival``;
+when a failed batch is tried again, ``docflow.watch.retry``. One watcher per inbox and per store
+(``docflow.watch.lock``).
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ import queue
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import tzinfo
 from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
@@ -33,8 +35,14 @@ from docflow.readers.archive import is_temporary
 from docflow.readers.identity import BatchChanged, refusal
 from docflow.readers.names import readable_name
 from docflow.store.core import Store, StoreBusy, StoreReplaced
-from docflow.watch.filing import Filing
-from docflow.watch.retry import Attempts, RetryPolicy, is_the_machines_fault, summary
+from docflow.watch.arrival import Pending, Readiness, Timing, readiness
+from docflow.watch.completeness import DONE_SUFFIX, is_done_marker, marked_batch
+from docflow.watch.events import EventLog
+from docflow.watch.filing import WHAT_TO_DO_FAILED, WHAT_TO_DO_REFUSED, WHAT_TO_DO_UNREADABLE, Filing
+from docflow.watch.lock import INBOX_LOCK_NAME, FolderLock, store_lock_path
+from docflow.watch.observers import ObserverChoice, uses_polling
+from docflow.watch.receipt import Receipt, belongs_in_rejected, receipt_for
+from docflow.watch.retry import RetryPolicy, is_the_machines_fault, summary
 from signatures import TrustStore
 
 __all__ = ["WatchSettings", "Watcher", "WatchReport", "WatchAborted", "ProgressFactory"]
@@ -54,8 +62,19 @@ class WatchSettings:
     rejected: Path | None = None
     """Where unreadable batches go; default ``INBOX/rejected``."""
     settle_seconds: float = 2.0
+    """A batch must stay unchanged this long before it is read (not for one renamed or marked complete)."""
+    grace_seconds: float = 60.0
+    """A batch that reads as cut short waits until unchanged this long before it is judged."""
+    rescan_seconds: float = 60.0
+    """The whole inbox is listed again this often: events can be lost, the listing is the truth."""
     poll_interval: float = 1.0
     polling: bool = False
+    """Force the polling observer (``--polling``); otherwise ``observer`` decides."""
+    observer: ObserverChoice = ObserverChoice.AUTO
+    log_file: Path | None = None
+    """``[watch] log_file``: one JSON line per filed batch."""
+    zone: tzinfo | None = None
+    """``[display] timezone``: where receipts show times (None: Asia/Ho_Chi_Minh)."""
     max_attempts: int = 3
     """Failures (docflow bugs, not bad batches) before a batch is quarantined in rejected/."""
     retry_seconds: float = 5.0
@@ -79,16 +98,6 @@ class WatchReport:
     outcomes: list[BatchOutcome] = field(default_factory=list)
 
 
-@dataclass
-class _Pending:
-    signature: tuple[tuple[str, int, int], ...] | None = None
-    stable_since: float = 0.0
-    first_seen: datetime = field(default_factory=lambda: datetime.now(UTC))
-    attempts: Attempts = field(default_factory=Attempts)
-    committed: BatchOutcome | None = None
-    """The outcome once the store has committed it, while filing it away still fails."""
-
-
 class WatchAborted(Exception):
     """``--once`` gave up: the machine keeps failing (e.g. ``archive/`` cannot be made); ``str()`` says why."""
 
@@ -98,15 +107,19 @@ class _Stopped(Exception):
 
 
 class _InboxHandler(FileSystemEventHandler):
-    def __init__(self, candidates: queue.Queue[str], inbox: Path) -> None:
+    def __init__(self, candidates: queue.Queue[tuple[str, bool]], inbox: Path) -> None:
         self._candidates = candidates
         self._inbox = inbox
 
     def on_any_event(self, event: FileSystemEvent) -> None:
-        for raw in (event.src_path, getattr(event, "dest_path", "")):
-            name = _top_level_name(self._inbox, os.fsdecode(raw)) if raw else None
-            if name:
-                self._candidates.put(name)
+        source = _top_level_name(self._inbox, os.fsdecode(event.src_path)) if event.src_path else None
+        raw_dest = getattr(event, "dest_path", "")
+        dest = _top_level_name(self._inbox, os.fsdecode(raw_dest)) if raw_dest else None
+        if source:
+            self._candidates.put((source, False))
+        if dest:
+            # Renamed from a temporary name: the writer's way of saying the copy is complete.
+            self._candidates.put((dest, source is not None and is_temporary(source) and dest != source))
 
 
 class Watcher:
@@ -123,44 +136,65 @@ class Watcher:
         self._trust = trust
         self._options = options or IngestOptions()
         self._progress = progress
-        self._candidates: queue.Queue[str] = queue.Queue()
-        self._pending: dict[str, _Pending] = {}
+        self._candidates: queue.Queue[tuple[str, bool]] = queue.Queue()
+        self._pending: dict[str, Pending] = {}
         self._stop = threading.Event()
         self._once = False
         self._own_dirs = {settings.archive_dir.resolve(), settings.rejected_dir.resolve()}
-        self._filing = Filing(settings.inbox, settings.archive_dir, settings.rejected_dir)
+        self._filing = Filing(settings.inbox, settings.archive_dir, settings.rejected_dir, settings.zone)
         self._retry = RetryPolicy(settings.max_attempts, settings.retry_seconds, settings.max_retry_seconds)
+        self._events = EventLog(settings.log_file, settings.inbox)
+        self._next_rescan = 0.0
 
     def stop(self) -> None:
         """Ask the watcher to stop after (or by rolling back) the current batch."""
         self._stop.set()
-        self._candidates.put("")  # wake the loop
+        self._candidates.put(("", False))  # wake the loop
 
     def run(self, once: bool = False) -> WatchReport:
+        """Raises ``LockHeld`` when another watcher has this inbox or this store."""
         self.settings.inbox.mkdir(parents=True, exist_ok=True)
-        self._filing.empty_trash()
         report = WatchReport()
         self._once = once
-        observer = None if once else self._start_observer()
-        try:
-            with Store.open(self.settings.db) as store:
-                self._scan()
-                while not self._stop.is_set():
-                    if once and not self._pending:
-                        break
-                    self._wait_for_candidates()
-                    self._process_settled(store, report)
-        finally:
+        with ExitStack() as stack:
+            stack.enter_context(self._locks())
+            self._filing.empty_trash()
+            observer = None if once else self._start_observer()
             if observer is not None:
-                observer.stop()
-                observer.join(timeout=10)
+                stack.callback(observer.join, timeout=10)
+                stack.callback(observer.stop)
+            store = stack.enter_context(Store.open(self.settings.db))
+            self._loop(store, report)
         return report
+
+    def _locks(self) -> ExitStack:
+        inbox, db = self.settings.inbox, self.settings.db
+        stack = ExitStack()
+        with stack:
+            held = "the inbox {where} is already watched by another docflow watch ({holder}); stop that one first"
+            stack.enter_context(FolderLock(inbox / INBOX_LOCK_NAME, held.replace("{where}", str(inbox))))
+            db.parent.mkdir(parents=True, exist_ok=True)
+            held = "the store {where} is already written by another docflow watch ({holder}); stop that one first"
+            stack.enter_context(FolderLock(store_lock_path(db), held.replace("{where}", str(db))))
+            return stack.pop_all()
+
+    def _loop(self, store: Store, report: WatchReport) -> None:
+        while not self._stop.is_set():
+            if time.monotonic() >= self._next_rescan:
+                self._scan()  # the listing is the truth; events only make the watcher quicker
+                self._next_rescan = time.monotonic() + self.settings.rescan_seconds
+            if self._once and not self._pending:
+                break
+            self._wait_for_candidates()
+            self._process_settled(store, report)
 
     # -- how files arrive ------------------------------------------------------------
 
     def _start_observer(self) -> BaseObserver:
         handler = _InboxHandler(self._candidates, self.settings.inbox)
-        if self.settings.polling:
+        choice = ObserverChoice.POLLING if self.settings.polling else self.settings.observer
+        if uses_polling(choice, self.settings.inbox):
+            log.info("polling %s every %.1f s", self.settings.inbox, self.settings.poll_interval)
             observer: BaseObserver = PollingObserver(timeout=self.settings.poll_interval)
         else:
             observer = Observer()
@@ -171,12 +205,32 @@ class Watcher:
         return observer
 
     def _scan(self) -> None:
-        for entry in sorted(self.settings.inbox.iterdir()):
-            self._consider(entry.name)
+        try:
+            names = sorted(entry.name for entry in self.settings.inbox.iterdir())
+        except OSError as error:
+            log.error("cannot list the inbox %s: %s", self.settings.inbox, error.strerror or error)
+            return
+        for name in names:
+            self._consider(name, at_once=False)
 
-    def _consider(self, name: str) -> None:
+    def _consider(self, name: str, at_once: bool) -> None:
+        if is_done_marker(name):
+            self._marked(name)
+            return
         if name and name not in self._pending and self._is_candidate(self.settings.inbox / name):
-            self._pending[name] = _Pending()
+            self._pending[name] = Pending()
+            if os.path.lexists(self.settings.inbox / f"{name}{DONE_SUFFIX}"):
+                self._marked(f"{name}{DONE_SUFFIX}")  # the marker came before its batch
+        if at_once and name in self._pending:
+            self._pending[name].at_once = True
+
+    def _marked(self, marker: str) -> None:
+        """``NAME.done`` beside ``NAME``: take ``NAME`` at once, and remove the marker with it."""
+        name = marked_batch(marker)
+        self._consider(name, at_once=False)
+        if name in self._pending and os.path.lexists(self.settings.inbox / marker):
+            self._pending[name].at_once = True
+            self._pending[name].marker = self.settings.inbox / marker
 
     def _wait_for_candidates(self) -> None:
         tick = max(0.05, min(self.settings.settle_seconds / 3, self.settings.poll_interval))
@@ -189,12 +243,12 @@ class Watcher:
                 names.append(self._candidates.get_nowait())
             except queue.Empty:
                 break
-        for name in names:
-            self._consider(name)
+        for name, at_once in names:
+            self._consider(name, at_once)
 
     def _is_candidate(self, path: Path) -> bool:
         # lexists: a link, a pipe or a device is a candidate too, to be refused with a reason.
-        if is_temporary(path.name) or not os.path.lexists(path):
+        if is_temporary(path.name) or is_done_marker(path.name) or not os.path.lexists(path):
             return False
         return Path(os.path.realpath(path)) not in self._own_dirs
 
@@ -202,33 +256,30 @@ class Watcher:
 
     def _process_settled(self, store: Store, report: WatchReport) -> None:
         now = time.monotonic()
+        timing = Timing(self.settings.settle_seconds, self.settings.grace_seconds, self._once)
         for name in sorted(self._pending):
             if self._stop.is_set():
                 return
             path = self.settings.inbox / name
             pending = self._pending[name]
-            signature = _settle_signature(path)
-            if signature is None:
+            ready = readiness(path, pending, now, timing)
+            if ready is Readiness.GONE:
                 del self._pending[name]  # gone (moved away by a clerk)
                 continue
-            if signature != pending.signature:
-                pending.signature, pending.stable_since = signature, now
-                continue
-            if now - pending.stable_since < self.settings.settle_seconds or now < pending.attempts.next_try:
+            if ready is Readiness.WAIT or now < pending.attempts.next_try:
                 continue
             outcome = self._take(store, path, pending)
             if outcome is not None:
                 report.outcomes.append(outcome)
                 del self._pending[name]
 
-    def _take(self, store: Store, path: Path, pending: _Pending) -> BatchOutcome | None:
+    def _take(self, store: Store, path: Path, pending: Pending) -> BatchOutcome | None:
         """Ingest and file one batch; None when it stays in the inbox for a retry."""
         store.check_unchanged()  # StoreReplaced ends the run: nothing may be filed against a lost store
         outcome = pending.committed
         refused = refusal(path) if outcome is None else None
         if refused is not None:
             outcome = BatchOutcome(path.name, "", BatchOutcomeKind.REJECTED, reason=refused)
-            _log_outcome(outcome)
         elif outcome is None:
             try:
                 with self._progress_for(path.name) as progress:
@@ -250,7 +301,7 @@ class Watcher:
                     readable_name(path.name),
                     changed.reason,
                 )
-                pending.signature = None
+                pending.signature, pending.at_once = None, False
                 return None
             except StoreReplaced:
                 raise
@@ -258,14 +309,18 @@ class Watcher:
                 return self._failed(path, pending, error)
             if not outcome.sha256:
                 return self._failed(path, pending, OSError(outcome.reason))
-            _log_outcome(outcome)
+        to_rejected = belongs_in_rejected(store, outcome)
+        what_to_do = WHAT_TO_DO_UNREADABLE if outcome.sha256 else WHAT_TO_DO_REFUSED
+        receipt = receipt_for(store, outcome, pending.first_seen, what_to_do, rejected=to_rejected)
         try:
-            self._filing.file_away(path, outcome)
+            filed_as = self._filing.file_away(path, outcome, receipt, to_rejected, pending.marker)
         except OSError as error:
             # Committed already: retrying only the move, never the ingest, keeps it counted once.
             pending.committed = outcome
             self._wait_for_the_machine(path, pending, error, f"it is stored but cannot be filed away ({error})")
             return None
+        _log_filed(receipt, outcome, _shown(filed_as, self.settings.inbox))
+        self._events.batch_filed(receipt, filed_as)
         return outcome
 
     def _progress_for(self, name: str) -> AbstractContextManager[ProgressCallback | None]:
@@ -280,7 +335,7 @@ class Watcher:
 
         return report
 
-    def _failed(self, path: Path, pending: _Pending, error: BaseException) -> BatchOutcome | None:
+    def _failed(self, path: Path, pending: Pending, error: BaseException) -> BatchOutcome | None:
         if is_the_machines_fault(error):
             self._wait_for_the_machine(path, pending, error, "nothing was stored")
             return None
@@ -291,16 +346,18 @@ class Watcher:
             return None
         reason = f"docflow failed {pending.attempts.failures} times on this batch: {summary(error)}"
         outcome = BatchOutcome(name, "", BatchOutcomeKind.REJECTED, reason=reason)
+        receipt = receipt_for(None, outcome, pending.first_seen, WHAT_TO_DO_FAILED, rejected=True)
         try:
-            self._filing.quarantine(path, outcome, traceback.format_exception(error)[-6:])
+            filed_as = self._filing.quarantine(path, outcome, receipt, traceback.format_exception(error)[-6:])
         except OSError as move_error:
             # Give up on it for this run (a restart retries); looping on it would stall the inbox.
             log.error("%s: cannot quarantine it (%s); it stays in the inbox", name, move_error)
             return dataclasses.replace(outcome, reason=f"{reason}; left in the inbox: {move_error}")
         log.error("%s: quarantined in %s: %s", name, self.settings.rejected_dir, reason)
+        self._events.batch_filed(receipt, filed_as)
         return outcome
 
-    def _wait_for_the_machine(self, path: Path, pending: _Pending, error: BaseException, state: str) -> None:
+    def _wait_for_the_machine(self, path: Path, pending: Pending, error: BaseException, state: str) -> None:
         delay = self._retry.after_machine_failure(pending.attempts)
         name = readable_name(path.name)
         if self._once:
@@ -330,40 +387,30 @@ def _top_level_name(inbox: Path, raw_path: str) -> str | None:
     return relative.parts[0] if relative.parts else None
 
 
-def _settle_signature(path: Path) -> tuple[tuple[str, int, int], ...] | None:
-    """Size and mtime of the file, or of every file in the folder; None when it is gone."""
+def _shown(filed_as: Path, inbox: Path) -> str:
     try:
-        # lstat: a link is never followed (it may point at a pipe, or nowhere).
-        if path.is_symlink() or not path.is_dir():
-            stat = path.lstat()
-            return (("", stat.st_size, stat.st_mtime_ns),)
-        entries: list[tuple[str, int, int]] = []
-        for file_path in sorted(_walk(path)):
-            try:
-                stat = file_path.lstat()
-            except FileNotFoundError:
-                continue  # deleted while listed: a change like any other, not the batch gone
-            entries.append((file_path.relative_to(path).as_posix(), stat.st_size, stat.st_mtime_ns))
-        stat = path.stat()
-        return (("", 0, stat.st_mtime_ns), *entries)
-    except FileNotFoundError:
-        return None
+        return filed_as.relative_to(inbox).as_posix()
+    except ValueError:
+        return str(filed_as)
 
 
-def _walk(folder: Path) -> Iterator[Path]:
-    for root, _dirs, names in os.walk(folder):
-        for name in names:
-            yield Path(root, name)
-
-
-def _log_outcome(outcome: BatchOutcome) -> None:
-    if outcome.outcome == BatchOutcomeKind.INGESTED:
+def _log_filed(receipt: Receipt, outcome: BatchOutcome, filed_as: str) -> None:
+    """What the store holds of the batch, not what was read: a document read twice or updated is not "new"."""
+    name = readable_name(outcome.file)
+    if receipt.outcome == "ingested" or receipt.outcome == "rejected" and outcome.sha256 and not outcome.reason:
+        counts = receipt.counts
         log.info(
-            "%s: ingested %d documents, %d signatures, %d rejected items",
-            outcome.file,
-            outcome.documents,
-            outcome.signatures,
-            outcome.rejected_items,
+            "%s: %s: %d documents stored (%d new, %d updated), %d signatures, %d items refused, "
+            "%d signatures not passed; filed as %s",
+            name,
+            "nothing accepted" if receipt.outcome == "rejected" else "ingested",
+            counts.documents,
+            counts.new_documents,
+            counts.updated_documents,
+            counts.signatures,
+            len(receipt.rejected_items),
+            len(receipt.signatures_not_passed),
+            filed_as,
         )
     else:
-        log.info("%s: %s: %s", outcome.file, outcome.outcome, outcome.reason)
+        log.info("%s: %s: %s; filed as %s", name, outcome.outcome, outcome.reason, filed_as)

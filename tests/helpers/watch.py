@@ -8,9 +8,18 @@ import sys
 from pathlib import Path
 
 from docflow.store.core import Store
+from docflow.watch.lock import INBOX_LOCK_NAME
 from helpers.ingest import assert_counters_exact
 
-__all__ = ["DOCFLOW", "watch_once", "snapshot", "batch_names", "filed"]
+__all__ = ["DOCFLOW", "watch_once", "snapshot", "batch_names", "filed", "batches_in", "is_receipt", "RECEIPT_SUFFIXES"]
+
+RECEIPT_SUFFIXES = (".receipt.txt", ".receipt.json")
+
+
+def is_receipt(name: str) -> bool:
+    """A receipt filed beside a batch, or the .error.json of a rejected one: not a batch."""
+    return name.endswith((*RECEIPT_SUFFIXES, ".error.json"))
+
 
 DOCFLOW = (sys.executable, "-c", "from docflow.cli import main; main()")
 
@@ -52,7 +61,12 @@ def snapshot(db: Path) -> dict[str, list[tuple[object, ...]]]:
 
 
 def batch_names(inbox: Path) -> list[str]:
-    return sorted(p.name for p in inbox.iterdir() if p.name not in ("archive", "rejected"))
+    return sorted(p.name for p in inbox.iterdir() if p.name not in ("archive", "rejected", INBOX_LOCK_NAME))
+
+
+def batches_in(folder: Path) -> list[Path]:
+    """What was filed in ``archive/`` or ``rejected/``, without the receipts and error files beside it."""
+    return sorted(path for path in folder.iterdir() if not is_receipt(path.name))
 
 
 def filed(inbox: Path) -> list[str]:
@@ -62,6 +76,6 @@ def filed(inbox: Path) -> list[str]:
         for folder in ("archive", "rejected")
         if (inbox / folder).exists()
         for p in (inbox / folder).iterdir()
-        if not p.name.endswith((".error.json", ".tmp"))
+        if not is_receipt(p.name) and not p.name.endswith(".tmp")
     ]
     return sorted(name.split("-", 1)[1] for name in names)

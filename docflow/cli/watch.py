@@ -1,0 +1,123 @@
+"""``docflow watch``: the inbox watcher as a command; refuses with exit 2 what it cannot watch.
+
+A folder that does not exist is a typo until the operator says otherwise (``--create``): nothing is made,
+no store either. A second watcher on the same inbox or store meets the first one's lock and says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from pathlib import Path
+from types import FrameType
+
+import click
+from rich.console import Console
+
+from docflow.cli.ingest import (
+    _DB_OPTION,
+    _NO_TRUST_OPTION,
+    _TRUST_OPTION,
+    _WORKERS_OPTION,
+    _defaults,
+    _load_trust,
+    _rich_progress,
+    _setup_logging,
+    _start_up_frozen,
+    _trust_directory,
+    _with_workers,
+)
+from docflow.safe_text import for_terminal
+
+__all__ = ["watch", "WatchRefused"]
+
+log = logging.getLogger("docflow")
+
+
+class WatchRefused(click.ClickException):
+    """The inbox cannot be watched (missing, not a folder, watched already): one line, exit 2."""
+
+    exit_code = 2
+
+
+def _inbox_ready(inbox: Path, create: bool) -> None:
+    shown = for_terminal(str(inbox))
+    if inbox.is_dir():
+        return
+    if inbox.exists() or inbox.is_symlink():
+        raise WatchRefused(f"the inbox {shown} is not a folder: give the folder clerks drop batches into")
+    if not create:
+        raise WatchRefused(
+            f"there is no inbox folder at {shown}: check the path, or give --create to make it (nothing was made)"
+        )
+    try:
+        inbox.mkdir(parents=True)
+    except OSError as error:
+        raise WatchRefused(f"cannot make the inbox folder {shown}: {error.strerror or error}") from error
+
+
+@click.command()
+@click.argument("inbox", required=False, type=click.Path(path_type=Path, file_okay=False))
+@_DB_OPTION
+@_TRUST_OPTION
+@_NO_TRUST_OPTION
+@click.option("--polling", is_flag=True, help="Poll the folder (network shares, where change events never arrive).")
+@click.option("--once", is_flag=True, help="Process what is in the inbox now, then exit.")
+@click.option("--create", is_flag=True, help="Make the inbox folder when it does not exist yet.")
+@_WORKERS_OPTION
+def watch(
+    inbox: Path | None,
+    db: Path | None,
+    trust: Path | None,
+    no_trust: bool,
+    polling: bool,
+    once: bool,
+    create: bool,
+    workers: int | None,
+) -> None:
+    """Watch the inbox: ingest each batch once, then move it to archive/ (or rejected/) with its receipt."""
+    from docflow.watch.lock import LockHeld  # here: docflow ingest need not load watchdog
+    from docflow.watch.observers import ObserverChoice
+    from docflow.watch.watcher import WatchAborted, Watcher, WatchSettings
+
+    console = Console(stderr=True)
+    defaults = _defaults()
+    _setup_logging(console, defaults.zone)
+    folder = inbox or defaults.inbox
+    _inbox_ready(folder, create)  # before the trust store and the store: a refused run makes nothing
+    trust_store = _load_trust(_trust_directory(trust, no_trust, defaults), no_trust)
+    config = defaults.watch
+    settings = WatchSettings(
+        inbox=folder,
+        db=db or defaults.db,
+        settle_seconds=config.settle_seconds,
+        grace_seconds=config.grace_seconds,
+        rescan_seconds=config.rescan_seconds,
+        poll_interval=config.poll_interval,
+        polling=polling,
+        observer=ObserverChoice(config.observer),
+        log_file=config.log_file,
+        zone=defaults.zone,
+    )
+    watcher = Watcher(
+        settings,
+        trust_store,
+        _with_workers(defaults.options, workers),
+        progress=lambda name: _rich_progress(console, name),
+    )
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("%s received: stopping after the current batch", signal.Signals(signum).name)
+        watcher.stop()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    log.info("watching %s", settings.inbox)
+    with _start_up_frozen():
+        try:
+            report = watcher.run(once=once)
+        except LockHeld as held:
+            raise WatchRefused(str(held)) from held
+        except WatchAborted as aborted:
+            raise click.ClickException(str(aborted)) from aborted
+    log.info("stopped after %d batches", len(report.outcomes))
