@@ -16,8 +16,9 @@ from datetime import tzinfo
 import click
 
 from docflow.ingest.outcome import BatchOutcome, BatchOutcomeKind
-from docflow.reports.batches import BatchEntry, StoredCounts, StoreMarks, batch_entry, stored_counts
+from docflow.reports.batches import BatchEntry, StoreMarks, batch_entry
 from docflow.safe_text import for_terminal
+from docflow.store.batch_counts import StoredCounts, stored_counts
 from docflow.store.core import Store
 from docflow.times import for_people
 

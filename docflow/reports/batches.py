@@ -26,8 +26,6 @@ __all__ = [
     "recent_batches",
     "batch_entry",
     "store_marks",
-    "StoredCounts",
-    "stored_counts",
 ]
 
 DEFAULT_LIMIT = 50
@@ -40,20 +38,6 @@ _SELECT = (
     "SELECT id, file_name, sha256, kind, received_at, processed_at, outcome, reason,"
     " documents, signatures, rejected_items FROM batches"
 )
-
-
-@dataclass(frozen=True)
-class StoredCounts:
-    """The documents a batch recorded (new) or changed (updated), and the signature rows it added."""
-
-    new_documents: int = 0
-    updated_documents: int = 0
-    signatures: int = 0
-    """Signature rows this batch added (a signed file stored before adds none)."""
-
-    @property
-    def documents(self) -> int:
-        return self.new_documents + self.updated_documents
 
 
 @dataclass(frozen=True)
@@ -222,13 +206,3 @@ def _machine_time(stored: str) -> str:
     """A stored time as ISO 8601 with its offset; a value that is not a time is given as stored."""
     moment = parse_iso(stored)
     return for_machines(moment) if moment is not None else stored
-
-
-def stored_counts(conn: sqlite3.Connection, batch_id: int) -> StoredCounts:
-    """What the store holds of a batch (a document named twice counts once): what logs and receipts say."""
-    (touched,) = conn.execute(
-        "SELECT count(DISTINCT document_id) FROM document_sources WHERE batch_id = ?", (batch_id,)
-    ).fetchone()
-    (new,) = conn.execute("SELECT count(*) FROM documents WHERE first_batch_id = ?", (batch_id,)).fetchone()
-    (signatures,) = conn.execute("SELECT count(*) FROM signatures WHERE batch_id = ?", (batch_id,)).fetchone()
-    return StoredCounts(int(new), max(0, int(touched) - int(new)), int(signatures))

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from docflow.ingest.run import BatchOutcome, BatchOutcomeKind
 from docflow.readers.names import readable_name
-from docflow.reports.batches import StoredCounts, stored_counts
+from docflow.store.batch_counts import StoredCounts, stored_counts
 from docflow.store.core import Store
 from docflow.times import for_machines
 
