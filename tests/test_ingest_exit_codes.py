@@ -103,8 +103,10 @@ def test_no_trust_is_not_a_failed_signature(workdir: Path, signing: object, pers
 
 
 def test_the_help_documents_the_exit_codes(workdir: Path) -> None:
-    shown = " ".join(CliRunner().invoke(main, ["ingest", "--help"]).output.split())
+    shown = " ".join(CliRunner().invoke(main, ["--lang", "en", "ingest", "--help"]).output.split())
     assert "0 when every item was accepted" in shown and "some items were refused" in shown and "refused whole" in shown
+    shown = " ".join(CliRunner().invoke(main, ["ingest", "--help"], env={"DOCFLOW_LANG": ""}).output.split())
+    assert "0 khi mọi mục được nhận" in shown and "có mục bị từ chối" in shown and "từ chối cả lô" in shown
 
 
 def test_the_line_for_people_says_what_was_stored_not_what_was_read(workdir: Path) -> None:

@@ -13,6 +13,8 @@ import sqlite3
 import click
 
 from docflow import __version__
+from docflow.cli.translated import choose_language, translated
+from docflow.i18n import LANGUAGES, language_from_environment, set_language
 from docflow.store.errors import StoreError
 
 _COMMAND_MODULES = {
@@ -38,6 +40,19 @@ class StoreUnusable(click.ClickException):
 
 
 class _LazyGroup(click.Group):
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: object
+    ) -> click.Context:
+        # Each run speaks the language it asks for, chosen before click parses or says anything.
+        if parent is None:
+            wanted = choose_language(args, language_from_environment())
+            set_language(wanted if wanted in LANGUAGES else language_from_environment())
+            self._help_option = None
+        return super().make_context(info_name, args, parent, **extra)
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        click.Group.format_help(translated(self), ctx, formatter)
+
     def invoke(self, ctx: click.Context) -> object:
         # One place for every command: wherever a store is opened or written, its faults end here.
         try:
@@ -57,10 +72,23 @@ class _LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         module = _COMMAND_MODULES.get(cmd_name)
-        return getattr(importlib.import_module(module), cmd_name) if module else None
+        return translated(getattr(importlib.import_module(module), cmd_name)) if module else None
+
+
+def _chosen_language(ctx: click.Context, parameter: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        set_language(value)
 
 
 @click.group(cls=_LazyGroup)
-@click.version_option(__version__, prog_name="docflow")
+@click.version_option(__version__, prog_name="docflow", help="Show the version and exit.")
+@click.option(
+    "--lang",
+    type=click.Choice(LANGUAGES),
+    is_eager=True,
+    expose_value=False,
+    callback=_chosen_language,
+    help="Language of messages: vi (default) or en; DOCFLOW_LANG sets it too.",
+)
 def main() -> None:
     """Monitor electronic issuance and digital signatures of official documents."""

@@ -13,6 +13,7 @@ plain strings in the decorators, translated when shown: ``docflow.cli._LazyGroup
 
 from __future__ import annotations
 
+import importlib
 import io
 import sys
 from collections.abc import Iterator
@@ -43,21 +44,11 @@ def messages() -> Iterator[tuple[str | tuple[str, ...], str]]:
 
 def _help_texts() -> Iterator[tuple[str, str]]:
     from docflow.cli import _COMMAND_MODULES, main
+    from docflow.cli.translated import help_texts
 
-    if main.help:
-        yield main.help, "docflow"
-    context = click.Context(main)
-    for name in _COMMAND_MODULES:
-        command = main.get_command(context, name)
-        if command is None:
-            continue
-        for text in (command.help, command.short_help, command.epilog):
-            if text:
-                yield text, f"docflow {name}"
-        for parameter in command.params:
-            help_text = getattr(parameter, "help", None)
-            if help_text:
-                yield help_text, f"docflow {name} {parameter.opts[-1]}"
+    yield from help_texts(main, "docflow")
+    for name, module in _COMMAND_MODULES.items():
+        yield from help_texts(getattr(importlib.import_module(module), name), f"docflow {name}")
 
 
 def _template() -> object:

@@ -1,0 +1,102 @@
+"""docflow speaks Vietnamese by default and English on request (issue 18 §5).
+
+The catalog test is the gate for new strings: a message marked for translation (``_()``, ``N_()``, a help
+text, one of click's own words) without Vietnamese fails it; ``python -m docflow.cli.catalog update`` then
+``compile`` after filling in the ``.po`` is the fix.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from docflow.cli import _COMMAND_MODULES, main
+from docflow.i18n import language
+
+pytest.importorskip("babel", reason="the catalog tools need Babel (pip install -e '.[test]')")
+
+from docflow.cli.catalog import stale_mo, untranslated  # noqa: E402
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> str:
+    result = CliRunner().invoke(main, list(args), env=env)
+    return result.output
+
+
+def test_every_message_has_vietnamese() -> None:
+    assert untranslated() == []
+
+
+def test_the_compiled_catalog_is_the_catalog() -> None:
+    assert not stale_mo(), "run: python -m docflow.cli.catalog compile"
+
+
+def test_help_is_vietnamese_by_default() -> None:
+    shown = _run("--help", env={"DOCFLOW_LANG": ""})
+    assert "Cách dùng:" in shown
+    assert "Theo dõi việc phát hành văn bản điện tử" in shown
+    assert "Hiện hướng dẫn này rồi thoát." in shown
+    assert "Show this message" not in shown
+
+
+@pytest.mark.parametrize("how", [("--lang", "en"), ("--lang=en",)])
+def test_lang_en_gives_english(how: tuple[str, ...]) -> None:
+    shown = _run(*how, "summary", "--help", env={"DOCFLOW_LANG": ""})
+    assert "Usage:" in shown
+    assert "Per-unit rates, tiers, trends and flags" in shown
+    assert "Show this message and exit." in shown
+    assert "Cách dùng" not in shown
+
+
+def test_docflow_lang_environment_gives_english_and_lang_wins_over_it() -> None:
+    assert "Usage:" in _run("--help", env={"DOCFLOW_LANG": "en"})
+    assert "Cách dùng:" in _run("--lang", "vi", "--help", env={"DOCFLOW_LANG": "en"})
+
+
+def test_a_servers_english_locale_does_not_switch_the_language() -> None:
+    shown = _run("--help", env={"DOCFLOW_LANG": "", "LANG": "en_US.UTF-8", "LC_ALL": "en_US.UTF-8"})
+    assert "Cách dùng:" in shown
+
+
+def test_each_run_speaks_its_own_language() -> None:
+    # One process, two runs: the second must not inherit the first's choice (the watcher's tests and
+    # scripts call main() repeatedly).
+    assert "Usage:" in _run("--lang", "en", "--help")
+    assert "Cách dùng:" in _run("--help", env={"DOCFLOW_LANG": ""})
+    assert language() == "vi"
+
+
+@pytest.mark.parametrize("command", sorted(_COMMAND_MODULES))
+def test_every_commands_help_is_translated(command: str) -> None:
+    vietnamese = _run(command, "--help", env={"DOCFLOW_LANG": "vi"})
+    english = _run(command, "--help", env={"DOCFLOW_LANG": "en"})
+    assert vietnamese.startswith("Cách dùng:") and english.startswith("Usage:")
+    vietnamese_body = vietnamese.split("\n", 2)[2]
+    english_body = english.split("\n", 2)[2]
+    assert vietnamese_body != english_body
+
+
+def test_clicks_errors_are_vietnamese() -> None:
+    result = CliRunner().invoke(main, ["summary", "--no-such-option"], env={"DOCFLOW_LANG": ""})
+    assert result.exit_code == 2
+    assert "Lỗi: Không có tùy chọn '--no-such-option'." in result.output
+    result = CliRunner().invoke(main, ["--lang", "fr", "summary"], env={"DOCFLOW_LANG": ""})
+    assert result.exit_code == 2
+    assert "'fr' không thuộc các lựa chọn: 'vi', 'en'." in result.output
+
+
+def test_an_installed_docflow_reads_its_catalog(tmp_path: Path) -> None:
+    # A fresh process, as a user runs it: the catalog is found beside the package, not via the tests.
+    result = subprocess.run(
+        [sys.executable, "-m", "docflow", "--help"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "DOCFLOW_LANG": "", "LANG": "C.UTF-8"},
+        cwd=tmp_path,
+        check=False,
+    )
+    assert "Cách dùng:" in result.stdout, result.stderr
