@@ -28,7 +28,15 @@ def _run(*args: str, env: dict[str, str] | None = None) -> str:
 
 
 def test_every_message_has_vietnamese() -> None:
-    assert untranslated() == []
+    assert untranslated(with_click=False) == []
+
+
+def test_clicks_own_words_have_vietnamese() -> None:
+    # Those of the click release the catalog was made with; a newer click's new words are collected by
+    # ``update`` and shown in English until translated (see docflow.cli.catalog.messages).
+    missing = untranslated()
+    for word in ("'Usage:'", "'Options'", "'Commands'", "'Error: {message}'", "'No such option {name!r}.'"):
+        assert not any(line.endswith(word) for line in missing), word
 
 
 def test_the_compiled_catalog_is_the_catalog() -> None:
