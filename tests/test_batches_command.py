@@ -105,7 +105,7 @@ def test_without_since_the_newest_50_are_listed(workdir: Path) -> None:
 
 def test_a_missing_store_is_a_plain_message(workdir: Path) -> None:
     result = _run("batches", "--db", str(workdir / "none.db"))
-    assert result.exit_code != 0 and "no store at" in result.output and "Traceback" not in result.output
+    assert result.exit_code != 0 and "không có kho dữ liệu tại" in result.output and "Traceback" not in result.output
     assert not (workdir / "none.db").exists()
 
 

@@ -137,9 +137,9 @@ def test_unit_by_name_without_diacritics_and_several_matches_listed(db: Path) ->
     several = _run(db, "--unit", "ubnd xa")
     assert several.exit_code == 2  # type: ignore[attr-defined]
     assert all(code in several.output for code in COMMUNES)  # type: ignore[attr-defined]
-    assert "3 units fit" in several.output  # type: ignore[attr-defined]
+    assert "3 đơn vị khớp" in several.output  # type: ignore[attr-defined]
     none = _run(db, "--unit", "so khong co")
-    assert none.exit_code == 1 and "no unit" in none.output  # type: ignore[attr-defined]
+    assert none.exit_code == 1 and "không có đơn vị" in none.output  # type: ignore[attr-defined]
 
 
 def test_behind_shows_only_units_below_target(db: Path) -> None:
@@ -154,7 +154,7 @@ def test_json_is_an_array_and_refuses_csv_alongside(db: Path) -> None:
     rows = json.loads(_run(db, "--json").stdout)  # type: ignore[attr-defined]
     assert isinstance(rows, list) and {row["unit"] for row in rows} == set(NAMES)
     both = _run(db, "--json", "--csv")
-    assert both.exit_code == 2 and "--json and --csv" in both.output  # type: ignore[attr-defined]
+    assert both.exit_code == 2 and "--json cùng với --csv" in both.output  # type: ignore[attr-defined]
 
 
 def test_fail_on_flags_ignores_no_data_unless_asked(tmp_path: Path) -> None:
@@ -170,7 +170,7 @@ def test_fail_on_flags_ignores_no_data_unless_asked(tmp_path: Path) -> None:
     assert _run(path, "--fail-on-flags=all").exit_code == 1  # type: ignore[attr-defined]
     assert _run(path, "--fail-on-flags=below_target,paper").exit_code == 0  # type: ignore[attr-defined]
     unknown = _run(path, "--fail-on-flags=nodata")
-    assert unknown.exit_code == 2 and "unknown flag nodata" in unknown.output  # type: ignore[attr-defined]
+    assert unknown.exit_code == 2 and "không có cờ nodata" in unknown.output  # type: ignore[attr-defined]
 
 
 def test_fail_on_flags_alone_still_fires_on_other_flags(db: Path) -> None:

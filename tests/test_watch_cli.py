@@ -102,7 +102,7 @@ def test_watch_on_a_missing_folder_exits_2_and_makes_nothing(tmp_path: Path, mon
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["watch", str(tmp_path / "typo"), "--no-trust", "--once"])
     assert result.exit_code == 2, result.output
-    assert "there is no inbox folder" in result.output and "--create" in result.output
+    assert "không có thư mục nhận tại" in result.output and "--create" in result.output
     assert sorted(path.name for path in tmp_path.iterdir()) == [], "no folder and no store were made"
 
 

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from docflow.config import Config, ConfigError, ConfigRefused, load_config
+from docflow.i18n import N_, _
 from docflow.ingest.outcome import BatchOutcomeKind
 from docflow.readers.text import parse_document_date
 from docflow.reports.audit import ReadOnlyError, open_readonly
@@ -29,7 +30,7 @@ __all__ = ["batches"]
 OUTCOMES = (BatchOutcomeKind.INGESTED.value, BatchOutcomeKind.REJECTED.value, BatchOutcomeKind.IN_PROGRESS.value)
 """The outcomes a batch is stored with (a duplicate is not stored again; busy is never stored)."""
 
-_SINCE_FORMS = "dd/mm/yyyy (01/12/2026) or yyyy-mm-dd (2026-12-01)"
+_SINCE_FORMS = N_("dd/mm/yyyy (01/12/2026) or yyyy-mm-dd (2026-12-01)")
 
 
 def _config() -> Config:
@@ -44,7 +45,8 @@ def _since(text: str | None) -> date | None:
         return None
     day = parse_document_date(text) if " " not in text.strip() else None
     if day is None:
-        raise click.BadParameter(f"{text!r} is not a day; write {_SINCE_FORMS}", param_hint="--since")
+        message = _("{text!r} is not a day; write {forms}").format(text=text, forms=_(_SINCE_FORMS))
+        raise click.BadParameter(message, param_hint="--since")
     return day
 
 

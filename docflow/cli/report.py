@@ -16,7 +16,6 @@ import signal
 import sqlite3
 import sys
 import threading
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,7 +36,7 @@ from docflow.cli.summary_view import (
     unit_detail,
 )
 from docflow.config import Config, ConfigError, ConfigRefused, load_config
-from docflow.ingest.outcome import BatchOutcomeKind
+from docflow.i18n import _, ngettext
 from docflow.records import RejectedItem
 from docflow.reports.audit import (
     DEFAULT_TIMEOUT,
@@ -117,7 +116,9 @@ def _reading(db: Path | None) -> Iterator[sqlite3.Connection]:
 
 def _report_rejected(rejected: tuple[RejectedItem, ...]) -> None:
     for item in rejected:
-        click.echo(for_terminal(f"rejected {item.item_name}: {item.reason}"), err=True)
+        click.echo(
+            for_terminal(_("rejected {item}: {reason}").format(item=item.item_name, reason=item.reason)), err=True
+        )
 
 
 def _period(conn: sqlite3.Connection, text: str | None) -> tuple[Period, bool]:
@@ -128,7 +129,7 @@ def _period(conn: sqlite3.Connection, text: str | None) -> tuple[Period, bool]:
             raise click.BadParameter(str(error), param_hint="--period") from error
     latest = latest_year(conn)
     if latest is None:
-        raise click.ClickException("the store has no documents yet: run 'docflow ingest' or 'docflow demo'")
+        raise click.ClickException(_("the store has no documents yet: run 'docflow ingest' or 'docflow demo'"))
     return latest, True
 
 
@@ -164,9 +165,9 @@ def summary(
 ) -> None:  # fmt: skip
     """Per-unit rates, tiers, trends and flags, worst first within each level."""
     if as_json and as_csv:
-        raise UsageRefused("--json and --csv cannot be used together: choose one")
+        raise UsageRefused(_("--json and --csv cannot be used together: choose one"))
     if behind and unit_code:
-        raise UsageRefused("--behind lists the units below target; --unit shows one unit: choose one")
+        raise UsageRefused(_("--behind lists the units below target; --unit shows one unit: choose one"))
     fail_flags = parse_fail_on_flags(fail_on)
     settings = summary_settings()
     with _reading(db) as conn:
@@ -174,7 +175,7 @@ def summary(
         if unit_code:
             detail = unit_detail(conn, resolve_unit(conn, unit_code), chosen, settings)
             if detail.summary is None:
-                raise click.ClickException(f"no unit {unit_code} in the store")
+                raise click.ClickException(_("no unit {code} in the store").format(code=unit_code))
             raised: Iterable[str] = detail.summary.flags
             if as_json:
                 _echo_json({**detail.summary.to_json(), "failed_documents": [f.to_json() for f in detail.failed]})
@@ -214,11 +215,13 @@ def units(ctx: click.Context, db: Path | None, as_json: bool) -> None:
     if as_json:
         _echo_json([vars(unit) for unit in known])
         return
-    table = Table(title=f"{len(known)} đơn vị", title_justify="left")
-    for header in ("Mã định danh", "Tên", "Cấp", "Đơn vị cha", "Ghi chú"):
+    table = Table(
+        title=ngettext("{count} unit", "{count} units", len(known)).format(count=len(known)), title_justify="left"
+    )
+    for header in (_("Code"), _("Name"), _("Level"), _("Parent unit"), _("Note")):
         table.add_column(header, overflow="fold")
     for unit in known:
-        note = "" if unit.code_valid else "mã sai cấu trúc"
+        note = "" if unit.code_valid else _("malformed code")
         table.add_row(
             *map(cell, (unit.code, unit.name or "", LEVEL_LABELS.get(unit.level, unit.level), unit.parent or "", note))
         )
@@ -247,9 +250,13 @@ def _import_command(group: click.Group, help_text: str) -> Callable[[ImportFunct
 def _units_import(conn: sqlite3.Connection, file: Path) -> None:
     result = import_units(conn, file)
     _report_rejected(result.rejected)
-    click.echo(f"imported {len(result.imported)} units")
+    click.echo(
+        ngettext("imported {count} unit", "imported {count} units", len(result.imported)).format(
+            count=len(result.imported)
+        )
+    )
     for code in result.invalid_codes:
-        click.echo(for_terminal(f"kept with a malformed agency code (flagged): {code}"))
+        click.echo(for_terminal(_("kept with a malformed agency code (flagged): {code}").format(code=code)))
 
 
 @click.group(invoke_without_command=True)
@@ -274,7 +281,11 @@ def certs(ctx: click.Context, db: Path | None, expiring_days: int, as_json: bool
 def _certs_import(conn: sqlite3.Connection, file: Path) -> None:
     result = import_issued(conn, file)
     _report_rejected(result.rejected)
-    click.echo(f"imported {result.imported} issued certificates")
+    click.echo(
+        ngettext("imported {count} issued certificate", "imported {count} issued certificates", result.imported).format(
+            count=result.imported
+        )
+    )
 
 
 def _csv_lines(columns: tuple[str, ...], rows: Iterable[tuple[object, ...]]) -> Iterator[str]:
@@ -364,13 +375,15 @@ def sql(db: Path | None, query: str, as_json: bool, as_csv: bool, timeout: float
             with query_rows(conn, query, limits=limits, stop=stop) as rows:
                 _print_sql(rows, as_json, as_csv)
         except QueryStopped as stopped:
-            click.echo(f"Error: {stopped}", err=True)
+            click.echo(_("Error: {message}").format(message=stopped), err=True)
             raise SystemExit(130 if stopped.by_user else 1) from stopped
         except ReadOnlyError as error:
             raise click.ClickException(str(error)) from error
     if rows.truncated:
         click.echo(
-            f"… only the first {limits.max_rows:,} rows are shown; --limit N shows more, --limit 0 all.",
+            _("… only the first {rows:,} rows are shown; --limit N shows more, --limit 0 all.").format(
+                rows=limits.max_rows
+            ),
             err=as_json or as_csv,
         )
 
@@ -385,8 +398,8 @@ def audit(db: Path | None, document_id: str, as_json: bool) -> None:
         trail = audit_trail(conn, document_id)
         suggestions = similar_document_ids(conn, document_id) if trail is None else ()
     if trail is None:
-        hint = f"; did you mean: {for_terminal(', '.join(suggestions))}" if suggestions else ""
-        raise click.ClickException(f"no document {document_id!r} in the store{hint}")
+        hint = _("; did you mean: {ids}").format(ids=for_terminal(", ".join(suggestions))) if suggestions else ""
+        raise click.ClickException(_("no document {id!r} in the store{hint}").format(id=document_id, hint=hint))
     if as_json:
         _echo_json(trail.to_json())
     else:
@@ -409,7 +422,7 @@ def demo(out: Path | None, scale: float, keep: bool) -> None:
     """Build a demo province, ingest it as the watcher would, and print the summary."""
     # Imported here: the demo pulls in the sample PKI and PDF signer, which no other
     # command needs at start-up.
-    from docflow.cli.demo import DemoError, run_demo
+    from docflow.cli.demo import DemoError, opening_line, run_demo
     from docflow.watch.watcher import WatchAborted
 
     console = _console()
@@ -417,13 +430,7 @@ def demo(out: Path | None, scale: float, keep: bool) -> None:
         result = run_demo(console, out=out, scale=scale, keep=keep, settings=summary_settings())
     except (DemoError, WatchAborted) as error:
         raise click.ClickException(str(error)) from error
-    outcomes = Counter(outcome.outcome for outcome in result.report.outcomes)
-    console.print(
-        f"Tỉnh mẫu: {result.build.units} đơn vị, {result.build.documents} văn bản trong {result.build.batches} lô; "
-        f"đã nạp {outcomes[BatchOutcomeKind.INGESTED]} lô, từ chối {outcomes[BatchOutcomeKind.REJECTED]}.",
-        highlight=False,
-        markup=False,
-    )
+    console.print(opening_line(result), highlight=False, markup=False)
     render_summary(result.summary, console)
     if result.kept_at is not None:
-        console.print(f"Demo files and store kept in {result.kept_at}", highlight=False, markup=False)
+        console.print(_("Demo files and store kept in {path}").format(path=result.kept_at), markup=False)

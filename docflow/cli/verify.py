@@ -20,6 +20,7 @@ from rich.text import Text
 
 from docflow.cli.verify_run import Checked, Job, checked, in_chunks, jobs_of, verify_job
 from docflow.config import CONFIG_NAME, ConfigError, ConfigRefused, load_config
+from docflow.i18n import _
 from docflow.safe_text import cell, markup_safe
 from signatures import TrustStore, Verdict
 from signatures.modification import changes_permitted, describe
@@ -63,7 +64,7 @@ def verify(files: tuple[Path, ...], content: Path | None, trust_dir: Path | None
     after them (see docs/signatures.md, "Changes after signing"), 1 otherwise.
     """
     if content is not None and (len(files) != 1 or files[0].is_dir()):
-        raise click.UsageError("--content pairs with exactly one signature file")
+        raise click.UsageError(_("--content pairs with exactly one signature file"))
     console = Console(stderr=True)
     trust = _trust_store(trust_dir or configured_trust_dir(console), console)
     jobs = jobs_of(files, content)
@@ -77,10 +78,12 @@ def verify(files: tuple[Path, ...], content: Path | None, trust_dir: Path | None
 
 def _trust_store(trust_dir: Path | None, console: Console) -> TrustStore:
     if trust_dir is None:
-        console.print("[yellow]No --trust directory: no signature can chain to a trusted root.[/yellow]")
+        warning = _("No --trust directory: no signature can chain to a trusted root.")
+        console.print(f"[yellow]{markup_safe(warning)}[/yellow]")
     trust = TrustStore.load(trust_dir) if trust_dir else TrustStore.from_objects([])
     for problem in trust.problems:
-        console.print(f"[yellow]trust store: {markup_safe(problem)}[/yellow]")
+        warning = _("trust store: {problem}").format(problem=problem)
+        console.print(f"[yellow]{markup_safe(warning)}[/yellow]")
     return trust
 
 
@@ -94,7 +97,8 @@ def configured_trust_dir(console: Console) -> Path | None:
     if config.trust_path.is_dir():
         return config.trust_path
     if config.source is not None:
-        console.print(f"[yellow]No trust directory at {markup_safe(str(config.trust_path))} ({CONFIG_NAME}).[/yellow]")
+        shown = _("No trust directory at {path} ({config}).").format(path=config.trust_path, config=CONFIG_NAME)
+        console.print(f"[yellow]{markup_safe(shown)}[/yellow]")
     return None
 
 
