@@ -19,6 +19,8 @@ from docflow.i18n import language
 
 pytest.importorskip("babel", reason="the catalog tools need Babel (pip install -e '.[test]')")
 
+from helpers.db import DEPARTMENT, PROVINCE, new_store, put_counters, put_unit  # noqa: E402
+
 from docflow.cli.catalog import stale_mo, untranslated  # noqa: E402
 
 
@@ -108,3 +110,76 @@ def test_an_installed_docflow_reads_its_catalog(tmp_path: Path) -> None:
         check=False,
     )
     assert "Cách dùng:" in result.stdout, result.stderr
+
+
+# The long tail: what commands print, in Vietnamese by default and in English with --lang en.
+
+
+@pytest.fixture
+def summary_db(tmp_path: Path) -> Path:
+    path = tmp_path / "docflow.db"
+    conn = new_store(path)
+    put_unit(conn, PROVINCE, "UBND tỉnh Bắc Kạn", "province")
+    put_unit(conn, DEPARTMENT, "Sở Nông nghiệp và Phát triển nông thôn", "department", PROVINCE)
+    put_counters(conn, PROVINCE, "2026-11", outgoing=20, outgoing_electronic=20, outgoing_issued_electronic=19,
+                 outgoing_signed_valid=20, outgoing_nd30=19)  # fmt: skip
+    put_counters(conn, DEPARTMENT, "2026-11", outgoing=12, outgoing_electronic=4, outgoing_paper=8,
+                 outgoing_issued_electronic=3, outgoing_signed_valid=4, outgoing_nd30=3)  # fmt: skip
+    conn.commit()
+    conn.close()
+    return path
+
+
+def _summary(db: Path, *args: str, lang: str = "") -> str:
+    env = {"DOCFLOW_LANG": lang, "COLUMNS": "200", "NO_COLOR": "1"}
+    return _run("summary", "--db", str(db), "--period", "2026-11", *args, env=env)
+
+
+def test_summary_is_vietnamese_by_default(summary_db: Path) -> None:
+    shown = " ".join(_summary(summary_db).split())
+    assert "Tình hình phát hành văn bản điện tử và ký số — kỳ" in shown
+    assert "Xếp loại" in shown and "Chưa đạt" in shown and "Cờ" in shown
+    assert "dưới chỉ tiêu, giấy" in shown  # the flags in words, not below_target
+    assert "dưới chỉ tiêu (below_target): tỷ lệ phát hành điện tử dưới chỉ tiêu của cấp" in shown
+    assert "chỉ tiêu phát hành điện tử" in shown
+    assert "below target" not in shown and "Tier" not in shown
+
+
+def test_summary_in_english(summary_db: Path) -> None:
+    shown = " ".join(_summary(summary_db, lang="en").split())
+    assert "Electronic issuance and digital signatures — period" in shown
+    assert "Tier" in shown and "Below target" in shown and "Flags" in shown
+    assert "below target, paper" in shown
+    assert "below target (below_target): electronic issuance rate below the level's target" in shown
+    assert "Xếp loại" not in shown and "dưới chỉ tiêu" not in shown and "Chưa đạt" not in shown
+    # The data stays as it is: the units' names are Vietnamese in both languages.
+    assert "UBND tỉnh Bắc Kạn" in shown
+
+
+def test_summary_drill_down_in_both_languages(summary_db: Path) -> None:
+    vietnamese = " ".join(_summary(summary_db, "--unit", DEPARTMENT).split())
+    english = " ".join(_summary(summary_db, "--unit", DEPARTMENT, lang="en").split())
+    assert "— kỳ 2026-11: Chưa đạt" in vietnamese and "PHĐT 25% (3/12)" in vietnamese
+    assert "văn bản đi chưa phát hành điện tử" in vietnamese
+    assert "— period 2026-11: Below target" in english and "E-issue 25% (3/12)" in english
+    assert "outgoing documents not issued electronically" in english
+    assert "văn bản đi" not in english
+
+
+def test_errors_are_vietnamese_by_default_and_english_on_request(tmp_path: Path, summary_db: Path) -> None:
+    missing = str(tmp_path / "none.db")
+    result = CliRunner().invoke(main, ["summary", "--db", missing], env={"DOCFLOW_LANG": ""})
+    assert result.exit_code == 1 and "Lỗi: không có kho dữ liệu tại" in result.output
+    result = CliRunner().invoke(main, ["--lang", "en", "summary", "--db", missing], env={"DOCFLOW_LANG": ""})
+    assert "Error: no store at" in result.output and "kho dữ liệu" not in result.output
+    both = ("summary", "--db", str(summary_db), "--json", "--csv")
+    assert "không dùng được --json cùng với --csv" in _run(*both, env={"DOCFLOW_LANG": ""})
+    assert "--json and --csv cannot be used together" in _run(*both, env={"DOCFLOW_LANG": "en"})
+    period = ("summary", "--db", str(summary_db), "--period", "March")
+    assert "kỳ 'March' không phải là một tháng" in _run(*period, env={"DOCFLOW_LANG": ""})
+    assert "period 'March' is not a month" in _run(*period, env={"DOCFLOW_LANG": "en"})
+
+
+def test_json_stays_english_in_vietnamese(summary_db: Path) -> None:
+    shown = _run("summary", "--db", str(summary_db), "--period", "2026-11", "--json", env={"DOCFLOW_LANG": ""})
+    assert '"below_target"' in shown and "dưới chỉ tiêu" not in shown

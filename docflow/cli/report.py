@@ -223,7 +223,9 @@ def units(ctx: click.Context, db: Path | None, as_json: bool) -> None:
     for unit in known:
         note = "" if unit.code_valid else _("malformed code")
         table.add_row(
-            *map(cell, (unit.code, unit.name or "", LEVEL_LABELS.get(unit.level, unit.level), unit.parent or "", note))
+            *map(
+                cell, (unit.code, unit.name or "", _(LEVEL_LABELS.get(unit.level, unit.level)), unit.parent or "", note)
+            )
         )
     _console().print(table)
 
