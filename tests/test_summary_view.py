@@ -15,8 +15,8 @@ from rich.console import Console
 
 from docflow.cli import main
 from docflow.cli.summary_table import COLUMNS
-from docflow.cli.summary_words import flag_word
 from docflow.cli.summary_view import render_summary
+from docflow.cli.summary_words import flag_word
 from docflow.reports.metrics import parse_period
 from docflow.reports.summary import summarise
 

@@ -11,8 +11,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from docflow.i18n import N_
 from docflow.agency import parse_agency_code
+from docflow.i18n import N_
 from docflow.readers.lists import UnitRow, read_unit_file
 from docflow.records import RejectedItem
 from docflow.store.classify import classify_level
