@@ -138,3 +138,19 @@ def test_audit_command_prints_the_trail_and_suggests_ids(db: Path) -> None:
     assert as_json["signatures"][1]["checks"][1]["outcome"] == "failed"
     missing = runner.invoke(main, ["audit", "--db", str(db), "12/STC"])
     assert missing.exit_code == 1 and DOCUMENT in missing.output
+
+
+def test_audit_trail_speaks_the_readers_language(db: Path) -> None:
+    args = ["audit", "--db", str(db), DOCUMENT]
+    env = {"COLUMNS": "160", "DOCFLOW_LANG": ""}
+    vietnamese = CliRunner().invoke(main, args, env=env).output
+    english = CliRunner().invoke(main, ["--lang", "en", *args], env=env).output
+    assert "Lô dữ liệu chứa văn bản" in vietnamese and "Chữ ký 1" in vietnamese and "Trạng thái xử lý" in vietnamese
+    assert "Batches holding the document" in english and "Signature 1" in english and "Processing status" in english
+    assert "Lô dữ liệu" not in english and "Nơi nhận" not in english
+    # What the store holds is shown as stored, in either language.
+    assert "revoked before signing" in vietnamese and "revoked before signing" in english
+    missing = CliRunner().invoke(main, ["--lang", "en", "audit", "--db", str(db), "12/STC"], env=env)
+    assert "no document '12/STC' in the store; did you mean:" in missing.output
+    missing = CliRunner().invoke(main, ["audit", "--db", str(db), "12/STC"], env=env)
+    assert "không có văn bản '12/STC' trong kho dữ liệu; có phải ý bạn là:" in missing.output

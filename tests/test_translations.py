@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,8 @@ from click.testing import CliRunner
 
 from docflow.cli import _COMMAND_MODULES, main
 from docflow.i18n import language
+from samples.pdfgen import make_pdf, sign_pdf
+from samples.pki import Issued
 
 pytest.importorskip("babel", reason="the catalog tools need Babel (pip install -e '.[test]')")
 
@@ -183,3 +186,29 @@ def test_errors_are_vietnamese_by_default_and_english_on_request(tmp_path: Path,
 def test_json_stays_english_in_vietnamese(summary_db: Path) -> None:
     shown = _run("summary", "--db", str(summary_db), "--period", "2026-11", "--json", env={"DOCFLOW_LANG": ""})
     assert '"below_target"' in shown and "dưới chỉ tiêu" not in shown
+
+
+@pytest.fixture
+def signed_files(tmp_path: Path, person: Issued, organisation: Issued, signing_time: datetime) -> Path:
+    pdf = make_pdf("Quyết định")
+    signed = sign_pdf(sign_pdf(pdf, person, signing_time=signing_time), organisation, signing_time=signing_time)
+    (tmp_path / "qd.pdf").write_bytes(signed)
+    (tmp_path / "unsigned.pdf").write_bytes(pdf)
+    return tmp_path
+
+
+def _verify(folder: Path, trust_dir: Path, lang: str) -> str:
+    args = ["verify", str(folder / "qd.pdf"), str(folder / "unsigned.pdf"), "--trust", str(trust_dir)]
+    return CliRunner().invoke(main, args, env={"COLUMNS": "250", "DOCFLOW_LANG": lang}).output
+
+
+def test_verify_table_in_both_languages(signed_files: Path, trust_dir: Path) -> None:
+    vietnamese, english = _verify(signed_files, trust_dir, ""), _verify(signed_files, trust_dir, "en")
+    assert "Chữ ký số" in vietnamese and "Loại" in vietnamese and "Người ký" in vietnamese
+    assert "tổ chức" in vietnamese and "cá nhân" in vietnamese and "KHÔNG CÓ CHỮ KÝ" in vietnamese
+    assert "Tệp không có chữ ký số." in vietnamese and "The file carries no digital signature." in english
+    assert "Signatures" in english and "Kind" in english and "Signer" in english
+    assert "organisation" in english and "person" in english and "NO SIGNATURE" in english
+    assert "tổ chức" not in english and "Loại" not in english
+    # The verdict's own words are the standard's (ETSI EN 319 102-1), the same in both languages.
+    assert "TOTAL_PASSED" in vietnamese and "TOTAL_PASSED" in english

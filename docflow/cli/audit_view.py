@@ -8,6 +8,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from docflow.cli.signature_words import yes_no
+from docflow.i18n import _
 from docflow.reports.audit import AuditTrail
 from docflow.safe_text import cell
 
@@ -32,23 +34,24 @@ def _add_rows(table: Table, rows: list[tuple[object, ...]]) -> Table:
 
 def render_trail(trail: AuditTrail, console: Console) -> None:
     """The trail in reading order: document, batches, signatures with their checks, recipients, events."""
-    console.print(_pairs_table(f"Văn bản {trail.document_id}", trail.document))
-    batches = Table(title="Lô dữ liệu chứa văn bản", title_justify="left")
-    for header in ("Tệp", "SHA-256", "Nhận lúc", "Mục", "Nguồn"):
+    console.print(_pairs_table(_("Document {id}").format(id=trail.document_id), trail.document))
+    batches = Table(title=_("Batches holding the document"), title_justify="left")
+    for header in (_("File"), "SHA-256", _("Received at"), _("Item"), _("Source")):
         batches.add_column(header, overflow="fold")
     _add_rows(batches, [(s.file_name, s.sha256, s.received_at, s.item_name, s.source) for s in trail.sources])
     console.print(batches)
     for number, signature in enumerate(trail.signatures, start=1):
-        console.print(_pairs_table(f"Chữ ký {number}", signature.fields))
-        console.print(_add_rows(Table("Kiểm tra", "Kết quả", "Chi tiết", title_justify="left"), list(signature.checks)))
+        console.print(_pairs_table(_("Signature {number}").format(number=number), signature.fields))
+        checks = Table(_("Check"), _("Outcome"), _("Detail"), title_justify="left")
+        console.print(_add_rows(checks, list(signature.checks)))
     if not trail.signatures:
-        console.print("Không có chữ ký số nào được ghi nhận cho văn bản này.")
-    recipients = Table("Nơi nhận", "Nhận điện tử", "Hoàn thành (06)", title="Nơi nhận", title_justify="left")
-    _add_rows(
-        recipients, [(r.unit, "có" if r.received_electronic else "không", r.handled_at) for r in trail.recipients]
-    )
+        console.print(_("No digital signature was recorded for this document."))
+    recipients = Table(_("Recipient"), _("Received electronically"), _("Completed (06)"), title=_("Recipients"),
+                       title_justify="left")  # fmt: skip
+    _add_rows(recipients, [(r.unit, yes_no(r.received_electronic), r.handled_at) for r in trail.recipients])
     console.print(recipients)
-    events = Table("Đơn vị", "Mã", "Mô tả", "Thời gian", "Tệp", title="Trạng thái xử lý", title_justify="left")
+    events = Table(_("Unit"), _("Code"), _("Description"), _("Time"), _("File"), title=_("Processing status"),
+                   title_justify="left")  # fmt: skip
     _add_rows(
         events, [(e.reporting_unit, e.code, e.description, e.timestamp, e.batch_file) for e in trail.status_events]
     )
@@ -59,16 +62,16 @@ def render_trail(trail: AuditTrail, console: Console) -> None:
 
 def _verdict_changes(trail: AuditTrail) -> Table:
     """Each verdict ``docflow reverify`` changed: when, from what, to what, why, and under which trust stores."""
-    table = Table(title="Kết quả kiểm tra chữ ký đã thay đổi (docflow reverify)", title_justify="left")
+    table = Table(title=_("Signature verdicts changed (docflow reverify)"), title_justify="left")
     for header in (
-        "Lúc",
-        "Tệp ký (SHA-256)",
-        "Chữ ký",
-        "Trước",
-        "Sau",
-        "Lý do",
-        "Kho tin cậy trước",
-        "Kho tin cậy sau",
+        _("At"),
+        _("Signed file (SHA-256)"),
+        _("Signature"),
+        _("Before"),
+        _("After"),
+        _("Reason"),
+        _("Trust store before"),
+        _("Trust store after"),
     ):
         table.add_column(header, overflow="fold")
     rows: list[tuple[object, ...]] = [

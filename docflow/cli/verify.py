@@ -18,18 +18,19 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from docflow.cli.signature_words import change_word, kind_word, time_source_word, yes_no
 from docflow.cli.verify_run import Checked, Job, checked, in_chunks, jobs_of, verify_job
 from docflow.config import CONFIG_NAME, ConfigError, ConfigRefused, load_config
-from docflow.i18n import _
+from docflow.i18n import N_, _
 from docflow.safe_text import cell, markup_safe
 from signatures import TrustStore, Verdict
-from signatures.modification import changes_permitted, describe
+from signatures.modification import changes_permitted
 from signatures.verdict import Check
 
 __all__ = ["verify"]
 
 _STYLE = {"TOTAL_PASSED": "green", "TOTAL_FAILED": "red", "INDETERMINATE": "yellow"}
-_NO_SIGNATURE = "The file carries no digital signature."
+_NO_SIGNATURE = N_("The file carries no digital signature.")
 _TABLE_FILES = 50
 """Files per printed table: a long run shows its first results at once, with the same columns."""
 
@@ -156,7 +157,10 @@ _ENCODE = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 _CHECKS_JSON: dict[tuple[Check, ...], str] = {}
 _CHECKS_JSON_LIMIT = 4096
 _UNSIGNED = {"index": None, "indication": None, "subindication": None, "reason": _NO_SIGNATURE}
-_COLUMNS = ("File", "#", "Indication", "Signer", "Kind", "Signed at", "Whole file", "Changed after", "Reason")
+_COLUMNS = (
+    N_("File"), "#", N_("Indication"), N_("Signer"), N_("Kind"), N_("Signed at"), N_("Whole file"), N_("Changed after"),
+    N_("Reason"),
+)  # fmt: skip
 
 
 def _print_tables(results: Iterable[Checked[list[Verdict]]]) -> bool:
@@ -167,7 +171,8 @@ def _print_tables(results: Iterable[Checked[list[Verdict]]]) -> bool:
         job, verdicts = checked_file.job, checked_file.result
         all_passed &= _accepted(job, verdicts)
         if not verdicts and not job.signed_content:
-            table.add_row(cell(job.path.name), "-", "[red]NO SIGNATURE[/red]", "", "", "", "", "", _NO_SIGNATURE)
+            none = "[red]" + _("NO SIGNATURE") + "[/red]"
+            table.add_row(cell(job.path.name), "-", none, "", "", "", "", "", _(_NO_SIGNATURE))
         for verdict in verdicts:
             table.add_row(*_row(job.path, verdict))
         if count % _TABLE_FILES == 0:
@@ -179,9 +184,10 @@ def _print_tables(results: Iterable[Checked[list[Verdict]]]) -> bool:
 
 
 def _table(first: int) -> Table:
-    table = Table(title="Signatures" if first == 1 else f"Signatures (from file {first})")
+    title = _("Signatures") if first == 1 else _("Signatures (from file {first})").format(first=first)
+    table = Table(title=title)
     for column in _COLUMNS:
-        table.add_column(column, overflow="fold")
+        table.add_column(_(column), overflow="fold")
     return table
 
 
@@ -192,15 +198,15 @@ def _row(path: Path, verdict: Verdict) -> tuple[str | Text, ...]:
     style = _STYLE[verdict.indication.value]
     when = verdict.signing_time.strftime("%Y-%m-%d %H:%M") if verdict.signing_time else ""
     if when:
-        when += f" ({verdict.signing_time_source.value})"
-    whole = {None: "", True: "yes", False: "no"}[verdict.covers_whole_file]
+        when += f" ({time_source_word(verdict.signing_time_source.value)})"
+    whole = yes_no(verdict.covers_whole_file)
     # The file name, the certificate's name and the reason quoting it come from outside: shown as text.
     return (
         cell(path.name),
         str(verdict.index),
         f"[{style}]{indication}[/{style}]",
         cell(verdict.signer_common_name or ""),
-        verdict.kind.value,
+        kind_word(verdict.kind.value),
         when,
         whole,
         _changed_after(verdict),
@@ -211,5 +217,8 @@ def _row(path: Path, verdict: Verdict) -> tuple[str | Text, ...]:
 def _changed_after(verdict: Verdict) -> str:
     if verdict.modification is None:
         return ""
-    words = describe(verdict.modification)
-    return words if changes_permitted(verdict) is not False else f"[red]{words} (not permitted)[/red]"
+    words = change_word(verdict.modification)
+    if changes_permitted(verdict) is not False:
+        return words
+    refused = _("{changes} (not permitted)").format(changes=words)
+    return f"[red]{refused}[/red]"
