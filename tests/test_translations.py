@@ -23,6 +23,7 @@ from samples.pki import Issued
 pytest.importorskip("babel", reason="the catalog tools need Babel (pip install -e '.[test]')")
 
 from helpers.db import DEPARTMENT, PROVINCE, new_store, put_counters, put_unit  # noqa: E402
+from helpers.ingest import write_edxml  # noqa: E402
 
 from docflow.cli.catalog import stale_mo, untranslated  # noqa: E402
 
@@ -212,3 +213,15 @@ def test_verify_table_in_both_languages(signed_files: Path, trust_dir: Path) -> 
     assert "tổ chức" not in english and "Loại" not in english
     # The verdict's own words are the standard's (ETSI EN 319 102-1), the same in both languages.
     assert "TOTAL_PASSED" in vietnamese and "TOTAL_PASSED" in english
+
+
+def test_ingest_and_batches_in_both_languages(tmp_path: Path) -> None:
+    batch = write_edxml(tmp_path / "cv-1.edxml")
+    db = str(tmp_path / "docflow.db")
+    env = {"DOCFLOW_LANG": "", "COLUMNS": "200"}
+    ingest = ["ingest", str(batch), "--db", db, "--no-trust", "--workers", "1"]
+    assert "cv-1.edxml: đã nạp: lưu 1 văn bản (1 mới, 0 cập nhật)" in _run(*ingest, env=env)
+    english = _run("--lang", "en", *ingest, env=env)
+    assert "cv-1.edxml: duplicate: already processed on" in english and "(ingested)" in english
+    assert "1 lô, mới nhất trước" in _run("batches", "--db", db, env=env)
+    assert "1 batch, newest first" in _run("--lang", "en", "batches", "--db", db, env=env)

@@ -16,8 +16,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from docflow.cli.ingest_view import outcome_word
 from docflow.config import Config, ConfigError, ConfigRefused, load_config
-from docflow.i18n import N_, _
+from docflow.i18n import N_, _, ngettext
 from docflow.ingest.outcome import BatchOutcomeKind
 from docflow.readers.text import parse_document_date
 from docflow.reports.audit import ReadOnlyError, open_readonly
@@ -85,26 +86,28 @@ def batches(
 
 
 def _table(entries: tuple[BatchEntry, ...], query: BatchQuery, zone: tzinfo) -> Table:
-    scope = f"since {query.since:%d/%m/%Y}" if query.since else "newest first"
-    table = Table(title=f"{len(entries)} batches, {scope} (times in {zone})", title_justify="left")
+    scope = _("since {day}").format(day=f"{query.since:%d/%m/%Y}") if query.since else _("newest first")
+    title = ngettext("{count} batch, {scope} (times in {zone})", "{count} batches, {scope} (times in {zone})",
+                     len(entries)).format(count=len(entries), scope=scope, zone=zone)  # fmt: skip
+    table = Table(title=title, title_justify="left")
     for header, justify in (
-        ("Received", "left"),
-        ("File", "left"),
-        ("Outcome", "left"),
-        ("Documents", "right"),
-        ("Signatures", "right"),
-        ("Refused items", "right"),
-        ("Reasons", "left"),
+        (_("Received"), "left"),
+        (_("File"), "left"),
+        (_("Outcome"), "left"),
+        (_("Documents"), "right"),
+        (_("Signatures"), "right"),
+        (_("Refused items"), "right"),
+        (_("Reasons"), "left"),
     ):
         table.add_column(header, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for entry in entries:
         signatures = str(entry.signatures)
         if entry.signatures_not_passed:
-            signatures += f" ({entry.signatures_not_passed} did not pass)"
+            signatures += _(" ({count} did not pass)").format(count=entry.signatures_not_passed)
         table.add_row(
             cell(for_people(entry.received_at, zone)),
             cell(entry.file_name),
-            cell(entry.outcome, "red" if entry.outcome == BatchOutcomeKind.REJECTED else ""),
+            cell(outcome_word(entry.outcome), "red" if entry.outcome == BatchOutcomeKind.REJECTED else ""),
             cell(entry.documents),
             cell(signatures, "yellow" if entry.signatures_not_passed else ""),
             cell(entry.rejected_items, "yellow" if entry.rejected_items else ""),
@@ -117,5 +120,5 @@ def _reasons(entry: BatchEntry) -> str:
     lines = [entry.reason] if entry.reason else []
     lines += [f"{rejected.item}: {rejected.reason}" for rejected in entry.first_rejected]
     if entry.rejected_items > len(entry.first_rejected):
-        lines.append(f"… and {entry.rejected_items - len(entry.first_rejected)} more")
+        lines.append(_("… and {count} more").format(count=entry.rejected_items - len(entry.first_rejected)))
     return "\n".join(lines)

@@ -15,6 +15,7 @@ from datetime import tzinfo
 
 import click
 
+from docflow.i18n import N_, _, ngettext
 from docflow.ingest.outcome import BatchOutcome, BatchOutcomeKind
 from docflow.reports.batches import BatchEntry, StoreMarks, batch_entry
 from docflow.safe_text import for_terminal
@@ -22,7 +23,7 @@ from docflow.store.batch_counts import StoredCounts, stored_counts
 from docflow.store.core import Store
 from docflow.times import for_people
 
-__all__ = ["IngestExit", "EXIT_CODES_HELP", "Judged", "judge", "print_outcome"]
+__all__ = ["IngestExit", "EXIT_CODES_HELP", "Judged", "judge", "print_outcome", "outcome_word"]
 
 
 class IngestExit(enum.IntEnum):
@@ -38,6 +39,20 @@ EXIT_CODES_HELP = (
     "pass; 2 when a batch was refused whole, had every item refused, or was not taken (several batches: the "
     "worst)."
 )
+
+
+_OUTCOME_WORDS = {
+    BatchOutcomeKind.INGESTED.value: N_("ingested"),
+    BatchOutcomeKind.REJECTED.value: N_("rejected"),
+    BatchOutcomeKind.DUPLICATE.value: N_("duplicate"),
+    BatchOutcomeKind.BUSY.value: N_("busy"),
+    BatchOutcomeKind.IN_PROGRESS.value: N_("in progress"),
+}
+
+
+def outcome_word(outcome: str) -> str:
+    """A batch's outcome (stored and in JSON as ``ingested``, ``rejected``…) in the reader's language."""
+    return _(_OUTCOME_WORDS[outcome]) if outcome in _OUTCOME_WORDS else outcome
 
 
 @dataclass(frozen=True)
@@ -82,22 +97,39 @@ def print_outcome(judged: Judged, as_json: bool, zone: tzinfo | None) -> None:
         return
     if outcome.outcome == BatchOutcomeKind.INGESTED:
         stored = judged.stored or StoredCounts()
-        line = (
-            f"{outcome.file}: ingested: {stored.documents} documents stored ({stored.new_documents} new, "
-            f"{stored.updated_documents} updated), {stored.signatures} signatures, "
-            f"{outcome.rejected_items} rejected items"
+        line = _(
+            "{file}: ingested: {documents} documents stored ({new} new, {updated} updated), {signatures} signatures, "
+            "{rejected} rejected items"
+        ).format(
+            file=outcome.file,
+            documents=stored.documents,
+            new=stored.new_documents,
+            updated=stored.updated_documents,
+            signatures=stored.signatures,
+            rejected=outcome.rejected_items,
         )
         if entry is not None and entry.signatures_not_passed:
-            line += f"; {entry.signatures_not_passed} signatures did not pass"
+            line += _("; {count} signatures did not pass").format(count=entry.signatures_not_passed)
     elif outcome.outcome == BatchOutcomeKind.DUPLICATE and entry is not None:
-        line = f"{outcome.file}: duplicate: already processed on {for_people(entry.processed_at, zone)}"
-        line += f" as {entry.file_name} ({entry.outcome})" + (f": {entry.reason}" if entry.reason else "")
+        line = _("{file}: duplicate: already processed on {when} as {name} ({outcome})").format(
+            file=outcome.file,
+            when=for_people(entry.processed_at, zone),
+            name=entry.file_name,
+            outcome=outcome_word(entry.outcome),
+        ) + (f": {entry.reason}" if entry.reason else "")
     else:
-        line = f"{outcome.file}: {outcome.outcome}: {outcome.reason}"
+        line = f"{outcome.file}: {outcome_word(outcome.outcome)}: {outcome.reason}"
     click.echo(for_terminal(line))
     if entry is not None:
         for rejected in entry.first_rejected:
             click.echo(for_terminal(f"  {rejected.item}: {rejected.reason}"))
         if entry.rejected_items > len(entry.first_rejected):
             more = entry.rejected_items - len(entry.first_rejected)
-            click.echo(f"  … and {more} more refused items (every one: docflow sql, table rejected_items)")
+            click.echo(
+                "  "
+                + ngettext(
+                    "… and {count} more refused item (every one: docflow sql, table rejected_items)",
+                    "… and {count} more refused items (every one: docflow sql, table rejected_items)",
+                    more,
+                ).format(count=more)
+            )
