@@ -188,7 +188,7 @@ def test_the_watcher_keeps_a_batch_in_the_inbox_while_the_store_is_busy(
     thread.join(timeout=10)
     assert batch.exists()
     assert not (settings.inbox / "rejected").exists()
-    assert "the store is busy (another docflow is writing)" in caplog.text
+    assert "kho dữ liệu đang bận (một docflow khác đang ghi)" in caplog.text
 
 
 # -- item 4: the store replaced under a running watcher -------------------------------------------------------

@@ -225,3 +225,18 @@ def test_ingest_and_batches_in_both_languages(tmp_path: Path) -> None:
     assert "cv-1.edxml: duplicate: already processed on" in english and "(ingested)" in english
     assert "1 lô, mới nhất trước" in _run("batches", "--db", db, env=env)
     assert "1 batch, newest first" in _run("--lang", "en", "batches", "--db", db, env=env)
+
+
+@pytest.mark.parametrize(("lang", "words"), [("", ("BIÊN NHẬN LÔ VĂN BẢN", "ĐÃ TIẾP NHẬN", "giờ Việt Nam")),
+                                             ("en", ("BATCH RECEIPT", "RECEIVED", "Vietnam time"))])  # fmt: skip
+def test_the_watchers_receipt_speaks_the_watchers_language(tmp_path: Path, lang: str, words: tuple[str, ...]) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_edxml(inbox / "cv-1.edxml")
+    args = ["watch", str(inbox), "--once", "--no-trust", "--db", str(tmp_path / "d.db"), "--workers", "1"]
+    result = CliRunner().invoke(main, args, env={"DOCFLOW_LANG": lang})
+    assert result.exit_code == 0, result.output
+    (receipt,) = (inbox / "archive").rglob("*.receipt.txt")
+    text = receipt.read_text(encoding="utf-8")
+    assert all(word in text for word in words), text
+    assert ("BIÊN NHẬN" in text) == (lang == "")

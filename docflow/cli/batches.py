@@ -16,10 +16,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from docflow.cli.ingest_view import outcome_word
 from docflow.config import Config, ConfigError, ConfigRefused, load_config
 from docflow.i18n import N_, _, ngettext
-from docflow.ingest.outcome import BatchOutcomeKind
+from docflow.ingest.outcome import BatchOutcomeKind, outcome_word
 from docflow.readers.text import parse_document_date
 from docflow.reports.audit import ReadOnlyError, open_readonly
 from docflow.reports.batches import DEFAULT_LIMIT, BatchEntry, BatchQuery, recent_batches

@@ -109,7 +109,7 @@ def _load_trust(directory: Path, no_trust: bool, choices: str = _TRUST_CHOICES) 
     """
     choices = _(choices)
     if no_trust:
-        log.warning("--no-trust: signatures are stored as not verified against any trust anchor")
+        log.warning(_("--no-trust: signatures are stored as not verified against any trust anchor"))
         return None
     shown = for_terminal(str(directory))  # a path from the command line or the toml, printed as text
     if not directory.is_dir():
@@ -126,7 +126,7 @@ def _load_trust(directory: Path, no_trust: bool, choices: str = _TRUST_CHOICES) 
         raise TrustRefused(_("the trust directory {path} is empty: {choices}").format(path=shown, choices=choices))
     trust = TrustStore.load(directory)
     for problem in trust.problems:  # verdicts that needed such a file say so too; this names it once, up front
-        log.warning("trust store: %s", problem)
+        log.warning(_("trust store: %s"), problem)
     if not trust.anchors:
         raise TrustRefused(
             _("the trust directory {path} holds no trust anchor (a self-signed root certificate): {choices}").format(
@@ -276,6 +276,6 @@ def _ingest_one(
     except StoreError:
         raise  # the store itself cannot be used: stop here (docflow.cli says why, exit 2)
     except Exception as error:  # noqa: BLE001 - report it as this batch's outcome, carry on with the rest
-        log.exception("%s: docflow failed on this batch", path.name)
+        log.exception(_("%s: docflow failed on this batch"), path.name)
         reason = f"docflow failed on this batch: {error!r}"
         return BatchOutcome(path.name, "", BatchOutcomeKind.REJECTED, reason=reason)

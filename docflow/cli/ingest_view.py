@@ -15,8 +15,8 @@ from datetime import tzinfo
 
 import click
 
-from docflow.i18n import N_, _, ngettext
-from docflow.ingest.outcome import BatchOutcome, BatchOutcomeKind
+from docflow.i18n import _, ngettext
+from docflow.ingest.outcome import BatchOutcome, BatchOutcomeKind, outcome_word
 from docflow.reports.batches import BatchEntry, StoreMarks, batch_entry
 from docflow.safe_text import for_terminal
 from docflow.store.batch_counts import StoredCounts, stored_counts
@@ -39,20 +39,6 @@ EXIT_CODES_HELP = (
     "pass; 2 when a batch was refused whole, had every item refused, or was not taken (several batches: the "
     "worst)."
 )
-
-
-_OUTCOME_WORDS = {
-    BatchOutcomeKind.INGESTED.value: N_("ingested"),
-    BatchOutcomeKind.REJECTED.value: N_("rejected"),
-    BatchOutcomeKind.DUPLICATE.value: N_("duplicate"),
-    BatchOutcomeKind.BUSY.value: N_("busy"),
-    BatchOutcomeKind.IN_PROGRESS.value: N_("in progress"),
-}
-
-
-def outcome_word(outcome: str) -> str:
-    """A batch's outcome (stored and in JSON as ``ingested``, ``rejected``…) in the reader's language."""
-    return _(_OUTCOME_WORDS[outcome]) if outcome in _OUTCOME_WORDS else outcome
 
 
 @dataclass(frozen=True)

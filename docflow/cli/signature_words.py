@@ -8,7 +8,7 @@ people read, English messages translated when shown (``docflow.i18n``). Unknown 
 from __future__ import annotations
 
 from docflow.i18n import N_, _
-from signatures.modification import Modification
+from signatures.verdict import Modification
 
 __all__ = ["kind_word", "time_source_word", "change_word", "yes_no"]
 

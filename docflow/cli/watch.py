@@ -113,12 +113,12 @@ def watch(
     )
 
     def stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("%s received: stopping after the current batch", signal.Signals(signum).name)
+        log.info(_("%s received: stopping after the current batch"), signal.Signals(signum).name)
         watcher.stop()
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    log.info("watching %s", settings.inbox)
+    log.info(_("watching %s"), settings.inbox)
     with _start_up_frozen():
         try:
             report = watcher.run(once=once)
@@ -126,4 +126,4 @@ def watch(
             raise WatchRefused(str(held)) from held
         except WatchAborted as aborted:
             raise click.ClickException(str(aborted)) from aborted
-    log.info("stopped after %d batches", len(report.outcomes))
+    log.info(_("stopped after %d batches"), len(report.outcomes))

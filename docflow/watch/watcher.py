@@ -30,6 +30,8 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
+from docflow.i18n import _
+from docflow.ingest.outcome import outcome_word
 from docflow.ingest.run import BatchOutcome, BatchOutcomeKind, IngestOptions, ProgressCallback, ingest_batch
 from docflow.readers.archive import is_temporary
 from docflow.readers.identity import BatchChanged, refusal
@@ -194,7 +196,7 @@ class Watcher:
         handler = _InboxHandler(self._candidates, self.settings.inbox)
         choice = ObserverChoice.POLLING if self.settings.polling else self.settings.observer
         if uses_polling(choice, self.settings.inbox):
-            log.info("polling %s every %.1f s", self.settings.inbox, self.settings.poll_interval)
+            log.info(_("polling %s every %.1f s"), self.settings.inbox, self.settings.poll_interval)
             observer: BaseObserver = PollingObserver(timeout=self.settings.poll_interval)
         else:
             observer = Observer()
@@ -208,7 +210,7 @@ class Watcher:
         try:
             names = sorted(entry.name for entry in self.settings.inbox.iterdir())
         except OSError as error:
-            log.error("cannot list the inbox %s: %s", self.settings.inbox, error.strerror or error)
+            log.error(_("cannot list the inbox %s: %s"), self.settings.inbox, error.strerror or error)
             return
         for name in names:
             self._consider(name, at_once=False)
@@ -293,11 +295,11 @@ class Watcher:
                         received_at=pending.first_seen,
                     )
             except _Stopped:
-                log.info("%s: stopped before it was committed; it stays in the inbox", readable_name(path.name))
+                log.info(_("%s: stopped before it was committed; it stays in the inbox"), readable_name(path.name))
                 return None
             except BatchChanged as changed:
                 log.info(
-                    "%s: %s; nothing was stored, it is read again once it settles",
+                    _("%s: %s; nothing was stored, it is read again once it settles"),
                     readable_name(path.name),
                     changed.reason,
                 )
@@ -342,7 +344,7 @@ class Watcher:
         name = readable_name(path.name)
         delay = self._retry.after_failure(pending.attempts)
         if delay is not None:
-            log.error("%s: failed (%s); retrying in %.0f s", name, summary(error), delay, exc_info=error)
+            log.error(_("%s: failed (%s); retrying in %.0f s"), name, summary(error), delay, exc_info=error)
             return None
         reason = f"docflow failed {pending.attempts.failures} times on this batch: {summary(error)}"
         outcome = BatchOutcome(name, "", BatchOutcomeKind.REJECTED, reason=reason)
@@ -351,9 +353,9 @@ class Watcher:
             filed_as = self._filing.quarantine(path, outcome, receipt, traceback.format_exception(error)[-6:])
         except OSError as move_error:
             # Give up on it for this run (a restart retries); looping on it would stall the inbox.
-            log.error("%s: cannot quarantine it (%s); it stays in the inbox", name, move_error)
+            log.error(_("%s: cannot quarantine it (%s); it stays in the inbox"), name, move_error)
             return dataclasses.replace(outcome, reason=f"{reason}; left in the inbox: {move_error}")
-        log.error("%s: quarantined in %s: %s", name, self.settings.rejected_dir, reason)
+        log.error(_("%s: quarantined in %s: %s"), name, self.settings.rejected_dir, reason)
         self._events.batch_filed(receipt, filed_as)
         return outcome
 
@@ -365,13 +367,13 @@ class Watcher:
             raise WatchAborted(f"{name}: {state}: {summary(error)}; it stays in the inbox. Fix the cause and run again")
         if isinstance(error, StoreBusy):
             log.warning(
-                "%s: the store is busy (another docflow is writing); it stays in the inbox, retrying in %.0f s",
+                _("%s: the store is busy (another docflow is writing); it stays in the inbox, retrying in %.0f s"),
                 name,
                 delay,
             )
             return
         log.error(
-            "%s: the machine is failing (%s); %s; it stays in the inbox, retrying in %.0f s",
+            _("%s: the machine is failing (%s); %s; it stays in the inbox, retrying in %.0f s"),
             name,
             summary(error),
             state,
@@ -400,10 +402,12 @@ def _log_filed(receipt: Receipt, outcome: BatchOutcome, filed_as: str) -> None:
     if receipt.outcome == "ingested" or receipt.outcome == "rejected" and outcome.sha256 and not outcome.reason:
         counts = receipt.counts
         log.info(
-            "%s: %s: %d documents stored (%d new, %d updated), %d signatures, %d items refused, "
-            "%d signatures not passed; filed as %s",
+            _(
+                "%s: %s: %d documents stored (%d new, %d updated), %d signatures, %d items refused, "
+                "%d signatures not passed; filed as %s"
+            ),
             name,
-            "nothing accepted" if receipt.outcome == "rejected" else "ingested",
+            _("nothing accepted") if receipt.outcome == "rejected" else _("ingested"),
             counts.documents,
             counts.new_documents,
             counts.updated_documents,
@@ -413,4 +417,4 @@ def _log_filed(receipt: Receipt, outcome: BatchOutcome, filed_as: str) -> None:
             filed_as,
         )
     else:
-        log.info("%s: %s: %s; filed as %s", name, outcome.outcome, outcome.reason, filed_as)
+        log.info(_("%s: %s: %s; filed as %s"), name, outcome_word(outcome.outcome), outcome.reason, filed_as)
