@@ -78,7 +78,7 @@ REFUSED = [
 @pytest.mark.parametrize("query", REFUSED)
 def test_writes_attach_pragma_changes_and_extensions_are_refused(db: Path, query: str) -> None:
     conn = open_readonly(db)
-    with pytest.raises(ReadOnlyError, match="refused|query failed"):
+    with pytest.raises(ReadOnlyError, match="refused|query failed|từ chối|truy vấn lỗi"):
         run_sql(conn, query)
     conn.close()
     check = sqlite3.connect(db)
@@ -98,7 +98,7 @@ def test_reads_and_introspection_pragmas_work(db: Path) -> None:
 def test_sql_command_reports_refusal_and_prints_json_csv(db: Path) -> None:
     runner = CliRunner()
     refused = runner.invoke(main, ["sql", "--db", str(db), "DELETE FROM units"])
-    assert refused.exit_code == 1 and "read-only" in refused.output
+    assert refused.exit_code == 1 and "chỉ đọc" in refused.output
     as_json = runner.invoke(main, ["sql", "--db", str(db), "SELECT code, level FROM units", "--json"])
     assert json.loads(as_json.output) == [{"code": DEPARTMENT, "level": "department"}]
     as_csv = runner.invoke(main, ["sql", "--db", str(db), "SELECT code FROM units", "--csv"])

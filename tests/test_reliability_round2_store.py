@@ -266,7 +266,7 @@ def test_watch_once_ends_with_the_reason_when_archive_cannot_be_created(tmp_path
     except subprocess.TimeoutExpired:
         pytest.fail("watch --once never ended")
     assert run.returncode != 0
-    assert "archive" in run.stderr and "cannot be filed" in run.stderr, run.stderr
+    assert "archive" in run.stderr and "không cất được lô" in run.stderr, run.stderr
     assert "Traceback" not in run.stderr, run.stderr
 
 

@@ -240,3 +240,11 @@ def test_the_watchers_receipt_speaks_the_watchers_language(tmp_path: Path, lang:
     text = receipt.read_text(encoding="utf-8")
     assert all(word in text for word in words), text
     assert ("BIÊN NHẬN" in text) == (lang == "")
+
+
+def test_sql_refusals_in_both_languages(summary_db: Path) -> None:
+    write = ("sql", "--db", str(summary_db), "DELETE FROM units")
+    assert "Lỗi: từ chối:" in _run(*write, env={"DOCFLOW_LANG": ""}) and "chỉ đọc" in _run(
+        *write, env={"DOCFLOW_LANG": ""}
+    )
+    assert "Error: refused:" in _run(*write, env={"DOCFLOW_LANG": "en"})

@@ -181,7 +181,7 @@ def _rich_progress(console: Console, name: str) -> Iterator[ProgressCallback]:
         SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed} items"),
+        TextColumn(_("{task.completed} items")),
         TimeElapsedColumn(),
         console=console,
         transient=True,

@@ -15,6 +15,8 @@ import socket
 from pathlib import Path
 from types import TracebackType
 
+from docflow.i18n import _
+
 __all__ = ["FolderLock", "LockHeld", "INBOX_LOCK_NAME", "store_lock_path"]
 
 INBOX_LOCK_NAME = ".docflow-watch.lock"
@@ -43,16 +45,18 @@ class FolderLock:
             try:
                 descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
             except OSError as error:
+                why = error.strerror or error
                 raise LockHeld(
-                    f"cannot make the lock file {self.path} ({error.strerror or error}): "
-                    "docflow watch must be able to write in that folder"
+                    _(
+                        "cannot make the lock file {path} ({why}): docflow watch must be able to write in that folder"
+                    ).format(path=self.path, why=why)
                 ) from error
             try:
                 fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 holder = _read(descriptor)
                 os.close(descriptor)
-                raise LockHeld(self._held.format(holder=holder or "an unknown process")) from None
+                raise LockHeld(self._held.format(holder=holder or _("an unknown process"))) from None
             except BaseException:
                 os.close(descriptor)
                 raise

@@ -173,10 +173,10 @@ class Watcher:
         inbox, db = self.settings.inbox, self.settings.db
         stack = ExitStack()
         with stack:
-            held = "the inbox {where} is already watched by another docflow watch ({holder}); stop that one first"
+            held = _("the inbox {where} is already watched by another docflow watch ({holder}); stop that one first")
             stack.enter_context(FolderLock(inbox / INBOX_LOCK_NAME, held.replace("{where}", str(inbox))))
             db.parent.mkdir(parents=True, exist_ok=True)
-            held = "the store {where} is already written by another docflow watch ({holder}); stop that one first"
+            held = _("the store {where} is already written by another docflow watch ({holder}); stop that one first")
             stack.enter_context(FolderLock(store_lock_path(db), held.replace("{where}", str(db))))
             return stack.pop_all()
 
@@ -319,7 +319,8 @@ class Watcher:
         except OSError as error:
             # Committed already: retrying only the move, never the ingest, keeps it counted once.
             pending.committed = outcome
-            self._wait_for_the_machine(path, pending, error, f"it is stored but cannot be filed away ({error})")
+            state = _("it is stored but cannot be filed away ({error})").format(error=error)
+            self._wait_for_the_machine(path, pending, error, state)
             return None
         _log_filed(receipt, outcome, _shown(filed_as, self.settings.inbox))
         self._events.batch_filed(receipt, filed_as)
@@ -339,7 +340,7 @@ class Watcher:
 
     def _failed(self, path: Path, pending: Pending, error: BaseException) -> BatchOutcome | None:
         if is_the_machines_fault(error):
-            self._wait_for_the_machine(path, pending, error, "nothing was stored")
+            self._wait_for_the_machine(path, pending, error, _("nothing was stored"))
             return None
         name = readable_name(path.name)
         delay = self._retry.after_failure(pending.attempts)
@@ -364,7 +365,8 @@ class Watcher:
         name = readable_name(path.name)
         if self._once:
             # --once is a run that must end: say why and stop, rather than retry for ever.
-            raise WatchAborted(f"{name}: {state}: {summary(error)}; it stays in the inbox. Fix the cause and run again")
+            aborted = _("{name}: {state}: {error}; it stays in the inbox. Fix the cause and run again")
+            raise WatchAborted(aborted.format(name=name, state=state, error=summary(error)))
         if isinstance(error, StoreBusy):
             log.warning(
                 _("%s: the store is busy (another docflow is writing); it stays in the inbox, retrying in %.0f s"),
