@@ -1,0 +1,167 @@
+"""``docflow report``: the meeting report as HTML (charts inline), a workbook and a PDF, from a hand-built store."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from datetime import datetime
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from helpers.db import COMMUNE, DEPARTMENT, DISTRICT, PROVINCE, new_store, put_counters, put_unit
+
+from docflow.cli import main
+from docflow.i18n import language, set_language
+from docflow.reports.meeting import meeting_report
+from docflow.reports.metrics import parse_period
+from docflow.times import people_zone
+
+HOSTILE = "<script>alert('x')</script> Sở Nội vụ"
+SECOND_DEPARTMENT = "000.00.05.H04"
+THIRD_DEPARTMENT = "000.00.07.H04"
+SECOND_COMMUNE = "000.02.20.H04"
+
+
+@pytest.fixture(autouse=True)
+def vietnamese() -> Iterator[None]:
+    before = language()
+    set_language("vi")
+    yield
+    set_language(before)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    """Two months of four levels: one department behind target with every reason, one hostile name."""
+    path = tmp_path / "docflow.db"
+    conn = new_store(path)
+    put_unit(conn, PROVINCE, "UBND tỉnh Bắc Kạn", "province")
+    put_unit(conn, DEPARTMENT, "Sở Y tế", "department", PROVINCE)
+    put_unit(conn, SECOND_DEPARTMENT, HOSTILE, "department", PROVINCE)
+    put_unit(conn, THIRD_DEPARTMENT, "Sở Tài chính", "department", PROVINCE)
+    put_unit(conn, DISTRICT, "UBND huyện Ba Bể", "district", PROVINCE)
+    put_unit(conn, COMMUNE, "UBND xã Hà Hiệu", "commune", DISTRICT)
+    put_unit(conn, SECOND_COMMUNE, "UBND xã Chu Hương", "commune", DISTRICT)
+    good = {"outgoing": 20, "outgoing_electronic": 20, "outgoing_issued_electronic": 19,
+            "outgoing_signed_valid": 20, "outgoing_nd30": 20}  # fmt: skip
+    for month, issued in (("2026-10", 12), ("2026-11", 8)):
+        put_counters(conn, PROVINCE, month, **good)
+        put_counters(conn, SECOND_DEPARTMENT, month, **good)
+        put_counters(conn, THIRD_DEPARTMENT, month, **{**good, "outgoing_issued_electronic": 20})
+        # Sở Y tế: behind target (8 of 20 in November, 12 in October), for every reason the report names.
+        put_counters(conn, DEPARTMENT, month, outgoing=20, outgoing_electronic=14, outgoing_paper=6,
+                     outgoing_issued_electronic=issued, outgoing_signed_valid=12, outgoing_nd30=9,
+                     outgoing_unsigned=2, invalid_expired=1, invalid_wrong_unit=1)  # fmt: skip
+        put_counters(conn, DISTRICT, month, outgoing=15, outgoing_electronic=15, outgoing_issued_electronic=13)
+        put_counters(conn, COMMUNE, month, outgoing=12, outgoing_electronic=12, outgoing_issued_electronic=5)
+        put_counters(conn, SECOND_COMMUNE, month, outgoing=12, outgoing_electronic=12, outgoing_issued_electronic=11)
+    conn.close()
+    return path
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["report", *args])
+    return result.exit_code, result.output
+
+
+class _Text(HTMLParser):
+    """The page's visible text (script and style left out), as a reader sees it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._skip += tag in ("style", "script")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._skip -= tag in ("style", "script")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def visible_text(page: str) -> str:
+    parser = _Text()
+    parser.feed(page)
+    return re.sub(r"\s+", " ", " ".join(parser.parts))
+
+
+@pytest.fixture
+def page(db: Path, tmp_path: Path) -> str:
+    out = tmp_path / "report.html"
+    code, output = _run("--db", str(db), "--period", "2026-11", "--out", str(out))
+    assert code == 0, output
+    return out.read_text(encoding="utf-8")
+
+
+def test_html_is_vietnamese_dated_with_province_period_and_targets(page: str) -> None:
+    text = visible_text(page)
+    assert '<html lang="vi">' in page
+    assert "Báo cáo phát hành văn bản điện tử và sử dụng chữ ký số" in text
+    assert "UBND tỉnh Bắc Kạn" in text
+    assert "tháng 11/2026" in text and "tháng 10/2026" in text
+    assert re.search(r"Lập lúc: \d{2}/\d{2}/\d{4} \d{2}:\d{2}", text)
+    assert "Chỉ tiêu theo Nghị quyết 17/NQ-CP" in text
+    for heading in ("Cấp tỉnh: chỉ tiêu 90%", "Sở, ban, ngành: chỉ tiêu 90%", "Cấp huyện: chỉ tiêu 80%",
+                    "Cấp xã: chỉ tiêu 60%"):  # fmt: skip
+        assert heading in text
+
+
+def test_units_behind_target_come_first_with_their_reasons_and_change(page: str) -> None:
+    departments = page[page.index('id="level-department"') : page.index('id="level-district"')]
+    codes = re.findall(r'<tr class="unit( behind)?" data-code="([^"]+)"', departments)
+    assert codes[0] == (" behind", DEPARTMENT)
+    assert all(not behind for behind, _code in codes[1:])
+    row = visible_text(departments[departments.index(f'data-code="{DEPARTMENT}"') :].split("</tr>")[0] + "</tr>")
+    assert "40%" in row  # 8 of 20
+    assert "−20 điểm" in row  # from 60% in October
+    for reason in ("6 văn bản chỉ phát hành bản giấy", "2 văn bản gửi qua trục không ký số",
+                   "3 văn bản ký số thiếu chữ ký cơ quan", "1 văn bản có chữ ký không hợp lệ",
+                   "1 văn bản ký bằng chứng thư của đơn vị khác"):  # fmt: skip
+        assert reason in row
+
+
+def test_totals_and_tier_counts_per_level(page: str) -> None:
+    departments = visible_text(page[page.index('id="level-department"') : page.index('id="level-district"')])
+    # 20 + 20 + 20 outgoing; 8 + 19 + 20 issued electronically = 78%.
+    assert "Tổng cộng 60 78%" in departments
+    assert "Đạt: 2" in departments and "Chưa đạt: 1" in departments and "Không xếp hạng: 0" in departments
+
+
+def test_a_hostile_unit_name_is_text(page: str) -> None:
+    assert "<script>" not in page.lower()
+    assert "&lt;script&gt;alert(" in page
+    assert "<script>alert('x')</script> Sở Nội vụ" in visible_text(page)
+
+
+def test_the_report_agrees_with_the_summary(db: Path) -> None:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    report = meeting_report(conn, parse_period("2026-11"), made_at=datetime(2026, 12, 5, tzinfo=people_zone()))
+    department = next(level for level in report.levels if level.level == "department")
+    assert [line.code for line in department.behind] == [DEPARTMENT]
+    assert department.units[0].previous_rate == pytest.approx(0.6)
+    assert dict(department.units[0].reasons) == {
+        "paper": 6, "unsigned": 2, "personal_only": 3, "invalid_signatures": 1, "wrong_unit": 1,
+    }  # fmt: skip
+    assert report.province == "UBND tỉnh Bắc Kạn"
+
+
+def test_level_option_keeps_one_level(db: Path, tmp_path: Path) -> None:
+    out = tmp_path / "communes.html"
+    code, output = _run("--db", str(db), "--period", "2026-11", "--level", "commune", "--out", str(out))
+    assert code == 0, output
+    page = out.read_text(encoding="utf-8")
+    assert 'id="level-commune"' in page and 'id="level-department"' not in page
+
+
+def test_an_unknown_extension_is_refused(db: Path, tmp_path: Path) -> None:
+    code, output = _run("--db", str(db), "--out", str(tmp_path / "report.docx"))
+    assert code == 2
+    assert ".html, .pdf" in output
+    assert not (tmp_path / "report.docx").exists()
