@@ -165,3 +165,44 @@ def test_an_unknown_extension_is_refused(db: Path, tmp_path: Path) -> None:
     assert code == 2
     assert ".html, .pdf" in output
     assert not (tmp_path / "report.docx").exists()
+
+
+def _figures(page: str, level: str) -> dict[str, str]:
+    """The level's charts, by kind, as the SVG markup in the page."""
+    start = page.index(f'id="level-{level}"')
+    section = page[start : page.index("</section>", start)]
+    return {
+        kind: section[section.index(f'data-chart="{kind}"') :].split("</figure>")[0]
+        for kind in ("trend", "distribution", "ranked")
+    }
+
+
+def test_each_level_has_its_three_charts_inline(page: str) -> None:
+    for level in ("province", "department", "district", "commune"):
+        charts = _figures(page, level)
+        assert all("<svg" in svg for svg in charts.values()), level
+    assert "<script" not in page.lower()
+    # Nothing is fetched: no source, link or stylesheet address other than the page's own anchors.
+    assert not re.findall(r'(?:src|href)="(?!#)', page)
+    assert "url(http" not in page and "@import" not in page
+
+
+def test_the_ranked_chart_has_a_bar_for_each_unit(page: str) -> None:
+    ranked = _figures(page, "department")["ranked"]
+    assert ranked.count('class="bar"') == 3
+    for name in ("Sở Y tế", "Sở Tài chính", "&lt;script&gt;alert("):
+        assert name in ranked
+    # The unit behind target is drawn red, the others green.
+    assert ranked.count("#c0392b") >= 1 and ranked.count("#2e8b57") >= 2
+    communes = _figures(page, "commune")["ranked"]
+    assert communes.count('class="bar"') == 2
+
+
+def test_the_trend_covers_twelve_months_and_the_distribution_every_unit(page: str) -> None:
+    charts = _figures(page, "department")
+    for month in ("12/2025", "10/2026", "11/2026"):
+        assert month in charts["trend"]
+    assert "01/2026" in charts["trend"] and "11/2025" not in charts["trend"]
+    # Three departments: 40 % (behind), 95 % and 100 %: the distribution's bars hold three units.
+    values = re.findall(r'<desc class="value">(\d+)</desc>', charts["distribution"])
+    assert sum(map(int, values)) == 3

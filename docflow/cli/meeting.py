@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from docflow.cli.meeting_charts import report_charts
 from docflow.cli.meeting_html import render_html
 from docflow.cli.meeting_words import period_words
 from docflow.cli.report import default_db, summary_settings
@@ -78,7 +79,7 @@ def _write_text(path: Path, text: str) -> None:
 
 
 def _write(report: MeetingReport, out: Path, suffix: str) -> None:
-    _write_text(out, render_html(report))
+    _write_text(out, render_html(report, report_charts(report)))
 
 
 @click.command()
