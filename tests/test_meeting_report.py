@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -58,8 +59,24 @@ def db(tmp_path: Path) -> Path:
         put_counters(conn, DISTRICT, month, outgoing=15, outgoing_electronic=15, outgoing_issued_electronic=13)
         put_counters(conn, COMMUNE, month, outgoing=12, outgoing_electronic=12, outgoing_issued_electronic=5)
         put_counters(conn, SECOND_COMMUNE, month, outgoing=12, outgoing_electronic=12, outgoing_issued_electronic=11)
+    # Two of Sở Y tế's November documents, for the workbook's documents sheet (counters above are independent).
+    put_document(conn, "D1", DEPARTMENT, "2026-11-03", '=HYPERLINK("http://x")', "paper", axis=False)
+    put_document(conn, "D2", DEPARTMENT, "2026-11-04", "Về việc họp giao ban", "electronic", axis=True, signed=True)
     conn.close()
     return path
+
+
+def put_document(
+    conn: sqlite3.Connection, document_id: str, sender: str, day: str, subject: str, channel: str,
+    *, axis: bool, signed: bool = False,
+) -> None:  # fmt: skip
+    conn.execute(
+        "INSERT INTO documents (document_id, sender, number, notation, promulgation_date, period, subject, channel,"
+        " sent_over_axis, signature_count, has_valid_signature, has_valid_personal, has_valid_organisation)"
+        " VALUES (?, ?, '12', 'SYT-VP', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (document_id, sender, day, day[:7], subject, channel, int(axis), 2 * signed, signed, signed, signed),
+    )
+    conn.commit()
 
 
 def _run(*args: str) -> tuple[int, str]:
@@ -206,3 +223,52 @@ def test_the_trend_covers_twelve_months_and_the_distribution_every_unit(page: st
     # Three departments: 40 % (behind), 95 % and 100 %: the distribution's bars hold three units.
     values = re.findall(r'<desc class="value">(\d+)</desc>', charts["distribution"])
     assert sum(map(int, values)) == 3
+
+
+@pytest.fixture
+def workbook(db: Path, tmp_path: Path) -> Any:
+    from openpyxl import load_workbook
+
+    out = tmp_path / "report.xlsx"
+    code, output = _run("--db", str(db), "--period", "2026-11", "--out", str(out))
+    assert code == 0, output
+    return load_workbook(out)
+
+
+def test_the_workbook_has_a_sheet_per_level_and_one_of_documents(workbook: Any) -> None:
+    assert workbook.sheetnames == ["Cấp tỉnh", "Sở, ban, ngành", "Cấp huyện", "Cấp xã", "Văn bản"]
+
+
+def test_a_level_sheet_has_rates_as_percentages_behind_first_and_its_total(workbook: Any) -> None:
+    sheet = workbook["Sở, ban, ngành"]
+    header = [cell.value for cell in sheet[1]]
+    assert header[:7] == ["Mã định danh", "Đơn vị", "Xếp loại", "Chưa đạt chỉ tiêu", "Chỉ tiêu", "VB đi", "PHĐT"]
+    first = {title: cell for title, cell in zip(header, sheet[2])}
+    assert first["Mã định danh"].value == DEPARTMENT and first["Chưa đạt chỉ tiêu"].value == "có"
+    assert first["PHĐT"].value == pytest.approx(0.4) and first["PHĐT"].number_format == "0.0%"
+    assert first["Kỳ trước"].value == pytest.approx(0.6)
+    assert first["Thay đổi (điểm %)"].value == pytest.approx(-0.2)
+    assert first["Thay đổi (điểm %)"].number_format == "0.0%"
+    assert first["VB đi"].value == 20 and first["VB đi"].number_format == "#,##0"
+    assert first["Chỉ bản giấy"].value == 6
+    total = {title: cell.value for title, cell in zip(header, sheet[sheet.max_row])}
+    assert total["Đơn vị"] == "Tổng cộng" and total["VB đi"] == 60
+    assert total["PHĐT"] == pytest.approx(47 / 60)
+    names = [row[1].value for row in sheet.iter_rows(min_row=2)]
+    assert HOSTILE in names  # a name is text in a cell, whatever it holds
+
+
+def test_the_documents_sheet_says_how_each_document_counted(workbook: Any) -> None:
+    sheet = workbook["Văn bản"]
+    header = [cell.value for cell in sheet[1]]
+    rows = [{title: cell for title, cell in zip(header, row)} for row in sheet.iter_rows(min_row=2)]
+    assert [row["Mã văn bản"].value for row in rows] == ["D1", "D2"]
+    paper, electronic = rows
+    assert paper["Hình thức"].value == "giấy" and paper["Phát hành điện tử"].value == "không"
+    assert "chỉ phát hành bản giấy" in paper["Lý do chưa đạt"].value
+    assert paper["Trích yếu"].value.startswith("'=")  # neutralised: a spreadsheet shows it, never runs it
+    assert paper["Ngày ban hành"].number_format == "dd/mm/yyyy"
+    assert paper["Ngày ban hành"].value.date().isoformat() == "2026-11-03"
+    assert paper["Có chữ ký hợp lệ"].value is None  # not sent electronically: not counted for the signature rate
+    assert electronic["Phát hành điện tử"].value == "có" and electronic["Gửi qua trục"].value == "có"
+    assert electronic["Số chữ ký"].value == 2

@@ -78,7 +78,12 @@ def _write_text(path: Path, text: str) -> None:
     temporary.replace(path)
 
 
-def _write(report: MeetingReport, out: Path, suffix: str) -> None:
+def _write(conn: sqlite3.Connection, report: MeetingReport, out: Path, suffix: str) -> None:
+    if suffix == ".xlsx":
+        from docflow.cli.meeting_xlsx import write_workbook  # openpyxl only when a workbook is asked for
+
+        write_workbook(out, conn, report)
+        return
     _write_text(out, render_html(report, report_charts(report)))
 
 
@@ -112,5 +117,5 @@ def report(
             province=province,
             expiring_days=expiring_days,
         )
-    _write(built, out, suffix)
+        _write(conn, built, out, suffix)
     click.echo(_("Report for {period} written to {path}").format(period=period_words(chosen), path=out))
