@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import datetime
 from html.parser import HTMLParser
@@ -13,6 +17,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from helpers.db import COMMUNE, DEPARTMENT, DISTRICT, PROVINCE, new_store, put_counters, put_unit
+from helpers.png import Image, read_png
 
 from docflow.cli import main
 from docflow.i18n import language, set_language
@@ -272,3 +277,83 @@ def test_the_documents_sheet_says_how_each_document_counted(workbook: Any) -> No
     assert paper["Có chữ ký hợp lệ"].value is None  # not sent electronically: not counted for the signature rate
     assert electronic["Phát hành điện tử"].value == "có" and electronic["Gửi qua trục"].value == "có"
     assert electronic["Số chữ ký"].value == 2
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (.ci/run installs it)")
+
+
+def _chromium(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    assert CHROMIUM is not None
+    sandbox = ["--no-sandbox"] if os.geteuid() == 0 else []
+    return subprocess.run(
+        [CHROMIUM, "--headless", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars", *sandbox, *args],
+        capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
+
+
+def _green_area(image: Image) -> int:
+    """Pixels of the ranked chart's green bars (a unit meeting its target), however the page is scaled."""
+    return sum(1 for r, g, b in image.pixels() if g > r + 40 and g > b + 20)
+
+
+def _is_drawn(image: Image) -> bool:
+    pixels = image.pixels()
+    return sum(1 for pixel in pixels if pixel != (255, 255, 255)) > len(pixels) // 100
+
+
+@needs_chromium
+def test_a_browser_renders_the_page_with_its_text_and_charts(page: str, tmp_path: Path) -> None:
+    html = tmp_path / "report.html"
+    html.write_text(page, encoding="utf-8")
+    dom = _chromium(f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", html.as_uri())
+    assert dom.returncode == 0, dom.stderr
+    text = visible_text(dom.stdout)
+    assert "Báo cáo phát hành văn bản điện tử và sử dụng chữ ký số" in text and "UBND tỉnh Bắc Kạn" in text
+    assert "<script>alert('x')</script> Sở Nội vụ" in text
+    assert dom.stdout.count("<svg") == 12  # three charts for each of four levels
+    shot = tmp_path / "report.png"
+    done = _chromium(f"--user-data-dir={tmp_path / 'profile2'}", "--window-size=800,2400",
+                     "--force-device-scale-factor=0.5", f"--screenshot={shot}", html.as_uri())  # fmt: skip
+    assert shot.exists(), done.stderr
+    image = read_png(shot)
+    assert (image.width, image.height) == (400, 1200)
+    assert _is_drawn(image)
+    assert _green_area(image) > 500  # the province's ranked bar, drawn
+
+
+needs_poppler = pytest.mark.skipif(
+    not (shutil.which("pdftoppm") and shutil.which("pdftotext")),
+    reason="poppler-utils (pdftoppm, pdftotext) is not installed (.ci/run installs it)",
+)
+
+
+@needs_chromium
+@needs_poppler
+def test_the_pdf_is_printed_from_the_page(db: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.pdf"
+    code, output = _run("--db", str(db), "--period", "2026-11", "--out", str(out))
+    assert code == 0, output
+    assert out.read_bytes()[:5] == b"%PDF-"
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    flat = re.sub(r"\s+", " ", text)
+    for expected in ("UBND tỉnh Bắc Kạn", "tháng 11/2026", "Chỉ tiêu theo Nghị quyết 17/NQ-CP", "Sở Y tế",
+                     "<script>alert('x')</script> Sở Nội vụ"):  # fmt: skip
+        assert expected in flat
+    subprocess.run(["pdftoppm", "-png", "-r", "30", "-f", "1", "-l", "2", str(out), str(tmp_path / "page")], check=True)
+    pages = sorted(tmp_path.glob("page-*.png"))
+    assert len(pages) == 2
+    assert all(_is_drawn(read_png(page)) for page in pages)
+    assert sum(_green_area(read_png(page)) for page in pages) > 50  # the province's ranked bar
+
+
+def test_without_a_pdf_maker_the_report_says_what_to_install(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no chromium on it
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # importing it fails, as when it is not installed
+    code, output = _run("--db", str(db), "--period", "2026-11", "--out", str(tmp_path / "report.pdf"))
+    assert code == 2
+    assert "apt-get install chromium" in output and "pip install weasyprint" in output
+    assert "Không tìm thấy" in output
+    assert not (tmp_path / "report.pdf").exists()

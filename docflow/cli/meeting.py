@@ -19,7 +19,7 @@ from docflow.cli.meeting_html import render_html
 from docflow.cli.meeting_words import period_words
 from docflow.cli.report import default_db, summary_settings
 from docflow.config import ConfigError, ConfigRefused, load_config
-from docflow.i18n import _
+from docflow.i18n import N_, _
 from docflow.reports.audit import ReadOnlyError, open_readonly
 from docflow.reports.meeting import MeetingReport, meeting_report
 from docflow.reports.metrics import LEVELS, PERIOD_FORMS, Period, latest_year, parse_period
@@ -78,13 +78,30 @@ def _write_text(path: Path, text: str) -> None:
     temporary.replace(path)
 
 
+_NO_PDF_MAKER = N_(
+    "No PDF maker found: install Chromium ('apt-get install chromium') or WeasyPrint ('pip install weasyprint'), "
+    "or write the report as .html and print it from a browser."
+)
+
+
 def _write(conn: sqlite3.Connection, report: MeetingReport, out: Path, suffix: str) -> None:
     if suffix == ".xlsx":
         from docflow.cli.meeting_xlsx import write_workbook  # openpyxl only when a workbook is asked for
 
         write_workbook(out, conn, report)
         return
-    _write_text(out, render_html(report, report_charts(report)))
+    html = render_html(report, report_charts(report))
+    if suffix == ".html":
+        _write_text(out, html)
+        return
+    from docflow.cli.meeting_pdf import NoPdfMaker, PdfFailed, write_pdf
+
+    try:
+        write_pdf(html, out)
+    except NoPdfMaker as error:
+        raise OutputRefused(_(_NO_PDF_MAKER)) from error
+    except PdfFailed as error:
+        raise click.ClickException(str(error)) from error
 
 
 @click.command()
