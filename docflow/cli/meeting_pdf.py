@@ -74,7 +74,10 @@ def _with_chromium(chromium: str, html: str, out: Path) -> None:
                     code=finished.returncode, detail=" ".join(detail)
                 )
             )
-        shutil.move(str(pdf), out)
+        # Moved beside the target, then renamed: a reader never opens half a PDF, whatever file system /tmp is on.
+        temporary = out.with_name(f".{out.name}.tmp")
+        shutil.move(str(pdf), temporary)
+        temporary.replace(out)
 
 
 def write_pdf(html: str, out: Path) -> None:
