@@ -50,7 +50,8 @@ def db(tmp_path: Path) -> Path:
     put_unit(conn, THIRD_DEPARTMENT, "Sở Tài chính", "department", PROVINCE)
     put_unit(conn, DISTRICT, "UBND huyện Ba Bể", "district", PROVINCE)
     put_unit(conn, COMMUNE, "UBND xã Hà Hiệu", "commune", DISTRICT)
-    put_unit(conn, SECOND_COMMUNE, "UBND xã Chu Hương", "commune", DISTRICT)
+    # Control characters and a bidi override: XML cannot hold the first, the second reorders what a reader sees.
+    put_unit(conn, SECOND_COMMUNE, "UBND xã Chu\x07 Hương\u202e\x1b[31m", "commune", DISTRICT)
     good = {"outgoing": 20, "outgoing_electronic": 20, "outgoing_issued_electronic": 19,
             "outgoing_signed_valid": 20, "outgoing_nd30": 20}  # fmt: skip
     for month, issued in (("2026-10", 12), ("2026-11", 8)):
@@ -160,6 +161,27 @@ def test_a_hostile_unit_name_is_text(page: str) -> None:
     assert "<script>" not in page.lower()
     assert "&lt;script&gt;alert(" in page
     assert "<script>alert('x')</script> Sở Nội vụ" in visible_text(page)
+    assert "UBND xã Chu Hương" in visible_text(page)
+    assert not re.search("[\x00-\x08\x1b\u202a-\u202e]", page)
+
+
+def test_english_on_request(db: Path, tmp_path: Path) -> None:
+    set_language("en")
+    out = tmp_path / "report.html"
+    code, output = _run("--db", str(db), "--period", "2026-11", "--out", str(out))
+    assert code == 0, output
+    text = visible_text(out.read_text(encoding="utf-8"))
+    assert "Electronic issuance and digital signature report" in text and "month 11/2026" in text
+
+
+def test_a_long_level_draws_the_lowest_rates_only(db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("docflow.cli.meeting_charts.RANKED_BARS", 1)
+    out = tmp_path / "report.html"
+    code, output = _run("--db", str(db), "--period", "2026-11", "--level", "department", "--out", str(out))
+    assert code == 0, output
+    ranked = _figures(out.read_text(encoding="utf-8"), "department")["ranked"]
+    assert ranked.count('class="bar"') == 1 and "Sở Y tế" in ranked and "Sở Tài chính" not in ranked
+    assert "Chỉ vẽ 1 đơn vị có tỷ lệ thấp nhất trong số 3" in ranked
 
 
 def test_the_report_agrees_with_the_summary(db: Path) -> None:

@@ -21,10 +21,13 @@ from docflow.reports.meeting import LevelReport, MeetingReport, UnitLine
 from docflow.reports.metrics import BELOW_TARGET, MEETS_TARGET
 from docflow.safe_text import for_terminal
 
-__all__ = ["level_charts", "report_charts", "BINS", "LABEL_LENGTH"]
+__all__ = ["level_charts", "report_charts", "BINS", "RANKED_BARS", "LABEL_LENGTH"]
 
 BINS = 10
 """The distribution's bars: 0–10 %, 10–20 % … 90–100 %."""
+RANKED_BARS = 200
+"""Bars on a ranked chart at most: a province's level has fewer units; a national store's would make a chart
+metres long, so it shows the units with the lowest rates, the ones the meeting is about."""
 LABEL_LENGTH = 42
 """Characters of a unit's name on the ranked chart; the tables give the whole name."""
 
@@ -124,7 +127,13 @@ def _label(line: UnitLine) -> str:
 
 def ranked_chart(level: LevelReport) -> Chart:
     """One bar per unit with a rate, best at the top, red when behind target."""
-    rated = sorted((line for line in level.units if line.rate is not None), key=lambda line: (line.rate, line.code))
+    every = sorted((line for line in level.units if line.rate is not None), key=lambda line: (line.rate, line.code))
+    rated = every[:RANKED_BARS]
+    note = words()["ranked_note"]
+    if len(every) > len(rated):
+        note += " " + _(
+            "Only the {shown} units with the lowest rates of {total} are drawn; the table lists every unit."
+        ).format(shown=len(rated), total=len(every))
     chart = pygal.HorizontalBar(**_config(title=words()["ranked_chart"], width=900,
                                           height=110 + 22 * max(len(rated), 1), show_legend=False,
                                           range=(0, 100), truncate_label=-1))  # fmt: skip
@@ -136,7 +145,7 @@ def ranked_chart(level: LevelReport) -> Chart:
         for line in rated
     ]  # fmt: skip
     chart.add(_("Rate"), values)
-    return Chart("ranked", _svg(chart), note=words()["ranked_note"], wide=True)
+    return Chart("ranked", _svg(chart), note=note, wide=True)
 
 
 def level_charts(level: LevelReport) -> tuple[Chart, ...]:
