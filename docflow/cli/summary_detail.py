@@ -17,7 +17,7 @@ from docflow.cli.summary_words import (
     not_trust_checked_line,
 )
 from docflow.cli.summary_words import percent as _percent
-from docflow.reports.drilldown import RATES, FailedDocument, Rate, UnitDetail
+from docflow.reports.drilldown import RATES, JudgedDocument, Rate, UnitDetail
 from docflow.reports.metrics import Period
 from docflow.reports.summary import UnitSummary
 from docflow.safe_text import cell, for_spreadsheet, for_terminal
@@ -35,7 +35,7 @@ def _rate_counts(row: UnitSummary) -> dict[Rate, tuple[int, int]]:
     }
 
 
-def _reason_text(failed: FailedDocument) -> str:
+def _reason_text(failed: JudgedDocument) -> str:
     """A line per distinct reason list, naming the rates it fails: most documents fail all three for one reason."""
     by_reasons: dict[tuple[str, ...], list[str]] = {}
     for rate in RATES:

@@ -23,13 +23,13 @@ from docflow.cli.summary_words import (
     left_out_line,
     not_trust_checked_line,
 )
-from docflow.reports.drilldown import FailedDocument, UnitDetail, unit_detail
+from docflow.reports.drilldown import JudgedDocument, UnitDetail, unit_detail
 from docflow.reports.metrics import LEVELS
 from docflow.reports.summary import Summary, UnitSummary
 from docflow.safe_text import for_spreadsheet
 
 __all__ = [
-    "FailedDocument",
+    "JudgedDocument",
     "UnitDetail",
     "unit_detail",
     "summary_json",
