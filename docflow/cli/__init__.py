@@ -26,6 +26,7 @@ _COMMAND_MODULES = {
     "sql": "docflow.cli.report",
     "audit": "docflow.cli.report",
     "reverify": "docflow.cli.reverify",
+    "export": "docflow.cli.export",
     "demo": "docflow.cli.report",
 }
 """Command name → the module defining it (as a click command of the same name)."""

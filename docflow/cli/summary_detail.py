@@ -22,7 +22,7 @@ from docflow.reports.metrics import Period
 from docflow.reports.summary import UnitSummary
 from docflow.safe_text import cell, for_spreadsheet, for_terminal
 
-__all__ = ["render_detail", "detail_csv", "DETAIL_CSV_FIELDS"]
+__all__ = ["render_detail", "detail_csv", "reason_text", "DETAIL_CSV_FIELDS"]
 
 
 def _rate_counts(row: UnitSummary) -> dict[Rate, tuple[int, int]]:
@@ -35,13 +35,15 @@ def _rate_counts(row: UnitSummary) -> dict[Rate, tuple[int, int]]:
     }
 
 
-def _reason_text(failed: JudgedDocument) -> str:
-    """A line per distinct reason list, naming the rates it fails: most documents fail all three for one reason."""
+def reason_text(failed: JudgedDocument, separator: str = "\n") -> str:
+    """A line per distinct reason list, naming the rates it fails: most documents fail all three for one reason.
+
+    The drill-down prints it and ``docflow export`` writes it, so a unit reads the same words in both."""
     by_reasons: dict[tuple[str, ...], list[str]] = {}
     for rate in RATES:
         if failed.fails(rate):
             by_reasons.setdefault(failed.fails(rate), []).append(RATE_SHORT[rate])
-    return "\n".join(
+    return separator.join(
         f"{', '.join(rates)}: " + "; ".join(PROBLEM_HINTS.get(word, word) for word in words)
         for words, rates in by_reasons.items()
     )
@@ -80,7 +82,7 @@ def render_detail(detail: UnitDetail, period: Period, console: Console) -> None:
     table.add_column("Lý do", overflow="fold", width=reasons_width)
     for failed in detail.failed:
         label = failed.document_id + (f"\n{failed.subject}" if failed.subject else "")
-        table.add_row(cell(failed.promulgation_date or ""), cell(label), cell(_reason_text(failed)))
+        table.add_row(cell(failed.promulgation_date or ""), cell(label), cell(reason_text(failed)))
     console.print(table)
 
 

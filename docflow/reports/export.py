@@ -83,6 +83,7 @@ class IncomingRow:
     promulgation_date: str | None
     subject: str | None
     sender: str | None
+    sender_name: str | None
     due_date: str | None
     handled_at: str | None
     state: DocState
@@ -127,19 +128,22 @@ _NOT_READ = DocumentSignatures(KindVerdict(SignatureState.NOT_SEEN), KindVerdict
 def _incoming(conn: sqlite3.Connection, code: str, period: Period) -> list[IncomingRow]:
     """The recipients rows the incoming counters count for ``code`` (their signatures judged afterwards)."""
     rows = conn.execute(
-        "SELECT d.document_id, d.number, d.notation, d.promulgation_date, d.subject, d.sender, d.due_date,"
+        "SELECT d.document_id, d.number, d.notation, d.promulgation_date, d.subject, d.sender, u.name, d.due_date,"
         f" r.received_electronic, r.handled_at, {', '.join('d.' + name for name in STATE_COLUMNS)}"
         " FROM recipients AS r JOIN documents AS d ON d.document_id = r.document_id"
+        " LEFT JOIN units AS u ON u.code = d.sender"
         f" WHERE r.unit = ? AND d.period IN ({', '.join('?' for _ in period.months)}) AND {COUNTED}"
         " ORDER BY d.promulgation_date, d.document_id",
         (code, *period.months),
     )
     result = []
-    for document_id, number, notation, date, subject, sender, due, electronic, handled, *columns in rows:
+    for document_id, number, notation, date, subject, sender, name, due, electronic, handled, *columns in rows:
         state = doc_state(tuple(columns))
         standing = incoming_standing(state, RecipientState(code, bool(electronic), handled))
         result.append(
-            IncomingRow(document_id, number, notation, date, subject, sender, due, handled, state, standing, _NOT_READ)
+            IncomingRow(
+                document_id, number, notation, date, subject, sender, name, due, handled, state, standing, _NOT_READ
+            )
         )
     return result
 
