@@ -20,7 +20,7 @@ import click
 from docflow.cli.export_sheets import documents_sheet, figures_sheet, index_row, index_sheet
 from docflow.cli.report import default_db, summary_settings
 from docflow.cli.summary_options import UsageRefused, resolve_unit
-from docflow.i18n import _
+from docflow.i18n import _, ngettext
 from docflow.reports.audit import ReadOnlyError, open_readonly
 from docflow.reports.export import unit_export, units_to_export
 from docflow.reports.metrics import PERIOD_FORMS, Period, parse_period
@@ -133,5 +133,9 @@ def export(db: Path | None, period: str, unit_text: str | None, out_dir: Path) -
         message = _("No counted document in period {period}: no file was written.")
         click.echo(for_terminal(message.format(period=chosen.label)), err=True)
         raise SystemExit(1)
-    done = _("Wrote the files of {units} units ({documents} documents) to {folder}; {index} lists them.")
+    done = ngettext(
+        "Wrote the files of {units} unit ({documents} documents) to {folder}; {index} lists it.",
+        "Wrote the files of {units} units ({documents} documents) to {folder}; {index} lists them.",
+        units,
+    )
     click.echo(for_terminal(done.format(units=units, documents=documents, folder=out_dir, index="index.xlsx")))

@@ -116,7 +116,7 @@ def _outgoing_values(row: OutgoingRow) -> tuple[object, ...]:
         _date(document.promulgation_date), document.subject, None, counted, bool(state and state.sent_over_axis),
         document.standing.of(Rate.E_ISSUANCE).passed, signature.passed if signature.counted else None,
         nd30.passed if nd30.counted else None, _kind_words(row.signatures.person),
-        _kind_words(row.signatures.organisation), None, None, reason_text(document, "; "),
+        _kind_words(row.signatures.organisation), None, None, reason_text(document, ". "),
     )  # fmt: skip
 
 
