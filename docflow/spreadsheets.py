@@ -2,7 +2,9 @@
 
 A sheet is columns that know their kind, so a rate is a number shown as a percentage (never
 ``0.9516129032258065``), a yes/no is a word a reader says (never ``True``), a date is a date, and text is
-text that a spreadsheet will not run as a formula (``docflow.safe_text.for_spreadsheet``). The BOM is what
+text that a spreadsheet will not run as a formula (``docflow.safe_text.for_spreadsheet``) and that holds no
+control character or bidi override (``for_terminal``: openpyxl refuses the first, the second makes a cell read
+otherwise than it is). The BOM is what
 makes Excel read UTF-8 ("UBND tỉnh Bắc Kạn", not "UBND tá»‰nh Báº¯c Káº¡n").
 """
 
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from docflow.safe_text import for_spreadsheet
+from docflow.safe_text import for_spreadsheet, for_terminal
 
 __all__ = ["CellKind", "Column", "Sheet", "YES_NO", "write_xlsx", "csv_text", "write_csv"]
 
@@ -66,7 +68,7 @@ def write_xlsx(path: Path, sheets: Iterable[Sheet]) -> None:
     used: set[str] = set()
     for sheet in sheets:
         worksheet = workbook.create_sheet(_unique_title(sheet.title, used))
-        worksheet.append([column.title for column in sheet.columns])
+        worksheet.append([_text(column.title) for column in sheet.columns])
         for header in worksheet[1]:
             header.font = Font(bold=True)
         for row in sheet.rows:
@@ -92,7 +94,7 @@ def csv_text(sheet: Sheet) -> str:
     buffer = io.StringIO()
     buffer.write(_BOM)
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([for_spreadsheet(column.title) for column in sheet.columns])
+    writer.writerow([_text(column.title) for column in sheet.columns])
     for row in sheet.rows:
         writer.writerow([_csv_value(value, column, sheet.yes_no) for value, column in zip(row, sheet.columns)])
     return buffer.getvalue()
@@ -113,7 +115,11 @@ def _xlsx_value(value: object, column: Column, yes_no: tuple[str, str]) -> objec
         return value
     if column.kind in (CellKind.DATE, CellKind.DATETIME) and isinstance(value, date):
         return value.replace(tzinfo=None) if isinstance(value, datetime) else value
-    return for_spreadsheet(str(value))
+    return _text(value)
+
+
+def _text(value: object) -> object:
+    return for_spreadsheet(for_terminal(value))
 
 
 def _csv_value(value: object, column: Column, yes_no: tuple[str, str]) -> object:
@@ -129,7 +135,7 @@ def _csv_value(value: object, column: Column, yes_no: tuple[str, str]) -> object
         return value.strftime("%d/%m/%Y")
     if column.kind is CellKind.DATETIME and isinstance(value, datetime):
         return value.strftime("%d/%m/%Y %H:%M")
-    return for_spreadsheet(str(value))
+    return _text(value)
 
 
 def _unique_title(title: str, used: set[str]) -> str:
