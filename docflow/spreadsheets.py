@@ -13,14 +13,14 @@ from __future__ import annotations
 import csv
 import enum
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
 from docflow.safe_text import for_spreadsheet, for_terminal
 
-__all__ = ["CellKind", "Column", "Sheet", "YES_NO", "write_xlsx", "csv_text", "write_csv"]
+__all__ = ["CellKind", "Column", "Sheet", "YES_NO", "write_xlsx", "csv_text", "csv_lines", "write_csv"]
 
 YES_NO = ("có", "không")
 """How a yes/no cell reads by default (the caller passes its own pair for another language)."""
@@ -98,6 +98,27 @@ def csv_text(sheet: Sheet) -> str:
     for row in sheet.rows:
         writer.writerow([_csv_value(value, column, sheet.yes_no) for value, column in zip(row, sheet.columns)])
     return buffer.getvalue()
+
+
+def csv_lines(titles: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterator[str]:
+    """CSV a line at a time, for results too large to hold whose columns have no known kind (``docflow sql``):
+    the BOM and the header first; then numbers as they are, None as an empty cell, anything else as safe text."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+
+    def line(cells: Iterable[object]) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(cells)
+        return buffer.getvalue()
+
+    yield _BOM + line(_text(title) for title in titles)
+    for row in rows:
+        yield line("" if value is None else value if _is_number(value) else _text(value) for value in row)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def write_csv(path: Path, sheet: Sheet) -> None:
