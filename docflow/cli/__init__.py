@@ -28,6 +28,7 @@ _COMMAND_MODULES = {
     "sql": "docflow.cli.report",
     "audit": "docflow.cli.report",
     "reverify": "docflow.cli.reverify",
+    "export": "docflow.cli.export",
     "demo": "docflow.cli.report",
     "report": "docflow.cli.meeting",
 }

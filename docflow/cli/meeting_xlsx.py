@@ -11,7 +11,7 @@ from pathlib import Path
 from docflow.cli.meeting_words import channel_word, level_name, yes_no
 from docflow.cli.summary_words import PROBLEM_HINTS
 from docflow.i18n import N_, _
-from docflow.reports.drilldown import FailedDocument
+from docflow.reports.drilldown import JudgedDocument
 from docflow.reports.meeting import LevelReport, MeetingReport, UnitLine, period_documents, reason_counts
 from docflow.safe_text import for_terminal
 from docflow.spreadsheets import CellKind, Column, Sheet, write_xlsx
@@ -101,7 +101,7 @@ def _document_rows(conn: sqlite3.Connection, report: MeetingReport) -> Iterator[
     names = {line.code: line.name for line in report.units}
     for document in period_documents(conn, report.period, list(names)):
         judged = document.standing
-        problems = FailedDocument(document.document_id, None, None, judged).problems
+        problems = JudgedDocument(document.document_id, None, None, judged).problems
         yield [
             for_terminal(document.sender),
             for_terminal(names.get(document.sender, document.sender)),

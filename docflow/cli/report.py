@@ -7,9 +7,6 @@ import commands open it through ``docflow.store.core`` so migrations apply.
 
 from __future__ import annotations
 
-import csv
-import io
-import itertools
 import json
 import os
 import signal
@@ -54,7 +51,8 @@ from docflow.reports.certs import import_issued, review_certificates
 from docflow.reports.metrics import LEVELS, PERIOD_FORMS, Period, SummarySettings, latest_year, parse_period
 from docflow.reports.summary import summarise
 from docflow.reports.units import LEVEL_LABELS, import_units, load_units
-from docflow.safe_text import cell, for_spreadsheet, for_terminal
+from docflow.safe_text import cell, for_terminal
+from docflow.spreadsheets import csv_lines
 from docflow.store.core import Store, retry_while_busy
 
 __all__ = ["summary", "units", "certs", "sql", "audit", "demo", "summary_settings", "default_db"]
@@ -277,17 +275,6 @@ def _certs_import(conn: sqlite3.Connection, file: Path) -> None:
     click.echo(f"imported {result.imported} issued certificates")
 
 
-def _csv_lines(columns: tuple[str, ...], rows: Iterable[tuple[object, ...]]) -> Iterator[str]:
-    """CSV text a row at a time; text cells that a spreadsheet would run as a formula are neutralised."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    for row in itertools.chain([columns], rows):
-        writer.writerow(map(for_spreadsheet, row))
-        yield out.getvalue()
-        out.seek(0)
-        out.truncate()
-
-
 def _json_array(items: Iterable[object]) -> Iterator[str]:
     """``json.dumps(list(items), indent=2)`` in pieces, so that a large result is never held whole."""
     opening = "[\n  "
@@ -326,7 +313,7 @@ def _print_sql(rows: QueryRows, as_json: bool, as_csv: bool) -> None:
         for piece in _json_array(dict(zip(rows.columns, row)) for row in rows):
             click.echo(piece, nl=False)
     elif as_csv:
-        for line in _csv_lines(rows.columns, rows):
+        for line in csv_lines(rows.columns, rows):
             click.echo(line, nl=False)
     else:
         table = Table()
