@@ -252,18 +252,37 @@ def _units_import(conn: sqlite3.Connection, file: Path) -> None:
         click.echo(for_terminal(f"kept with a malformed agency code (flagged): {code}"))
 
 
+_CERTS_UNIT_HELP = (
+    "Only this unit, by code or name (diacritics optional: 'so tai chinh'); several units fitting a name are listed."
+)
+
+
 @click.group(invoke_without_command=True)
 @_db_option
-@click.option("--expiring-days", default=30, show_default=True, type=click.IntRange(min=0))
-@click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--expiring-days",
+    default=30,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="'Expiring': ending within this many days from today; one already ended is 'expired'.",
+)
+@click.option("--unit", "unit_text", metavar="CODE|NAME", help=_CERTS_UNIT_HELP)
+@click.option("--json", "as_json", is_flag=True, help="The review as one JSON object (fields: docs/commands.md).")
 @click.pass_context
-def certs(ctx: click.Context, db: Path | None, expiring_days: int, as_json: bool) -> None:
-    """Certificates per unit, expiring ones, wrong-unit signatures, and issued-but-unused ones."""
+def certs(ctx: click.Context, db: Path | None, expiring_days: int, unit_text: str | None, as_json: bool) -> None:
+    """Certificates per unit: expiring and expired ones, signatures after expiry, wrong-unit signatures, and
+    issued-but-unused ones; a line per unit.
+
+    Example: docflow certs --unit 'so tai chinh' --expiring-days 60"""
     ctx.obj = db
     if ctx.invoked_subcommand is not None:
         return
+    zone = _config().display.zone
     with _reading(db) as conn:
-        review = review_certificates(conn, expiring_days)
+        code = resolve_unit(conn, unit_text) if unit_text else None
+        review = review_certificates(conn, expiring_days, zone=zone)
+    if code is not None:
+        review = review.for_unit(code)
     if as_json:
         _echo_json(review.to_json())
     else:
