@@ -54,11 +54,11 @@ def _table(
     """A table whose ``codes`` columns (units' codes) are never broken, numbers on the right; stored values pass
     through ``cell``."""
     table = Table(title=title, title_justify="left")
-    rows = [list(row) for row in rows]
+    cells = [list(row) for row in rows]
     for index, header in enumerate(headers):
-        numeric = bool(rows) and all(isinstance(row[index], int) for row in rows)
+        numeric = bool(cells) and all(isinstance(row[index], int) for row in cells)
         table.add_column(header, overflow="fold", no_wrap=index in codes, justify="right" if numeric else "left")
-    for row in rows:
+    for row in cells:
         table.add_row(*(cell(str(value)) for value in row))
     return table
 
