@@ -245,29 +245,34 @@ def _seen(conn: sqlite3.Connection, listed: IssuedList) -> tuple[SeenCertificate
 
 
 def _wrong_unit(conn: sqlite3.Connection, units: dict[str, str | None]) -> tuple[WrongUnitSignature, ...]:
-    found = _fetch(
-        conn,
-        WrongUnitSignature,
+    rows = conn.execute(
         "SELECT s.document_id, d.sender, s.signer_subject, s.cert_sha256, s.signing_time"
         " FROM signatures s LEFT JOIN documents d ON d.document_id = s.document_id"
-        " WHERE s.belongs_to_sender = 0 ORDER BY d.sender, s.signing_time",
+        " WHERE s.belongs_to_sender = 0 ORDER BY d.sender, s.signing_time"
     )
-    return tuple(replace(sig, cert_unit=units.get(sig.cert_sha256 or "")) for sig in found)
+    return tuple(
+        WrongUnitSignature(document, sender, subject, cert, when, units.get(cert or ""))
+        for document, sender, subject, cert, when in rows
+    )
 
 
 def _after_expiry(conn: sqlite3.Connection, units: dict[str, str | None]) -> tuple[AfterExpirySignature, ...]:
     # julianday() reads the offsets both times are stored with, so the comparison is of moments, not of text.
-    found = _fetch(
-        conn,
-        AfterExpirySignature,
+    # Only a certificate last used after its end can have such a signature: the others' signatures are not read
+    # (CROSS JOIN keeps SQLite to that order, certificates first, instead of scanning every signature).
+    rows = conn.execute(
         "SELECT s.document_id, d.sender, c.common_name, c.sha256, c.not_after, s.signing_time, s.signing_time_source"
-        " FROM certificates c JOIN signatures s ON s.cert_sha256 = c.sha256"
+        " FROM certificates c CROSS JOIN signatures s ON s.cert_sha256 = c.sha256"
         " LEFT JOIN documents d ON d.document_id = s.document_id"
-        " WHERE c.not_after IS NOT NULL AND s.signing_time IS NOT NULL"
+        " WHERE c.not_after IS NOT NULL AND (c.last_used IS NULL OR julianday(c.last_used) > julianday(c.not_after))"
+        " AND s.signing_time IS NOT NULL"
         " AND julianday(s.signing_time) > julianday(c.not_after)"
-        " ORDER BY c.sha256, s.signing_time",
+        " ORDER BY c.sha256, s.signing_time"
     )
-    return tuple(replace(sig, cert_unit=units.get(sig.cert_sha256)) for sig in found)
+    return tuple(
+        AfterExpirySignature(document, sender, signer, cert, end, when, source, units.get(cert))
+        for document, sender, signer, cert, end, when, source in rows
+    )
 
 
 def _issued_status(match: SeenCertificate | None, not_after: date | None, as_of: date, idle_since: date) -> str:
