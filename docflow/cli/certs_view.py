@@ -26,7 +26,17 @@ from docflow.reports.certs import (
 from docflow.safe_text import cell
 from docflow.times import for_people
 
-__all__ = ["render_review"]
+__all__ = ["render_review", "EXPIRING_HELP", "UNIT_HELP", "IMPORT_HELP"]
+
+# The longer help texts of ``docflow certs`` (English msgids, translated when shown: ``docflow.cli.translated``).
+EXPIRING_HELP = "'Expiring': ending within this many days from today; one already ended is 'expired'."
+UNIT_HELP = (
+    "Only this unit, by code or name (diacritics optional: 'so tai chinh'); several units fitting a name are listed."
+)
+IMPORT_HELP = (
+    "Load the list of certificates issued to units (serial and unit; holder, kind, expiry, issuer optional), "
+    "in English or Vietnamese headers; rows that cannot be read are listed. Example: docflow certs import cts.csv"
+)
 
 _STATUS_LABELS = {
     IN_USE: "đang sử dụng",

@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from docflow.cli.audit_view import render_trail
-from docflow.cli.certs_view import render_review
+from docflow.cli.certs_view import EXPIRING_HELP, IMPORT_HELP, UNIT_HELP, render_review
 from docflow.cli.summary_options import FAIL_HELP, UsageRefused, fails_on, parse_fail_on_flags, resolve_unit
 from docflow.cli.summary_view import (
     detail_csv,
@@ -252,21 +252,10 @@ def _units_import(conn: sqlite3.Connection, file: Path) -> None:
         click.echo(for_terminal(f"kept with a malformed agency code (flagged): {code}"))
 
 
-_CERTS_UNIT_HELP = (
-    "Only this unit, by code or name (diacritics optional: 'so tai chinh'); several units fitting a name are listed."
-)
-
-
 @click.group(invoke_without_command=True)
 @_db_option
-@click.option(
-    "--expiring-days",
-    default=30,
-    show_default=True,
-    type=click.IntRange(min=0),
-    help="'Expiring': ending within this many days from today; one already ended is 'expired'.",
-)
-@click.option("--unit", "unit_text", metavar="CODE|NAME", help=_CERTS_UNIT_HELP)
+@click.option("--expiring-days", default=30, show_default=True, type=click.IntRange(min=0), help=EXPIRING_HELP)
+@click.option("--unit", "unit_text", metavar="CODE|NAME", help=UNIT_HELP)
 @click.option("--json", "as_json", is_flag=True, help="The review as one JSON object (fields: docs/commands.md).")
 @click.pass_context
 def certs(ctx: click.Context, db: Path | None, expiring_days: int, unit_text: str | None, as_json: bool) -> None:
@@ -289,7 +278,7 @@ def certs(ctx: click.Context, db: Path | None, expiring_days: int, unit_text: st
         render_review(review, _console())
 
 
-@_import_command(certs, "Load the list of certificates issued to units (serial, unit, holder, kind, not_after).")
+@_import_command(certs, IMPORT_HELP)
 def _certs_import(conn: sqlite3.Connection, file: Path) -> None:
     result = import_issued(conn, file)
     _report_rejected(result.rejected)
