@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from docflow.cli.audit_view import render_trail
-from docflow.cli.certs_view import render_review
+from docflow.cli.certs_view import EXPIRING_HELP, IMPORT_HELP, UNIT_HELP, render_review
 from docflow.cli.summary_options import FAIL_HELP, UsageRefused, fails_on, parse_fail_on_flags, resolve_unit
 from docflow.cli.summary_view import (
     detail_csv,
@@ -252,23 +252,31 @@ def _units_import(conn: sqlite3.Connection, file: Path) -> None:
 
 @click.group(invoke_without_command=True)
 @_db_option
-@click.option("--expiring-days", default=30, show_default=True, type=click.IntRange(min=0))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--expiring-days", default=30, show_default=True, type=click.IntRange(min=0), help=EXPIRING_HELP)
+@click.option("--unit", "unit_text", metavar="CODE|NAME", help=UNIT_HELP)
+@click.option("--json", "as_json", is_flag=True, help="The review as one JSON object (fields: docs/commands.md).")
 @click.pass_context
-def certs(ctx: click.Context, db: Path | None, expiring_days: int, as_json: bool) -> None:
-    """Certificates per unit, expiring ones, wrong-unit signatures, and issued-but-unused ones."""
+def certs(ctx: click.Context, db: Path | None, expiring_days: int, unit_text: str | None, as_json: bool) -> None:
+    """Certificates per unit: expiring and expired ones, signatures after expiry, wrong-unit signatures, and
+    issued-but-unused ones; a line per unit.
+
+    Example: docflow certs --unit 'so tai chinh' --expiring-days 60"""
     ctx.obj = db
     if ctx.invoked_subcommand is not None:
         return
+    zone = _config().display.zone
     with _reading(db) as conn:
-        review = review_certificates(conn, expiring_days)
+        code = resolve_unit(conn, unit_text) if unit_text else None
+        review = review_certificates(conn, expiring_days, zone=zone)
+    if code is not None:
+        review = review.for_unit(code)
     if as_json:
         _echo_json(review.to_json())
     else:
         render_review(review, _console())
 
 
-@_import_command(certs, "Load the list of certificates issued to units (serial, unit, holder, kind, not_after).")
+@_import_command(certs, IMPORT_HELP)
 def _certs_import(conn: sqlite3.Connection, file: Path) -> None:
     result = import_issued(conn, file)
     _report_rejected(result.rejected)
