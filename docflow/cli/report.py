@@ -27,6 +27,7 @@ from rich.table import Table
 
 from docflow.cli.audit_view import render_trail
 from docflow.cli.certs_view import render_review
+from docflow.cli.options import config_option, current_config
 from docflow.cli.summary_options import FAIL_HELP, UsageRefused, fails_on, parse_fail_on_flags, resolve_unit
 from docflow.cli.summary_view import (
     detail_csv,
@@ -36,7 +37,6 @@ from docflow.cli.summary_view import (
     summary_json,
     unit_detail,
 )
-from docflow.config import Config, ConfigError, ConfigRefused, load_config
 from docflow.ingest.outcome import BatchOutcomeKind
 from docflow.records import RejectedItem
 from docflow.reports.audit import (
@@ -68,21 +68,14 @@ ImportFunction = Callable[[sqlite3.Connection, Path], None]
 _DB_HELP = "Store file (default: [paths] db in docflow.toml, else docflow.db here)."
 
 
-def _config() -> Config:
-    try:
-        return load_config()
-    except ConfigError as error:
-        raise ConfigRefused(str(error)) from error
-
-
 def default_db() -> Path:
-    return Path(_config().db_path)
+    return Path(current_config().db_path)
 
 
 def summary_settings() -> SummarySettings:
     """Targets and the unranked threshold from docflow.toml ``[summary]`` (tiers are Đạt/Chưa đạt against
     each level's NQ 17 target, see docs/metrics.md)."""
-    config = _config().summary
+    config = current_config().summary
     return SummarySettings(
         level_targets=tuple(config.targets.items()),
         min_documents=config.min_documents,
@@ -137,6 +130,7 @@ SUMMARY_ROWS_PER_LEVEL = 120
 
 
 @click.command()
+@config_option
 @_db_option
 @click.option("--period", help=f"{PERIOD_FORMS[0].upper()}{PERIOD_FORMS[1:]}; default: latest year with data.")
 @click.option("--level", type=click.Choice(LEVELS), help="Only units of this level.")
@@ -199,6 +193,7 @@ def summary(
 
 
 @click.group(invoke_without_command=True)
+@config_option
 @_db_option
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
@@ -231,6 +226,7 @@ def _import_command(group: click.Group, help_text: str) -> Callable[[ImportFunct
     def register(function: ImportFunction) -> ImportFunction:
         @group.command("import", help=help_text)
         @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+        @config_option
         @_db_option
         @click.pass_obj
         def command(group_db: Path | None, file: Path, db: Path | None) -> None:
@@ -253,6 +249,7 @@ def _units_import(conn: sqlite3.Connection, file: Path) -> None:
 
 
 @click.group(invoke_without_command=True)
+@config_option
 @_db_option
 @click.option("--expiring-days", default=30, show_default=True, type=click.IntRange(min=0))
 @click.option("--json", "as_json", is_flag=True)
@@ -338,6 +335,7 @@ def _print_sql(rows: QueryRows, as_json: bool, as_csv: bool) -> None:
 
 
 @click.command()
+@config_option
 @_db_option
 @click.argument("query")
 @click.option("--json", "as_json", is_flag=True)
@@ -376,6 +374,7 @@ def sql(db: Path | None, query: str, as_json: bool, as_csv: bool, timeout: float
 
 
 @click.command()
+@config_option
 @_db_option
 @click.argument("document_id")
 @click.option("--json", "as_json", is_flag=True)
@@ -394,6 +393,7 @@ def audit(db: Path | None, document_id: str, as_json: bool) -> None:
 
 
 @click.command()
+@config_option
 @click.option(
     "--out", type=click.Path(file_okay=False, path_type=Path), help="Build here instead of a temporary folder."
 )

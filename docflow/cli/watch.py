@@ -27,6 +27,7 @@ from docflow.cli.ingest import (
     _trust_directory,
     _with_workers,
 )
+from docflow.cli.options import config_option
 from docflow.safe_text import for_terminal
 
 __all__ = ["watch", "WatchRefused"]
@@ -58,6 +59,7 @@ def _inbox_ready(inbox: Path, create: bool) -> None:
 
 @click.command()
 @click.argument("inbox", required=False, type=click.Path(path_type=Path, file_okay=False))
+@config_option
 @_DB_OPTION
 @_TRUST_OPTION
 @_NO_TRUST_OPTION
