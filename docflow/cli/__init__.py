@@ -29,6 +29,7 @@ _COMMAND_MODULES = {
     "audit": "docflow.cli.report",
     "reverify": "docflow.cli.reverify",
     "demo": "docflow.cli.report",
+    "config": "docflow.cli.config_cmd",
 }
 """Command name → the module defining it (as a click command of the same name)."""
 

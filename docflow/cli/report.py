@@ -37,6 +37,7 @@ from docflow.cli.summary_view import (
     summary_json,
     unit_detail,
 )
+from docflow.i18n import ngettext
 from docflow.ingest.outcome import BatchOutcomeKind
 from docflow.records import RejectedItem
 from docflow.reports.audit import (
@@ -243,7 +244,8 @@ def _import_command(group: click.Group, help_text: str) -> Callable[[ImportFunct
 def _units_import(conn: sqlite3.Connection, file: Path) -> None:
     result = import_units(conn, file)
     _report_rejected(result.rejected)
-    click.echo(f"imported {len(result.imported)} units")
+    count = len(result.imported)
+    click.echo(ngettext("imported {count} unit", "imported {count} units", count).format(count=count))
     for code in result.invalid_codes:
         click.echo(for_terminal(f"kept with a malformed agency code (flagged): {code}"))
 
@@ -271,7 +273,11 @@ def certs(ctx: click.Context, db: Path | None, expiring_days: int, as_json: bool
 def _certs_import(conn: sqlite3.Connection, file: Path) -> None:
     result = import_issued(conn, file)
     _report_rejected(result.rejected)
-    click.echo(f"imported {result.imported} issued certificates")
+    click.echo(
+        ngettext("imported {count} issued certificate", "imported {count} issued certificates", result.imported).format(
+            count=result.imported
+        )
+    )
 
 
 def _csv_lines(columns: tuple[str, ...], rows: Iterable[tuple[object, ...]]) -> Iterator[str]:
@@ -409,7 +415,7 @@ def demo(out: Path | None, scale: float, keep: bool) -> None:
     """Build a demo province, ingest it as the watcher would, and print the summary."""
     # Imported here: the demo pulls in the sample PKI and PDF signer, which no other
     # command needs at start-up.
-    from docflow.cli.demo import DemoError, run_demo
+    from docflow.cli.demo import DemoError, kept_lines, run_demo
     from docflow.watch.watcher import WatchAborted
 
     console = _console()
@@ -426,4 +432,5 @@ def demo(out: Path | None, scale: float, keep: bool) -> None:
     )
     render_summary(result.summary, console)
     if result.kept_at is not None:
-        console.print(f"Demo files and store kept in {result.kept_at}", highlight=False, markup=False)
+        for line in kept_lines(result.kept_at):
+            console.print(line, highlight=False, markup=False, soft_wrap=True)
