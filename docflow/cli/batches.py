@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from docflow.cli.options import config_option, current_config
+from docflow.i18n import ngettext
 from docflow.ingest.outcome import BatchOutcomeKind
 from docflow.readers.text import parse_document_date
 from docflow.reports.audit import ReadOnlyError, open_readonly
@@ -78,7 +79,8 @@ def batches(
 
 def _table(entries: tuple[BatchEntry, ...], query: BatchQuery, zone: tzinfo) -> Table:
     scope = f"since {query.since:%d/%m/%Y}" if query.since else "newest first"
-    table = Table(title=f"{len(entries)} batches, {scope} (times in {zone})", title_justify="left")
+    counted = ngettext("{count} batch", "{count} batches", len(entries)).format(count=len(entries))
+    table = Table(title=f"{counted}, {scope} (times in {zone})", title_justify="left")
     for header, justify in (
         ("Received", "left"),
         ("File", "left"),

@@ -28,6 +28,7 @@ from docflow.cli.ingest import (
     _with_workers,
 )
 from docflow.cli.options import config_option
+from docflow.i18n import ngettext
 from docflow.safe_text import for_terminal
 
 __all__ = ["watch", "WatchRefused"]
@@ -122,4 +123,5 @@ def watch(
             raise WatchRefused(str(held)) from held
         except WatchAborted as aborted:
             raise click.ClickException(str(aborted)) from aborted
-    log.info("stopped after %d batches", len(report.outcomes))
+    done = len(report.outcomes)
+    log.info("%s", ngettext("stopped after {count} batch", "stopped after {count} batches", done).format(count=done))
