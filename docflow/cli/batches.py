@@ -42,7 +42,7 @@ def _since(text: str | None) -> date | None:
     return day
 
 
-@click.command()
+@click.command(epilog="Example: docflow batches --since 01/12/2026 --problems")
 @config_option
 @click.option("--db", type=click.Path(path_type=Path), default=None, help="Store file (default: [paths] db).")
 @click.option("--since", "since_text", metavar="DATE", help=f"Batches received from this day on: {_SINCE_FORMS}.")

@@ -25,7 +25,7 @@ _PATH_OPTIONS = {"db": ("paths.db", "--db"), "trust": ("paths.trust", "--trust")
 """The options other commands take over a ``[paths]`` key; given here, they show what those commands would use."""
 
 
-@click.command(epilog="Example: docflow config --db /srv/docflow/docflow.db")
+@click.command(epilog="Example: docflow config --example --out docflow.toml")
 @config_option
 @click.option("--db", type=click.Path(path_type=Path), help="As the other commands' --db: shown as given.")
 @click.option("--trust", type=click.Path(path_type=Path), help="As the other commands' --trust: shown as given.")

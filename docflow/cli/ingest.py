@@ -210,7 +210,7 @@ _NO_TRUST_OPTION = click.option(
 )
 
 
-@click.command(epilog=EXIT_CODES_HELP)
+@click.command(epilog=f"{EXIT_CODES_HELP}\n\nExample: docflow ingest so-di-thang-10.zip --trust trust")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @config_option
 @_DB_OPTION

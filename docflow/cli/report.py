@@ -130,7 +130,7 @@ def _period(conn: sqlite3.Connection, text: str | None) -> tuple[Period, bool]:
 SUMMARY_ROWS_PER_LEVEL = 120
 
 
-@click.command()
+@click.command(epilog="Example: docflow summary --period 2026-Q3 --level district --behind")
 @config_option
 @_db_option
 @click.option("--period", help=f"{PERIOD_FORMS[0].upper()}{PERIOD_FORMS[1:]}; default: latest year with data.")
@@ -193,7 +193,7 @@ def summary(
         raise SystemExit(1)
 
 
-@click.group(invoke_without_command=True)
+@click.group(invoke_without_command=True, epilog="Example: docflow units --json")
 @config_option
 @_db_option
 @click.option("--json", "as_json", is_flag=True)
@@ -221,11 +221,11 @@ def units(ctx: click.Context, db: Path | None, as_json: bool) -> None:
     _console().print(table)
 
 
-def _import_command(group: click.Group, help_text: str) -> Callable[[ImportFunction], ImportFunction]:
+def _import_command(group: click.Group, help_text: str, example: str) -> Callable[[ImportFunction], ImportFunction]:
     """``GROUP import FILE [--db]``: the group's --db applies too; migrations run on open."""
 
     def register(function: ImportFunction) -> ImportFunction:
-        @group.command("import", help=help_text)
+        @group.command("import", help=help_text, epilog=example)
         @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
         @config_option
         @_db_option
@@ -240,7 +240,11 @@ def _import_command(group: click.Group, help_text: str) -> Callable[[ImportFunct
     return register
 
 
-@_import_command(units, "Load a CSV/JSON list of units (code, name; parent and level optional).")
+@_import_command(
+    units,
+    "Load a CSV/JSON list of units (code, name; parent and level optional).",
+    "Example: docflow units import don-vi.csv",
+)
 def _units_import(conn: sqlite3.Connection, file: Path) -> None:
     result = import_units(conn, file)
     _report_rejected(result.rejected)
@@ -250,7 +254,7 @@ def _units_import(conn: sqlite3.Connection, file: Path) -> None:
         click.echo(for_terminal(f"kept with a malformed agency code (flagged): {code}"))
 
 
-@click.group(invoke_without_command=True)
+@click.group(invoke_without_command=True, epilog="Example: docflow certs --expiring-days 60")
 @config_option
 @_db_option
 @click.option("--expiring-days", default=30, show_default=True, type=click.IntRange(min=0))
@@ -269,7 +273,11 @@ def certs(ctx: click.Context, db: Path | None, expiring_days: int, as_json: bool
         render_review(review, _console())
 
 
-@_import_command(certs, "Load the list of certificates issued to units (serial, unit, holder, kind, not_after).")
+@_import_command(
+    certs,
+    "Load the list of certificates issued to units (serial, unit, holder, kind, not_after).",
+    "Example: docflow certs import chung-thu-da-cap.csv",
+)
 def _certs_import(conn: sqlite3.Connection, file: Path) -> None:
     result = import_issued(conn, file)
     _report_rejected(result.rejected)
@@ -340,7 +348,7 @@ def _print_sql(rows: QueryRows, as_json: bool, as_csv: bool) -> None:
         _console().print(table)
 
 
-@click.command()
+@click.command(epilog='Example: docflow sql "SELECT * FROM v_failed_signatures LIMIT 20" --csv')
 @config_option
 @_db_option
 @click.argument("query")
@@ -379,7 +387,7 @@ def sql(db: Path | None, query: str, as_json: bool, as_csv: bool, timeout: float
         )
 
 
-@click.command()
+@click.command(epilog="Example: docflow audit '000.00.01.H04,2026/03/02,12/UBND-VP'")
 @config_option
 @_db_option
 @click.argument("document_id")
@@ -398,7 +406,7 @@ def audit(db: Path | None, document_id: str, as_json: bool) -> None:
         render_trail(trail, _console())
 
 
-@click.command()
+@click.command(epilog="Example: docflow demo --keep")
 @config_option
 @click.option(
     "--out", type=click.Path(file_okay=False, path_type=Path), help="Build here instead of a temporary folder."

@@ -30,7 +30,7 @@ _ALL_CHANGES = 'docflow sql "SELECT * FROM verdict_changes ORDER BY id DESC" lis
 _TRUST_CHOICES = "give --trust DIR or set trust in [paths] of docflow.toml: re-verification judges against it"
 
 
-@click.command()
+@click.command(epilog="Example: docflow reverify --trust trust --period 2026-10")
 @config_option
 @_DB_OPTION
 @click.option(

@@ -33,7 +33,7 @@ _TABLE_FILES = 50
 """Files per printed table: a long run shows its first results at once, with the same columns."""
 
 
-@click.command()
+@click.command(epilog="Example: docflow verify cong-van.pdf --trust trust")
 @config_option
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option(

@@ -58,7 +58,7 @@ def _inbox_ready(inbox: Path, create: bool) -> None:
         raise WatchRefused(f"cannot make the inbox folder {shown}: {error.strerror or error}") from error
 
 
-@click.command()
+@click.command(epilog="Example: docflow watch /srv/docflow/inbox --trust /srv/docflow/trust")
 @click.argument("inbox", required=False, type=click.Path(path_type=Path, file_okay=False))
 @config_option
 @_DB_OPTION
