@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 from helpers.ingest import SENDER, write_edxml
 
 from docflow.cli import _COMMAND_MODULES, _LazyGroup, main
-from docflow.cli.settings import _SAMPLES, COMMENTS
+from docflow.cli.settings import _SAMPLES, COMMENTS, TABLE_KEYS
 from docflow.config import CONFIG_NAME, SECTIONS, DisplayConfig, SummaryConfig, WatchConfig, load_config
 from docflow.readers.limits import Limits
 
@@ -338,3 +338,19 @@ def test_every_command_help_shows_an_example() -> None:
         assert command.epilog and f"Example: docflow {name}" in command.epilog, name
         shown = _run(*name.split(), "--help")
         assert f"docflow {name}" in shown.output.split("Example:")[-1], name
+
+
+# The documentation names every key
+
+
+def test_docs_configuration_names_every_key_and_the_readme_links_it(workdir: Path) -> None:
+    repo = Path(__file__).resolve().parents[1]
+    page = (repo / "docs" / "configuration.md").read_text(encoding="utf-8")
+    for section in (*SECTIONS, *TABLE_KEYS, "summary.targets"):
+        assert f"[{section}" in page, section
+    text = _example(workdir)
+    keys = {line.split(" = ")[0] for line in text.splitlines() if " = " in line and not line.startswith("# ")}
+    keys |= {key.rpartition(".")[2] for key in COMMENTS if key not in ("summary.targets", *TABLE_KEYS)}
+    for key in keys:
+        assert f"`{key}`" in page or f"`targets.{key}`" in page, key
+    assert "docs/configuration.md" in (repo / "README.md").read_text(encoding="utf-8")
