@@ -86,7 +86,11 @@ _SAMPLES = {
 
 def default_config() -> Config:
     """The configuration without any file, paths left relative (as the example writes them)."""
-    return Config(*(Path(PATH_DEFAULTS[key]) for key in ("inbox", "db", "trust")))
+    return Config(
+        inbox_path=Path(PATH_DEFAULTS["inbox"]),
+        db_path=Path(PATH_DEFAULTS["db"]),
+        trust_path=Path(PATH_DEFAULTS["trust"]),
+    )
 
 
 def _values(config: Config) -> Iterator[tuple[str, object]]:
