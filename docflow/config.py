@@ -129,7 +129,13 @@ def load_config(path: Path | None = None) -> Config:
         raise ConfigError(f"cannot read {path}: {error.strerror or error}") from error
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path} is not valid TOML: {error}") from error
-    return _from_table(table, Path(path).resolve().parent, Path(path))
+    try:
+        return _from_table(table, Path(path).resolve().parent, Path(path))
+    except ConfigError as error:
+        if Path(path).name == CONFIG_NAME:
+            raise
+        # A file given by --config is named as given: "docflow.toml" would send the reader to the wrong file.
+        raise ConfigError(str(error).replace(f"{CONFIG_NAME}:", f"{for_terminal(str(path))}:", 1)) from None
 
 
 def _from_table(table: Mapping[str, Any], base: Path, source: Path | None) -> Config:

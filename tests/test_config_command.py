@@ -129,6 +129,21 @@ def test_a_wrong_config_file_is_exit_2_with_the_reason(workdir: Path, text: str,
     assert result.exit_code == 2 and reason in result.output, result.output
 
 
+def test_a_wrong_value_is_reported_in_the_file_config_names(workdir: Path) -> None:
+    site = _site(workdir, "[limits]\nmax_zip_depth = 99\n")
+    result = _run("summary", "--config", str(site))
+    assert f"{site}: limits.max_zip_depth = 99" in result.output and "docflow.toml" not in result.output
+
+
+def test_verify_and_watch_take_their_folders_from_config(workdir: Path) -> None:
+    site = _site(workdir, '[paths]\ntrust = "tin-cay"\ninbox = "hop-thu"\n')
+    (workdir / "a.pdf").write_bytes(b"%PDF-1.7\n")
+    verified = _run("verify", "--config", str(site), "a.pdf")
+    assert f"No trust directory at {workdir / 'etc' / 'tin-cay'} ({site})" in verified.output, verified.output
+    watched = _run("watch", "--config", str(site), "--once", "--no-trust")
+    assert watched.exit_code == 2 and str(workdir / "etc" / "hop-thu") in watched.output, watched.output
+
+
 def test_a_folder_given_as_config_is_refused(workdir: Path) -> None:
     result = _run("config", "--config", str(workdir))
     assert result.exit_code == 2 and "cannot read" in result.output
