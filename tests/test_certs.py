@@ -90,7 +90,7 @@ def test_certs_commands(conn: sqlite3.Connection, tmp_path: Path) -> None:
     runner = CliRunner()
     imported = runner.invoke(main, ["certs", "import", str(_issued_csv(tmp_path)), "--db", str(db)])
     assert imported.exit_code == 0, imported.output
-    assert "imported 4" in imported.output and "row 6" in imported.output and "a unit code" in imported.output
+    assert "đã nạp 4" in imported.output and "row 6" in imported.output and "a unit code" in imported.output
     shown = runner.invoke(main, ["certs", "--db", str(db), "--expiring-days", "3650"], env={"COLUMNS": "160"})
     assert shown.exit_code == 0, shown.output
     assert "chưa từng sử dụng" in shown.output and "Nguyễn Văn An" in shown.output

@@ -31,6 +31,7 @@ _COMMAND_MODULES = {
     "export": "docflow.cli.export",
     "demo": "docflow.cli.report",
     "report": "docflow.cli.meeting",
+    "config": "docflow.cli.config_cmd",
 }
 """Command name → the module defining it (as a click command of the same name)."""
 

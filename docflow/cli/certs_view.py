@@ -35,7 +35,7 @@ UNIT_HELP = (
 )
 IMPORT_HELP = (
     "Load the list of certificates issued to units (serial and unit; holder, kind, expiry, issuer optional), "
-    "in English or Vietnamese headers; rows that cannot be read are listed. Example: docflow certs import cts.csv"
+    "in English or Vietnamese headers; rows that cannot be read are listed."
 )
 
 _STATUS_LABELS = {

@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 
 from docflow.cli.export_sheets import documents_sheet, figures_sheet, index_row, index_sheet
+from docflow.cli.options import config_option
 from docflow.cli.report import default_db, summary_settings
 from docflow.cli.summary_options import UsageRefused, resolve_unit
 from docflow.i18n import _, ngettext
@@ -115,7 +116,8 @@ def _write(conn: sqlite3.Connection, period: Period, unit: str | None, out_dir: 
     return len(units), documents
 
 
-@click.command()
+@click.command(epilog="Example: docflow export --period 2026-11 --out so-lieu-2026-11")
+@config_option
 @click.option("--db", "db", type=click.Path(path_type=Path), default=None,
               help="Store file (default: [paths] db in docflow.toml, else docflow.db here).")  # fmt: skip
 @click.option("--period", required=True, help=f"{PERIOD_FORMS[0].upper()}{PERIOD_FORMS[1:]}.")

@@ -15,6 +15,7 @@ from datetime import tzinfo
 
 import click
 
+from docflow.i18n import ngettext
 from docflow.ingest.outcome import BatchOutcome, BatchOutcomeKind
 from docflow.reports.batches import BatchEntry, StoreMarks, batch_entry
 from docflow.safe_text import for_terminal
@@ -82,13 +83,14 @@ def print_outcome(judged: Judged, as_json: bool, zone: tzinfo | None) -> None:
         return
     if outcome.outcome == BatchOutcomeKind.INGESTED:
         stored = judged.stored or StoredCounts()
-        line = (
-            f"{outcome.file}: ingested: {stored.documents} documents stored ({stored.new_documents} new, "
-            f"{stored.updated_documents} updated), {stored.signatures} signatures, "
-            f"{outcome.rejected_items} rejected items"
-        )
+        refused = outcome.rejected_items
+        refused_text = ngettext("{count} rejected item", "{count} rejected items", refused).format(count=refused)
+        line = f"{outcome.file}: ingested: {stored.text()}, {refused_text}"
         if entry is not None and entry.signatures_not_passed:
-            line += f"; {entry.signatures_not_passed} signatures did not pass"
+            failed = entry.signatures_not_passed
+            line += "; " + ngettext("{count} signature did not pass", "{count} signatures did not pass", failed).format(
+                count=failed
+            )
     elif outcome.outcome == BatchOutcomeKind.DUPLICATE and entry is not None:
         line = f"{outcome.file}: duplicate: already processed on {for_people(entry.processed_at, zone)}"
         line += f" as {entry.file_name} ({entry.outcome})" + (f": {entry.reason}" if entry.reason else "")
@@ -100,4 +102,5 @@ def print_outcome(judged: Judged, as_json: bool, zone: tzinfo | None) -> None:
             click.echo(for_terminal(f"  {rejected.item}: {rejected.reason}"))
         if entry.rejected_items > len(entry.first_rejected):
             more = entry.rejected_items - len(entry.first_rejected)
-            click.echo(f"  … and {more} more refused items (every one: docflow sql, table rejected_items)")
+            more_text = ngettext("… and {count} more refused item", "… and {count} more refused items", more)
+            click.echo(f"  {more_text.format(count=more)} (every one: docflow sql, table rejected_items)")

@@ -17,8 +17,8 @@ import click
 from docflow.cli.meeting_charts import report_charts
 from docflow.cli.meeting_html import render_html
 from docflow.cli.meeting_words import period_words
+from docflow.cli.options import config_option, current_config
 from docflow.cli.report import default_db, summary_settings
-from docflow.config import ConfigError, ConfigRefused, load_config
 from docflow.i18n import N_, _
 from docflow.reports.audit import ReadOnlyError, open_readonly
 from docflow.reports.meeting import MeetingReport, meeting_report
@@ -48,10 +48,7 @@ def _reading(db: Path | None) -> Iterator[sqlite3.Connection]:
 
 
 def _zone() -> tzinfo:
-    try:
-        return load_config().display.zone
-    except ConfigError as error:
-        raise ConfigRefused(str(error)) from error
+    return current_config().display.zone
 
 
 def _chosen_period(text: str | None, latest: Period | None) -> Period:
@@ -104,7 +101,8 @@ def _write(conn: sqlite3.Connection, report: MeetingReport, out: Path, suffix: s
         raise click.ClickException(str(error)) from error
 
 
-@click.command()
+@click.command(epilog="Example: docflow report --period 2026-11 --out bao-cao-2026-11.html")
+@config_option
 @click.option("--db", "db", type=click.Path(path_type=Path), default=None,
               help="Store file (default: [paths] db in docflow.toml, else docflow.db here).")  # fmt: skip
 @click.option(

@@ -24,6 +24,7 @@ from rich.table import Table
 
 from docflow.cli.audit_view import render_trail
 from docflow.cli.certs_view import EXPIRING_HELP, IMPORT_HELP, UNIT_HELP, render_review
+from docflow.cli.options import config_option, current_config
 from docflow.cli.summary_options import FAIL_HELP, UsageRefused, fails_on, parse_fail_on_flags, resolve_unit
 from docflow.cli.summary_view import (
     detail_csv,
@@ -33,7 +34,7 @@ from docflow.cli.summary_view import (
     summary_json,
     unit_detail,
 )
-from docflow.config import Config, ConfigError, ConfigRefused, load_config
+from docflow.i18n import ngettext
 from docflow.ingest.outcome import BatchOutcomeKind
 from docflow.records import RejectedItem
 from docflow.reports.audit import (
@@ -66,21 +67,14 @@ ImportFunction = Callable[[sqlite3.Connection, Path], None]
 _DB_HELP = "Store file (default: [paths] db in docflow.toml, else docflow.db here)."
 
 
-def _config() -> Config:
-    try:
-        return load_config()
-    except ConfigError as error:
-        raise ConfigRefused(str(error)) from error
-
-
 def default_db() -> Path:
-    return Path(_config().db_path)
+    return Path(current_config().db_path)
 
 
 def summary_settings() -> SummarySettings:
     """Targets and the unranked threshold from docflow.toml ``[summary]`` (tiers are Đạt/Chưa đạt against
     each level's NQ 17 target, see docs/metrics.md)."""
-    config = _config().summary
+    config = current_config().summary
     return SummarySettings(
         level_targets=tuple(config.targets.items()),
         min_documents=config.min_documents,
@@ -134,7 +128,8 @@ def _period(conn: sqlite3.Connection, text: str | None) -> tuple[Period, bool]:
 SUMMARY_ROWS_PER_LEVEL = 120
 
 
-@click.command()
+@click.command(epilog="Example: docflow summary --period 2026-Q3 --level district --behind")
+@config_option
 @_db_option
 @click.option("--period", help=f"{PERIOD_FORMS[0].upper()}{PERIOD_FORMS[1:]}; default: latest year with data.")
 @click.option("--level", type=click.Choice(LEVELS), help="Only units of this level.")
@@ -196,7 +191,8 @@ def summary(
         raise SystemExit(1)
 
 
-@click.group(invoke_without_command=True)
+@click.group(invoke_without_command=True, epilog="Example: docflow units --json")
+@config_option
 @_db_option
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
@@ -223,12 +219,13 @@ def units(ctx: click.Context, db: Path | None, as_json: bool) -> None:
     _console().print(table)
 
 
-def _import_command(group: click.Group, help_text: str) -> Callable[[ImportFunction], ImportFunction]:
+def _import_command(group: click.Group, help_text: str, example: str) -> Callable[[ImportFunction], ImportFunction]:
     """``GROUP import FILE [--db]``: the group's --db applies too; migrations run on open."""
 
     def register(function: ImportFunction) -> ImportFunction:
-        @group.command("import", help=help_text)
+        @group.command("import", help=help_text, epilog=example)
         @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+        @config_option
         @_db_option
         @click.pass_obj
         def command(group_db: Path | None, file: Path, db: Path | None) -> None:
@@ -241,16 +238,22 @@ def _import_command(group: click.Group, help_text: str) -> Callable[[ImportFunct
     return register
 
 
-@_import_command(units, "Load a CSV/JSON list of units (code, name; parent and level optional).")
+@_import_command(
+    units,
+    "Load a CSV/JSON list of units (code, name; parent and level optional).",
+    "Example: docflow units import don-vi.csv",
+)
 def _units_import(conn: sqlite3.Connection, file: Path) -> None:
     result = import_units(conn, file)
     _report_rejected(result.rejected)
-    click.echo(f"imported {len(result.imported)} units")
+    count = len(result.imported)
+    click.echo(ngettext("imported {count} unit", "imported {count} units", count).format(count=count))
     for code in result.invalid_codes:
         click.echo(for_terminal(f"kept with a malformed agency code (flagged): {code}"))
 
 
-@click.group(invoke_without_command=True)
+@click.group(invoke_without_command=True, epilog="Example: docflow certs --unit 'so tai chinh' --expiring-days 60")
+@config_option
 @_db_option
 @click.option("--expiring-days", default=30, show_default=True, type=click.IntRange(min=0), help=EXPIRING_HELP)
 @click.option("--unit", "unit_text", metavar="CODE|NAME", help=UNIT_HELP)
@@ -258,13 +261,11 @@ def _units_import(conn: sqlite3.Connection, file: Path) -> None:
 @click.pass_context
 def certs(ctx: click.Context, db: Path | None, expiring_days: int, unit_text: str | None, as_json: bool) -> None:
     """Certificates per unit: expiring and expired ones, signatures after expiry, wrong-unit signatures, and
-    issued-but-unused ones; a line per unit.
-
-    Example: docflow certs --unit 'so tai chinh' --expiring-days 60"""
+    issued-but-unused ones; a line per unit."""
     ctx.obj = db
     if ctx.invoked_subcommand is not None:
         return
-    zone = _config().display.zone
+    zone = current_config().display.zone
     with _reading(db) as conn:
         code = resolve_unit(conn, unit_text) if unit_text else None
         review = review_certificates(conn, expiring_days, zone=zone)
@@ -276,11 +277,15 @@ def certs(ctx: click.Context, db: Path | None, expiring_days: int, unit_text: st
         render_review(review, _console())
 
 
-@_import_command(certs, IMPORT_HELP)
+@_import_command(certs, IMPORT_HELP, "Example: docflow certs import chung-thu-da-cap.csv")
 def _certs_import(conn: sqlite3.Connection, file: Path) -> None:
     result = import_issued(conn, file)
     _report_rejected(result.rejected)
-    click.echo(f"imported {result.imported} issued certificates")
+    click.echo(
+        ngettext("imported {count} issued certificate", "imported {count} issued certificates", result.imported).format(
+            count=result.imported
+        )
+    )
 
 
 def _json_array(items: Iterable[object]) -> Iterator[str]:
@@ -332,7 +337,8 @@ def _print_sql(rows: QueryRows, as_json: bool, as_csv: bool) -> None:
         _console().print(table)
 
 
-@click.command()
+@click.command(epilog='Example: docflow sql "SELECT * FROM v_failed_signatures LIMIT 20" --csv')
+@config_option
 @_db_option
 @click.argument("query")
 @click.option("--json", "as_json", is_flag=True)
@@ -370,7 +376,8 @@ def sql(db: Path | None, query: str, as_json: bool, as_csv: bool, timeout: float
         )
 
 
-@click.command()
+@click.command(epilog="Example: docflow audit '000.00.01.H04,2026/03/02,12/UBND-VP'")
+@config_option
 @_db_option
 @click.argument("document_id")
 @click.option("--json", "as_json", is_flag=True)
@@ -388,7 +395,8 @@ def audit(db: Path | None, document_id: str, as_json: bool) -> None:
         render_trail(trail, _console())
 
 
-@click.command()
+@click.command(epilog="Example: docflow demo --keep")
+@config_option
 @click.option(
     "--out", type=click.Path(file_okay=False, path_type=Path), help="Build here instead of a temporary folder."
 )
@@ -404,7 +412,7 @@ def demo(out: Path | None, scale: float, keep: bool) -> None:
     """Build a demo province, ingest it as the watcher would, and print the summary."""
     # Imported here: the demo pulls in the sample PKI and PDF signer, which no other
     # command needs at start-up.
-    from docflow.cli.demo import DemoError, run_demo
+    from docflow.cli.demo import DemoError, kept_lines, run_demo
     from docflow.watch.watcher import WatchAborted
 
     console = _console()
@@ -421,4 +429,5 @@ def demo(out: Path | None, scale: float, keep: bool) -> None:
     )
     render_summary(result.summary, console)
     if result.kept_at is not None:
-        console.print(f"Demo files and store kept in {result.kept_at}", highlight=False, markup=False)
+        for line in kept_lines(result.kept_at):
+            console.print(line, highlight=False, markup=False, soft_wrap=True)

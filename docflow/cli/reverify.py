@@ -14,6 +14,7 @@ from rich.table import Table
 
 from docflow.cli.audit_view import verdict_label
 from docflow.cli.ingest import _DB_OPTION, _WORKERS_OPTION, _defaults, _load_trust, _setup_logging, _with_workers
+from docflow.cli.options import config_option
 from docflow.ingest.reverify import ReverifyProgress, ReverifyResult, ReverifyScope
 from docflow.ingest.reverify import reverify as reverify_store
 from docflow.reports.metrics import parse_period
@@ -29,7 +30,8 @@ _ALL_CHANGES = 'docflow sql "SELECT * FROM verdict_changes ORDER BY id DESC" lis
 _TRUST_CHOICES = "give --trust DIR or set trust in [paths] of docflow.toml: re-verification judges against it"
 
 
-@click.command()
+@click.command(epilog="Example: docflow reverify --trust trust --period 2026-10")
+@config_option
 @_DB_OPTION
 @click.option(
     "--trust",

@@ -18,8 +18,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from docflow.cli.options import config_option, current_config
 from docflow.cli.verify_run import Checked, Job, checked, in_chunks, jobs_of, verify_job
-from docflow.config import CONFIG_NAME, ConfigError, ConfigRefused, load_config
 from docflow.safe_text import cell, markup_safe
 from signatures import TrustStore, Verdict
 from signatures.modification import changes_permitted, describe
@@ -33,7 +33,8 @@ _TABLE_FILES = 50
 """Files per printed table: a long run shows its first results at once, with the same columns."""
 
 
-@click.command()
+@click.command(epilog="Example: docflow verify cong-van.pdf --trust trust")
+@config_option
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--content",
@@ -87,14 +88,12 @@ def _trust_store(trust_dir: Path | None, console: Console) -> TrustStore:
 def configured_trust_dir(console: Console) -> Path | None:
     """Without ``--trust``: the trust directory ``docflow ingest`` would use ([paths] trust of docflow.toml,
     else ``trust``), when it exists; a directory the toml names but that is missing is said so."""
-    try:
-        config = load_config()
-    except ConfigError as error:
-        raise ConfigRefused(str(error)) from error
+    config = current_config()
     if config.trust_path.is_dir():
         return config.trust_path
     if config.source is not None:
-        console.print(f"[yellow]No trust directory at {markup_safe(str(config.trust_path))} ({CONFIG_NAME}).[/yellow]")
+        shown = markup_safe(f"{config.trust_path} ({config.source})")
+        console.print(f"[yellow]No trust directory at {shown}.[/yellow]")
     return None
 
 

@@ -27,6 +27,8 @@ from docflow.cli.ingest import (
     _trust_directory,
     _with_workers,
 )
+from docflow.cli.options import config_option
+from docflow.i18n import ngettext
 from docflow.safe_text import for_terminal
 
 __all__ = ["watch", "WatchRefused"]
@@ -56,8 +58,9 @@ def _inbox_ready(inbox: Path, create: bool) -> None:
         raise WatchRefused(f"cannot make the inbox folder {shown}: {error.strerror or error}") from error
 
 
-@click.command()
+@click.command(epilog="Example: docflow watch /srv/docflow/inbox --trust /srv/docflow/trust")
 @click.argument("inbox", required=False, type=click.Path(path_type=Path, file_okay=False))
+@config_option
 @_DB_OPTION
 @_TRUST_OPTION
 @_NO_TRUST_OPTION
@@ -120,4 +123,5 @@ def watch(
             raise WatchRefused(str(held)) from held
         except WatchAborted as aborted:
             raise click.ClickException(str(aborted)) from aborted
-    log.info("stopped after %d batches", len(report.outcomes))
+    done = len(report.outcomes)
+    log.info("%s", ngettext("stopped after {count} batch", "stopped after {count} batches", done).format(count=done))
