@@ -99,7 +99,7 @@ def test_units_commands_import_and_list(tmp_path: Path) -> None:
     runner = CliRunner()
     imported = runner.invoke(main, ["units", "--db", str(db), "import", str(path)])
     assert imported.exit_code == 0, imported.output
-    assert "imported 5 units" in imported.output and "28.22.H17" in imported.output
+    assert "đã nạp 5 đơn vị" in imported.output and "28.22.H17" in imported.output
     listed = runner.invoke(main, ["units", "--db", str(db), "--json"])
     by_code = {unit["code"]: unit for unit in json.loads(listed.output)}
     assert by_code["000.01.21.H04"]["level"] == "commune"
