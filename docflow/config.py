@@ -11,7 +11,7 @@ import json
 import math
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import tzinfo
 from pathlib import Path
@@ -35,11 +35,15 @@ __all__ = [
     "DisplayConfig",
     "load_config",
     "CONFIG_NAME",
+    "PATH_DEFAULTS",
+    "SECTIONS",
 ]
 
 CONFIG_NAME = "docflow.toml"
-_SECTIONS = ("paths", "limits", "register", "watch", "summary", "signatures", "display")
-_PATH_KEYS = {"inbox": "inbox", "db": "docflow.db", "trust": "trust"}
+SECTIONS = ("paths", "limits", "register", "watch", "summary", "signatures", "display")
+"""The sections docflow.toml may hold, in the order the example and the docs give them."""
+PATH_DEFAULTS: Mapping[str, str] = MappingProxyType({"inbox": "inbox", "db": "docflow.db", "trust": "trust"})
+"""``[paths]`` key → its default, relative to the toml file's folder (the working directory without one)."""
 _SIGNER_KINDS = ("person", "organisation")
 _MAX_WHOLE = 2**63 - 1
 
@@ -106,6 +110,9 @@ class Config:
     display: DisplayConfig = DisplayConfig()
     source: Path | None = None
     """The toml file read, or None when defaults were used."""
+    given: frozenset[str] = frozenset()
+    """The dotted keys the file sets (``paths.db``, ``summary.targets``, ``summary.targets.district``…), so
+    that ``docflow config`` can say where each setting came from."""
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -122,14 +129,20 @@ def load_config(path: Path | None = None) -> Config:
         raise ConfigError(f"cannot read {path}: {error.strerror or error}") from error
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path} is not valid TOML: {error}") from error
-    return _from_table(table, Path(path).resolve().parent, Path(path))
+    try:
+        return _from_table(table, Path(path).resolve().parent, Path(path))
+    except ConfigError as error:
+        if Path(path).name == CONFIG_NAME:
+            raise
+        # A file given by --config is named as given: "docflow.toml" would send the reader to the wrong file.
+        raise ConfigError(str(error).replace(f"{CONFIG_NAME}:", f"{for_terminal(str(path))}:", 1)) from None
 
 
 def _from_table(table: Mapping[str, Any], base: Path, source: Path | None) -> Config:
-    _only(table, _SECTIONS, "")
+    _only(table, SECTIONS, "")
     paths = _section(table, "paths")
-    _only(paths, tuple(_PATH_KEYS), "paths")
-    resolved = {key: base / _path(paths.get(key, default), f"paths.{key}") for key, default in _PATH_KEYS.items()}
+    _only(paths, tuple(PATH_DEFAULTS), "paths")
+    resolved = {key: base / _path(paths.get(key, default), f"paths.{key}") for key, default in PATH_DEFAULTS.items()}
     return Config(
         inbox_path=resolved["inbox"],
         db_path=resolved["db"],
@@ -141,7 +154,15 @@ def _from_table(table: Mapping[str, Any], base: Path, source: Path | None) -> Co
         kind_overrides=MappingProxyType(_kind_overrides(_section(table, "signatures"))),
         display=_display(_section(table, "display")),
         source=source,
+        given=frozenset(_dotted(table)),
     )
+
+
+def _dotted(table: Mapping[str, Any], prefix: str = "") -> Iterator[str]:
+    for key, value in table.items():
+        yield prefix + key
+        if isinstance(value, dict):
+            yield from _dotted(value, f"{prefix}{key}.")
 
 
 def _shown(value: Any) -> str:

@@ -2,7 +2,9 @@
 
 A sheet is columns that know their kind, so a rate is a number shown as a percentage (never
 ``0.9516129032258065``), a yes/no is a word a reader says (never ``True``), a date is a date, and text is
-text that a spreadsheet will not run as a formula (``docflow.safe_text.for_spreadsheet``). The BOM is what
+text that a spreadsheet will not run as a formula (``docflow.safe_text.for_spreadsheet``) and that holds no
+control character or bidi override (``for_terminal``: openpyxl refuses the first, the second makes a cell read
+otherwise than it is). The BOM is what
 makes Excel read UTF-8 ("UBND tỉnh Bắc Kạn", not "UBND tá»‰nh Báº¯c Káº¡n").
 """
 
@@ -11,14 +13,14 @@ from __future__ import annotations
 import csv
 import enum
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from docflow.safe_text import for_spreadsheet
+from docflow.safe_text import for_spreadsheet, for_terminal
 
-__all__ = ["CellKind", "Column", "Sheet", "YES_NO", "write_xlsx", "csv_text", "write_csv"]
+__all__ = ["CellKind", "Column", "Sheet", "YES_NO", "write_xlsx", "csv_text", "csv_lines", "write_csv"]
 
 YES_NO = ("có", "không")
 """How a yes/no cell reads by default (the caller passes its own pair for another language)."""
@@ -66,7 +68,7 @@ def write_xlsx(path: Path, sheets: Iterable[Sheet]) -> None:
     used: set[str] = set()
     for sheet in sheets:
         worksheet = workbook.create_sheet(_unique_title(sheet.title, used))
-        worksheet.append([column.title for column in sheet.columns])
+        worksheet.append([_text(column.title) for column in sheet.columns])
         for header in worksheet[1]:
             header.font = Font(bold=True)
         for row in sheet.rows:
@@ -92,10 +94,31 @@ def csv_text(sheet: Sheet) -> str:
     buffer = io.StringIO()
     buffer.write(_BOM)
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([for_spreadsheet(column.title) for column in sheet.columns])
+    writer.writerow([_text(column.title) for column in sheet.columns])
     for row in sheet.rows:
         writer.writerow([_csv_value(value, column, sheet.yes_no) for value, column in zip(row, sheet.columns)])
     return buffer.getvalue()
+
+
+def csv_lines(titles: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterator[str]:
+    """CSV a line at a time, for results too large to hold whose columns have no known kind (``docflow sql``):
+    the BOM and the header first; then numbers as they are, None as an empty cell, anything else as safe text."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+
+    def line(cells: Iterable[object]) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(cells)
+        return buffer.getvalue()
+
+    yield _BOM + line(_text(title) for title in titles)
+    for row in rows:
+        yield line("" if value is None else value if _is_number(value) else _text(value) for value in row)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def write_csv(path: Path, sheet: Sheet) -> None:
@@ -113,7 +136,11 @@ def _xlsx_value(value: object, column: Column, yes_no: tuple[str, str]) -> objec
         return value
     if column.kind in (CellKind.DATE, CellKind.DATETIME) and isinstance(value, date):
         return value.replace(tzinfo=None) if isinstance(value, datetime) else value
-    return for_spreadsheet(str(value))
+    return _text(value)
+
+
+def _text(value: object) -> object:
+    return for_spreadsheet(for_terminal(value))
 
 
 def _csv_value(value: object, column: Column, yes_no: tuple[str, str]) -> object:
@@ -129,7 +156,7 @@ def _csv_value(value: object, column: Column, yes_no: tuple[str, str]) -> object
         return value.strftime("%d/%m/%Y")
     if column.kind is CellKind.DATETIME and isinstance(value, datetime):
         return value.strftime("%d/%m/%Y %H:%M")
-    return for_spreadsheet(str(value))
+    return _text(value)
 
 
 def _unique_title(title: str, used: set[str]) -> str:

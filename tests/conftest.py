@@ -7,11 +7,15 @@ keys make that cheap) rather than mutating the shared one.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+
+# The tests read docflow in its default language, whatever the developer's shell asks for.
+os.environ.pop("DOCFLOW_LANG", None)
 
 # Before any test imports them: a failed assert in a helper shows its values, as in a test.
 pytest.register_assert_rewrite("helpers")

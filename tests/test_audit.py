@@ -102,7 +102,7 @@ def test_sql_command_reports_refusal_and_prints_json_csv(db: Path) -> None:
     as_json = runner.invoke(main, ["sql", "--db", str(db), "SELECT code, level FROM units", "--json"])
     assert json.loads(as_json.output) == [{"code": DEPARTMENT, "level": "department"}]
     as_csv = runner.invoke(main, ["sql", "--db", str(db), "SELECT code FROM units", "--csv"])
-    assert as_csv.output.splitlines() == ["code", DEPARTMENT]
+    assert as_csv.output.splitlines() == ["\ufeffcode", DEPARTMENT]
 
 
 def test_views_answer_audit_questions(db: Path) -> None:

@@ -124,7 +124,7 @@ def test_an_expiry_that_is_not_a_date_is_refused_with_the_row(conn: sqlite3.Conn
     path.write_text(f"Số hiệu,Mã đơn vị,Ngày hết hạn\n0c2d,{DEPARTMENT},sang năm\n", encoding="utf-8")
     result = import_issued(conn, path)
     [refused] = result.rejected
-    assert result.imported == 0 and refused.item_name == "cts.csv:1" and "sang năm" in refused.reason
+    assert result.imported == 0 and refused.item_name == "cts.csv row 2" and "sang năm" in refused.reason
 
 
 @pytest.mark.parametrize(

@@ -88,9 +88,10 @@ def test_headline_drill_down_json_csv_and_legend_agree(supervisor_db: Path) -> N
     assert "PHĐT 13% (3/23)" in text and "20 văn bản đi chưa phát hành điện tử" in text
     assert "PHĐT, Ký số, NĐ30: không thấy gửi qua" in text
     assert all(f"000.00.04.H04,2026/11/{n:02d},{n}/STP-VP" in text for n in range(4, 24))
-    rows = list(csv.DictReader(io.StringIO(_summary(supervisor_db, "--unit", UNIT, "--csv"))))
+    rows = list(csv.DictReader(io.StringIO(_summary(supervisor_db, "--unit", UNIT, "--csv").removeprefix("\ufeff"))))
     assert len(rows) == 20 and {row["e_issuance_rate"] for row in rows} == {"not_sent"}
-    (unit_row,) = [r for r in csv.DictReader(io.StringIO(_summary(supervisor_db, "--csv"))) if r["unit"] == UNIT]
+    summary_rows = csv.DictReader(io.StringIO(_summary(supervisor_db, "--csv").removeprefix("\ufeff")))
+    (unit_row,) = [r for r in summary_rows if r["unit"] == UNIT]
     assert (unit_row["outgoing"], unit_row["outgoing_issued_electronic"]) == ("23", "3")
     assert "PHĐT: văn bản đi gửi qua trục liên thông" in _summary(supervisor_db, width=200)
 

@@ -55,7 +55,7 @@ def test_some_rows_refused_exits_1(workdir: Path) -> None:
     rows = GOOD_REGISTER + "000.00.01.H04,out,8,UBND-VP,not a date,paper\n"
     result = _ingest(workdir, _write(workdir / "so-di.csv", rows), json_out=False)
     assert result.exit_code == 1, result.output
-    assert "lưu 1 văn bản" in result.stdout and "not a real date" in result.stdout
+    assert "đã lưu 1 văn bản" in result.stdout and "not a real date" in result.stdout
 
 
 def test_a_batch_refused_whole_exits_2(workdir: Path) -> None:
@@ -117,4 +117,4 @@ def test_the_line_for_people_says_what_was_stored_not_what_was_read(workdir: Pat
     write_edxml(folder / "twice.edxml", number="2")
     write_edxml(folder / "twice-copy.edxml", number="2")  # named twice in one batch: one document
     result = _ingest(workdir, folder, json_out=False)
-    assert "đã nạp: lưu 2 văn bản (1 mới, 1 cập nhật)" in result.stdout, result.stdout
+    assert "đã lưu 2 văn bản (1 mới, 1 cập nhật)" in result.stdout, result.stdout

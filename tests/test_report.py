@@ -97,13 +97,21 @@ def test_json_has_contract_fields_and_fractions(db: Path) -> None:
 
 
 def test_csv_has_one_row_per_unit_with_contract_columns(db: Path) -> None:
-    reader = csv.DictReader(io.StringIO(summary_csv(_summary(db))))
+    text = summary_csv(_summary(db))
+    assert text.startswith("\ufeff"), "the BOM Excel needs to read UTF-8"
+    reader = csv.DictReader(io.StringIO(text[1:]))
     rows = list(reader)
     assert tuple(reader.fieldnames or ()) == CSV_FIELDS
     assert set(CSV_FIELDS) >= CONTRACT_FIELDS
     assert len(rows) == 4
     commune = next(row for row in rows if row["unit"] == COMMUNE)
     assert commune["signature_rate"] == "" and commune["flags"] == "paper"
+    department = next(row for row in rows if row["unit"] == DEPARTMENT)
+    assert (department["e_issuance_rate"], department["nd30_rate"], department["code_valid"]) == (
+        "30.0%",
+        "50.0%",
+        "có",
+    )
 
 
 def test_table_shows_vietnamese_names_levels_and_flags(db: Path) -> None:
@@ -147,7 +155,7 @@ def test_summary_command_json_csv_and_fail_on_flags(db: Path) -> None:
     assert {row["unit"] for row in json.loads(result.output)} == {PROVINCE, DEPARTMENT, DISTRICT, COMMUNE}
     flagged = runner.invoke(main, ["summary", "--db", str(db), "--period", "2026-09", "--fail-on-flags", "--csv"])
     assert flagged.exit_code == 1
-    assert flagged.output.startswith("unit,name,level")
+    assert flagged.output.startswith("\ufeffunit,name,level")
     calm = runner.invoke(main, ["summary", "--db", str(db), "--level", "district", "--period", "2026-09",
                                 "--fail-on-flags"])  # fmt: skip
     assert calm.exit_code == 0, calm.output

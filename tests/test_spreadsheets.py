@@ -54,3 +54,19 @@ def test_csv_has_a_bom_and_reads_as_people_read(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     write_csv(path, Sheet("x", COLUMNS, ROWS))
     assert path.read_bytes().startswith(b"\xef\xbb\xbf") and "Bắc Kạn" in path.read_text(encoding="utf-8-sig")
+
+
+def test_control_characters_and_bidi_overrides_never_reach_a_cell(tmp_path: Path) -> None:
+    """openpyxl refuses a control character (the whole export would fail on one register subject); a bidi
+    override makes a cell read otherwise than it is."""
+    columns = (Column("Trích yếu\x07"),)
+    rows = [("Công văn\x01 số\u202e 5",), ("\x1b[31m=1+1",)]
+    path = tmp_path / "c.xlsx"
+    write_xlsx(path, [Sheet("x", columns, rows)])
+    sheet = load_workbook(path).worksheets[0]
+    assert [sheet.cell(row=n, column=1).value for n in (1, 2, 3)] == ["Trích yếu", "Công văn số 5", "'=1+1"]
+    assert list(csv.reader(io.StringIO(csv_text(Sheet("x", columns, rows))[1:]))) == [
+        ["Trích yếu"],
+        ["Công văn số 5"],
+        ["'=1+1"],
+    ]

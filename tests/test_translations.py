@@ -205,10 +205,10 @@ def _verify(folder: Path, trust_dir: Path, lang: str) -> str:
 
 def test_verify_table_in_both_languages(signed_files: Path, trust_dir: Path) -> None:
     vietnamese, english = _verify(signed_files, trust_dir, ""), _verify(signed_files, trust_dir, "en")
-    assert "Chữ ký số" in vietnamese and "Loại" in vietnamese and "Người ký" in vietnamese
+    assert "Chữ ký số" in vietnamese and "Loại" in vietnamese and "Người/cơ quan ký" in vietnamese
     assert "tổ chức" in vietnamese and "cá nhân" in vietnamese and "KHÔNG CÓ CHỮ KÝ" in vietnamese
     assert "Tệp không có chữ ký số." in vietnamese and "The file carries no digital signature." in english
-    assert "Signatures" in english and "Kind" in english and "Signer" in english
+    assert "Digital signatures" in english and "Kind" in english and "Signer" in english
     assert "organisation" in english and "person" in english and "NO SIGNATURE" in english
     assert "tổ chức" not in english and "Loại" not in english
     # The verdict's own words are the standard's (ETSI EN 319 102-1), the same in both languages.
@@ -220,7 +220,7 @@ def test_ingest_and_batches_in_both_languages(tmp_path: Path) -> None:
     db = str(tmp_path / "docflow.db")
     env = {"DOCFLOW_LANG": "", "COLUMNS": "200"}
     ingest = ["ingest", str(batch), "--db", db, "--no-trust", "--workers", "1"]
-    assert "cv-1.edxml: đã nạp: lưu 1 văn bản (1 mới, 0 cập nhật)" in _run(*ingest, env=env)
+    assert "cv-1.edxml: đã nạp: đã lưu 1 văn bản (1 mới, 0 cập nhật)" in _run(*ingest, env=env)
     english = _run("--lang", "en", *ingest, env=env)
     assert "cv-1.edxml: duplicate: already processed on" in english and "(ingested)" in english
     assert "1 lô, mới nhất trước" in _run("batches", "--db", db, env=env)

@@ -116,7 +116,7 @@ def test_once_processes_what_is_there_and_exits(tmp_path: Path, caplog: pytest.L
     assert _archived(settings) == ["a.edxml", "b.zip"]
     assert sorted(path.name for path in settings.inbox.iterdir()) == ["archive"]
     lines = [record.getMessage() for record in caplog.records if record.name == "docflow.watch.watcher"]
-    assert len(lines) == 2 and all("lưu 1 văn bản (1 mới, 0 cập nhật)" in line for line in lines)
+    assert len(lines) == 2 and all("đã lưu 1 văn bản (1 mới, 0 cập nhật), 0 chữ ký" in line for line in lines)
 
 
 def test_stopping_mid_batch_rolls_it_back_and_leaves_it_in_the_inbox(tmp_path: Path) -> None:

@@ -28,7 +28,10 @@ _COMMAND_MODULES = {
     "sql": "docflow.cli.report",
     "audit": "docflow.cli.report",
     "reverify": "docflow.cli.reverify",
+    "export": "docflow.cli.export",
     "demo": "docflow.cli.report",
+    "report": "docflow.cli.meeting",
+    "config": "docflow.cli.config_cmd",
 }
 """Command name → the module defining it (as a click command of the same name)."""
 

@@ -16,7 +16,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from docflow.config import Config, ConfigError, ConfigRefused, load_config
+from docflow.cli.options import config_option, current_config
 from docflow.i18n import N_, _, ngettext
 from docflow.ingest.outcome import BatchOutcomeKind, outcome_word
 from docflow.readers.text import parse_document_date
@@ -33,13 +33,6 @@ OUTCOMES = (BatchOutcomeKind.INGESTED.value, BatchOutcomeKind.REJECTED.value, Ba
 _SINCE_FORMS = N_("dd/mm/yyyy (01/12/2026) or yyyy-mm-dd (2026-12-01)")
 
 
-def _config() -> Config:
-    try:
-        return load_config()
-    except ConfigError as error:
-        raise ConfigRefused(str(error)) from error
-
-
 def _since(text: str | None) -> date | None:
     if text is None:
         return None
@@ -50,7 +43,8 @@ def _since(text: str | None) -> date | None:
     return day
 
 
-@click.command()
+@click.command(epilog="Example: docflow batches --since 01/12/2026 --problems")
+@config_option
 @click.option("--db", type=click.Path(path_type=Path), default=None, help="Store file (default: [paths] db).")
 @click.option("--since", "since_text", metavar="DATE", help=f"Batches received from this day on: {_SINCE_FORMS}.")
 @click.option("--outcome", type=click.Choice(OUTCOMES), help="Only batches with this outcome.")
@@ -68,7 +62,7 @@ def batches(
     db: Path | None, since_text: str | None, outcome: str | None, problems: bool, limit: int | None, as_json: bool
 ) -> None:
     """The recent batches, newest first: outcome, counts, signatures that did not pass, the first reasons."""
-    config = _config()
+    config = current_config()
     since = _since(since_text)
     zone = config.display.zone
     query = BatchQuery(since, outcome, limit or (None if since else DEFAULT_LIMIT), zone, problems)

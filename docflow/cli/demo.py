@@ -7,10 +7,11 @@ would run, not a shortcut.
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,12 +26,13 @@ from docflow.reports.certs import import_issued
 from docflow.reports.metrics import SummarySettings, latest_year
 from docflow.reports.summary import Summary, summarise
 from docflow.reports.units import import_units
+from docflow.safe_text import for_terminal
 from docflow.store.core import Store
 from docflow.watch.watcher import Watcher, WatchReport, WatchSettings
 from samples.province import ProvinceBuild, build_province
 from signatures import TrustStore
 
-__all__ = ["DemoError", "DemoResult", "run_demo", "ingest_inbox", "opening_line"]
+__all__ = ["DemoError", "DemoResult", "run_demo", "ingest_inbox", "next_steps", "kept_lines", "opening_line"]
 
 
 class DemoError(Exception):
@@ -113,3 +115,34 @@ def run_demo(
         if out is None and not keep:
             shutil.rmtree(root, ignore_errors=True)
     return DemoResult(summary, build, report, root if (out is not None or keep) else None)
+
+
+def next_steps(db: Path, commands: Collection[str]) -> tuple[str, ...]:
+    """The command lines that go on with a kept demo store; ``commands``: those this docflow has."""
+    store = shlex.quote(str(db))
+    with Store.open(db) as opened:
+        # A document with a signature that did not pass: its trail is the one worth reading first.
+        row = opened.conn.execute(
+            "SELECT document_id FROM signatures WHERE document_id IS NOT NULL "
+            "ORDER BY indication = 'TOTAL_PASSED', id LIMIT 1"
+        ).fetchone()
+    lines = [f"docflow summary --db {store}", f"docflow summary --behind --db {store}"]
+    if row is not None:
+        lines.append(f"docflow audit {shlex.quote(row[0])} --db {store}")
+    if "report" in commands:
+        lines.append(f"docflow report --db {store} --out {shlex.quote(str(db.with_name('bao-cao.html')))}")
+    lines.append(f"docflow batches --problems --db {store}")
+    return tuple(lines)
+
+
+def kept_lines(root: Path) -> tuple[str, ...]:
+    """What ``docflow demo --keep`` (or ``--out``) prints last: where the files are, and how to go on."""
+    from docflow.cli import _COMMAND_MODULES  # the commands this docflow has: a line for each one there is
+
+    steps = next_steps(root / "docflow.db", _COMMAND_MODULES)
+    # Paths come from the command line or the temporary folder: shown as text, never as markup.
+    return (
+        for_terminal(_("Demo files and store kept in {path}").format(path=root)),
+        _("To go on with them:"),
+        *(f"  {for_terminal(step)}" for step in steps),
+    )

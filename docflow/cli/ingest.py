@@ -23,7 +23,8 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.text import Text
 
 from docflow.cli.ingest_view import EXIT_CODES_HELP, IngestExit, judge, print_outcome
-from docflow.config import ConfigError, ConfigRefused, WatchConfig, load_config
+from docflow.cli.options import config_option, current_config
+from docflow.config import WatchConfig
 from docflow.i18n import N_, _
 from docflow.ingest.run import (
     BatchChanged,
@@ -59,10 +60,7 @@ class _Defaults:
 
 
 def _defaults() -> _Defaults:
-    try:
-        config = load_config()
-    except ConfigError as error:
-        raise ConfigRefused(str(error)) from error
+    config = current_config()
     return _Defaults(
         inbox=Path(config.inbox_path),
         db=Path(config.db_path),
@@ -219,8 +217,9 @@ _NO_TRUST_OPTION = click.option(
 )
 
 
-@click.command(epilog=EXIT_CODES_HELP)
+@click.command(epilog=f"{EXIT_CODES_HELP}\n\nExample: docflow ingest so-di-thang-10.zip --trust trust")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@config_option
 @_DB_OPTION
 @_TRUST_OPTION
 @_NO_TRUST_OPTION

@@ -83,19 +83,16 @@ def print_outcome(judged: Judged, as_json: bool, zone: tzinfo | None) -> None:
         return
     if outcome.outcome == BatchOutcomeKind.INGESTED:
         stored = judged.stored or StoredCounts()
-        line = _(
-            "{file}: ingested: {documents} documents stored ({new} new, {updated} updated), {signatures} signatures, "
-            "{rejected} rejected items"
-        ).format(
-            file=outcome.file,
-            documents=stored.documents,
-            new=stored.new_documents,
-            updated=stored.updated_documents,
-            signatures=stored.signatures,
-            rejected=outcome.rejected_items,
+        refused = outcome.rejected_items
+        refused_text = ngettext("{count} rejected item", "{count} rejected items", refused).format(count=refused)
+        line = _("{file}: ingested: {stored}, {refused}").format(
+            file=outcome.file, stored=stored.text(), refused=refused_text
         )
         if entry is not None and entry.signatures_not_passed:
-            line += _("; {count} signatures did not pass").format(count=entry.signatures_not_passed)
+            failed = entry.signatures_not_passed
+            line += "; " + ngettext("{count} signature did not pass", "{count} signatures did not pass", failed).format(
+                count=failed
+            )
     elif outcome.outcome == BatchOutcomeKind.DUPLICATE and entry is not None:
         line = _("{file}: duplicate: already processed on {when} as {name} ({outcome})").format(
             file=outcome.file,
@@ -111,11 +108,6 @@ def print_outcome(judged: Judged, as_json: bool, zone: tzinfo | None) -> None:
             click.echo(for_terminal(f"  {rejected.item}: {rejected.reason}"))
         if entry.rejected_items > len(entry.first_rejected):
             more = entry.rejected_items - len(entry.first_rejected)
-            click.echo(
-                "  "
-                + ngettext(
-                    "… and {count} more refused item (every one: docflow sql, table rejected_items)",
-                    "… and {count} more refused items (every one: docflow sql, table rejected_items)",
-                    more,
-                ).format(count=more)
-            )
+            more_text = ngettext("… and {count} more refused item", "… and {count} more refused items", more)
+            more_text = more_text.format(count=more) + " " + _("(every one: docflow sql, table rejected_items)")
+            click.echo(f"  {more_text}")

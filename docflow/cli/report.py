@@ -7,9 +7,6 @@ import commands open it through ``docflow.store.core`` so migrations apply.
 
 from __future__ import annotations
 
-import csv
-import io
-import itertools
 import json
 import os
 import signal
@@ -25,7 +22,8 @@ from rich.console import Console
 from rich.table import Table
 
 from docflow.cli.audit_view import render_trail
-from docflow.cli.certs_view import render_review
+from docflow.cli.certs_view import EXPIRING_HELP, IMPORT_HELP, UNIT_HELP, render_review
+from docflow.cli.options import config_option, current_config
 from docflow.cli.summary_options import FAIL_HELP, UsageRefused, fails_on, parse_fail_on_flags, resolve_unit
 from docflow.cli.summary_view import (
     detail_csv,
@@ -35,7 +33,6 @@ from docflow.cli.summary_view import (
     summary_json,
     unit_detail,
 )
-from docflow.config import Config, ConfigError, ConfigRefused, load_config
 from docflow.i18n import _, ngettext
 from docflow.records import RejectedItem
 from docflow.reports.audit import (
@@ -53,7 +50,8 @@ from docflow.reports.certs import import_issued, review_certificates
 from docflow.reports.metrics import LEVELS, PERIOD_FORMS, Period, SummarySettings, latest_year, parse_period
 from docflow.reports.summary import summarise
 from docflow.reports.units import LEVEL_LABELS, import_units, load_units
-from docflow.safe_text import cell, for_spreadsheet, for_terminal
+from docflow.safe_text import cell, for_terminal
+from docflow.spreadsheets import csv_lines
 from docflow.store.core import Store, retry_while_busy
 
 __all__ = ["summary", "units", "certs", "sql", "audit", "demo", "summary_settings", "default_db"]
@@ -67,21 +65,14 @@ ImportFunction = Callable[[sqlite3.Connection, Path], None]
 _DB_HELP = "Store file (default: [paths] db in docflow.toml, else docflow.db here)."
 
 
-def _config() -> Config:
-    try:
-        return load_config()
-    except ConfigError as error:
-        raise ConfigRefused(str(error)) from error
-
-
 def default_db() -> Path:
-    return Path(_config().db_path)
+    return Path(current_config().db_path)
 
 
 def summary_settings() -> SummarySettings:
     """Targets and the unranked threshold from docflow.toml ``[summary]`` (tiers are Đạt/Chưa đạt against
     each level's NQ 17 target, see docs/metrics.md)."""
-    config = _config().summary
+    config = current_config().summary
     return SummarySettings(
         level_targets=tuple(config.targets.items()),
         min_documents=config.min_documents,
@@ -137,7 +128,8 @@ def _period(conn: sqlite3.Connection, text: str | None) -> tuple[Period, bool]:
 SUMMARY_ROWS_PER_LEVEL = 120
 
 
-@click.command()
+@click.command(epilog="Example: docflow summary --period 2026-Q3 --level district --behind")
+@config_option
 @_db_option
 @click.option("--period", help=f"{PERIOD_FORMS[0].upper()}{PERIOD_FORMS[1:]}; default: latest year with data.")
 @click.option("--level", type=click.Choice(LEVELS), help="Only units of this level.")
@@ -199,7 +191,8 @@ def summary(
         raise SystemExit(1)
 
 
-@click.group(invoke_without_command=True)
+@click.group(invoke_without_command=True, epilog="Example: docflow units --json")
+@config_option
 @_db_option
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
@@ -230,12 +223,13 @@ def units(ctx: click.Context, db: Path | None, as_json: bool) -> None:
     _console().print(table)
 
 
-def _import_command(group: click.Group, help_text: str) -> Callable[[ImportFunction], ImportFunction]:
+def _import_command(group: click.Group, help_text: str, example: str) -> Callable[[ImportFunction], ImportFunction]:
     """``GROUP import FILE [--db]``: the group's --db applies too; migrations run on open."""
 
     def register(function: ImportFunction) -> ImportFunction:
-        @group.command("import", help=help_text)
+        @group.command("import", help=help_text, epilog=example)
         @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+        @config_option
         @_db_option
         @click.pass_obj
         def command(group_db: Path | None, file: Path, db: Path | None) -> None:
@@ -248,38 +242,46 @@ def _import_command(group: click.Group, help_text: str) -> Callable[[ImportFunct
     return register
 
 
-@_import_command(units, "Load a CSV/JSON list of units (code, name; parent and level optional).")
+@_import_command(
+    units,
+    "Load a CSV/JSON list of units (code, name; parent and level optional).",
+    "Example: docflow units import don-vi.csv",
+)
 def _units_import(conn: sqlite3.Connection, file: Path) -> None:
     result = import_units(conn, file)
     _report_rejected(result.rejected)
-    click.echo(
-        ngettext("imported {count} unit", "imported {count} units", len(result.imported)).format(
-            count=len(result.imported)
-        )
-    )
+    count = len(result.imported)
+    click.echo(ngettext("imported {count} unit", "imported {count} units", count).format(count=count))
     for code in result.invalid_codes:
         click.echo(for_terminal(_("kept with a malformed agency code (flagged): {code}").format(code=code)))
 
 
-@click.group(invoke_without_command=True)
+@click.group(invoke_without_command=True, epilog="Example: docflow certs --unit 'so tai chinh' --expiring-days 60")
+@config_option
 @_db_option
-@click.option("--expiring-days", default=30, show_default=True, type=click.IntRange(min=0))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--expiring-days", default=30, show_default=True, type=click.IntRange(min=0), help=EXPIRING_HELP)
+@click.option("--unit", "unit_text", metavar="CODE|NAME", help=UNIT_HELP)
+@click.option("--json", "as_json", is_flag=True, help="The review as one JSON object (fields: docs/commands.md).")
 @click.pass_context
-def certs(ctx: click.Context, db: Path | None, expiring_days: int, as_json: bool) -> None:
-    """Certificates per unit, expiring ones, wrong-unit signatures, and issued-but-unused ones."""
+def certs(ctx: click.Context, db: Path | None, expiring_days: int, unit_text: str | None, as_json: bool) -> None:
+    """Certificates per unit: expiring and expired ones, signatures after expiry, wrong-unit signatures, and
+    issued-but-unused ones; a line per unit."""
     ctx.obj = db
     if ctx.invoked_subcommand is not None:
         return
+    zone = current_config().display.zone
     with _reading(db) as conn:
-        review = review_certificates(conn, expiring_days)
+        code = resolve_unit(conn, unit_text) if unit_text else None
+        review = review_certificates(conn, expiring_days, zone=zone)
+    if code is not None:
+        review = review.for_unit(code)
     if as_json:
         _echo_json(review.to_json())
     else:
         render_review(review, _console())
 
 
-@_import_command(certs, "Load the list of certificates issued to units (serial, unit, holder, kind, not_after).")
+@_import_command(certs, IMPORT_HELP, "Example: docflow certs import chung-thu-da-cap.csv")
 def _certs_import(conn: sqlite3.Connection, file: Path) -> None:
     result = import_issued(conn, file)
     _report_rejected(result.rejected)
@@ -288,17 +290,6 @@ def _certs_import(conn: sqlite3.Connection, file: Path) -> None:
             count=result.imported
         )
     )
-
-
-def _csv_lines(columns: tuple[str, ...], rows: Iterable[tuple[object, ...]]) -> Iterator[str]:
-    """CSV text a row at a time; text cells that a spreadsheet would run as a formula are neutralised."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    for row in itertools.chain([columns], rows):
-        writer.writerow(map(for_spreadsheet, row))
-        yield out.getvalue()
-        out.seek(0)
-        out.truncate()
 
 
 def _json_array(items: Iterable[object]) -> Iterator[str]:
@@ -339,7 +330,7 @@ def _print_sql(rows: QueryRows, as_json: bool, as_csv: bool) -> None:
         for piece in _json_array(dict(zip(rows.columns, row)) for row in rows):
             click.echo(piece, nl=False)
     elif as_csv:
-        for line in _csv_lines(rows.columns, rows):
+        for line in csv_lines(rows.columns, rows):
             click.echo(line, nl=False)
     else:
         table = Table()
@@ -350,7 +341,8 @@ def _print_sql(rows: QueryRows, as_json: bool, as_csv: bool) -> None:
         _console().print(table)
 
 
-@click.command()
+@click.command(epilog='Example: docflow sql "SELECT * FROM v_failed_signatures LIMIT 20" --csv')
+@config_option
 @_db_option
 @click.argument("query")
 @click.option("--json", "as_json", is_flag=True)
@@ -390,7 +382,8 @@ def sql(db: Path | None, query: str, as_json: bool, as_csv: bool, timeout: float
         )
 
 
-@click.command()
+@click.command(epilog="Example: docflow audit '000.00.01.H04,2026/03/02,12/UBND-VP'")
+@config_option
 @_db_option
 @click.argument("document_id")
 @click.option("--json", "as_json", is_flag=True)
@@ -408,7 +401,8 @@ def audit(db: Path | None, document_id: str, as_json: bool) -> None:
         render_trail(trail, _console())
 
 
-@click.command()
+@click.command(epilog="Example: docflow demo --keep")
+@config_option
 @click.option(
     "--out", type=click.Path(file_okay=False, path_type=Path), help="Build here instead of a temporary folder."
 )
@@ -424,7 +418,7 @@ def demo(out: Path | None, scale: float, keep: bool) -> None:
     """Build a demo province, ingest it as the watcher would, and print the summary."""
     # Imported here: the demo pulls in the sample PKI and PDF signer, which no other
     # command needs at start-up.
-    from docflow.cli.demo import DemoError, opening_line, run_demo
+    from docflow.cli.demo import DemoError, kept_lines, opening_line, run_demo
     from docflow.watch.watcher import WatchAborted
 
     console = _console()
@@ -435,4 +429,5 @@ def demo(out: Path | None, scale: float, keep: bool) -> None:
     console.print(opening_line(result), highlight=False, markup=False)
     render_summary(result.summary, console)
     if result.kept_at is not None:
-        console.print(_("Demo files and store kept in {path}").format(path=result.kept_at), markup=False)
+        for line in kept_lines(result.kept_at):
+            console.print(line, highlight=False, markup=False, soft_wrap=True)

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from docflow.cli.audit_view import verdict_label
 from docflow.cli.ingest import _DB_OPTION, _WORKERS_OPTION, _defaults, _load_trust, _setup_logging, _with_workers
+from docflow.cli.options import config_option
 from docflow.i18n import N_, _
 from docflow.ingest.reverify import ReverifyProgress, ReverifyResult, ReverifyScope
 from docflow.ingest.reverify import reverify as reverify_store
@@ -30,7 +31,8 @@ _ALL_CHANGES = N_('docflow sql "SELECT * FROM verdict_changes ORDER BY id DESC" 
 _TRUST_CHOICES = N_("give --trust DIR or set trust in [paths] of docflow.toml: re-verification judges against it")
 
 
-@click.command()
+@click.command(epilog="Example: docflow reverify --trust trust --period 2026-10")
+@config_option
 @_DB_OPTION
 @click.option(
     "--trust",

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
+from datetime import date
 
 from rich.cells import cell_len
 from rich.console import Console
@@ -20,12 +19,13 @@ from docflow.cli.summary_words import (
 )
 from docflow.cli.summary_words import percent as _percent
 from docflow.i18n import _, ngettext
-from docflow.reports.drilldown import RATES, FailedDocument, Rate, UnitDetail
+from docflow.reports.drilldown import RATES, JudgedDocument, Rate, UnitDetail
 from docflow.reports.metrics import Period
 from docflow.reports.summary import UnitSummary
-from docflow.safe_text import cell, for_spreadsheet, for_terminal
+from docflow.safe_text import cell, for_terminal
+from docflow.spreadsheets import CellKind, Column, Sheet, csv_text
 
-__all__ = ["render_detail", "detail_csv", "DETAIL_CSV_FIELDS"]
+__all__ = ["render_detail", "detail_csv", "reason_text", "DETAIL_CSV_FIELDS"]
 
 
 def _rate_counts(row: UnitSummary) -> dict[Rate, tuple[int, int]]:
@@ -38,13 +38,15 @@ def _rate_counts(row: UnitSummary) -> dict[Rate, tuple[int, int]]:
     }
 
 
-def _reason_text(failed: FailedDocument) -> str:
-    """A line per distinct reason list, naming the rates it fails: most documents fail all three for one reason."""
+def reason_text(failed: JudgedDocument, separator: str = "\n") -> str:
+    """A line per distinct reason list, naming the rates it fails: most documents fail all three for one reason.
+
+    The drill-down prints it and ``docflow export`` writes it, so a unit reads the same words in both."""
     by_reasons: dict[tuple[str, ...], list[str]] = {}
     for rate in RATES:
         if failed.fails(rate):
             by_reasons.setdefault(failed.fails(rate), []).append(rate_short(rate))
-    return "\n".join(
+    return separator.join(
         f"{', '.join(rates)}: " + "; ".join(problem_hint(word) for word in words) for words, rates in by_reasons.items()
     )
 
@@ -83,16 +85,18 @@ def render_detail(detail: UnitDetail, period: Period, console: Console) -> None:
         len(detail.failed),
     ).format(count=len(detail.failed))
     table = Table(title=title, title_justify="left")
-    table.add_column(_("Date"), no_wrap=True)
+    date_header = _("Date")
+    table.add_column(date_header, no_wrap=True)
     # A document's identifier is read whole or not at all: its column is never narrower than the longest.
     # rich's own sharing gives the reasons their longest line and crops the table at 80 columns: widths are set.
     widest_id = min(max(cell_len(failed.document_id) for failed in detail.failed), 40)
-    reasons_width = max(console.width - 10 - widest_id - 10, 16)  # 10: the date; 10: borders and padding
+    date_width = max(10, cell_len(date_header))  # a date is 10 wide; its header may be wider in some language
+    reasons_width = max(console.width - date_width - widest_id - 10, 16)  # 10: borders and padding
     table.add_column(_("Document"), overflow="fold", width=widest_id)
     table.add_column(_("Reason"), overflow="fold", width=reasons_width)
     for failed in detail.failed:
         label = failed.document_id + (f"\n{failed.subject}" if failed.subject else "")
-        table.add_row(cell(failed.promulgation_date or ""), cell(label), cell(_reason_text(failed)))
+        table.add_row(cell(failed.promulgation_date or ""), cell(label), cell(reason_text(failed)))
     console.print(table)
 
 
@@ -101,10 +105,20 @@ DETAIL_CSV_FIELDS: tuple[str, ...] = ("document_id", "promulgation_date", "subje
 
 def detail_csv(detail: UnitDetail) -> str:
     """One row per failing document; each rate's column holds its reason words, empty when it passes."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(DETAIL_CSV_FIELDS)
-    for failed in detail.failed:
-        values = (failed.document_id, failed.promulgation_date or "", failed.subject or "")
-        writer.writerow(map(for_spreadsheet, (*values, *(" ".join(failed.fails(rate)) for rate in RATES))))
-    return out.getvalue()
+    columns = tuple(
+        Column(name, CellKind.DATE if name == "promulgation_date" else CellKind.TEXT) for name in DETAIL_CSV_FIELDS
+    )
+    rows = [
+        (failed.document_id, _date(failed.promulgation_date), failed.subject,
+         *(" ".join(failed.fails(rate)) for rate in RATES))
+        for failed in detail.failed
+    ]  # fmt: skip
+    return csv_text(Sheet("failed", columns, rows))
+
+
+def _date(text: str | None) -> date | str | None:
+    """A stored ``yyyy-mm-dd`` as a date (written dd/mm/yyyy); anything else as the sender wrote it."""
+    try:
+        return date.fromisoformat(text[:10]) if text else None
+    except ValueError:
+        return text

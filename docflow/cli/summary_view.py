@@ -7,9 +7,6 @@ documents, judging each by the rule the counters were made with.
 
 from __future__ import annotations
 
-import csv
-import io
-
 from rich.console import Console
 
 from docflow.cli.summary_detail import DETAIL_CSV_FIELDS, detail_csv, render_detail
@@ -25,14 +22,15 @@ from docflow.cli.summary_words import (
     left_out_line,
     not_trust_checked_line,
 )
-from docflow.i18n import _, ngettext
-from docflow.reports.drilldown import FailedDocument, UnitDetail, unit_detail
+from docflow.i18n import _, gettext, ngettext
+from docflow.reports.drilldown import JudgedDocument, UnitDetail, unit_detail
 from docflow.reports.metrics import LEVELS
 from docflow.reports.summary import Summary, UnitSummary
-from docflow.safe_text import for_spreadsheet
+from docflow.spreadsheets import CellKind, Sheet, csv_text
+from docflow.spreadsheets import Column as SheetColumn
 
 __all__ = [
-    "FailedDocument",
+    "JudgedDocument",
     "UnitDetail",
     "unit_detail",
     "summary_json",
@@ -76,22 +74,34 @@ CSV_FIELDS: tuple[str, ...] = (
 )  # fmt: skip
 
 
-def _csv_row(row: UnitSummary) -> dict[str, object]:
+def _csv_kind(name: str) -> CellKind:
+    if name == "code_valid":
+        return CellKind.YES_NO
+    if name.endswith("_rate"):
+        return CellKind.RATE
+    if name.startswith(("outgoing", "incoming", "invalid_")):
+        return CellKind.INTEGER
+    return CellKind.TEXT
+
+
+CSV_COLUMNS: tuple[SheetColumn, ...] = tuple(SheetColumn(name, _csv_kind(name)) for name in CSV_FIELDS)
+"""The kind of each ``CSV_FIELDS`` column: rates as percentages (``95.2%``), ``code_valid`` as a word."""
+
+
+def _csv_row(row: UnitSummary) -> tuple[object, ...]:
     flat = row.to_json()
     invalid = flat.pop("invalid")
     assert isinstance(invalid, dict)
     flat.update({f"invalid_{reason}": count for reason, count in invalid.items()})
     flat["flags"] = " ".join(row.flags)
-    return {name: "" if flat[name] is None else for_spreadsheet(flat[name]) for name in CSV_FIELDS}
+    return tuple(flat[name] for name in CSV_FIELDS)
 
 
 def summary_csv(summary: Summary) -> str:
-    """One row per unit; rates as fractions, empty when undefined, flags space-separated."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(_csv_row(row) for row in summary.units)
-    return out.getvalue()
+    """One row per unit, through ``docflow.spreadsheets`` (BOM, formulas neutralised); rates as percentages,
+    empty when undefined, flags space-separated."""
+    yes_no = (gettext("yes"), gettext("no"))
+    return csv_text(Sheet("summary", CSV_COLUMNS, [_csv_row(row) for row in summary.units], yes_no))
 
 
 def footer(summary: Summary, printed: tuple[Column, ...]) -> list[str]:

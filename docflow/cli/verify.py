@@ -18,9 +18,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from docflow.cli.options import config_option, current_config
 from docflow.cli.signature_words import change_word, kind_word, time_source_word, yes_no
 from docflow.cli.verify_run import Checked, Job, checked, in_chunks, jobs_of, verify_job
-from docflow.config import CONFIG_NAME, ConfigError, ConfigRefused, load_config
 from docflow.i18n import N_, _
 from docflow.safe_text import cell, markup_safe
 from signatures import TrustStore, Verdict
@@ -35,7 +35,8 @@ _TABLE_FILES = 50
 """Files per printed table: a long run shows its first results at once, with the same columns."""
 
 
-@click.command()
+@click.command(epilog="Example: docflow verify cong-van.pdf --trust trust")
+@config_option
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--content",
@@ -91,14 +92,11 @@ def _trust_store(trust_dir: Path | None, console: Console) -> TrustStore:
 def configured_trust_dir(console: Console) -> Path | None:
     """Without ``--trust``: the trust directory ``docflow ingest`` would use ([paths] trust of docflow.toml,
     else ``trust``), when it exists; a directory the toml names but that is missing is said so."""
-    try:
-        config = load_config()
-    except ConfigError as error:
-        raise ConfigRefused(str(error)) from error
+    config = current_config()
     if config.trust_path.is_dir():
         return config.trust_path
     if config.source is not None:
-        shown = _("No trust directory at {path} ({config}).").format(path=config.trust_path, config=CONFIG_NAME)
+        shown = _("No trust directory at {path} ({config}).").format(path=config.trust_path, config=config.source)
         console.print(f"[yellow]{markup_safe(shown)}[/yellow]")
     return None
 
@@ -184,7 +182,7 @@ def _print_tables(results: Iterable[Checked[list[Verdict]]]) -> bool:
 
 
 def _table(first: int) -> Table:
-    title = _("Signatures") if first == 1 else _("Signatures (from file {first})").format(first=first)
+    title = _("Digital signatures") if first == 1 else _("Signatures (from file {first})").format(first=first)
     table = Table(title=title)
     for column in _COLUMNS:
         table.add_column(_(column), overflow="fold")

@@ -27,7 +27,8 @@ from docflow.cli.ingest import (
     _trust_directory,
     _with_workers,
 )
-from docflow.i18n import _
+from docflow.cli.options import config_option
+from docflow.i18n import _, ngettext
 from docflow.safe_text import for_terminal
 
 __all__ = ["watch", "WatchRefused"]
@@ -62,8 +63,9 @@ def _inbox_ready(inbox: Path, create: bool) -> None:
         raise WatchRefused(_("cannot make the inbox folder {path}: {why}").format(path=shown, why=why)) from error
 
 
-@click.command()
+@click.command(epilog="Example: docflow watch /srv/docflow/inbox --trust /srv/docflow/trust")
 @click.argument("inbox", required=False, type=click.Path(path_type=Path, file_okay=False))
+@config_option
 @_DB_OPTION
 @_TRUST_OPTION
 @_NO_TRUST_OPTION
@@ -126,4 +128,5 @@ def watch(
             raise WatchRefused(str(held)) from held
         except WatchAborted as aborted:
             raise click.ClickException(str(aborted)) from aborted
-    log.info(_("stopped after %d batches"), len(report.outcomes))
+    done = len(report.outcomes)
+    log.info("%s", ngettext("stopped after {count} batch", "stopped after {count} batches", done).format(count=done))

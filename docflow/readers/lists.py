@@ -17,7 +17,7 @@ from pathlib import Path
 from docflow.readers.text import DATE_FORMS, ENCODINGS_READ, decode_export, header_key, parse_document_date
 from docflow.records import RejectedItem
 
-__all__ = ["UnitRow", "IssuedRow", "read_records", "pick", "read_unit_file", "read_issued_file"]
+__all__ = ["UnitRow", "IssuedRow", "KIND_WORDS", "read_records", "pick", "read_unit_file", "read_issued_file"]
 
 _UNIT_COLUMNS: dict[str, tuple[str, ...]] = {
     "code": ("code", "agency_code", "ma_dinh_danh", "mã định danh", "mã đơn vị", "mã"),
@@ -27,12 +27,45 @@ _UNIT_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 _ISSUED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "serial": ("serial", "serial_number", "số hiệu", "số serial", "số sê ri", "số hiệu chứng thư"),
-    "unit": ("unit", "code", "agency_code", "mã định danh", "mã đơn vị", "đơn vị"),
-    "holder": ("holder", "name", "người được cấp", "người sử dụng", "chủ thể", "người được cấp / chủ thể", "tên"),
-    "kind": ("kind", "type", "loại", "loại chứng thư"),
-    "not_after": ("not_after", "expires", "valid_to", "hết hạn", "ngày hết hạn", "có hiệu lực đến"),
+    "serial": ("serial", "serial_number", "serial no", "số hiệu", "số serial", "số sê ri", "số hiệu chứng thư"),
+    "unit": ("unit", "code", "agency_code", "unit code", "mã định danh", "mã đơn vị", "đơn vị"),
+    "holder": (
+        "holder",
+        "name",
+        "holder name",
+        "subscriber",
+        "owner",
+        "người được cấp",
+        "người sử dụng",
+        "chủ thể",
+        "người được cấp / chủ thể",
+        "tên",
+    ),  # fmt: skip
+    "kind": ("kind", "type", "certificate type", "cert type", "loại", "loại chứng thư"),
+    "not_after": (
+        "not_after",
+        "expires",
+        "valid_to",
+        "valid until",
+        "expiry",
+        "expiry date",
+        "expiration date",
+        "expiration",
+        "hết hạn",
+        "ngày hết hạn",
+        "có hiệu lực đến",
+    ),  # fmt: skip
     "sha256": ("sha256", "sha-256", "fingerprint", "thumbprint", "dấu vân tay"),
+    "issuer": (
+        "issuer",
+        "issued by",
+        "ca",
+        "certificate authority",
+        "tổ chức cấp",
+        "đơn vị cấp",
+        "nhà cung cấp",
+        "tổ chức cung cấp dịch vụ",
+    ),  # fmt: skip
 }
 """Field → the headers it is found under, in English or Vietnamese, compared as ``header_key`` makes them
 (case, diacritics, spaces and punctuation aside): the same rule as the unit list and the register."""
@@ -59,6 +92,8 @@ class IssuedRow:
     not_after: str | None = None
     sha256: str | None = None
     """Lower-case hex without colons, as the store keeps fingerprints."""
+    issuer: str | None = None
+    """The CA that issued it, as written (a name or a distinguished name): serials are unique per issuer only."""
 
 
 def _clean(value: object) -> str | None:
@@ -122,25 +157,53 @@ def read_unit_file(path: Path) -> tuple[list[UnitRow], list[RejectedItem]]:
     return rows, rejected
 
 
+KIND_WORDS: dict[str, str] = {
+    **dict.fromkeys(
+        ("to_chuc", "co_quan", "co_quan_to_chuc", "to_chuc_co_quan", "organisation", "organization", "org"),
+        "organisation",
+    ),
+    **dict.fromkeys(("ca_nhan", "person", "personal", "individual"), "person"),
+}
+"""A kind as clerks write it (``header_key`` form: case and diacritics aside) → the kind code verdicts use."""
+
+_KIND_FORMS = "Tổ chức / organisation or Cá nhân / personal"
+
+
+def _row_label(path: Path, number: int) -> str:
+    """Where a refused row is: the spreadsheet row (the header is row 1) of a CSV, the n-th object of a JSON list."""
+    return f"{path.name} item {number}" if path.suffix.lower() == ".json" else f"{path.name} row {number + 1}"
+
+
+def _issued_row(values: dict[str, str | None]) -> IssuedRow | str:
+    """The row with its kind and expiry in stored form, or why it cannot be used and what to do."""
+    serial, unit = values.pop("serial"), values.pop("unit")
+    if not serial or not unit:
+        return "the row needs both a serial (số hiệu) and a unit code (mã đơn vị); fill them in and import again"
+    values["sha256"] = (values["sha256"] or "").replace(":", "").lower() or None
+    kind = values["kind"]
+    if kind is not None:
+        values["kind"] = KIND_WORDS.get(header_key(kind))
+        if values["kind"] is None:
+            return f"the kind (loại) '{kind}' is not known; write {_KIND_FORMS} (or leave it empty) and import again"
+    expires = values["not_after"]
+    if expires is not None:
+        # Stored as yyyy-mm-dd, which the review compares: 31/12/2025 kept as written would never expire.
+        day = parse_document_date(expires)
+        if day is None:
+            return f"the expiry (ngày hết hạn) '{expires}' is not a date; write {DATE_FORMS} and import again"
+        values["not_after"] = day.isoformat()
+    return IssuedRow(serial, unit, **values)
+
+
 def read_issued_file(path: Path) -> tuple[list[IssuedRow], list[RejectedItem]]:
-    """Rows of a CSV or JSON list of issued certificates; a row needs a serial and a unit code."""
+    """Rows of a CSV or JSON list of issued certificates; a row needs a serial and a unit code, and a kind and an
+    expiry, when given, that can be read (``KIND_WORDS``, ``parse_document_date``: the register reader's dates)."""
     records, rejected = _records(path, "certificates", "certificate list")
     rows: list[IssuedRow] = []
     for number, record in enumerate(records, start=1):
-        values = {field: pick(record, aliases) for field, aliases in _ISSUED_COLUMNS.items()}
-        serial, unit = values.pop("serial"), values.pop("unit")
-        if not serial or not unit:
-            rejected.append(RejectedItem(f"{path.name}:{number}", "row needs both a serial and a unit code"))
-            continue
-        values["sha256"] = (values["sha256"] or "").replace(":", "").lower() or None
-        expires = values["not_after"]
-        if expires is not None:
-            # Stored as yyyy-mm-dd, which the review compares: 31/12/2025 kept as written would never expire.
-            day = parse_document_date(expires)
-            if day is None:
-                reason = f"the expiry (ngày hết hạn) '{expires}' is not a date; write {DATE_FORMS}"
-                rejected.append(RejectedItem(f"{path.name}:{number}", reason))
-                continue
-            values["not_after"] = day.isoformat()
-        rows.append(IssuedRow(serial, unit, **values))
+        row = _issued_row({field: pick(record, aliases) for field, aliases in _ISSUED_COLUMNS.items()})
+        if isinstance(row, str):
+            rejected.append(RejectedItem(_row_label(path, number), row))
+        else:
+            rows.append(row)
     return rows, rejected

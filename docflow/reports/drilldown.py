@@ -2,6 +2,8 @@
 
 Each document is judged by ``docflow.store.classify.standing``, the rule the counters are made from, so the
 documents listed as failing a rate are exactly that rate's denominator minus its numerator (docs/metrics.md).
+``judged_documents`` is the one reading of a unit's counted outgoing documents: the drill-down keeps those
+failing a rate, ``docflow export`` (``docflow.reports.export``) lists them all.
 """
 
 from __future__ import annotations
@@ -11,23 +13,31 @@ from dataclasses import dataclass
 
 from docflow.reports.metrics import Period, SummarySettings
 from docflow.reports.summary import UnitSummary, summarise
-from docflow.store.classify import Rate, Standing, standing
+from docflow.store.classify import DocState, Rate, Standing, standing
 from docflow.store.merging import STATE_COLUMNS, doc_state
 
-__all__ = ["FailedDocument", "UnitDetail", "unit_detail", "RATES", "Rate"]
+__all__ = ["JudgedDocument", "UnitDetail", "unit_detail", "judged_documents", "COUNTED", "RATES", "Rate"]
 
 RATES: tuple[Rate, ...] = (Rate.E_ISSUANCE, Rate.SIGNATURE, Rate.ND30)
 """The outgoing rates a drill-down explains, in the order it lists them."""
 
+COUNTED = "d.confidential = 0 AND d.business_status NOT IN ('revoked', 'replaced')"
+"""The documents (``documents AS d``) in a unit's rates, as ``classify.contribution`` counts them: confidential
+ones are counted apart and listed nowhere, revoked and replaced ones count for nothing."""
+
 
 @dataclass(frozen=True)
-class FailedDocument:
-    """An outgoing document of the drill-down failing at least one rate."""
+class JudgedDocument:
+    """A counted outgoing document (not confidential, not revoked or replaced) and its standing on each rate."""
 
     document_id: str
     promulgation_date: str | None
     subject: str | None
     standing: Standing
+    number: str | None = None
+    notation: str | None = None
+    state: DocState | None = None
+    """The stored columns the standing was judged from (channel, seen on the axis, signature flags)."""
 
     def fails(self, rate: Rate) -> tuple[str, ...]:
         """The reason words this document fails ``rate`` for; empty when it passes or is not counted for it."""
@@ -55,10 +65,25 @@ class FailedDocument:
 @dataclass(frozen=True)
 class UnitDetail:
     summary: UnitSummary | None
-    failed: tuple[FailedDocument, ...]
+    failed: tuple[JudgedDocument, ...]
 
-    def failing(self, rate: Rate) -> tuple[FailedDocument, ...]:
+    def failing(self, rate: Rate) -> tuple[JudgedDocument, ...]:
         return tuple(document for document in self.failed if document.fails(rate))
+
+
+def judged_documents(conn: sqlite3.Connection, code: str, period: Period) -> tuple[JudgedDocument, ...]:
+    """Every outgoing document counted for ``code`` in ``period``, by date then id, each judged by the one rule."""
+    rows = conn.execute(
+        f"SELECT document_id, promulgation_date, subject, number, notation, {', '.join(STATE_COLUMNS)}"
+        f" FROM documents AS d WHERE sender = ? AND period IN ({', '.join('?' for _ in period.months)})"
+        f" AND {COUNTED} ORDER BY promulgation_date, document_id",
+        (code, *period.months),
+    )
+    judged = []
+    for document_id, promulgation_date, subject, number, notation, *columns in rows:
+        state = doc_state(tuple(columns))
+        judged.append(JudgedDocument(document_id, promulgation_date, subject, standing(state), number, notation, state))
+    return tuple(judged)
 
 
 def unit_detail(
@@ -66,16 +91,5 @@ def unit_detail(
 ) -> UnitDetail:
     """One unit's summary row and its outgoing documents that fail any rate, with why."""
     summary = summarise(conn, period, settings, unit=code)
-    rows = conn.execute(
-        f"SELECT document_id, promulgation_date, subject, {', '.join(STATE_COLUMNS)} FROM documents"
-        f" WHERE sender = ? AND confidential = 0 AND period IN ({', '.join('?' for _ in period.months)})"
-        " AND business_status NOT IN ('revoked', 'replaced')"
-        " ORDER BY promulgation_date, document_id",
-        (code, *period.months),
-    )
-    failed = []
-    for document_id, promulgation_date, subject, *state in rows:
-        document = FailedDocument(document_id, promulgation_date, subject, standing(doc_state(tuple(state))))
-        if document.problems:
-            failed.append(document)
-    return UnitDetail(summary.units[0] if summary.units else None, tuple(failed))
+    failed = tuple(document for document in judged_documents(conn, code, period) if document.problems)
+    return UnitDetail(summary.units[0] if summary.units else None, failed)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from docflow.i18n import ngettext
+
 __all__ = ["StoredCounts", "stored_counts"]
 
 
@@ -24,6 +26,16 @@ class StoredCounts:
     @property
     def documents(self) -> int:
         return self.new_documents + self.updated_documents
+
+    def text(self) -> str:
+        """``1 document stored (1 new, 0 updated), 2 signatures``: what ingest's line and the watcher's log say."""
+        documents = ngettext(
+            "{count} document stored ({new} new, {updated} updated)",
+            "{count} documents stored ({new} new, {updated} updated)",
+            self.documents,
+        ).format(count=self.documents, new=self.new_documents, updated=self.updated_documents)
+        signatures = ngettext("{count} signature", "{count} signatures", self.signatures).format(count=self.signatures)
+        return f"{documents}, {signatures}"
 
 
 def stored_counts(conn: sqlite3.Connection, batch_id: int) -> StoredCounts:

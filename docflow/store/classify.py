@@ -4,6 +4,8 @@
 - ``signature_facts``: a document's signature flags from its signatures;
 - ``standing``: for one outgoing document, whether it counts for each rate and, if it fails, the reason words
   (the one rule behind the counters, the drill-down, JSON, CSV and the legend: docs/metrics.md);
+- ``incoming_standing``: for one recipient of a document, whether it received it electronically and handled it
+  on time (the incoming counters and the export read it);
 - ``contribution``: what one document adds to the per-unit, per-month counters;
 - ``classify_level``: a unit's level word from its code and name.
 
@@ -35,6 +37,8 @@ __all__ = [
     "Standing",
     "standing",
     "RecipientState",
+    "IncomingStanding",
+    "incoming_standing",
     "CounterDelta",
     "contribution",
     "classify_level",
@@ -294,16 +298,33 @@ def _outgoing(doc: DocState) -> CounterDelta:
     return _positive(delta)
 
 
+@dataclass(frozen=True)
+class IncomingStanding:
+    """One non-confidential document for one of its recipients: the incoming rates' rule."""
+
+    electronic: bool
+    """Received electronically (the numerator of the incoming electronic rate)."""
+    due: bool
+    """It has a due date (the on-time rate's denominator)."""
+    on_time: bool
+    """Handled (status 06) no later than its due date (the on-time rate's numerator)."""
+
+
+def incoming_standing(doc: DocState, recipient: RecipientState) -> IncomingStanding:
+    on_time = bool(doc.due_date and recipient.handled_at and recipient.handled_at[:10] <= doc.due_date)
+    return IncomingStanding(recipient.received_electronic, bool(doc.due_date), on_time)
+
+
 def _incoming(doc: DocState, recipient: RecipientState) -> CounterDelta:
     if doc.confidential:
         return Counter(incoming_confidential=1)
-    on_time = bool(doc.due_date and recipient.handled_at and recipient.handled_at[:10] <= doc.due_date)
+    judged = incoming_standing(doc, recipient)
     return _positive(
         Counter(
             incoming=1,
-            incoming_electronic=int(recipient.received_electronic),
-            incoming_due=int(bool(doc.due_date)),
-            incoming_due_on_time=int(on_time),
+            incoming_electronic=int(judged.electronic),
+            incoming_due=int(judged.due),
+            incoming_due_on_time=int(judged.on_time),
         )
     )
 

@@ -401,6 +401,10 @@ CREATE INDEX verdict_changes_by_document ON verdict_changes(document_id);
     # seen may be signed). Each row loses what the old rule counted and the new one does not (the documents never
     # seen on the axis), as ingestion would have kept it; other counters and rows are left as they are.
     _COUNTER_RULE_18,
+    # 12 (issue 21): the CA that issued each certificate of the province's list. A serial is unique per issuer
+    # only, so the certificate review takes a signer's unit from the list by serial and issuer; NULL for rows
+    # imported before, and for lists without an issuer column (then the serial alone, when no other row has it).
+    "ALTER TABLE issued_certificates ADD COLUMN issuer TEXT;",
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import os
 import socket
+import time
 from pathlib import Path
 from types import TracebackType
 
@@ -54,7 +55,7 @@ class FolderLock:
             try:
                 fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                holder = _read(descriptor)
+                holder = _holder(descriptor)
                 os.close(descriptor)
                 raise LockHeld(self._held.format(holder=holder or _("an unknown process"))) from None
             except BaseException:
@@ -77,6 +78,17 @@ class FolderLock:
             self.path.unlink(missing_ok=True)
         os.close(self._descriptor)
         self._descriptor = None
+
+
+def _holder(descriptor: int) -> str:
+    # The holder writes its name just after it locks: a second watcher started at the same moment may find
+    # the file still empty, so it looks again for a little while before saying "an unknown process".
+    for _attempt in range(20):
+        holder = _read(descriptor)
+        if holder:
+            return holder
+        time.sleep(0.025)
+    return ""
 
 
 def _read(descriptor: int) -> str:

@@ -30,7 +30,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from docflow.i18n import _
+from docflow.i18n import _, ngettext
 from docflow.ingest.outcome import outcome_word
 from docflow.ingest.run import BatchOutcome, BatchOutcomeKind, IngestOptions, ProgressCallback, ingest_batch
 from docflow.readers.archive import is_temporary
@@ -403,19 +403,14 @@ def _log_filed(receipt: Receipt, outcome: BatchOutcome, filed_as: str) -> None:
     name = readable_name(outcome.file)
     if receipt.outcome == "ingested" or receipt.outcome == "rejected" and outcome.sha256 and not outcome.reason:
         counts = receipt.counts
+        refused, failed = len(receipt.rejected_items), len(receipt.signatures_not_passed)
         log.info(
-            _(
-                "%s: %s: %d documents stored (%d new, %d updated), %d signatures, %d items refused, "
-                "%d signatures not passed; filed as %s"
-            ),
+            _("%s: %s: %s, %s, %s; filed as %s"),
             name,
             _("nothing accepted") if receipt.outcome == "rejected" else _("ingested"),
-            counts.documents,
-            counts.new_documents,
-            counts.updated_documents,
-            counts.signatures,
-            len(receipt.rejected_items),
-            len(receipt.signatures_not_passed),
+            counts.text(),
+            ngettext("{count} item refused", "{count} items refused", refused).format(count=refused),
+            ngettext("{count} signature not passed", "{count} signatures not passed", failed).format(count=failed),
             filed_as,
         )
     else:
