@@ -10,7 +10,7 @@ from rich.table import Table
 
 from docflow.cli.summary_words import (
     flag_hint,
-    flag_word,
+    flag_label,
     not_trust_checked_line,
     problem_hint,
     rate_failures,
@@ -72,7 +72,7 @@ def render_detail(detail: UnitDetail, period: Period, console: Console) -> None:
     console.print(heading, style="bold", highlight=False, markup=False)
     console.print(f"  {rates}", highlight=False, markup=False)
     for flag in row.flags:
-        console.print(f"  {flag_word(flag)} ({flag}): {flag_hint(flag)}", highlight=False, markup=False)
+        console.print(f"  {flag_label(flag)}: {flag_hint(flag)}", highlight=False, markup=False)
     if row.signatures_not_trust_checked:
         console.print(not_trust_checked_line(row.signatures_not_trust_checked), highlight=False, markup=False)
     for rate in RATES:

@@ -18,7 +18,7 @@ from docflow.cli.summary_words import (
     RATE_FAILURES,
     column_legend,
     flag_hint,
-    flag_word,
+    flag_label,
     left_out_line,
     not_trust_checked_line,
 )
@@ -109,7 +109,7 @@ def footer(summary: Summary, printed: tuple[Column, ...]) -> list[str]:
     legend = column_legend(summary.trend_labels, summary.settings.min_documents)
     lines = [f"{column.shown}: {legend[column.header]}" for column in printed if column.header in legend]
     # The flag's own word too: it is what --fail-on-flags takes.
-    lines += [f"  {flag_word(flag)} ({flag}): {flag_hint(flag)}" for flag in summary.flags_seen]
+    lines += [f"  {flag_label(flag)}: {flag_hint(flag)}" for flag in summary.flags_seen]
     left_out = [column.shown for column in COLUMNS if column not in printed]
     if left_out:
         lines.append(left_out_line(left_out))

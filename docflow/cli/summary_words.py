@@ -20,6 +20,7 @@ __all__ = [
     "RATE_FAILURES",
     "RATE_SHORT",
     "flag_hint",
+    "flag_label",
     "flag_word",
     "problem_hint",
     "rate_failures",
@@ -86,6 +87,13 @@ _TIER_WORDS = {MEETS_TARGET: N_("Meets target"), BELOW_TARGET: N_("Below target"
 
 def flag_word(flag: str) -> str:
     return _(FLAG_WORDS_SHOWN[flag]) if flag in FLAG_WORDS_SHOWN else flag
+
+
+def flag_label(flag: str) -> str:
+    """The flag's word with its code where they differ ("dưới chỉ tiêu (below_target)"): the code is what
+    --fail-on-flags takes."""
+    word = flag_word(flag)
+    return word if word == flag else f"{word} ({flag})"
 
 
 def flag_hint(flag: str) -> str:
