@@ -248,3 +248,14 @@ def test_sql_refusals_in_both_languages(summary_db: Path) -> None:
         *write, env={"DOCFLOW_LANG": ""}
     )
     assert "Error: refused:" in _run(*write, env={"DOCFLOW_LANG": "en"})
+
+
+def test_docflow_toml_errors_in_both_languages(tmp_path: Path) -> None:
+    (tmp_path / "docflow.toml").write_text("[summary.targets]\ncommune = 1.5\n", encoding="utf-8")
+    args = ["summary", "--config", str(tmp_path / "docflow.toml"), "--db", str(tmp_path / "none.db")]
+    vietnamese = CliRunner().invoke(main, args, env={"DOCFLOW_LANG": ""}, catch_exceptions=False)
+    english = CliRunner().invoke(main, args, env={"DOCFLOW_LANG": "en"}, catch_exceptions=False)
+    assert (
+        "summary.targets.commune = 1.5 nằm ngoài khoảng cho phép; cho phép: một tỷ lệ từ 0 đến 1" in vietnamese.output
+    )
+    assert "summary.targets.commune = 1.5 is out of range; allowed: a rate between 0 and 1" in english.output
