@@ -176,27 +176,42 @@ def reverify_part(
     payloads_per_commit: int = _PAYLOADS_PER_COMMIT,
 ) -> ReverifyResult:
     """Judge the next commit units of ``plan`` (whole documents, at least one, ``max_signatures`` signatures or
-    fewer when the first allows; None: all), removing them from the plan; the result counts this part only."""
+    fewer when the first allows; None: all), removing them from the plan; the result counts this part only.
+
+    Raised out of (StoreBusy, a kill of the workers…), the units not committed go back to the front of the plan.
+    """
     if plan.trust_fingerprint != trust.fingerprint:
         raise ValueError("this re-verification plan was made under another trust store")
-    jobs: list[_Job] = []
+    units: list[list[_Job]] = []
     taken = 0
-    while plan.units and (max_signatures is None or not jobs or taken + _rows(plan.units[0]) <= max_signatures):
-        unit = plan.units.popleft()
-        taken += _rows(unit)
-        jobs.extend(unit)
+    while plan.units and (max_signatures is None or not units or taken + _rows(plan.units[0]) <= max_signatures):
+        units.append(plan.units.popleft())
+        taken += _rows(units[-1])
     plan.signatures -= taken
     tally = _Tally(total=taken, progress=progress)
-    with store.transaction(), Verifier(trust, kinds or {}, workers) as verifier:
-        store.record_trust_state(trust)
-        since_commit = 0
-        for _, group in groupby(_judged(store, verifier, jobs), key=_group_of):
-            judged = list(group)
-            since_commit += _write_document(store, trust, judged, tally)
-            if since_commit >= payloads_per_commit:
-                store.commit_and_begin()
-                since_commit = 0
+    committed = 0
+    try:
+        with store.transaction(), Verifier(trust, kinds or {}, workers) as verifier:
+            store.record_trust_state(trust)
+            since_commit = 0
+            jobs = [job for unit in units for job in unit]
+            for written, (_, group) in enumerate(groupby(_judged(store, verifier, jobs), key=_group_of), start=1):
+                since_commit += _write_document(store, trust, list(group), tally)
+                if since_commit >= payloads_per_commit:
+                    store.commit_and_begin()
+                    committed, since_commit = written, 0
+    except BaseException:
+        _give_back(plan, units[committed:])
+        raise
     return tally.result()
+
+
+def _give_back(plan: ReverifyPlan, units: list[list[_Job]]) -> None:
+    for unit in reversed(units):
+        for job in unit:
+            job.verdicts = None
+        plan.units.appendleft(unit)
+        plan.signatures += _rows(unit)
 
 
 def _rows(unit: list[_Job]) -> int:

@@ -176,8 +176,15 @@ class TrustWatch:
             if self._plan is None:
                 self._plan = plan_reverify(store, self.trust)
             if self._plan.units:
+                # One transaction per part: a part that fails is given back whole, and the totals stay exact.
                 part = reverify_part(
-                    store, self.trust, self._plan, self._part_signatures, kinds=self._kinds, workers=self._workers
+                    store,
+                    self.trust,
+                    self._plan,
+                    self._part_signatures,
+                    kinds=self._kinds,
+                    workers=self._workers,
+                    payloads_per_commit=max(self._part_signatures, 1),
                 )
                 self._totals.add(part)
         except StoreReplaced:
