@@ -49,6 +49,7 @@ _NOT_ADOPTED = N_(
     "the trust directory %s changed but is not used (%s): the watcher keeps judging against the trust store it "
     "had; fix the directory, it is read again when it changes"
 )
+_GIVEN_UP = N_("re-verification stopped (%s): what was written stays; run `docflow reverify` to judge the rest")
 _PART_FAILED = N_("re-verification stopped (%s): what was written stays; the rest is tried again in %.0f s")
 
 
@@ -168,8 +169,11 @@ class TrustWatch:
         self.trust = new
         self._plan, self._totals = None, _Totals(pending=True)
 
-    def work(self, store: Store, now: float) -> None:
-        """Judge the next part of the stored signatures again, if any remain (one transaction)."""
+    def work(self, store: Store, now: float, *, once: bool = False) -> None:
+        """Judge the next part of the stored signatures again, if any remain (one transaction).
+
+        A part that fails is tried again later; with ``once`` (a run that must end) the rest is given up, and the
+        log says to finish it with ``docflow reverify``."""
         if not self._totals.pending or now < self._next_try or self.trust is None:
             return
         try:
@@ -190,6 +194,10 @@ class TrustWatch:
         except StoreReplaced:
             raise
         except Exception as error:  # noqa: BLE001 - the inbox goes on; the plan keeps what was not written
+            if once:
+                log.error(_(_GIVEN_UP), summary(error), exc_info=error)
+                self._plan, self._totals = None, _Totals()
+                return
             delay = max(self._settle_seconds, 5.0)
             self._next_try = now + delay
             log.error(_(_PART_FAILED), summary(error), delay, exc_info=error)

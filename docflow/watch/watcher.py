@@ -170,7 +170,7 @@ class Watcher:
         """Raises ``LockHeld`` when another watcher has this inbox or this store."""
         self.settings.inbox.mkdir(parents=True, exist_ok=True)
         report = WatchReport()
-        self._once = once
+        self._once, self._next_rescan = once, 0.0  # each run starts from a listing of the inbox
         with ExitStack() as stack:
             stack.enter_context(self._locks())
             self._filing.empty_trash()
@@ -205,7 +205,7 @@ class Watcher:
             self._process_settled(store, report)
             # Between batches: one bounded part of a re-verification, so a batch waits one part at most.
             self._trust.notice(time.monotonic(), settle=not self._once)
-            self._trust.work(store, time.monotonic())
+            self._trust.work(store, time.monotonic(), once=self._once)
 
     # -- how files arrive ------------------------------------------------------------
 
