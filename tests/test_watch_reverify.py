@@ -21,10 +21,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from helpers.ingest import SENDER, assert_counters_exact, counters_of, write_edxml
 
 import docflow.watch.trust_watch as trust_watch
 import docflow.watch.watcher as watcher_module
+from docflow.cli import main
 from docflow.ingest.reverify import ReverifyResult
 from docflow.ingest.run import ingest_batch
 from docflow.store.core import Store
@@ -298,3 +300,23 @@ def test_a_broken_or_vanished_trust_directory_is_logged_and_the_old_trust_store_
     watcher.run(once=True)
     [record] = _reverified(caplog)
     assert record.args == (5, 5, 0, 0), "repaired, the directory is used again"
+
+
+@pytest.mark.parametrize("no_trust", [False, True], ids=["--trust", "--no-trust"])
+def test_docflow_watch_watches_the_trust_directory_it_loaded(
+    tmp_path: Path, world: World, monkeypatch: pytest.MonkeyPatch, no_trust: bool
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    trust_dir = _trust_dir(world, tmp_path)
+    watched: list[Path | None] = []
+
+    def run(self: Watcher, once: bool = False) -> watcher_module.WatchReport:
+        watched.append(self.settings.trust_dir)
+        return watcher_module.WatchReport()
+
+    monkeypatch.setattr(Watcher, "run", run)
+    (tmp_path / "inbox").mkdir()
+    trust_option = ["--no-trust"] if no_trust else ["--trust", str(trust_dir)]
+    result = CliRunner().invoke(main, ["watch", "inbox", "--db", str(tmp_path / "d.db"), *trust_option, "--once"])
+    assert result.exit_code == 0, result.output
+    assert watched == [None if no_trust else trust_dir], "--no-trust has no trust store to keep current"
