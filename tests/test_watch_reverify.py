@@ -29,7 +29,8 @@ import docflow.watch.watcher as watcher_module
 from docflow.cli import main
 from docflow.ingest.reverify import ReverifyResult
 from docflow.ingest.run import ingest_batch
-from docflow.store.core import Store
+from docflow.store.core import Store, StoreBusy
+from docflow.store.signatures import SignatureBook
 from docflow.watch.watcher import Watcher, WatchSettings
 from samples.pki import Issued, build_pki, issue_organisation, issue_person, revoke, write_trust_dir
 from signatures import TrustStore
@@ -239,6 +240,40 @@ def test_a_long_reverification_goes_a_part_at_a_time_and_a_waiting_batch_is_take
         assert_counters_exact(store)
         assert _verdicts(store) == _verdicts(fresh), "the second batch was judged under the new trust store"
         assert store.counter_rows() == fresh.counter_rows()
+
+
+def test_a_part_that_fails_is_rolled_back_whole_and_tried_again(
+    tmp_path: Path, world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="docflow")
+    trust_dir = _trust_dir(world, tmp_path)
+    settings = _settings(tmp_path, trust_dir, reverify_part=4, retry_seconds=0.1)
+    with _running(Watcher(settings, TrustStore.load(trust_dir))):
+        shutil.copytree(world.batch, settings.inbox / "lo-1")
+        _wait_for(lambda: _archived(settings) == 1, "the batch to be filed away")
+        calls = 0
+        real = SignatureBook._rejudge_one
+
+        def busy_once(self: SignatureBook, *args: object) -> bool:
+            nonlocal calls
+            calls += 1
+            if calls == 3:  # the second document of the first part: the first is written, not committed
+                raise StoreBusy("the store stayed busy")
+            return real(self, *args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(SignatureBook, "_rejudge_one", busy_once)
+        (trust_dir / CA_CRL).write_bytes(world.crl)
+        _wait_for(lambda: bool(_reverified(caplog)), "the re-verification's log line")
+
+    [failed] = [record for record in caplog.records if record.levelno == logging.ERROR]
+    assert "the store stayed busy" in failed.getMessage()
+    [record] = _reverified(caplog)
+    assert record.args == (5, 5, 0, 0), "the failed part was judged again whole, and counted once"
+    with Store.open(settings.db) as store, _fresh(tmp_path / "fresh.db", [world.batch], trust_dir) as fresh:
+        assert_counters_exact(store)
+        assert _verdicts(store) == _verdicts(fresh)
+        changes = store.conn.execute("SELECT count(*) FROM verdict_changes").fetchone()
+        assert changes == (5,), "no change recorded twice"
 
 
 def test_no_change_in_the_trust_directory_means_no_reverification(

@@ -105,6 +105,7 @@ class TrustWatch:
         settle_seconds: float,
         check_seconds: float,
         part_signatures: int,
+        retry_seconds: float,
         kinds: Mapping[str, SignerKind],
         workers: int,
     ) -> None:
@@ -114,6 +115,7 @@ class TrustWatch:
         self._settle_seconds = settle_seconds
         self._check_seconds = check_seconds
         self._part_signatures = part_signatures
+        self._retry_seconds = retry_seconds
         self._kinds = kinds
         self._workers = workers
         # The store in use was loaded from the directory as it is now (just before the watcher was made).
@@ -199,7 +201,7 @@ class TrustWatch:
                 log.error(_(_GIVEN_UP), summary(error), exc_info=error)
                 self._plan, self._totals = None, _Totals()
                 return
-            delay = max(self._settle_seconds, 5.0)
+            delay = self._retry_seconds
             self._next_try = now + delay
             log.error(_(_PART_FAILED), summary(error), delay, exc_info=error)
             return

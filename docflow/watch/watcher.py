@@ -156,6 +156,7 @@ class Watcher:
             settle_seconds=settings.settle_seconds,
             check_seconds=settings.poll_interval,
             part_signatures=settings.reverify_part,
+            retry_seconds=settings.retry_seconds,
             kinds=self._options.kinds,
             workers=self._options.workers,
         )
