@@ -93,7 +93,8 @@ def watch(
     _setup_logging(console, defaults.zone)
     folder = inbox or defaults.inbox
     _inbox_ready(folder, create)  # before the trust store and the store: a refused run makes nothing
-    trust_store = _load_trust(_trust_directory(trust, no_trust, defaults), no_trust)
+    trust_dir = _trust_directory(trust, no_trust, defaults)
+    trust_store = _load_trust(trust_dir, no_trust)
     config = defaults.watch
     settings = WatchSettings(
         inbox=folder,
@@ -106,6 +107,7 @@ def watch(
         observer=ObserverChoice(config.observer),
         log_file=config.log_file,
         zone=defaults.zone,
+        trust_dir=trust_dir if trust_store is not None else None,
     )
     watcher = Watcher(
         settings,

@@ -25,13 +25,16 @@ from docflow.store.trust_states import TouchedChains, touched_issuers
 from signatures import SignerKind, TrustStore, Verdict
 
 __all__ = [
+    "ReverifyPlan",
     "ReverifyProgress",
     "ReverifyResult",
     "ReverifyScope",
     "UnavailableSignature",
     "VerdictChange",
     "VerdictState",
+    "plan_reverify",
     "reverify",
+    "reverify_part",
 ]
 
 ReverifyProgress = Callable[[int, int], None]
@@ -123,22 +126,96 @@ def reverify(
     ``kinds``: signer certificate SHA-256 → person/organisation, as ingestion takes it from docflow.toml.
     Raises StoreBusy/StoreReplaced as any writer; what was committed before stays (each document whole).
     """
+    plan = plan_reverify(store, trust, scope)
+    return reverify_part(
+        store,
+        trust,
+        plan,
+        kinds=kinds,
+        workers=workers,
+        progress=progress,
+        payloads_per_commit=payloads_per_commit,
+    )
+
+
+@dataclass
+class ReverifyPlan:
+    """The signatures one re-verification takes, by commit unit, for ``reverify_part`` to judge a part at a time.
+
+    The watcher judges a bounded part between batches; the rows are read again when written (``Store.rejudge``),
+    so what a batch ingested in between changed is what is compared and counted.
+    """
+
+    trust_fingerprint: str
+    units: deque[list[_Job]]
+    signatures: int
+    """Signatures still to judge."""
+
+
+def plan_reverify(store: Store, trust: TrustStore, scope: ReverifyScope = ReverifyScope()) -> ReverifyPlan:
+    """Which stored signatures in ``scope`` a re-verification against ``trust`` takes (all of them with
+    ``scope.everything``), grouped by commit unit."""
     in_scope = store.stored_signatures(scope.months, scope.unit)
     stored_count = Counter(row.payload_sha256 for row in in_scope)
     taken = in_scope if scope.everything else _could_change(store, trust, in_scope)
     del in_scope
-    tally = _Tally(total=len(taken), progress=progress)
     jobs = [_Job(sha, list(rows), stored_count[sha]) for sha, rows in groupby(taken, key=_payload_of)]
-    with store.transaction(), Verifier(trust, kinds or {}, workers) as verifier:
-        store.record_trust_state(trust)
-        since_commit = 0
-        for _, group in groupby(_judged(store, verifier, jobs), key=_group_of):
-            judged = list(group)
-            since_commit += _write_document(store, trust, judged, tally)
-            if since_commit >= payloads_per_commit:
-                store.commit_and_begin()
-                since_commit = 0
+    units = deque(list(unit) for _, unit in groupby(jobs, key=_group_of))
+    return ReverifyPlan(trust.fingerprint, units, len(taken))
+
+
+def reverify_part(
+    store: Store,
+    trust: TrustStore,
+    plan: ReverifyPlan,
+    max_signatures: int | None = None,
+    *,
+    kinds: Mapping[str, SignerKind] | None = None,
+    workers: int = 1,
+    progress: ReverifyProgress | None = None,
+    payloads_per_commit: int = _PAYLOADS_PER_COMMIT,
+) -> ReverifyResult:
+    """Judge the next commit units of ``plan`` (whole documents, at least one, ``max_signatures`` signatures or
+    fewer when the first allows; None: all), removing them from the plan; the result counts this part only.
+
+    Raised out of (StoreBusy, a kill of the workers…), the units not committed go back to the front of the plan.
+    """
+    if plan.trust_fingerprint != trust.fingerprint:
+        raise ValueError("this re-verification plan was made under another trust store")
+    units: list[list[_Job]] = []
+    taken = 0
+    while plan.units and (max_signatures is None or not units or taken + _rows(plan.units[0]) <= max_signatures):
+        units.append(plan.units.popleft())
+        taken += _rows(units[-1])
+    plan.signatures -= taken
+    tally = _Tally(total=taken, progress=progress)
+    committed = 0
+    try:
+        with store.transaction(), Verifier(trust, kinds or {}, workers) as verifier:
+            store.record_trust_state(trust)
+            since_commit = 0
+            jobs = [job for unit in units for job in unit]
+            for written, (_, group) in enumerate(groupby(_judged(store, verifier, jobs), key=_group_of), start=1):
+                since_commit += _write_document(store, trust, list(group), tally)
+                if since_commit >= payloads_per_commit:
+                    store.commit_and_begin()
+                    committed, since_commit = written, 0
+    except BaseException:
+        _give_back(plan, units[committed:])
+        raise
     return tally.result()
+
+
+def _give_back(plan: ReverifyPlan, units: list[list[_Job]]) -> None:
+    for unit in reversed(units):
+        for job in unit:
+            job.verdicts = None
+        plan.units.appendleft(unit)
+        plan.signatures += _rows(unit)
+
+
+def _rows(unit: list[_Job]) -> int:
+    return sum(len(job.rows) for job in unit)
 
 
 @dataclass

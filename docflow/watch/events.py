@@ -1,4 +1,5 @@
-"""``[watch] log_file``: one JSON line per filed batch, for a log shipper (times ISO 8601 with the offset)."""
+"""``[watch] log_file``: one JSON line per filed batch and per finished re-verification, for a log shipper (times
+ISO 8601 with the offset)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
+from docflow.ingest.reverify import ReverifyResult
 from docflow.times import for_machines
 from docflow.watch.receipt import Receipt
 
@@ -40,6 +42,24 @@ class EventLog:
             "received_at": for_machines(receipt.received_at),
             "archived_as": self._shown(filed_as),
         }
+        self._append(event)
+
+    def reverified(self, totals: ReverifyResult, trust_fingerprint: str) -> None:
+        """The stored signatures were judged again after the trust directory changed (``watch.trust_watch``)."""
+        event = {
+            "time": for_machines(datetime.now(UTC)),
+            "event": "reverified",
+            "checked": totals.checked,
+            "changed": totals.changed,
+            "unchanged": totals.unchanged,
+            "unavailable": totals.unavailable,
+            "trust_fingerprint": trust_fingerprint,
+        }
+        self._append(event)
+
+    def _append(self, event: dict[str, object]) -> None:
+        if self._path is None:
+            return
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
             with self._path.open("a", encoding="utf-8") as stream:

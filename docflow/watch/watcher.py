@@ -7,7 +7,8 @@ kill between the two leaves a file whose hash is already known: on restart it is
 simply filed as a duplicate, never counted again. Where it is filed is ``docflow.watch.filing``,
 with its receipt (``docflow.watch.receipt``); when a batch is complete, ``docflow.watch.arrival``;
 when a failed batch is tried again, ``docflow.watch.retry``. One watcher per inbox and per store
-(``docflow.watch.lock``).
+(``docflow.watch.lock``). When the trust directory changes, the stored signatures are judged again between
+batches (``docflow.watch.trust_watch``).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from docflow.watch.lock import INBOX_LOCK_NAME, FolderLock, store_lock_path
 from docflow.watch.observers import ObserverChoice, uses_polling
 from docflow.watch.receipt import Receipt, belongs_in_rejected, receipt_for
 from docflow.watch.retry import RetryPolicy, is_the_machines_fault, summary
+from docflow.watch.trust_watch import TrustWatch
 from signatures import TrustStore
 
 __all__ = ["WatchSettings", "Watcher", "WatchReport", "WatchAborted", "ProgressFactory"]
@@ -83,6 +85,10 @@ class WatchSettings:
     """First retry delay after a failure; doubles each time."""
     max_retry_seconds: float = 300.0
     """Longest wait between retries while the machine itself is at fault (disk full, archive unwritable)."""
+    trust_dir: Path | None = None
+    """The trust directory the trust store was loaded from: watched, and the store judged again when it changes."""
+    reverify_part: int = 1000
+    """Stored signatures judged again between two batches at most, after the trust directory changed."""
 
     @property
     def archive_dir(self) -> Path:
@@ -135,7 +141,6 @@ class Watcher:
         progress: ProgressFactory | None = None,
     ) -> None:
         self.settings = settings
-        self._trust = trust
         self._options = options or IngestOptions()
         self._progress = progress
         self._candidates: queue.Queue[tuple[str, bool]] = queue.Queue()
@@ -146,6 +151,17 @@ class Watcher:
         self._filing = Filing(settings.inbox, settings.archive_dir, settings.rejected_dir, settings.zone)
         self._retry = RetryPolicy(settings.max_attempts, settings.retry_seconds, settings.max_retry_seconds)
         self._events = EventLog(settings.log_file, settings.inbox)
+        self._trust = TrustWatch(
+            settings.trust_dir,
+            trust,
+            self._events,
+            settle_seconds=settings.settle_seconds,
+            check_seconds=settings.poll_interval,
+            part_signatures=settings.reverify_part,
+            retry_seconds=settings.retry_seconds,
+            kinds=self._options.kinds,
+            workers=self._options.workers,
+        )
         self._next_rescan = 0.0
 
     def stop(self) -> None:
@@ -157,7 +173,7 @@ class Watcher:
         """Raises ``LockHeld`` when another watcher has this inbox or this store."""
         self.settings.inbox.mkdir(parents=True, exist_ok=True)
         report = WatchReport()
-        self._once = once
+        self._once, self._next_rescan = once, 0.0  # each run starts from a listing of the inbox
         with ExitStack() as stack:
             stack.enter_context(self._locks())
             self._filing.empty_trash()
@@ -184,11 +200,15 @@ class Watcher:
         while not self._stop.is_set():
             if time.monotonic() >= self._next_rescan:
                 self._scan()  # the listing is the truth; events only make the watcher quicker
+                self._trust.notice(time.monotonic(), settle=not self._once, force=True)
                 self._next_rescan = time.monotonic() + self.settings.rescan_seconds
-            if self._once and not self._pending:
+            if self._once and not self._pending and not self._trust.busy:
                 break
-            self._wait_for_candidates()
+            self._wait_for_candidates(block=not self._trust.busy)
             self._process_settled(store, report)
+            # Between batches: one bounded part of a re-verification, so a batch waits one part at most.
+            self._trust.notice(time.monotonic(), settle=not self._once)
+            self._trust.work(store, time.monotonic(), once=self._once)
 
     # -- how files arrive ------------------------------------------------------------
 
@@ -234,10 +254,10 @@ class Watcher:
             self._pending[name].at_once = True
             self._pending[name].marker = self.settings.inbox / marker
 
-    def _wait_for_candidates(self) -> None:
-        tick = max(0.05, min(self.settings.settle_seconds / 3, self.settings.poll_interval))
+    def _wait_for_candidates(self, block: bool = True) -> None:
+        tick = max(0.05, min(self.settings.settle_seconds / 3, self.settings.poll_interval)) if block else 0.0
         try:
-            names = [self._candidates.get(timeout=tick)]
+            names = [self._candidates.get(timeout=tick)] if block else [self._candidates.get_nowait()]
         except queue.Empty:
             return
         while True:
@@ -288,7 +308,7 @@ class Watcher:
                     outcome = ingest_batch(
                         path,
                         store,
-                        self._trust,
+                        self._trust.trust,
                         self._options,
                         attempts=1,
                         progress=self._stoppable(progress),
