@@ -18,7 +18,6 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.table import Table
 
 from docflow.cli.audit_view import render_trail
 from docflow.cli.certs_view import EXPIRING_HELP, IMPORT_HELP, UNIT_HELP, render_review
@@ -32,6 +31,7 @@ from docflow.cli.summary_view import (
     summary_json,
     unit_detail,
 )
+from docflow.cli.tables import FittedTable, TableColumn
 from docflow.i18n import ngettext
 from docflow.ingest.outcome import BatchOutcomeKind
 from docflow.records import RejectedItem
@@ -45,7 +45,7 @@ from docflow.reports.certs import import_issued, review_certificates
 from docflow.reports.metrics import LEVELS, PERIOD_FORMS, Period, SummarySettings, latest_year, parse_period
 from docflow.reports.summary import summarise
 from docflow.reports.units import LEVEL_LABELS, import_units, load_units
-from docflow.safe_text import cell, for_terminal
+from docflow.safe_text import for_terminal
 from docflow.store.core import Store, retry_while_busy
 
 __all__ = ["summary", "units", "certs", "audit", "demo", "summary_settings", "default_db"]
@@ -200,15 +200,15 @@ def units(ctx: click.Context, db: Path | None, as_json: bool) -> None:
     if as_json:
         _echo_json([vars(unit) for unit in known])
         return
-    table = Table(title=f"{len(known)} đơn vị", title_justify="left")
-    for header in ("Mã định danh", "Tên", "Cấp", "Đơn vị cha", "Ghi chú"):
-        table.add_column(header, overflow="fold")
+    headers = ("Mã định danh", "Tên", "Cấp", "Đơn vị cha", "Ghi chú")
+    # Codes are never broken; the parent and the note give way first on a narrow terminal.
+    shape = ((0, False), (0, True), (0, True), (1, False), (2, True))
+    columns = [TableColumn(h, priority=p, wraps=w, min_width=12) for h, (p, w) in zip(headers, shape)]
+    rows = []
     for unit in known:
         note = "" if unit.code_valid else "mã sai cấu trúc"
-        table.add_row(
-            *map(cell, (unit.code, unit.name or "", LEVEL_LABELS.get(unit.level, unit.level), unit.parent or "", note))
-        )
-    _console().print(table)
+        rows.append((unit.code, unit.name or "", LEVEL_LABELS.get(unit.level, unit.level), unit.parent or "", note))
+    _console().print(FittedTable(f"{len(known)} đơn vị", columns, rows))
 
 
 def _import_command(group: click.Group, help_text: str, example: str) -> Callable[[ImportFunction], ImportFunction]:

@@ -87,11 +87,11 @@ def _widths(column: TableColumn, cells: list[Text]) -> tuple[int, int, int]:
 
 
 def _grow(widths: dict[int, int], targets: dict[int, int], spare: int) -> int:
-    """Widens the columns toward ``targets`` with ``spare`` cells, in proportion to what each lacks; what is left."""
-    lacking = {index: targets[index] - width for index, width in widths.items() if targets[index] > width}
-    total = sum(lacking.values())
-    for index, lack in lacking.items():
-        given = lack if total <= spare else lack * spare // total
+    """Widens the columns toward ``targets`` with ``spare`` cells, sharing alike, so that the columns lacking a little
+    (a time, a file name) get all they need before a long reason takes the rest; what is left."""
+    lacking = sorted((targets[index] - width, index) for index, width in widths.items() if targets[index] > width)
+    for place, (lack, index) in enumerate(lacking):
+        given = min(lack, spare // (len(lacking) - place))
         widths[index] += given
         spare -= given
     return spare
@@ -105,8 +105,8 @@ def plan(columns: Sequence[TableColumn], rows: Sequence[Sequence[Text]], width: 
     """The columns that fit ``width`` for every row given, each with its width, or a record per row.
 
     Strictly by priority: an optional column that does not fit stops the others joining, so that a small column
-    never jumps a more useful wide one. The room left over goes to the wrapping columns in proportion to what
-    each lacks: first so that their cells take one line, then their headers.
+    never jumps a more useful wide one. The room left over goes to the wrapping columns: first so that their
+    cells take one line, then their headers.
     """
     measured = [_widths(column, [row[index] for row in rows]) for index, column in enumerate(columns)]
     chosen = [index for index, column in enumerate(columns) if column.priority == 0]

@@ -151,18 +151,22 @@ _ENCODE = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 _CHECKS_JSON: dict[tuple[Check, ...], str] = {}
 _CHECKS_JSON_LIMIT = 4096
 _UNSIGNED = {"index": None, "indication": None, "subindication": None, "reason": _NO_SIGNATURE}
-_COLUMNS = (
-    # Which file, which signature, the verdict and why are always shown; who signed and when join as room allows.
-    TableColumn("File", min_width=8),
-    TableColumn("#", wraps=False, justify="right"),
-    TableColumn("Indication", min_width=13, fold_over=32),
-    TableColumn("Signer", priority=1),
-    TableColumn("Kind", priority=4, wraps=False),
-    TableColumn("Signed at", priority=2, min_width=16),
-    TableColumn("Whole file", priority=5, min_width=5),
-    TableColumn("Changed after", priority=3, min_width=12),
-    TableColumn("Reason", min_width=20),
-)
+
+
+def _columns() -> tuple[TableColumn, ...]:
+    """Made when printed, so that the headers are in the language chosen (``docflow.i18n``)."""
+    return (
+        # Which file, which signature, the verdict and why are always shown; who signed and when join as room allows.
+        TableColumn("File", min_width=8),
+        TableColumn("#", wraps=False, justify="right"),
+        TableColumn("Indication", min_width=13, fold_over=32),
+        TableColumn("Signer", priority=1),
+        TableColumn("Kind", priority=4, wraps=False),
+        TableColumn("Signed at", priority=2, min_width=16),
+        TableColumn("Whole file", priority=5, min_width=5),
+        TableColumn("Changed after", priority=3, min_width=12),
+        TableColumn("Reason", min_width=20),
+    )
 
 
 def _print_tables(results: Iterable[Checked[list[Verdict]]]) -> bool:
@@ -188,7 +192,7 @@ def _print_tables(results: Iterable[Checked[list[Verdict]]]) -> bool:
 def _print_table(first: int, rows: list[tuple[str | Text, ...]]) -> None:
     console = Console()
     title = "Signatures" if first == 1 else f"Signatures (from file {first})"
-    console.print(fitted_table(title, _COLUMNS, rows, console.width))
+    console.print(fitted_table(title, _columns(), rows, console.width))
 
 
 def _row(path: Path, verdict: Verdict) -> tuple[str | Text, ...]:
