@@ -157,7 +157,7 @@ def _columns() -> tuple[TableColumn, ...]:
     """Made when printed, so that the headers are in the language chosen (``docflow.i18n``)."""
     return (
         # Which file, which signature, the verdict and why are always shown; who signed and when join as room allows.
-        TableColumn("File", min_width=8),
+        TableColumn("File", min_width=8, fold_over=40),
         TableColumn("#", wraps=False, justify="right"),
         TableColumn("Indication", min_width=13, fold_over=32),
         TableColumn("Signer", priority=1),
