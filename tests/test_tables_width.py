@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers.db import COMMUNE, DEPARTMENT, DISTRICT, PROVINCE, put_unit
+from helpers.db import COMMUNE, DEPARTMENT, DISTRICT, PROVINCE, put_counters, put_unit
 from rich.cells import cell_len
 from rich.console import Console
 from test_batches_command import BAD_ROWS, GOOD, WRONG_HEADERS, _take
@@ -165,6 +165,21 @@ def test_sql_lists_tables_views_first_and_a_tables_columns(db: Path, monkeypatch
     assert neither.exit_code == 2 and "give one of" in neither.output
     both = runner.invoke(main, ["--lang", "en", "sql", "--db", str(db), "SELECT 1", "--tables"])
     assert both.exit_code == 2
+
+
+@pytest.mark.parametrize("width", (50, 80))
+def test_summary_too_narrow_for_its_columns_prints_a_record_per_unit(
+    db: Path, width: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with sqlite3.connect(db) as conn:
+        for code in (PROVINCE, DEPARTMENT, DISTRICT, COMMUNE):
+            put_counters(conn, code, "2026-11", outgoing=20, outgoing_electronic=12, outgoing_issued_electronic=9)
+    text = _invoke(monkeypatch, width, "summary", "--db", str(db), "--period", "2026-11")
+    assert max(cell_len(line) for line in text.splitlines()) <= width
+    assert {PROVINCE, DEPARTMENT, DISTRICT, COMMUNE} <= set(CODE.findall(text))
+    assert len(re.findall(r"\d{3}\.\d{2}\.", text)) == len(CODE.findall(text)), text
+    assert "Quảng" in text and "Khê," in text
+    assert ("-[ " in text) == (width == 50), text
 
 
 @pytest.fixture
