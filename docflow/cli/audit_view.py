@@ -5,9 +5,12 @@ The trail comes from ``docflow.reports.audit``; stored values are shown as liter
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.console import Console
 from rich.table import Table
 
+from docflow.cli.tables import FittedTable, TableColumn
 from docflow.reports.audit import AuditTrail
 from docflow.safe_text import cell
 
@@ -23,54 +26,72 @@ def _pairs_table(title: str, pairs: tuple[tuple[str, object], ...]) -> Table:
     return table
 
 
-def _add_rows(table: Table, rows: list[tuple[object, ...]]) -> Table:
-    """Stored values as literal cells: a subject or reason may hold rich markup or escape sequences."""
-    for row in rows:
-        table.add_row(*(cell("" if value is None else value) for value in row))
-    return table
+def _code(header: str, priority: int = 0) -> TableColumn:
+    """A unit's code or a timestamp: never broken."""
+    return TableColumn(header, priority=priority, wraps=False)
+
+
+def _verdict(header: str) -> TableColumn:
+    """``INDICATION/SUBINDICATION`` is one word: kept whole."""
+    return TableColumn(header, fold_over=48)
+
+
+def _fitted(title: str, columns: tuple[TableColumn, ...], rows: Sequence[tuple[object, ...]]) -> FittedTable:
+    """Stored values as literal cells (a subject or reason may hold rich markup or escape sequences), fitted to the
+    terminal by ``docflow.cli.tables``."""
+    return FittedTable(title, columns, [tuple("" if value is None else value for value in row) for row in rows])
 
 
 def render_trail(trail: AuditTrail, console: Console) -> None:
     """The trail in reading order: document, batches, signatures with their checks, recipients, events."""
     console.print(_pairs_table(f"Văn bản {trail.document_id}", trail.document))
-    batches = Table(title="Lô dữ liệu chứa văn bản", title_justify="left")
-    for header in ("Tệp", "SHA-256", "Nhận lúc", "Mục", "Nguồn"):
-        batches.add_column(header, overflow="fold")
-    _add_rows(batches, [(s.file_name, s.sha256, s.received_at, s.item_name, s.source) for s in trail.sources])
-    console.print(batches)
+    batches = (
+        TableColumn("Tệp", min_width=12),
+        TableColumn("SHA-256", priority=2, min_width=16),
+        _code("Nhận lúc"),
+        TableColumn("Mục", min_width=12),
+        TableColumn("Nguồn", priority=1, wraps=False),
+    )
+    sources = [(s.file_name, s.sha256, s.received_at, s.item_name, s.source) for s in trail.sources]
+    console.print(_fitted("Lô dữ liệu chứa văn bản", batches, sources))
     for number, signature in enumerate(trail.signatures, start=1):
         console.print(_pairs_table(f"Chữ ký {number}", signature.fields))
-        console.print(_add_rows(Table("Kiểm tra", "Kết quả", "Chi tiết", title_justify="left"), list(signature.checks)))
+        checks = (
+            TableColumn("Kiểm tra"),
+            TableColumn("Kết quả"),
+            TableColumn("Chi tiết", min_width=20),
+        )
+        console.print(_fitted("", checks, list(signature.checks)))
     if not trail.signatures:
         console.print("Không có chữ ký số nào được ghi nhận cho văn bản này.")
-    recipients = Table("Nơi nhận", "Nhận điện tử", "Hoàn thành (06)", title="Nơi nhận", title_justify="left")
-    _add_rows(
-        recipients, [(r.unit, "có" if r.received_electronic else "không", r.handled_at) for r in trail.recipients]
+    recipients = (_code("Nơi nhận"), TableColumn("Nhận điện tử", min_width=5), _code("Hoàn thành (06)"))
+    received = [(r.unit, "có" if r.received_electronic else "không", r.handled_at) for r in trail.recipients]
+    console.print(_fitted("Nơi nhận", recipients, received))
+    events = (
+        _code("Đơn vị"),
+        _code("Mã"),
+        TableColumn("Mô tả", min_width=16),
+        _code("Thời gian", priority=1),
+        TableColumn("Tệp", priority=2, min_width=12),
     )
-    console.print(recipients)
-    events = Table("Đơn vị", "Mã", "Mô tả", "Thời gian", "Tệp", title="Trạng thái xử lý", title_justify="left")
-    _add_rows(
-        events, [(e.reporting_unit, e.code, e.description, e.timestamp, e.batch_file) for e in trail.status_events]
-    )
-    console.print(events)
+    statuses = [(e.reporting_unit, e.code, e.description, e.timestamp, e.batch_file) for e in trail.status_events]
+    console.print(_fitted("Trạng thái xử lý", events, statuses))
     if trail.verdict_changes:
         console.print(_verdict_changes(trail))
 
 
-def _verdict_changes(trail: AuditTrail) -> Table:
+def _verdict_changes(trail: AuditTrail) -> FittedTable:
     """Each verdict ``docflow reverify`` changed: when, from what, to what, why, and under which trust stores."""
-    table = Table(title="Kết quả kiểm tra chữ ký đã thay đổi (docflow reverify)", title_justify="left")
-    for header in (
-        "Lúc",
-        "Tệp ký (SHA-256)",
-        "Chữ ký",
-        "Trước",
-        "Sau",
-        "Lý do",
-        "Kho tin cậy trước",
-        "Kho tin cậy sau",
-    ):
-        table.add_column(header, overflow="fold")
+    columns = (
+        _code("Lúc"),
+        TableColumn("Tệp ký (SHA-256)", priority=2, min_width=16),
+        TableColumn("Chữ ký", wraps=False, justify="right"),
+        _verdict("Trước"),
+        _verdict("Sau"),
+        TableColumn("Lý do", min_width=20),
+        TableColumn("Kho tin cậy trước", priority=3, min_width=16),
+        TableColumn("Kho tin cậy sau", priority=3, min_width=16),
+    )
     rows: list[tuple[object, ...]] = [
         (
             change.changed_at,
@@ -84,7 +105,7 @@ def _verdict_changes(trail: AuditTrail) -> Table:
         )
         for change in trail.verdict_changes
     ]
-    return _add_rows(table, rows)
+    return _fitted("Kết quả kiểm tra chữ ký đã thay đổi (docflow reverify)", columns, rows)
 
 
 def verdict_label(indication: str | None, subindication: str | None) -> str:

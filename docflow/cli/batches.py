@@ -14,9 +14,9 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.table import Table
 
 from docflow.cli.options import config_option, current_config
+from docflow.cli.tables import FittedTable, TableColumn
 from docflow.i18n import ngettext
 from docflow.ingest.outcome import BatchOutcomeKind
 from docflow.readers.text import parse_document_date
@@ -77,25 +77,30 @@ def batches(
     Console(no_color=bool(os.environ.get("NO_COLOR")) or None, highlight=False).print(_table(entries, query, zone))
 
 
-def _table(entries: tuple[BatchEntry, ...], query: BatchQuery, zone: tzinfo) -> Table:
+def _columns() -> tuple[TableColumn, ...]:
+    """Made when printed, so that the headers are in the language chosen (``docflow.i18n``)."""
+    return (
+        # When, which file and what became of it are always shown; the counts give way before the reasons.
+        TableColumn("Received"),
+        TableColumn("File", min_width=12),
+        TableColumn("Outcome", wraps=False),
+        TableColumn("Documents", priority=1, justify="right", min_width=1),
+        TableColumn("Signatures", priority=2, justify="right", min_width=4),
+        TableColumn("Refused items", priority=3, justify="right", min_width=1),
+        TableColumn("Reasons", min_width=20),
+    )
+
+
+def _table(entries: tuple[BatchEntry, ...], query: BatchQuery, zone: tzinfo) -> FittedTable:
     scope = f"since {query.since:%d/%m/%Y}" if query.since else "newest first"
     counted = ngettext("{count} batch", "{count} batches", len(entries)).format(count=len(entries))
-    table = Table(title=f"{counted}, {scope} (times in {zone})", title_justify="left")
-    for header, justify in (
-        ("Received", "left"),
-        ("File", "left"),
-        ("Outcome", "left"),
-        ("Documents", "right"),
-        ("Signatures", "right"),
-        ("Refused items", "right"),
-        ("Reasons", "left"),
-    ):
-        table.add_column(header, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    title = f"{counted}, {scope} (times in {zone})"
+    rows = []
     for entry in entries:
         signatures = str(entry.signatures)
         if entry.signatures_not_passed:
             signatures += f" ({entry.signatures_not_passed} did not pass)"
-        table.add_row(
+        rows.append((
             cell(for_people(entry.received_at, zone)),
             cell(entry.file_name),
             cell(entry.outcome, "red" if entry.outcome == BatchOutcomeKind.REJECTED else ""),
@@ -103,8 +108,8 @@ def _table(entries: tuple[BatchEntry, ...], query: BatchQuery, zone: tzinfo) -> 
             cell(signatures, "yellow" if entry.signatures_not_passed else ""),
             cell(entry.rejected_items, "yellow" if entry.rejected_items else ""),
             cell(_reasons(entry)),
-        )
-    return table
+        ))  # fmt: skip
+    return FittedTable(title, _columns(), rows)
 
 
 def _reasons(entry: BatchEntry) -> str:

@@ -6,12 +6,12 @@ read them (dd/mm/yyyy in the province's zone).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import tzinfo
 
 from rich.console import Console
-from rich.table import Table
 
+from docflow.cli.tables import FittedTable, TableColumn
 from docflow.i18n import _
 from docflow.reports.certs import (
     EXPIRED,
@@ -59,21 +59,33 @@ def _day(moment: str | None, zone: tzinfo | None) -> str:
 
 
 def _table(
-    title: str, headers: Iterable[str], rows: Iterable[Iterable[object]], codes: tuple[int, ...] = (0,)
-) -> Table:
-    """A table whose ``codes`` columns (units' codes) are never broken, numbers on the right; stored values pass
-    through ``cell``."""
-    table = Table(title=title, title_justify="left")
-    cells = [list(row) for row in rows]
-    for index, header in enumerate(headers):
-        numeric = bool(cells) and all(isinstance(row[index], int) for row in cells)
-        table.add_column(header, overflow="fold", no_wrap=index in codes, justify="right" if numeric else "left")
-    for row in cells:
-        table.add_row(*(cell(str(value)) for value in row))
-    return table
+    title: str,
+    headers: Iterable[str],
+    rows: Iterable[Iterable[object]],
+    codes: tuple[int, ...] = (0,),
+    optional: Mapping[int, int] | None = None,
+) -> FittedTable:
+    """A table whose ``codes`` columns (units' codes) are never broken, nor any word (a date, a name), numbers on
+    the right, fitted to the terminal (``docflow.cli.tables``): the ``optional`` columns (index: priority) are left
+    out first, and a record per row is printed when even the others cannot fit. Stored values pass through
+    ``cell``."""
+    cells = [[cell(str(value)) for value in row] for row in rows]
+    headers = tuple(headers)
+    numeric = {index for index, column in enumerate(zip(*cells)) if all(text.plain.isdigit() for text in column)}
+    columns = [
+        TableColumn(
+            header,
+            priority=(optional or {}).get(index, 0),
+            wraps=index not in codes,
+            justify="right" if index in numeric else "left",
+            min_width=1 if index in numeric else 10,
+        )
+        for index, header in enumerate(headers)
+    ]
+    return FittedTable(title, columns, cells)
 
 
-def _unit_table(review: CertReview) -> Table:
+def _unit_table(review: CertReview) -> FittedTable:
     headers = (
         "Đơn vị", _("Unit name"), _("Issued"), _("Used"), _("Unused"), _("Seen signing"), _("Expiring"),
         _("Expired"), _("Used by another unit"), _("Signed after expiry"),
@@ -93,10 +105,12 @@ def _unit_table(review: CertReview) -> Table:
         )
         for line in review.units
     )
-    return _table(_("Certificates per unit ({count})").format(count=len(review.units)), headers, rows)
+    # The findings stay longest; how many certificates were seen signing is the first to go.
+    title = _("Certificates per unit ({count})").format(count=len(review.units))
+    return _table(title, headers, rows, optional={5: 3, 8: 1, 9: 2})
 
 
-def _seen_table(review: CertReview) -> Table:
+def _seen_table(review: CertReview) -> FittedTable:
     sources = _unit_sources()
     headers = ("Đơn vị", _("Unit from"), "Chủ thể", "Loại", "Hết hạn", "Số chữ ký", "Lần cuối")
     rows = (
@@ -111,10 +125,10 @@ def _seen_table(review: CertReview) -> Table:
         )
         for cert in review.seen
     )
-    return _table(f"Chứng thư số đã thấy theo đơn vị ({len(review.seen)})", headers, rows)
+    return _table(f"Chứng thư số đã thấy theo đơn vị ({len(review.seen)})", headers, rows, optional={1: 2, 6: 1})
 
 
-def _ending_table(review: CertReview, title: str, certs: tuple[SeenCertificate, ...], days_header: str) -> Table:
+def _ending_table(review: CertReview, title: str, certs: tuple[SeenCertificate, ...], days_header: str) -> FittedTable:
     headers = ("Đơn vị", "Chủ thể", "Loại", "Hết hạn", days_header, "Số chữ ký", "Lần cuối")
     rows = (
         (
@@ -128,10 +142,10 @@ def _ending_table(review: CertReview, title: str, certs: tuple[SeenCertificate, 
         )
         for cert in certs
     )
-    return _table(title, headers, rows)
+    return _table(title, headers, rows, optional={5: 2, 6: 1})
 
 
-def _after_expiry_table(review: CertReview) -> Table:
+def _after_expiry_table(review: CertReview) -> FittedTable:
     headers = ("Đơn vị", _("Sender"), "Văn bản", _("Signer"), "Hết hạn", "Thời gian ký", _("Time from"))
     rows = (
         (
@@ -146,10 +160,11 @@ def _after_expiry_table(review: CertReview) -> Table:
         for sig in review.signed_after_expiry
     )
     title = _("Signed after the certificate expired ({count})").format(count=len(review.signed_after_expiry))
-    return _table(title, headers, rows, codes=(0, 1))
+    # A document's identifier is what 'docflow audit' takes: kept whole like the units' codes.
+    return _table(title, headers, rows, codes=(0, 1, 2), optional={6: 1})
 
 
-def _wrong_unit_table(review: CertReview) -> Table:
+def _wrong_unit_table(review: CertReview) -> FittedTable:
     headers = ("Đơn vị ban hành", "Văn bản", "Người/cơ quan ký", _("Certificate's unit"), "Thời gian ký")
     rows = (
         (
@@ -161,10 +176,10 @@ def _wrong_unit_table(review: CertReview) -> Table:
         )
         for sig in review.wrong_unit
     )
-    return _table(f"Chữ ký số không thuộc đơn vị ban hành ({len(review.wrong_unit)})", headers, rows, codes=(0, 3))
+    return _table(f"Chữ ký số không thuộc đơn vị ban hành ({len(review.wrong_unit)})", headers, rows, codes=(0, 1, 3))
 
 
-def _issued_table(review: CertReview) -> Table:
+def _issued_table(review: CertReview) -> FittedTable:
     headers = ("Đơn vị", "Số hiệu", "Người sử dụng", "Tình trạng", "Lần cuối")
     rows = (
         (
@@ -176,7 +191,7 @@ def _issued_table(review: CertReview) -> Table:
         )
         for entry in sorted(review.issued, key=lambda e: (e.status == IN_USE, e.unit))
     )
-    return _table("Rà soát chứng thư số đã cấp", headers, rows)
+    return _table("Rà soát chứng thư số đã cấp", headers, rows, codes=(0, 1), optional={4: 1})
 
 
 def render_review(review: CertReview, console: Console) -> None:

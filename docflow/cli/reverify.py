@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from docflow.cli.audit_view import verdict_label
 from docflow.cli.ingest import _DB_OPTION, _WORKERS_OPTION, _defaults, _load_trust, _setup_logging, _with_workers
 from docflow.cli.options import config_option
+from docflow.cli.tables import FittedTable, TableColumn
 from docflow.ingest.reverify import ReverifyProgress, ReverifyResult, ReverifyScope
 from docflow.ingest.reverify import reverify as reverify_store
 from docflow.reports.metrics import parse_period
@@ -144,26 +145,45 @@ def _print_table(result: ReverifyResult) -> None:
         )
         for change in result.changes[:_TABLE_ROWS]
     ]
-    _print_rows(console, "Changed verdicts", ("document", "index", "before", "after", "reason"), changes)
+    _print_rows(
+        console, "Changed verdicts", ("document", "index", "before", "after", "reason"), changes, _CHANGE_SHAPES
+    )
     if result.changed > _TABLE_ROWS:
         console.print(f"… and {result.changed - _TABLE_ROWS:,} more: {_ALL_CHANGES}", markup=False)
     unavailable = [
         (missing.document_id or _NO_DOCUMENT, missing.index, missing.reason)
         for missing in result.unavailable_signatures[:_TABLE_ROWS]
     ]
-    _print_rows(console, "Not verified again (verdict unchanged)", ("document", "index", "why"), unavailable)
+    _print_rows(
+        console,
+        "Not verified again (verdict unchanged)",
+        ("document", "index", "why"),
+        unavailable,
+        _UNAVAILABLE_SHAPES,
+    )
     if result.unavailable > _TABLE_ROWS:
         console.print(f"… and {result.unavailable - _TABLE_ROWS:,} more: see --json", markup=False)
     totals = _totals(result)
     click.echo(for_terminal(", ".join(f"{count} {name}" for name, count in totals.items())))
 
 
-def _print_rows(console: Console, title: str, columns: tuple[str, ...], rows: Sequence[tuple[object, ...]]) -> None:
+# A document's identifier is what 'docflow audit' takes, and a verdict is one word: neither is broken.
+_DOCUMENT = TableColumn("", wraps=False)
+_INDEX = TableColumn("", wraps=False, justify="right")
+_VERDICT = TableColumn("", fold_over=48)
+_REASON = TableColumn("", min_width=20)
+_CHANGE_SHAPES = (_DOCUMENT, _INDEX, _VERDICT, _VERDICT, _REASON)
+_UNAVAILABLE_SHAPES = (_DOCUMENT, _INDEX, _REASON)
+
+
+def _print_rows(
+    console: Console,
+    title: str,
+    columns: tuple[str, ...],
+    rows: Sequence[tuple[object, ...]],
+    shapes: tuple[TableColumn, ...],
+) -> None:
     if not rows:
         return
-    table = Table(title=title, title_justify="left")
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*(cell(value) for value in row))
-    console.print(table)
+    shaped = [replace(shape, header=column) for column, shape in zip(columns, shapes)]
+    console.print(FittedTable(title, shaped, [tuple(cell(value) for value in row) for row in rows]))

@@ -15,10 +15,10 @@ from rich.cells import cell_len
 from rich.console import Console, Group, RenderableType
 from rich.constrain import Constrain
 from rich.segment import Segment, Segments
-from rich.table import Table
 from rich.text import Text
 
 from docflow.cli.summary_words import percent as _percent
+from docflow.cli.tables import TableColumn, records
 from docflow.reports.metrics import MEETS_TARGET, UNRANKED
 from docflow.reports.summary import Summary, UnitSummary
 from docflow.reports.units import LEVEL_LABELS
@@ -166,21 +166,13 @@ def _level_title(level: str, summary: Summary) -> str:
     return f"{for_terminal(LEVEL_LABELS.get(level, level))} — chỉ tiêu phát hành điện tử {target * 100:.0f}%"
 
 
-def _squeezed_table(title: str, columns: tuple[tuple[Column, int], ...], rows: list[UnitSummary]) -> Table:
-    """rich's Table, for a terminal too narrow even for the always-shown columns: it squeezes them."""
-    table = Table(title=Text(title), title_justify="left", expand=False)
-    for column, fitted in columns:
-        # One line per unit where possible: a province has a hundred communes to scan down.
-        table.add_column(
-            column.header,
-            justify=column.justify,
-            width=fitted,
-            no_wrap=not column.wraps,
-            overflow="fold" if column.wraps else "ellipsis",
-        )
-    for row in rows:
-        table.add_row(*(column.cell(row) for column, _ in columns))
-    return table
+def _records(title: str, columns: tuple[tuple[Column, int], ...], rows: list[UnitSummary], width: int) -> Group:
+    """For a terminal too narrow even for the always-shown columns: a record per unit, one field a line, as every
+    other table does (``docflow.cli.tables``), rather than codes and names cut to fit."""
+    fields = [TableColumn(column.header) for column, _ in columns]
+    return Group(
+        Text(title, style="italic"), records("", fields, [[c.cell(row) for c, _ in columns] for row in rows], width)
+    )
 
 
 def level_table(
@@ -190,7 +182,7 @@ def level_table(
     cells = _column_cells(rows)
     title = _level_title(level, summary)
     if 1 + sum(fitted + 3 for _, fitted in columns) > console.width:
-        return _squeezed_table(title, columns, rows)
+        return _records(title, columns, rows, console.width)
     widths = [fitted for _, fitted in columns]
     padded = [width + 2 for width in widths]
     headers = [_cell_lines(Text(column.header, style="bold"), column, width, console) for column, width in columns]
