@@ -18,6 +18,7 @@ from helpers.ingest import verdict
 from rich.console import Console
 
 import docflow.cli.report as cli_report
+import docflow.cli.sql as cli_sql
 import docflow.cli.verify as cli_verify
 from docflow.cli import main
 from docflow.cli.audit_view import render_trail
@@ -132,6 +133,7 @@ def test_certificate_review_shows_names_literally(db: Path) -> None:
 def _cli_on_terminal(monkeypatch: pytest.MonkeyPatch, *args: str) -> str:
     console, out = _terminal()
     monkeypatch.setattr(cli_report, "_console", lambda: console)
+    monkeypatch.setattr(cli_sql, "_console", lambda: console)
     result = CliRunner().invoke(main, list(args))
     assert result.exit_code == 0, result.output
     return out.getvalue()

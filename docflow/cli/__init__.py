@@ -25,7 +25,7 @@ _COMMAND_MODULES = {
     "summary": "docflow.cli.report",
     "units": "docflow.cli.report",
     "certs": "docflow.cli.report",
-    "sql": "docflow.cli.report",
+    "sql": "docflow.cli.sql",
     "audit": "docflow.cli.report",
     "reverify": "docflow.cli.reverify",
     "export": "docflow.cli.export",

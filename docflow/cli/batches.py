@@ -14,9 +14,9 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.table import Table
 
 from docflow.cli.options import config_option, current_config
+from docflow.cli.tables import FittedTable, TableColumn
 from docflow.i18n import N_, _, ngettext
 from docflow.ingest.outcome import BatchOutcomeKind, outcome_word
 from docflow.readers.text import parse_document_date
@@ -78,26 +78,30 @@ def batches(
     Console(no_color=bool(os.environ.get("NO_COLOR")) or None, highlight=False).print(_table(entries, query, zone))
 
 
-def _table(entries: tuple[BatchEntry, ...], query: BatchQuery, zone: tzinfo) -> Table:
+def _columns() -> tuple[TableColumn, ...]:
+    """Made when printed, so that the headers are in the language chosen (``docflow.i18n``)."""
+    return (
+        # When, which file and what became of it are always shown; the counts give way before the reasons.
+        TableColumn(_("Received")),
+        TableColumn(_("File"), min_width=12),
+        TableColumn(_("Outcome"), wraps=False),
+        TableColumn(_("Documents"), priority=1, justify="right", min_width=1),
+        TableColumn(_("Signatures"), priority=2, justify="right", min_width=4),
+        TableColumn(_("Refused items"), priority=3, justify="right", min_width=1),
+        TableColumn(_("Reasons"), min_width=20),
+    )
+
+
+def _table(entries: tuple[BatchEntry, ...], query: BatchQuery, zone: tzinfo) -> FittedTable:
     scope = _("since {day}").format(day=f"{query.since:%d/%m/%Y}") if query.since else _("newest first")
     title = ngettext("{count} batch, {scope} (times in {zone})", "{count} batches, {scope} (times in {zone})",
                      len(entries)).format(count=len(entries), scope=scope, zone=zone)  # fmt: skip
-    table = Table(title=title, title_justify="left")
-    for header, justify in (
-        (_("Received"), "left"),
-        (_("File"), "left"),
-        (_("Outcome"), "left"),
-        (_("Documents"), "right"),
-        (_("Signatures"), "right"),
-        (_("Refused items"), "right"),
-        (_("Reasons"), "left"),
-    ):
-        table.add_column(header, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    rows = []
     for entry in entries:
         signatures = str(entry.signatures)
         if entry.signatures_not_passed:
             signatures += _(" ({count} did not pass)").format(count=entry.signatures_not_passed)
-        table.add_row(
+        rows.append((
             cell(for_people(entry.received_at, zone)),
             cell(entry.file_name),
             cell(outcome_word(entry.outcome), "red" if entry.outcome == BatchOutcomeKind.REJECTED else ""),
@@ -105,8 +109,8 @@ def _table(entries: tuple[BatchEntry, ...], query: BatchQuery, zone: tzinfo) -> 
             cell(signatures, "yellow" if entry.signatures_not_passed else ""),
             cell(entry.rejected_items, "yellow" if entry.rejected_items else ""),
             cell(_reasons(entry)),
-        )
-    return table
+        ))  # fmt: skip
+    return FittedTable(title, _columns(), rows)
 
 
 def _reasons(entry: BatchEntry) -> str:

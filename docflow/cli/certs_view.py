@@ -6,13 +6,13 @@ read them (dd/mm/yyyy in the province's zone).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import tzinfo
 
 from rich.console import Console
-from rich.table import Table
 
 from docflow.cli.signature_words import kind_word
+from docflow.cli.tables import FittedTable, TableColumn
 from docflow.i18n import N_, _
 from docflow.reports.certs import (
     EXPIRED,
@@ -60,21 +60,33 @@ def _day(moment: str | None, zone: tzinfo | None) -> str:
 
 
 def _table(
-    title: str, headers: Iterable[str], rows: Iterable[Iterable[object]], codes: tuple[int, ...] = (0,)
-) -> Table:
-    """A table whose ``codes`` columns (units' codes) are never broken, numbers on the right; stored values pass
-    through ``cell``."""
-    table = Table(title=title, title_justify="left")
-    cells = [list(row) for row in rows]
-    for index, header in enumerate(headers):
-        numeric = bool(cells) and all(isinstance(row[index], int) for row in cells)
-        table.add_column(header, overflow="fold", no_wrap=index in codes, justify="right" if numeric else "left")
-    for row in cells:
-        table.add_row(*(cell(str(value)) for value in row))
-    return table
+    title: str,
+    headers: Iterable[str],
+    rows: Iterable[Iterable[object]],
+    codes: tuple[int, ...] = (0,),
+    optional: Mapping[int, int] | None = None,
+) -> FittedTable:
+    """A table whose ``codes`` columns (units' codes) are never broken, nor any word (a date, a name), numbers on
+    the right, fitted to the terminal (``docflow.cli.tables``): the ``optional`` columns (index: priority) are left
+    out first, and a record per row is printed when even the others cannot fit. Stored values pass through
+    ``cell``."""
+    cells = [[cell(str(value)) for value in row] for row in rows]
+    headers = tuple(headers)
+    numeric = {index for index, column in enumerate(zip(*cells)) if all(text.plain.isdigit() for text in column)}
+    columns = [
+        TableColumn(
+            header,
+            priority=(optional or {}).get(index, 0),
+            wraps=index not in codes,
+            justify="right" if index in numeric else "left",
+            min_width=1 if index in numeric else 10,
+        )
+        for index, header in enumerate(headers)
+    ]
+    return FittedTable(title, columns, cells)
 
 
-def _unit_table(review: CertReview) -> Table:
+def _unit_table(review: CertReview) -> FittedTable:
     headers = (
         _("Unit"), _("Unit name"), _("Issued"), _("Used"), _("Unused"), _("Seen signing"), _("Expiring"),
         _("Expired"), _("Used by another unit"), _("Signed after expiry"),
@@ -94,10 +106,12 @@ def _unit_table(review: CertReview) -> Table:
         )
         for line in review.units
     )
-    return _table(_("Certificates per unit ({count})").format(count=len(review.units)), headers, rows)
+    # The findings stay longest; how many certificates were seen signing is the first to go.
+    title = _("Certificates per unit ({count})").format(count=len(review.units))
+    return _table(title, headers, rows, optional={5: 3, 8: 1, 9: 2})
 
 
-def _seen_table(review: CertReview) -> Table:
+def _seen_table(review: CertReview) -> FittedTable:
     sources = _unit_sources()
     headers = (_("Unit"), _("Unit from"), _("Holder"), _("Kind"), _("Expires"), _("Signature count"), _("Last used"))
     rows = (
@@ -112,10 +126,11 @@ def _seen_table(review: CertReview) -> Table:
         )
         for cert in review.seen
     )
-    return _table(_("Certificates seen, by unit ({count})").format(count=len(review.seen)), headers, rows)
+    seen = _("Certificates seen, by unit ({count})").format(count=len(review.seen))
+    return _table(seen, headers, rows, optional={1: 2, 6: 1})
 
 
-def _ending_table(review: CertReview, title: str, certs: tuple[SeenCertificate, ...], days_header: str) -> Table:
+def _ending_table(review: CertReview, title: str, certs: tuple[SeenCertificate, ...], days_header: str) -> FittedTable:
     headers = (_("Unit"), _("Holder"), _("Kind"), _("Expires"), days_header, _("Signature count"), _("Last used"))
     rows = (
         (
@@ -129,10 +144,10 @@ def _ending_table(review: CertReview, title: str, certs: tuple[SeenCertificate, 
         )
         for cert in certs
     )
-    return _table(title, headers, rows)
+    return _table(title, headers, rows, optional={5: 2, 6: 1})
 
 
-def _after_expiry_table(review: CertReview) -> Table:
+def _after_expiry_table(review: CertReview) -> FittedTable:
     headers = (_("Unit"), _("Sender"), _("Document"), _("Signer"), _("Expires"), _("Signing time"), _("Time from"))
     rows = (
         (
@@ -147,10 +162,11 @@ def _after_expiry_table(review: CertReview) -> Table:
         for sig in review.signed_after_expiry
     )
     title = _("Signed after the certificate expired ({count})").format(count=len(review.signed_after_expiry))
-    return _table(title, headers, rows, codes=(0, 1))
+    # A document's identifier is what 'docflow audit' takes: kept whole like the units' codes.
+    return _table(title, headers, rows, codes=(0, 1, 2), optional={6: 1})
 
 
-def _wrong_unit_table(review: CertReview) -> Table:
+def _wrong_unit_table(review: CertReview) -> FittedTable:
     headers = (_("Issuing unit"), _("Document"), _("Signer (person or organisation)"), _("Certificate's unit"),
                _("Signing time"))  # fmt: skip
     rows = (
@@ -164,10 +180,10 @@ def _wrong_unit_table(review: CertReview) -> Table:
         for sig in review.wrong_unit
     )
     title = _("Signatures not belonging to the issuing unit ({count})").format(count=len(review.wrong_unit))
-    return _table(title, headers, rows, codes=(0, 3))
+    return _table(title, headers, rows, codes=(0, 1, 3))
 
 
-def _issued_table(review: CertReview) -> Table:
+def _issued_table(review: CertReview) -> FittedTable:
     headers = (_("Unit"), _("Serial"), _("Holder"), _("Status"), _("Last used"))
     rows = (
         (
@@ -179,7 +195,7 @@ def _issued_table(review: CertReview) -> Table:
         )
         for entry in sorted(review.issued, key=lambda e: (e.status == IN_USE, e.unit))
     )
-    return _table(_("Review of issued certificates"), headers, rows)
+    return _table(_("Review of issued certificates"), headers, rows, codes=(0, 1), optional={4: 1})
 
 
 def render_review(review: CertReview, console: Console) -> None:

@@ -1,4 +1,5 @@
-"""``docflow summary``, ``units``, ``certs``, ``sql``, ``audit`` and ``demo``: parse options, call the library, print.
+"""``docflow summary``, ``units``, ``certs``, ``audit`` and ``demo``: parse options, call the library, print
+(``docflow sql`` is ``docflow.cli.sql``).
 
 Reading commands open the store read-only (``docflow.reports.audit.open_readonly``, over the store's one
 read-only opener ``docflow.store.connection.open_reader``); the two
@@ -9,17 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sqlite3
-import sys
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.table import Table
 
 from docflow.cli.audit_view import render_trail
 from docflow.cli.certs_view import EXPIRING_HELP, IMPORT_HELP, UNIT_HELP, render_review
@@ -33,28 +30,23 @@ from docflow.cli.summary_view import (
     summary_json,
     unit_detail,
 )
+from docflow.cli.tables import FittedTable, TableColumn
 from docflow.i18n import _, ngettext
 from docflow.records import RejectedItem
 from docflow.reports.audit import (
-    DEFAULT_TIMEOUT,
-    QueryLimits,
-    QueryRows,
-    QueryStopped,
     ReadOnlyError,
     audit_trail,
     open_readonly,
-    query_rows,
     similar_document_ids,
 )
 from docflow.reports.certs import import_issued, review_certificates
 from docflow.reports.metrics import LEVELS, PERIOD_FORMS, Period, SummarySettings, latest_year, parse_period
 from docflow.reports.summary import summarise
 from docflow.reports.units import LEVEL_LABELS, import_units, load_units
-from docflow.safe_text import cell, for_terminal
-from docflow.spreadsheets import csv_lines
+from docflow.safe_text import for_terminal
 from docflow.store.core import Store, retry_while_busy
 
-__all__ = ["summary", "units", "certs", "sql", "audit", "demo", "summary_settings", "default_db"]
+__all__ = ["summary", "units", "certs", "audit", "demo", "summary_settings", "default_db"]
 
 DEMO_SCALE = 0.75
 """About 3 000 documents: enough for every unit to be ranked and every behaviour to
@@ -208,19 +200,17 @@ def units(ctx: click.Context, db: Path | None, as_json: bool) -> None:
     if as_json:
         _echo_json([vars(unit) for unit in known])
         return
-    table = Table(
-        title=ngettext("{count} unit", "{count} units", len(known)).format(count=len(known)), title_justify="left"
-    )
-    for header in (_("Code"), _("Name"), _("Level"), _("Parent unit"), _("Note")):
-        table.add_column(header, overflow="fold")
+    headers = (_("Code"), _("Name"), _("Level"), _("Parent unit"), _("Note"))
+    # Codes are never broken; the parent and the note give way first on a narrow terminal.
+    shape = ((0, False), (0, True), (0, True), (1, False), (2, True))
+    columns = [TableColumn(h, priority=p, wraps=w, min_width=12) for h, (p, w) in zip(headers, shape)]
+    rows = []
     for unit in known:
         note = "" if unit.code_valid else _("malformed code")
-        table.add_row(
-            *map(
-                cell, (unit.code, unit.name or "", _(LEVEL_LABELS.get(unit.level, unit.level)), unit.parent or "", note)
-            )
-        )
-    _console().print(table)
+        level = _(LEVEL_LABELS.get(unit.level, unit.level))
+        rows.append((unit.code, unit.name or "", level, unit.parent or "", note))
+    title = ngettext("{count} unit", "{count} units", len(known)).format(count=len(known))
+    _console().print(FittedTable(title, columns, rows))
 
 
 def _import_command(group: click.Group, help_text: str, example: str) -> Callable[[ImportFunction], ImportFunction]:
@@ -290,96 +280,6 @@ def _certs_import(conn: sqlite3.Connection, file: Path) -> None:
             count=result.imported
         )
     )
-
-
-def _json_array(items: Iterable[object]) -> Iterator[str]:
-    """``json.dumps(list(items), indent=2)`` in pieces, so that a large result is never held whole."""
-    opening = "[\n  "
-    for item in items:
-        yield opening + json.dumps(item, ensure_ascii=False, indent=2, default=str).replace("\n", "\n  ")
-        opening = ",\n  "
-    yield "[]\n" if opening == "[\n  " else "\n]\n"
-
-
-SQL_TERMINAL_ROWS = 10_000
-"""Rows a table (or CSV/JSON on a terminal) shows unless --limit says otherwise: more is never read on screen."""
-
-
-def _row_limit(limit: int | None, as_data: bool) -> int | None:
-    if limit is not None:
-        return limit or None
-    return None if as_data and not sys.stdout.isatty() else SQL_TERMINAL_ROWS
-
-
-@contextmanager
-def _stop_on_ctrl_c() -> Iterator[threading.Event]:
-    """Ctrl-C sets the event the running query's progress handler reads, which interrupts SQLite."""
-    stop = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield stop
-        return
-    previous = signal.signal(signal.SIGINT, lambda _signum, _frame: stop.set())
-    try:
-        yield stop
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def _print_sql(rows: QueryRows, as_json: bool, as_csv: bool) -> None:
-    if as_json:
-        for piece in _json_array(dict(zip(rows.columns, row)) for row in rows):
-            click.echo(piece, nl=False)
-    elif as_csv:
-        for line in csv_lines(rows.columns, rows):
-            click.echo(line, nl=False)
-    else:
-        table = Table()
-        for column in rows.columns:
-            table.add_column(cell(column))
-        for row in rows:
-            table.add_row(*(cell("" if value is None else value) for value in row))
-        _console().print(table)
-
-
-@click.command(epilog='Example: docflow sql "SELECT * FROM v_failed_signatures LIMIT 20" --csv')
-@config_option
-@_db_option
-@click.argument("query")
-@click.option("--json", "as_json", is_flag=True)
-@click.option("--csv", "as_csv", is_flag=True)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0),
-    default=DEFAULT_TIMEOUT,
-    show_default=True,
-    help="Seconds the query may run (0: no limit).",
-)
-@click.option(
-    "--limit",
-    type=click.IntRange(min=0),
-    default=None,
-    help=f"Rows printed at most (0: all). Default: {SQL_TERMINAL_ROWS:,} in a table or on a terminal, "
-    "all with --csv/--json to a file or pipe.",
-)
-def sql(db: Path | None, query: str, as_json: bool, as_csv: bool, timeout: float, limit: int | None) -> None:
-    """Run one read-only SQL statement (writes, ATTACH, PRAGMA changes and extensions are refused)."""
-    limits = QueryLimits(timeout=timeout or None, max_rows=_row_limit(limit, as_json or as_csv))
-    with _reading(db) as conn, _stop_on_ctrl_c() as stop:
-        try:
-            with query_rows(conn, query, limits=limits, stop=stop) as rows:
-                _print_sql(rows, as_json, as_csv)
-        except QueryStopped as stopped:
-            click.echo(_("Error: {message}").format(message=stopped), err=True)
-            raise SystemExit(130 if stopped.by_user else 1) from stopped
-        except ReadOnlyError as error:
-            raise click.ClickException(str(error)) from error
-    if rows.truncated:
-        click.echo(
-            _("… only the first {rows:,} rows are shown; --limit N shows more, --limit 0 all.").format(
-                rows=limits.max_rows
-            ),
-            err=as_json or as_csv,
-        )
 
 
 @click.command(epilog="Example: docflow audit '000.00.01.H04,2026/03/02,12/UBND-VP'")

@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from docflow.cli.audit_view import verdict_label
 from docflow.cli.ingest import _DB_OPTION, _WORKERS_OPTION, _defaults, _load_trust, _setup_logging, _with_workers
 from docflow.cli.options import config_option
+from docflow.cli.tables import FittedTable, TableColumn
 from docflow.i18n import N_, _
 from docflow.ingest.reverify import ReverifyProgress, ReverifyResult, ReverifyScope
 from docflow.ingest.reverify import reverify as reverify_store
@@ -146,7 +147,7 @@ def _print_table(result: ReverifyResult) -> None:
         for change in result.changes[:_TABLE_ROWS]
     ]
     columns = (_("document"), _("index"), _("before"), _("after"), _("reason"))
-    _print_rows(console, _("Changed verdicts"), columns, changes)
+    _print_rows(console, _("Changed verdicts"), columns, changes, _CHANGE_SHAPES)
     if result.changed > _TABLE_ROWS:
         more = _("… and {count:,} more: {how}").format(count=result.changed - _TABLE_ROWS, how=_(_ALL_CHANGES))
         console.print(more, markup=False)
@@ -155,7 +156,7 @@ def _print_table(result: ReverifyResult) -> None:
         for missing in result.unavailable_signatures[:_TABLE_ROWS]
     ]
     title = _("Not verified again (verdict unchanged)")
-    _print_rows(console, title, (_("document"), _("index"), _("why")), unavailable)
+    _print_rows(console, title, (_("document"), _("index"), _("why")), unavailable, _UNAVAILABLE_SHAPES)
     if result.unavailable > _TABLE_ROWS:
         more = _("… and {count:,} more: see --json").format(count=result.unavailable - _TABLE_ROWS)
         console.print(more, markup=False)
@@ -163,12 +164,23 @@ def _print_table(result: ReverifyResult) -> None:
     click.echo(for_terminal(totals.format(**_totals(result))))
 
 
-def _print_rows(console: Console, title: str, columns: tuple[str, ...], rows: Sequence[tuple[object, ...]]) -> None:
+# A document's identifier is what 'docflow audit' takes, and a verdict is one word: neither is broken.
+_DOCUMENT = TableColumn("", wraps=False)
+_INDEX = TableColumn("", wraps=False, justify="right")
+_VERDICT = TableColumn("", fold_over=48)
+_REASON = TableColumn("", min_width=20)
+_CHANGE_SHAPES = (_DOCUMENT, _INDEX, _VERDICT, _VERDICT, _REASON)
+_UNAVAILABLE_SHAPES = (_DOCUMENT, _INDEX, _REASON)
+
+
+def _print_rows(
+    console: Console,
+    title: str,
+    columns: tuple[str, ...],
+    rows: Sequence[tuple[object, ...]],
+    shapes: tuple[TableColumn, ...],
+) -> None:
     if not rows:
         return
-    table = Table(title=title, title_justify="left")
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*(cell(value) for value in row))
-    console.print(table)
+    shaped = [replace(shape, header=column) for column, shape in zip(columns, shapes)]
+    console.print(FittedTable(title, shaped, [tuple(cell(value) for value in row) for row in rows]))

@@ -15,11 +15,11 @@ from rich.cells import cell_len
 from rich.console import Console, Group, RenderableType
 from rich.constrain import Constrain
 from rich.segment import Segment, Segments
-from rich.table import Table
 from rich.text import Text
 
 from docflow.cli.summary_words import flag_word, tier_word
 from docflow.cli.summary_words import percent as _percent
+from docflow.cli.tables import TableColumn, records
 from docflow.i18n import N_, _
 from docflow.reports.metrics import MEETS_TARGET, UNRANKED
 from docflow.reports.summary import Summary, UnitSummary
@@ -182,21 +182,12 @@ def _level_title(level: str, summary: Summary) -> str:
     return _("{level} — electronic issuance target {target:.0f}%").format(level=name, target=target * 100)
 
 
-def _squeezed_table(title: str, columns: tuple[tuple[Column, int], ...], rows: list[UnitSummary]) -> Table:
-    """rich's Table, for a terminal too narrow even for the always-shown columns: it squeezes them."""
-    table = Table(title=Text(title), title_justify="left", expand=False)
-    for column, fitted in columns:
-        # One line per unit where possible: a province has a hundred communes to scan down.
-        table.add_column(
-            column.shown,
-            justify=column.justify,
-            width=fitted,
-            no_wrap=not column.wraps,
-            overflow="fold" if column.wraps else "ellipsis",
-        )
-    for row in rows:
-        table.add_row(*(column.cell(row) for column, _width in columns))
-    return table
+def _records(title: str, columns: tuple[tuple[Column, int], ...], rows: list[UnitSummary], width: int) -> Group:
+    """For a terminal too narrow even for the always-shown columns: a record per unit, one field a line, as every
+    other table does (``docflow.cli.tables``), rather than codes and names cut to fit."""
+    fields = [TableColumn(column.shown) for column, _width in columns]
+    cells = [[c.cell(row) for c, _width in columns] for row in rows]
+    return Group(Text(title, style="italic"), records("", fields, cells, width))
 
 
 def level_table(
@@ -206,7 +197,7 @@ def level_table(
     cells = _column_cells(rows)
     title = _level_title(level, summary)
     if 1 + sum(fitted + 3 for _column, fitted in columns) > console.width:
-        return _squeezed_table(title, columns, rows)
+        return _records(title, columns, rows, console.width)
     widths = [fitted for _column, fitted in columns]
     padded = [width + 2 for width in widths]
     headers = [_cell_lines(Text(column.shown, style="bold"), column, width, console) for column, width in columns]

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from docflow.cli.options import config_option, current_config
 from docflow.cli.signature_words import change_word, kind_word, time_source_word, yes_no
+from docflow.cli.tables import TableColumn, fitted_table
 from docflow.cli.verify_run import Checked, Job, checked, in_chunks, jobs_of, verify_job
 from docflow.i18n import N_, _
 from docflow.safe_text import cell, markup_safe
@@ -155,38 +155,48 @@ _ENCODE = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 _CHECKS_JSON: dict[tuple[Check, ...], str] = {}
 _CHECKS_JSON_LIMIT = 4096
 _UNSIGNED = {"index": None, "indication": None, "subindication": None, "reason": _NO_SIGNATURE}
-_COLUMNS = (
-    N_("File"), "#", N_("Indication"), N_("Signer"), N_("Kind"), N_("Signed at"), N_("Whole file"), N_("Changed after"),
-    N_("Reason"),
-)  # fmt: skip
+
+
+def _columns() -> tuple[TableColumn, ...]:
+    """Made when printed, so that the headers are in the language chosen (``docflow.i18n``)."""
+    return (
+        # Which file, which signature, the verdict and why are always shown; who signed and when join as room allows.
+        TableColumn(_("File"), min_width=8, fold_over=40),
+        TableColumn("#", wraps=False, justify="right"),
+        TableColumn(_("Indication"), min_width=13, fold_over=32),
+        TableColumn(_("Signer"), priority=1),
+        TableColumn(_("Kind"), priority=4, wraps=False),
+        TableColumn(_("Signed at"), priority=2, min_width=16),
+        TableColumn(_("Whole file"), priority=5, min_width=5),
+        TableColumn(_("Changed after"), priority=3, min_width=12),
+        TableColumn(_("Reason"), min_width=20),
+    )
 
 
 def _print_tables(results: Iterable[Checked[list[Verdict]]]) -> bool:
     """A table per ``_TABLE_FILES`` files, printed as each is filled; whether every file was accepted."""
     all_passed = True
-    table, first, count = _table(1), 1, 0
+    rows: list[tuple[str | Text, ...]] = []
+    first, count = 1, 0
     for count, checked_file in enumerate(results, start=1):
         job, verdicts = checked_file.job, checked_file.result
         all_passed &= _accepted(job, verdicts)
         if not verdicts and not job.signed_content:
-            none = "[red]" + _("NO SIGNATURE") + "[/red]"
-            table.add_row(cell(job.path.name), "-", none, "", "", "", "", "", _(_NO_SIGNATURE))
-        for verdict in verdicts:
-            table.add_row(*_row(job.path, verdict))
+            no_signature = Text(_("NO SIGNATURE"), style="red")
+            rows.append((cell(job.path.name), "-", no_signature, "", "", "", "", "", _(_NO_SIGNATURE)))
+        rows += [_row(job.path, verdict) for verdict in verdicts]
         if count % _TABLE_FILES == 0:
-            Console().print(table)
-            table, first = _table(count + 1), count + 1
+            _print_table(first, rows)
+            rows, first = [], count + 1
     if count == 0 or count >= first:
-        Console().print(table)
+        _print_table(first, rows)
     return all_passed
 
 
-def _table(first: int) -> Table:
+def _print_table(first: int, rows: list[tuple[str | Text, ...]]) -> None:
+    console = Console()
     title = _("Digital signatures") if first == 1 else _("Signatures (from file {first})").format(first=first)
-    table = Table(title=title)
-    for column in _COLUMNS:
-        table.add_column(_(column), overflow="fold")
-    return table
+    console.print(fitted_table(title, _columns(), rows, console.width))
 
 
 def _row(path: Path, verdict: Verdict) -> tuple[str | Text, ...]:
@@ -202,7 +212,7 @@ def _row(path: Path, verdict: Verdict) -> tuple[str | Text, ...]:
     return (
         cell(path.name),
         str(verdict.index),
-        f"[{style}]{indication}[/{style}]",
+        Text(indication, style=style),
         cell(verdict.signer_common_name or ""),
         kind_word(verdict.kind.value),
         when,
@@ -212,11 +222,10 @@ def _row(path: Path, verdict: Verdict) -> tuple[str | Text, ...]:
     )
 
 
-def _changed_after(verdict: Verdict) -> str:
+def _changed_after(verdict: Verdict) -> str | Text:
     if verdict.modification is None:
         return ""
     words = change_word(verdict.modification)
     if changes_permitted(verdict) is not False:
         return words
-    refused = _("{changes} (not permitted)").format(changes=words)
-    return f"[red]{refused}[/red]"
+    return Text(_("{changes} (not permitted)").format(changes=words), style="red")
