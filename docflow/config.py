@@ -20,6 +20,7 @@ from typing import Any, cast
 
 import click
 
+from docflow.i18n import _
 from docflow.readers.limits import Limits
 from docflow.readers.register import COLUMN_ALIASES
 from docflow.reports.metrics import LEVELS
@@ -126,9 +127,9 @@ def load_config(path: Path | None = None) -> Config:
         with open(path, "rb") as stream:
             table = tomllib.load(stream)
     except OSError as error:
-        raise ConfigError(f"cannot read {path}: {error.strerror or error}") from error
+        raise ConfigError(_("cannot read {path}: {why}").format(path=path, why=error.strerror or error)) from error
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path} is not valid TOML: {error}") from error
+        raise ConfigError(_("{path} is not valid TOML: {error}").format(path=path, error=error)) from error
     try:
         return _from_table(table, Path(path).resolve().parent, Path(path))
     except ConfigError as error:
@@ -172,69 +173,75 @@ def _shown(value: Any) -> str:
     elif isinstance(value, str):
         text = json.dumps(value, ensure_ascii=False)
     elif isinstance(value, dict):
-        text = "a table"
+        text = _("a table")
     elif isinstance(value, list):
-        text = "a list"
+        text = _("a list")
     else:
         text = repr(value)
     return for_terminal(text if len(text) <= 60 else text[:57] + "...")
 
 
 def _refuse(where: str, value: Any, problem: str, allowed: str) -> ConfigError:
-    return ConfigError(f"docflow.toml: {where} = {_shown(value)} {problem}; allowed: {allowed}")
+    # The file's name stays outside the message: load_config puts a --config file's name in its place.
+    shown = _("{where} = {value} {problem}; allowed: {allowed}").format(
+        where=where, value=_shown(value), problem=problem, allowed=allowed
+    )
+    return ConfigError(f"{CONFIG_NAME}: {shown}")
 
 
 def _section(table: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    return cast(Mapping[str, Any], _typed(table.get(name, {}), dict, f"[{name}]", "a table"))
+    return cast(Mapping[str, Any], _typed(table.get(name, {}), dict, f"[{name}]", _("a table")))
 
 
 def _only(table: Mapping[str, Any], allowed: tuple[str, ...], where: str) -> None:
     unknown = sorted(set(table) - set(allowed))
     if unknown:
-        place = f"[{where}]" if where else "the top level"
-        raise ConfigError(
-            f"docflow.toml: unknown key(s) {for_terminal(', '.join(unknown))} in {place}; allowed: {', '.join(allowed)}"
+        place = f"[{where}]" if where else _("the top level")
+        shown = _("unknown key(s) {keys} in {place}; allowed: {allowed}").format(
+            keys=for_terminal(", ".join(unknown)), place=place, allowed=", ".join(allowed)
         )
+        raise ConfigError(f"{CONFIG_NAME}: {shown}")
 
 
 def _typed(value: Any, kind: type | tuple[type, ...], where: str, allowed: str) -> Any:
     # bool is an int in Python; a limit written as `true` is a mistake, not 1.
     if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
-        raise _refuse(where, value, f"has the wrong type ({type(value).__name__})", allowed)
+        raise _refuse(where, value, _("has the wrong type ({type})").format(type=type(value).__name__), allowed)
     return value
 
 
 def _whole(value: Any, where: str, low: int, high: int = _MAX_WHOLE) -> int:
-    allowed = f"a whole number from {low} to {high}"
+    allowed = _("a whole number from {low} to {high}").format(low=low, high=high)
     number = _typed(value, int, where, allowed)
     if number < low:
-        raise _refuse(where, value, "must be greater than 0" if low == 1 else f"must be at least {low}", allowed)
+        too_small = _("must be greater than 0") if low == 1 else _("must be at least {low}").format(low=low)
+        raise _refuse(where, value, too_small, allowed)
     if number > high:
-        raise _refuse(where, value, "is too large", allowed)
+        raise _refuse(where, value, _("is too large"), allowed)
     return int(number)
 
 
 def _seconds_or_ratio(value: Any, where: str, high: float) -> float:
     """A finite number greater than 0: NaN compares false with every bound, so it must be named."""
-    allowed = f"a finite number greater than 0, at most {high:g}"
+    allowed = _("a finite number greater than 0, at most {high:g}").format(high=high)
     number = float(_typed(value, (int, float), where, allowed))
     if not math.isfinite(number):
-        raise _refuse(where, value, "is not a finite number", allowed)
+        raise _refuse(where, value, _("is not a finite number"), allowed)
     if not 0 < number <= high:
-        raise _refuse(where, value, "must be greater than 0" if number <= 0 else "is too large", allowed)
+        raise _refuse(where, value, _("must be greater than 0") if number <= 0 else _("is too large"), allowed)
     return number
 
 
-def _text(value: Any, where: str, what: str) -> str:
-    allowed = f"a non-empty {what}"
+def _text(value: Any, where: str, allowed: str) -> str:
+    """``allowed``: what the value may be, in words ("a non-empty path")."""
     text = _typed(value, str, where, allowed)
     if not text.strip() or "\0" in text:
-        raise _refuse(where, value, "is empty or holds a NUL character", allowed)
+        raise _refuse(where, value, _("is empty or holds a NUL character"), allowed)
     return cast(str, text)
 
 
 def _path(value: Any, where: str) -> str:
-    return _text(value, where, "path")
+    return _text(value, where, _("a non-empty path"))
 
 
 # The ranges a limit may take: beyond them a limit no longer protects anything (a zip depth of 1,000
@@ -260,9 +267,12 @@ def _limits(section: Mapping[str, Any]) -> Limits:
 
 def _columns(section: Mapping[str, Any]) -> dict[str, str]:
     _only(section, ("columns",), "register")
-    columns = _typed(section.get("columns", {}), dict, "[register.columns]", "a table")
+    columns = _typed(section.get("columns", {}), dict, "[register.columns]", _("a table"))
     _only(columns, tuple(COLUMN_ALIASES), "register.columns")
-    return {name: _text(header, f"register.columns.{name}", "column header") for name, header in columns.items()}
+    return {
+        name: _text(header, f"register.columns.{name}", _("a non-empty column header"))
+        for name, header in columns.items()
+    }
 
 
 _MAX_SECONDS = 86_400.0
@@ -283,7 +293,7 @@ def _watch(section: Mapping[str, Any], base: Path) -> WatchConfig:
     if "observer" in section:
         observer = _typed(section["observer"], str, "watch.observer", ", ".join(_OBSERVERS))
         if observer not in _OBSERVERS:
-            raise _refuse("watch.observer", observer, "is not an observer", ", ".join(_OBSERVERS))
+            raise _refuse("watch.observer", observer, _("is not an observer"), ", ".join(_OBSERVERS))
         values["observer"] = observer
     if "log_file" in section:
         values["log_file"] = base / _path(section["log_file"], "watch.log_file")
@@ -293,26 +303,27 @@ def _watch(section: Mapping[str, Any], base: Path) -> WatchConfig:
 def _summary(section: Mapping[str, Any]) -> SummaryConfig:
     if "tiers" in section:
         # Read by earlier versions but never used: a unit meets its level's target or does not.
-        raise ConfigError(
-            "docflow.toml: summary.tiers is not used: a unit meets its level's target or not; "
+        shown = _(
+            "summary.tiers is not used: a unit meets its level's target or not; "
             "remove tiers and set the targets in [summary.targets]"
         )
+        raise ConfigError(f"{CONFIG_NAME}: {shown}")
     _only(section, ("min_documents", "targets"), "summary")
     default = SummaryConfig()
     min_documents = _whole(section.get("min_documents", default.min_documents), "summary.min_documents", 0)
     targets = dict(default.targets)
-    for level, rate in _typed(section.get("targets", {}), dict, "[summary.targets]", "a table").items():
+    for level, rate in _typed(section.get("targets", {}), dict, "[summary.targets]", _("a table")).items():
         if level not in LEVELS:
-            raise _refuse("summary.targets", level, "is not a level", ", ".join(LEVELS))
+            raise _refuse("summary.targets", level, _("is not a level"), ", ".join(LEVELS))
         targets[level] = _rate(rate, f"summary.targets.{level}")
     return SummaryConfig(min_documents, MappingProxyType(targets))
 
 
 def _rate(value: Any, where: str) -> float:
-    allowed = "a rate between 0 and 1"
+    allowed = _("a rate between 0 and 1")
     rate = float(_typed(value, (int, float), where, allowed))
     if not 0.0 <= rate <= 1.0:  # false for NaN too
-        raise _refuse(where, value, "is out of range", allowed)
+        raise _refuse(where, value, _("is out of range"), allowed)
     return rate
 
 
@@ -321,20 +332,20 @@ _FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
 
 def _kind_overrides(section: Mapping[str, Any]) -> dict[str, str]:
     _only(section, ("kind_overrides",), "signatures")
-    overrides = _typed(section.get("kind_overrides", {}), dict, "[signatures.kind_overrides]", "a table")
+    overrides = _typed(section.get("kind_overrides", {}), dict, "[signatures.kind_overrides]", _("a table"))
     result: dict[str, str] = {}
     for fingerprint, kind in overrides.items():
         where = f"signatures.kind_overrides.{for_terminal(fingerprint)}"
-        if _typed(kind, str, where, "person or organisation") not in _SIGNER_KINDS:
-            raise _refuse(where, kind, "is not a signer kind", "person or organisation")
+        if _typed(kind, str, where, _("person or organisation")) not in _SIGNER_KINDS:
+            raise _refuse(where, kind, _("is not a signer kind"), _("person or organisation"))
         normalised = fingerprint.lower().replace(":", "")
         # A key that is not a SHA-256 would never match a certificate: the override would silently do nothing.
         if not _FINGERPRINT.match(normalised):
             raise _refuse(
                 "signatures.kind_overrides",
                 fingerprint,
-                "is not a certificate's SHA-256",
-                "64 hexadecimal digits (colons allowed)",
+                _("is not a certificate's SHA-256"),
+                _("64 hexadecimal digits (colons allowed)"),
             )
         result[normalised] = kind
     return result
@@ -344,11 +355,14 @@ def _display(section: Mapping[str, Any]) -> DisplayConfig:
     _only(section, ("timezone",), "display")
     if "timezone" not in section:
         return DisplayConfig()
-    name = _text(section["timezone"], "display.timezone", "time zone name")
+    name = _text(section["timezone"], "display.timezone", _("a non-empty time zone name"))
     try:
         people_zone(name)
     except ValueError:
         raise _refuse(
-            "display.timezone", name, "is not a time zone docflow knows", f'an IANA name such as "{DEFAULT_TIMEZONE}"'
+            "display.timezone",
+            name,
+            _("is not a time zone docflow knows"),
+            _('an IANA name such as "{zone}"').format(zone=DEFAULT_TIMEZONE),
         ) from None
     return DisplayConfig(name)

@@ -20,6 +20,7 @@ os.environ.pop("DOCFLOW_LANG", None)
 # Before any test imports them: a failed assert in a helper shows its values, as in a test.
 pytest.register_assert_rewrite("helpers")
 
+from docflow.i18n import language_from_environment, set_language  # noqa: E402
 from docflow.store.core import Store  # noqa: E402
 from samples.pki import (  # noqa: E402
     Issued,
@@ -33,6 +34,13 @@ from samples.pki import (  # noqa: E402
 from signatures import TrustStore  # noqa: E402
 
 AGENCY = "Sở Tài chính tỉnh Bắc Kạn"
+
+
+@pytest.fixture(autouse=True)
+def _language_of_the_environment() -> None:
+    """Each test starts in the language a fresh run would speak (Vietnamese unless DOCFLOW_LANG says otherwise):
+    a command run with --lang en keeps English for the rest of its process, as a real run would."""
+    set_language(language_from_environment())
 
 
 @pytest.fixture(scope="session")

@@ -78,7 +78,7 @@ REFUSED = [
 @pytest.mark.parametrize("query", REFUSED)
 def test_writes_attach_pragma_changes_and_extensions_are_refused(db: Path, query: str) -> None:
     conn = open_readonly(db)
-    with pytest.raises(ReadOnlyError, match="refused|query failed"):
+    with pytest.raises(ReadOnlyError, match="refused|query failed|từ chối|truy vấn lỗi"):
         run_sql(conn, query)
     conn.close()
     check = sqlite3.connect(db)
@@ -98,7 +98,7 @@ def test_reads_and_introspection_pragmas_work(db: Path) -> None:
 def test_sql_command_reports_refusal_and_prints_json_csv(db: Path) -> None:
     runner = CliRunner()
     refused = runner.invoke(main, ["sql", "--db", str(db), "DELETE FROM units"])
-    assert refused.exit_code == 1 and "read-only" in refused.output
+    assert refused.exit_code == 1 and "chỉ đọc" in refused.output
     as_json = runner.invoke(main, ["sql", "--db", str(db), "SELECT code, level FROM units", "--json"])
     assert json.loads(as_json.output) == [{"code": DEPARTMENT, "level": "department"}]
     as_csv = runner.invoke(main, ["sql", "--db", str(db), "SELECT code FROM units", "--csv"])
@@ -138,3 +138,19 @@ def test_audit_command_prints_the_trail_and_suggests_ids(db: Path) -> None:
     assert as_json["signatures"][1]["checks"][1]["outcome"] == "failed"
     missing = runner.invoke(main, ["audit", "--db", str(db), "12/STC"])
     assert missing.exit_code == 1 and DOCUMENT in missing.output
+
+
+def test_audit_trail_speaks_the_readers_language(db: Path) -> None:
+    args = ["audit", "--db", str(db), DOCUMENT]
+    env = {"COLUMNS": "160", "DOCFLOW_LANG": ""}
+    vietnamese = CliRunner().invoke(main, args, env=env).output
+    english = CliRunner().invoke(main, ["--lang", "en", *args], env=env).output
+    assert "Lô dữ liệu chứa văn bản" in vietnamese and "Chữ ký 1" in vietnamese and "Trạng thái xử lý" in vietnamese
+    assert "Batches holding the document" in english and "Signature 1" in english and "Processing status" in english
+    assert "Lô dữ liệu" not in english and "Nơi nhận" not in english
+    # What the store holds is shown as stored, in either language.
+    assert "revoked before signing" in vietnamese and "revoked before signing" in english
+    missing = CliRunner().invoke(main, ["--lang", "en", "audit", "--db", str(db), "12/STC"], env=env)
+    assert "no document '12/STC' in the store; did you mean:" in missing.output
+    missing = CliRunner().invoke(main, ["audit", "--db", str(db), "12/STC"], env=env)
+    assert "không có văn bản '12/STC' trong kho dữ liệu; có phải ý bạn là:" in missing.output

@@ -105,7 +105,7 @@ def test_without_since_the_newest_50_are_listed(workdir: Path) -> None:
 
 def test_a_missing_store_is_a_plain_message(workdir: Path) -> None:
     result = _run("batches", "--db", str(workdir / "none.db"))
-    assert result.exit_code != 0 and "no store at" in result.output and "Traceback" not in result.output
+    assert result.exit_code != 0 and "không có kho dữ liệu tại" in result.output and "Traceback" not in result.output
     assert not (workdir / "none.db").exists()
 
 
@@ -129,7 +129,7 @@ def test_ingest_says_when_a_duplicate_was_processed_in_people_time(db: Path, wor
     assert result.exit_code == 1, result.output
     stored = json.loads(_run("batches", "--db", str(db), "--json").stdout)[0]["processed_at"]
     shown = datetime.fromisoformat(stored).astimezone(load_config().display.zone).strftime("%d/%m/%Y %H:%M:%S")
-    assert f"already processed on {shown} as rows.csv (ingested)" in result.output
+    assert f"trùng lặp: đã xử lý lúc {shown} với tên rows.csv (đã nạp)" in result.output
 
 
 def test_stored_text_is_printed_inert(workdir: Path) -> None:
@@ -164,4 +164,4 @@ def test_problems_lists_only_batches_with_something_refused_or_not_passed(
         ("untrusted", 1),
     ]
     table = _run("batches", "--db", str(path), "--problems").output
-    assert "1 (1 did not pass)" in table and "fine.csv" not in table and "good" not in table
+    assert "1 (1 không đạt)" in table and "fine.csv" not in table and "good" not in table

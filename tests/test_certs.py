@@ -103,3 +103,18 @@ def test_utf16_issued_list_is_imported(conn: sqlite3.Connection, tmp_path: Path)
     path.write_bytes(_issued_csv(tmp_path).read_text(encoding="utf-8").encode("utf-16"))
     result = import_issued(conn, path)
     assert result.imported == 4 and len(result.rejected) == 1
+
+
+def test_certs_table_speaks_the_readers_language(conn: sqlite3.Connection, tmp_path: Path) -> None:
+    # Issue 18 §5: "Loại: tổ chức / cá nhân"; stored values (kind = organisation) stay English in the store/JSON.
+    conn.close()
+    args = ["certs", "--db", str(tmp_path / "docflow.db"), "--expiring-days", "3650"]
+    env = {"COLUMNS": "160", "DOCFLOW_LANG": ""}
+    vietnamese = CliRunner().invoke(main, args, env=env).output
+    english = CliRunner().invoke(main, ["--lang", "en", *args], env=env).output
+    assert "Loại" in vietnamese and "tổ chức" in vietnamese and "cá nhân" in vietnamese
+    assert "Chứng thư số đã thấy theo đơn vị" in vietnamese
+    assert "Kind" in english and "organisation" in english and "person" in english
+    assert "Certificates seen, by unit" in english
+    assert "tổ chức" not in english and "Loại" not in english
+    assert '"kind": "organisation"' in CliRunner().invoke(main, [*args, "--json"], env=env).output

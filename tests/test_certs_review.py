@@ -210,4 +210,4 @@ def test_a_row_whose_date_or_kind_cannot_be_read_is_refused_with_its_row(tmp_pat
     assert "'31/02/2027' is not a date" in result.rejected[0].reason and "import again" in result.rejected[0].reason
     assert "'robot'" in result.rejected[1].reason and "Cá nhân" in result.rejected[1].reason
     output = CliRunner().invoke(main, ["certs", "import", str(path), "--db", str(tmp_path / "docflow.db")]).output
-    assert "rejected issued.csv row 3" in output
+    assert "từ chối issued.csv row 3" in output

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from docflow.config import CONFIG_NAME, ConfigError, load_config
+from docflow.i18n import set_language
 from docflow.readers.limits import Limits
 
 FULL = """
@@ -37,6 +38,13 @@ district = 0.85
 [signatures]
 kind_overrides = {"AB:CD:EFEFEFEFEFEFEFEFEFEFEFEFEFEFEFEFEFEFEFEFEFEFEFEFEFEFEFEFEFEF" = "organisation"}
 """
+
+
+@pytest.fixture(autouse=True)
+def _english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read docflow.toml's errors in English (their Vietnamese: tests/test_translations.py)."""
+    monkeypatch.setenv("DOCFLOW_LANG", "en")
+    set_language("en")
 
 
 def test_defaults_when_no_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,6 +18,7 @@ from helpers.ingest import SENDER, write_edxml
 from docflow.cli import _COMMAND_MODULES, _LazyGroup, main
 from docflow.cli.settings import _SAMPLES, COMMENTS, TABLE_KEYS
 from docflow.config import CONFIG_NAME, SECTIONS, DisplayConfig, SummaryConfig, WatchConfig, load_config
+from docflow.i18n import set_language
 from docflow.readers.limits import Limits
 
 REGISTER = "unit_code,direction,number,notation,date,channel\n000.00.01.H04,out,1,UBND-VP,2026-03-02,electronic\n"
@@ -350,6 +351,7 @@ def test_counts_read_right_for_one(workdir: Path) -> None:
 
 
 def test_every_command_help_shows_an_example() -> None:
+    set_language("en")  # the commands as written (get_command hands out copies in the current language)
     for name, command in _commands().items():
         assert command.epilog and f"Example: docflow {name}" in command.epilog, name
         shown = _run(*name.split(), "--help")

@@ -10,9 +10,17 @@ from click.testing import CliRunner
 
 from docflow.cli import main
 from docflow.config import CONFIG_NAME, ConfigError, load_config
+from docflow.i18n import set_language
 from docflow.readers.limits import Limits
 
 SHA256 = "ab" * 32
+
+
+@pytest.fixture(autouse=True)
+def _english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read docflow.toml's errors in English (their Vietnamese: tests/test_translations.py)."""
+    monkeypatch.setenv("DOCFLOW_LANG", "en")
+    set_language("en")
 
 
 @pytest.mark.parametrize(

@@ -95,7 +95,7 @@ def test_demo_store_shows_every_behaviour(demo_run: tuple[Path, str]) -> None:
 def test_demo_refuses_a_used_folder(demo_run: tuple[Path, str]) -> None:
     out, _ = demo_run
     result = CliRunner().invoke(main, ["demo", "--scale", "0.05", "--out", str(out)])
-    assert result.exit_code == 1 and "not empty" in result.output
+    assert result.exit_code == 1 and "không trống" in result.output
 
 
 def test_demo_documents_have_a_full_audit_trail(demo_run: tuple[Path, str]) -> None:

@@ -239,7 +239,7 @@ def test_one_unit_by_name(db: Path, tmp_path: Path) -> None:
 
 def test_unknown_unit_and_empty_period(db: Path, tmp_path: Path) -> None:
     unknown = _export(db, tmp_path / "none", "--unit", "không có đơn vị này")
-    assert unknown.exit_code == 2 and "no unit" in unknown.output
+    assert unknown.exit_code == 2 and "không có đơn vị" in unknown.output
     empty = CliRunner().invoke(main, ["export", "--db", str(db), "--period", "2020-01", "--out", str(tmp_path / "e")])
     assert empty.exit_code == 1 and "2020-01" in empty.output and "không ghi tệp nào" in empty.output
     assert not (tmp_path / "e").exists() and not (tmp_path / "none").exists()

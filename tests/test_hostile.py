@@ -467,6 +467,6 @@ def test_docflow_sql_command_refuses_changes_with_one_line_and_exit_code(db: Pat
     before = _digest(db)
     result = CliRunner().invoke(cli_main, ["sql", "--db", str(db), query])
     assert result.exit_code != 0
-    assert "refused" in result.output or "read-only" in result.output
+    assert "từ chối" in result.output or "chỉ đọc" in result.output  # Vietnamese by default
     assert "Traceback" not in result.output
     assert _digest(db) == before

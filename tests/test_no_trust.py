@@ -51,7 +51,7 @@ def _refusal_line(result: Result) -> str:
 
 
 def test_ingest_without_a_trust_store_is_refused(workdir: Path, signed_batch: Path) -> None:
-    result = _run("ingest", str(signed_batch), "--db", str(workdir / "d.db"))
+    result = _run("--lang", "en", "ingest", str(signed_batch), "--db", str(workdir / "d.db"))
     assert result.exit_code == 2, result.output
     line = _refusal_line(result)
     assert "--trust DIR" in line and "docflow.toml" in line and "--no-trust" in line
@@ -69,7 +69,7 @@ def test_ingest_refuses_a_trust_directory_it_cannot_use(
         for path in trust_dir.rglob("*"):
             if path.is_file() and "root" not in path.name.lower():
                 (directory / path.name).write_bytes(path.read_bytes())
-    result = _run("ingest", str(signed_batch), "--db", str(workdir / "d.db"), "--trust", str(directory))
+    result = _run("--lang", "en", "ingest", str(signed_batch), "--db", str(workdir / "d.db"), "--trust", str(directory))
     assert result.exit_code == 2, result.output
     line = _refusal_line(result)
     assert str(directory) in line and "--no-trust" in line
@@ -91,7 +91,7 @@ def test_ingest_refuses_an_unreadable_trust_directory(
         return real_scandir(path)  # type: ignore[call-overload]
 
     monkeypatch.setattr(os, "scandir", denied)
-    result = _run("ingest", str(signed_batch), "--db", str(workdir / "d.db"), "--trust", str(directory))
+    result = _run("--lang", "en", "ingest", str(signed_batch), "--db", str(workdir / "d.db"), "--trust", str(directory))
     assert result.exit_code == 2, result.output
     line = _refusal_line(result)
     assert "cannot read the trust directory" in line and "Permission denied" in line and "--no-trust" in line
@@ -174,7 +174,7 @@ def test_watch_without_a_trust_store_is_refused(workdir: Path, signed_batch: Pat
     inbox = workdir / "inbox"
     inbox.mkdir()
     (inbox / "cv-1.edxml").write_bytes((signed_batch / "cv-1.edxml").read_bytes())
-    result = _run("watch", str(inbox), "--db", str(workdir / "d.db"), "--once")
+    result = _run("--lang", "en", "watch", str(inbox), "--db", str(workdir / "d.db"), "--once")
     assert result.exit_code == 2, result.output
     line = _refusal_line(result)
     assert "--trust DIR" in line and "--no-trust" in line

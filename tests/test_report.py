@@ -118,7 +118,7 @@ def test_table_shows_vietnamese_names_levels_and_flags(db: Path) -> None:
     text = _render(db, 200)
     assert "Sở Tài nguyên và Môi trường" in text
     assert "Cấp xã" in text and "chỉ tiêu phát hành điện tử 60%" in text
-    assert "below_target" in text and "Chưa đạt" in text
+    assert "dưới chỉ tiêu" in text and "Chưa đạt" in text
     assert text.index("Cấp tỉnh") < text.index("Sở, ban, ngành") < text.index("Cấp huyện") < text.index("Cấp xã")
     assert "\x1b[" not in text
 
@@ -177,7 +177,7 @@ def test_summary_command_rejects_bad_period_and_missing_store(db: Path, tmp_path
     bad = runner.invoke(main, ["summary", "--db", str(db), "--period", "2026-13"])
     assert bad.exit_code == 2 and "2026-Q3" in bad.output
     missing = runner.invoke(main, ["summary", "--db", str(tmp_path / "none.db")])
-    assert missing.exit_code == 1 and "no store" in missing.output
+    assert missing.exit_code == 1 and "không có kho dữ liệu" in missing.output
 
 
 def test_docflow_toml_sets_store_and_targets(db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -357,13 +357,13 @@ def test_reverify_refuses_without_a_usable_trust_store(workdir: Path, world: Wor
     db = workdir / "d.db"
     _ingested(db, world.batch, world.full).close()
     for trust in ([], ["--trust", str(workdir / "nowhere")]):
-        result = _run("reverify", "--db", str(db), *trust)
+        result = _run("--lang", "en", "reverify", "--db", str(db), *trust)
         assert result.exit_code == 2, result.output
         assert "--trust DIR" in result.output and "--no-trust" not in result.output
     result = _run("reverify", "--db", str(db), "--trust", str(world.full), "--period", "March")
     assert result.exit_code == 2 and "--period" in result.output
     missing = _run("reverify", "--db", str(workdir / "none.db"), "--trust", str(world.full))
-    assert missing.exit_code == 2 and "no store at" in missing.output
+    assert missing.exit_code == 2 and "không có kho dữ liệu tại" in missing.output
     assert not (workdir / "none.db").exists(), "no empty store is made"
 
 
@@ -374,8 +374,8 @@ def test_reverify_prints_its_changes_and_totals(workdir: Path, world: World, mon
     result = _run("reverify", "--db", str(db), "--trust", str(world.full), "--period", "2024-03", "--unit", SENDER)
     assert result.exit_code == 0, result.output
     assert "INDETERMINATE/CERTIFICATE_CHAIN_GENERAL_FAILURE" in result.output and "TOTAL_PASSED" in result.output
-    assert result.output.count("TOTAL_PASSED") == 4 and "… and 2 more: docflow sql" in result.output
-    assert result.output.strip().splitlines()[-1] == "6 checked, 6 changed, 0 unchanged, 0 unavailable"
+    assert result.output.count("TOTAL_PASSED") == 4 and "… và 2 mục nữa: docflow sql" in result.output
+    assert result.output.strip().splitlines()[-1] == "đã kiểm tra 6, thay đổi 6, không đổi 0, không kiểm tra được 0"
 
 
 def test_ingest_keeps_every_signed_file_and_the_detached_content(tmp_path: Path, world: World) -> None:

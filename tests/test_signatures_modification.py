@@ -210,7 +210,7 @@ def test_verify_table_shows_the_change_in_words(tmp_path: Path, nd30_pdf: bytes,
     path = tmp_path / "added.pdf"
     path.write_bytes(add_page(nd30_pdf))
     result = CliRunner(env={"COLUMNS": "250"}).invoke(main, ["verify", str(path), "--trust", str(trust_dir)])
-    assert "pages, content or other parts" in result.output and "not permitted" in result.output
+    assert "trang, nội dung hoặc phần khác" in result.output and "không được phép" in result.output
 
 
 def _ingest(tmp_path: Path, pdf: bytes, organisation: Issued, trust: TrustStore) -> Store:

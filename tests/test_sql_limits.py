@@ -17,9 +17,17 @@ from click.testing import CliRunner
 from helpers.db import DEPARTMENT, new_store, put_unit
 
 from docflow.cli import main
+from docflow.i18n import set_language
 from docflow.reports.audit import QueryLimits, ReadOnlyError, open_readonly, run_sql
 
 FOREVER = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
+
+
+@pytest.fixture(autouse=True)
+def _english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read docflow sql's messages in English (their Vietnamese: tests/test_translations.py)."""
+    monkeypatch.setenv("DOCFLOW_LANG", "en")
+    set_language("en")
 
 
 @pytest.fixture

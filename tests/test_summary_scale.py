@@ -22,7 +22,7 @@ from helpers.db import new_store, put_unit
 from rich.console import Console
 
 from docflow.cli import main
-from docflow.cli.summary_view import FLAG_HINTS, render_summary
+from docflow.cli.summary_view import render_summary
 from docflow.reports.metrics import LEVELS, UNRANKED, SummarySettings, parse_period
 from docflow.reports.ranking import _ranking_sql, flag_words, rank_units
 from docflow.reports.summary import Summary, UnitSummary, summarise
@@ -222,7 +222,9 @@ def test_summary_command_flags_units_beyond_the_table(tmp_path: Path) -> None:
     table = runner.invoke(main, [*args, "--fail-on-flags"], env={"NO_COLOR": "1", "COLUMNS": "200"})
     assert table.exit_code == 1, table.output
     assert "… và 11 đơn vị khác" in table.output and "Sở 130" not in table.output
-    assert f"  wrong_unit: {FLAG_HINTS['wrong_unit']}" in table.output  # the legend covers unlisted units
+    assert (
+        "  sai đơn vị (wrong_unit): chữ ký cơ quan thuộc đơn vị khác" in table.output
+    )  # the legend covers unlisted units
     rows = json.loads(runner.invoke(main, [*args, "--json"]).output)
     assert len(rows) == 131 and rows[-1]["unit"] == codes[130] and rows[-1]["flags"] == ["wrong_unit"]
     listed = runner.invoke(main, [*args, "--all"], env={"NO_COLOR": "1", "COLUMNS": "200"})

@@ -16,6 +16,7 @@ from rich.console import Console
 from docflow.cli import main
 from docflow.cli.summary_table import COLUMNS
 from docflow.cli.summary_view import render_summary
+from docflow.cli.summary_words import flag_word
 from docflow.reports.metrics import parse_period
 from docflow.reports.summary import summarise
 
@@ -85,15 +86,16 @@ def _assert_readable(text: str, width: int) -> None:
     for code, name in NAMES.items():
         assert code in tokens, f"{code} is cut or missing"
         assert set(name.split()) <= tokens, f"a word of {name!r} is cut"
+    words = {token.strip(",") for token in tokens}
     for flag in ("below_target", "paper", "personal_only", "invalid_signatures", "unsigned", "wrong_unit", "no_data"):
-        assert flag in tokens, flag
+        assert set(flag_word(flag).split()) <= words, flag  # the flags column in words ("dưới chỉ tiêu")
     headers = _printed_headers(text)
     assert len(headers) == 4 and all(table == headers[0] for table in headers), "every level has the same columns"
     printed = headers[0]
     assert printed[:2] == ["Đơn vị", "Mã định danh"]  # the commune table shows the code too
     defined = [line.split(":")[0] for line in text.splitlines() if re.match(r"^[^\s│┃┏┗┡└].*?: ", line)]
-    assert [h for h in defined if h in {c.header for c in COLUMNS}] == [h for h in printed if h != "Đơn vị"]
-    left_out = [c.header for c in COLUMNS if c.header not in printed]
+    assert [h for h in defined if h in {c.shown for c in COLUMNS}] == [h for h in printed if h != "Đơn vị"]
+    left_out = [c.shown for c in COLUMNS if c.shown not in printed]
     flat = " ".join(text.split())
     if left_out:
         assert f"Không in vì không đủ chỗ: {', '.join(left_out)} (" in flat
@@ -137,9 +139,9 @@ def test_unit_by_name_without_diacritics_and_several_matches_listed(db: Path) ->
     several = _run(db, "--unit", "ubnd xa")
     assert several.exit_code == 2  # type: ignore[attr-defined]
     assert all(code in several.output for code in COMMUNES)  # type: ignore[attr-defined]
-    assert "3 units fit" in several.output  # type: ignore[attr-defined]
+    assert "3 đơn vị khớp" in several.output  # type: ignore[attr-defined]
     none = _run(db, "--unit", "so khong co")
-    assert none.exit_code == 1 and "no unit" in none.output  # type: ignore[attr-defined]
+    assert none.exit_code == 1 and "không có đơn vị" in none.output  # type: ignore[attr-defined]
 
 
 def test_behind_shows_only_units_below_target(db: Path) -> None:
@@ -154,7 +156,7 @@ def test_json_is_an_array_and_refuses_csv_alongside(db: Path) -> None:
     rows = json.loads(_run(db, "--json").stdout)  # type: ignore[attr-defined]
     assert isinstance(rows, list) and {row["unit"] for row in rows} == set(NAMES)
     both = _run(db, "--json", "--csv")
-    assert both.exit_code == 2 and "--json and --csv" in both.output  # type: ignore[attr-defined]
+    assert both.exit_code == 2 and "--json cùng với --csv" in both.output  # type: ignore[attr-defined]
 
 
 def test_fail_on_flags_ignores_no_data_unless_asked(tmp_path: Path) -> None:
@@ -170,7 +172,7 @@ def test_fail_on_flags_ignores_no_data_unless_asked(tmp_path: Path) -> None:
     assert _run(path, "--fail-on-flags=all").exit_code == 1  # type: ignore[attr-defined]
     assert _run(path, "--fail-on-flags=below_target,paper").exit_code == 0  # type: ignore[attr-defined]
     unknown = _run(path, "--fail-on-flags=nodata")
-    assert unknown.exit_code == 2 and "unknown flag nodata" in unknown.output  # type: ignore[attr-defined]
+    assert unknown.exit_code == 2 and "không có cờ nodata" in unknown.output  # type: ignore[attr-defined]
 
 
 def test_fail_on_flags_alone_still_fires_on_other_flags(db: Path) -> None:

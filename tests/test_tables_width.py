@@ -21,6 +21,7 @@ from test_certs_review import ISSUED, _store
 
 from docflow.cli import main
 from docflow.cli.tables import TableColumn, fitted_table, plan
+from docflow.i18n import set_language
 from docflow.reports.certs import import_issued
 from docflow.safe_text import cell
 from docflow.store.core import Store
@@ -257,6 +258,7 @@ def test_at_any_width_no_code_or_word_is_broken() -> None:
 
 
 def test_columns_join_by_priority_and_the_footer_names_those_left_out() -> None:
+    set_language("en")  # the footer's words as written (each test starts in the default language)
     columns = [TableColumn("Code", wraps=False), TableColumn("Count", priority=1), TableColumn("Note", priority=2)]
     rows = [[cell(PROVINCE), cell("12"), cell("a note that is fairly long")]]
     assert plan(columns, rows, 80).left_out == ()

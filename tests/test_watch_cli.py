@@ -61,7 +61,7 @@ def test_two_watchers_started_at_once_one_runs_the_other_exits_2(tmp_path: Path)
         [winner] = [process for process in (first, second) if process is not loser]
         message = loser.stderr.read().decode() if loser.stderr else ""
         assert loser.returncode == 2, message
-        assert "already watched by another docflow watch" in message and "Traceback" not in message
+        assert "đang được một docflow watch khác theo dõi" in message and "Traceback" not in message
         assert re.search(r"\(\S+:\d+\)", message), "the message names the holder as host:pid"
         write_edxml(inbox / "a.edxml")
         deadline = time.monotonic() + 30
@@ -95,14 +95,14 @@ def test_a_second_watcher_on_the_same_store_is_refused(tmp_path: Path) -> None:
     with FolderLock(tmp_path / ".d.db.watch.lock", "held by {holder}"), pytest.raises(LockHeld) as refused:
         first.run(once=True)
     message = str(refused.value)
-    assert "already written by another docflow watch" in message and f":{os.getpid()})" in message
+    assert "đang được một docflow watch khác ghi" in message and f":{os.getpid()})" in message
 
 
 def test_watch_on_a_missing_folder_exits_2_and_makes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["watch", str(tmp_path / "typo"), "--no-trust", "--once"])
     assert result.exit_code == 2, result.output
-    assert "there is no inbox folder" in result.output and "--create" in result.output
+    assert "không có thư mục nhận tại" in result.output and "--create" in result.output
     assert sorted(path.name for path in tmp_path.iterdir()) == [], "no folder and no store were made"
 
 
@@ -131,7 +131,7 @@ def test_an_inbox_docflow_cannot_write_in_is_refused_with_the_reason(tmp_path: P
     inbox.mkdir()
     inbox.chmod(0o555)
     try:
-        with pytest.raises(LockHeld, match="cannot make the lock file"):
+        with pytest.raises(LockHeld, match="cannot make the lock file|không tạo được tệp khóa"):
             Watcher(WatchSettings(inbox=inbox, db=tmp_path / "d.db"), None).run(once=True)
     finally:
         inbox.chmod(0o755)

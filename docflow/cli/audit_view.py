@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.table import Table
 
+from docflow.cli.signature_words import yes_no
 from docflow.cli.tables import FittedTable, TableColumn
+from docflow.i18n import _
 from docflow.reports.audit import AuditTrail
 from docflow.safe_text import cell
 
@@ -44,38 +46,42 @@ def _fitted(title: str, columns: tuple[TableColumn, ...], rows: Sequence[tuple[o
 
 def render_trail(trail: AuditTrail, console: Console) -> None:
     """The trail in reading order: document, batches, signatures with their checks, recipients, events."""
-    console.print(_pairs_table(f"Văn bản {trail.document_id}", trail.document))
+    console.print(_pairs_table(_("Document {id}").format(id=trail.document_id), trail.document))
     batches = (
-        TableColumn("Tệp", min_width=12),
+        TableColumn(_("File"), min_width=12),
         TableColumn("SHA-256", priority=2, min_width=16),
-        _code("Nhận lúc"),
-        TableColumn("Mục", min_width=12),
-        TableColumn("Nguồn", priority=1, wraps=False),
+        _code(_("Received at")),
+        TableColumn(_("Item"), min_width=12),
+        TableColumn(_("Source"), priority=1, wraps=False),
     )
     sources = [(s.file_name, s.sha256, s.received_at, s.item_name, s.source) for s in trail.sources]
-    console.print(_fitted("Lô dữ liệu chứa văn bản", batches, sources))
+    console.print(_fitted(_("Batches holding the document"), batches, sources))
     for number, signature in enumerate(trail.signatures, start=1):
-        console.print(_pairs_table(f"Chữ ký {number}", signature.fields))
+        console.print(_pairs_table(_("Signature {number}").format(number=number), signature.fields))
         checks = (
-            TableColumn("Kiểm tra"),
-            TableColumn("Kết quả"),
-            TableColumn("Chi tiết", min_width=20),
+            TableColumn(_("Check")),
+            TableColumn(_("Outcome")),
+            TableColumn(_("Detail"), min_width=20),
         )
         console.print(_fitted("", checks, list(signature.checks)))
     if not trail.signatures:
-        console.print("Không có chữ ký số nào được ghi nhận cho văn bản này.")
-    recipients = (_code("Nơi nhận"), TableColumn("Nhận điện tử", min_width=5), _code("Hoàn thành (06)"))
-    received = [(r.unit, "có" if r.received_electronic else "không", r.handled_at) for r in trail.recipients]
-    console.print(_fitted("Nơi nhận", recipients, received))
+        console.print(_("No digital signature was recorded for this document."))
+    recipients = (
+        _code(_("Recipient")),
+        TableColumn(_("Received electronically"), min_width=5),
+        _code(_("Completed (06)")),
+    )
+    received = [(r.unit, yes_no(r.received_electronic), r.handled_at) for r in trail.recipients]
+    console.print(_fitted(_("Recipients"), recipients, received))
     events = (
-        _code("Đơn vị"),
-        _code("Mã"),
-        TableColumn("Mô tả", min_width=16),
-        _code("Thời gian", priority=1),
-        TableColumn("Tệp", priority=2, min_width=12),
+        _code(_("Unit")),
+        _code(_("Code")),
+        TableColumn(_("Description"), min_width=16),
+        _code(_("Time"), priority=1),
+        TableColumn(_("File"), priority=2, min_width=12),
     )
     statuses = [(e.reporting_unit, e.code, e.description, e.timestamp, e.batch_file) for e in trail.status_events]
-    console.print(_fitted("Trạng thái xử lý", events, statuses))
+    console.print(_fitted(_("Processing status"), events, statuses))
     if trail.verdict_changes:
         console.print(_verdict_changes(trail))
 
@@ -83,14 +89,14 @@ def render_trail(trail: AuditTrail, console: Console) -> None:
 def _verdict_changes(trail: AuditTrail) -> FittedTable:
     """Each verdict ``docflow reverify`` changed: when, from what, to what, why, and under which trust stores."""
     columns = (
-        _code("Lúc"),
-        TableColumn("Tệp ký (SHA-256)", priority=2, min_width=16),
-        TableColumn("Chữ ký", wraps=False, justify="right"),
-        _verdict("Trước"),
-        _verdict("Sau"),
-        TableColumn("Lý do", min_width=20),
-        TableColumn("Kho tin cậy trước", priority=3, min_width=16),
-        TableColumn("Kho tin cậy sau", priority=3, min_width=16),
+        _code(_("At")),
+        TableColumn(_("Signed file (SHA-256)"), priority=2, min_width=16),
+        TableColumn(_("Signature"), wraps=False, justify="right"),
+        _verdict(_("Before")),
+        _verdict(_("After")),
+        TableColumn(_("Reason"), min_width=20),
+        TableColumn(_("Trust store before"), priority=3, min_width=16),
+        TableColumn(_("Trust store after"), priority=3, min_width=16),
     )
     rows: list[tuple[object, ...]] = [
         (
@@ -105,7 +111,7 @@ def _verdict_changes(trail: AuditTrail) -> FittedTable:
         )
         for change in trail.verdict_changes
     ]
-    return _fitted("Kết quả kiểm tra chữ ký đã thay đổi (docflow reverify)", columns, rows)
+    return _fitted(_("Signature verdicts changed (docflow reverify)"), columns, rows)
 
 
 def verdict_label(indication: str | None, subindication: str | None) -> str:

@@ -17,8 +17,8 @@ from rich.console import Console
 
 from docflow.cli.options import config_option, current_config
 from docflow.cli.tables import FittedTable, TableColumn
-from docflow.i18n import ngettext
-from docflow.ingest.outcome import BatchOutcomeKind
+from docflow.i18n import N_, _, ngettext
+from docflow.ingest.outcome import BatchOutcomeKind, outcome_word
 from docflow.readers.text import parse_document_date
 from docflow.reports.audit import ReadOnlyError, open_readonly
 from docflow.reports.batches import DEFAULT_LIMIT, BatchEntry, BatchQuery, recent_batches
@@ -30,7 +30,7 @@ __all__ = ["batches"]
 OUTCOMES = (BatchOutcomeKind.INGESTED.value, BatchOutcomeKind.REJECTED.value, BatchOutcomeKind.IN_PROGRESS.value)
 """The outcomes a batch is stored with (a duplicate is not stored again; busy is never stored)."""
 
-_SINCE_FORMS = "dd/mm/yyyy (01/12/2026) or yyyy-mm-dd (2026-12-01)"
+_SINCE_FORMS = N_("dd/mm/yyyy (01/12/2026) or yyyy-mm-dd (2026-12-01)")
 
 
 def _since(text: str | None) -> date | None:
@@ -38,7 +38,8 @@ def _since(text: str | None) -> date | None:
         return None
     day = parse_document_date(text) if " " not in text.strip() else None
     if day is None:
-        raise click.BadParameter(f"{text!r} is not a day; write {_SINCE_FORMS}", param_hint="--since")
+        message = _("{text!r} is not a day; write {forms}").format(text=text, forms=_(_SINCE_FORMS))
+        raise click.BadParameter(message, param_hint="--since")
     return day
 
 
@@ -81,29 +82,29 @@ def _columns() -> tuple[TableColumn, ...]:
     """Made when printed, so that the headers are in the language chosen (``docflow.i18n``)."""
     return (
         # When, which file and what became of it are always shown; the counts give way before the reasons.
-        TableColumn("Received"),
-        TableColumn("File", min_width=12),
-        TableColumn("Outcome", wraps=False),
-        TableColumn("Documents", priority=1, justify="right", min_width=1),
-        TableColumn("Signatures", priority=2, justify="right", min_width=4),
-        TableColumn("Refused items", priority=3, justify="right", min_width=1),
-        TableColumn("Reasons", min_width=20),
+        TableColumn(_("Received")),
+        TableColumn(_("File"), min_width=12),
+        TableColumn(_("Outcome"), wraps=False),
+        TableColumn(_("Documents"), priority=1, justify="right", min_width=1),
+        TableColumn(_("Signatures"), priority=2, justify="right", min_width=4),
+        TableColumn(_("Refused items"), priority=3, justify="right", min_width=1),
+        TableColumn(_("Reasons"), min_width=20),
     )
 
 
 def _table(entries: tuple[BatchEntry, ...], query: BatchQuery, zone: tzinfo) -> FittedTable:
-    scope = f"since {query.since:%d/%m/%Y}" if query.since else "newest first"
-    counted = ngettext("{count} batch", "{count} batches", len(entries)).format(count=len(entries))
-    title = f"{counted}, {scope} (times in {zone})"
+    scope = _("since {day}").format(day=f"{query.since:%d/%m/%Y}") if query.since else _("newest first")
+    title = ngettext("{count} batch, {scope} (times in {zone})", "{count} batches, {scope} (times in {zone})",
+                     len(entries)).format(count=len(entries), scope=scope, zone=zone)  # fmt: skip
     rows = []
     for entry in entries:
         signatures = str(entry.signatures)
         if entry.signatures_not_passed:
-            signatures += f" ({entry.signatures_not_passed} did not pass)"
+            signatures += _(" ({count} did not pass)").format(count=entry.signatures_not_passed)
         rows.append((
             cell(for_people(entry.received_at, zone)),
             cell(entry.file_name),
-            cell(entry.outcome, "red" if entry.outcome == BatchOutcomeKind.REJECTED else ""),
+            cell(outcome_word(entry.outcome), "red" if entry.outcome == BatchOutcomeKind.REJECTED else ""),
             cell(entry.documents),
             cell(signatures, "yellow" if entry.signatures_not_passed else ""),
             cell(entry.rejected_items, "yellow" if entry.rejected_items else ""),
@@ -116,5 +117,5 @@ def _reasons(entry: BatchEntry) -> str:
     lines = [entry.reason] if entry.reason else []
     lines += [f"{rejected.item}: {rejected.reason}" for rejected in entry.first_rejected]
     if entry.rejected_items > len(entry.first_rejected):
-        lines.append(f"… and {entry.rejected_items - len(entry.first_rejected)} more")
+        lines.append(_("… and {count} more").format(count=entry.rejected_items - len(entry.first_rejected)))
     return "\n".join(lines)

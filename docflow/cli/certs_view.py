@@ -11,8 +11,9 @@ from datetime import tzinfo
 
 from rich.console import Console
 
+from docflow.cli.signature_words import kind_word
 from docflow.cli.tables import FittedTable, TableColumn
-from docflow.i18n import _
+from docflow.i18n import N_, _
 from docflow.reports.certs import (
     EXPIRED,
     IN_USE,
@@ -39,10 +40,10 @@ IMPORT_HELP = (
 )
 
 _STATUS_LABELS = {
-    IN_USE: "đang sử dụng",
-    NEVER_USED: "chưa từng sử dụng",
-    NO_LONGER_USED: "không còn sử dụng",
-    EXPIRED: "đã hết hạn",
+    IN_USE: N_("in use"),
+    NEVER_USED: N_("never used"),
+    NO_LONGER_USED: N_("no longer used"),
+    EXPIRED: N_("expired"),
 }
 
 
@@ -87,7 +88,7 @@ def _table(
 
 def _unit_table(review: CertReview) -> FittedTable:
     headers = (
-        "Đơn vị", _("Unit name"), _("Issued"), _("Used"), _("Unused"), _("Seen signing"), _("Expiring"),
+        _("Unit"), _("Unit name"), _("Issued"), _("Used"), _("Unused"), _("Seen signing"), _("Expiring"),
         _("Expired"), _("Used by another unit"), _("Signed after expiry"),
     )  # fmt: skip
     rows = (
@@ -112,29 +113,30 @@ def _unit_table(review: CertReview) -> FittedTable:
 
 def _seen_table(review: CertReview) -> FittedTable:
     sources = _unit_sources()
-    headers = ("Đơn vị", _("Unit from"), "Chủ thể", "Loại", "Hết hạn", "Số chữ ký", "Lần cuối")
+    headers = (_("Unit"), _("Unit from"), _("Holder"), _("Kind"), _("Expires"), _("Signature count"), _("Last used"))
     rows = (
         (
             cert.unit or "?",
             sources.get(cert.unit_source, ""),
             cert.common_name or cert.sha256[:16],
-            cert.kind,
+            kind_word(cert.kind),
             _day(cert.not_after, review.zone),
             cert.signature_count,
             _day(cert.last_used, review.zone),
         )
         for cert in review.seen
     )
-    return _table(f"Chứng thư số đã thấy theo đơn vị ({len(review.seen)})", headers, rows, optional={1: 2, 6: 1})
+    seen = _("Certificates seen, by unit ({count})").format(count=len(review.seen))
+    return _table(seen, headers, rows, optional={1: 2, 6: 1})
 
 
 def _ending_table(review: CertReview, title: str, certs: tuple[SeenCertificate, ...], days_header: str) -> FittedTable:
-    headers = ("Đơn vị", "Chủ thể", "Loại", "Hết hạn", days_header, "Số chữ ký", "Lần cuối")
+    headers = (_("Unit"), _("Holder"), _("Kind"), _("Expires"), days_header, _("Signature count"), _("Last used"))
     rows = (
         (
             cert.unit or "?",
             cert.common_name or cert.sha256[:16],
-            cert.kind,
+            kind_word(cert.kind),
             _day(cert.not_after, review.zone),
             abs(review.days_left(cert) or 0),
             cert.signature_count,
@@ -146,7 +148,7 @@ def _ending_table(review: CertReview, title: str, certs: tuple[SeenCertificate, 
 
 
 def _after_expiry_table(review: CertReview) -> FittedTable:
-    headers = ("Đơn vị", _("Sender"), "Văn bản", _("Signer"), "Hết hạn", "Thời gian ký", _("Time from"))
+    headers = (_("Unit"), _("Sender"), _("Document"), _("Signer"), _("Expires"), _("Signing time"), _("Time from"))
     rows = (
         (
             sig.cert_unit or "?",
@@ -165,7 +167,8 @@ def _after_expiry_table(review: CertReview) -> FittedTable:
 
 
 def _wrong_unit_table(review: CertReview) -> FittedTable:
-    headers = ("Đơn vị ban hành", "Văn bản", "Người/cơ quan ký", _("Certificate's unit"), "Thời gian ký")
+    headers = (_("Issuing unit"), _("Document"), _("Signer (person or organisation)"), _("Certificate's unit"),
+               _("Signing time"))  # fmt: skip
     rows = (
         (
             sig.sender or "?",
@@ -176,22 +179,23 @@ def _wrong_unit_table(review: CertReview) -> FittedTable:
         )
         for sig in review.wrong_unit
     )
-    return _table(f"Chữ ký số không thuộc đơn vị ban hành ({len(review.wrong_unit)})", headers, rows, codes=(0, 1, 3))
+    title = _("Signatures not belonging to the issuing unit ({count})").format(count=len(review.wrong_unit))
+    return _table(title, headers, rows, codes=(0, 1, 3))
 
 
 def _issued_table(review: CertReview) -> FittedTable:
-    headers = ("Đơn vị", "Số hiệu", "Người sử dụng", "Tình trạng", "Lần cuối")
+    headers = (_("Unit"), _("Serial"), _("Holder"), _("Status"), _("Last used"))
     rows = (
         (
             entry.unit,
             entry.serial,
             entry.holder or "",
-            _STATUS_LABELS[entry.status],
+            _(_STATUS_LABELS[entry.status]),
             _day(entry.last_used, review.zone),
         )
         for entry in sorted(review.issued, key=lambda e: (e.status == IN_USE, e.unit))
     )
-    return _table("Rà soát chứng thư số đã cấp", headers, rows, codes=(0, 1), optional={4: 1})
+    return _table(_("Review of issued certificates"), headers, rows, codes=(0, 1), optional={4: 1})
 
 
 def render_review(review: CertReview, console: Console) -> None:
@@ -212,6 +216,6 @@ def render_review(review: CertReview, console: Console) -> None:
     console.print(_after_expiry_table(review))
     console.print(_wrong_unit_table(review))
     if not review.issued:
-        console.print("Chưa có danh sách chứng thư đã cấp (docflow certs import FILE).")
+        console.print(_("No list of issued certificates yet (docflow certs import FILE)."))
         return
     console.print(_issued_table(review))

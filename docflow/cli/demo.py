@@ -10,6 +10,7 @@ from __future__ import annotations
 import shlex
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from docflow.i18n import _
+from docflow.ingest.outcome import BatchOutcomeKind
 from docflow.ingest.run import ProgressCallback
 from docflow.reports.certs import import_issued
 from docflow.reports.metrics import SummarySettings, latest_year
@@ -30,7 +32,7 @@ from docflow.watch.watcher import Watcher, WatchReport, WatchSettings
 from samples.province import ProvinceBuild, build_province
 from signatures import TrustStore
 
-__all__ = ["DemoError", "DemoResult", "run_demo", "ingest_inbox", "next_steps", "kept_lines"]
+__all__ = ["DemoError", "DemoResult", "run_demo", "ingest_inbox", "next_steps", "kept_lines", "opening_line"]
 
 
 class DemoError(Exception):
@@ -46,9 +48,24 @@ class DemoResult:
     """Where the files and store are, when kept; None when the temporary folder was removed."""
 
 
+def opening_line(result: DemoResult) -> str:
+    """What was built and how much of it the watcher took, printed above the summary."""
+    outcomes = Counter(outcome.outcome for outcome in result.report.outcomes)
+    return _(
+        "Demo province: {units} units, {documents} documents in {batches} batches; {ingested} batches ingested, "
+        "{rejected} rejected."
+    ).format(
+        units=result.build.units,
+        documents=result.build.documents,
+        batches=result.build.batches,
+        ingested=outcomes[BatchOutcomeKind.INGESTED],
+        rejected=outcomes[BatchOutcomeKind.REJECTED],
+    )
+
+
 @contextmanager
 def _batch_progress(progress: Progress, overall: TaskID, name: str) -> Iterator[ProgressCallback]:
-    progress.update(overall, description=f"Nạp {name}")
+    progress.update(overall, description=_("Ingesting {name}").format(name=name))
     yield lambda _items: progress.refresh()
     progress.advance(overall)
 
@@ -58,7 +75,7 @@ def ingest_inbox(build: ProvinceBuild, db: Path, console: Console) -> WatchRepor
     settings = WatchSettings(inbox=build.inbox, db=db, settle_seconds=0.0, poll_interval=0.05)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
-        overall = progress.add_task("Nạp dữ liệu", total=build.batches)
+        overall = progress.add_task(_("Ingesting the data"), total=build.batches)
         watcher = Watcher(
             settings,
             TrustStore.load(build.trust_dir),
@@ -78,10 +95,10 @@ def run_demo(
     """Build, import the unit and certificate lists, ingest, summarise; clean up unless kept."""
     if out is not None and out.exists() and any(out.iterdir()):
         # A second province on top of the first would merge into its store: refuse rather than muddle.
-        raise DemoError(f"{out} is not empty: give --out a new or empty folder")
+        raise DemoError(_("{path} is not empty: give --out a new or empty folder").format(path=out))
     root = out or Path(tempfile.mkdtemp(prefix="docflow-demo-"))
     try:
-        with console.status("Tạo dữ liệu mẫu của tỉnh…"):
+        with console.status(_("Making the demo province's data…")):
             build = build_province(root / "province", scale=scale)
         db = root / "docflow.db"
         with Store.open(db) as store:
@@ -91,7 +108,8 @@ def run_demo(
         with Store.open(db) as store:
             period = latest_year(store.conn)
             if period is None:
-                raise DemoError(f"no batch of the demo province was ingested; see {build.inbox / 'rejected'}")
+                where = build.inbox / "rejected"
+                raise DemoError(_("no batch of the demo province was ingested; see {path}").format(path=where))
             summary = summarise(store.conn, period, settings, period_is_default=True)
     finally:
         if out is None and not keep:

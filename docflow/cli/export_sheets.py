@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from docflow.cli.summary_detail import reason_text
-from docflow.cli.summary_words import PROBLEM_HINTS
+from docflow.cli.summary_words import problem_hint
 from docflow.i18n import N_, _
 from docflow.reports.export import IncomingRow, KindVerdict, OutgoingRow, SignatureState, UnitExport
 from docflow.reports.metrics import Period
@@ -98,7 +98,7 @@ def _kind_words(verdict: KindVerdict) -> str:
         return _("none")
     if verdict.state is SignatureState.NOT_SEEN:
         return _("no signed file seen")
-    return _("not valid: {reasons}").format(reasons="; ".join(PROBLEM_HINTS.get(w, w) for w in verdict.words))
+    return _("not valid: {reasons}").format(reasons="; ".join(problem_hint(w) for w in verdict.words))
 
 
 def _outgoing_values(row: OutgoingRow) -> tuple[object, ...]:
@@ -156,7 +156,7 @@ def figures_sheet(row: UnitSummary, period: Period) -> Sheet:
 def index_row(row: UnitSummary, period: Period, file_name: str) -> tuple[object, ...]:
     counters, rates = row.counters, row.rates
     return (
-        row.unit.code, row.unit.name or "", LEVEL_LABELS.get(row.unit.level, row.unit.level), period.label,
+        row.unit.code, row.unit.name or "", _(LEVEL_LABELS.get(row.unit.level, row.unit.level)), period.label,
         counters.outgoing, counters.outgoing_issued_electronic, rates.e_issuance_rate, rates.signature_rate,
         rates.nd30_rate, counters.incoming, rates.incoming_electronic_rate, rates.on_time_rate, row.tier, file_name,
     )  # fmt: skip

@@ -25,6 +25,7 @@ from rich.text import Text
 from docflow.cli.ingest_view import EXIT_CODES_HELP, IngestExit, judge, print_outcome
 from docflow.cli.options import config_option, current_config
 from docflow.config import WatchConfig
+from docflow.i18n import N_, _
 from docflow.ingest.run import (
     BatchChanged,
     BatchOutcome,
@@ -92,7 +93,7 @@ class TrustRefused(click.ClickException):
     exit_code = 2
 
 
-_TRUST_CHOICES = (
+_TRUST_CHOICES = N_(
     "give --trust DIR, set trust in [paths] of docflow.toml, or pass --no-trust to store every signature "
     "as not verified against any trust anchor"
 )
@@ -104,32 +105,38 @@ def _load_trust(directory: Path, no_trust: bool, choices: str = _TRUST_CHOICES) 
     Without one every signature would be stored as untrusted for good: a forgotten ``--trust`` must stop the
     run, not quietly fill the store with wrong verdicts. ``choices``: what a refusal tells the user to do.
     """
+    choices = _(choices)
     if no_trust:
-        log.warning("--no-trust: signatures are stored as not verified against any trust anchor")
+        log.warning(_("--no-trust: signatures are stored as not verified against any trust anchor"))
         return None
     shown = for_terminal(str(directory))  # a path from the command line or the toml, printed as text
     if not directory.is_dir():
-        raise TrustRefused(f"no trust directory at {shown}: {choices}")
+        raise TrustRefused(_("no trust directory at {path}: {choices}").format(path=shown, choices=choices))
     try:
         with os.scandir(directory) as entries:
             empty = next(entries, None) is None
     except OSError as error:
-        raise TrustRefused(f"cannot read the trust directory {shown} ({error.strerror or error}): {choices}") from error
+        why = error.strerror or error
+        raise TrustRefused(
+            _("cannot read the trust directory {path} ({why}): {choices}").format(path=shown, why=why, choices=choices)
+        ) from error
     if empty:
-        raise TrustRefused(f"the trust directory {shown} is empty: {choices}")
+        raise TrustRefused(_("the trust directory {path} is empty: {choices}").format(path=shown, choices=choices))
     trust = TrustStore.load(directory)
     for problem in trust.problems:  # verdicts that needed such a file say so too; this names it once, up front
-        log.warning("trust store: %s", problem)
+        log.warning(_("trust store: %s"), problem)
     if not trust.anchors:
         raise TrustRefused(
-            f"the trust directory {shown} holds no trust anchor (a self-signed root certificate): {choices}"
+            _("the trust directory {path} holds no trust anchor (a self-signed root certificate): {choices}").format(
+                path=shown, choices=choices
+            )
         )
     return trust
 
 
 def _trust_directory(trust: Path | None, no_trust: bool, defaults: _Defaults) -> Path:
     if trust is not None and no_trust:
-        raise click.UsageError("--trust and --no-trust contradict each other: give one of them")
+        raise click.UsageError(_("--trust and --no-trust contradict each other: give one of them"))
     return trust or defaults.trust
 
 
@@ -172,7 +179,7 @@ def _rich_progress(console: Console, name: str) -> Iterator[ProgressCallback]:
         SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed} items"),
+        TextColumn(_("{task.completed} items")),
         TimeElapsedColumn(),
         console=console,
         transient=True,
@@ -230,7 +237,7 @@ def ingest(
 ) -> None:
     """Ingest batches (files or folders) once; files are read, never moved."""
     if not paths and not rebuild_counters:
-        raise click.UsageError("give at least one batch file or folder")
+        raise click.UsageError(_("give at least one batch file or folder"))
     console = Console(stderr=True)
     defaults = _defaults()
     _setup_logging(console, defaults.zone)
@@ -242,7 +249,7 @@ def ingest(
     with Store.open(db or defaults.db) as store:
         if rebuild_counters:
             store.recompute_counters()
-            console.print("Counters rebuilt from the documents.", highlight=False)
+            console.print(_("Counters rebuilt from the documents."), highlight=False)
         with _start_up_frozen():
             for path in paths:
                 before = store_marks(store.conn)
@@ -268,6 +275,6 @@ def _ingest_one(
     except StoreError:
         raise  # the store itself cannot be used: stop here (docflow.cli says why, exit 2)
     except Exception as error:  # noqa: BLE001 - report it as this batch's outcome, carry on with the rest
-        log.exception("%s: docflow failed on this batch", path.name)
+        log.exception(_("%s: docflow failed on this batch"), path.name)
         reason = f"docflow failed on this batch: {error!r}"
         return BatchOutcome(path.name, "", BatchOutcomeKind.REJECTED, reason=reason)

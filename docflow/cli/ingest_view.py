@@ -15,15 +15,15 @@ from datetime import tzinfo
 
 import click
 
-from docflow.i18n import ngettext
-from docflow.ingest.outcome import BatchOutcome, BatchOutcomeKind
+from docflow.i18n import _, ngettext
+from docflow.ingest.outcome import BatchOutcome, BatchOutcomeKind, outcome_word
 from docflow.reports.batches import BatchEntry, StoreMarks, batch_entry
 from docflow.safe_text import for_terminal
 from docflow.store.batch_counts import StoredCounts, stored_counts
 from docflow.store.core import Store
 from docflow.times import for_people
 
-__all__ = ["IngestExit", "EXIT_CODES_HELP", "Judged", "judge", "print_outcome"]
+__all__ = ["IngestExit", "EXIT_CODES_HELP", "Judged", "judge", "print_outcome", "outcome_word"]
 
 
 class IngestExit(enum.IntEnum):
@@ -85,17 +85,23 @@ def print_outcome(judged: Judged, as_json: bool, zone: tzinfo | None) -> None:
         stored = judged.stored or StoredCounts()
         refused = outcome.rejected_items
         refused_text = ngettext("{count} rejected item", "{count} rejected items", refused).format(count=refused)
-        line = f"{outcome.file}: ingested: {stored.text()}, {refused_text}"
+        line = _("{file}: ingested: {stored}, {refused}").format(
+            file=outcome.file, stored=stored.text(), refused=refused_text
+        )
         if entry is not None and entry.signatures_not_passed:
             failed = entry.signatures_not_passed
             line += "; " + ngettext("{count} signature did not pass", "{count} signatures did not pass", failed).format(
                 count=failed
             )
     elif outcome.outcome == BatchOutcomeKind.DUPLICATE and entry is not None:
-        line = f"{outcome.file}: duplicate: already processed on {for_people(entry.processed_at, zone)}"
-        line += f" as {entry.file_name} ({entry.outcome})" + (f": {entry.reason}" if entry.reason else "")
+        line = _("{file}: duplicate: already processed on {when} as {name} ({outcome})").format(
+            file=outcome.file,
+            when=for_people(entry.processed_at, zone),
+            name=entry.file_name,
+            outcome=outcome_word(entry.outcome),
+        ) + (f": {entry.reason}" if entry.reason else "")
     else:
-        line = f"{outcome.file}: {outcome.outcome}: {outcome.reason}"
+        line = f"{outcome.file}: {outcome_word(outcome.outcome)}: {outcome.reason}"
     click.echo(for_terminal(line))
     if entry is not None:
         for rejected in entry.first_rejected:
@@ -103,4 +109,5 @@ def print_outcome(judged: Judged, as_json: bool, zone: tzinfo | None) -> None:
         if entry.rejected_items > len(entry.first_rejected):
             more = entry.rejected_items - len(entry.first_rejected)
             more_text = ngettext("… and {count} more refused item", "… and {count} more refused items", more)
-            click.echo(f"  {more_text.format(count=more)} (every one: docflow sql, table rejected_items)")
+            more_text = more_text.format(count=more) + " " + _("(every one: docflow sql, table rejected_items)")
+            click.echo(f"  {more_text}")

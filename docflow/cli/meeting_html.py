@@ -25,7 +25,7 @@ from docflow.cli.meeting_words import (
     reason_line,
     words,
 )
-from docflow.cli.summary_words import column_legend
+from docflow.cli.summary_words import column_legend, tier_word
 from docflow.i18n import _, language
 from docflow.reports.meeting import TIERS, LevelReport, MeetingReport, UnitLine
 from docflow.safe_text import for_terminal
@@ -70,7 +70,7 @@ def _unit_row(line: UnitLine) -> dict[str, object]:
     return {
         "code": for_terminal(line.code),
         "name": for_terminal(line.name),
-        "tier": _(line.summary.tier),
+        "tier": tier_word(line.summary.tier),
         "behind": line.behind,
         "outgoing": counters.outgoing,
         "rate": percent(line.rate),
@@ -129,7 +129,7 @@ def _level_view(
         "signature": percent(rates.signature_rate),
         "nd30": percent(rates.nd30_rate),
         "not_issued": level.totals.outgoing - level.totals.outgoing_issued_electronic,
-        "tiers": [(_(tier), count) for tier, count in level.tiers],
+        "tiers": [(tier_word(tier), count) for tier, count in level.tiers],
         "behind_count": len(level.behind),
         "units": [_unit_row(line) for line in level.units],
         "charts": [
@@ -142,8 +142,8 @@ def _level_view(
 def _definitions(report: MeetingReport) -> list[tuple[str, str]]:
     legend = column_legend(("", ""), report.settings.min_documents)
     t = words()
-    return [(t["e_issuance"], legend["PHĐT"]), (t["signature"], legend["Ký số"]), (t["nd30"], legend["NĐ30"]),
-            (t["tier"], legend["Xếp loại"])]  # fmt: skip
+    return [(t["e_issuance"], legend["E-issue"]), (t["signature"], legend["Signed"]), (t["nd30"], legend["ND30"]),
+            (t["tier"], legend["Tier"])]  # fmt: skip
 
 
 def render_html(report: MeetingReport, charts: dict[str, Sequence[Chart]] | None = None) -> str:
@@ -159,7 +159,7 @@ def render_html(report: MeetingReport, charts: dict[str, Sequence[Chart]] | None
         period=period_words(report.period),
         previous=period_words(report.previous),
         made_at=for_people(report.made_at, zone, seconds=False),
-        tiers=[_(tier) for tier in TIERS],
+        tiers=[tier_word(tier) for tier in TIERS],
         levels=[_level_view(level, names, (charts or {}).get(level.level, ()), zone) for level in report.levels],
         definitions=_definitions(report),
         version=__version__,

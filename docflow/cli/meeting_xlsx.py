@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from docflow.cli.meeting_words import channel_word, level_name, yes_no
-from docflow.cli.summary_words import PROBLEM_HINTS
+from docflow.cli.summary_words import PROBLEM_HINTS, tier_word
 from docflow.i18n import N_, _
 from docflow.reports.drilldown import JudgedDocument
 from docflow.reports.meeting import LevelReport, MeetingReport, UnitLine, period_documents, reason_counts
@@ -67,7 +67,7 @@ def _unit_row(line: UnitLine, target: float) -> list[object]:
     return [
         for_terminal(line.code),
         for_terminal(line.name),
-        _(line.summary.tier),
+        tier_word(line.summary.tier),
         line.behind,
         target,
         counters.outgoing,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,8 +31,7 @@ from docflow.cli.summary_view import (
     unit_detail,
 )
 from docflow.cli.tables import FittedTable, TableColumn
-from docflow.i18n import ngettext
-from docflow.ingest.outcome import BatchOutcomeKind
+from docflow.i18n import _, ngettext
 from docflow.records import RejectedItem
 from docflow.reports.audit import (
     ReadOnlyError,
@@ -101,7 +99,9 @@ def _reading(db: Path | None) -> Iterator[sqlite3.Connection]:
 
 def _report_rejected(rejected: tuple[RejectedItem, ...]) -> None:
     for item in rejected:
-        click.echo(for_terminal(f"rejected {item.item_name}: {item.reason}"), err=True)
+        click.echo(
+            for_terminal(_("rejected {item}: {reason}").format(item=item.item_name, reason=item.reason)), err=True
+        )
 
 
 def _period(conn: sqlite3.Connection, text: str | None) -> tuple[Period, bool]:
@@ -112,7 +112,7 @@ def _period(conn: sqlite3.Connection, text: str | None) -> tuple[Period, bool]:
             raise click.BadParameter(str(error), param_hint="--period") from error
     latest = latest_year(conn)
     if latest is None:
-        raise click.ClickException("the store has no documents yet: run 'docflow ingest' or 'docflow demo'")
+        raise click.ClickException(_("the store has no documents yet: run 'docflow ingest' or 'docflow demo'"))
     return latest, True
 
 
@@ -149,9 +149,9 @@ def summary(
 ) -> None:  # fmt: skip
     """Per-unit rates, tiers, trends and flags, worst first within each level."""
     if as_json and as_csv:
-        raise UsageRefused("--json and --csv cannot be used together: choose one")
+        raise UsageRefused(_("--json and --csv cannot be used together: choose one"))
     if behind and unit_code:
-        raise UsageRefused("--behind lists the units below target; --unit shows one unit: choose one")
+        raise UsageRefused(_("--behind lists the units below target; --unit shows one unit: choose one"))
     fail_flags = parse_fail_on_flags(fail_on)
     settings = summary_settings()
     with _reading(db) as conn:
@@ -159,7 +159,7 @@ def summary(
         if unit_code:
             detail = unit_detail(conn, resolve_unit(conn, unit_code), chosen, settings)
             if detail.summary is None:
-                raise click.ClickException(f"no unit {unit_code} in the store")
+                raise click.ClickException(_("no unit {code} in the store").format(code=unit_code))
             raised: Iterable[str] = detail.summary.flags
             if as_json:
                 _echo_json({**detail.summary.to_json(), "failed_documents": [f.to_json() for f in detail.failed]})
@@ -200,15 +200,17 @@ def units(ctx: click.Context, db: Path | None, as_json: bool) -> None:
     if as_json:
         _echo_json([vars(unit) for unit in known])
         return
-    headers = ("Mã định danh", "Tên", "Cấp", "Đơn vị cha", "Ghi chú")
+    headers = (_("Code"), _("Name"), _("Level"), _("Parent unit"), _("Note"))
     # Codes are never broken; the parent and the note give way first on a narrow terminal.
     shape = ((0, False), (0, True), (0, True), (1, False), (2, True))
     columns = [TableColumn(h, priority=p, wraps=w, min_width=12) for h, (p, w) in zip(headers, shape)]
     rows = []
     for unit in known:
-        note = "" if unit.code_valid else "mã sai cấu trúc"
-        rows.append((unit.code, unit.name or "", LEVEL_LABELS.get(unit.level, unit.level), unit.parent or "", note))
-    _console().print(FittedTable(f"{len(known)} đơn vị", columns, rows))
+        note = "" if unit.code_valid else _("malformed code")
+        level = _(LEVEL_LABELS.get(unit.level, unit.level))
+        rows.append((unit.code, unit.name or "", level, unit.parent or "", note))
+    title = ngettext("{count} unit", "{count} units", len(known)).format(count=len(known))
+    _console().print(FittedTable(title, columns, rows))
 
 
 def _import_command(group: click.Group, help_text: str, example: str) -> Callable[[ImportFunction], ImportFunction]:
@@ -241,7 +243,7 @@ def _units_import(conn: sqlite3.Connection, file: Path) -> None:
     count = len(result.imported)
     click.echo(ngettext("imported {count} unit", "imported {count} units", count).format(count=count))
     for code in result.invalid_codes:
-        click.echo(for_terminal(f"kept with a malformed agency code (flagged): {code}"))
+        click.echo(for_terminal(_("kept with a malformed agency code (flagged): {code}").format(code=code)))
 
 
 @click.group(invoke_without_command=True, epilog="Example: docflow certs --unit 'so tai chinh' --expiring-days 60")
@@ -291,8 +293,8 @@ def audit(db: Path | None, document_id: str, as_json: bool) -> None:
         trail = audit_trail(conn, document_id)
         suggestions = similar_document_ids(conn, document_id) if trail is None else ()
     if trail is None:
-        hint = f"; did you mean: {for_terminal(', '.join(suggestions))}" if suggestions else ""
-        raise click.ClickException(f"no document {document_id!r} in the store{hint}")
+        hint = _("; did you mean: {ids}").format(ids=for_terminal(", ".join(suggestions))) if suggestions else ""
+        raise click.ClickException(_("no document {id!r} in the store{hint}").format(id=document_id, hint=hint))
     if as_json:
         _echo_json(trail.to_json())
     else:
@@ -316,7 +318,7 @@ def demo(out: Path | None, scale: float, keep: bool) -> None:
     """Build a demo province, ingest it as the watcher would, and print the summary."""
     # Imported here: the demo pulls in the sample PKI and PDF signer, which no other
     # command needs at start-up.
-    from docflow.cli.demo import DemoError, kept_lines, run_demo
+    from docflow.cli.demo import DemoError, kept_lines, opening_line, run_demo
     from docflow.watch.watcher import WatchAborted
 
     console = _console()
@@ -324,13 +326,7 @@ def demo(out: Path | None, scale: float, keep: bool) -> None:
         result = run_demo(console, out=out, scale=scale, keep=keep, settings=summary_settings())
     except (DemoError, WatchAborted) as error:
         raise click.ClickException(str(error)) from error
-    outcomes = Counter(outcome.outcome for outcome in result.report.outcomes)
-    console.print(
-        f"Tỉnh mẫu: {result.build.units} đơn vị, {result.build.documents} văn bản trong {result.build.batches} lô; "
-        f"đã nạp {outcomes[BatchOutcomeKind.INGESTED]} lô, từ chối {outcomes[BatchOutcomeKind.REJECTED]}.",
-        highlight=False,
-        markup=False,
-    )
+    console.print(opening_line(result), highlight=False, markup=False)
     render_summary(result.summary, console)
     if result.kept_at is not None:
         for line in kept_lines(result.kept_at):

@@ -16,6 +16,7 @@ from docflow.cli.audit_view import verdict_label
 from docflow.cli.ingest import _DB_OPTION, _WORKERS_OPTION, _defaults, _load_trust, _setup_logging, _with_workers
 from docflow.cli.options import config_option
 from docflow.cli.tables import FittedTable, TableColumn
+from docflow.i18n import N_, _
 from docflow.ingest.reverify import ReverifyProgress, ReverifyResult, ReverifyScope
 from docflow.ingest.reverify import reverify as reverify_store
 from docflow.reports.metrics import parse_period
@@ -26,9 +27,9 @@ __all__ = ["reverify"]
 
 _TABLE_ROWS = 100
 """Rows of each table at most: a run may change a whole archive's verdicts; --json lists every one."""
-_NO_DOCUMENT = "(no document)"
-_ALL_CHANGES = 'docflow sql "SELECT * FROM verdict_changes ORDER BY id DESC" lists every change'
-_TRUST_CHOICES = "give --trust DIR or set trust in [paths] of docflow.toml: re-verification judges against it"
+_NO_DOCUMENT = N_("(no document)")
+_ALL_CHANGES = N_('docflow sql "SELECT * FROM verdict_changes ORDER BY id DESC" lists every change')
+_TRUST_CHOICES = N_("give --trust DIR or set trust in [paths] of docflow.toml: re-verification judges against it")
 
 
 @click.command(epilog="Example: docflow reverify --trust trust --period 2026-10")
@@ -92,14 +93,14 @@ def _progress(console: Console) -> Iterator[ReverifyProgress | None]:
         yield None
         return
     bar = Progress(
-        TextColumn("re-verifying"),
+        TextColumn(_("re-verifying")),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
         transient=True,
     )
-    task = bar.add_task("signatures", total=None)
+    task = bar.add_task(_("signatures"), total=None)
 
     def report(total: int, done: int) -> None:
         bar.update(task, total=total, completed=done)
@@ -137,7 +138,7 @@ def _print_table(result: ReverifyResult) -> None:
     console = Console(highlight=False)
     changes = [
         (
-            change.document_id or _NO_DOCUMENT,
+            change.document_id or _(_NO_DOCUMENT),
             change.index,
             verdict_label(change.before.indication, change.before.subindication),
             verdict_label(change.after.indication, change.after.subindication),
@@ -145,26 +146,22 @@ def _print_table(result: ReverifyResult) -> None:
         )
         for change in result.changes[:_TABLE_ROWS]
     ]
-    _print_rows(
-        console, "Changed verdicts", ("document", "index", "before", "after", "reason"), changes, _CHANGE_SHAPES
-    )
+    columns = (_("document"), _("index"), _("before"), _("after"), _("reason"))
+    _print_rows(console, _("Changed verdicts"), columns, changes, _CHANGE_SHAPES)
     if result.changed > _TABLE_ROWS:
-        console.print(f"… and {result.changed - _TABLE_ROWS:,} more: {_ALL_CHANGES}", markup=False)
+        more = _("… and {count:,} more: {how}").format(count=result.changed - _TABLE_ROWS, how=_(_ALL_CHANGES))
+        console.print(more, markup=False)
     unavailable = [
-        (missing.document_id or _NO_DOCUMENT, missing.index, missing.reason)
+        (missing.document_id or _(_NO_DOCUMENT), missing.index, missing.reason)
         for missing in result.unavailable_signatures[:_TABLE_ROWS]
     ]
-    _print_rows(
-        console,
-        "Not verified again (verdict unchanged)",
-        ("document", "index", "why"),
-        unavailable,
-        _UNAVAILABLE_SHAPES,
-    )
+    title = _("Not verified again (verdict unchanged)")
+    _print_rows(console, title, (_("document"), _("index"), _("why")), unavailable, _UNAVAILABLE_SHAPES)
     if result.unavailable > _TABLE_ROWS:
-        console.print(f"… and {result.unavailable - _TABLE_ROWS:,} more: see --json", markup=False)
-    totals = _totals(result)
-    click.echo(for_terminal(", ".join(f"{count} {name}" for name, count in totals.items())))
+        more = _("… and {count:,} more: see --json").format(count=result.unavailable - _TABLE_ROWS)
+        console.print(more, markup=False)
+    totals = _("{checked} checked, {changed} changed, {unchanged} unchanged, {unavailable} unavailable")
+    click.echo(for_terminal(totals.format(**_totals(result))))
 
 
 # A document's identifier is what 'docflow audit' takes, and a verdict is one word: neither is broken.

@@ -169,12 +169,14 @@ def sql(
             with query_rows(conn, query, limits=limits, stop=stop) as rows:
                 _print_sql(rows, as_json, as_csv, vertical)
         except QueryStopped as stopped:
-            click.echo(f"Error: {stopped}", err=True)
+            click.echo(_("Error: {message}").format(message=stopped), err=True)
             raise SystemExit(130 if stopped.by_user else 1) from stopped
         except ReadOnlyError as error:
             raise click.ClickException(str(error)) from error
     if rows.truncated:
         click.echo(
-            f"… only the first {limits.max_rows:,} rows are shown; --limit N shows more, --limit 0 all.",
+            _("… only the first {rows:,} rows are shown; --limit N shows more, --limit 0 all.").format(
+                rows=limits.max_rows
+            ),
             err=as_json or as_csv,
         )

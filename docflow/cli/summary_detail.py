@@ -9,13 +9,16 @@ from rich.console import Console
 from rich.table import Table
 
 from docflow.cli.summary_words import (
-    FLAG_HINTS,
-    PROBLEM_HINTS,
-    RATE_FAILURES,
-    RATE_SHORT,
+    flag_hint,
+    flag_label,
     not_trust_checked_line,
+    problem_hint,
+    rate_failures,
+    rate_short,
+    tier_word,
 )
 from docflow.cli.summary_words import percent as _percent
+from docflow.i18n import _, ngettext
 from docflow.reports.drilldown import RATES, JudgedDocument, Rate, UnitDetail
 from docflow.reports.metrics import Period
 from docflow.reports.summary import UnitSummary
@@ -42,10 +45,9 @@ def reason_text(failed: JudgedDocument, separator: str = "\n") -> str:
     by_reasons: dict[tuple[str, ...], list[str]] = {}
     for rate in RATES:
         if failed.fails(rate):
-            by_reasons.setdefault(failed.fails(rate), []).append(RATE_SHORT[rate])
+            by_reasons.setdefault(failed.fails(rate), []).append(rate_short(rate))
     return separator.join(
-        f"{', '.join(rates)}: " + "; ".join(PROBLEM_HINTS.get(word, word) for word in words)
-        for words, rates in by_reasons.items()
+        f"{', '.join(rates)}: " + "; ".join(problem_hint(word) for word in words) for words, rates in by_reasons.items()
     )
 
 
@@ -53,33 +55,45 @@ def render_detail(detail: UnitDetail, period: Period, console: Console) -> None:
     """One unit's line of the summary, each rate as numerator/denominator with its failing documents' count,
     then each failing document with why, rate by rate (the same rule made the counters)."""
     if detail.summary is None:
-        console.print("Không có đơn vị này.")
+        console.print(_("No such unit."))
         return
     row = detail.summary
     counts = _rate_counts(row)
     rates = ", ".join(
-        f"{RATE_SHORT[rate]} {_percent(value)} ({counts[rate][0]}/{counts[rate][1]})"
+        f"{rate_short(rate)} {_percent(value)} ({counts[rate][0]}/{counts[rate][1]})"
         for rate, value in zip(RATES, (row.rates.e_issuance_rate, row.rates.signature_rate, row.rates.nd30_rate))
     )
-    heading = f"{for_terminal(row.unit.display_name)} ({for_terminal(row.unit.code)}) — kỳ {period.label}: {row.tier}"
+    heading = _("{name} ({code}) — period {period}: {tier}").format(
+        name=for_terminal(row.unit.display_name),
+        code=for_terminal(row.unit.code),
+        period=period.label,
+        tier=tier_word(row.tier),
+    )
     console.print(heading, style="bold", highlight=False, markup=False)
     console.print(f"  {rates}", highlight=False, markup=False)
     for flag in row.flags:
-        console.print(f"  {flag}: {for_terminal(FLAG_HINTS.get(flag, flag))}", highlight=False, markup=False)
+        console.print(f"  {flag_label(flag)}: {flag_hint(flag)}", highlight=False, markup=False)
     if row.signatures_not_trust_checked:
         console.print(not_trust_checked_line(row.signatures_not_trust_checked), highlight=False, markup=False)
     for rate in RATES:
-        console.print(f"  {len(detail.failing(rate))} {RATE_FAILURES[rate]}", highlight=False, markup=False)
+        console.print(f"  {len(detail.failing(rate))} {rate_failures(rate)}", highlight=False, markup=False)
     if not detail.failed:
         return
-    table = Table(title=f"{len(detail.failed)} văn bản đi chưa đạt ít nhất một tỷ lệ", title_justify="left")
-    table.add_column("Ngày", no_wrap=True)
+    title = ngettext(
+        "{count} outgoing document failing at least one rate",
+        "{count} outgoing documents failing at least one rate",
+        len(detail.failed),
+    ).format(count=len(detail.failed))
+    table = Table(title=title, title_justify="left")
+    date_header = _("Date")
+    table.add_column(date_header, no_wrap=True)
     # A document's identifier is read whole or not at all: its column is never narrower than the longest.
     # rich's own sharing gives the reasons their longest line and crops the table at 80 columns: widths are set.
     widest_id = min(max(cell_len(failed.document_id) for failed in detail.failed), 40)
-    reasons_width = max(console.width - 10 - widest_id - 10, 16)  # 10: the date; 10: borders and padding
-    table.add_column("Văn bản", overflow="fold", width=widest_id)
-    table.add_column("Lý do", overflow="fold", width=reasons_width)
+    date_width = max(10, cell_len(date_header))  # a date is 10 wide; its header may be wider in some language
+    reasons_width = max(console.width - date_width - widest_id - 10, 16)  # 10: borders and padding
+    table.add_column(_("Document"), overflow="fold", width=widest_id)
+    table.add_column(_("Reason"), overflow="fold", width=reasons_width)
     for failed in detail.failed:
         label = failed.document_id + (f"\n{failed.subject}" if failed.subject else "")
         table.add_row(cell(failed.promulgation_date or ""), cell(label), cell(reason_text(failed)))

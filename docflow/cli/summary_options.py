@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 import click
 
+from docflow.i18n import _, ngettext
 from docflow.reports.ranking import FLAG_WORDS
 from docflow.reports.units import find_units
 from docflow.safe_text import for_terminal
@@ -27,14 +28,18 @@ def resolve_unit(conn: sqlite3.Connection, text: str) -> str:
     """The code of the one unit ``text`` names (a code, or a name with or without diacritics)."""
     matches = find_units(conn, text)
     if not matches:
-        raise click.ClickException(for_terminal(f"no unit {text!r} in the store (give its code or part of its name)"))
+        raise click.ClickException(
+            for_terminal(_("no unit {text!r} in the store (give its code or part of its name)").format(text=text))
+        )
     if len(matches) == 1:
         return matches[0].code
     lines = [f"  {unit.code}  {unit.display_name}" for unit in matches[:_LISTED_MATCHES]]
     if len(matches) > _LISTED_MATCHES:
-        lines.append(f"  … and {len(matches) - _LISTED_MATCHES} more")
+        lines.append("  " + _("… and {count} more").format(count=len(matches) - _LISTED_MATCHES))
     listing = "\n".join(lines)
-    raise UsageRefused(for_terminal(f"{len(matches)} units fit {text!r}; give one code with --unit:\n{listing}"))
+    fit = ngettext("{count} unit fits {text!r}", "{count} units fit {text!r}", len(matches))
+    message = _("{fit}; give one code with --unit:").format(fit=fit.format(count=len(matches), text=text))
+    raise UsageRefused(for_terminal(f"{message}\n{listing}"))
 
 
 DEFAULT_FAIL_FLAGS: frozenset[str] = FLAG_WORDS - {"no_data"}
@@ -58,8 +63,11 @@ def parse_fail_on_flags(value: str | None) -> frozenset[str]:
         return FLAG_WORDS
     unknown = sorted(words - FLAG_WORDS)
     if unknown or not words:
-        given = ", ".join(unknown) or "(none given)"
-        raise UsageRefused(f"--fail-on-flags: unknown flag {given}; flags are {', '.join(sorted(FLAG_WORDS))}")
+        given = ", ".join(unknown) or _("(none given)")
+        flags = ", ".join(sorted(FLAG_WORDS))
+        raise UsageRefused(
+            _("--fail-on-flags: unknown flag {given}; flags are {flags}").format(given=given, flags=flags)
+        )
     return words
 
 

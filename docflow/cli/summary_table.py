@@ -17,8 +17,10 @@ from rich.constrain import Constrain
 from rich.segment import Segment, Segments
 from rich.text import Text
 
+from docflow.cli.summary_words import flag_word, tier_word
 from docflow.cli.summary_words import percent as _percent
 from docflow.cli.tables import TableColumn, records
+from docflow.i18n import N_, _
 from docflow.reports.metrics import MEETS_TARGET, UNRANKED
 from docflow.reports.summary import Summary, UnitSummary
 from docflow.reports.units import LEVEL_LABELS
@@ -37,6 +39,7 @@ def sparkline(values: tuple[float | None, ...]) -> str:
 @dataclass(frozen=True)
 class Column:
     header: str
+    """The column's key, an English message: ``shown`` is it in the reader's language."""
     priority: int
     """0 always shown; higher numbers are dropped first on narrow terminals."""
     cell: Callable[[UnitSummary], str | Text]
@@ -46,29 +49,41 @@ class Column:
     max_width: int = 14
     wraps: bool = False
 
+    @property
+    def shown(self) -> str:
+        return _(self.header)
+
 
 def _tier_text(row: UnitSummary) -> Text:
     style = "green" if row.tier == MEETS_TARGET else "dim" if row.tier == UNRANKED else "bold red"
-    return Text(row.tier, style=style)
+    return Text(tier_word(row.tier), style=style)
 
 
 COLUMNS: tuple[Column, ...] = (
     # Read left to right as a supervisor asks: which unit (its code is what --unit takes, and tells apart the
     # communes a province names alike), does it meet its target, why not; then the counts behind it.
-    Column("Đơn vị", 0, lambda r: cell(r.unit.display_name), "left", min_width=14, max_width=32, wraps=True),
-    Column("Mã định danh", 0, lambda r: cell(r.unit.code, style="dim"), "left", min_width=13, max_width=13),
-    Column("PHĐT", 0, lambda r: _percent(r.rates.e_issuance_rate)),
-    Column("Xếp loại", 0, _tier_text, "left", min_width=9, max_width=14, wraps=True),
-    Column("VB đi", 1, lambda r: str(r.counters.outgoing)),
-    Column("NĐ30", 2, lambda r: _percent(r.rates.nd30_rate)),
-    Column("Ký số", 3, lambda r: _percent(r.rates.signature_rate)),
-    Column("Xu hướng", 4, lambda r: sparkline(r.trend), "left"),
-    Column("Điện tử", 5, lambda r: str(r.counters.outgoing_electronic)),
-    Column("Giấy", 5, lambda r: str(r.counters.outgoing_paper)),
-    Column("VB đến", 6, lambda r: str(r.counters.incoming)),
-    Column("Đến ĐT", 6, lambda r: _percent(r.rates.incoming_electronic_rate)),
-    Column("Đúng hạn", 7, lambda r: _percent(r.rates.on_time_rate)),
-    Column("Cờ", 0, lambda r: Text(" ".join(r.flags), style="yellow"), "left", min_width=18, max_width=20, wraps=True),
+    Column(N_("Unit"), 0, lambda r: cell(r.unit.display_name), "left", min_width=14, max_width=32, wraps=True),
+    Column(N_("Code"), 0, lambda r: cell(r.unit.code, style="dim"), "left", min_width=13, max_width=13),
+    Column(N_("E-issue"), 0, lambda r: _percent(r.rates.e_issuance_rate)),
+    Column(N_("Tier"), 0, _tier_text, "left", min_width=9, max_width=14, wraps=True),
+    Column(N_("Outgoing"), 1, lambda r: str(r.counters.outgoing)),
+    Column(N_("ND30"), 2, lambda r: _percent(r.rates.nd30_rate)),
+    Column(N_("Signed"), 3, lambda r: _percent(r.rates.signature_rate)),
+    Column(N_("Trend"), 4, lambda r: sparkline(r.trend), "left"),
+    Column(N_("Electronic"), 5, lambda r: str(r.counters.outgoing_electronic)),
+    Column(N_("Paper"), 5, lambda r: str(r.counters.outgoing_paper)),
+    Column(N_("Incoming"), 6, lambda r: str(r.counters.incoming)),
+    Column(N_("Incoming e."), 6, lambda r: _percent(r.rates.incoming_electronic_rate)),
+    Column(N_("On time"), 7, lambda r: _percent(r.rates.on_time_rate)),
+    Column(
+        N_("Flags"),
+        0,
+        lambda r: Text(", ".join(map(flag_word, r.flags)), style="yellow"),
+        "left",
+        min_width=18,
+        max_width=20,
+        wraps=True,
+    ),
 )
 """Priority 0 is always printed; the others join in rising priority while the terminal has room."""
 
@@ -84,10 +99,10 @@ def _column_cells(rows: list[UnitSummary]) -> dict[str, list[str | Text]]:
 
 def _natural_width(column: Column, cells: list[str | Text]) -> int:
     widest = max((_cell_width(cell) for cell in cells), default=0)
-    return min(max(cell_len(column.header), widest), column.max_width)
+    return min(max(cell_len(column.shown), widest), column.max_width)
 
 
-_SHRINK_ORDER = ("Cờ", "Xếp loại", "Đơn vị")
+_SHRINK_ORDER = ("Flags", "Tier", "Unit")
 _NAME_ROOM = 24
 """The unit's name keeps this much before it wraps to make room for an optional column."""
 
@@ -112,12 +127,12 @@ def fitting_columns(rows: list[UnitSummary], width: int) -> tuple[tuple[Column, 
             used -= max(cut, 0)
     for column in sorted((c for c in COLUMNS if c.priority > 0), key=lambda c: c.priority):
         # A long name may give up some width for a figure, down to _NAME_ROOM (a few names then take two lines).
-        spare = max(widths["Đơn vị"] - _NAME_ROOM, 0)
+        spare = max(widths["Unit"] - _NAME_ROOM, 0)
         needed = used + widths[column.header] + 3 - width
         if needed > spare:
             break  # strictly by priority: a small column must not jump a more useful wide one
         if needed > 0:
-            widths["Đơn vị"] -= needed
+            widths["Unit"] -= needed
             used -= needed
         chosen.append(column)
         used += widths[column.header] + 3
@@ -163,16 +178,16 @@ def _table_lines(cells: list[list[_CellLine]], widths: list[int], edge: str, div
 
 def _level_title(level: str, summary: Summary) -> str:
     target = summary.settings.target(level)
-    return f"{for_terminal(LEVEL_LABELS.get(level, level))} — chỉ tiêu phát hành điện tử {target * 100:.0f}%"
+    name = for_terminal(_(LEVEL_LABELS.get(level, level)))
+    return _("{level} — electronic issuance target {target:.0f}%").format(level=name, target=target * 100)
 
 
 def _records(title: str, columns: tuple[tuple[Column, int], ...], rows: list[UnitSummary], width: int) -> Group:
     """For a terminal too narrow even for the always-shown columns: a record per unit, one field a line, as every
     other table does (``docflow.cli.tables``), rather than codes and names cut to fit."""
-    fields = [TableColumn(column.header) for column, _ in columns]
-    return Group(
-        Text(title, style="italic"), records("", fields, [[c.cell(row) for c, _ in columns] for row in rows], width)
-    )
+    fields = [TableColumn(column.shown) for column, _width in columns]
+    cells = [[c.cell(row) for c, _width in columns] for row in rows]
+    return Group(Text(title, style="italic"), records("", fields, cells, width))
 
 
 def level_table(
@@ -181,11 +196,11 @@ def level_table(
     """The level's title and table (rich's default heavy-head box) with ``columns``, ready to print."""
     cells = _column_cells(rows)
     title = _level_title(level, summary)
-    if 1 + sum(fitted + 3 for _, fitted in columns) > console.width:
+    if 1 + sum(fitted + 3 for _column, fitted in columns) > console.width:
         return _records(title, columns, rows, console.width)
-    widths = [fitted for _, fitted in columns]
+    widths = [fitted for _column, fitted in columns]
     padded = [width + 2 for width in widths]
-    headers = [_cell_lines(Text(column.header, style="bold"), column, width, console) for column, width in columns]
+    headers = [_cell_lines(Text(column.shown, style="bold"), column, width, console) for column, width in columns]
     segments = [Segment(_BOX.get_top(padded)), Segment.line()]
     segments += _table_lines(headers, widths, _BOX.head_left, _BOX.head_vertical)
     segments += [Segment(_BOX.get_row(padded, "head", edge=True)), Segment.line()]

@@ -17,10 +17,12 @@ from docflow.cli.summary_words import (
     PROBLEM_HINTS,
     RATE_FAILURES,
     column_legend,
+    flag_hint,
+    flag_label,
     left_out_line,
     not_trust_checked_line,
 )
-from docflow.i18n import gettext
+from docflow.i18n import _, gettext, ngettext
 from docflow.reports.drilldown import JudgedDocument, UnitDetail, unit_detail
 from docflow.reports.metrics import LEVELS
 from docflow.reports.summary import Summary, UnitSummary
@@ -48,11 +50,11 @@ __all__ = [
 
 
 def _title(summary: Summary) -> str:
-    title = f"Tình hình phát hành văn bản điện tử và ký số — kỳ {summary.period.label}"
+    title = _("Electronic issuance and digital signatures — period {period}").format(period=summary.period.label)
     if summary.period_is_default:
-        title += " (năm gần nhất có dữ liệu)"
+        title += _(" (latest year with data)")
     if summary.behind_only:
-        title += " — chỉ các đơn vị dưới chỉ tiêu"
+        title += _(" — only the units below target")
     return title
 
 
@@ -105,9 +107,10 @@ def summary_csv(summary: Summary) -> str:
 def footer(summary: Summary, printed: tuple[Column, ...]) -> list[str]:
     """What the printed columns and the flags raised mean, and which columns were left out for want of room."""
     legend = column_legend(summary.trend_labels, summary.settings.min_documents)
-    lines = [f"{column.header}: {legend[column.header]}" for column in printed if column.header in legend]
-    lines += [f"  {flag}: {FLAG_HINTS.get(flag, flag)}" for flag in summary.flags_seen]
-    left_out = [column.header for column in COLUMNS if column not in printed]
+    lines = [f"{column.shown}: {legend[column.header]}" for column in printed if column.header in legend]
+    # The flag's own word too: it is what --fail-on-flags takes.
+    lines += [f"  {flag_label(flag)}: {flag_hint(flag)}" for flag in summary.flags_seen]
+    left_out = [column.shown for column in COLUMNS if column not in printed]
     if left_out:
         lines.append(left_out_line(left_out))
     if summary.signatures_not_trust_checked:
@@ -141,14 +144,19 @@ def render_summary(summary: Summary, console: Console, limit: int | None = None)
     """
     console.print(_title(summary), style="bold", highlight=False, markup=False)
     if not summary.units:
-        console.print("Không có đơn vị nào trong kỳ này.")
+        console.print(_("No unit in this period."))
         return
     levels = _levels(summary, limit)
-    columns = fitting_columns([row for _, rows in levels for row in rows], console.width)
+    columns = fitting_columns([row for _level, rows in levels for row in rows], console.width)
     for level, shown in levels:
         console.print(level_table(level or "other", shown, summary, columns, console))
         unlisted = _units_in_table(summary, level) - len(shown)
         if unlisted > 0:
-            console.print(f"… và {unlisted} đơn vị khác (--all để xem tất cả)", highlight=False)
-    for line in footer(summary, tuple(column for column, _ in columns)):
+            more = ngettext(
+                "… and {count} other unit (--all shows every one)",
+                "… and {count} other units (--all shows every one)",
+                unlisted,
+            )
+            console.print(more.format(count=unlisted), highlight=False)
+    for line in footer(summary, tuple(column for column, _width in columns)):
         console.print(line, highlight=False, markup=False)

@@ -18,17 +18,19 @@ from rich.console import Console
 from rich.text import Text
 
 from docflow.cli.options import config_option, current_config
+from docflow.cli.signature_words import change_word, kind_word, time_source_word, yes_no
 from docflow.cli.tables import TableColumn, fitted_table
 from docflow.cli.verify_run import Checked, Job, checked, in_chunks, jobs_of, verify_job
+from docflow.i18n import N_, _
 from docflow.safe_text import cell, markup_safe
 from signatures import TrustStore, Verdict
-from signatures.modification import changes_permitted, describe
+from signatures.modification import changes_permitted
 from signatures.verdict import Check
 
 __all__ = ["verify"]
 
 _STYLE = {"TOTAL_PASSED": "green", "TOTAL_FAILED": "red", "INDETERMINATE": "yellow"}
-_NO_SIGNATURE = "The file carries no digital signature."
+_NO_SIGNATURE = N_("The file carries no digital signature.")
 _TABLE_FILES = 50
 """Files per printed table: a long run shows its first results at once, with the same columns."""
 
@@ -64,7 +66,7 @@ def verify(files: tuple[Path, ...], content: Path | None, trust_dir: Path | None
     after them (see docs/signatures.md, "Changes after signing"), 1 otherwise.
     """
     if content is not None and (len(files) != 1 or files[0].is_dir()):
-        raise click.UsageError("--content pairs with exactly one signature file")
+        raise click.UsageError(_("--content pairs with exactly one signature file"))
     console = Console(stderr=True)
     trust = _trust_store(trust_dir or configured_trust_dir(console), console)
     jobs = jobs_of(files, content)
@@ -78,10 +80,12 @@ def verify(files: tuple[Path, ...], content: Path | None, trust_dir: Path | None
 
 def _trust_store(trust_dir: Path | None, console: Console) -> TrustStore:
     if trust_dir is None:
-        console.print("[yellow]No --trust directory: no signature can chain to a trusted root.[/yellow]")
+        warning = _("No --trust directory: no signature can chain to a trusted root.")
+        console.print(f"[yellow]{markup_safe(warning)}[/yellow]")
     trust = TrustStore.load(trust_dir) if trust_dir else TrustStore.from_objects([])
     for problem in trust.problems:
-        console.print(f"[yellow]trust store: {markup_safe(problem)}[/yellow]")
+        warning = _("trust store: {problem}").format(problem=problem)
+        console.print(f"[yellow]{markup_safe(warning)}[/yellow]")
     return trust
 
 
@@ -92,8 +96,8 @@ def configured_trust_dir(console: Console) -> Path | None:
     if config.trust_path.is_dir():
         return config.trust_path
     if config.source is not None:
-        shown = markup_safe(f"{config.trust_path} ({config.source})")
-        console.print(f"[yellow]No trust directory at {shown}.[/yellow]")
+        shown = _("No trust directory at {path} ({config}).").format(path=config.trust_path, config=config.source)
+        console.print(f"[yellow]{markup_safe(shown)}[/yellow]")
     return None
 
 
@@ -157,15 +161,15 @@ def _columns() -> tuple[TableColumn, ...]:
     """Made when printed, so that the headers are in the language chosen (``docflow.i18n``)."""
     return (
         # Which file, which signature, the verdict and why are always shown; who signed and when join as room allows.
-        TableColumn("File", min_width=8, fold_over=40),
+        TableColumn(_("File"), min_width=8, fold_over=40),
         TableColumn("#", wraps=False, justify="right"),
-        TableColumn("Indication", min_width=13, fold_over=32),
-        TableColumn("Signer", priority=1),
-        TableColumn("Kind", priority=4, wraps=False),
-        TableColumn("Signed at", priority=2, min_width=16),
-        TableColumn("Whole file", priority=5, min_width=5),
-        TableColumn("Changed after", priority=3, min_width=12),
-        TableColumn("Reason", min_width=20),
+        TableColumn(_("Indication"), min_width=13, fold_over=32),
+        TableColumn(_("Signer"), priority=1),
+        TableColumn(_("Kind"), priority=4, wraps=False),
+        TableColumn(_("Signed at"), priority=2, min_width=16),
+        TableColumn(_("Whole file"), priority=5, min_width=5),
+        TableColumn(_("Changed after"), priority=3, min_width=12),
+        TableColumn(_("Reason"), min_width=20),
     )
 
 
@@ -178,8 +182,8 @@ def _print_tables(results: Iterable[Checked[list[Verdict]]]) -> bool:
         job, verdicts = checked_file.job, checked_file.result
         all_passed &= _accepted(job, verdicts)
         if not verdicts and not job.signed_content:
-            no_signature = Text("NO SIGNATURE", style="red")
-            rows.append((cell(job.path.name), "-", no_signature, "", "", "", "", "", _NO_SIGNATURE))
+            no_signature = Text(_("NO SIGNATURE"), style="red")
+            rows.append((cell(job.path.name), "-", no_signature, "", "", "", "", "", _(_NO_SIGNATURE)))
         rows += [_row(job.path, verdict) for verdict in verdicts]
         if count % _TABLE_FILES == 0:
             _print_table(first, rows)
@@ -191,7 +195,7 @@ def _print_tables(results: Iterable[Checked[list[Verdict]]]) -> bool:
 
 def _print_table(first: int, rows: list[tuple[str | Text, ...]]) -> None:
     console = Console()
-    title = "Signatures" if first == 1 else f"Signatures (from file {first})"
+    title = _("Digital signatures") if first == 1 else _("Signatures (from file {first})").format(first=first)
     console.print(fitted_table(title, _columns(), rows, console.width))
 
 
@@ -202,15 +206,15 @@ def _row(path: Path, verdict: Verdict) -> tuple[str | Text, ...]:
     style = _STYLE[verdict.indication.value]
     when = verdict.signing_time.strftime("%Y-%m-%d %H:%M") if verdict.signing_time else ""
     if when:
-        when += f" ({verdict.signing_time_source.value})"
-    whole = {None: "", True: "yes", False: "no"}[verdict.covers_whole_file]
+        when += f" ({time_source_word(verdict.signing_time_source.value)})"
+    whole = yes_no(verdict.covers_whole_file)
     # The file name, the certificate's name and the reason quoting it come from outside: shown as text.
     return (
         cell(path.name),
         str(verdict.index),
         Text(indication, style=style),
         cell(verdict.signer_common_name or ""),
-        verdict.kind.value,
+        kind_word(verdict.kind.value),
         when,
         whole,
         _changed_after(verdict),
@@ -221,5 +225,7 @@ def _row(path: Path, verdict: Verdict) -> tuple[str | Text, ...]:
 def _changed_after(verdict: Verdict) -> str | Text:
     if verdict.modification is None:
         return ""
-    words = describe(verdict.modification)
-    return words if changes_permitted(verdict) is not False else Text(f"{words} (not permitted)", style="red")
+    words = change_word(verdict.modification)
+    if changes_permitted(verdict) is not False:
+        return words
+    return Text(_("{changes} (not permitted)").format(changes=words), style="red")

@@ -28,7 +28,7 @@ from docflow.cli.ingest import (
     _with_workers,
 )
 from docflow.cli.options import config_option
-from docflow.i18n import ngettext
+from docflow.i18n import _, ngettext
 from docflow.safe_text import for_terminal
 
 __all__ = ["watch", "WatchRefused"]
@@ -47,15 +47,20 @@ def _inbox_ready(inbox: Path, create: bool) -> None:
     if inbox.is_dir():
         return
     if inbox.exists() or inbox.is_symlink():
-        raise WatchRefused(f"the inbox {shown} is not a folder: give the folder clerks drop batches into")
+        raise WatchRefused(
+            _("the inbox {path} is not a folder: give the folder clerks drop batches into").format(path=shown)
+        )
     if not create:
         raise WatchRefused(
-            f"there is no inbox folder at {shown}: check the path, or give --create to make it (nothing was made)"
+            _(
+                "there is no inbox folder at {path}: check the path, or give --create to make it (nothing was made)"
+            ).format(path=shown)
         )
     try:
         inbox.mkdir(parents=True)
     except OSError as error:
-        raise WatchRefused(f"cannot make the inbox folder {shown}: {error.strerror or error}") from error
+        why = error.strerror or error
+        raise WatchRefused(_("cannot make the inbox folder {path}: {why}").format(path=shown, why=why)) from error
 
 
 @click.command(epilog="Example: docflow watch /srv/docflow/inbox --trust /srv/docflow/trust")
@@ -112,12 +117,12 @@ def watch(
     )
 
     def stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("%s received: stopping after the current batch", signal.Signals(signum).name)
+        log.info(_("%s received: stopping after the current batch"), signal.Signals(signum).name)
         watcher.stop()
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    log.info("watching %s", settings.inbox)
+    log.info(_("watching %s"), settings.inbox)
     with _start_up_frozen():
         try:
             report = watcher.run(once=once)

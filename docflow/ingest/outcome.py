@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["BatchOutcomeKind", "BatchOutcome"]
+from docflow.i18n import N_, _
+
+__all__ = ["BatchOutcomeKind", "BatchOutcome", "outcome_word"]
 
 
 class BatchOutcomeKind(StrEnum):
@@ -47,3 +49,17 @@ class BatchOutcome:
             "rejected_items": self.rejected_items,
             "reason": self.reason,
         }
+
+
+_OUTCOME_WORDS = {
+    BatchOutcomeKind.INGESTED.value: N_("ingested"),
+    BatchOutcomeKind.REJECTED.value: N_("rejected"),
+    BatchOutcomeKind.DUPLICATE.value: N_("duplicate"),
+    BatchOutcomeKind.BUSY.value: N_("busy"),
+    BatchOutcomeKind.IN_PROGRESS.value: N_("in progress"),
+}
+
+
+def outcome_word(outcome: str) -> str:
+    """A batch's outcome (stored and in JSON as ``ingested``, ``rejected``…) in the reader's language."""
+    return _(_OUTCOME_WORDS[outcome]) if outcome in _OUTCOME_WORDS else outcome

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from docflow.i18n import _
 from docflow.store.connection import open_reader
 from docflow.store.errors import StoreMissing
 
@@ -157,18 +158,21 @@ class _Watchdog:
 
     def error(self, error: sqlite3.Error | sqlite3.Warning) -> ReadOnlyError:
         if self.stopped_by == "user":
-            return QueryStopped("stopped: the query was interrupted (Ctrl-C)", by_user=True)
+            return QueryStopped(_("stopped: the query was interrupted (Ctrl-C)"), by_user=True)
         if self.stopped_by == "timeout":
             return QueryStopped(
-                f"stopped after {self._limits.timeout:g} s, the time limit of one query: narrow it "
-                "(WHERE, LIMIT) or allow more time with --timeout SECONDS",
+                _(
+                    "stopped after {seconds:g} s, the time limit of one query: narrow it "
+                    "(WHERE, LIMIT) or allow more time with --timeout SECONDS"
+                ).format(seconds=self._limits.timeout),
                 by_user=False,
             )
         if "too big" in str(error):
             return ReadOnlyError(
-                f"refused: a value in this query would be over the "
-                f"{self._limits.max_value_bytes / (1 << 20):g} MiB limit on one value; "
-                "select a part of it (substr, length) instead"
+                _(
+                    "refused: a value in this query would be over the {limit:g} MiB limit on one value; "
+                    "select a part of it (substr, length) instead"
+                ).format(limit=self._limits.max_value_bytes / (1 << 20))
             )
         return ReadOnlyError(_explain(error))
 
@@ -176,11 +180,11 @@ class _Watchdog:
 def _explain(error: sqlite3.Error | sqlite3.Warning) -> str:
     text = str(error)
     if "not authorized" in text or "readonly" in text or "query_only" in text:
-        return (
-            f"refused: {text}. docflow sql is read-only: no writes, ATTACH/DETACH, PRAGMA changes, "
+        return _(
+            "refused: {error}. docflow sql is read-only: no writes, ATTACH/DETACH, PRAGMA changes, "
             "extension loading, nor functions that hand out pointers or touch files"
-        )
-    return f"query failed: {text}"
+        ).format(error=text)
+    return _("query failed: {error}").format(error=text)
 
 
 class QueryRows:

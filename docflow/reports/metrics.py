@@ -16,6 +16,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from docflow.i18n import N_, _
 from docflow.store.schema import COUNTER_COLUMNS, REASON_WORDS, Counters
 
 __all__ = [
@@ -105,7 +106,7 @@ class Period:
         return tuple(self.shifted(-back) for back in range(length - 1, -1, -1))
 
 
-PERIOD_FORMS = "a month (2026-10 or 10/2026), a quarter (2026-Q3) or a year (2026)"
+PERIOD_FORMS = N_("a month (2026-10 or 10/2026), a quarter (2026-Q3) or a year (2026)")
 """What ``parse_period`` reads, as ``--period``'s help and its refusal say it."""
 
 
@@ -122,7 +123,7 @@ def parse_period(text: str) -> Period:
         if kind is PeriodKind.MONTH and not 1 <= index <= 12:
             break
         return Period(int(match.group("year")), kind, index)
-    raise ValueError(f"period {text!r} is not {PERIOD_FORMS}")
+    raise ValueError(_("period {text!r} is not {forms}").format(text=text, forms=_(PERIOD_FORMS)))
 
 
 def latest_year(conn: sqlite3.Connection) -> Period | None:
@@ -177,7 +178,7 @@ _COUNTER_SUMS = ", ".join(f"SUM({name})" for name in COUNTER_COLUMNS)
 
 def _placeholders(values: tuple[str, ...]) -> str:
     """One ``?`` per value, comma-separated, for an SQL ``IN (...)``."""
-    return ", ".join("?" for _ in values)
+    return ", ".join("?" * len(values))
 
 
 def codes_filter(codes: Sequence[str] | None, column: str = "unit") -> tuple[str, tuple[object, ...]]:

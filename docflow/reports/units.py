@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from docflow.agency import parse_agency_code
+from docflow.i18n import N_
 from docflow.readers.lists import UnitRow, read_unit_file
 from docflow.records import RejectedItem
 from docflow.store.classify import classify_level
@@ -27,13 +28,14 @@ __all__ = [
 ]
 
 LEVEL_LABELS: dict[str, str] = {
-    "province": "Cấp tỉnh",
-    "department": "Sở, ban, ngành",
-    "district": "Cấp huyện",
-    "commune": "Cấp xã",
-    "other": "Khác",
-    "unknown": "Chưa rõ cấp",
+    "province": N_("Province level"),
+    "department": N_("Departments and agencies"),
+    "district": N_("District level"),
+    "commune": N_("Commune level"),
+    "other": N_("Other"),
+    "unknown": N_("Level unknown"),
 }
+"""A level's name for people: an English message, translated where it is shown (``docflow.i18n``)."""
 
 # Words a province's own list may use for a level, mapped to docflow's level names.
 _LEVEL_WORDS: dict[str, str] = {

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
+from docflow.i18n import _
 from docflow.store.errors import StoreBusy, StoreError, StoreMissing, StoreReplaced
 from docflow.store.schema import MIGRATIONS
 
@@ -63,22 +64,29 @@ def check_store_file(path: Path, *, create: bool) -> None:
     "not a docflow store" instead, and never writes to it.
     """
     if path.is_dir():
-        raise StoreError(f"{path} is a folder, not a docflow store; pass the store file with --db")
+        raise StoreError(_("{path} is a folder, not a docflow store; pass the store file with --db").format(path=path))
     try:
         with path.open("rb") as handle:
             header = handle.read(len(_SQLITE_MAGIC))
     except FileNotFoundError:
         if create:
             return
-        raise StoreMissing(f"no store at {path} (run 'docflow ingest' first, or pass --db)") from None
+        raise StoreMissing(
+            _("no store at {path} (run 'docflow ingest' first, or pass --db)").format(path=path)
+        ) from None
     except OSError as error:
-        raise StoreError(f"cannot read the store {path}: {error.strerror or error}") from error
+        why = error.strerror or error
+        raise StoreError(_("cannot read the store {path}: {why}").format(path=path, why=why)) from error
     if not header and create:
         return
     if not header:
-        raise StoreError(f"{path} is an empty file, not a docflow store (run 'docflow ingest' to create one)")
+        raise StoreError(
+            _("{path} is an empty file, not a docflow store (run 'docflow ingest' to create one)").format(path=path)
+        )
     if header != _SQLITE_MAGIC:
-        raise StoreError(f"{path} is not a docflow store (it is not an SQLite database); check --db")
+        raise StoreError(
+            _("{path} is not a docflow store (it is not an SQLite database); check --db").format(path=path)
+        )
 
 
 def check_docflow_schema(conn: sqlite3.Connection, path: Path | str, *, create: bool) -> None:
@@ -86,7 +94,7 @@ def check_docflow_schema(conn: sqlite3.Connection, path: Path | str, *, create: 
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     if version == 0 and (tables or not create) or version > 0 and "batches" not in tables:
-        raise StoreError(f"{path} is an SQLite database but not a docflow store; check --db")
+        raise StoreError(_("{path} is an SQLite database but not a docflow store; check --db").format(path=path))
 
 
 def is_busy(error: BaseException) -> bool:
@@ -183,8 +191,9 @@ def migrate(conn: sqlite3.Connection) -> None:
     """Apply the migrations the store lacks, one transaction each; StoreError for a store newer than docflow."""
     if schema_version(conn) > len(MIGRATIONS):
         raise StoreError(
-            f"the store has schema version {schema_version(conn)}; this docflow knows only "
-            f"{len(MIGRATIONS)}: upgrade docflow"
+            _("the store has schema version {found}; this docflow knows only {known}: upgrade docflow").format(
+                found=schema_version(conn), known=len(MIGRATIONS)
+            )
         )
     while schema_version(conn) < len(MIGRATIONS):
         version = schema_version(conn)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
+from docflow.i18n import N_
 from docflow.ingest.run import BatchOutcome
 from docflow.readers.names import name_bytes, readable_name
 from docflow.watch.receipt import Receipt
@@ -24,15 +25,16 @@ from docflow.watch.receipt_text import receipt_text
 
 __all__ = ["Filing", "filed_name", "WHAT_TO_DO_UNREADABLE", "WHAT_TO_DO_FAILED", "WHAT_TO_DO_REFUSED"]
 
-WHAT_TO_DO_UNREADABLE = (
+# English in the receipt's JSON; the text receipt shows them translated (receipt_text).
+WHAT_TO_DO_UNREADABLE = N_(
     "Read the reason, export the batch again from the document-management software, "
     "and drop the new export into the inbox."
 )
-WHAT_TO_DO_FAILED = (
+WHAT_TO_DO_FAILED = N_(
     "docflow failed on this batch several times; it is kept here unchanged. Send this file and the batch "
     "to the docflow administrator; once fixed, drop the batch into the inbox again."
 )
-WHAT_TO_DO_REFUSED = (
+WHAT_TO_DO_REFUSED = N_(
     "Links, pipes and devices are never read. Put the file or folder itself (a copy, not a link) into the inbox."
 )
 _TRASH = ".docflow-trash"

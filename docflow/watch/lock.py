@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from docflow.i18n import _
+
 __all__ = ["FolderLock", "LockHeld", "INBOX_LOCK_NAME", "store_lock_path"]
 
 INBOX_LOCK_NAME = ".docflow-watch.lock"
@@ -44,16 +46,18 @@ class FolderLock:
             try:
                 descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
             except OSError as error:
+                why = error.strerror or error
                 raise LockHeld(
-                    f"cannot make the lock file {self.path} ({error.strerror or error}): "
-                    "docflow watch must be able to write in that folder"
+                    _(
+                        "cannot make the lock file {path} ({why}): docflow watch must be able to write in that folder"
+                    ).format(path=self.path, why=why)
                 ) from error
             try:
                 fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 holder = _holder(descriptor)
                 os.close(descriptor)
-                raise LockHeld(self._held.format(holder=holder or "an unknown process")) from None
+                raise LockHeld(self._held.format(holder=holder or _("an unknown process"))) from None
             except BaseException:
                 os.close(descriptor)
                 raise
@@ -79,7 +83,7 @@ class FolderLock:
 def _holder(descriptor: int) -> str:
     # The holder writes its name just after it locks: a second watcher started at the same moment may find
     # the file still empty, so it looks again for a little while before saying "an unknown process".
-    for _ in range(20):
+    for _attempt in range(20):
         holder = _read(descriptor)
         if holder:
             return holder

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from docflow.i18n import N_
 from docflow.ingest.run import BatchOutcome, BatchOutcomeKind
 from docflow.readers.names import readable_name
 from docflow.store.batch_counts import StoredCounts, stored_counts
@@ -27,7 +28,7 @@ __all__ = [
     "belongs_in_rejected",
 ]
 
-_DEFAULT_WHAT_TO_DO = "Correct it and send it again in a new batch."
+_DEFAULT_WHAT_TO_DO = N_("Correct it and send it again in a new batch.")
 _ADVICE = re.compile(
     r"(?:\s+—\s+|;\s+|:\s+)(?=(?:ask|send|save|drop|export|re-export|put|use|correct|remove|fix|give|add|sign|"
     r"check|split|name|declare|rename|set)\b)",
@@ -95,7 +96,9 @@ def receipt_for(
     row = store.batch_by_sha256(outcome.sha256) if store is not None and outcome.sha256 else None
     batch_id = row.id if row is not None else None
     if store is None or outcome.outcome == BatchOutcomeKind.REJECTED or batch_id is None:
-        refused = RefusedItem(outcome.file, outcome.reason or "the batch could not be read", what_to_do_when_refused)
+        refused = RefusedItem(
+            outcome.file, outcome.reason or N_("the batch could not be read"), what_to_do_when_refused
+        )
         return Receipt(outcome.file, outcome.sha256, "rejected", StoredCounts(), received_at, (refused,), ())
     duplicate = outcome.outcome == BatchOutcomeKind.DUPLICATE
     return Receipt(

@@ -31,7 +31,8 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from docflow.i18n import ngettext
+from docflow.i18n import _, ngettext
+from docflow.ingest.outcome import outcome_word
 from docflow.ingest.run import BatchOutcome, BatchOutcomeKind, IngestOptions, ProgressCallback, ingest_batch
 from docflow.readers.archive import is_temporary
 from docflow.readers.identity import BatchChanged, refusal
@@ -188,10 +189,10 @@ class Watcher:
         inbox, db = self.settings.inbox, self.settings.db
         stack = ExitStack()
         with stack:
-            held = "the inbox {where} is already watched by another docflow watch ({holder}); stop that one first"
+            held = _("the inbox {where} is already watched by another docflow watch ({holder}); stop that one first")
             stack.enter_context(FolderLock(inbox / INBOX_LOCK_NAME, held.replace("{where}", str(inbox))))
             db.parent.mkdir(parents=True, exist_ok=True)
-            held = "the store {where} is already written by another docflow watch ({holder}); stop that one first"
+            held = _("the store {where} is already written by another docflow watch ({holder}); stop that one first")
             stack.enter_context(FolderLock(store_lock_path(db), held.replace("{where}", str(db))))
             return stack.pop_all()
 
@@ -215,7 +216,7 @@ class Watcher:
         handler = _InboxHandler(self._candidates, self.settings.inbox)
         choice = ObserverChoice.POLLING if self.settings.polling else self.settings.observer
         if uses_polling(choice, self.settings.inbox):
-            log.info("polling %s every %.1f s", self.settings.inbox, self.settings.poll_interval)
+            log.info(_("polling %s every %.1f s"), self.settings.inbox, self.settings.poll_interval)
             observer: BaseObserver = PollingObserver(timeout=self.settings.poll_interval)
         else:
             observer = Observer()
@@ -229,7 +230,7 @@ class Watcher:
         try:
             names = sorted(entry.name for entry in self.settings.inbox.iterdir())
         except OSError as error:
-            log.error("cannot list the inbox %s: %s", self.settings.inbox, error.strerror or error)
+            log.error(_("cannot list the inbox %s: %s"), self.settings.inbox, error.strerror or error)
             return
         for name in names:
             self._consider(name, at_once=False)
@@ -314,11 +315,11 @@ class Watcher:
                         received_at=pending.first_seen,
                     )
             except _Stopped:
-                log.info("%s: stopped before it was committed; it stays in the inbox", readable_name(path.name))
+                log.info(_("%s: stopped before it was committed; it stays in the inbox"), readable_name(path.name))
                 return None
             except BatchChanged as changed:
                 log.info(
-                    "%s: %s; nothing was stored, it is read again once it settles",
+                    _("%s: %s; nothing was stored, it is read again once it settles"),
                     readable_name(path.name),
                     changed.reason,
                 )
@@ -338,7 +339,8 @@ class Watcher:
         except OSError as error:
             # Committed already: retrying only the move, never the ingest, keeps it counted once.
             pending.committed = outcome
-            self._wait_for_the_machine(path, pending, error, f"it is stored but cannot be filed away ({error})")
+            state = _("it is stored but cannot be filed away ({error})").format(error=error)
+            self._wait_for_the_machine(path, pending, error, state)
             return None
         _log_filed(receipt, outcome, _shown(filed_as, self.settings.inbox))
         self._events.batch_filed(receipt, filed_as)
@@ -358,12 +360,12 @@ class Watcher:
 
     def _failed(self, path: Path, pending: Pending, error: BaseException) -> BatchOutcome | None:
         if is_the_machines_fault(error):
-            self._wait_for_the_machine(path, pending, error, "nothing was stored")
+            self._wait_for_the_machine(path, pending, error, _("nothing was stored"))
             return None
         name = readable_name(path.name)
         delay = self._retry.after_failure(pending.attempts)
         if delay is not None:
-            log.error("%s: failed (%s); retrying in %.0f s", name, summary(error), delay, exc_info=error)
+            log.error(_("%s: failed (%s); retrying in %.0f s"), name, summary(error), delay, exc_info=error)
             return None
         reason = f"docflow failed {pending.attempts.failures} times on this batch: {summary(error)}"
         outcome = BatchOutcome(name, "", BatchOutcomeKind.REJECTED, reason=reason)
@@ -372,9 +374,9 @@ class Watcher:
             filed_as = self._filing.quarantine(path, outcome, receipt, traceback.format_exception(error)[-6:])
         except OSError as move_error:
             # Give up on it for this run (a restart retries); looping on it would stall the inbox.
-            log.error("%s: cannot quarantine it (%s); it stays in the inbox", name, move_error)
+            log.error(_("%s: cannot quarantine it (%s); it stays in the inbox"), name, move_error)
             return dataclasses.replace(outcome, reason=f"{reason}; left in the inbox: {move_error}")
-        log.error("%s: quarantined in %s: %s", name, self.settings.rejected_dir, reason)
+        log.error(_("%s: quarantined in %s: %s"), name, self.settings.rejected_dir, reason)
         self._events.batch_filed(receipt, filed_as)
         return outcome
 
@@ -383,16 +385,17 @@ class Watcher:
         name = readable_name(path.name)
         if self._once:
             # --once is a run that must end: say why and stop, rather than retry for ever.
-            raise WatchAborted(f"{name}: {state}: {summary(error)}; it stays in the inbox. Fix the cause and run again")
+            aborted = _("{name}: {state}: {error}; it stays in the inbox. Fix the cause and run again")
+            raise WatchAborted(aborted.format(name=name, state=state, error=summary(error)))
         if isinstance(error, StoreBusy):
             log.warning(
-                "%s: the store is busy (another docflow is writing); it stays in the inbox, retrying in %.0f s",
+                _("%s: the store is busy (another docflow is writing); it stays in the inbox, retrying in %.0f s"),
                 name,
                 delay,
             )
             return
         log.error(
-            "%s: the machine is failing (%s); %s; it stays in the inbox, retrying in %.0f s",
+            _("%s: the machine is failing (%s); %s; it stays in the inbox, retrying in %.0f s"),
             name,
             summary(error),
             state,
@@ -422,13 +425,13 @@ def _log_filed(receipt: Receipt, outcome: BatchOutcome, filed_as: str) -> None:
         counts = receipt.counts
         refused, failed = len(receipt.rejected_items), len(receipt.signatures_not_passed)
         log.info(
-            "%s: %s: %s, %s, %s; filed as %s",
+            _("%s: %s: %s, %s, %s; filed as %s"),
             name,
-            "nothing accepted" if receipt.outcome == "rejected" else "ingested",
+            _("nothing accepted") if receipt.outcome == "rejected" else _("ingested"),
             counts.text(),
             ngettext("{count} item refused", "{count} items refused", refused).format(count=refused),
             ngettext("{count} signature not passed", "{count} signatures not passed", failed).format(count=failed),
             filed_as,
         )
     else:
-        log.info("%s: %s: %s; filed as %s", name, outcome.outcome, outcome.reason, filed_as)
+        log.info(_("%s: %s: %s; filed as %s"), name, outcome_word(outcome.outcome), outcome.reason, filed_as)
