@@ -17,8 +17,9 @@ from helpers.db import new_store, put_counters
 
 from docflow.cli import main
 from docflow.reports.drilldown import unit_detail
-from docflow.reports.lineage import load_lineage
+from docflow.reports.lineage import last_day, load_lineage
 from docflow.reports.metrics import SummarySettings, parse_period
+from docflow.reports.ranking import flag_words, rank_units
 from docflow.reports.summary import Summary, summarise
 from docflow.reports.units import import_units
 
@@ -252,3 +253,17 @@ def test_each_structure_has_its_targets() -> None:
     assert settings.in_force("2025-07-01").target("commune") == 0.8
     assert settings.in_force("2026-09-30").target("district") == 0.8  # a level it does not name keeps its target
     assert SummarySettings().in_force("2026-09-30").level_targets == SummarySettings().level_targets
+
+
+@pytest.mark.parametrize("label", ["2025", "2026", "2025-Q3", "2025-Q2", "2026-02"])
+def test_the_sql_ranking_agrees_with_the_rows_built_in_python(conn: sqlite3.Connection, label: str) -> None:
+    period = parse_period(label)
+    settings = SummarySettings(min_documents=1)
+    summary = summarise(conn, period, settings)
+    lineage = load_lineage(conn, last_day(period))
+    ranking = rank_units(conn, period, period.trend_periods(settings.trend_length), settings, level=None, unit=None,
+                         lineage=lineage)  # fmt: skip
+    assert [(code, flag_words(mask)) for code, _, mask in ranking.rows] == [
+        (row.unit.code, frozenset(row.flags)) for row in summary.units
+    ]
+    assert len(summary.units) >= 6  # the units in force (and the unknown code), plus any with documents
