@@ -267,3 +267,24 @@ def test_the_sql_ranking_agrees_with_the_rows_built_in_python(conn: sqlite3.Conn
         (row.unit.code, frozenset(row.flags)) for row in summary.units
     ]
     assert len(summary.units) >= 6  # the units in force (and the unknown code), plus any with documents
+
+
+def test_the_targets_of_the_structure_in_force_judge_the_period(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    store = new_store(db)
+    for month in ("2025-05", "2025-08"):
+        put_counters(store, MERGED, month, outgoing=10, outgoing_issued_electronic=7)
+    store.execute("INSERT INTO units (code, name, level, source) VALUES (?, 'UBND xã Ba Bể', 'commune', 'import')",
+                  (MERGED,))  # fmt: skip
+    store.commit()
+    config = tmp_path / "docflow.toml"
+    config.write_text("[[summary.structures]]\nfrom = 2025-07-01\ntargets = { commune = 0.8 }\n", encoding="utf-8")
+
+    def tier(period: str) -> object:
+        args = ["summary", "--period", period, "--json", "--db", str(db), "--config", str(config)]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)[0]["tier"]
+
+    assert tier("2025-Q2") == "Đạt"  # 70 % against the three-tier commune target, 60 %
+    assert tier("2025-Q3") == "Chưa đạt"  # against the two-tier one this file sets, 80 %

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,58 @@ def test_an_unreadable_date_is_refused_with_its_row(tmp_path: Path) -> None:
         "the date '31 June' is not a date; write dd/mm/yyyy, dd/mm/yy, yyyy-mm-dd or yyyy/mm/dd and import again"
     ]
     assert set(load_units(conn)) == {"000.00.00.H56"}
+
+
+def _workbook(path: Path, rows: list[list[object]]) -> Path:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(row)
+    workbook.save(path)
+    return path
+
+
+def test_an_xlsx_before_after_list_with_dates_as_excel_keeps_them(tmp_path: Path) -> None:
+    conn = new_store(tmp_path / "docflow.db")
+    path = _workbook(
+        tmp_path / "sap-nhap.xlsx",
+        [
+            ["Mã cũ", "Tên cũ", "Mã mới", "Tên mới", "Ngày hiệu lực"],
+            ["000.01.21.H04", "UBND xã A", "000.05.00.H56", "UBND xã Ba Bể", date(2025, 7, 1)],
+            ["000.02.21.H04", "UBND xã B", "000.05.00.H56", "UBND xã Ba Bể", date(2025, 7, 1)],
+        ],
+    )
+    result = import_units(conn, path)
+    assert not result.rejected
+    units = load_units(conn)
+    assert units["000.01.21.H04"].valid_to == "2025-06-30"
+    assert units["000.05.00.H56"].valid_from == "2025-07-01"
+    # No district above it in the two-tier structure: its name makes it a commune, whatever the code's depth.
+    assert units["000.05.00.H56"].level == "commune"
+
+
+def test_an_xlsx_unit_list(tmp_path: Path) -> None:
+    conn = new_store(tmp_path / "docflow.db")
+    path = _workbook(
+        tmp_path / "don-vi.xlsx",
+        [
+            ["code", "name", "valid_to", "successors"],
+            ["000.00.00.H04", "UBND tỉnh Bắc Kạn", "30/06/2025", "000.00.00.H56"],
+        ],
+    )
+    assert not import_units(conn, path).rejected
+    assert load_units(conn)["000.00.00.H04"].valid_to == "2025-06-30"
+    assert _successors(conn) == {"000.00.00.H04": ["000.00.00.H56"]}
+
+
+def test_a_file_that_is_not_a_workbook_is_refused_with_a_reason(tmp_path: Path) -> None:
+    conn = new_store(tmp_path / "docflow.db")
+    path = tmp_path / "don-vi.xlsx"
+    path.write_bytes(b"not a zip")
+    result = import_units(conn, path)
+    assert [item.reason for item in result.rejected] == [
+        "cannot read the unit list: it is not a readable .xlsx workbook; save it again from Excel, or as a UTF-8 CSV"
+    ]

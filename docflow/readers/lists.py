@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zipfile
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -136,11 +137,13 @@ def pick(record: dict[str, object], aliases: tuple[str, ...]) -> str | None:
 
 
 def read_records(path: Path, list_key: str) -> list[dict[str, object]]:
-    """The rows of a CSV (comma, semicolon or tab) or JSON list a province office hands over.
+    """The rows of a CSV (comma, semicolon or tab), XLSX or JSON list a province office hands over.
 
     JSON may be a list of objects or ``{list_key: [...]}``. Raises OSError, ValueError or
     csv.Error with a readable message.
     """
+    if path.suffix.lower() == ".xlsx":
+        return _workbook_records(path)
     text = decode_export(path.read_bytes())
     if text is None:
         raise ValueError(f"it is not {ENCODINGS_READ} text; save it again as a UTF-8 CSV")
@@ -158,6 +161,27 @@ def read_records(path: Path, list_key: str) -> list[dict[str, object]]:
     except csv.Error:
         dialect = csv.excel  # a single column: nothing to sniff
     return list(csv.DictReader(io.StringIO(text), dialect=dialect))
+
+
+def _workbook_records(path: Path) -> list[dict[str, object]]:
+    """The first sheet of an .xlsx list, its first row the headers (dates arrive as dates, read as ISO text)."""
+    from openpyxl import load_workbook  # here: only an .xlsx list needs it
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError) as error:
+        raise ValueError("it is not a readable .xlsx workbook; save it again from Excel, or as a UTF-8 CSV") from error
+    try:
+        rows = workbook.worksheets[0].iter_rows(values_only=True) if workbook.worksheets else iter(())
+        headers = [str(cell).strip() if cell is not None else "" for cell in next(rows, ())]
+        return [
+            {header: cell for header, cell in zip(headers, row) if header}
+            for row in rows
+            if any(cell is not None for cell in row)
+        ]
+    finally:
+        workbook.close()
 
 
 def _records(path: Path, list_key: str, what: str) -> tuple[list[dict[str, object]], list[RejectedItem]]:

@@ -16,6 +16,7 @@ from docflow.agency import parse_agency_code
 from docflow.i18n import N_
 from docflow.readers.lists import UnitRow, read_unit_file
 from docflow.records import RejectedItem
+from docflow.reports.metrics import TWO_TIER_DAY
 from docflow.store.classify import classify_level
 from docflow.store.ownership import normalise_name
 
@@ -53,6 +54,7 @@ _LEVEL_WORDS: dict[str, str] = {
     "xã": "commune",
     "cấp xã": "commune",
     "khác": "other",
+    "đặc khu": "commune",
 }
 
 
@@ -129,7 +131,9 @@ def _level_word(text: str | None) -> str | None:
 def _resolve(row: UnitRow, levels: dict[str, str]) -> Unit:
     agency = parse_agency_code(row.code)
     parent = row.parent or agency.parent
-    level = _level_word(row.level) or classify_level(row.code, row.name, levels.get(parent or ""))
+    # A unit that starts with the two-tier structure has no district above it: its name says commune.
+    two_tier = row.valid_from is not None and row.valid_from.isoformat() >= TWO_TIER_DAY
+    level = _level_word(row.level) or classify_level(row.code, row.name, levels.get(parent or ""), two_tier)
     return Unit(row.code, row.name, level, parent, agency.valid)
 
 
