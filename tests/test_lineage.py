@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,12 @@ from helpers.db import new_store, put_counters
 from docflow.cli import main
 from docflow.reports.drilldown import unit_detail
 from docflow.reports.lineage import last_day, load_lineage
+from docflow.reports.meeting import meeting_report
 from docflow.reports.metrics import SummarySettings, parse_period
 from docflow.reports.ranking import flag_words, rank_units
 from docflow.reports.summary import Summary, summarise
 from docflow.reports.units import import_units
+from docflow.times import people_zone
 
 BAC_KAN, THAI_NGUYEN = "000.00.00.H04", "000.00.00.H56"
 DEPARTMENT = "000.00.03.H56"
@@ -288,3 +291,17 @@ def test_the_targets_of_the_structure_in_force_judge_the_period(tmp_path: Path) 
 
     assert tier("2025-Q2") == "Đạt"  # 70 % against the three-tier commune target, 60 %
     assert tier("2025-Q3") == "Chưa đạt"  # against the two-tier one this file sets, 80 %
+
+
+def test_the_meeting_report_compares_a_merged_unit_with_its_predecessors(conn: sqlite3.Connection) -> None:
+    report = meeting_report(conn, parse_period("2025-Q3"), made_at=datetime(2025, 10, 5, tzinfo=people_zone()))
+    lines = {line.code: line for level in report.levels for line in level.units}
+    months = parse_period("2025-Q2").months
+    issued = sum(_documents(code, month)[1] for code in (OLD_A, OLD_B) for month in months)
+    assert lines[MERGED].previous_rate == pytest.approx(issued / _written((OLD_A, OLD_B), months))
+    assert not set(lines) & {OLD_A, OLD_B, DISTRICT}
+    commune = next(level for level in report.levels if level.level == "commune")
+    trend = dict(commune.trend)
+    # June 2025 in this period's structure: the merged and split communes' predecessors, and the unknown commune.
+    june = [_documents(code, "2025-06") for code in (OLD_A, OLD_B, OLD_C, UNKNOWN)]
+    assert trend["2025-06"] == pytest.approx(sum(i for _, i in june) / sum(o for o, _ in june))
