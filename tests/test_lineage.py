@@ -220,6 +220,8 @@ def test_a_unit_that_ended_is_drilled_into_as_it_was(conn: sqlite3.Connection) -
     assert detail.summary.counters.outgoing == _written((OLD_A,), parse_period("2025").months[:6])
     merged = unit_detail(conn, MERGED, parse_period("2025"))
     assert merged.summary is not None and merged.summary.predecessors == (OLD_A, OLD_B)
+    year = parse_period("2025").months
+    assert merged.summary.counters.outgoing == _written((OLD_A, OLD_B), year[:6]) + _written((MERGED,), year[6:])
 
 
 def test_the_json_contract_keeps_its_fields(conn: sqlite3.Connection, tmp_path: Path) -> None:
