@@ -93,6 +93,11 @@ def test_paths_are_relative_to_the_toml_folder(tmp_path: Path) -> None:
         ('[summary]\ntiers = [{name = "x"}]\n', "summary.tiers is not used"),
         ('[signatures]\nkind_overrides = {"ab" = "robot"}\n', "person or organisation"),
         ("[watch\n", "not valid TOML"),
+        ('[[summary.structures]]\nfrom = "next year"\n', "summary.structures[1].from"),
+        ("[[summary.structures]]\nfrom = 2025-07-01\ntargets = { hamlet = 0.5 }\n", "is not a level"),
+        ("[[summary.structures]]\nfrom = 2025-07-01\ntargets = { commune = 1.5 }\n", "is out of range"),
+        ("[[summary.structures]]\nfrom = 2025-07-01\nname = 'two tiers'\n", "unknown key(s) name"),
+        ("[summary]\nstructures = 3\n", "[[summary.structures]]"),
     ],
 )
 def test_bad_config_is_a_clear_error(tmp_path: Path, text: str, fragment: str) -> None:
@@ -113,3 +118,22 @@ def test_the_unused_tier_list_is_refused_with_what_to_do(tmp_path: Path) -> None
     with pytest.raises(ConfigError) as error:
         load_config(tmp_path / CONFIG_NAME)
     assert "summary.tiers is not used" in str(error.value) and "[summary.targets]" in str(error.value)
+
+
+def test_structures_default_to_the_two_tier_one_of_july_2025(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    structures = load_config().summary.structures
+    assert [(start, dict(targets)) for start, targets in structures] == [("2025-07-01", {})]
+
+
+def test_structures_are_read_with_their_dates_and_targets(tmp_path: Path) -> None:
+    (tmp_path / CONFIG_NAME).write_text(
+        "[[summary.structures]]\nfrom = 2025-07-01\ntargets = { commune = 0.8 }\n\n"
+        '[[summary.structures]]\nfrom = "01/01/2027"\ntargets = { commune = 0.9, department = 0.95 }\n',
+        encoding="utf-8",
+    )
+    structures = load_config(tmp_path / CONFIG_NAME).summary.structures
+    assert [(start, dict(targets)) for start, targets in structures] == [
+        ("2025-07-01", {"commune": 0.8}),
+        ("2027-01-01", {"commune": 0.9, "department": 0.95}),
+    ]

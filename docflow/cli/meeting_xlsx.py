@@ -99,6 +99,8 @@ def _passed(judged: RateStanding) -> bool | None:
 
 def _document_rows(conn: sqlite3.Connection, report: MeetingReport) -> Iterator[list[object]]:
     names = {line.code: line.name for line in report.units}
+    # A predecessor's documents are counted in its successor's figures: listed under the successor's name.
+    names |= {code: line.name for line in report.units for code in line.summary.predecessors}
     for document in period_documents(conn, report.period, list(names)):
         judged = document.standing
         problems = JudgedDocument(document.document_id, None, None, judged).problems

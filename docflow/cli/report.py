@@ -30,6 +30,7 @@ from docflow.cli.summary_view import (
     summary_json,
     unit_detail,
 )
+from docflow.cli.summary_words import life_span_notes
 from docflow.cli.tables import FittedTable, TableColumn
 from docflow.i18n import _, ngettext
 from docflow.records import RejectedItem
@@ -42,7 +43,7 @@ from docflow.reports.audit import (
 from docflow.reports.certs import import_issued, review_certificates
 from docflow.reports.metrics import LEVELS, PERIOD_FORMS, Period, SummarySettings, latest_year, parse_period
 from docflow.reports.summary import summarise
-from docflow.reports.units import LEVEL_LABELS, import_units, load_units
+from docflow.reports.units import LEVEL_LABELS, import_units, load_successors, load_units
 from docflow.safe_text import for_terminal
 from docflow.store.core import Store, retry_while_busy
 
@@ -68,6 +69,7 @@ def summary_settings() -> SummarySettings:
     return SummarySettings(
         level_targets=tuple(config.targets.items()),
         min_documents=config.min_documents,
+        structures=tuple((start, tuple(targets.items())) for start, targets in config.structures),
     )
 
 
@@ -133,6 +135,12 @@ SUMMARY_ROWS_PER_LEVEL = 120
     "and why. Several units fitting a name are listed.",
 )
 @click.option("--behind", is_flag=True, help="Only the units below their level's target.")
+@click.option(
+    "--as-issued",
+    is_flag=True,
+    help="Units as they were when each document was issued; by default the units in force at the end of the "
+    "period, each counting its predecessors' documents.",
+)
 @click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per unit (--unit: one object).")
 @click.option("--csv", "as_csv", is_flag=True, help="One CSV row per unit (--unit: per failing document).")
 @click.option("--fail-on-flags", "fail_on", is_flag=False, flag_value="default", default=None, metavar="[=WORDS]",
@@ -145,7 +153,7 @@ SUMMARY_ROWS_PER_LEVEL = 120
 )
 def summary(
     db: Path | None, period: str | None, level: str | None, unit_code: str | None, behind: bool,
-    as_json: bool, as_csv: bool, fail_on: str | None, show_all: bool,
+    as_issued: bool, as_json: bool, as_csv: bool, fail_on: str | None, show_all: bool,
 ) -> None:  # fmt: skip
     """Per-unit rates, tiers, trends and flags, worst first within each level."""
     if as_json and as_csv:
@@ -157,7 +165,7 @@ def summary(
     with _reading(db) as conn:
         chosen, is_default = _period(conn, period)
         if unit_code:
-            detail = unit_detail(conn, resolve_unit(conn, unit_code), chosen, settings)
+            detail = unit_detail(conn, resolve_unit(conn, unit_code), chosen, settings, as_issued)
             if detail.summary is None:
                 raise click.ClickException(_("no unit {code} in the store").format(code=unit_code))
             raised: Iterable[str] = detail.summary.flags
@@ -171,7 +179,7 @@ def summary(
             # The table shows the worst of each level only; JSON, CSV and --all need every unit.
             listed = None if (as_json or as_csv or show_all) else SUMMARY_ROWS_PER_LEVEL
             result = summarise(conn, chosen, settings, level=level, period_is_default=is_default,
-                               rows_per_level=listed, behind_only=behind)  # fmt: skip
+                               rows_per_level=listed, behind_only=behind, as_issued=as_issued)  # fmt: skip
             raised = result.flags_seen
             if as_json:
                 _echo_json(summary_json(result))
@@ -197,18 +205,23 @@ def units(ctx: click.Context, db: Path | None, as_json: bool) -> None:
         known = sorted(
             load_units(conn).values(), key=lambda u: (LEVELS.index(u.level) if u.level in LEVELS else 99, u.code)
         )
+        successors = load_successors(conn)
     if as_json:
-        _echo_json([vars(unit) for unit in known])
+        _echo_json([{**vars(unit), "successors": list(successors.get(unit.code, ()))} for unit in known])
         return
     headers = (_("Code"), _("Name"), _("Level"), _("Parent unit"), _("Note"))
     # Codes are never broken; the parent and the note give way first on a narrow terminal.
     shape = ((0, False), (0, True), (0, True), (1, False), (2, True))
     columns = [TableColumn(h, priority=p, wraps=w, min_width=12) for h, (p, w) in zip(headers, shape)]
+    has_list = any(unit.on_list for unit in known)
     rows = []
     for unit in known:
-        note = "" if unit.code_valid else _("malformed code")
+        notes = [] if unit.code_valid else [_("malformed code")]
+        if has_list and not unit.on_list:
+            notes.append(_("not on the unit list (unknown)"))
+        notes += life_span_notes(unit, successors.get(unit.code, ()))
         level = _(LEVEL_LABELS.get(unit.level, unit.level))
-        rows.append((unit.code, unit.name or "", level, unit.parent or "", note))
+        rows.append((unit.code, unit.name or "", level, unit.parent or "", "; ".join(notes)))
     title = ngettext("{count} unit", "{count} units", len(known)).format(count=len(known))
     _console().print(FittedTable(title, columns, rows))
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass
+import zipfile
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from pathlib import Path
 
 from docflow.readers.text import DATE_FORMS, ENCODINGS_READ, decode_export, header_key, parse_document_date
@@ -24,7 +26,21 @@ _UNIT_COLUMNS: dict[str, tuple[str, ...]] = {
     "name": ("name", "ten", "tên", "tên đơn vị", "ten_don_vi"),
     "parent": ("parent", "don_vi_cha", "đơn vị cha", "cha"),
     "level": ("level", "cap", "cấp"),
+    "valid_from": ("valid_from", "hieu_luc_tu", "hiệu lực từ", "từ ngày"),
+    "valid_to": ("valid_to", "hieu_luc_den", "hiệu lực đến", "đến ngày"),
+    "successors": ("successors", "successor", "don_vi_ke_thua", "đơn vị kế thừa", "kế thừa"),
 }
+
+_CHANGE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "old_code": ("old_code", "ma_cu", "mã cũ", "mã đơn vị cũ"),
+    "old_name": ("old_name", "ten_cu", "tên cũ", "tên đơn vị cũ"),
+    "new_code": ("new_code", "ma_moi", "mã mới", "mã đơn vị mới"),
+    "new_name": ("new_name", "ten_moi", "tên mới", "tên đơn vị mới"),
+    "new_level": ("new_level", "cap_moi", "cấp mới"),
+    "new_parent": ("new_parent", "don_vi_cha_moi", "đơn vị cha mới"),
+    "effective": ("effective_date", "effective", "ngay_hieu_luc", "ngày hiệu lực"),
+}
+"""The official "before → after" list: one row per old unit and the new unit it went into (docs/commands.md)."""
 
 _ISSUED_COLUMNS: dict[str, tuple[str, ...]] = {
     "serial": ("serial", "serial_number", "serial no", "số hiệu", "số serial", "số sê ri", "số hiệu chứng thư"),
@@ -79,6 +95,15 @@ class UnitRow:
     name: str | None = None
     parent: str | None = None
     level: str | None = None
+    valid_from: date | None = None
+    """The first day in force; None: open."""
+    valid_to: date | None = None
+    """The last day in force (inclusive); None: open."""
+    successors: tuple[str, ...] = ()
+    """The units it went into, first first (a split's history goes to the first)."""
+    stated: frozenset[str] = frozenset(("valid_from", "valid_to", "successors"))
+    """Which of the three the file states: an import changes only those (a "before → after" row states the old
+    unit's end and successors and the new unit's start, and leaves the rest as stored)."""
 
 
 @dataclass(frozen=True)
@@ -112,11 +137,13 @@ def pick(record: dict[str, object], aliases: tuple[str, ...]) -> str | None:
 
 
 def read_records(path: Path, list_key: str) -> list[dict[str, object]]:
-    """The rows of a CSV (comma, semicolon or tab) or JSON list a province office hands over.
+    """The rows of a CSV (comma, semicolon or tab), XLSX or JSON list a province office hands over.
 
     JSON may be a list of objects or ``{list_key: [...]}``. Raises OSError, ValueError or
     csv.Error with a readable message.
     """
+    if path.suffix.lower() == ".xlsx":
+        return _workbook_records(path)
     text = decode_export(path.read_bytes())
     if text is None:
         raise ValueError(f"it is not {ENCODINGS_READ} text; save it again as a UTF-8 CSV")
@@ -136,6 +163,27 @@ def read_records(path: Path, list_key: str) -> list[dict[str, object]]:
     return list(csv.DictReader(io.StringIO(text), dialect=dialect))
 
 
+def _workbook_records(path: Path) -> list[dict[str, object]]:
+    """The first sheet of an .xlsx list, its first row the headers (dates arrive as dates, read as ISO text)."""
+    from openpyxl import load_workbook  # here: only an .xlsx list needs it
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError) as error:
+        raise ValueError("it is not a readable .xlsx workbook; save it again from Excel, or as a UTF-8 CSV") from error
+    try:
+        rows = workbook.worksheets[0].iter_rows(values_only=True) if workbook.worksheets else iter(())
+        headers = [str(cell).strip() if cell is not None else "" for cell in next(rows, ())]
+        return [
+            {header: cell for header, cell in zip(headers, row) if header}
+            for row in rows
+            if any(cell is not None for cell in row)
+        ]
+    finally:
+        workbook.close()
+
+
 def _records(path: Path, list_key: str, what: str) -> tuple[list[dict[str, object]], list[RejectedItem]]:
     try:
         return read_records(path, list_key), []
@@ -144,8 +192,17 @@ def _records(path: Path, list_key: str, what: str) -> tuple[list[dict[str, objec
 
 
 def read_unit_file(path: Path) -> tuple[list[UnitRow], list[RejectedItem]]:
-    """Rows of a CSV or JSON unit list; rows without a code become rejected items."""
+    """Rows of a CSV or JSON unit list, or of a "before → after" list (``old_code``/``mã cũ`` columns); rows
+    without a code, or with a date that cannot be read, become rejected items."""
     records, rejected = _records(path, "units", "unit list")
+    if records and pick_header(records[0], _CHANGE_COLUMNS["old_code"]):
+        return _changes(path, records, rejected)
+    headers = {header_key(str(key)) for key in records[0]} if records else set()
+    stated = frozenset(
+        field
+        for field in ("valid_from", "valid_to", "successors")
+        if headers & {header_key(alias) for alias in _UNIT_COLUMNS[field]}
+    )
     rows: list[UnitRow] = []
     for number, record in enumerate(records, start=1):
         code = pick(record, _UNIT_COLUMNS["code"])
@@ -153,8 +210,64 @@ def read_unit_file(path: Path) -> tuple[list[UnitRow], list[RejectedItem]]:
             rejected.append(RejectedItem(f"{path.name}:{number}", "row has no agency code"))
             continue
         name, parent, level = (pick(record, _UNIT_COLUMNS[field]) for field in ("name", "parent", "level"))
-        rows.append(UnitRow(code, name, parent, level))
+        span = [_day(pick(record, _UNIT_COLUMNS[field])) for field in ("valid_from", "valid_to")]
+        if any(isinstance(day, str) for day in span):
+            bad = next(day for day in span if isinstance(day, str))
+            rejected.append(RejectedItem(_row_label(path, number), _bad_day(bad)))
+            continue
+        successors = _codes(pick(record, _UNIT_COLUMNS["successors"]))
+        start, end = (day if isinstance(day, date) else None for day in span)
+        rows.append(UnitRow(code, name, parent, level, start, end, successors, stated))
     return rows, rejected
+
+
+def pick_header(record: dict[str, object], aliases: tuple[str, ...]) -> bool:
+    """Whether the list has a column under one of ``aliases`` (empty or not)."""
+    keys = {header_key(str(key)) for key in record}
+    return any(header_key(alias) in keys for alias in aliases)
+
+
+def _day(text: str | None) -> date | str | None:
+    """The date written, None when empty, or the text itself when it is not a date."""
+    if text is None:
+        return None
+    return parse_document_date(text) or text
+
+
+def _bad_day(text: str) -> str:
+    return f"the date '{text}' is not a date; write {DATE_FORMS} and import again"
+
+
+def _codes(text: str | None) -> tuple[str, ...]:
+    """``A; B`` or ``A, B``: the codes in order, each once."""
+    parts = (part.strip() for part in (text or "").replace(",", ";").split(";"))
+    return tuple(dict.fromkeys(part for part in parts if part))
+
+
+def _changes(
+    path: Path, records: list[dict[str, object]], rejected: list[RejectedItem]
+) -> tuple[list[UnitRow], list[RejectedItem]]:
+    """A "before → after" list as unit rows: each old unit ends the day before the change and names the new
+    units it went into, in row order (a split: several rows for one old unit); each new unit starts that day.
+    An old unit without a new code is dissolved."""
+    old: dict[str, UnitRow] = {}
+    new: dict[str, UnitRow] = {}
+    for number, record in enumerate(records, start=1):
+        values = {field: pick(record, aliases) for field, aliases in _CHANGE_COLUMNS.items()}
+        code, effective = values["old_code"], _day(values["effective"])
+        if code is None or not isinstance(effective, date):
+            reason = "the row needs an old code (mã cũ) and an effective date (ngày hiệu lực)"
+            why = _bad_day(effective) if isinstance(effective, str) else reason
+            rejected.append(RejectedItem(_row_label(path, number), why))
+            continue
+        successor = values["new_code"]
+        before = old.get(code) or UnitRow(code, values["old_name"], valid_to=effective - timedelta(days=1),
+                                          stated=frozenset(("valid_to", "successors")))  # fmt: skip
+        old[code] = replace(before, successors=tuple(dict.fromkeys((*before.successors, *_codes(successor)))))
+        if successor is not None and successor not in new:
+            new[successor] = UnitRow(successor, values["new_name"], values["new_parent"], values["new_level"],
+                                     valid_from=effective, stated=frozenset(("valid_from",)))  # fmt: skip
+    return [*old.values(), *(row for code, row in new.items() if code not in old)], rejected
 
 
 KIND_WORDS: dict[str, str] = {

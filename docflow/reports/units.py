@@ -8,6 +8,7 @@ kept, with ``code_valid = 0``, because a unit the province writes wrongly is sti
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from docflow.agency import parse_agency_code
 from docflow.i18n import N_
 from docflow.readers.lists import UnitRow, read_unit_file
 from docflow.records import RejectedItem
+from docflow.reports.metrics import TWO_TIER_DAY
 from docflow.store.classify import classify_level
 from docflow.store.ownership import normalise_name
 
@@ -23,6 +25,8 @@ __all__ = [
     "UnitImport",
     "LEVEL_LABELS",
     "load_units",
+    "has_life_spans",
+    "load_successors",
     "import_units",
     "find_units",
 ]
@@ -50,6 +54,7 @@ _LEVEL_WORDS: dict[str, str] = {
     "xã": "commune",
     "cấp xã": "commune",
     "khác": "other",
+    "đặc khu": "commune",
 }
 
 
@@ -62,6 +67,16 @@ class Unit:
     level: str
     parent: str | None
     code_valid: bool = True
+    valid_from: str | None = None
+    """yyyy-mm-dd, the first day in force; None: open."""
+    valid_to: str | None = None
+    """yyyy-mm-dd, the last day in force (inclusive); None: open."""
+    on_list: bool = True
+    """Imported from the province's list; False: a code only seen in documents (or no list imported)."""
+
+    def in_force(self, day: str) -> bool:
+        """In force on ``day`` (yyyy-mm-dd)."""
+        return (self.valid_from or "") <= day and (self.valid_to is None or day <= self.valid_to)
 
     @property
     def display_name(self) -> str:
@@ -80,11 +95,33 @@ class UnitImport:
         return tuple(unit.code for unit in self.imported if not unit.code_valid)
 
 
-def load_units(conn: sqlite3.Connection) -> dict[str, Unit]:
-    rows = conn.execute("SELECT code, name, level, parent, code_valid FROM units")
+def has_life_spans(conn: sqlite3.Connection) -> bool:
+    """Whether the store has reached migration 13 (reading never migrates an older store)."""
+    return any(row[1] == "valid_from" for row in conn.execute("PRAGMA table_info(units)"))
+
+
+def load_units(conn: sqlite3.Connection, where: str = "", params: Sequence[object] = ()) -> dict[str, Unit]:
+    """The units (``where``: an SQL condition over ``units`` to read only some)."""
+    span = "valid_from, valid_to" if has_life_spans(conn) else "NULL, NULL"
+    rows = conn.execute(
+        f"SELECT code, name, level, parent, code_valid, {span}, source = 'import' FROM units"
+        + (f" WHERE {where}" if where else ""),
+        tuple(params),
+    )
     return {
-        code: Unit(code, name, level or "unknown", parent, bool(valid)) for code, name, level, parent, valid in rows
+        code: Unit(code, name, level or "unknown", parent, bool(valid), start, end, bool(listed))
+        for code, name, level, parent, valid, start, end, listed in rows
     }
+
+
+def load_successors(conn: sqlite3.Connection) -> dict[str, tuple[str, ...]]:
+    """Each ended unit's successors, first first (empty before migration 13)."""
+    if not has_life_spans(conn):
+        return {}
+    found: dict[str, list[str]] = {}
+    for code, successor in conn.execute("SELECT code, successor FROM unit_successors ORDER BY code, position"):
+        found.setdefault(code, []).append(successor)
+    return {code: tuple(successors) for code, successors in found.items()}
 
 
 def _level_word(text: str | None) -> str | None:
@@ -94,7 +131,9 @@ def _level_word(text: str | None) -> str | None:
 def _resolve(row: UnitRow, levels: dict[str, str]) -> Unit:
     agency = parse_agency_code(row.code)
     parent = row.parent or agency.parent
-    level = _level_word(row.level) or classify_level(row.code, row.name, levels.get(parent or ""))
+    # A unit that starts with the two-tier structure has no district above it: its name says commune.
+    two_tier = row.valid_from is not None and row.valid_from.isoformat() >= TWO_TIER_DAY
+    level = _level_word(row.level) or classify_level(row.code, row.name, levels.get(parent or ""), two_tier)
     return Unit(row.code, row.name, level, parent, agency.valid)
 
 
@@ -108,16 +147,41 @@ def import_units(conn: sqlite3.Connection, path: Path) -> UnitImport:
         unit = _resolve(row, levels)
         levels[unit.code] = unit.level
         imported.append(unit)
-    with conn:
-        conn.executemany(
-            "INSERT INTO units (code, name, level, parent, code_valid, source)"
-            " VALUES (?, ?, ?, ?, ?, 'import')"
-            " ON CONFLICT(code) DO UPDATE SET name = COALESCE(excluded.name, units.name),"
-            " level = excluded.level, parent = excluded.parent,"
-            " code_valid = excluded.code_valid, source = 'import'",
-            [(u.code, u.name, u.level, u.parent, int(u.code_valid)) for u in imported],
-        )
+    _store_units(conn, imported, {row.code: row for row in rows})
     return UnitImport(tuple(imported), tuple(rejected))
+
+
+def _store_units(conn: sqlite3.Connection, imported: Sequence[Unit], rows: dict[str, UnitRow]) -> None:
+    """Upsert the units; life spans and successors only where the file states them (``UnitRow.stated``)."""
+
+    def day(value: object) -> str | None:
+        return str(value) if value is not None else None
+
+    values = [
+        (u.code, u.name, u.level, u.parent, int(u.code_valid), day(rows[u.code].valid_from),
+         day(rows[u.code].valid_to), "valid_from" in rows[u.code].stated, "valid_to" in rows[u.code].stated,
+         rows[u.code].level is not None)
+        for u in imported
+    ]  # fmt: skip
+    with conn:
+        # A "before → after" row without a level leaves the level an earlier list gave as it is.
+        conn.executemany(
+            "INSERT INTO units (code, name, level, parent, code_valid, valid_from, valid_to, source)"
+            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'import')"
+            " ON CONFLICT(code) DO UPDATE SET name = COALESCE(excluded.name, units.name),"
+            " level = CASE WHEN ?10 OR units.source <> 'import' THEN excluded.level ELSE units.level END,"
+            " parent = excluded.parent,"
+            " code_valid = excluded.code_valid, source = 'import',"
+            " valid_from = CASE WHEN ?8 THEN excluded.valid_from ELSE units.valid_from END,"
+            " valid_to = CASE WHEN ?9 THEN excluded.valid_to ELSE units.valid_to END",
+            values,
+        )
+        stating = [row for row in rows.values() if "successors" in row.stated]
+        conn.executemany("DELETE FROM unit_successors WHERE code = ?", [(row.code,) for row in stating])
+        conn.executemany(
+            "INSERT INTO unit_successors (code, successor, position) VALUES (?, ?, ?)",
+            [(row.code, successor, i) for row in stating for i, successor in enumerate(row.successors)],
+        )
 
 
 def find_units(conn: sqlite3.Connection, text: str) -> tuple[Unit, ...]:

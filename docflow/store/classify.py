@@ -337,16 +337,20 @@ def _positive(delta: CounterDelta) -> CounterDelta:
 
 
 _DISTRICT_PREFIXES = ("ubnd huyen", "ubnd thi xa", "ubnd thanh pho", "ubnd quan")
-_COMMUNE_PREFIXES = ("ubnd xa", "ubnd phuong", "ubnd thi tran")
+_COMMUNE_PREFIXES = ("ubnd xa", "ubnd phuong", "ubnd thi tran", "ubnd dac khu")
 
 
-def classify_level(code: str, name: str | None, parent_level: str | None) -> str:
-    """province, department, district, commune, other or unknown (see docs/schema.md)."""
+def classify_level(code: str, name: str | None, parent_level: str | None, two_tier: bool = False) -> str:
+    """province, department, district, commune, other or unknown (see docs/schema.md). ``two_tier``: a unit of
+    the structure without districts (from 1 July 2025), whose communes sit directly under the province, so a
+    commune's name decides at any depth below it."""
     agency = parse_agency_code(code.strip(), normalise=False)
     depth = agency.deepest_level
     words = normalise_name(name) if name else ""
     if not agency.valid:
         return "unknown"
+    if two_tier and depth > 1 and words.startswith(_COMMUNE_PREFIXES):
+        return "commune"
     if depth == 1:
         return "province" if str(agency.level1).startswith("H") else "other"
     if depth == 2:

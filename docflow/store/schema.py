@@ -405,6 +405,20 @@ CREATE INDEX verdict_changes_by_document ON verdict_changes(document_id);
     # only, so the certificate review takes a signer's unit from the list by serial and issuer; NULL for rows
     # imported before, and for lists without an issuer column (then the serial alone, when no other row has it).
     "ALTER TABLE issued_certificates ADD COLUMN issuer TEXT;",
+    # 13 (issue 19): units have a life span and successors (the 2025 reorganisation). Counters stay keyed by the
+    # code in the document; docflow.reports.lineage attributes them to the successors when reading, so importing
+    # a corrected lineage never needs re-ingesting. NULL dates are open; a unit with valid_to and no successor
+    # row is dissolved.
+    """
+ALTER TABLE units ADD COLUMN valid_from TEXT;  -- yyyy-mm-dd, the first day in force; NULL: always was
+ALTER TABLE units ADD COLUMN valid_to TEXT;    -- yyyy-mm-dd, the LAST day in force (inclusive); NULL: still is
+CREATE TABLE unit_successors (
+    code TEXT NOT NULL,                        -- the unit that ended
+    successor TEXT NOT NULL,                   -- a unit it went into
+    position INTEGER NOT NULL,                 -- 0: the first successor, which a split's history goes to
+    PRIMARY KEY (code, successor)
+);
+""",
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
