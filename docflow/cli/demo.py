@@ -29,7 +29,8 @@ from docflow.reports.units import import_units
 from docflow.safe_text import for_terminal
 from docflow.store.core import Store
 from docflow.watch.watcher import Watcher, WatchReport, WatchSettings
-from samples.province import ProvinceBuild, build_province
+from samples.province import ProvinceBuild
+from samples.reorganisation import build_reorganised
 from signatures import TrustStore
 
 __all__ = ["DemoError", "DemoResult", "run_demo", "ingest_inbox", "next_steps", "kept_lines", "opening_line"]
@@ -99,7 +100,7 @@ def run_demo(
     root = out or Path(tempfile.mkdtemp(prefix="docflow-demo-"))
     try:
         with console.status(_("Making the demo province's data…")):
-            build = build_province(root / "province", scale=scale)
+            build = build_reorganised(root / "province", scale=scale)
         db = root / "docflow.db"
         with Store.open(db) as store:
             import_units(store.conn, build.units_file)
