@@ -135,8 +135,11 @@ def _merged_communes(old: list[ProvinceUnit], rng: random.Random) -> tuple[list[
     number = _FIRST_NEW_COMMUNE
     for district in (u for u in old if u.level == "district"):
         communes = [u for u in old if u.parent == district.code]
-        for start in range(0, len(communes), _COMMUNES_PER_NEW_COMMUNE):
-            members = communes[start : start + _COMMUNES_PER_NEW_COMMUNE]
+        starts = list(range(0, len(communes), _COMMUNES_PER_NEW_COMMUNE))
+        if len(starts) > 1 and len(communes) % _COMMUNES_PER_NEW_COMMUNE == 1:
+            starts.pop()  # a lone commune left over joins the last group: a merger takes two or more
+        for start, end in zip(starts, [*starts[1:], len(communes)], strict=True):
+            members = communes[start:end]
             code = _code(number, MERGED_LEVEL1)
             number += 1
             # The new commune takes the name of one of its predecessors, as many did.
