@@ -13,7 +13,7 @@ import re
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
-from datetime import tzinfo
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, cast
@@ -23,7 +23,8 @@ import click
 from docflow.i18n import _
 from docflow.readers.limits import Limits
 from docflow.readers.register import COLUMN_ALIASES
-from docflow.reports.metrics import LEVELS
+from docflow.readers.text import parse_document_date
+from docflow.reports.metrics import LEVELS, TWO_TIER_STRUCTURE
 from docflow.safe_text import for_terminal
 from docflow.times import DEFAULT_TIMEZONE, people_zone
 
@@ -84,6 +85,10 @@ class SummaryConfig:
         default_factory=lambda: MappingProxyType({"province": 0.9, "district": 0.8, "commune": 0.6})
     )
     """Electronic-issuance target per level."""
+    structures: tuple[tuple[str, Mapping[str, float]], ...] = tuple(
+        (start, MappingProxyType(dict(targets))) for start, targets in TWO_TIER_STRUCTURE
+    )
+    """(first day yyyy-mm-dd, targets of the levels it changes) per later structure (``[[summary.structures]]``)."""
 
 
 @dataclass(frozen=True)
@@ -308,15 +313,39 @@ def _summary(section: Mapping[str, Any]) -> SummaryConfig:
             "remove tiers and set the targets in [summary.targets]"
         )
         raise ConfigError(f"{CONFIG_NAME}: {shown}")
-    _only(section, ("min_documents", "targets"), "summary")
+    _only(section, ("min_documents", "targets", "structures"), "summary")
     default = SummaryConfig()
     min_documents = _whole(section.get("min_documents", default.min_documents), "summary.min_documents", 0)
     targets = dict(default.targets)
-    for level, rate in _typed(section.get("targets", {}), dict, "[summary.targets]", _("a table")).items():
+    targets.update(_targets(section.get("targets", {}), "summary.targets"))
+    structures = default.structures
+    if "structures" in section:
+        tables = _typed(section["structures"], list, "[[summary.structures]]", _("a list of tables"))
+        structures = tuple(_structure(table, number) for number, table in enumerate(tables, start=1))
+    return SummaryConfig(min_documents, MappingProxyType(targets), structures)
+
+
+def _targets(value: Any, where: str) -> dict[str, float]:
+    targets: dict[str, float] = {}
+    for level, rate in _typed(value, dict, f"[{where}]", _("a table")).items():
         if level not in LEVELS:
-            raise _refuse("summary.targets", level, _("is not a level"), ", ".join(LEVELS))
-        targets[level] = _rate(rate, f"summary.targets.{level}")
-    return SummaryConfig(min_documents, MappingProxyType(targets))
+            raise _refuse(where, level, _("is not a level"), ", ".join(LEVELS))
+        targets[level] = _rate(rate, f"{where}.{level}")
+    return targets
+
+
+def _structure(table: Any, number: int) -> tuple[str, Mapping[str, float]]:
+    """One ``[[summary.structures]]`` entry: ``from`` (a date) and ``targets`` (the levels it sets)."""
+    where = f"summary.structures[{number}]"
+    entry = _typed(table, dict, f"[[{where}]]", _("a table"))
+    _only(entry, ("from", "targets"), where)
+    start = entry.get("from")
+    if isinstance(start, datetime):
+        start = start.date()
+    day = start if isinstance(start, date) else parse_document_date(start) if isinstance(start, str) else None
+    if day is None:
+        raise _refuse(f"{where}.from", start, _("is not a date"), "2025-07-01")
+    return day.isoformat(), MappingProxyType(_targets(entry.get("targets", {}), f"{where}.targets"))
 
 
 def _rate(value: Any, where: str) -> float:

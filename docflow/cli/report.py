@@ -68,6 +68,7 @@ def summary_settings() -> SummarySettings:
     return SummarySettings(
         level_targets=tuple(config.targets.items()),
         min_documents=config.min_documents,
+        structures=tuple((start, tuple(targets.items())) for start, targets in config.structures),
     )
 
 
@@ -133,6 +134,12 @@ SUMMARY_ROWS_PER_LEVEL = 120
     "and why. Several units fitting a name are listed.",
 )
 @click.option("--behind", is_flag=True, help="Only the units below their level's target.")
+@click.option(
+    "--as-issued",
+    is_flag=True,
+    help="Units as they were when each document was issued; by default the units in force at the end of the "
+    "period, each counting its predecessors' documents.",
+)
 @click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per unit (--unit: one object).")
 @click.option("--csv", "as_csv", is_flag=True, help="One CSV row per unit (--unit: per failing document).")
 @click.option("--fail-on-flags", "fail_on", is_flag=False, flag_value="default", default=None, metavar="[=WORDS]",
@@ -145,7 +152,7 @@ SUMMARY_ROWS_PER_LEVEL = 120
 )
 def summary(
     db: Path | None, period: str | None, level: str | None, unit_code: str | None, behind: bool,
-    as_json: bool, as_csv: bool, fail_on: str | None, show_all: bool,
+    as_issued: bool, as_json: bool, as_csv: bool, fail_on: str | None, show_all: bool,
 ) -> None:  # fmt: skip
     """Per-unit rates, tiers, trends and flags, worst first within each level."""
     if as_json and as_csv:
@@ -157,7 +164,7 @@ def summary(
     with _reading(db) as conn:
         chosen, is_default = _period(conn, period)
         if unit_code:
-            detail = unit_detail(conn, resolve_unit(conn, unit_code), chosen, settings)
+            detail = unit_detail(conn, resolve_unit(conn, unit_code), chosen, settings, as_issued)
             if detail.summary is None:
                 raise click.ClickException(_("no unit {code} in the store").format(code=unit_code))
             raised: Iterable[str] = detail.summary.flags
@@ -171,7 +178,7 @@ def summary(
             # The table shows the worst of each level only; JSON, CSV and --all need every unit.
             listed = None if (as_json or as_csv or show_all) else SUMMARY_ROWS_PER_LEVEL
             result = summarise(conn, chosen, settings, level=level, period_is_default=is_default,
-                               rows_per_level=listed, behind_only=behind)  # fmt: skip
+                               rows_per_level=listed, behind_only=behind, as_issued=as_issued)  # fmt: skip
             raised = result.flags_seen
             if as_json:
                 _echo_json(summary_json(result))

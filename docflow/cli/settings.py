@@ -66,6 +66,10 @@ COMMENTS: Mapping[str, str] = {
     "watch.log_file": N_("One JSON line per filed batch, for a log shipper (default: none)."),
     "summary.min_documents": N_("Units with fewer outgoing documents in the period are not ranked."),
     "summary.targets": N_("Share of documents to issue electronically, per level (0 to 1)."),
+    "summary.structures": N_(
+        "From each date, the targets of the levels the new structure changes (default: the two-tier structure "
+        "from 2025-07-01, keeping the targets above)."
+    ),
     "signatures.kind_overrides": N_(
         'Signer certificate SHA-256 = "person" or "organisation", where its fields mislead.'
     ),
@@ -80,6 +84,7 @@ _SAMPLES = {
     "register.columns": ('number = "Số VB"', 'unit_code = "Mã đơn vị"'),
     "signatures.kind_overrides": (f'"{"0" * 64}" = "organisation"',),
     "watch.log_file": ('log_file = "watch-log.jsonl"',),
+    "summary.structures": ("[[summary.structures]]", "from = 2025-07-01", "targets = { commune = 0.8 }"),
 }
 """Commented-out lines showing how to set a key that has no value by default."""
 
@@ -104,6 +109,8 @@ def _values(config: Config) -> Iterator[tuple[str, object]]:
     yield from ((f"watch.{spec.name}", getattr(config.watch, spec.name)) for spec in fields(WatchConfig))
     yield "summary.min_documents", config.summary.min_documents
     yield from ((f"summary.targets.{level}", rate) for level, rate in config.summary.targets.items())
+    structures = [{"from": start, "targets": dict(targets)} for start, targets in config.summary.structures]
+    yield "summary.structures", structures
     yield "signatures.kind_overrides", dict(config.kind_overrides)
     yield "display.timezone", config.display.timezone
 
@@ -156,6 +163,10 @@ def example_toml() -> str:
     for setting in settings_of(default_config()):
         key, value = setting.key, setting.value
         here, _dot, name = key.rpartition(".")
+        if key == "summary.structures":
+            # An array of tables, after [summary.targets]: shown commented, the built-in list being the default.
+            lines += ["", "# " + comment_for(key), *(f"# {line}" for line in _SAMPLES[key])]
+            continue
         if key in TABLE_KEYS:
             lines += ["", f"[{key}]", "# " + comment_for(key), *(f"# {line}" for line in _SAMPLES[key])]
             section = key

@@ -21,6 +21,7 @@ from docflow.cli.summary_words import (
     flag_label,
     left_out_line,
     not_trust_checked_line,
+    structure_lines,
 )
 from docflow.i18n import _, gettext, ngettext
 from docflow.reports.drilldown import JudgedDocument, UnitDetail, unit_detail
@@ -115,7 +116,7 @@ def footer(summary: Summary, printed: tuple[Column, ...]) -> list[str]:
         lines.append(left_out_line(left_out))
     if summary.signatures_not_trust_checked:
         lines.append(not_trust_checked_line(summary.signatures_not_trust_checked))
-    return lines
+    return lines + structure_lines(summary.structure_day, summary.attributed_codes, summary.unknown_codes)
 
 
 def _units_in_table(summary: Summary, level: str | None) -> int:

@@ -7,11 +7,14 @@ English words of JSON, CSV and ``--fail-on-flags``, and are never translated.
 
 from __future__ import annotations
 
+from datetime import date
+
 from docflow.i18n import N_, _, ngettext
 from docflow.reports.drilldown import Rate
 from docflow.reports.metrics import BELOW_TARGET, MEETS_TARGET, UNRANKED
 
 __all__ = [
+    "structure_lines",
     "FLAG_HINTS",
     "FLAG_WORDS_SHOWN",
     "PROBLEM_HINTS",
@@ -115,6 +118,35 @@ def rate_short(rate: Rate) -> str:
 def tier_word(tier: str) -> str:
     """A tier (stored and in JSON as the Vietnamese words of the rules) in the reader's language."""
     return _(_TIER_WORDS[tier]) if tier in _TIER_WORDS else tier
+
+
+def structure_lines(structure_day: str | None, attributed: int, unknown: int) -> list[str]:
+    """Which structure the units are reported in, and how many codes the unit list does not know."""
+    lines = []
+    if structure_day is None:
+        lines.append(_("Units as they were when each document was issued (--as-issued)."))
+    elif attributed:
+        day = date.fromisoformat(structure_day).strftime("%d/%m/%Y")
+        lines.append(
+            ngettext(
+                "Units as in force on {day}: {count} code of a unit that ended counts towards its successor "
+                "(--as-issued: as the documents carry them).",
+                "Units as in force on {day}: {count} codes of units that ended count towards their successors "
+                "(--as-issued: as the documents carry them).",
+                attributed,
+            ).format(day=day, count=attributed)
+        )
+    if unknown:
+        lines.append(
+            ngettext(
+                "{count} code is not on the unit list and is counted as unknown to it: import it with "
+                "'docflow units import'.",
+                "{count} codes are not on the unit list and are counted as unknown to it: import them with "
+                "'docflow units import'.",
+                unknown,
+            ).format(count=unknown)
+        )
+    return lines
 
 
 def not_trust_checked_line(count: int) -> str:

@@ -71,13 +71,16 @@ class UnitDetail:
         return tuple(document for document in self.failed if document.fails(rate))
 
 
-def judged_documents(conn: sqlite3.Connection, code: str, period: Period) -> tuple[JudgedDocument, ...]:
-    """Every outgoing document counted for ``code`` in ``period``, by date then id, each judged by the one rule."""
+def judged_documents(conn: sqlite3.Connection, row: UnitSummary, period: Period) -> tuple[JudgedDocument, ...]:
+    """Every outgoing document counted for ``row``'s unit in ``period`` (its predecessors' too, as its counters
+    hold them), by date then id, each judged by the one rule."""
+    codes = (row.unit.code, *row.predecessors)
     rows = conn.execute(
         f"SELECT document_id, promulgation_date, subject, number, notation, {', '.join(STATE_COLUMNS)}"
-        f" FROM documents AS d WHERE sender = ? AND period IN ({', '.join('?' for _ in period.months)})"
+        f" FROM documents AS d WHERE sender IN ({', '.join('?' for _ in codes)})"
+        f" AND period IN ({', '.join('?' for _ in period.months)})"
         f" AND {COUNTED} ORDER BY promulgation_date, document_id",
-        (code, *period.months),
+        (*codes, *period.months),
     )
     judged = []
     for document_id, promulgation_date, subject, number, notation, *columns in rows:
@@ -87,9 +90,18 @@ def judged_documents(conn: sqlite3.Connection, code: str, period: Period) -> tup
 
 
 def unit_detail(
-    conn: sqlite3.Connection, code: str, period: Period, settings: SummarySettings = SummarySettings()
+    conn: sqlite3.Connection,
+    code: str,
+    period: Period,
+    settings: SummarySettings = SummarySettings(),
+    as_issued: bool = False,
 ) -> UnitDetail:
-    """One unit's summary row and its outgoing documents that fail any rate, with why."""
-    summary = summarise(conn, period, settings, unit=code)
-    failed = tuple(document for document in judged_documents(conn, code, period) if document.problems)
-    return UnitDetail(summary.units[0] if summary.units else None, failed)
+    """One unit's summary row and its outgoing documents (its predecessors' too) that fail any rate, with why."""
+    summary = summarise(conn, period, settings, unit=code, as_issued=as_issued)
+    if not summary.units and not as_issued:
+        # A unit that ended before the period's end has no row of its own there: it is shown as it was.
+        summary = summarise(conn, period, settings, unit=code, as_issued=True)
+    if not summary.units:
+        return UnitDetail(None, ())
+    row = summary.units[0]
+    return UnitDetail(row, tuple(document for document in judged_documents(conn, row, period) if document.problems))

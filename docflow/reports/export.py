@@ -109,8 +109,8 @@ def units_to_export(
 
 def unit_export(conn: sqlite3.Connection, row: UnitSummary, period: Period) -> UnitExport:
     """Every document counted for ``row``'s unit in ``period``, outgoing then incoming."""
-    judged = judged_documents(conn, row.unit.code, period)
-    incoming = _incoming(conn, row.unit.code, period)
+    judged = judged_documents(conn, row, period)
+    incoming = _incoming(conn, (row.unit.code, *row.predecessors), period)
     found = _signatures(conn, [document.document_id for document in judged] + [r.document_id for r in incoming])
     outgoing_rows = tuple(
         OutgoingRow(document, _judge_signatures(found.get(document.document_id, ()), document.state))
@@ -125,20 +125,23 @@ def unit_export(conn: sqlite3.Connection, row: UnitSummary, period: Period) -> U
 _NOT_READ = DocumentSignatures(KindVerdict(SignatureState.NOT_SEEN), KindVerdict(SignatureState.NOT_SEEN))
 
 
-def _incoming(conn: sqlite3.Connection, code: str, period: Period) -> list[IncomingRow]:
-    """The recipients rows the incoming counters count for ``code`` (their signatures judged afterwards)."""
+def _incoming(conn: sqlite3.Connection, codes: tuple[str, ...], period: Period) -> list[IncomingRow]:
+    """The recipients rows the incoming counters count for ``codes`` (a unit and its predecessors; their
+    signatures judged afterwards)."""
     rows = conn.execute(
-        "SELECT d.document_id, d.number, d.notation, d.promulgation_date, d.subject, d.sender, u.name, d.due_date,"
+        "SELECT r.unit, d.document_id, d.number, d.notation, d.promulgation_date, d.subject, d.sender, u.name,"
+        " d.due_date,"
         f" r.received_electronic, r.handled_at, {', '.join('d.' + name for name in STATE_COLUMNS)}"
         " FROM recipients AS r JOIN documents AS d ON d.document_id = r.document_id"
         " LEFT JOIN units AS u ON u.code = d.sender"
-        f" WHERE r.unit = ? AND d.period IN ({', '.join('?' for _ in period.months)}) AND {COUNTED}"
+        f" WHERE r.unit IN ({', '.join('?' for _ in codes)})"
+        f" AND d.period IN ({', '.join('?' for _ in period.months)}) AND {COUNTED}"
         " ORDER BY d.promulgation_date, d.document_id",
-        (code, *period.months),
+        (*codes, *period.months),
     )
     result = []
-    for document_id, number, notation, date, subject, sender, name, due, electronic, handled, *columns in rows:
-        state = doc_state(tuple(columns))
+    for code, document_id, number, notation, date, subject, sender, name, due, electronic, handled, *cols in rows:
+        state = doc_state(tuple(cols))
         standing = incoming_standing(state, RecipientState(code, bool(electronic), handled))
         result.append(
             IncomingRow(

@@ -19,6 +19,7 @@ from datetime import date, datetime
 
 from docflow.agency import parse_agency_code
 from docflow.reports.certs import SeenCertificate, review_certificates
+from docflow.reports.lineage import last_day, load_lineage
 from docflow.reports.metrics import (
     BELOW_TARGET,
     LEVELS,
@@ -266,9 +267,13 @@ def meeting_report(
     """
     current = summarise(conn, period, settings, level=level)
     previous_period = period.shifted(-1)
-    previous = {row.unit.code: row for row in summarise(conn, previous_period, settings, level=level).units}
+    # The period before is read in this period's structure, so a merged unit is compared with its predecessors.
+    earlier = summarise(conn, previous_period, settings, level=level, structure_day=current.structure_day)
+    previous = {row.unit.code: row for row in earlier.units}
     months = _trend_months(period)
-    by_month = counters_by_unit_and_month(conn, months, None if level is None else [r.unit.code for r in current.units])
+    lineage = load_lineage(conn, current.structure_day or last_day(period))
+    codes = None if level is None else lineage.sources(r.unit.code for r in current.units)
+    by_month = lineage.fold_months(counters_by_unit_and_month(conn, months, codes))
     review = review_certificates(conn, expiring_days, as_of=made_at.date())
     certificates = (review.expiring, _wrong_unit_uses(conn, period))
     known_levels = (*LEVELS, *sorted({row.unit.level for row in current.units} - set(LEVELS)))

@@ -14,7 +14,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from docflow.i18n import N_, _
 from docflow.store.schema import COUNTER_COLUMNS, REASON_WORDS, Counters
@@ -230,6 +230,15 @@ MEETS_TARGET = "Đạt"
 BELOW_TARGET = "Chưa đạt"
 
 
+TWO_TIER_DAY = "2025-07-01"
+"""The day the 2025 reorganisation took effect: provinces and communes merged, the district level ended."""
+
+TWO_TIER_STRUCTURE: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ((TWO_TIER_DAY, ()),)
+"""The built-in structure from 1 July 2025: no district level (the unit list says which units are in force); its
+levels keep the targets of ``[summary.targets]`` (NQ 17's) until a province sets its own in docflow.toml
+(``[[summary.structures]]``, docs/configuration.md)."""
+
+
 @dataclass(frozen=True)
 class SummarySettings:
     """The knobs of tiers and flags; defaults follow Nghị quyết 17/NQ-CP (domain.md §5)."""
@@ -253,6 +262,18 @@ class SummarySettings:
     (smaller drops are within chance for a unit issuing a few dozen documents a year)."""
     trend_length: int = 6
     """Periods in a month's or quarter's trend (a year's trend is always its 12 months)."""
+    structures: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = TWO_TIER_STRUCTURE
+    """(first day yyyy-mm-dd, per-level targets) of each structure after the first, whose targets are
+    ``level_targets``: from that day its targets replace those of the levels it names (a level it does not name
+    keeps the earlier target). Default: the two-tier structure from 1 July 2025 (docs/configuration.md)."""
+
+    def in_force(self, day: str) -> SummarySettings:
+        """These settings with the targets of the structure in force on ``day`` (yyyy-mm-dd)."""
+        targets = dict(self.level_targets)
+        for start, level_targets in sorted(self.structures):
+            if start <= day:
+                targets.update(level_targets)
+        return replace(self, level_targets=tuple(targets.items()), structures=())
 
     def target(self, level: str) -> float:
         return dict(self.level_targets).get(level, self.default_target)

@@ -17,7 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 
+from docflow.reports.lineage import Lineage, first_day, last_day
 from docflow.reports.metrics import LEVELS, SIGNATURE_FAILURE_REASONS, Period, PeriodKind, SummarySettings
+from docflow.reports.units import has_life_spans
+from docflow.store.schema import COUNTER_COLUMNS
 
 __all__ = ["Ranked", "Ranking", "flag_words", "rank_units", "FLAG_WORDS", "BELOW_TARGET_BIT"]
 
@@ -136,15 +139,26 @@ def _sum_columns(period: Period, trend_periods: Sequence[Period]) -> tuple[str, 
     return ", ".join(columns), params
 
 
-def _month_totals(period: Period, trend_periods: Sequence[Period], unit: str | None) -> tuple[str, dict[str, object]]:
-    """Per-unit sums (``_SUM_NAMES``) of every unit with a counters row in the trend months, from the month rows."""
+_ATTRIBUTED_COUNTERS = f"""(
+    SELECT COALESCE(l.target, c.unit) AS unit, c.period, {", ".join(f"c.{name}" for name in COUNTER_COLUMNS)}
+    FROM unit_counters c LEFT JOIN lineage l ON l.code = c.unit
+)"""
+"""The month rows with each code replaced by the unit it is attributed to (``docflow.reports.lineage``); the
+``lineage`` table is the query's first CTE."""
+
+
+def _month_totals(
+    period: Period, trend_periods: Sequence[Period], unit: str | None, attributed: bool = False
+) -> tuple[str, dict[str, object]]:
+    """Per-unit sums (``_SUM_NAMES``) of every unit with a counters row in the trend months, from the month rows
+    (``attributed``: summed per unit attributed to, ``_ATTRIBUTED_COUNTERS``)."""
     sums, params = _sum_columns(period, trend_periods)
     trend_months = [month for p in trend_periods for month in p.months]
     params.update({f"month{i}": month for i, month in enumerate(trend_months)})
     months = ", ".join(f":month{i}" for i in range(len(trend_months)))
     sql = f"""
     SELECT unit, {sums}
-    FROM unit_counters
+    FROM {_ATTRIBUTED_COUNTERS if attributed else "unit_counters"}
     WHERE period IN ({months}){" AND unit = :unit" if unit is not None else ""}
     GROUP BY unit"""
     return sql, params
@@ -227,6 +241,32 @@ def _add_settings(params: dict[str, object], settings: SummarySettings, *, level
     return " ".join(f"WHEN :target_level{i} THEN :target{i}" for i in range(len(level_targets)))
 
 
+_LINEAGE_TABLE = "lineage(code, target) AS MATERIALIZED (SELECT key, value FROM json_each(:lineage)),\n"
+"""Code → attributed unit (``Lineage.as_json``), materialised so that the join with the month rows is indexed."""
+
+
+def _in_force(params: dict[str, object], period: Period, lineage: Lineage | None) -> str:
+    """The SQL condition on ``units u`` keeping the units in force on the lineage's day, or at some time in
+    ``period`` when there is none (as issued)."""
+    day = lineage.day if lineage is not None else None
+    params["span_first"] = day or first_day(period)
+    params["span_last"] = day or last_day(period)
+    return "(COALESCE(u.valid_from, '') <= :span_last AND (u.valid_to IS NULL OR u.valid_to >= :span_first))"
+
+
+def _totals(
+    period: Period, trend_periods: Sequence[Period], unit: str | None, year_rollup: bool, lineage: Lineage | None
+) -> tuple[str, dict[str, object]]:
+    """The per-unit sums' query; with a lineage that moves codes, its JSON is the ``lineage`` parameter."""
+    if lineage is not None and lineage.moves:
+        # The year rollup is one row per code; attributed sums come from the month rows.
+        totals, params = _month_totals(period, trend_periods, unit, attributed=True)
+        params["lineage"] = lineage.as_json()
+        return totals, params
+    totals_of = _year_totals if year_rollup and _reads_year_rollup(period, trend_periods) else _month_totals
+    return totals_of(period, trend_periods, unit)
+
+
 def _ranking_sql(
     period: Period,
     trend_periods: Sequence[Period],
@@ -235,6 +275,8 @@ def _ranking_sql(
     level: str | None,
     unit: str | None,
     year_rollup: bool = True,
+    lineage: Lineage | None = None,
+    life_spans: bool = False,
 ) -> tuple[str, dict[str, object]]:
     """Every unit's level, flags (as a bit mask) and place, worst first, in one query.
 
@@ -243,24 +285,30 @@ def _ranking_sql(
     ``flags_of`` written in SQL over per-unit sums, so that ranking ten thousand units
     costs one GROUP BY over ``unit_counters`` and no Python object per unit;
     tests/test_summary_scale.py holds the two to the same answers. ``year_rollup``: a year may be read
-    from ``unit_year_counters`` (False: from the month rows, as for any other period).
+    from ``unit_year_counters`` (False: from the month rows, as for any other period). ``lineage``: counters
+    attributed to the units in force on its day (``docflow.reports.lineage``); ``life_spans``: the store has
+    them (migration 13), and only the units in force (on the lineage's day, or during the period as issued)
+    are listed without counters.
     """
-    totals_of = _year_totals if year_rollup and _reads_year_rollup(period, trend_periods) else _month_totals
-    totals, params = totals_of(period, trend_periods, unit)
+    totals, params = _totals(period, trend_periods, unit, year_rollup, lineage)
+    attributed = "lineage" in params
+    in_force = _in_force(params, period, lineage) if life_spans else "1"
+    one_unit = " AND code = :unit" if unit is not None else ""
     targets = _add_settings(params, settings, level=level, unit=unit)
     level_rank = " ".join(f"WHEN '{name}' THEN {rank}" for rank, name in enumerate(LEVELS))
     sql = f"""
-WITH totals AS ({totals}
+WITH {_LINEAGE_TABLE if attributed else ""}totals AS ({totals}
 ),
 everyone AS (
     SELECT t.unit AS code, COALESCE(NULLIF(u.level, ''), 'unknown') AS level,
            COALESCE(u.code_valid, 1) AS code_valid, {_SUM_NAMES}
     FROM totals t LEFT JOIN units u ON u.code = t.unit
     -- A unit with counters but no units row is reported too, rather than vanishing.
-    WHERE u.code IS NOT NULL OR t.rows_in_period > 0
+    -- A unit no longer (or not yet) in force is listed only with counters in the period: never dropped.
+    WHERE t.rows_in_period > 0 OR (u.code IS NOT NULL AND {in_force})
     UNION ALL
     SELECT code, COALESCE(NULLIF(level, ''), 'unknown'), code_valid, {", ".join("0" for _ in _SUM_NAMES.split(","))}
-    FROM units WHERE code NOT IN (SELECT unit FROM totals){" AND code = :unit" if unit is not None else ""}
+    FROM units u WHERE code NOT IN (SELECT unit FROM totals) AND {in_force}{one_unit}
 ),
 rated AS (
     SELECT *, outgoing + other_data > 0 AS has_data,
@@ -289,13 +337,16 @@ def rank_units(
     *,
     level: str | None,
     unit: str | None,
+    lineage: Lineage | None = None,
 ) -> Ranking:
+    """Every unit ranked (``lineage``: counters attributed to the units in force on its day)."""
     # A store last written by a docflow older than migration 5 has no rollup (reading never migrates).
     year_rollup = (
         conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'unit_year_counters'").fetchone()
         is not None
     )
-    sql, params = _ranking_sql(period, trend_periods, settings, level=level, unit=unit, year_rollup=year_rollup)
+    sql, params = _ranking_sql(period, trend_periods, settings, level=level, unit=unit, year_rollup=year_rollup,
+                               lineage=lineage, life_spans=has_life_spans(conn))  # fmt: skip
     rows: list[Ranked] = conn.execute(sql, params).fetchall()
     # Tallied over itemgetter: C loops, where ten thousand Python steps would show.
     return Ranking(rows, Tally(map(itemgetter(1), rows)), Tally(map(itemgetter(2), rows)))

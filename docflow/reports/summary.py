@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
+from docflow.reports.lineage import AS_ISSUED, Lineage, last_day, load_lineage
 from docflow.reports.metrics import (
     Counters,
     Period,
@@ -45,6 +46,8 @@ class UnitSummary:
     """E-issuance rate over the trend periods, oldest first."""
     signatures_not_trust_checked: int = 0
     """Signatures of its documents in the period stored without a trust store (``--no-trust``)."""
+    predecessors: tuple[str, ...] = ()
+    """Codes of units that ended before the summary's structure day whose documents count here (lineage)."""
 
     def to_json(self) -> dict[str, object]:
         """The object ``docflow summary --json`` prints for this unit (field names are a contract)."""
@@ -70,6 +73,10 @@ class UnitSummary:
             "tier": self.tier,
             "flags": list(self.flags),
             "trend": list(self.trend),
+            "on_list": self.unit.on_list,
+            "valid_from": self.unit.valid_from,
+            "valid_to": self.unit.valid_to,
+            "predecessors": list(self.predecessors),
         }
 
 
@@ -93,6 +100,12 @@ class Summary:
     """Signatures of the summary's units' documents in the period stored without a trust store, listed or not."""
     behind_only: bool = False
     """Only the units below their level's target are in the summary (``--behind``)."""
+    structure_day: str | None = None
+    """yyyy-mm-dd whose structure the units are reported in (the period's last day); None: as issued."""
+    attributed_codes: int = 0
+    """Codes of units that ended before ``structure_day`` counted towards a successor."""
+    unknown_codes: int = 0
+    """Units of the summary whose code is not on the imported unit list (0 when no list was imported)."""
 
     @property
     def flagged(self) -> tuple[UnitSummary, ...]:
@@ -117,10 +130,13 @@ def _units_of(conn: sqlite3.Connection, codes: Sequence[str] | None) -> dict[str
     if codes is None:
         return load_units(conn)
     condition, params = codes_filter(codes, "code")
-    rows = conn.execute(f"SELECT code, name, level, parent, code_valid FROM units WHERE {condition}", params)
-    return {
-        code: Unit(code, name, level or "unknown", parent, bool(valid)) for code, name, level, parent, valid in rows
-    }
+    return load_units(conn, condition, params)
+
+
+def _unknown_codes(conn: sqlite3.Connection, ranked: Sequence[Ranked]) -> int:
+    """Ranked codes missing from the imported unit list; 0 when none was imported (then every code is)."""
+    listed = {code for (code,) in conn.execute("SELECT code FROM units WHERE source = 'import'")}
+    return sum(code not in listed for code, _, _ in ranked) if listed else 0
 
 
 def not_trust_checked_by_unit(conn: sqlite3.Connection, months: Sequence[str]) -> dict[str, int]:
@@ -149,16 +165,23 @@ def _unit_summaries(
     settings: SummarySettings,
     every_unit: bool,
     not_trust_checked: dict[str, int],
+    lineage: Lineage,
 ) -> tuple[UnitSummary, ...]:
-    """The full rows of ``chosen``, in its order, computed by the functions of ``docflow.reports.metrics``.
+    """The full rows of ``chosen``, in its order, computed by the functions of ``docflow.reports.metrics``, with
+    each row's predecessors' counters added (``lineage``).
 
     ``every_unit`` says ``chosen`` is the whole store: then one plain scan beats a code list.
     """
     codes = None if every_unit else [code for code, _, _ in chosen]
+    read = None if codes is None else lineage.sources(codes)
     trend_months = [p.months for p in trend_periods]
-    totals = counters_by_unit(conn, period.months, codes)
-    by_month = counters_by_unit_and_month(conn, tuple(month for months in trend_months for month in months), codes)
+    totals = lineage.fold(counters_by_unit(conn, period.months, read))
+    months = tuple(month for months in trend_months for month in months)
+    by_month = lineage.fold_months(counters_by_unit_and_month(conn, months, read))
     known = _units_of(conn, codes)
+    predecessors: dict[str, list[str]] = {}
+    for code, to in sorted(lineage.target.items()):
+        predecessors.setdefault(to, []).append(code)
     rows = []
     for code, _, _ in chosen:
         unit = known.get(code) or Unit(code, None, "unknown", None, True)
@@ -169,7 +192,8 @@ def _unit_summaries(
         # rates_of(...).e_issuance_rate without building all six rates for each trend point.
         rates = tuple(rate(point.outgoing_issued_electronic, point.outgoing) for point in trend)
         unchecked = not_trust_checked.get(code, 0)
-        rows.append(UnitSummary(unit, counters, rates_of(counters), tier, flags, rates, unchecked))
+        before = tuple(predecessors.get(code, ()))
+        rows.append(UnitSummary(unit, counters, rates_of(counters), tier, flags, rates, unchecked, before))
     return tuple(rows)
 
 
@@ -183,21 +207,27 @@ def summarise(
     period_is_default: bool = False,
     rows_per_level: int | None = None,
     behind_only: bool = False,
+    as_issued: bool = False,
+    structure_day: str | None = None,
 ) -> Summary:
     """Every unit (or those of one level, or one unit) over ``period``.
 
     With ``rows_per_level``, ``units`` holds only the worst that many of each level,
     which is all a table shows: a national store's other ten thousand rows are ranked
     and counted in SQL but never built. Counts and flags seen cover every unit either way.
+    The units are those in force on ``structure_day`` (default: the period's last day), each counting its
+    predecessors' documents (``docflow.reports.lineage``); ``as_issued``: each code as the documents carry it.
     """
     trend_periods = period.trend_periods(settings.trend_length)
-    ranking = rank_units(conn, period, trend_periods, settings, level=level, unit=unit)
+    lineage = AS_ISSUED if as_issued else load_lineage(conn, structure_day or last_day(period))
+    settings = settings.in_force(lineage.day or last_day(period))
+    ranking = rank_units(conn, period, trend_periods, settings, level=level, unit=unit, lineage=lineage)
     if behind_only:
         ranking = ranking.below_target()
     chosen = ranking.worst_of_each_level(rows_per_level)
     whole_store = level is None and unit is None and not behind_only and len(chosen) == len(ranking.rows)
-    not_trust_checked = not_trust_checked_by_unit(conn, period.months)
-    units = _unit_summaries(conn, chosen, period, trend_periods, settings, whole_store, not_trust_checked)
+    not_trust_checked = lineage.fold_counts(not_trust_checked_by_unit(conn, period.months))
+    units = _unit_summaries(conn, chosen, period, trend_periods, settings, whole_store, not_trust_checked, lineage)
     return Summary(
         period=period,
         period_is_default=period_is_default,
@@ -209,4 +239,7 @@ def summarise(
         flagged_count=len(ranking.rows) - ranking.masks[0],
         signatures_not_trust_checked=sum(not_trust_checked.get(code, 0) for code, _, _ in ranking.rows),
         behind_only=behind_only,
+        structure_day=lineage.day,
+        attributed_codes=len(lineage.target),
+        unknown_codes=_unknown_codes(conn, ranking.rows),
     )
