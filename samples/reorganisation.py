@@ -78,7 +78,8 @@ _DEPARTMENT_PROFILES = {4: Profile.PAPER_HEAVY, 8: Profile.PERSONAL_ONLY, 12: Pr
 _COMMUNES_PER_NEW_COMMUNE = 3
 _FIRST_NEW_COMMUNE = 41
 """New communes take level-2 numbers from here, clear of the sở (01–32) and the old districts (21–28)."""
-_NEW_COMMUNE_DOCUMENTS = 35
+_NEW_COMMUNE_DOCUMENTS = 40
+"""A merged commune does the work of two or three old ones (an old one: 25 a year)."""
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,9 @@ def _merged_communes(old: list[ProvinceUnit], rng: random.Random) -> tuple[list[
             # The new commune takes the name of one of its predecessors, as many did.
             profile = rng.choice((Profile.GOOD, Profile.GOOD, Profile.GOOD, Profile.PAPER_HEAVY, Profile.SLOPPY,
                                   Profile.PERSONAL_ONLY, Profile.DECLINING))  # fmt: skip
-            unit = ProvinceUnit(code, members[0].name, "commune", MERGED_PROVINCE, profile, _NEW_COMMUNE_DOCUMENTS,
+            # No thị trấn after 2025: a new unit is a phường or a xã.
+            name = members[0].name.replace("UBND thị trấn ", "UBND xã ")
+            unit = ProvinceUnit(code, name, "commune", MERGED_PROVINCE, profile, _NEW_COMMUNE_DOCUMENTS,
                                 "UBND")  # fmt: skip
             created.append(UnitSpan(unit, valid_from=MERGER_DAY))
             ended.extend(UnitSpan(member, valid_to=LAST_OLD_DAY, successors=(code,)) for member in members)

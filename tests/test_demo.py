@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from docflow.agency import parse_agency_code
 from docflow.cli import main
+from docflow.cli.demo import next_steps
 from docflow.store.classify import classify_level
 from samples.province import Profile, SignaturePlan, encode_cp1258, plan_documents, province_units
 from samples.reorganisation import (
@@ -251,3 +252,10 @@ def test_demo_summary_before_as_issued_shows_the_old_structure(demo_run: tuple[P
     levels = Counter(row["level"] for row in rows if row["outgoing"])
     assert levels["district"] == 10 and levels["commune"] >= 100
     assert any(row["unit"] == "000.00.00.H04" and row["outgoing"] for row in rows)
+
+
+def test_kept_demo_names_the_before_and_after_commands(demo_run: tuple[Path, str]) -> None:
+    out, _ = demo_run
+    steps = next_steps(out / "docflow.db", ())
+    assert any("--period 2025-Q2 --as-issued" in step for step in steps)
+    assert any("--period 2026-Q3" in step for step in steps)

@@ -1,5 +1,8 @@
 """``docflow demo``: build a demo province, ingest it the way the watcher does, summarise it.
 
+The province lives through the 2025 reorganisation (``samples.reorganisation``): its unit list, with
+life spans and successors, is imported by the same code as ``docflow units import``.
+
 The batches go through ``docflow.watch.watcher.Watcher`` with ``once`` semantics, the same code
 path as ``docflow watch --once`` on a real inbox, so the demo exercises what a province
 would run, not a shortcut.
@@ -127,7 +130,13 @@ def next_steps(db: Path, commands: Collection[str]) -> tuple[str, ...]:
             "SELECT document_id FROM signatures WHERE document_id IS NOT NULL "
             "ORDER BY indication = 'TOTAL_PASSED', id LIMIT 1"
         ).fetchone()
-    lines = [f"docflow summary --db {store}", f"docflow summary --behind --db {store}"]
+    lines = [
+        f"docflow summary --db {store}",
+        # The province before and after the 2025 reorganisation, each in the structure of its time.
+        f"docflow summary --period 2025-Q2 --as-issued --db {store}",
+        f"docflow summary --period 2026-Q3 --db {store}",
+        f"docflow summary --behind --db {store}",
+    ]
     if row is not None:
         lines.append(f"docflow audit {shlex.quote(row[0])} --db {store}")
     if "report" in commands:

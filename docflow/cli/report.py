@@ -319,7 +319,7 @@ def audit(db: Path | None, document_id: str, as_json: bool) -> None:
     show_default=True,
     type=click.FloatRange(min=0.01),
     help=(
-        "Volume: 1 is January 2025 to September 2026 (about 5 600 documents); "
+        "Volume: 1 is January 2025 to September 2026 (about 5 900 documents); "
         "the default keeps the demo under a minute."
     ),
 )
