@@ -30,6 +30,7 @@ from docflow.cli.summary_view import (
     summary_json,
     unit_detail,
 )
+from docflow.cli.summary_words import life_span_notes
 from docflow.cli.tables import FittedTable, TableColumn
 from docflow.i18n import _, ngettext
 from docflow.records import RejectedItem
@@ -42,7 +43,7 @@ from docflow.reports.audit import (
 from docflow.reports.certs import import_issued, review_certificates
 from docflow.reports.metrics import LEVELS, PERIOD_FORMS, Period, SummarySettings, latest_year, parse_period
 from docflow.reports.summary import summarise
-from docflow.reports.units import LEVEL_LABELS, import_units, load_units
+from docflow.reports.units import LEVEL_LABELS, import_units, load_successors, load_units
 from docflow.safe_text import for_terminal
 from docflow.store.core import Store, retry_while_busy
 
@@ -204,18 +205,23 @@ def units(ctx: click.Context, db: Path | None, as_json: bool) -> None:
         known = sorted(
             load_units(conn).values(), key=lambda u: (LEVELS.index(u.level) if u.level in LEVELS else 99, u.code)
         )
+        successors = load_successors(conn)
     if as_json:
-        _echo_json([vars(unit) for unit in known])
+        _echo_json([{**vars(unit), "successors": list(successors.get(unit.code, ()))} for unit in known])
         return
     headers = (_("Code"), _("Name"), _("Level"), _("Parent unit"), _("Note"))
     # Codes are never broken; the parent and the note give way first on a narrow terminal.
     shape = ((0, False), (0, True), (0, True), (1, False), (2, True))
     columns = [TableColumn(h, priority=p, wraps=w, min_width=12) for h, (p, w) in zip(headers, shape)]
+    has_list = any(unit.on_list for unit in known)
     rows = []
     for unit in known:
-        note = "" if unit.code_valid else _("malformed code")
+        notes = [] if unit.code_valid else [_("malformed code")]
+        if has_list and not unit.on_list:
+            notes.append(_("not on the unit list (unknown)"))
+        notes += life_span_notes(unit, successors.get(unit.code, ()))
         level = _(LEVEL_LABELS.get(unit.level, unit.level))
-        rows.append((unit.code, unit.name or "", level, unit.parent or "", note))
+        rows.append((unit.code, unit.name or "", level, unit.parent or "", "; ".join(notes)))
     title = ngettext("{count} unit", "{count} units", len(known)).format(count=len(known))
     _console().print(FittedTable(title, columns, rows))
 

@@ -12,8 +12,11 @@ from datetime import date
 from docflow.i18n import N_, _, ngettext
 from docflow.reports.drilldown import Rate
 from docflow.reports.metrics import BELOW_TARGET, MEETS_TARGET, UNRANKED
+from docflow.reports.units import Unit
 
 __all__ = [
+    "life_span_notes",
+    "day_for_people",
     "structure_lines",
     "FLAG_HINTS",
     "FLAG_WORDS_SHOWN",
@@ -120,13 +123,32 @@ def tier_word(tier: str) -> str:
     return _(_TIER_WORDS[tier]) if tier in _TIER_WORDS else tier
 
 
+def life_span_notes(unit: Unit, successors: tuple[str, ...]) -> list[str]:
+    """What ``docflow units`` says of a unit's life span: from when, until when, and into what."""
+    notes = []
+    if unit.valid_from:
+        notes.append(_("in force from {day}").format(day=day_for_people(unit.valid_from)))
+    if unit.valid_to and successors:
+        notes.append(
+            _("ended {day}, went into {codes}").format(day=day_for_people(unit.valid_to), codes=", ".join(successors))
+        )
+    elif unit.valid_to:
+        notes.append(_("dissolved {day}: its history is not carried").format(day=day_for_people(unit.valid_to)))
+    return notes
+
+
+def day_for_people(day: str) -> str:
+    """yyyy-mm-dd as dd/mm/yyyy."""
+    return date.fromisoformat(day).strftime("%d/%m/%Y")
+
+
 def structure_lines(structure_day: str | None, attributed: int, unknown: int) -> list[str]:
     """Which structure the units are reported in, and how many codes the unit list does not know."""
     lines = []
     if structure_day is None:
         lines.append(_("Units as they were when each document was issued (--as-issued)."))
     elif attributed:
-        day = date.fromisoformat(structure_day).strftime("%d/%m/%Y")
+        day = day_for_people(structure_day)
         lines.append(
             ngettext(
                 "Units as in force on {day}: {count} code of a unit that ended counts towards its successor "

@@ -146,6 +146,15 @@ _ATTRIBUTED_COUNTERS = f"""(
 """The month rows with each code replaced by the unit it is attributed to (``docflow.reports.lineage``); the
 ``lineage`` table is the query's first CTE."""
 
+_ATTRIBUTED_YEARS = f"""(
+    SELECT COALESCE(l.target, c.unit) AS unit, c.year,
+           {", ".join(f"SUM(c.{name}) AS {name}" for name in COUNTER_COLUMNS)}
+    FROM unit_year_counters c LEFT JOIN lineage l ON l.code = c.unit
+    WHERE c.year = :year
+    GROUP BY 1, 2
+)"""
+"""The year rollup summed per attributed unit: one row per code and year becomes one per unit and year."""
+
 
 def _month_totals(
     period: Period, trend_periods: Sequence[Period], unit: str | None, attributed: bool = False
@@ -171,7 +180,9 @@ def _reads_year_rollup(period: Period, trend_periods: Sequence[Period]) -> bool:
             and len(trend_periods) % 2 == 0)  # fmt: skip
 
 
-def _year_totals(period: Period, trend_periods: Sequence[Period], unit: str | None) -> tuple[str, dict[str, object]]:
+def _year_totals(
+    period: Period, trend_periods: Sequence[Period], unit: str | None, attributed: bool = False
+) -> tuple[str, dict[str, object]]:
     """``_month_totals`` for a year, from its rollup: one row per unit, where the month rows are twelve.
 
     The year's totals are the rollup row as it stands (the triggers of migration 5 keep it the sum of
@@ -192,10 +203,10 @@ def _year_totals(period: Period, trend_periods: Sequence[Period], unit: str | No
            COALESCE(e.early_out, 0) AS early_out, COALESCE(e.early_issued, 0) AS early_issued,
            y.outgoing - COALESCE(e.early_out, 0) AS late_out,
            y.outgoing_issued_electronic - COALESCE(e.early_issued, 0) AS late_issued
-    FROM unit_year_counters y
+    FROM {_ATTRIBUTED_YEARS if attributed else "unit_year_counters"} y
     LEFT JOIN (
         SELECT unit, SUM(outgoing) AS early_out, SUM(outgoing_issued_electronic) AS early_issued
-        FROM unit_counters
+        FROM {_ATTRIBUTED_COUNTERS if attributed else "unit_counters"}
         WHERE period IN ({early}){" AND unit = :unit" if unit is not None else ""}
         GROUP BY unit
     ) e ON e.unit = y.unit
@@ -258,13 +269,12 @@ def _totals(
     period: Period, trend_periods: Sequence[Period], unit: str | None, year_rollup: bool, lineage: Lineage | None
 ) -> tuple[str, dict[str, object]]:
     """The per-unit sums' query; with a lineage that moves codes, its JSON is the ``lineage`` parameter."""
-    if lineage is not None and lineage.moves:
-        # The year rollup is one row per code; attributed sums come from the month rows.
-        totals, params = _month_totals(period, trend_periods, unit, attributed=True)
-        params["lineage"] = lineage.as_json()
-        return totals, params
+    attributed = lineage is not None and lineage.moves
     totals_of = _year_totals if year_rollup and _reads_year_rollup(period, trend_periods) else _month_totals
-    return totals_of(period, trend_periods, unit)
+    totals, params = totals_of(period, trend_periods, unit, attributed)
+    if attributed and lineage is not None:
+        params["lineage"] = lineage.as_json()
+    return totals, params
 
 
 def _ranking_sql(

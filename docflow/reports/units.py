@@ -25,6 +25,7 @@ __all__ = [
     "LEVEL_LABELS",
     "load_units",
     "has_life_spans",
+    "load_successors",
     "import_units",
     "find_units",
 ]
@@ -109,6 +110,16 @@ def load_units(conn: sqlite3.Connection, where: str = "", params: Sequence[objec
         code: Unit(code, name, level or "unknown", parent, bool(valid), start, end, bool(listed))
         for code, name, level, parent, valid, start, end, listed in rows
     }
+
+
+def load_successors(conn: sqlite3.Connection) -> dict[str, tuple[str, ...]]:
+    """Each ended unit's successors, first first (empty before migration 13)."""
+    if not has_life_spans(conn):
+        return {}
+    found: dict[str, list[str]] = {}
+    for code, successor in conn.execute("SELECT code, successor FROM unit_successors ORDER BY code, position"):
+        found.setdefault(code, []).append(successor)
+    return {code: tuple(successors) for code, successors in found.items()}
 
 
 def _level_word(text: str | None) -> str | None:
