@@ -242,14 +242,16 @@ def _plan_weights(profile: Profile, month: int) -> dict[SignaturePlan, float]:
 
 
 def _recipients(unit: ProvinceUnit, units: tuple[ProvinceUnit, ...], rng: random.Random) -> tuple[str, ...]:
+    # ``units``: those in force when the document is issued, so the province is the one of that time.
+    province = next((u.code for u in units if u.level == "province"), PROVINCE_CODE)
     level2 = [u.code for u in units if u.level in ("department", "district") and u.code != unit.code]
     own_communes = [u.code for u in units if u.parent == unit.code and u.level == "commune"]
     if unit.level == "province":
         chosen = rng.sample(level2, 4)
     elif unit.level == "commune":
-        chosen = [unit.parent or PROVINCE_CODE] + rng.sample(level2, rng.randint(0, 1))
+        chosen = [unit.parent or province] + rng.sample(level2, rng.randint(0, 1))
     else:
-        chosen = [PROVINCE_CODE] + rng.sample(level2, rng.randint(0, 2))
+        chosen = [province] + rng.sample(level2, rng.randint(0, 2))
         chosen += rng.sample(own_communes, min(len(own_communes), rng.randint(0, 3)))
     return tuple(dict.fromkeys(chosen))
 
@@ -267,13 +269,20 @@ def _handling(
     return tuple(handled)
 
 
-def _documents_of(
-    unit: ProvinceUnit, units: tuple[ProvinceUnit, ...], year: int, count: int, rng: random.Random
+def documents_between(
+    unit: ProvinceUnit,
+    units: tuple[ProvinceUnit, ...],
+    span: tuple[date, int],
+    count: int,
+    rng: random.Random,
+    first_number: int = 1,
 ) -> list[PlannedDocument]:
-    days = sorted(date(year, 1, 2) + timedelta(days=rng.randrange(360)) for _ in range(count))
+    """``count`` outgoing documents of ``unit`` issued within ``span`` (first day, number of days)."""
+    first_day, days_in_span = span
+    days = sorted(first_day + timedelta(days=rng.randrange(days_in_span)) for _ in range(count))
     type_names, type_weights = zip(*_TYPES)
     planned = []
-    for number, day in enumerate(days, start=1):
+    for number, day in enumerate(days, start=first_number):
         type_name = rng.choices(type_names, type_weights)[0]
         prefix = _TYPE_PREFIX.get(type_name)
         notation = f"{prefix}-{unit.abbreviation}" if prefix else f"{unit.abbreviation}-VP"
@@ -309,7 +318,7 @@ def plan_documents(
     documents: list[PlannedDocument] = []
     for unit in units:
         count = max(1, round(unit.yearly_documents * scale))
-        documents.extend(_documents_of(unit, units, year, count, rng))
+        documents.extend(documents_between(unit, units, (date(year, 1, 2), 360), count, rng))
     return tuple(sorted(documents, key=lambda d: (d.promulgation_date, d.document_id)))
 
 

@@ -1,5 +1,8 @@
 """``docflow demo``: build a demo province, ingest it the way the watcher does, summarise it.
 
+The province lives through the 2025 reorganisation (``samples.reorganisation``): its unit list, with
+life spans and successors, is imported by the same code as ``docflow units import``.
+
 The batches go through ``docflow.watch.watcher.Watcher`` with ``once`` semantics, the same code
 path as ``docflow watch --once`` on a real inbox, so the demo exercises what a province
 would run, not a shortcut.
@@ -29,7 +32,8 @@ from docflow.reports.units import import_units
 from docflow.safe_text import for_terminal
 from docflow.store.core import Store
 from docflow.watch.watcher import Watcher, WatchReport, WatchSettings
-from samples.province import ProvinceBuild, build_province
+from samples.province import ProvinceBuild
+from samples.reorganisation import build_reorganised
 from signatures import TrustStore
 
 __all__ = ["DemoError", "DemoResult", "run_demo", "ingest_inbox", "next_steps", "kept_lines", "opening_line"]
@@ -99,7 +103,7 @@ def run_demo(
     root = out or Path(tempfile.mkdtemp(prefix="docflow-demo-"))
     try:
         with console.status(_("Making the demo province's data…")):
-            build = build_province(root / "province", scale=scale)
+            build = build_reorganised(root / "province", scale=scale)
         db = root / "docflow.db"
         with Store.open(db) as store:
             import_units(store.conn, build.units_file)
@@ -126,7 +130,13 @@ def next_steps(db: Path, commands: Collection[str]) -> tuple[str, ...]:
             "SELECT document_id FROM signatures WHERE document_id IS NOT NULL "
             "ORDER BY indication = 'TOTAL_PASSED', id LIMIT 1"
         ).fetchone()
-    lines = [f"docflow summary --db {store}", f"docflow summary --behind --db {store}"]
+    lines = [
+        f"docflow summary --db {store}",
+        # The province before and after the 2025 reorganisation, each in the structure of its time.
+        f"docflow summary --period 2025-Q2 --as-issued --db {store}",
+        f"docflow summary --period 2026-Q3 --db {store}",
+        f"docflow summary --behind --db {store}",
+    ]
     if row is not None:
         lines.append(f"docflow audit {shlex.quote(row[0])} --db {store}")
     if "report" in commands:

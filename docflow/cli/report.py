@@ -49,7 +49,7 @@ from docflow.store.core import Store, retry_while_busy
 
 __all__ = ["summary", "units", "certs", "audit", "demo", "summary_settings", "default_db"]
 
-DEMO_SCALE = 0.75
+DEMO_SCALE = 0.6
 """About 3 000 documents: enough for every unit to be ranked and every behaviour to
 show, while building and ingesting stay well under a minute on two cores."""
 
@@ -324,7 +324,10 @@ def audit(db: Path | None, document_id: str, as_json: bool) -> None:
     default=DEMO_SCALE,
     show_default=True,
     type=click.FloatRange(min=0.01),
-    help="Volume: 1 is a full year (about 4 000 documents); the default keeps the demo under a minute.",
+    help=(
+        "Volume: 1 is January 2025 to September 2026 (about 5 900 documents); "
+        "the default keeps the demo under a minute."
+    ),
 )
 @click.option("--keep", is_flag=True, help="Keep the temporary folder and print where it is.")
 def demo(out: Path | None, scale: float, keep: bool) -> None:
