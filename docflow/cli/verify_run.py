@@ -75,14 +75,19 @@ def _walk(folder: Path) -> Iterator[Job]:
         present = set(names)
         here = Path(root)  # each file's path built from it with ``/``: a third of the cost of Path(root, name)
         for name in sorted(names):
-            yield _job(here / name, name, present)
+            yield _job(here / name, name, present, here)
 
 
-def _job(path: Path, name: str, present: set[str]) -> Job:
-    """``name`` is the path's last part, or the whole path as given, as ``present`` holds them."""
+def _job(path: Path, name: str, present: set[str], folder: Path | None = None) -> Job:
+    """``name`` is the path's last part, or the whole path as given, as ``present`` holds them; ``folder``, when
+    given, is the path's parent: a partner's path is then ``folder / partner``, half the cost of ``with_name``."""
     if name[-len(_SIGNATURE_SUFFIX) :].lower() == _SIGNATURE_SUFFIX:
         partner = name[: -len(_SIGNATURE_SUFFIX)]
-        return Job(path, path.with_name(path.name[: -len(_SIGNATURE_SUFFIX)]) if partner in present else None)
+        if partner not in present:
+            return Job(path)
+        return Job(
+            path, folder / partner if folder is not None else path.with_name(path.name[: -len(_SIGNATURE_SUFFIX)])
+        )
     return Job(path, signed_content=name + _SIGNATURE_SUFFIX in present)
 
 
