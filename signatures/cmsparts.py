@@ -61,29 +61,22 @@ it was read from (no copy until sliced). A plain tuple, read by position ([0] id
 
 def _element(data: bytes, start: int = 0, end: int | None = None) -> Element:
     """The element whose header is at ``start`` (bytes after ``end`` are ignored, as asn1crypto does)."""
-    end = len(data) if end is None else end
-    identifier = data[start]
-    if identifier & 0x1F == 0x1F:
-        raise Unusual("high tag number")
-    length = data[start + 1]
-    body = start + 2
-    if length & 0x80:
-        octets = length & 0x7F
-        if not 0 < octets <= _MAX_LENGTH_OCTETS:
-            raise Unusual("indefinite or oversized length")
-        length = int.from_bytes(data[body : body + octets], "big")
-        body += octets
-    if body + length > end:
-        raise Unusual("element runs past its container")
-    return identifier, start, body, body + length
+    found = _elements(data, start, len(data) if end is None else end, single=True)
+    if not found:
+        raise Unusual("no element where one was expected")
+    return found[0]
 
 
 def _children(data: bytes, parent: Element) -> list[Element]:
-    """``_element`` for each child, written out in the loop: a call per element was a third of the walk."""
     if not parent[0] & 0x20:
         raise Unusual("primitive where a constructed element was expected")
+    return _elements(data, parent[2], parent[3])
+
+
+def _elements(data: bytes, position: int, end: int, single: bool = False) -> list[Element]:
+    """The elements from ``position`` to ``end``, or the first only. Each header is read here, in the loop:
+    a call per element was about a third of the walk."""
     found: list[Element] = []
-    position, end = parent[2], parent[3]
     while position < end:
         identifier = data[position]
         if identifier & 0x1F == 0x1F:
@@ -99,6 +92,8 @@ def _children(data: bytes, parent: Element) -> list[Element]:
         if body + length > end:
             raise Unusual("element runs past its container")
         found.append((identifier, position, body, body + length))
+        if single:
+            break
         position = body + length
     return found
 
