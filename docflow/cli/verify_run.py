@@ -47,6 +47,11 @@ class Job:
     signed_content: bool = False
     """The file is the document of a ``.p7s`` among the arguments: only its own embedded signatures count."""
 
+    @property
+    def content_only(self) -> bool:
+        """The document of a detached signature, with no place for signatures of its own: judged through it."""
+        return self.signed_content and self.path.suffix.lower() != ".pdf"
+
 
 @dataclass(frozen=True)
 class Checked(Generic[R]):
@@ -92,8 +97,8 @@ def _job(path: Path, name: str, present: set[str], folder: Path | None = None) -
 
 
 def verify_job(job: Job, trust: TrustStore) -> list[Verdict]:
-    if job.signed_content and job.path.suffix.lower() != ".pdf":
-        return []  # the document of a detached signature, with no place for signatures of its own
+    if job.content_only:
+        return []
     return verify_file(job.path, job.content, trust=trust)
 
 
