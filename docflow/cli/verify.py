@@ -70,11 +70,10 @@ def verify(files: tuple[Path, ...], content: Path | None, trust_dir: Path | None
         raise click.UsageError(_("--content pairs with exactly one signature file"))
     console = Console(stderr=True)
     trust = _trust_store(trust_dir or configured_trust_dir(console), console)
-    jobs = jobs_of(files, content)
+    # With --json a signature's document prints no line of its own and is accepted through the signature: left
+    # out, it costs no job to build, send, verify and print (about 8 µs a pair on one worker).
+    jobs = jobs_of(files, content, documents=not as_json)
     if as_json:
-        # A signature's document prints no line of its own and is accepted through the signature: left out here, it
-        # costs no job to send, verify and print (about 5 µs a pair on one worker).
-        jobs = (job for job in jobs if not job.content_only)
         # Each worker renders a chunk's lines as bytes: the one process printing them does little more than write.
         all_passed = _print_json(result for _, result in in_chunks(jobs, partial(_json_of, trust=trust), workers))
     else:

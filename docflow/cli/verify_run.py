@@ -50,7 +50,12 @@ class Job:
     @property
     def content_only(self) -> bool:
         """The document of a detached signature, with no place for signatures of its own: judged through it."""
-        return self.signed_content and self.path.suffix.lower() != ".pdf"
+        return self.signed_content and not _pdf_name(self.path.name)
+
+
+def _pdf_name(name: str) -> bool:
+    """``Path(name).suffix.lower() == ".pdf"``, without building a Path (a name that is only ".pdf" has none)."""
+    return len(name) > 4 and name[-4:].lower() == ".pdf"
 
 
 @dataclass(frozen=True)
@@ -61,25 +66,32 @@ class Checked(Generic[R]):
     result: R
 
 
-def jobs_of(arguments: Sequence[Path], content: Path | None = None) -> Iterator[Job]:
-    """The files named and the files under the folders named, in the order given (a folder's sorted)."""
+def jobs_of(arguments: Sequence[Path], content: Path | None = None, *, documents: bool = True) -> Iterator[Job]:
+    """The files named and the files under the folders named, in the order given (a folder's sorted).
+
+    ``documents=False`` leaves out the jobs that would be ``content_only`` (judged through their signature).
+    """
     if content is not None:
         yield from (Job(path, content) for path in arguments)
         return
     named = {str(path) for path in arguments}
     for path in arguments:
         if path.is_dir():
-            yield from _walk(path)
+            yield from _walk(path, documents)
         else:
-            yield _job(path, str(path), named)
+            job = _job(path, str(path), named)
+            if documents or not job.content_only:
+                yield job
 
 
-def _walk(folder: Path) -> Iterator[Job]:
+def _walk(folder: Path, documents: bool) -> Iterator[Job]:
     for root, folders, names in os.walk(folder):
         folders.sort()
         present = set(names)
         here = Path(root)  # each file's path built from it with ``/``: a third of the cost of Path(root, name)
         for name in sorted(names):
+            if not documents and name + _SIGNATURE_SUFFIX in present and not _pdf_name(name):
+                continue  # a content_only job, known from the name: no Path or Job built for it
             yield _job(here / name, name, present, here)
 
 
