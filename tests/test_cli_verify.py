@@ -221,3 +221,23 @@ def test_table_comes_in_chunks_with_every_column(files: Path, trust_dir: Path, t
     # 60 files, a table per 50: the second table, with the same columns, starts at file 51.
     assert output.count("Sửa sau khi ký") == 2 and "Chữ ký số (từ tệp thứ 51)" in output
     assert output.count("KHÔNG CÓ CHỮ KÝ") == 12 and output.count("REVOKED") == 12
+
+
+def test_a_walked_folder_keeps_a_paired_pdf_and_leaves_out_a_paired_document(
+    files: Path, trust_dir: Path, person: Issued, signing_time: datetime, tmp_path: Path
+) -> None:
+    # With --json the walk skips a detached signature's document by its name alone; a PDF is never skipped.
+    folder = tmp_path / "paired"
+    folder.mkdir()
+    for name in ("cv.txt", "cv.txt.p7s", "qd.pdf"):
+        shutil.copy(files / name, folder / name)
+    (folder / "qd.pdf.p7s").write_bytes(sign_cms((files / "qd.pdf").read_bytes(), person, signing_time=signing_time))
+    code, output = run(str(folder), "--trust", str(trust_dir), "--json", "--workers", "1")
+    rows = [json.loads(line) for line in output.splitlines()]
+    assert [(Path(r["file"]).name, r["index"]) for r in rows] == [
+        ("cv.txt.p7s", 0),
+        ("qd.pdf", 0),
+        ("qd.pdf", 1),
+        ("qd.pdf.p7s", 0),
+    ]
+    assert code == 0

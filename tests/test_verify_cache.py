@@ -7,6 +7,7 @@ process or spread over the command's workers.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,6 +21,7 @@ from samples.pki import Issued, SamplePKI, build_pki, issue_person, revoke, writ
 from samples.sign import sign_cms
 from signatures import TrustStore, Verdict, verify_cms
 from signatures.path import clear_cache
+from signatures.verdict import Check, CheckName, CheckOutcome
 
 CONTENT = "Quyết định số 12/QĐ-UBND".encode()
 
@@ -98,3 +100,20 @@ def test_a_json_line_is_json_dumps_of_the_verdict_whether_its_checks_were_cached
     for verdict in verdicts:  # the second of each signer's comes from the cache
         expected = json.dumps({"file": "Hồ sơ/cv.p7s", **verdict.to_json()}, ensure_ascii=False)
         assert _json_line("Hồ sơ/cv.p7s", verdict) == expected
+
+
+def test_a_json_line_never_takes_the_checks_of_verdicts_gone_before_it(
+    signatures: dict[str, bytes], trust_folder: Path
+) -> None:
+    # The encoded checks are cached by the checks' identities. Each verdict here gets new Check objects and is
+    # dropped at once, so without the cache keeping those objects alive their ids would be reused by the next
+    # verdict's checks, with other details, and the line would carry the earlier verdict's checks.
+    verdict = verify_cms(next(iter(signatures.values())), CONTENT, trust=TrustStore.load(trust_folder))[0]
+    for number in range(200):
+        checks = tuple(Check(check.name, check.outcome, f"{check.detail} {number}") for check in verdict.checks) + (
+            Check(CheckName.MODIFICATION, CheckOutcome.PASSED, str(number)),
+        )
+        changed = dataclasses.replace(verdict, checks=checks)
+        expected = json.dumps({"file": "cv.p7s", **changed.to_json()}, ensure_ascii=False)
+        assert _json_line("cv.p7s", changed) == expected
+        del changed, checks

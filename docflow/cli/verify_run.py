@@ -47,6 +47,16 @@ class Job:
     signed_content: bool = False
     """The file is the document of a ``.p7s`` among the arguments: only its own embedded signatures count."""
 
+    @property
+    def content_only(self) -> bool:
+        """The document of a detached signature, with no place for signatures of its own: judged through it."""
+        return self.signed_content and not _pdf_name(self.path.name)
+
+
+def _pdf_name(name: str) -> bool:
+    """``Path(name).suffix.lower() == ".pdf"``, without building a Path (a name that is only ".pdf" has none)."""
+    return len(name) > 4 and name[-4:].lower() == ".pdf"
+
 
 @dataclass(frozen=True)
 class Checked(Generic[R]):
@@ -56,39 +66,51 @@ class Checked(Generic[R]):
     result: R
 
 
-def jobs_of(arguments: Sequence[Path], content: Path | None = None) -> Iterator[Job]:
-    """The files named and the files under the folders named, in the order given (a folder's sorted)."""
+def jobs_of(arguments: Sequence[Path], content: Path | None = None, *, documents: bool = True) -> Iterator[Job]:
+    """The files named and the files under the folders named, in the order given (a folder's sorted).
+
+    ``documents=False`` leaves out the jobs that would be ``content_only`` (judged through their signature).
+    """
     if content is not None:
         yield from (Job(path, content) for path in arguments)
         return
     named = {str(path) for path in arguments}
     for path in arguments:
         if path.is_dir():
-            yield from _walk(path)
+            yield from _walk(path, documents)
         else:
-            yield _job(path, str(path), named)
+            job = _job(path, str(path), named)
+            if documents or not job.content_only:
+                yield job
 
 
-def _walk(folder: Path) -> Iterator[Job]:
+def _walk(folder: Path, documents: bool) -> Iterator[Job]:
     for root, folders, names in os.walk(folder):
         folders.sort()
         present = set(names)
         here = Path(root)  # each file's path built from it with ``/``: a third of the cost of Path(root, name)
         for name in sorted(names):
-            yield _job(here / name, name, present)
+            if not documents and name + _SIGNATURE_SUFFIX in present and not _pdf_name(name):
+                continue  # a content_only job, known from the name: no Path or Job built for it
+            yield _job(here / name, name, present, here)
 
 
-def _job(path: Path, name: str, present: set[str]) -> Job:
-    """``name`` is the path's last part, or the whole path as given, as ``present`` holds them."""
+def _job(path: Path, name: str, present: set[str], folder: Path | None = None) -> Job:
+    """``name`` is the path's last part, or the whole path as given, as ``present`` holds them; ``folder``, when
+    given, is the path's parent: a partner's path is then ``folder / partner``, half the cost of ``with_name``."""
     if name[-len(_SIGNATURE_SUFFIX) :].lower() == _SIGNATURE_SUFFIX:
         partner = name[: -len(_SIGNATURE_SUFFIX)]
-        return Job(path, path.with_name(path.name[: -len(_SIGNATURE_SUFFIX)]) if partner in present else None)
+        if partner not in present:
+            return Job(path)
+        return Job(
+            path, folder / partner if folder is not None else path.with_name(path.name[: -len(_SIGNATURE_SUFFIX)])
+        )
     return Job(path, signed_content=name + _SIGNATURE_SUFFIX in present)
 
 
 def verify_job(job: Job, trust: TrustStore) -> list[Verdict]:
-    if job.signed_content and job.path.suffix.lower() != ".pdf":
-        return []  # the document of a detached signature, with no place for signatures of its own
+    if job.content_only:
+        return []
     return verify_file(job.path, job.content, trust=trust)
 
 
