@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,8 +15,10 @@ from helpers.db import DEPARTMENT, DISTRICT, PROVINCE, new_store, put_unit
 from docflow.cli import main
 from docflow.reports.cert_units import issuer_matches
 from docflow.reports.certs import import_issued, review_certificates
+from docflow.times import people_zone
 
-TODAY = date.today()
+# The review's today is the province's (Asia/Ho_Chi_Minh), not the machine's: between 17:00 and 24:00 UTC they differ.
+TODAY = datetime.now(people_zone()).date()
 CA = "CN=CA phục vụ các cơ quan Đảng và Nhà nước,O=Ban Cơ yếu Chính phủ,C=VN"
 OTHER_CA = "CN=VNPT Certification Authority,O=VNPT Group,C=VN"
 
