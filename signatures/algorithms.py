@@ -7,10 +7,11 @@ two hashes named, passes signatures whose identifiers contradict each other or n
 
 from __future__ import annotations
 
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 from signatures.cmsparts import AlgorithmNames
 from signatures.decide import Finding, failed
+from signatures.keytypes import DSAPublicKey
 from signatures.verdict import CheckName, SubIndication
 
 __all__ = ["algorithm_refusal", "eddsa_digest_problem", "EDDSA_DIGEST"]
@@ -54,14 +55,14 @@ _KEY_FAMILIES: dict[str, tuple[str, type]] = {
     "rsassa_pkcs1v15": ("RSA", rsa.RSAPublicKey),
     "rsassa_pss": ("RSA-PSS", rsa.RSAPublicKey),
     "ecdsa": ("ECDSA", ec.EllipticCurvePublicKey),
-    "dsa": ("DSA", dsa.DSAPublicKey),
+    "dsa": ("DSA", DSAPublicKey),
     "ed25519": ("Ed25519", ed25519.Ed25519PublicKey),
     "ed448": ("Ed448", ed448.Ed448PublicKey),
 }
 _KEY_NAMES = {
     rsa.RSAPublicKey: "RSA",
     ec.EllipticCurvePublicKey: "EC",
-    dsa.DSAPublicKey: "DSA",
+    DSAPublicKey: "DSA",
     ed25519.Ed25519PublicKey: "Ed25519",
     ed448.Ed448PublicKey: "Ed448",
 }

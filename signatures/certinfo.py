@@ -15,9 +15,11 @@ from functools import lru_cache
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID
+
+from signatures.keytypes import DSAPublicKey
 
 __all__ = ["CertInfo", "cert_info", "key_bits", "load_certificate", "quiet_cryptography"]
 
@@ -125,8 +127,9 @@ def _first(name: x509.Name, oid: x509.ObjectIdentifier) -> str | None:
 
 
 def key_bits(public_key: object) -> int | None:
-    if isinstance(public_key, (rsa.RSAPublicKey, dsa.DSAPublicKey, ec.EllipticCurvePublicKey)):
-        return public_key.key_size
+    if isinstance(public_key, (rsa.RSAPublicKey, DSAPublicKey, ec.EllipticCurvePublicKey)):
+        with quiet_cryptography():
+            return public_key.key_size
     if isinstance(public_key, ed25519.Ed25519PublicKey):
         return 256
     if isinstance(public_key, ed448.Ed448PublicKey):

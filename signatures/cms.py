@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 from asn1crypto import cms, core, pem
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa, utils
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa, utils
 
 from signatures.algorithms import algorithm_refusal
-from signatures.certinfo import CertInfo
+from signatures.certinfo import CertInfo, quiet_cryptography
 from signatures.cmsparts import (
     SignedAttributes,
     SignedParts,
@@ -33,6 +33,7 @@ from signatures.cmsparts import (
     read_signed_parts,
 )
 from signatures.decide import Finding, failed, passed, skipped
+from signatures.keytypes import DSAPublicKey
 from signatures.signer import find_signer, no_signer_finding
 from signatures.verdict import CheckName, SubIndication
 
@@ -383,7 +384,8 @@ def _verify(key: object, result: SignerCheck, message: bytes, message_digest: by
         key.verify(signature, payload, padding.PKCS1v15(), algorithm)
     elif isinstance(key, ec.EllipticCurvePublicKey):
         key.verify(signature, payload, ec.ECDSA(algorithm))
-    elif isinstance(key, dsa.DSAPublicKey):
-        key.verify(signature, payload, algorithm)
+    elif isinstance(key, DSAPublicKey):
+        with quiet_cryptography():  # DSA still verifies; the library's deprecation notice is not the reader's
+            key.verify(signature, payload, algorithm)
     else:
         raise TypeError(f"unsupported public key type {type(key).__name__}")
