@@ -15,7 +15,7 @@ import re
 from rich.markup import escape
 from rich.text import Text
 
-__all__ = ["for_terminal", "cell", "markup_safe", "for_spreadsheet", "SafeLogFilter"]
+__all__ = ["for_terminal", "cell", "markup_safe", "for_spreadsheet", "SafeLogFormatter"]
 
 # Whole escape sequences first (their payload, such as an OSC 8 link's address, goes too), then single
 # controls: C0 except the newline, DEL, C1 (0x9b is a one-character CSI), and the bidi embeddings,
@@ -61,10 +61,12 @@ def for_spreadsheet(value: object) -> object:
     return value
 
 
-class SafeLogFilter(logging.Filter):
-    """Makes a log record's message terminal-safe: file names and reasons in it come from batches."""
+class SafeLogFormatter(logging.Formatter):
+    """Makes a log line terminal-safe: file names and reasons in it come from batches.
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = for_terminal(record.getMessage())
-        record.args = None
-        return True
+    It cleans the text it formats, never the record: other handlers (the watcher's JSON log, a test's capture)
+    see the same record, with its message template and arguments intact.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        return for_terminal(super().format(record))

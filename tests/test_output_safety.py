@@ -29,7 +29,7 @@ from docflow.reports.audit import audit_trail
 from docflow.reports.certs import review_certificates
 from docflow.reports.metrics import parse_period
 from docflow.reports.summary import summarise
-from docflow.safe_text import SafeLogFilter, for_spreadsheet, for_terminal
+from docflow.safe_text import SafeLogFormatter, for_spreadsheet, for_terminal
 
 LINK = "[link=https://evil.example/]bấm vào đây[/link]"
 BOLD = "[bold]Khẩn[/bold]"
@@ -157,8 +157,16 @@ def test_verify_table_shows_a_certificate_name_literally(monkeypatch: pytest.Mon
 def test_log_messages_lose_escape_sequences(caplog: pytest.LogCaptureFixture) -> None:
     logger = logging.getLogger("docflow.test_output_safety")
     record = logger.makeRecord(logger.name, logging.INFO, __file__, 1, "%s: ingested", (ESCAPES,), None)
-    SafeLogFilter().filter(record)
-    assert record.getMessage() == "xemgnp.exe: ingested"
+    assert SafeLogFormatter().format(record) == "xemgnp.exe: ingested"
+
+
+def test_the_terminal_s_cleaning_leaves_the_record_to_other_handlers() -> None:
+    """Cleaning the record itself (as a filter did) rewrote it for every handler after the terminal's: the
+    watcher's JSON log and anything matching on the message's template then saw text, not template and args."""
+    logger = logging.getLogger("docflow.test_output_safety")
+    record = logger.makeRecord(logger.name, logging.INFO, __file__, 1, "%s: ingested", (ESCAPES,), None)
+    SafeLogFormatter().format(record)
+    assert (record.msg, record.args) == ("%s: ingested", (ESCAPES,))
 
 
 def test_summary_csv_neutralises_formulas_in_names(db: Path) -> None:

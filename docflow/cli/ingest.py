@@ -35,7 +35,7 @@ from docflow.ingest.run import (
     ingest_batch,
 )
 from docflow.reports.batches import store_marks
-from docflow.safe_text import SafeLogFilter, for_terminal, markup_safe
+from docflow.safe_text import SafeLogFormatter, for_terminal, markup_safe
 from docflow.store.core import Store, StoreBusy, StoreError
 from docflow.times import for_people, people_zone
 from signatures import SignerKind, TrustStore
@@ -168,7 +168,7 @@ def _setup_logging(console: Console, zone: tzinfo | None = None) -> None:
         return Text(f"[{for_people(aware, zone)} {shown.strftime('%z')[:3]}]")
 
     handler = RichHandler(console=console, show_path=False, markup=False, rich_tracebacks=False, log_time_format=stamp)
-    handler.addFilter(SafeLogFilter())  # batch and file names in messages come from outside
+    handler.setFormatter(SafeLogFormatter())  # batch and file names in messages come from outside
     logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[handler], force=True)
 
 
