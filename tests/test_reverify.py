@@ -202,31 +202,33 @@ from docflow.store.core import Store
 from docflow.store.signatures import SignatureBook
 from signatures import TrustStore
 
-real, written = SignatureBook._rejudge_one, []
+real, written = SignatureBook._rejudge_rows, []
 
 def dies_mid_document(self, *args):
+    result = real(self, *args)
     written.append(1)
-    if len(written) == 4:
+    if len(written) == 2:
         os.kill(os.getpid(), signal.SIGKILL)  # no rollback, no clean-up: what a power cut leaves
-    return real(self, *args)
+    return result
 
-SignatureBook._rejudge_one = dies_mid_document
+SignatureBook._rejudge_rows = dies_mid_document
 reverify(Store.open(sys.argv[1]), TrustStore.load(sys.argv[2]), payloads_per_commit=1)
 """
 
 
 def _interrupted(store: Store, trust: TrustStore, monkeypatch: pytest.MonkeyPatch) -> None:
     written = 0
-    real = SignatureBook._rejudge_one
+    real = SignatureBook._rejudge_rows
 
-    def dies_mid_document(self: SignatureBook, *args: object) -> bool:
+    def dies_mid_document(self: SignatureBook, *args: object) -> object:
         nonlocal written
+        result = real(self, *args)  # type: ignore[arg-type]
         written += 1
-        if written == 4:
+        if written == 2:
             raise KeyboardInterrupt
-        return real(self, *args)  # type: ignore[arg-type]
+        return result
 
-    monkeypatch.setattr(SignatureBook, "_rejudge_one", dies_mid_document)
+    monkeypatch.setattr(SignatureBook, "_rejudge_rows", dies_mid_document)
     with pytest.raises(KeyboardInterrupt):
         reverify(store, trust, payloads_per_commit=1)
     monkeypatch.undo()
@@ -243,7 +245,7 @@ def test_a_killed_reverify_leaves_each_signature_old_or_new_and_a_rerun_finishes
         new_verdicts = set(_verdicts(done))
     store = _ingested(tmp_path / "a.db", world.batch, world.no_root_crl)
     old_verdicts = set(_verdicts(store))
-    # Killed at the second signature of the second document, whose first signature is written already.
+    # Killed once the second document's rows are written, before its counters and its commit.
     if how == "Ctrl-C":
         _interrupted(store, full, monkeypatch)
         store.close()

@@ -253,16 +253,16 @@ def test_a_part_that_fails_is_rolled_back_whole_and_tried_again(
         shutil.copytree(world.batch, settings.inbox / "lo-1")
         _wait_for(lambda: _archived(settings) == 1, "the batch to be filed away")
         calls = 0
-        real = SignatureBook._rejudge_one
+        real = SignatureBook._rejudge_rows
 
-        def busy_once(self: SignatureBook, *args: object) -> bool:
+        def busy_once(self: SignatureBook, *args: object) -> object:
             nonlocal calls
             calls += 1
-            if calls == 3:  # the second document of the first part: the first is written, not committed
+            if calls == 2:  # the second document of the first part: the first is written, not committed
                 raise StoreBusy("the store stayed busy")
             return real(self, *args)  # type: ignore[arg-type]
 
-        monkeypatch.setattr(SignatureBook, "_rejudge_one", busy_once)
+        monkeypatch.setattr(SignatureBook, "_rejudge_rows", busy_once)
         (trust_dir / CA_CRL).write_bytes(world.crl)
         _wait_for(lambda: bool(_reverified(caplog)), "the re-verification's log line")
 

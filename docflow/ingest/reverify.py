@@ -193,13 +193,17 @@ def reverify_part(
     try:
         with store.transaction(), Verifier(trust, kinds or {}, workers) as verifier:
             store.record_trust_state(trust)
-            since_commit = 0
+            pending: list[_Job] = []
             jobs = [job for unit in units for job in unit]
             for written, (_, group) in enumerate(groupby(_judged(store, verifier, jobs), key=_group_of), start=1):
-                since_commit += _write_document(store, trust, list(group), tally)
-                if since_commit >= payloads_per_commit:
+                pending.extend(group)
+                if len(pending) >= payloads_per_commit:
+                    # One write per part, not per document: its rows are read back and written in a few
+                    # statements, and each document's counters still change with its own verdicts.
+                    _write_part(store, trust, pending, tally)
                     store.commit_and_begin()
-                    committed, since_commit = written, 0
+                    committed, pending = written, []
+            _write_part(store, trust, pending, tally)
     except BaseException:
         _give_back(plan, units[committed:])
         raise
@@ -334,8 +338,8 @@ def _verdicts_of(verdicts: list[Verdict] | VerifyFailed, job: _Job) -> list[Verd
     return verdicts
 
 
-def _write_document(store: Store, trust: TrustStore, jobs: list[_Job], tally: _Tally) -> int:
-    """Write one document's new verdicts (one commit unit); returns how many signed files it held."""
+def _write_part(store: Store, trust: TrustStore, jobs: list[_Job], tally: _Tally) -> None:
+    """Write the new verdicts of whole documents (one commit's part) in one ``Store.rejudge``."""
     judged: list[tuple[StoredSignature, Verdict]] = []
     for job in jobs:
         if isinstance(job.verdicts, list):
@@ -356,8 +360,8 @@ def _write_document(store: Store, trust: TrustStore, jobs: list[_Job], tally: _T
                 tally.changes.append(_change(before, verdicts[before.id]))
             else:
                 tally.unchanged += 1
-    tally.advance(sum(len(job.rows) for job in jobs))
-    return len(jobs)
+    if jobs:
+        tally.advance(sum(len(job.rows) for job in jobs))
 
 
 def _change(row: StoredSignature, verdict: Verdict) -> VerdictChange:
