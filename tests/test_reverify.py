@@ -6,6 +6,7 @@ written together, one document per transaction; every change is kept and shown b
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import shutil
@@ -13,6 +14,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import weakref
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -404,3 +406,25 @@ def test_ingest_keeps_every_signed_file_and_the_detached_content(tmp_path: Path,
         members = json.loads(state[2])
         assert state[:2] == (fingerprint, str(world.full))
         assert sorted(member["role"] for member in members) == ["anchor", "crl", "crl", "intermediate", "intermediate"]
+
+
+def test_verdicts_already_written_are_let_go_before_the_run_ends(
+    tmp_path: Path, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run held every verdict it had written until it ended, so its memory grew with the archive (a verdict
+    is some sixty objects). Once a part is written its verdicts must be free for the collector."""
+    written: list[weakref.ref[object]] = []
+    alive_later: list[int] = []
+    real = Store.rejudge
+
+    def watching(self: Store, judged: list[tuple[int, object]], judgement: object) -> object:
+        gc.collect()
+        alive_later.append(sum(ref() is not None for ref in written))
+        written.extend(weakref.ref(verdict) for _, verdict in judged)
+        return real(self, judged, judgement)  # type: ignore[arg-type]
+
+    with _ingested(tmp_path / "a.db", world.batch, world.no_root_crl) as store:
+        monkeypatch.setattr(Store, "rejudge", watching)
+        result = reverify(store, TrustStore.load(world.full), payloads_per_commit=1)
+    assert result.checked == 7 and len(alive_later) >= 3, (result, alive_later)
+    assert alive_later == [0] * len(alive_later), "verdicts of parts already written were still held"

@@ -362,6 +362,10 @@ def _write_part(store: Store, trust: TrustStore, jobs: list[_Job], tally: _Tally
                 tally.unchanged += 1
     if jobs:
         tally.advance(sum(len(job.rows) for job in jobs))
+    for job in jobs:
+        # Written: a verdict is some sixty objects, and the plan keeps its jobs until the part ends. Held, a
+        # run's memory grew with every signature it had re-judged, whatever the part size.
+        job.verdicts = None
 
 
 def _change(row: StoredSignature, verdict: Verdict) -> VerdictChange:
