@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from docflow.cli import main
 from docflow.cli.verify import _json_line
+from docflow.store.signature_rows import Judgement, signature_row
 from samples.pki import Issued, SamplePKI, build_pki, issue_person, revoke, write_trust_dir
 from samples.sign import sign_cms
 from signatures import TrustStore, Verdict, verify_cms
@@ -117,3 +118,14 @@ def test_a_json_line_never_takes_the_checks_of_verdicts_gone_before_it(
         expected = json.dumps({"file": "cv.p7s", **changed.to_json()}, ensure_ascii=False)
         assert _json_line("cv.p7s", changed) == expected
         del changed, checks
+
+
+def test_the_store_keeps_the_checks_as_verify_prints_them(signatures: dict[str, bytes], trust_folder: Path) -> None:
+    """One definition: ``signatures.checks_json`` is the ``checks`` array of the verify line, cached or not."""
+    trust = TrustStore.load(trust_folder)
+    judgement = Judgement(True, trust.fingerprint, "2026-12-06T00:00:00+00:00")
+    for der in (*signatures.values(), *signatures.values()):
+        verdict = verify_cms(der, CONTENT, trust=trust)[0]
+        row = signature_row(verdict, "ab" * 32, "cv.p7s", 1, None, None, judgement)
+        assert row.checks_json == json.dumps(verdict.to_json()["checks"], ensure_ascii=False)
+        assert json.loads(_json_line("cv.p7s", verdict))["checks"] == json.loads(row.checks_json)

@@ -6,7 +6,6 @@ cache stays warm; results are printed as they come, in the order of the files (`
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Iterable
@@ -18,6 +17,7 @@ import click
 from rich.console import Console
 from rich.text import Text
 
+from docflow.checks_json import checks_json, encode
 from docflow.cli.options import config_option, current_config
 from docflow.cli.signature_words import change_word, kind_word, time_source_word, yes_no
 from docflow.cli.tables import TableColumn, fitted_table
@@ -26,7 +26,6 @@ from docflow.i18n import N_, _
 from docflow.safe_text import cell, markup_safe
 from signatures import TrustStore, Verdict
 from signatures.modification import changes_permitted
-from signatures.verdict import Check
 
 __all__ = ["verify"]
 
@@ -126,7 +125,7 @@ def _json_of(jobs: list[Job], trust: TrustStore) -> _Lines:
         file = str(job.path)
         lines += [_json_line(file, verdict) for verdict in verdicts]
         if not verdicts and not job.signed_content:
-            lines.append(_ENCODE({"file": file, **_UNSIGNED}))
+            lines.append(encode({"file": file, **_UNSIGNED}))
     return _Lines(accepted, "".join(line + "\n" for line in lines).encode())
 
 
@@ -146,22 +145,9 @@ def _print_json(results: Iterable[_Lines]) -> bool:
 def _json_line(file: str, verdict: Verdict) -> str:
     """``json.dumps({"file": file, **verdict.to_json()}, ensure_ascii=False)``, byte for byte, with the
     ``checks`` array (the last member) encoded once per distinct tuple of checks: about a third of the cost."""
-    # Keyed by the checks' identities: hashing the frozen Check dataclasses (and their enums, in Python) was
-    # about 4 µs a line. The entry holds the checks themselves, so no id in a key is reused while it is cached.
-    key = tuple(map(id, verdict.checks))
-    cached = _CHECKS_JSON.get(key)
-    if cached is None:
-        cached = (verdict.checks, _ENCODE([check.to_json() for check in verdict.checks]))
-        if len(_CHECKS_JSON) >= _CHECKS_JSON_LIMIT:
-            _CHECKS_JSON.clear()
-        _CHECKS_JSON[key] = cached
-    return f'{_ENCODE({"file": file, **verdict.json_fields()})[:-1]}, "checks": {cached[1]}}}'
+    return f'{encode({"file": file, **verdict.json_fields()})[:-1]}, "checks": {checks_json(verdict.checks)}}}'
 
 
-_ENCODE = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
-"""``json.dumps(..., ensure_ascii=False)`` without its per-call set-up; verdicts hold no cycles."""
-_CHECKS_JSON: dict[tuple[int, ...], tuple[tuple[Check, ...], str]] = {}
-_CHECKS_JSON_LIMIT = 4096
 _UNSIGNED = {"index": None, "indication": None, "subindication": None, "reason": _NO_SIGNATURE}
 
 

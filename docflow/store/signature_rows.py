@@ -8,10 +8,10 @@ bulk (``Store.new_document_signatures``) make the same rows.
 
 from __future__ import annotations
 
-import json
 import operator
 from dataclasses import dataclass, fields
 
+from docflow.checks_json import checks_json
 from docflow.store.classify import SignatureFact, SignatureFacts
 from docflow.store.merging import iso
 from docflow.store.ownership import SignerIdentity
@@ -205,7 +205,6 @@ def signature_row(
     belongs: bool | None,
     judgement: Judgement,
 ) -> SignatureRow:
-    checks = [{"name": c.name.value, "outcome": c.outcome.value, "detail": c.detail} for c in verdict.checks]
     return SignatureRow(
         payload_sha256=payload_sha256,
         idx=verdict.index,
@@ -227,7 +226,7 @@ def signature_row(
         kind=verdict.kind.value,
         covers_whole_file=int_or_none(verdict.covers_whole_file),
         belongs_to_sender=int_or_none(belongs),
-        checks_json=json.dumps(checks, ensure_ascii=False),
+        checks_json=checks_json(verdict.checks),
         modification=verdict.modification.value if verdict.modification else None,
         modification_permitted=int_or_none(changes_permitted(verdict)),
         trust_checked=int(judgement.trust_checked),
