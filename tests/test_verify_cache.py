@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import pickle
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -129,3 +130,17 @@ def test_the_store_keeps_the_checks_as_verify_prints_them(signatures: dict[str, 
         row = signature_row(verdict, "ab" * 32, "cv.p7s", 1, None, None, judgement)
         assert row.checks_json == json.dumps(verdict.to_json()["checks"], ensure_ascii=False)
         assert json.loads(_json_line("cv.p7s", verdict))["checks"] == json.loads(row.checks_json)
+
+
+def test_a_verdict_crosses_a_pickle_whole_and_its_checks_arrive_shared(
+    signatures: dict[str, bytes], trust_folder: Path
+) -> None:
+    """Verdicts come back from verification workers by pickle: equal on arrival, and one signer's checks the same
+    objects from one verdict to the next, so the writer encodes them once (docflow.checks_json)."""
+    trust = TrustStore.load(trust_folder)
+    der = next(iter(signatures.values()))
+    first, second = (pickle.loads(pickle.dumps(verify_cms(der, CONTENT, trust=trust))) for _ in range(2))
+    assert first == second == verify_cms(der, CONTENT, trust=trust)
+    assert all(a is b for a, b in zip(first[0].checks, second[0].checks, strict=True))
+    odd = Check(CheckName.MODIFICATION, CheckOutcome.FAILED, "chi tiết riêng")
+    assert pickle.loads(pickle.dumps(odd)) == odd
