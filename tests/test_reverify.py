@@ -29,7 +29,7 @@ from helpers.ingest import SENDER, assert_counters_exact, write_edxml
 
 import docflow.cli.reverify as reverify_cli
 from docflow.cli import main
-from docflow.ingest.reverify import ReverifyScope, reverify
+from docflow.ingest.reverify import ReverifyScope, plan_reverify, reverify, reverify_part
 from docflow.ingest.run import ingest_batch
 from docflow.store.core import Store
 from docflow.store.payloads import payload_directory
@@ -247,7 +247,7 @@ def test_a_killed_reverify_leaves_each_signature_old_or_new_and_a_rerun_finishes
         new_verdicts = set(_verdicts(done))
     store = _ingested(tmp_path / "a.db", world.batch, world.no_root_crl)
     old_verdicts = set(_verdicts(store))
-    # Killed once the second document's rows are written, before its counters and its commit.
+    # Killed once the second unit's rows (a document's) are written, before its counters and its commit.
     if how == "Ctrl-C":
         _interrupted(store, full, monkeypatch)
         store.close()
@@ -259,10 +259,12 @@ def test_a_killed_reverify_leaves_each_signature_old_or_new_and_a_rerun_finishes
     with Store.open(tmp_path / "a.db") as reopened:
         rows = _verdicts(reopened)
         assert all(row in old_verdicts or row in new_verdicts for row in rows)
-        assert sum(row in new_verdicts and row not in old_verdicts for row in rows) == 2, "the first document only"
+        # The first unit is the signed file of no document (those are read first); the document being written
+        # when the run died is rolled back whole.
+        assert sum(row in new_verdicts and row not in old_verdicts for row in rows) == 1, "the first unit only"
         assert_counters_exact(reopened)
         result = reverify(reopened, full)
-        assert result.checked == 5, "the rerun takes what was not judged under this trust store yet"
+        assert result.checked == 6, "the rerun takes what was not judged under this trust store yet"
         assert _state(reopened) == new
 
 
@@ -428,3 +430,50 @@ def test_verdicts_already_written_are_let_go_before_the_run_ends(
         result = reverify(store, TrustStore.load(world.full), payloads_per_commit=1)
     assert result.checked == 7 and len(alive_later) >= 3, (result, alive_later)
     assert alive_later == [0] * len(alive_later), "verdicts of parts already written were still held"
+
+
+@pytest.mark.parametrize("window", [1, 2, 5])
+def test_a_plan_reads_the_store_a_window_at_a_time_and_judges_as_a_whole_read_would(
+    tmp_path: Path, world: World, window: int
+) -> None:
+    """A plan held every stored signature in scope from the start (about 2.3 KB each: gigabytes for a
+    province-year). It reads a window of rows at a time now, a unit never split, and judges the same."""
+    full = TrustStore.load(world.full)
+    with (
+        _ingested(tmp_path / "a.db", world.batch, world.no_root_crl) as store,
+        _ingested(tmp_path / "whole.db", world.batch, world.no_root_crl) as whole,
+    ):
+        reverify(whole, full)
+        plan = plan_reverify(store, full, window_rows=window)
+        assert (plan.signatures, len(plan.units)) == (7, 0), "counted, nothing held yet"
+        assert plan_reverify(store, full, ReverifyScope(everything=True), window_rows=window).signatures == 7
+        checked, held = 0, []
+        while plan.has_units(store):
+            held.append(sum(len(job.rows) for unit in plan.units for job in unit))
+            checked += reverify_part(store, full, plan, 1).checked
+        assert checked == 7 and plan.signatures == 0
+        assert max(held) <= max(window, 2), f"at most a window, or one whole document of 2, held: {held}"
+        assert_counters_exact(store)
+        assert _state(store) == _state(whole)
+
+
+def test_a_run_takes_units_as_it_reaches_them_not_the_whole_plan_first(
+    tmp_path: Path, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading the plan a window at a time is worth nothing if a run takes every unit before judging the first:
+    then it holds the whole archive again. When the first unit is written, the plan must still be unread."""
+    full = TrustStore.load(world.full)
+    reader_done_at_write: list[bool] = []
+    real = Store.rejudge
+    with _ingested(tmp_path / "a.db", world.batch, world.no_root_crl) as store:
+        plan = plan_reverify(store, full, window_rows=1)
+
+        def watching(self: Store, judged: list[tuple[int, object]], judgement: object) -> object:
+            assert plan.reader is not None
+            reader_done_at_write.append(plan.reader.done)
+            return real(self, judged, judgement)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(Store, "rejudge", watching)
+        result = reverify_part(store, full, plan, payloads_per_commit=1)
+    assert result.checked == 7 and plan.signatures == 0
+    assert reader_done_at_write[0] is False and reader_done_at_write[-1] is True, reader_done_at_write

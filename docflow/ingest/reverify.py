@@ -11,17 +11,17 @@ is reported with the reason, never skipped in silence.
 
 from __future__ import annotations
 
-from collections import Counter, deque
-from collections.abc import Callable, Iterator, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import groupby
 
+from docflow.ingest.reverify_plan import Job, ReverifyPlan, ReverifyScope, group_of, plan_reverify
 from docflow.ingest.verifier import Verifier, VerifyFailed
 from docflow.records import SignedPayload
 from docflow.store.core import Store, judgement_now
 from docflow.store.payloads import Unavailable
 from docflow.store.signature_rows import StoredSignature
-from docflow.store.trust_states import TouchedChains, touched_issuers
 from signatures import SignerKind, TrustStore, Verdict
 
 __all__ = [
@@ -39,20 +39,6 @@ __all__ = [
 
 ReverifyProgress = Callable[[int, int], None]
 """Called with (signatures taken, signatures done so far)."""
-
-_INDETERMINATE = "INDETERMINATE"
-
-
-@dataclass(frozen=True)
-class ReverifyScope:
-    """Which stored signatures re-verification looks at."""
-
-    months: tuple[str, ...] | None = None
-    """``documents.period`` values (``yyyy-mm``); None: any."""
-    unit: str | None = None
-    """``documents.sender``; None: any. With neither, signatures of no document are in scope too."""
-    everything: bool = False
-    """Take every signature in scope, not only those whose verdict could change (``--all``)."""
 
 
 @dataclass(frozen=True)
@@ -138,32 +124,6 @@ def reverify(
     )
 
 
-@dataclass
-class ReverifyPlan:
-    """The signatures one re-verification takes, by commit unit, for ``reverify_part`` to judge a part at a time.
-
-    The watcher judges a bounded part between batches; the rows are read again when written (``Store.rejudge``),
-    so what a batch ingested in between changed is what is compared and counted.
-    """
-
-    trust_fingerprint: str
-    units: deque[list[_Job]]
-    signatures: int
-    """Signatures still to judge."""
-
-
-def plan_reverify(store: Store, trust: TrustStore, scope: ReverifyScope = ReverifyScope()) -> ReverifyPlan:
-    """Which stored signatures in ``scope`` a re-verification against ``trust`` takes (all of them with
-    ``scope.everything``), grouped by commit unit."""
-    in_scope = store.stored_signatures(scope.months, scope.unit)
-    stored_count = Counter(row.payload_sha256 for row in in_scope)
-    taken = in_scope if scope.everything else _could_change(store, trust, in_scope)
-    del in_scope
-    jobs = [_Job(sha, list(rows), stored_count[sha]) for sha, rows in groupby(taken, key=_payload_of)]
-    units = deque(list(unit) for _, unit in groupby(jobs, key=_group_of))
-    return ReverifyPlan(trust.fingerprint, units, len(taken))
-
-
 def reverify_part(
     store: Store,
     trust: TrustStore,
@@ -182,35 +142,47 @@ def reverify_part(
     """
     if plan.trust_fingerprint != trust.fingerprint:
         raise ValueError("this re-verification plan was made under another trust store")
-    units: list[list[_Job]] = []
+    total = plan.signatures if max_signatures is None else min(plan.signatures, max_signatures)
+    tally = _Tally(total=total, progress=progress)
+    in_flight: deque[list[Job]] = deque()  # taken from the plan, not committed yet: what a failure gives back
     taken = 0
-    while plan.units and (max_signatures is None or not units or taken + _rows(plan.units[0]) <= max_signatures):
-        units.append(plan.units.popleft())
-        taken += _rows(units[-1])
-    plan.signatures -= taken
-    tally = _Tally(total=taken, progress=progress)
-    committed = 0
+
+    def take() -> Iterator[Job]:
+        # Units are taken as the verifier reaches them, not all at once: the plan reads the store a window at a
+        # time, and a run's memory stays that of a window and the units in flight, whatever the archive's size.
+        nonlocal taken
+        while plan.has_units(store) and (
+            max_signatures is None or not taken or taken + _rows(plan.units[0]) <= max_signatures
+        ):
+            unit = plan.units.popleft()
+            taken += _rows(unit)
+            plan.signatures -= _rows(unit)
+            in_flight.append(unit)
+            yield from unit
+
     try:
         with store.transaction(), Verifier(trust, kinds or {}, workers) as verifier:
             store.record_trust_state(trust)
-            pending: list[_Job] = []
-            jobs = [job for unit in units for job in unit]
-            for written, (_, group) in enumerate(groupby(_judged(store, verifier, jobs), key=_group_of), start=1):
+            pending: list[Job] = []
+            committed = 0
+            for written, (_, group) in enumerate(groupby(_judged(store, verifier, take()), key=group_of), start=1):
                 pending.extend(group)
                 if len(pending) >= payloads_per_commit:
                     # One write per part, not per document: its rows are read back and written in a few
                     # statements, and each document's counters still change with its own verdicts.
                     _write_part(store, trust, pending, tally)
                     store.commit_and_begin()
+                    for _ in range(written - committed):
+                        in_flight.popleft()
                     committed, pending = written, []
             _write_part(store, trust, pending, tally)
     except BaseException:
-        _give_back(plan, units[committed:])
+        _give_back(plan, list(in_flight))
         raise
     return tally.result()
 
 
-def _give_back(plan: ReverifyPlan, units: list[list[_Job]]) -> None:
+def _give_back(plan: ReverifyPlan, units: list[list[Job]]) -> None:
     for unit in reversed(units):
         for job in unit:
             job.verdicts = None
@@ -218,18 +190,8 @@ def _give_back(plan: ReverifyPlan, units: list[list[_Job]]) -> None:
         plan.signatures += _rows(unit)
 
 
-def _rows(unit: list[_Job]) -> int:
+def _rows(unit: list[Job]) -> int:
     return sum(len(job.rows) for job in unit)
-
-
-@dataclass
-class _Job:
-    """One signed file to judge again: its taken rows, and how many signatures the store holds for it."""
-
-    payload_sha256: str
-    rows: list[StoredSignature]
-    stored: int
-    verdicts: list[Verdict] | Unavailable | None = None
 
 
 @dataclass
@@ -257,41 +219,9 @@ class _Tally:
         )
 
 
-def _payload_of(row: StoredSignature) -> str:
-    return row.payload_sha256
-
-
-def _group_of(job: _Job) -> str:
-    """The commit unit: a document (all its signed files together), or one signed file no document names."""
-    document_id = job.rows[0].document_id
-    return document_id if document_id is not None else "\0" + job.payload_sha256
-
-
-def _could_change(store: Store, trust: TrustStore, rows: list[StoredSignature]) -> list[StoredSignature]:
-    """The rows whose verdict a judgement under ``trust`` could change: never judged against a trust anchor, or
-    under no recorded state; INDETERMINATE; or judged under another state whose difference from this one touches
-    their chain. Rows judged under this very state are done."""
-    current = trust.inventory()
-    touched: dict[str, TouchedChains | None] = {}
-
-    def could_change(row: StoredSignature) -> bool:
-        old = row.trust_fingerprint
-        if old == trust.fingerprint:
-            return False
-        if old is None or not row.trust_checked or row.indication == _INDETERMINATE:
-            return True
-        if old not in touched:
-            before = store.trust_inventory(old)
-            touched[old] = touched_issuers(before, current) if before is not None else None
-        chains = touched[old]
-        return chains is None or chains(row.signer_issuer)  # an unknown old state: anything may have changed
-
-    return [row for row in rows if could_change(row)]
-
-
-def _judged(store: Store, verifier: Verifier, jobs: list[_Job]) -> Iterator[_Job]:
+def _judged(store: Store, verifier: Verifier, jobs: Iterable[Job]) -> Iterator[Job]:
     """The jobs in order, each with its verdicts or why there are none; verified ahead on the workers."""
-    waiting: deque[_Job] = deque()
+    waiting: deque[Job] = deque()
 
     def items() -> Iterator[object]:
         for job in jobs:
@@ -308,7 +238,7 @@ def _judged(store: Store, verifier: Verifier, jobs: list[_Job]) -> Iterator[_Job
         yield job
 
 
-def _load(store: Store, job: _Job) -> SignedPayload | Unavailable:
+def _load(store: Store, job: Job) -> SignedPayload | Unavailable:
     if store.payloads is None:
         return Unavailable(_NO_STORE_FILE)
     kept = store.kept_payload(job.payload_sha256)
@@ -324,7 +254,7 @@ def _load(store: Store, job: _Job) -> SignedPayload | Unavailable:
     return SignedPayload(job.rows[0].item_name, data, content, kind)
 
 
-def _verdicts_of(verdicts: list[Verdict] | VerifyFailed, job: _Job) -> list[Verdict] | Unavailable:
+def _verdicts_of(verdicts: list[Verdict] | VerifyFailed, job: Job) -> list[Verdict] | Unavailable:
     if isinstance(verdicts, VerifyFailed):
         return Unavailable(
             f"docflow could not verify this signed file again ({verdicts.error_type}); its verdict stays as it "
@@ -338,7 +268,7 @@ def _verdicts_of(verdicts: list[Verdict] | VerifyFailed, job: _Job) -> list[Verd
     return verdicts
 
 
-def _write_part(store: Store, trust: TrustStore, jobs: list[_Job], tally: _Tally) -> None:
+def _write_part(store: Store, trust: TrustStore, jobs: list[Job], tally: _Tally) -> None:
     """Write the new verdicts of whole documents (one commit's part) in one ``Store.rejudge``."""
     judged: list[tuple[StoredSignature, Verdict]] = []
     for job in jobs:

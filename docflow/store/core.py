@@ -38,7 +38,14 @@ from docflow.store.documents import DocumentBook
 from docflow.store.errors import StoreBusy, StoreError, StoreReplaced
 from docflow.store.ownership import OwnershipCache
 from docflow.store.payloads import PayloadStore, payload_directory
-from docflow.store.signature_rows import STORED_SIGNATURE_SELECT, Judgement, NewSignatures, StoredSignature
+from docflow.store.signature_rows import (
+    Judgement,
+    NewSignatures,
+    SignatureWindow,
+    StoredSignature,
+    window_count_query,
+    window_query,
+)
 from docflow.store.signatures import SignatureBook, SignedFile
 from docflow.store.trust_states import record_trust_state, trust_inventory
 from signatures.trust import TrustMember, TrustStore
@@ -348,23 +355,20 @@ class Store:
     def trust_inventory(self, fingerprint: str) -> tuple[TrustMember, ...] | None:
         return trust_inventory(self.conn, fingerprint)
 
-    def stored_signatures(self, months: tuple[str, ...] | None, unit: str | None) -> list[StoredSignature]:
-        """Stored signatures of documents of these months and this sender (either None: any); with neither,
-        those of no document too. Ordered by document, signed file and index."""
-        where: list[str] = []
-        params: list[str] = []
-        if months is not None:
-            where.append(f"d.period IN ({', '.join('?' for _ in months)})")
-            params.extend(months)
-        if unit is not None:
-            where.append("d.sender = ?")
-            params.append(unit)
-        join = " JOIN documents d ON d.document_id = s.document_id" if where else ""
-        query = f"SELECT {STORED_SIGNATURE_SELECT} FROM signatures s{join}"
-        if where:
-            query += " WHERE " + " AND ".join(where)
-        query += " ORDER BY s.document_id IS NULL, s.document_id, s.payload_sha256, s.idx"
-        return [StoredSignature(*row) for row in self.conn.execute(query, params)]
+    def last_signature_id(self) -> int:
+        """The highest ``signatures.id`` now: rows a re-verification plan made now does not include come after."""
+        return int(self.conn.execute("SELECT coalesce(max(id), 0) FROM signatures").fetchone()[0])
+
+    def stored_signature_window(self, window: SignatureWindow) -> list[tuple[StoredSignature, int]]:
+        """Stored signatures ``window`` selects, in commit-unit order, each with how many rows the store holds for
+        its signed file (every row, in scope or not: what verifying the file again must find)."""
+        query, params = window_query(window)
+        return [(StoredSignature(*row[:-1]), int(row[-1])) for row in self.conn.execute(query, params)]
+
+    def stored_signature_count(self, window: SignatureWindow) -> int:
+        """How many stored signatures a plan starting with ``window`` reads in all (both halves)."""
+        query, params = window_count_query(window)
+        return int(self.conn.execute(query, params).fetchone()[0])
 
     def rejudge(self, judged: list[tuple[int, Verdict]], judgement: Judgement) -> list[tuple[StoredSignature, bool]]:
         """Write new verdicts of stored signatures (by id; one document's), with its counters; returns each row as

@@ -26,6 +26,9 @@ __all__ = [
     "SIGNATURE_REJUDGE",
     "STORED_SIGNATURE_SELECT",
     "StoredSignature",
+    "SignatureWindow",
+    "window_query",
+    "window_count_query",
     "FACT_COLUMNS",
     "SIGNATURE_INSERT",
     "SignatureRow",
@@ -70,6 +73,70 @@ class StoredSignature:
 
 STORED_SIGNATURE_SELECT = ", ".join(f"s.{field.name}" for field in fields(StoredSignature))
 """The ``signatures s`` columns that make a ``StoredSignature``, in its order."""
+
+
+@dataclass(frozen=True)
+class SignatureWindow:
+    """The stored signatures a re-verification reads next (``Store.stored_signature_window``).
+
+    Commit units whole: with ``loose``, signed files of no document, by SHA-256; else documents, by id, of
+    these ``months`` and this sender ``unit`` (None: any). Rows after ``last_id`` are left out.
+    """
+
+    last_id: int
+    loose: bool
+    months: tuple[str, ...] | None = None
+    unit: str | None = None
+    after: str | None = None
+    """The key (SHA-256 or document id) the previous window ended with."""
+    only: str | None = None
+    """Just this key's rows, however many: a unit larger than a window."""
+    limit: int = 5000
+
+
+def window_query(window: SignatureWindow) -> tuple[str, list[object]]:
+    """The statement that reads ``window``'s rows, each with its signed file's row count in the store."""
+    where, params = _window_conditions(window)
+    if window.loose:  # signed files of no document, a signed file (all its rows) after another
+        where.append("s.document_id IS NULL")
+        key, order = "s.payload_sha256", "s.payload_sha256, s.idx"
+    else:
+        where.append("s.document_id IS NOT NULL")
+        key, order = "s.document_id", "s.document_id, s.payload_sha256, s.idx"
+    if window.only is not None:
+        where.append(f"{key} = ?")
+        params.append(window.only)
+    elif window.after is not None:
+        where.append(f"{key} > ?")
+        params.append(window.after)
+    query = (
+        f"SELECT {STORED_SIGNATURE_SELECT},"
+        " (SELECT count(*) FROM signatures t WHERE t.payload_sha256 = s.payload_sha256)"
+        f" FROM signatures s{_window_join(window)} WHERE {' AND '.join(where)} ORDER BY {order}"
+    )
+    return (query if window.only is not None else f"{query} LIMIT {int(window.limit)}"), params
+
+
+def window_count_query(window: SignatureWindow) -> tuple[str, list[object]]:
+    """The statement that counts every row a plan starting with ``window`` reads (both halves)."""
+    where, params = _window_conditions(window)
+    return f"SELECT count(*) FROM signatures s{_window_join(window)} WHERE {' AND '.join(where)}", params
+
+
+def _window_conditions(window: SignatureWindow) -> tuple[list[str], list[object]]:
+    where: list[str] = ["s.id <= ?"]
+    params: list[object] = [window.last_id]
+    if window.months is not None:
+        where.append(f"d.period IN ({', '.join('?' for _ in window.months)})")
+        params.extend(window.months)
+    if window.unit is not None:
+        where.append("d.sender = ?")
+        params.append(window.unit)
+    return where, params
+
+
+def _window_join(window: SignatureWindow) -> str:
+    return " JOIN documents d ON d.document_id = s.document_id" if window.months or window.unit else ""
 
 
 @dataclass(frozen=True)

@@ -182,7 +182,7 @@ class TrustWatch:
         try:
             if self._plan is None:
                 self._plan = plan_reverify(store, self.trust)
-            if self._plan.units:
+            if self._plan.has_units(store):
                 # One transaction per part: a part that fails is given back whole, and the totals stay exact.
                 part = reverify_part(
                     store,
@@ -205,7 +205,7 @@ class TrustWatch:
             self._next_try = now + delay
             log.error(_(_PART_FAILED), summary(error), delay, exc_info=error)
             return
-        if not self._plan.units:
+        if not self._plan.has_units(store):
             self._finish(self.trust)
 
     def _finish(self, trust: TrustStore) -> None:
