@@ -447,6 +447,9 @@ def test_a_plan_reads_the_store_a_window_at_a_time_and_judges_as_a_whole_read_wo
         plan = plan_reverify(store, full, window_rows=window)
         assert (plan.signatures, len(plan.units)) == (7, 0), "counted, nothing held yet"
         assert plan_reverify(store, full, ReverifyScope(everything=True), window_rows=window).signatures == 7
+        for scope in (ReverifyScope(unit=SENDER), ReverifyScope(unit=SENDER, everything=True)):
+            # A unit's scope reads documents only (the signed file of no document is no unit's), windowed the same.
+            assert plan_reverify(store, full, scope, window_rows=window).signatures == 6
         checked, held = 0, []
         while plan.has_units(store):
             held.append(sum(len(job.rows) for unit in plan.units for job in unit))
