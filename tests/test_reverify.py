@@ -29,7 +29,7 @@ from helpers.ingest import SENDER, assert_counters_exact, write_edxml
 
 import docflow.cli.reverify as reverify_cli
 from docflow.cli import main
-from docflow.ingest.reverify import ReverifyScope, plan_reverify, reverify, reverify_part
+from docflow.ingest.reverify import ReverifyScope, VerdictChange, plan_reverify, reverify, reverify_part
 from docflow.ingest.run import ingest_batch
 from docflow.store.core import Store
 from docflow.store.payloads import payload_directory
@@ -480,3 +480,15 @@ def test_a_run_takes_units_as_it_reaches_them_not_the_whole_plan_first(
         result = reverify_part(store, full, plan, payloads_per_commit=1)
     assert result.checked == 7 and plan.signatures == 0
     assert reader_done_at_write[0] is False and reader_done_at_write[-1] is True, reader_done_at_write
+
+
+def test_changes_go_to_a_listener_as_they_are_written_and_are_not_kept(tmp_path: Path, world: World) -> None:
+    """After a first ingest without a trust store every verdict changes: kept in the result, a province-year's
+    changes would be millions of objects. Given a listener, the run hands each change (and each signature it could
+    not verify again) over as it is written and keeps only the counts."""
+    heard: list[object] = []
+    with _ingested(tmp_path / "a.db", world.batch, None) as store:
+        result = reverify(store, TrustStore.load(world.full), listener=heard.append)
+    assert (result.checked, result.changed, result.unavailable) == (7, 7, 0)
+    assert result.changes == () and result.unavailable_signatures == ()
+    assert len(heard) == 7 and all(isinstance(change, VerdictChange) for change in heard)

@@ -17,7 +17,13 @@ from docflow.cli.ingest import _DB_OPTION, _WORKERS_OPTION, _defaults, _load_tru
 from docflow.cli.options import config_option
 from docflow.cli.tables import FittedTable, TableColumn
 from docflow.i18n import N_, _
-from docflow.ingest.reverify import ReverifyProgress, ReverifyResult, ReverifyScope
+from docflow.ingest.reverify import (
+    ReverifyProgress,
+    ReverifyResult,
+    ReverifyScope,
+    UnavailableSignature,
+    VerdictChange,
+)
 from docflow.ingest.reverify import reverify as reverify_store
 from docflow.reports.metrics import parse_period
 from docflow.safe_text import cell, for_terminal
@@ -76,14 +82,21 @@ def reverify(
     assert trust_store is not None  # only --no-trust gives none
     options = _with_workers(defaults.options, workers)
     scope = ReverifyScope(months, unit.strip() if unit else None, everything)
+    heard = _Heard(as_json)
     with Store.open(store_path) as store, _progress(console) as progress:
         result = reverify_store(
-            store, trust_store, scope, kinds=options.kinds, workers=options.workers, progress=progress
+            store,
+            trust_store,
+            scope,
+            kinds=options.kinds,
+            workers=options.workers,
+            progress=progress,
+            listener=heard,
         )
     if as_json:
-        _print_json(result)
+        click.echo(json.dumps(_totals(result)))
     else:
-        _print_table(result)
+        _print_table(result, heard)
 
 
 @contextmanager
@@ -109,20 +122,36 @@ def _progress(console: Console) -> Iterator[ReverifyProgress | None]:
         yield report
 
 
-def _print_json(result: ReverifyResult) -> None:
-    for change in result.changes:
-        line = {
-            "document_id": change.document_id,
-            "index": change.index,
-            "before": change.before.to_json(),
-            "after": change.after.to_json(),
-            "reason": change.reason,
-        }
-        click.echo(json.dumps(line, ensure_ascii=False))
-    for missing in result.unavailable_signatures:
-        line = {"document_id": missing.document_id, "index": missing.index, "unavailable": missing.reason}
-        click.echo(json.dumps(line, ensure_ascii=False))
-    click.echo(json.dumps(_totals(result)))
+class _Heard:
+    """What the run reports as it writes: with --json each change and each signature not verified again is a
+    line at once (a run may change a whole archive's verdicts: none is held); for the tables, the first
+    ``_TABLE_ROWS`` of each, the counts coming from the result."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+        self.changes: list[VerdictChange] = []
+        self.unavailable: list[UnavailableSignature] = []
+
+    def __call__(self, heard: VerdictChange | UnavailableSignature) -> None:
+        if self.as_json:
+            click.echo(json.dumps(_json_line(heard), ensure_ascii=False))
+        elif isinstance(heard, VerdictChange):
+            if len(self.changes) < _TABLE_ROWS:
+                self.changes.append(heard)
+        elif len(self.unavailable) < _TABLE_ROWS:
+            self.unavailable.append(heard)
+
+
+def _json_line(heard: VerdictChange | UnavailableSignature) -> dict[str, object]:
+    if isinstance(heard, UnavailableSignature):
+        return {"document_id": heard.document_id, "index": heard.index, "unavailable": heard.reason}
+    return {
+        "document_id": heard.document_id,
+        "index": heard.index,
+        "before": heard.before.to_json(),
+        "after": heard.after.to_json(),
+        "reason": heard.reason,
+    }
 
 
 def _totals(result: ReverifyResult) -> dict[str, int]:
@@ -134,7 +163,7 @@ def _totals(result: ReverifyResult) -> dict[str, int]:
     }
 
 
-def _print_table(result: ReverifyResult) -> None:
+def _print_table(result: ReverifyResult, heard: _Heard) -> None:
     console = Console(highlight=False)
     changes = [
         (
@@ -144,7 +173,7 @@ def _print_table(result: ReverifyResult) -> None:
             verdict_label(change.after.indication, change.after.subindication),
             change.reason or "",
         )
-        for change in result.changes[:_TABLE_ROWS]
+        for change in heard.changes
     ]
     columns = (_("document"), _("index"), _("before"), _("after"), _("reason"))
     _print_rows(console, _("Changed verdicts"), columns, changes, _CHANGE_SHAPES)
@@ -152,8 +181,7 @@ def _print_table(result: ReverifyResult) -> None:
         more = _("… and {count:,} more: {how}").format(count=result.changed - _TABLE_ROWS, how=_(_ALL_CHANGES))
         console.print(more, markup=False)
     unavailable = [
-        (missing.document_id or _(_NO_DOCUMENT), missing.index, missing.reason)
-        for missing in result.unavailable_signatures[:_TABLE_ROWS]
+        (missing.document_id or _(_NO_DOCUMENT), missing.index, missing.reason) for missing in heard.unavailable
     ]
     title = _("Not verified again (verdict unchanged)")
     _print_rows(console, title, (_("document"), _("index"), _("why")), unavailable, _UNAVAILABLE_SHAPES)

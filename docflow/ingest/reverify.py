@@ -25,6 +25,7 @@ from docflow.store.signature_rows import StoredSignature
 from signatures import SignerKind, TrustStore, Verdict
 
 __all__ = [
+    "ReverifyListener",
     "ReverifyPlan",
     "ReverifyProgress",
     "ReverifyResult",
@@ -83,6 +84,10 @@ class ReverifyResult:
     unavailable_signatures: tuple[UnavailableSignature, ...] = ()
 
 
+ReverifyListener = Callable[[VerdictChange | UnavailableSignature], None]
+"""Given to ``reverify``: hears each change and each signature not verified again as it is written, and the
+result keeps only the counts (a run that changes a whole archive's verdicts would otherwise hold them all)."""
+
 _PAYLOADS_PER_COMMIT = 300
 """Signed files judged between two commits (whole documents only): bounds the write-ahead log and how long
 another writer (the watcher) waits for the lock."""
@@ -106,6 +111,7 @@ def reverify(
     workers: int = 1,
     progress: ReverifyProgress | None = None,
     payloads_per_commit: int = _PAYLOADS_PER_COMMIT,
+    listener: ReverifyListener | None = None,
 ) -> ReverifyResult:
     """Judge the stored signatures in ``scope`` again against ``trust`` and write the new verdicts.
 
@@ -121,6 +127,7 @@ def reverify(
         workers=workers,
         progress=progress,
         payloads_per_commit=payloads_per_commit,
+        listener=listener,
     )
 
 
@@ -134,6 +141,7 @@ def reverify_part(
     workers: int = 1,
     progress: ReverifyProgress | None = None,
     payloads_per_commit: int = _PAYLOADS_PER_COMMIT,
+    listener: ReverifyListener | None = None,
 ) -> ReverifyResult:
     """Judge the next commit units of ``plan`` (whole documents, at least one, ``max_signatures`` signatures or
     fewer when the first allows; None: all), removing them from the plan; the result counts this part only.
@@ -143,7 +151,7 @@ def reverify_part(
     if plan.trust_fingerprint != trust.fingerprint:
         raise ValueError("this re-verification plan was made under another trust store")
     total = plan.signatures if max_signatures is None else min(plan.signatures, max_signatures)
-    tally = _Tally(total=total, progress=progress)
+    tally = _Tally(total=total, progress=progress, listener=listener)
     in_flight: deque[list[Job]] = deque()  # taken from the plan, not committed yet: what a failure gives back
     taken = 0
 
@@ -198,22 +206,41 @@ def _rows(unit: list[Job]) -> int:
 class _Tally:
     total: int
     progress: ReverifyProgress | None
+    listener: ReverifyListener | None = None
     done: int = 0
     unchanged: int = 0
+    changed: int = 0
+    missing: int = 0
     changes: list[VerdictChange] = field(default_factory=list)
+    """Kept only without a listener."""
     unavailable: list[UnavailableSignature] = field(default_factory=list)
+    """Kept only without a listener."""
 
     def advance(self, rows: int) -> None:
         self.done += rows
         if self.progress is not None:
             self.progress(self.total, self.done)
 
+    def change(self, change: VerdictChange) -> None:
+        self.changed += 1
+        if self.listener is not None:
+            self.listener(change)
+        else:
+            self.changes.append(change)
+
+    def not_verified(self, missing: UnavailableSignature) -> None:
+        self.missing += 1
+        if self.listener is not None:
+            self.listener(missing)
+        else:
+            self.unavailable.append(missing)
+
     def result(self) -> ReverifyResult:
         return ReverifyResult(
-            checked=len(self.changes) + self.unchanged + len(self.unavailable),
-            changed=len(self.changes),
+            checked=self.changed + self.unchanged + self.missing,
+            changed=self.changed,
             unchanged=self.unchanged,
-            unavailable=len(self.unavailable),
+            unavailable=self.missing,
             changes=tuple(self.changes),
             unavailable_signatures=tuple(self.unavailable),
         )
@@ -279,15 +306,14 @@ def _write_part(store: Store, trust: TrustStore, jobs: list[Job], tally: _Tally)
             reason = "verified again, the signed file has no signature at this index; its verdict stays as it was"
         else:
             missing, reason = job.rows, job.verdicts.reason if job.verdicts else _NOT_KEPT
-        tally.unavailable.extend(
-            UnavailableSignature(row.document_id, row.idx, row.payload_sha256, reason) for row in missing
-        )
+        for row in missing:
+            tally.not_verified(UnavailableSignature(row.document_id, row.idx, row.payload_sha256, reason))
     if judged:
         judgement = judgement_now(bool(trust.anchors), trust.fingerprint)
         verdicts = {row.id: verdict for row, verdict in judged}
         for before, is_change in store.rejudge(list(verdicts.items()), judgement):
             if is_change:
-                tally.changes.append(_change(before, verdicts[before.id]))
+                tally.change(_change(before, verdicts[before.id]))
             else:
                 tally.unchanged += 1
     if jobs:
