@@ -211,29 +211,23 @@ class _Tally:
     unchanged: int = 0
     changed: int = 0
     missing: int = 0
-    changes: list[VerdictChange] = field(default_factory=list)
-    """Kept only without a listener."""
-    unavailable: list[UnavailableSignature] = field(default_factory=list)
-    """Kept only without a listener."""
+    kept: list[VerdictChange | UnavailableSignature] = field(default_factory=list)
+    """What a run without a listener returns in its result."""
 
     def advance(self, rows: int) -> None:
         self.done += rows
         if self.progress is not None:
             self.progress(self.total, self.done)
 
-    def change(self, change: VerdictChange) -> None:
-        self.changed += 1
-        if self.listener is not None:
-            self.listener(change)
+    def hear(self, heard: VerdictChange | UnavailableSignature) -> None:
+        if isinstance(heard, VerdictChange):
+            self.changed += 1
         else:
-            self.changes.append(change)
-
-    def not_verified(self, missing: UnavailableSignature) -> None:
-        self.missing += 1
+            self.missing += 1
         if self.listener is not None:
-            self.listener(missing)
+            self.listener(heard)
         else:
-            self.unavailable.append(missing)
+            self.kept.append(heard)
 
     def result(self) -> ReverifyResult:
         return ReverifyResult(
@@ -241,8 +235,8 @@ class _Tally:
             changed=self.changed,
             unchanged=self.unchanged,
             unavailable=self.missing,
-            changes=tuple(self.changes),
-            unavailable_signatures=tuple(self.unavailable),
+            changes=tuple(heard for heard in self.kept if isinstance(heard, VerdictChange)),
+            unavailable_signatures=tuple(heard for heard in self.kept if isinstance(heard, UnavailableSignature)),
         )
 
 
@@ -307,13 +301,13 @@ def _write_part(store: Store, trust: TrustStore, jobs: list[Job], tally: _Tally)
         else:
             missing, reason = job.rows, job.verdicts.reason if job.verdicts else _NOT_KEPT
         for row in missing:
-            tally.not_verified(UnavailableSignature(row.document_id, row.idx, row.payload_sha256, reason))
+            tally.hear(UnavailableSignature(row.document_id, row.idx, row.payload_sha256, reason))
     if judged:
         judgement = judgement_now(bool(trust.anchors), trust.fingerprint)
         verdicts = {row.id: verdict for row, verdict in judged}
         for before, is_change in store.rejudge(list(verdicts.items()), judgement):
             if is_change:
-                tally.change(_change(before, verdicts[before.id]))
+                tally.hear(_change(before, verdicts[before.id]))
             else:
                 tally.unchanged += 1
     if jobs:

@@ -45,7 +45,12 @@ class PayloadStore:
         """Final path → its temporary file, written since the last ``sync``."""
 
     def path_of(self, sha256: str) -> Path:
-        return self.directory / sha256[:2] / sha256
+        return Path(self._file(sha256))
+
+    def _file(self, sha256: str) -> str:
+        # The one place the layout is written. A plain string: pathlib's joins cost as much as reading a small
+        # file, and re-verification reads two per signature (profiled).
+        return os.path.join(self.directory, sha256[:2], sha256)
 
     def put(self, sha256: str, data: bytes) -> bool:
         """Keep ``data`` (whose SHA-256 the caller computed) unless it is kept already; whether it was written."""
@@ -80,8 +85,7 @@ class PayloadStore:
             temporary.unlink(missing_ok=True)
 
     def get(self, sha256: str) -> bytes | Unavailable:
-        # A plain string path and open(): pathlib's joins cost as much as reading a small file (profiled).
-        path = os.path.join(self.directory, sha256[:2], sha256)
+        path = self._file(sha256)
         try:
             with open(path, "rb") as file:
                 data = file.read()
