@@ -26,6 +26,7 @@ from docflow.readers.register import COLUMN_ALIASES
 from docflow.readers.text import parse_document_date
 from docflow.reports.metrics import LEVELS, TWO_TIER_STRUCTURE
 from docflow.safe_text import for_terminal
+from docflow.store.location import is_server_url
 from docflow.times import DEFAULT_TIMEZONE, people_zone
 
 __all__ = [
@@ -42,7 +43,7 @@ __all__ = [
 ]
 
 CONFIG_NAME = "docflow.toml"
-SECTIONS = ("paths", "limits", "register", "watch", "summary", "signatures", "display")
+SECTIONS = ("paths", "store", "limits", "register", "watch", "summary", "signatures", "display")
 """The sections docflow.toml may hold, in the order the example and the docs give them."""
 PATH_DEFAULTS: Mapping[str, str] = MappingProxyType({"inbox": "inbox", "db": "docflow.db", "trust": "trust"})
 """``[paths]`` key → its default, relative to the toml file's folder (the working directory without one)."""
@@ -114,6 +115,8 @@ class Config:
     kind_overrides: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     """Signer certificate SHA-256 (hex, lower case) → ``person`` or ``organisation``."""
     display: DisplayConfig = DisplayConfig()
+    store_url: str | None = None
+    """``[store] url``: a PostgreSQL store (``postgresql://…``) the commands that run on one use without --db."""
     source: Path | None = None
     """The toml file read, or None when defaults were used."""
     given: frozenset[str] = frozenset()
@@ -159,6 +162,7 @@ def _from_table(table: Mapping[str, Any], base: Path, source: Path | None) -> Co
         summary=_summary(_section(table, "summary")),
         kind_overrides=MappingProxyType(_kind_overrides(_section(table, "signatures"))),
         display=_display(_section(table, "display")),
+        store_url=_store_url(_section(table, "store")),
         source=source,
         given=frozenset(_dotted(table)),
     )
@@ -395,3 +399,13 @@ def _display(section: Mapping[str, Any]) -> DisplayConfig:
             _('an IANA name such as "{zone}"').format(zone=DEFAULT_TIMEZONE),
         ) from None
     return DisplayConfig(name)
+
+
+def _store_url(section: Mapping[str, Any]) -> str | None:
+    _only(section, ("url",), "store")
+    if "url" not in section:
+        return None
+    url = _text(section["url"], "store.url", _("a postgresql:// URL"))
+    if not is_server_url(url):
+        raise _refuse("store.url", url, _("is not a PostgreSQL URL"), _('"postgresql://user@host/database"'))
+    return url

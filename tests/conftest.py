@@ -120,3 +120,18 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.setenv("NO_COLOR", "1")
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[object]:
+    """A PostgreSQL server for the run (``tests/helpers/postgres.py``); the tests skip with the reason where none can
+    be had, unless DOCFLOW_REQUIRE_POSTGRES is set (``.ci/run`` sets it: CI must run them)."""
+    from helpers.postgres import PostgresUnavailable, throwaway_server
+
+    try:
+        with throwaway_server() as server:
+            yield server
+    except PostgresUnavailable as why:
+        if os.environ.get("DOCFLOW_REQUIRE_POSTGRES"):
+            pytest.fail(f"no PostgreSQL server, and DOCFLOW_REQUIRE_POSTGRES is set: {why}")
+        pytest.skip(f"no PostgreSQL server: {why}")

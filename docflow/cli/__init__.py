@@ -28,6 +28,7 @@ _COMMAND_MODULES = {
     "sql": "docflow.cli.sql",
     "audit": "docflow.cli.report",
     "reverify": "docflow.cli.reverify",
+    "rollup": "docflow.cli.rollup",
     "export": "docflow.cli.export",
     "demo": "docflow.cli.report",
     "report": "docflow.cli.meeting",

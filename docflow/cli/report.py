@@ -20,7 +20,9 @@ from rich.console import Console
 
 from docflow.cli.audit_view import render_trail
 from docflow.cli.certs_view import EXPIRING_HELP, IMPORT_HELP, UNIT_HELP, render_review
+from docflow.cli.national_view import show_national
 from docflow.cli.options import config_option, current_config
+from docflow.cli.store_location import chosen_location, location_option
 from docflow.cli.summary_options import FAIL_HELP, UsageRefused, fails_on, parse_fail_on_flags, resolve_unit
 from docflow.cli.summary_view import (
     detail_csv,
@@ -46,6 +48,10 @@ from docflow.reports.summary import summarise
 from docflow.reports.units import LEVEL_LABELS, import_units, load_successors, load_units
 from docflow.safe_text import for_terminal
 from docflow.store.core import Store, retry_while_busy
+from docflow.store.database import Database, open_database
+from docflow.store.errors import StoreError
+from docflow.store.location import Dialect, StoreLocation
+from docflow.store.national import is_national, prepare_national, rolled_up_periods
 
 __all__ = ["summary", "units", "certs", "audit", "demo", "summary_settings", "default_db"]
 
@@ -88,7 +94,7 @@ def _db_option(function: click.decorators.FC) -> click.decorators.FC:
 
 @contextmanager
 def _reading(db: Path | None) -> Iterator[sqlite3.Connection]:
-    path = db or default_db()
+    path = db if db is not None else default_db()
     try:
         conn = open_readonly(path)  # StoreError for a file that is not a store: a plain message and exit 2
     except ReadOnlyError as error:
@@ -97,6 +103,24 @@ def _reading(db: Path | None) -> Iterator[sqlite3.Connection]:
         yield conn
     finally:
         conn.close()
+
+
+def is_national_location(location: StoreLocation) -> bool:
+    """A national store (``docflow rollup``'s): every PostgreSQL store, for now, and an SQLite file made by rollup."""
+    if location.dialect is Dialect.POSTGRESQL:
+        return True
+    try:
+        with open_database(location, readonly=True) as database:
+            return is_national(database)
+    except StoreError:
+        return False  # not there or not SQLite: the province store's opener says why
+
+
+def _latest_rolled_up(national: Database) -> Period:
+    periods = rolled_up_periods(national)
+    if not periods:
+        raise click.ClickException(_("the national store is empty: roll provinces' exports in with 'docflow rollup'"))
+    return parse_period(periods[-1])
 
 
 def _report_rejected(rejected: tuple[RejectedItem, ...]) -> None:
@@ -124,7 +148,7 @@ SUMMARY_ROWS_PER_LEVEL = 120
 
 @click.command(epilog="Example: docflow summary --period 2026-Q3 --level district --behind")
 @config_option
-@_db_option
+@location_option
 @click.option("--period", help=f"{PERIOD_FORMS[0].upper()}{PERIOD_FORMS[1:]}; default: latest year with data.")
 @click.option("--level", type=click.Choice(LEVELS), help="Only units of this level.")
 @click.option(
@@ -152,7 +176,7 @@ SUMMARY_ROWS_PER_LEVEL = 120
     help=f"Show every unit; by default the worst {SUMMARY_ROWS_PER_LEVEL} of each level.",
 )
 def summary(
-    db: Path | None, period: str | None, level: str | None, unit_code: str | None, behind: bool,
+    db: str | None, period: str | None, level: str | None, unit_code: str | None, behind: bool,
     as_issued: bool, as_json: bool, as_csv: bool, fail_on: str | None, show_all: bool,
 ) -> None:  # fmt: skip
     """Per-unit rates, tiers, trends and flags, worst first within each level."""
@@ -162,7 +186,17 @@ def summary(
         raise UsageRefused(_("--behind lists the units below target; --unit shows one unit: choose one"))
     fail_flags = parse_fail_on_flags(fail_on)
     settings = summary_settings()
-    with _reading(db) as conn:
+    location = chosen_location(db)
+    if is_national_location(location):
+        if unit_code or behind or as_issued or fail_on:
+            raise UsageRefused(_("a national store has no units' documents: --unit, --behind, --as-issued and "
+                                 "--fail-on-flags need a province's store"))  # fmt: skip
+        with open_database(location, readonly=True) as national:
+            prepare_national(national, create=False)
+            chosen = parse_period(period) if period else _latest_rolled_up(national)
+            show_national(national, chosen, settings, level, as_json, as_csv, _console())
+        return
+    with _reading(location.path) as conn:
         chosen, is_default = _period(conn, period)
         if unit_code:
             detail = unit_detail(conn, resolve_unit(conn, unit_code), chosen, settings, as_issued)

@@ -13,7 +13,7 @@ import signal
 import sqlite3
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,7 +21,8 @@ import click
 from rich.console import Console
 
 from docflow.cli.options import config_option
-from docflow.cli.report import _console, _db_option, _echo_json, _reading
+from docflow.cli.report import _console, _echo_json, default_db
+from docflow.cli.store_location import chosen_location, location_option
 from docflow.cli.tables import TableColumn, fitted_table
 from docflow.i18n import _
 from docflow.reports.audit import (
@@ -30,10 +31,14 @@ from docflow.reports.audit import (
     QueryRows,
     QueryStopped,
     ReadOnlyError,
+    open_readonly,
     query_rows,
 )
-from docflow.reports.queryable import UnknownTable, columns_of, queryables
+from docflow.reports.queryable import ColumnInfo, Queryable, UnknownTable, columns_of, queryables
+from docflow.reports.server_sql import ServerRows, server_columns_of, server_query_rows, server_queryables
 from docflow.spreadsheets import csv_lines
+from docflow.store.database import open_database
+from docflow.store.location import Dialect, StoreLocation
 
 __all__ = ["sql", "SQL_TERMINAL_ROWS"]
 
@@ -71,7 +76,7 @@ def _stop_on_ctrl_c() -> Iterator[threading.Event]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _print_sql(rows: QueryRows, as_json: bool, as_csv: bool, vertical: bool) -> None:
+def _print_sql(rows: QueryRows | ServerRows, as_json: bool, as_csv: bool, vertical: bool) -> None:
     if as_json:
         for piece in _json_array(dict(zip(rows.columns, row)) for row in rows):
             click.echo(piece, nl=False)
@@ -85,8 +90,7 @@ def _print_sql(rows: QueryRows, as_json: bool, as_csv: bool, vertical: bool) -> 
         console.print(fitted_table("", columns, list(rows), console.width, vertical=vertical))
 
 
-def _print_tables(conn: sqlite3.Connection, as_json: bool, console: Console) -> None:
-    found = queryables(conn)
+def _print_tables(found: tuple[Queryable, ...], as_json: bool, console: Console) -> None:
     if as_json:
         _echo_json([{"name": q.name, "kind": q.kind, "rows": q.rows, "description": q.description} for q in found])
         return
@@ -103,9 +107,9 @@ def _print_tables(conn: sqlite3.Connection, as_json: bool, console: Console) -> 
     console.print(_("Columns of one: docflow sql --schema NAME"), highlight=False, markup=False)
 
 
-def _print_schema(conn: sqlite3.Connection, name: str, as_json: bool, console: Console) -> None:
+def _print_schema(read: Callable[[], tuple[ColumnInfo, ...]], name: str, as_json: bool, console: Console) -> None:
     try:
-        found = columns_of(conn, name)
+        found = read()
     except UnknownTable as error:
         raise click.ClickException(
             _("no table or view {name!r}; docflow sql --tables lists them").format(name=name)
@@ -124,9 +128,30 @@ def _print_schema(conn: sqlite3.Connection, name: str, as_json: bool, console: C
     console.print(fitted_table(name, columns, rows, console.width))
 
 
+def _on_server(
+    location: StoreLocation, query: str | None, schema_of: str | None, list_tables: bool, timeout: float,
+    max_rows: int | None, shape: tuple[bool, bool, bool],
+) -> None:  # fmt: skip
+    """``docflow sql`` on PostgreSQL: the server keeps it read-only and within ``timeout`` (reports.server_sql)."""
+    as_json, as_csv, vertical = shape
+    with open_database(location, readonly=True, statement_timeout=timeout or None) as db:
+        if list_tables:
+            _print_tables(server_queryables(db), as_json, _console())
+        elif schema_of is not None:
+            _print_schema(lambda: server_columns_of(db, schema_of), schema_of, as_json, _console())
+        elif query is not None:
+            limits = QueryLimits(timeout=timeout or None, max_rows=max_rows)
+            try:
+                with server_query_rows(db, query, limits) as rows:
+                    _print_sql(rows, as_json, as_csv, vertical)
+            except ReadOnlyError as error:
+                raise click.ClickException(str(error)) from error
+            _say_truncated(rows.truncated, limits, as_json or as_csv)
+
+
 @click.command(epilog='Example: docflow sql "SELECT * FROM v_failed_signatures LIMIT 20" --csv')
 @config_option
-@_db_option
+@location_option
 @click.argument("query", required=False)
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--csv", "as_csv", is_flag=True)
@@ -150,21 +175,26 @@ def _print_schema(conn: sqlite3.Connection, name: str, as_json: bool, console: C
     "all with --csv/--json to a file or pipe.",
 )
 def sql(
-    db: Path | None, query: str | None, as_json: bool, as_csv: bool, vertical: bool, list_tables: bool,
+    db: str | None, query: str | None, as_json: bool, as_csv: bool, vertical: bool, list_tables: bool,
     schema_of: str | None, timeout: float, limit: int | None,
 ) -> None:  # fmt: skip
     """Run one read-only SQL statement (writes, ATTACH, PRAGMA changes and extensions are refused)."""
     if sum((query is not None, list_tables, schema_of is not None)) != 1:
         raise click.UsageError(_("give one of: a QUERY, --tables, --schema TABLE"))
+    location = chosen_location(db)
+    if location.dialect is Dialect.POSTGRESQL:
+        _on_server(location, query, schema_of, list_tables, timeout, _row_limit(limit, as_json or as_csv),
+                   (as_json, as_csv, vertical))  # fmt: skip
+        return
     if query is None:
-        with _reading(db) as conn:
+        with _reading(location.path) as conn:
             if schema_of is not None:
-                _print_schema(conn, schema_of, as_json, _console())
+                _print_schema(lambda: columns_of(conn, schema_of), schema_of, as_json, _console())
             else:
-                _print_tables(conn, as_json, _console())
+                _print_tables(queryables(conn), as_json, _console())
         return
     limits = QueryLimits(timeout=timeout or None, max_rows=_row_limit(limit, as_json or as_csv))
-    with _reading(db) as conn, _stop_on_ctrl_c() as stop:
+    with _reading(location.path) as conn, _stop_on_ctrl_c() as stop:
         try:
             with query_rows(conn, query, limits=limits, stop=stop) as rows:
                 _print_sql(rows, as_json, as_csv, vertical)
@@ -173,10 +203,27 @@ def sql(
             raise SystemExit(130 if stopped.by_user else 1) from stopped
         except ReadOnlyError as error:
             raise click.ClickException(str(error)) from error
-    if rows.truncated:
+    _say_truncated(rows.truncated, limits, as_json or as_csv)
+
+
+def _say_truncated(truncated: bool, limits: QueryLimits, as_data: bool) -> None:
+    if truncated:
         click.echo(
             _("… only the first {rows:,} rows are shown; --limit N shows more, --limit 0 all.").format(
                 rows=limits.max_rows
             ),
-            err=as_json or as_csv,
+            err=as_data,
         )
+
+
+@contextmanager
+def _reading(path: Path | None) -> Iterator[sqlite3.Connection]:
+    """A province's or a national SQLite store, read-only (``docflow.reports.audit.open_readonly``)."""
+    try:
+        conn = open_readonly(path if path is not None else default_db(), national_ok=True)
+    except ReadOnlyError as error:
+        raise click.ClickException(str(error)) from error
+    try:
+        yield conn
+    finally:
+        conn.close()

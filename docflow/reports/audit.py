@@ -103,13 +103,13 @@ def _authorize(action: int, arg1: str | None, arg2: str | None, _db: str | None,
     return sqlite3.SQLITE_OK
 
 
-def open_readonly(path: Path) -> sqlite3.Connection:
+def open_readonly(path: Path, *, national_ok: bool = False) -> sqlite3.Connection:
     """The store's one read-only connection (``open_reader``), which also cannot attach another file or load code.
 
     ReadOnlyError when there is no store at ``path``; StoreError when the file is not a docflow store.
     """
     try:
-        conn = open_reader(path)
+        conn = open_reader(path, national_ok=national_ok)
     except StoreMissing as error:
         raise ReadOnlyError(str(error)) from error
     conn.set_authorizer(_authorize)

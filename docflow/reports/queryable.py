@@ -35,6 +35,9 @@ DESCRIPTIONS: dict[str, str] = {
     "payloads": N_("The signed files kept beside the store"),
     "trust_states": N_("Each trust store state verdicts were made under"),
     "verdict_changes": N_("Every verdict docflow reverify changed"),
+    "national_units": N_("National store: each unit's counters per period, from its own province's export"),
+    "national_exports": N_("National store: each province's export rolled up, per period"),
+    "national_meta": N_("National store: its kind and schema version"),
 }
 """One line per view and table (English msgids: the caller translates them)."""
 

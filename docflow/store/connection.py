@@ -63,6 +63,13 @@ def check_store_file(path: Path, *, create: bool) -> None:
     (0-byte, as SQLite itself leaves one) file is then initialised; a reading command calls it
     "not a docflow store" instead, and never writes to it.
     """
+    if str(path).lower().startswith(("postgresql:", "postgres:")):
+        raise StoreError(
+            _(
+                "{path}: this command runs on a province's SQLite store; on PostgreSQL docflow keeps the national "
+                "store (docflow rollup, summary and sql)"
+            ).format(path=str(path).split("@")[-1])
+        )
     if path.is_dir():
         raise StoreError(_("{path} is a folder, not a docflow store; pass the store file with --db").format(path=path))
     try:
@@ -89,10 +96,23 @@ def check_store_file(path: Path, *, create: bool) -> None:
         )
 
 
-def check_docflow_schema(conn: sqlite3.Connection, path: Path | str, *, create: bool) -> None:
-    """Refuse an SQLite database that docflow did not make: it is someone else's, and is left as it is."""
+def check_docflow_schema(
+    conn: sqlite3.Connection, path: Path | str, *, create: bool, national_ok: bool = False
+) -> None:
+    """Refuse an SQLite database that docflow did not make: it is someone else's, and is left as it is.
+
+    A national store (``docflow rollup``'s) is refused too, with its own reason, unless ``national_ok``
+    (``docflow sql`` reads either kind)."""
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "national_meta" in tables:
+        if national_ok:
+            return
+        raise StoreError(
+            _("{path} is a national store (made by 'docflow rollup'): this command needs a province's store").format(
+                path=path
+            )
+        )
     if version == 0 and (tables or not create) or version > 0 and "batches" not in tables:
         raise StoreError(_("{path} is an SQLite database but not a docflow store; check --db").format(path=path))
 
@@ -159,7 +179,7 @@ def open_writer(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def open_reader(path: Path | str) -> sqlite3.Connection:
+def open_reader(path: Path | str, *, national_ok: bool = False) -> sqlite3.Connection:
     """The one read-only opener: a connection that cannot change the store (``mode=ro`` and ``query_only``).
 
     StoreMissing when there is no file at ``path``, StoreError when it is not a docflow store.
@@ -176,7 +196,7 @@ def open_reader(path: Path | str) -> sqlite3.Connection:
     try:
         for pragma in (f"busy_timeout={int(BUSY_TRY_SECONDS * 1000)}", f"mmap_size={_MMAP_BYTES}", "query_only=ON"):
             conn.execute(f"PRAGMA {pragma}")
-        check_docflow_schema(conn, path, create=False)
+        check_docflow_schema(conn, path, create=False, national_ok=national_ok)
     except BaseException:
         conn.close()
         raise

@@ -1,0 +1,210 @@
+"""The national roll-up: reading a province's export for ``docflow rollup``, and the summary by province and level.
+
+A province exports ``docflow summary --period P --all --json``: one object per unit with its raw counts. Only
+the units whose code names the export's own province are taken (``ProvinceExport``; the rule of
+``docs/scale.md``): another province's unit seen here, because it sent or received a document, comes from that
+province's export. Rates are recomputed from the summed counts (``metrics.rates_of``), never averaged, and the
+tiers use the targets of the structure in force at the period's end, as a province's summary does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from docflow.agency import parse_agency_code
+from docflow.i18n import _
+from docflow.reports.lineage import last_day
+from docflow.reports.metrics import LEVELS, Counters, Period, Rates, SummarySettings, rates_of, tier_of
+from docflow.store.database import Database
+from docflow.store.national import ExportRow, ExportUnit, ProvinceExport, exports_of, national_counters
+from docflow.store.schema import REASON_WORDS
+
+__all__ = [
+    "ExportRefused",
+    "read_export",
+    "province_codes",
+    "ProvinceLevel",
+    "NationalSummary",
+    "national_summary",
+    "WHOLE_COUNTRY",
+]
+
+WHOLE_COUNTRY = "*"
+"""``ProvinceLevel.province`` of a level's total over every province."""
+
+_PLAIN_COUNTERS = tuple(f.name for f in fields(Counters) if not f.name.startswith("invalid_"))
+
+
+class ExportRefused(ValueError):
+    """The file cannot be rolled up as it is; the message says why and what to do. Nothing was written."""
+
+
+def province_codes(text: str) -> tuple[str, ...]:
+    """``--province H55`` or ``H04,H55``: the level-1 codes, upper case, sorted; ExportRefused if one is wrong."""
+    codes = tuple(sorted({part.strip().upper() for part in text.split(",") if part.strip()}))
+    wrong = [code for code in codes if parse_agency_code(f"000.00.00.{code}").level1 != code]
+    if not codes or wrong:
+        raise ExportRefused(
+            _(
+                "--province takes level-1 codes such as H04 or H04,H55 (the last group of an agency code): {text}"
+            ).format(text=text)
+        )
+    return codes
+
+
+def _counters(item: Mapping[str, object], where: str) -> Counters:
+    values: dict[str, int] = {}
+    invalid = item.get("invalid")
+    if not isinstance(invalid, dict):
+        raise ExportRefused(_("{where}: 'invalid' is missing or not an object").format(where=where))
+    for name, source in [(n, item.get(n)) for n in _PLAIN_COUNTERS] + [
+        (f"invalid_{reason}", invalid.get(reason)) for reason in REASON_WORDS
+    ]:
+        if not isinstance(source, int) or isinstance(source, bool) or source < 0:
+            raise ExportRefused(
+                _("{where}: '{field}' is missing or not a whole number ≥ 0").format(where=where, field=name)
+            )
+        values[name] = source
+    return Counters(**values)
+
+
+def _units(items: object) -> list[tuple[ExportUnit, bool]]:
+    """Each unit of the export with whether it is on the province's unit list."""
+    if not isinstance(items, list):
+        raise ExportRefused(_("not a province's export: expected the JSON array of 'docflow summary --all --json'"))
+    units: list[tuple[ExportUnit, bool]] = []
+    seen: set[str] = set()
+    for number, item in enumerate(items, start=1):
+        where = _("unit {number}").format(number=number)
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("unit"), str)
+            or not isinstance(item.get("level"), str)
+        ):
+            raise ExportRefused(_("{where}: not a unit object with 'unit' and 'level'").format(where=where))
+        code = str(item["unit"])
+        if item["level"] not in LEVELS:
+            raise ExportRefused(
+                _("{where}: level '{level}' is not one of {levels}").format(
+                    where=where, level=item["level"], levels=", ".join(LEVELS)
+                )
+            )
+        if code in seen:
+            raise ExportRefused(_("{where}: unit {code} is listed twice").format(where=where, code=code))
+        seen.add(code)
+        unit = ExportUnit(code, str(item.get("name") or ""), str(item["level"]), _counters(item, where))
+        units.append((unit, item.get("on_list") is True))
+    return units
+
+
+def read_export(path: Path, period: Period, provinces: Sequence[str] | None = None) -> ProvinceExport:
+    """The part of ``path`` a national store takes for ``period``; ExportRefused, with the reason, otherwise.
+
+    ``provinces``: the level-1 codes the export owns; by default those of the units on the province's own unit
+    list (``on_list``), which after a merger are the codes of every province merged into it.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ExportRefused(_("cannot read the file: {why}").format(why=error.strerror or error)) from error
+    try:
+        units = _units(json.loads(data.decode("utf-8-sig")))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ExportRefused(
+            _("not a JSON export ({why}): make it with 'docflow summary --period P --all --json'").format(why=error)
+        ) from None
+    owned = tuple(sorted(set(provinces))) if provinces else _listed_provinces(units)
+    taken, other, malformed = [], 0, 0
+    for unit, _on_list in units:
+        level1 = parse_agency_code(unit.code).level1
+        if level1 is None:
+            malformed += 1
+        elif level1 in owned:
+            taken.append(unit)
+        else:
+            other += 1
+    names = [unit.name for unit in taken if unit.level == "province" and parse_agency_code(unit.code).depth == 1]
+    return ProvinceExport(
+        ",".join(owned), period.label, path.name, hashlib.sha256(data).hexdigest(), tuple(taken), other, malformed,
+        ", ".join(sorted(set(filter(None, names)))),
+    )  # fmt: skip
+
+
+def _listed_provinces(units: Sequence[tuple[ExportUnit, bool]]) -> tuple[str, ...]:
+    codes = {parse_agency_code(unit.code).level1 for unit, on_list in units if on_list}
+    found = tuple(sorted(code for code in codes if code))
+    if not found:
+        raise ExportRefused(
+            _(
+                "cannot tell which province this export is from (no unit of it is on a unit list): "
+                "give --province with its code, such as H04"
+            )
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class ProvinceLevel:
+    """One province's units of one level (``province`` ``WHOLE_COUNTRY``: every province's) over the period."""
+
+    province: str
+    level: str
+    units: int
+    counters: Counters
+    rates: Rates
+    target: float
+    tier: str
+
+    def to_json(self) -> dict[str, object]:
+        counts = {name: getattr(self.counters, name) for name in _PLAIN_COUNTERS}
+        return {
+            "province": self.province,
+            "level": self.level,
+            "units": self.units,
+            **counts,
+            "invalid": self.counters.invalid_by_reason,
+            "e_issuance_rate": self.rates.e_issuance_rate,
+            "signature_rate": self.rates.signature_rate,
+            "nd30_rate": self.rates.nd30_rate,
+            "incoming_electronic_rate": self.rates.incoming_electronic_rate,
+            "on_time_rate": self.rates.on_time_rate,
+            "target": self.target,
+            "tier": self.tier,
+        }
+
+
+@dataclass(frozen=True)
+class NationalSummary:
+    period: Period
+    rows: tuple[ProvinceLevel, ...]
+    """Level order; within a level the whole country first, then the provinces worst first."""
+    exports: tuple[ExportRow, ...]
+    """The provinces' exports the figures come from."""
+
+
+def _worst_first(row: ProvinceLevel) -> tuple[object, ...]:
+    rate = row.rates.e_issuance_rate
+    return (row.province != WHOLE_COUNTRY, rate is None, rate if rate is not None else 0.0, row.province)
+
+
+def national_summary(db: Database, period: Period, settings: SummarySettings = SummarySettings()) -> NationalSummary:
+    """Every province by level for ``period``, as rolled up (an export is of one period: no months are summed)."""
+    settings = settings.in_force(last_day(period))
+    grouped = national_counters(db, period.label)
+    totals: dict[str, tuple[int, Counters]] = {}
+    for (_province, level), (units, counters) in grouped.items():
+        before_units, before = totals.get(level, (0, Counters()))
+        totals[level] = (before_units + units, before + counters)
+    every = {**grouped, **{(WHOLE_COUNTRY, level): value for level, value in totals.items()}}
+    rows = [
+        ProvinceLevel(province, level, units, counters, rates_of(counters), settings.target(level),
+                      tier_of(counters, level, settings))
+        for (province, level), (units, counters) in every.items()
+    ]  # fmt: skip
+    order = {level: index for index, level in enumerate(LEVELS)}
+    rows.sort(key=lambda row: (order.get(row.level, len(order)), *_worst_first(row)))
+    return NationalSummary(period, tuple(rows), exports_of(db, period.label))

@@ -1,0 +1,270 @@
+"""The national store: provinces' per-unit counters per period, rolled up by ``docflow rollup``.
+
+One schema for SQLite and PostgreSQL (plain types, ``INSERT … ON CONFLICT``). Two rules keep the sums right
+however many roll-ups run, in whatever order, at the same time:
+
+- **One export per province and period** (``national_exports``' key): rolling up a province's period again
+  replaces its rows in one transaction; the same file again changes nothing.
+- **One row per unit and period** (``national_units``' key): a unit is taken only from its own province's export
+  (``docs/scale.md``), and a second export claiming it for the same period is refused, naming the export that
+  holds it, rather than counted twice. On PostgreSQL the key is what serialises two roll-ups racing for the same
+  unit: the second waits for the first's commit, then finds the row and is refused.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from docflow.i18n import _
+from docflow.store.database import Database
+from docflow.store.errors import StoreError
+from docflow.store.schema import COUNTER_COLUMNS, Counters
+
+__all__ = [
+    "NATIONAL_SCHEMA",
+    "NATIONAL_SCHEMA_VERSION",
+    "ExportUnit",
+    "ProvinceExport",
+    "RollupOutcome",
+    "RollupResult",
+    "UnitsTaken",
+    "is_national",
+    "prepare_national",
+    "roll_up",
+    "national_counters",
+    "rolled_up_periods",
+    "exports_of",
+    "ExportRow",
+]
+
+_COUNTER_DDL = ",\n    ".join(f"{name} INTEGER NOT NULL DEFAULT 0" for name in COUNTER_COLUMNS)
+
+NATIONAL_SCHEMA_VERSION = 1
+NATIONAL_SCHEMA: tuple[str, ...] = (
+    "CREATE TABLE national_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE national_exports (
+    province TEXT NOT NULL,
+    period TEXT NOT NULL,
+    province_name TEXT NOT NULL,
+    file_name TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    units INTEGER NOT NULL,
+    left_out_other_province INTEGER NOT NULL,
+    left_out_malformed INTEGER NOT NULL,
+    rolled_up_at TEXT NOT NULL,
+    PRIMARY KEY (province, period)
+)""",
+    f"""CREATE TABLE national_units (
+    period TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    province TEXT NOT NULL,
+    name TEXT NOT NULL,
+    level TEXT NOT NULL,
+    {_COUNTER_DDL},
+    PRIMARY KEY (period, unit),
+    FOREIGN KEY (province, period) REFERENCES national_exports (province, period) ON DELETE CASCADE
+)""",
+    "CREATE INDEX national_units_by_export ON national_units (province, period)",
+)
+"""Every statement of version 1, the same text on both engines (``docs/schema.md``, "The national store")."""
+
+
+@dataclass(frozen=True)
+class ExportUnit:
+    code: str
+    name: str
+    level: str
+    counters: Counters
+
+
+@dataclass(frozen=True)
+class ProvinceExport:
+    """What one roll-up writes: the units a province's export owns for one period, and what was left out."""
+
+    province: str
+    """The level-1 codes the export owns, comma-separated and sorted (``H55`` or ``H04,H55``)."""
+    period: str
+    file_name: str
+    sha256: str
+    units: tuple[ExportUnit, ...]
+    left_out_other_province: int = 0
+    """Units of the export whose code names another province: taken from that province's own export."""
+    left_out_malformed: int = 0
+    """Units whose code is malformed, so that no province can be said to own them."""
+    province_name: str = ""
+    """The export's province-level unit's name (``UBND tỉnh Thái Nguyên``), for people; empty when it has none."""
+
+
+class RollupOutcome(str, enum.Enum):
+    ADDED = "added"
+    REPLACED = "replaced"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class RollupResult:
+    outcome: RollupOutcome
+    export: ProvinceExport
+    previous_units: int = 0
+    """REPLACED: how many units the replaced export had."""
+
+
+class UnitsTaken(StoreError):
+    """Units of the export are already held, for the same period, from another province's export."""
+
+    def __init__(self, message: str, units: tuple[tuple[str, str], ...]) -> None:
+        super().__init__(message)
+        self.units = units
+        """(unit code, the province export holding it)."""
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    province: str
+    period: str
+    province_name: str
+    file_name: str
+    sha256: str
+    units: int
+    left_out_other_province: int
+    left_out_malformed: int
+    rolled_up_at: str
+
+
+def is_national(db: Database) -> bool:
+    return db.has_table("national_meta")
+
+
+def prepare_national(db: Database, *, create: bool) -> None:
+    """Check that ``db`` is a national store (making one in an empty database when ``create``); StoreError if not."""
+    if is_national(db):
+        row = db.execute("SELECT value FROM national_meta WHERE name = 'schema_version'").fetchone()
+        if row is None or int(row[0]) > NATIONAL_SCHEMA_VERSION:
+            raise StoreError(
+                _("the national store {store} is newer than this docflow: upgrade docflow").format(
+                    store=db.location.shown
+                )
+            )
+        return
+    if not create or db.has_table("batches") or db.has_table("unit_counters"):
+        raise StoreError(
+            _("{store} is not a national store: give 'docflow rollup' a new or empty database").format(
+                store=db.location.shown
+            )
+        )
+    with db.transaction():
+        for statement in NATIONAL_SCHEMA:
+            db.execute(statement)
+        db.executemany(
+            "INSERT INTO national_meta (name, value) VALUES (?, ?)",
+            (("kind", "national"), ("schema_version", str(NATIONAL_SCHEMA_VERSION))),
+        )
+
+
+def _taken_elsewhere(db: Database, export: ProvinceExport) -> tuple[tuple[str, str], ...]:
+    codes = [unit.code for unit in export.units]
+    found: list[tuple[str, str]] = []
+    for start in range(0, len(codes), 500):  # bounded IN lists on both engines
+        part = codes[start : start + 500]
+        rows = db.execute(
+            f"SELECT unit, province FROM national_units WHERE period = ? AND province <> ?"
+            f" AND unit IN ({', '.join('?' * len(part))})",
+            (export.period, export.province, *part),
+        ).fetchall()
+        found.extend((str(unit), str(province)) for unit, province in rows)
+    return tuple(sorted(found))
+
+
+def _refusal(export: ProvinceExport, taken: Sequence[tuple[str, str]]) -> UnitsTaken:
+    shown = ", ".join(f"{unit} ({province})" for unit, province in taken[:5])
+    more = len(taken) - 5
+    return UnitsTaken(
+        _(
+            "{count} units of this export for {period} are already rolled up from another province's "
+            "export: {units}{more}. Each unit is taken from one province only: give --province the codes this "
+            "export owns"
+        ).format(count=len(taken), period=export.period, units=shown, more=f" … (+{more})" if more > 0 else ""),
+        tuple(taken),
+    )
+
+
+_UNIT_COLUMNS = ("period", "unit", "province", "name", "level", *COUNTER_COLUMNS)
+_INSERT_UNIT = (
+    f"INSERT INTO national_units ({', '.join(_UNIT_COLUMNS)}) VALUES ({', '.join('?' * len(_UNIT_COLUMNS))})"
+    " ON CONFLICT (period, unit) DO NOTHING"
+)
+
+
+def roll_up(db: Database, export: ProvinceExport) -> RollupResult:
+    """Write ``export`` in one transaction: added, replacing the province's earlier export of the period, or
+    unchanged (the same file). UnitsTaken, with nothing written, when another province's export holds a unit."""
+    with db.transaction():
+        # A second roll-up of the same province and period waits here until this one commits.
+        db.serialise(f"docflow rollup {export.province} {export.period}")
+        previous = db.execute(
+            "SELECT sha256, units FROM national_exports WHERE province = ? AND period = ?",
+            (export.province, export.period),
+        ).fetchone()
+        if previous is not None and previous[0] == export.sha256:
+            return RollupResult(RollupOutcome.UNCHANGED, export, int(previous[1]))
+        taken = _taken_elsewhere(db, export)
+        if taken:
+            raise _refusal(export, taken)
+        db.execute("DELETE FROM national_units WHERE province = ? AND period = ?", (export.province, export.period))
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        db.execute(
+            "INSERT INTO national_exports (province, period, province_name, file_name, sha256, units,"
+            " left_out_other_province, left_out_malformed, rolled_up_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (province, period) DO UPDATE SET province_name = excluded.province_name,"
+            " file_name = excluded.file_name,"
+            " sha256 = excluded.sha256, units = excluded.units,"
+            " left_out_other_province = excluded.left_out_other_province,"
+            " left_out_malformed = excluded.left_out_malformed, rolled_up_at = excluded.rolled_up_at",
+            (export.province, export.period, export.province_name, export.file_name, export.sha256, len(export.units),
+             export.left_out_other_province, export.left_out_malformed, now),
+        )  # fmt: skip
+        rows = [
+            (export.period, unit.code, export.province, unit.name, unit.level,
+             *(getattr(unit.counters, name) for name in COUNTER_COLUMNS))
+            for unit in export.units
+        ]  # fmt: skip
+        db.executemany(_INSERT_UNIT, rows)
+        written = db.execute(
+            "SELECT count(*) FROM national_units WHERE province = ? AND period = ?", (export.province, export.period)
+        ).fetchone()[0]
+        if written != len(export.units):
+            # Another roll-up committed a unit of ours between the check and the insert: its row stands.
+            raise _refusal(export, _taken_elsewhere(db, export))
+    outcome = RollupOutcome.ADDED if previous is None else RollupOutcome.REPLACED
+    return RollupResult(outcome, export, int(previous[1]) if previous is not None else 0)
+
+
+def national_counters(db: Database, period: str) -> dict[tuple[str, str], tuple[int, Counters]]:
+    """(province, level) → (units, their counters summed) for ``period`` as it was rolled up."""
+    sums = ", ".join(f"SUM({name})" for name in COUNTER_COLUMNS)
+    rows = db.execute(
+        f"SELECT province, level, count(*), {sums} FROM national_units WHERE period = ? GROUP BY province, level",
+        (period,),
+    ).fetchall()
+    return {
+        (str(row[0]), str(row[1])): (int(row[2]), Counters(*(int(value or 0) for value in row[3:]))) for row in rows
+    }
+
+
+def rolled_up_periods(db: Database) -> tuple[str, ...]:
+    return tuple(str(row[0]) for row in db.execute("SELECT DISTINCT period FROM national_exports ORDER BY period"))
+
+
+def exports_of(db: Database, period: str) -> tuple[ExportRow, ...]:
+    rows = db.execute(
+        "SELECT province, period, province_name, file_name, sha256, units, left_out_other_province,"
+        " left_out_malformed, rolled_up_at FROM national_exports WHERE period = ? ORDER BY province",
+        (period,),
+    ).fetchall()
+    return tuple(
+        ExportRow(str(a), str(b), str(c), str(d), str(e), int(f), int(g), int(h), str(i))
+        for a, b, c, d, e, f, g, h, i in rows
+    )
