@@ -229,8 +229,8 @@ def roll_up(db: Database, export: ProvinceExport) -> RollupResult:
         rows = [
             (export.period, unit.code, export.province, unit.name, unit.level,
              *(getattr(unit.counters, name) for name in COUNTER_COLUMNS))
-            for unit in export.units
-        ]  # fmt: skip
+            for unit in sorted(export.units, key=lambda unit: unit.code)
+        ]  # fmt: skip  (one key order for every writer: two exports sharing units can never deadlock)
         db.executemany(_INSERT_UNIT, rows)
         written = db.execute(
             "SELECT count(*) FROM national_units WHERE province = ? AND period = ?", (export.province, export.period)
