@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from docflow.cli import main
+from docflow.i18n import set_language
 from docflow.reports.metrics import parse_period
 from docflow.reports.national import WHOLE_COUNTRY, ExportRefused, national_summary, read_export
 from docflow.store.database import Database, open_database
@@ -25,6 +26,12 @@ from docflow.store.national import RollupOutcome, UnitsTaken, national_counters,
 from docflow.store.schema import COUNTER_COLUMNS, REASON_WORDS
 
 PERIOD = parse_period("2025")
+
+
+@pytest.fixture(autouse=True)
+def _english() -> None:
+    """The reasons are matched as written (msgids); the commands are run with --lang en."""
+    set_language("en")
 
 
 def unit_json(code: str, level: str, outgoing: int, issued: int, *, on_list: bool = True, **more: int) -> dict:
@@ -121,6 +128,24 @@ def test_the_national_summary_sums_counts_and_recomputes_rates(national: Databas
     assert {export.province for export in result.exports} == {"H04", "H55"}
 
 
+def test_a_quarter_sums_the_months_a_province_rolled_up(national: Database, tmp_path: Path) -> None:
+    """A province rolling up every month is read for the quarter as the sum of its months, saying which are missing;
+    a province with an export of the quarter itself is read from it, not from its months as well."""
+    for month, outgoing in (("2025-01", 10), ("2025-02", 20)):
+        units = [unit_json("000.00.00.H04", "province", outgoing, outgoing // 2)]
+        roll_up(national, read_export(write_export(tmp_path, f"bk-{month}.json", units), parse_period(month)))
+    quarter = [unit_json("000.00.00.H55", "province", 300, 300)]
+    roll_up(national, read_export(write_export(tmp_path, "tn-q1.json", quarter), parse_period("2025-Q1")))
+    month = [unit_json("000.00.00.H55", "province", 999, 999)]
+    roll_up(national, read_export(write_export(tmp_path, "tn-01.json", month), parse_period("2025-01")))
+    result = national_summary(national, parse_period("2025-Q1"))
+    rows = {row.province: row for row in result.rows}
+    assert (rows["H04"].units, rows["H04"].counters.outgoing) == (1, 30)
+    assert rows["H55"].counters.outgoing == 300
+    assert rows[WHOLE_COUNTRY].counters.outgoing == 330
+    assert result.incomplete == {"H04": ("2025-03",)}
+
+
 @pytest.mark.parametrize(
     ("content", "why"),
     [
@@ -144,7 +169,8 @@ def test_a_province_store_is_not_turned_into_a_national_one(tmp_path: Path) -> N
     from docflow.store.core import Store
 
     Store.open(tmp_path / "province.db").close()
-    with open_database(parse_location(tmp_path / "province.db")) as db, pytest.raises(StoreError, match="not a national"):
+    province = open_database(parse_location(tmp_path / "province.db"))
+    with province as db, pytest.raises(StoreError, match="not a national"):
         prepare_national(db, create=True)
 
 

@@ -51,14 +51,34 @@ def _render(result: NationalSummary, console: Console) -> None:
                   f"{r.counters.outgoing:,}", percent(r.rates.signature_rate), percent(r.rates.nd30_rate),
                   f"{r.counters.incoming:,}", percent(r.rates.incoming_electronic_rate)) for r in rows]  # fmt: skip
         console.print(FittedTable(title, columns, cells))
-    count = len(result.exports)
+    provinces = {export.province: export.province_name or export.province for export in result.exports}
+    count = len(provinces)
     console.print(
         ngettext("From {count} province's export", "From {count} provinces' exports", count).format(count=count)
         + ": "
-        + ", ".join(f"{e.province_name or e.province} ({e.file_name})" for e in result.exports),
+        + ", ".join(provinces.values()),
         highlight=False,
         markup=False,
     )
+    for province, months in result.incomplete.items():
+        console.print(
+            _("{province}: summed from its monthly exports, without {months}").format(
+                province=provinces[province], months=", ".join(months)
+            ),
+            highlight=False,
+            markup=False,
+        )
+
+
+def _json_rows(result: NationalSummary, rows: Sequence[ProvinceLevel]) -> list[dict[str, object]]:
+    """Each row's figures, and the months of the period a province summed from months has not rolled up."""
+    missing = result.incomplete
+    everywhere = sorted({month for months in missing.values() for month in months})
+    return [
+        {**row.to_json(), "months_missing": everywhere if row.province == WHOLE_COUNTRY else
+         list(missing.get(row.province, ()))}
+        for row in rows
+    ]  # fmt: skip
 
 
 def _refuse_empty(db: Database, period: Period) -> None:
@@ -82,7 +102,7 @@ def show_national(
         _refuse_empty(db, period)
     rows: Sequence[ProvinceLevel] = [row for row in result.rows if level is None or row.level == level]
     if as_json:
-        click.echo(json.dumps([row.to_json() for row in rows], ensure_ascii=False, indent=2))
+        click.echo(json.dumps(_json_rows(result, rows), ensure_ascii=False, indent=2))
     elif as_csv:
         for line in csv_lines(_CSV_FIELDS, ([row.to_json()[name] for name in _CSV_FIELDS] for row in rows)):
             click.echo(line, nl=False)

@@ -185,6 +185,20 @@ class NationalSummary:
     exports: tuple[ExportRow, ...]
     """The provinces' exports the figures come from."""
 
+    @property
+    def incomplete(self) -> dict[str, tuple[str, ...]]:
+        """Province → the months of the period it has not rolled up, for a province summed from its months
+        (a province with an export of the period itself is complete)."""
+        months = self.period.months
+        held: dict[str, set[str]] = {}
+        for export in self.exports:
+            held.setdefault(export.province, set()).add(export.period)
+        return {
+            province: tuple(month for month in months if month not in periods)
+            for province, periods in held.items()
+            if self.period.label not in periods and not set(months) <= periods
+        }
+
 
 def _worst_first(row: ProvinceLevel) -> tuple[object, ...]:
     rate = row.rates.e_issuance_rate
@@ -192,9 +206,11 @@ def _worst_first(row: ProvinceLevel) -> tuple[object, ...]:
 
 
 def national_summary(db: Database, period: Period, settings: SummarySettings = SummarySettings()) -> NationalSummary:
-    """Every province by level for ``period``, as rolled up (an export is of one period: no months are summed)."""
+    """Every province by level for ``period``: each province's export of the period, or the sum of its monthly
+    exports within it (``NationalSummary.incomplete`` names the months missing)."""
     settings = settings.in_force(last_day(period))
-    grouped = national_counters(db, period.label)
+    months = period.months if len(period.months) > 1 else ()
+    grouped = national_counters(db, period.label, months)
     totals: dict[str, tuple[int, Counters]] = {}
     for (_province, level), (units, counters) in grouped.items():
         before_units, before = totals.get(level, (0, Counters()))
@@ -207,4 +223,4 @@ def national_summary(db: Database, period: Period, settings: SummarySettings = S
     ]  # fmt: skip
     order = {level: index for index, level in enumerate(LEVELS)}
     rows.sort(key=lambda row: (order.get(row.level, len(order)), *_worst_first(row)))
-    return NationalSummary(period, tuple(rows), exports_of(db, period.label))
+    return NationalSummary(period, tuple(rows), exports_of(db, period.label, months))

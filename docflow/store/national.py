@@ -227,8 +227,14 @@ def roll_up(db: Database, export: ProvinceExport) -> RollupResult:
              export.left_out_other_province, export.left_out_malformed, now),
         )  # fmt: skip
         rows = [
-            (export.period, unit.code, export.province, unit.name, unit.level,
-             *(getattr(unit.counters, name) for name in COUNTER_COLUMNS))
+            (
+                export.period,
+                unit.code,
+                export.province,
+                unit.name,
+                unit.level,
+                *(getattr(unit.counters, name) for name in COUNTER_COLUMNS),
+            )
             for unit in sorted(export.units, key=lambda unit: unit.code)
         ]  # fmt: skip  (one key order for every writer: two exports sharing units can never deadlock)
         db.executemany(_INSERT_UNIT, rows)
@@ -242,12 +248,30 @@ def roll_up(db: Database, export: ProvinceExport) -> RollupResult:
     return RollupResult(outcome, export, int(previous[1]) if previous is not None else 0)
 
 
-def national_counters(db: Database, period: str) -> dict[tuple[str, str], tuple[int, Counters]]:
-    """(province, level) → (units, their counters summed) for ``period`` as it was rolled up."""
-    sums = ", ".join(f"SUM({name})" for name in COUNTER_COLUMNS)
+def _chosen_exports(period: str, months: Sequence[str]) -> tuple[str, tuple[str, ...]]:
+    """SQL choosing, per province, its export of ``period`` itself, else its exports of the period's months."""
+    marks = ", ".join("?" * len(months)) or "NULL"
+    sql = (
+        "SELECT province, period FROM national_exports WHERE period = ?"
+        " UNION ALL SELECT e.province, e.period FROM national_exports e"
+        f" WHERE e.period IN ({marks}) AND e.period <> ? AND NOT EXISTS"
+        " (SELECT 1 FROM national_exports x WHERE x.province = e.province AND x.period = ?)"
+    )
+    return sql, (period, *months, period, period)
+
+
+def national_counters(
+    db: Database, period: str, months: Sequence[str] = ()
+) -> dict[tuple[str, str], tuple[int, Counters]]:
+    """(province, level) → (units, their counters summed) for ``period``: each province's export of the period,
+    or, where it has none, the sum of its exports of ``months`` (a province rolling up every month)."""
+    chosen, params = _chosen_exports(period, months)
+    sums = ", ".join(f"SUM(u.{name})" for name in COUNTER_COLUMNS)
     rows = db.execute(
-        f"SELECT province, level, count(*), {sums} FROM national_units WHERE period = ? GROUP BY province, level",
-        (period,),
+        f"WITH chosen AS ({chosen}) SELECT u.province, u.level, count(DISTINCT u.unit), {sums}"
+        " FROM national_units u JOIN chosen c ON c.province = u.province AND c.period = u.period"
+        " GROUP BY u.province, u.level",
+        params,
     ).fetchall()
     return {
         (str(row[0]), str(row[1])): (int(row[2]), Counters(*(int(value or 0) for value in row[3:]))) for row in rows
@@ -258,11 +282,14 @@ def rolled_up_periods(db: Database) -> tuple[str, ...]:
     return tuple(str(row[0]) for row in db.execute("SELECT DISTINCT period FROM national_exports ORDER BY period"))
 
 
-def exports_of(db: Database, period: str) -> tuple[ExportRow, ...]:
+def exports_of(db: Database, period: str, months: Sequence[str] = ()) -> tuple[ExportRow, ...]:
+    """The exports ``national_counters`` reads for ``period`` (the same choice), by province then period."""
+    chosen, params = _chosen_exports(period, months)
     rows = db.execute(
-        "SELECT province, period, province_name, file_name, sha256, units, left_out_other_province,"
-        " left_out_malformed, rolled_up_at FROM national_exports WHERE period = ? ORDER BY province",
-        (period,),
+        f"WITH chosen AS ({chosen}) SELECT e.province, e.period, e.province_name, e.file_name, e.sha256, e.units,"
+        " e.left_out_other_province, e.left_out_malformed, e.rolled_up_at FROM national_exports e"
+        " JOIN chosen c ON c.province = e.province AND c.period = e.period ORDER BY e.province, e.period",
+        params,
     ).fetchall()
     return tuple(
         ExportRow(str(a), str(b), str(c), str(d), str(e), int(f), int(g), int(h), str(i))
