@@ -19,7 +19,11 @@ from docflow.store.connection import BUSY_TRY_SECONDS, check_store_file, retry_w
 from docflow.store.errors import StoreError
 from docflow.store.location import Dialect, StoreLocation
 
-__all__ = ["Cursor", "Database", "open_database"]
+__all__ = ["Cursor", "Database", "KeyTaken", "open_database"]
+
+
+class KeyTaken(Exception):
+    """A row could not be inserted: its key is held by a row already there."""
 
 
 class Cursor(Protocol):
@@ -65,6 +69,30 @@ class Database:
                 cursor.executemany(self._sql(sql), [tuple(row) for row in rows])
         else:
             self._connection.executemany(sql, rows)
+
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+        """Insert ``rows``; KeyTaken when one's key is already held (the transaction must then be abandoned).
+
+        PostgreSQL takes them through ``COPY``: a round trip, or an ``ON CONFLICT`` check, per row would cost
+        several times what the server does with it. A key another transaction is inserting waits for it."""
+        names = ", ".join(columns)
+        if self.dialect is Dialect.SQLITE:
+            marks = ", ".join("?" * len(columns))
+            try:
+                self._connection.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+            except sqlite3.IntegrityError as error:
+                if "UNIQUE" not in str(error):
+                    raise
+                raise KeyTaken(table) from None
+            return
+        import psycopg.errors
+
+        try:
+            with self._connection.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except psycopg.errors.UniqueViolation:
+            raise KeyTaken(table) from None
 
     def has_table(self, name: str) -> bool:
         if self.dialect is Dialect.POSTGRESQL:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from docflow.i18n import _
-from docflow.store.database import Database
+from docflow.store.database import Database, KeyTaken
 from docflow.store.errors import StoreError
 from docflow.store.schema import COUNTER_COLUMNS, Counters
 
@@ -192,60 +192,48 @@ def _refusal(export: ProvinceExport, taken: Sequence[tuple[str, str]]) -> UnitsT
 
 
 _UNIT_COLUMNS = ("period", "unit", "province", "name", "level", *COUNTER_COLUMNS)
-_INSERT_UNIT = (
-    f"INSERT INTO national_units ({', '.join(_UNIT_COLUMNS)}) VALUES ({', '.join('?' * len(_UNIT_COLUMNS))})"
-    " ON CONFLICT (period, unit) DO NOTHING"
-)
 
 
 def roll_up(db: Database, export: ProvinceExport) -> RollupResult:
     """Write ``export`` in one transaction: added, replacing the province's earlier export of the period, or
     unchanged (the same file). UnitsTaken, with nothing written, when another province's export holds a unit."""
-    with db.transaction():
-        # A second roll-up of the same province and period waits here until this one commits.
-        db.serialise(f"docflow rollup {export.province} {export.period}")
-        previous = db.execute(
-            "SELECT sha256, units FROM national_exports WHERE province = ? AND period = ?",
-            (export.province, export.period),
-        ).fetchone()
-        if previous is not None and previous[0] == export.sha256:
-            return RollupResult(RollupOutcome.UNCHANGED, export, int(previous[1]))
-        taken = _taken_elsewhere(db, export)
-        if taken:
-            raise _refusal(export, taken)
-        db.execute("DELETE FROM national_units WHERE province = ? AND period = ?", (export.province, export.period))
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        db.execute(
-            "INSERT INTO national_exports (province, period, province_name, file_name, sha256, units,"
-            " left_out_other_province, left_out_malformed, rolled_up_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (province, period) DO UPDATE SET province_name = excluded.province_name,"
-            " file_name = excluded.file_name,"
-            " sha256 = excluded.sha256, units = excluded.units,"
-            " left_out_other_province = excluded.left_out_other_province,"
-            " left_out_malformed = excluded.left_out_malformed, rolled_up_at = excluded.rolled_up_at",
-            (export.province, export.period, export.province_name, export.file_name, export.sha256, len(export.units),
-             export.left_out_other_province, export.left_out_malformed, now),
-        )  # fmt: skip
-        rows = [
-            (
-                export.period,
-                unit.code,
-                export.province,
-                unit.name,
-                unit.level,
-                *(getattr(unit.counters, name) for name in COUNTER_COLUMNS),
-            )
-            for unit in sorted(export.units, key=lambda unit: unit.code)
-        ]  # fmt: skip  (one key order for every writer: two exports sharing units can never deadlock)
-        db.executemany(_INSERT_UNIT, rows)
-        written = db.execute(
-            "SELECT count(*) FROM national_units WHERE province = ? AND period = ?", (export.province, export.period)
-        ).fetchone()[0]
-        if written != len(export.units):
-            # Another roll-up committed a unit of ours between the check and the insert: its row stands.
-            raise _refusal(export, _taken_elsewhere(db, export))
+    try:
+        with db.transaction():
+            # A second roll-up of the same province and period waits here until this one commits.
+            db.serialise(f"docflow rollup {export.province} {export.period}")
+            previous = db.execute(
+                "SELECT sha256, units FROM national_exports WHERE province = ? AND period = ?",
+                (export.province, export.period),
+            ).fetchone()
+            if previous is not None and previous[0] == export.sha256:
+                return RollupResult(RollupOutcome.UNCHANGED, export, int(previous[1]))
+            _replace(db, export)
+    except KeyTaken:
+        # Held by another province's export, committed before ours or waited for: its rows stand, none of ours.
+        raise _refusal(export, _taken_elsewhere(db, export)) from None
     outcome = RollupOutcome.ADDED if previous is None else RollupOutcome.REPLACED
     return RollupResult(outcome, export, int(previous[1]) if previous is not None else 0)
+
+
+def _replace(db: Database, export: ProvinceExport) -> None:
+    db.execute("DELETE FROM national_units WHERE province = ? AND period = ?", (export.province, export.period))
+    db.execute(
+        "INSERT INTO national_exports (province, period, province_name, file_name, sha256, units,"
+        " left_out_other_province, left_out_malformed, rolled_up_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (province, period) DO UPDATE SET province_name = excluded.province_name,"
+        " file_name = excluded.file_name, sha256 = excluded.sha256, units = excluded.units,"
+        " left_out_other_province = excluded.left_out_other_province,"
+        " left_out_malformed = excluded.left_out_malformed, rolled_up_at = excluded.rolled_up_at",
+        (export.province, export.period, export.province_name, export.file_name, export.sha256, len(export.units),
+         export.left_out_other_province, export.left_out_malformed, datetime.now(UTC).isoformat(timespec="seconds")),
+    )  # fmt: skip
+    rows = (
+        (export.period, unit.code, export.province, unit.name, unit.level,
+         *(getattr(unit.counters, name) for name in COUNTER_COLUMNS))
+        # One key order for every writer: two exports sharing units take their locks alike and cannot deadlock.
+        for unit in sorted(export.units, key=lambda unit: unit.code)
+    )  # fmt: skip
+    db.insert_rows("national_units", _UNIT_COLUMNS, rows)
 
 
 def _chosen_exports(period: str, months: Sequence[str]) -> tuple[str, tuple[str, ...]]:

@@ -82,8 +82,10 @@ def _run(name: str, command: list[str]) -> None:
 
 
 @contextmanager
-def throwaway_server() -> Iterator[PostgresServer]:
-    """The server of ``DOCFLOW_TEST_POSTGRES``, or one started here for as long as the context lasts."""
+def throwaway_server(*, durable: bool = False) -> Iterator[PostgresServer]:
+    """The server of ``DOCFLOW_TEST_POSTGRES``, or one started here for as long as the context lasts.
+
+    ``durable``: commits reach the disk (``fsync``), as on a real server; the tests' servers skip it."""
     try:
         import psycopg  # noqa: F401
     except ImportError:
@@ -102,7 +104,8 @@ def throwaway_server() -> Iterator[PostgresServer]:
     user = pwd.getpwuid(os.geteuid()).pw_name if not prefix else "postgres"
     try:
         _run("initdb", [*prefix, initdb, "-D", str(data), "-A", "trust", "-U", user, "-E", "UTF8", "--no-locale"])
-        options = f"-c listen_addresses='' -c unix_socket_directories='{folder}' -c fsync=off -c max_connections=60"
+        options = f"-c listen_addresses='' -c unix_socket_directories='{folder}' -c max_connections=60"
+        options += "" if durable else " -c fsync=off"
         _run(
             "pg_ctl start", [*prefix, pg_ctl, "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start"]
         )
