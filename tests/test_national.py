@@ -289,3 +289,18 @@ def test_racing_rollups_never_count_a_unit_twice(postgres_server: Any, tmp_path:
         assert dict(held) == exports  # and it stands whole
         assert sorted(outcomes) == ["added", "refused", "refused", "unchanged"]
     manager.shutdown()
+
+
+def test_text_from_an_export_is_printed_as_data(tmp_path: Path) -> None:
+    """A unit name carrying rich markup, a terminal escape or a spreadsheet formula reaches the table inert and the
+    CSV neutralised."""
+    db = str(tmp_path / "national.db")
+    hostile = unit_json("000.00.00.H04", "province", 10, 9)
+    hostile["name"] = "[red]UBND[/red] \x1b[31mtỉnh\x07 =HYPERLINK(\"http://x\")"
+    path = write_export(tmp_path, "=cmd|calc!A0.json", [hostile])
+    done = _cli("rollup", "--db", db, "--period", "2025", str(path))
+    assert done.exit_code == 0 and "\x1b" not in done.output
+    table = _cli("summary", "--db", db)
+    assert "[red]UBND[/red]" in table.output and "\x1b" not in table.output and "\x07" not in table.output
+    csv_text = _cli("summary", "--db", db, "--csv").output
+    assert "\n=" not in csv_text and ",=" not in csv_text

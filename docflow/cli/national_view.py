@@ -17,6 +17,7 @@ from docflow.i18n import _, ngettext
 from docflow.reports.metrics import Period, SummarySettings
 from docflow.reports.national import WHOLE_COUNTRY, NationalSummary, ProvinceLevel, national_summary
 from docflow.reports.units import LEVEL_LABELS
+from docflow.safe_text import for_terminal
 from docflow.spreadsheets import csv_lines
 from docflow.store.database import Database
 from docflow.store.national import rolled_up_periods
@@ -51,7 +52,8 @@ def _render(result: NationalSummary, console: Console) -> None:
                   f"{r.counters.outgoing:,}", percent(r.rates.signature_rate), percent(r.rates.nd30_rate),
                   f"{r.counters.incoming:,}", percent(r.rates.incoming_electronic_rate)) for r in rows]  # fmt: skip
         console.print(FittedTable(title, columns, cells))
-    provinces = {export.province: export.province_name or export.province for export in result.exports}
+    # Names come from the provinces' files: shown without their control characters, as every file-supplied text.
+    provinces = {export.province: for_terminal(export.province_name or export.province) for export in result.exports}
     count = len(provinces)
     console.print(
         ngettext("From {count} province's export", "From {count} provinces' exports", count).format(count=count)
