@@ -22,7 +22,14 @@ from docflow.reports.national import WHOLE_COUNTRY, ExportRefused, national_summ
 from docflow.store.database import Database, open_database
 from docflow.store.errors import StoreError
 from docflow.store.location import Dialect, parse_location
-from docflow.store.national import RollupOutcome, UnitsTaken, national_counters, prepare_national, roll_up
+from docflow.store.national import (
+    RollupOutcome,
+    UnitsTaken,
+    is_national,
+    national_counters,
+    prepare_national,
+    roll_up,
+)
 from docflow.store.schema import COUNTER_COLUMNS, REASON_WORDS
 
 PERIOD = parse_period("2025")
@@ -304,3 +311,31 @@ def test_text_from_an_export_is_printed_as_data(tmp_path: Path) -> None:
     assert "[red]UBND[/red]" in table.output and "\x1b" not in table.output and "\x07" not in table.output
     csv_text = _cli("summary", "--db", db, "--csv").output
     assert "\n=" not in csv_text and ",=" not in csv_text
+
+
+def _prepare(url: str, start: Any) -> bool:
+    start.wait()
+    with open_database(parse_location(url)) as db:
+        prepare_national(db, create=True)
+        return is_national(db)
+
+
+def test_two_rollups_starting_on_an_empty_database_both_find_the_tables(postgres_server: Any) -> None:
+    url = postgres_server.new_database()
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager, context.Pool(2) as pool:
+        start = manager.Barrier(2)
+        assert pool.starmap(_prepare, [(url, start), (url, start)]) == [True, True]
+
+
+def test_a_fault_of_the_server_is_said_plainly(postgres_server: Any, tmp_path: Path) -> None:
+    url = postgres_server.new_database()
+    _cli("rollup", "--db", url, "--period", "2025", str(write_export(tmp_path, "bk.json", BAC_KAN)))
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE national_units")  # a store broken behind docflow's back
+    done = _cli("summary", "--db", url)
+    assert done.exit_code == 2
+    assert "the PostgreSQL store stopped answering or refused" in done.output
+    assert "Traceback" not in done.output

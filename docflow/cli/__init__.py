@@ -14,7 +14,7 @@ import click
 
 from docflow import __version__
 from docflow.cli.translated import choose_language, translated
-from docflow.i18n import LANGUAGES, language_from_environment, set_language
+from docflow.i18n import LANGUAGES, _, language_from_environment, set_language
 from docflow.store.errors import StoreError
 
 _COMMAND_MODULES = {
@@ -70,6 +70,17 @@ class _LazyGroup(click.Group):
             if reason is None:
                 raise
             raise StoreUnusable(reason) from error
+        except Exception as error:
+            # The PostgreSQL driver's faults (a server that stopped, a lost connection), without loading it here.
+            if not type(error).__module__.startswith("psycopg"):
+                raise
+            first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise StoreUnusable(
+                _(
+                    "the PostgreSQL store stopped answering or refused ({reason}); nothing of the unfinished step "
+                    "was kept: run the command again"
+                ).format(reason=first)
+            ) from error
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(_COMMAND_MODULES)

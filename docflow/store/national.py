@@ -156,6 +156,10 @@ def prepare_national(db: Database, *, create: bool) -> None:
             )
         )
     with db.transaction():
+        # Two roll-ups starting on the same empty database: the second waits, then finds the tables made.
+        db.serialise("docflow national schema")
+        if is_national(db):
+            return
         for statement in NATIONAL_SCHEMA:
             db.execute(statement)
         db.executemany(
