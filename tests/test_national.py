@@ -303,7 +303,7 @@ def test_text_from_an_export_is_printed_as_data(tmp_path: Path) -> None:
     CSV neutralised."""
     db = str(tmp_path / "national.db")
     hostile = unit_json("000.00.00.H04", "province", 10, 9)
-    hostile["name"] = "[red]UBND[/red] \x1b[31mtỉnh\x07 =HYPERLINK(\"http://x\")"
+    hostile["name"] = '[red]UBND[/red] \x1b[31mtỉnh\x07 =HYPERLINK("http://x")'
     path = write_export(tmp_path, "=cmd|calc!A0.json", [hostile])
     done = _cli("rollup", "--db", db, "--period", "2025", str(path))
     assert done.exit_code == 0 and "\x1b" not in done.output
@@ -339,3 +339,19 @@ def test_a_fault_of_the_server_is_said_plainly(postgres_server: Any, tmp_path: P
     assert done.exit_code == 2
     assert "the PostgreSQL store stopped answering or refused" in done.output
     assert "Traceback" not in done.output
+
+
+def test_one_provinces_units_worst_first(location_text: str, tmp_path: Path) -> None:
+    """--province lists the units whose code names the province, whichever export holds them, summed over months."""
+    for month, issued in (("2025-01", 10), ("2025-02", 30)):
+        units = [unit_json("000.00.01.H04", "department", 40, issued), unit_json("000.00.02.H04", "department", 40, 39)]
+        path = write_export(tmp_path, f"bk-{month}.json", units)
+        assert _cli("rollup", "--db", location_text, "--period", month, str(path)).exit_code == 0
+    done = _cli("summary", "--db", location_text, "--period", "2025-Q1", "--province", "h04", "--json")
+    rows = json.loads(done.output)
+    assert [(row["unit"], row["outgoing"], row["outgoing_issued_electronic"]) for row in rows] == [
+        ("000.00.01.H04", 80, 40),  # 50 %: the worst first
+        ("000.00.02.H04", 80, 78),
+    ]
+    assert _cli("summary", "--db", location_text, "--period", "2025-Q1", "--province", "H55").exit_code == 1
+    assert _cli("summary", "--db", location_text, "--province", "Hà Nội").exit_code == 2

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import click
 from rich.console import Console
@@ -15,7 +16,15 @@ from docflow.cli.summary_words import percent
 from docflow.cli.tables import FittedTable, TableColumn
 from docflow.i18n import _, ngettext
 from docflow.reports.metrics import Period, SummarySettings
-from docflow.reports.national import WHOLE_COUNTRY, NationalSummary, ProvinceLevel, national_summary
+from docflow.reports.national import (
+    WHOLE_COUNTRY,
+    ExportRefused,
+    NationalSummary,
+    ProvinceLevel,
+    national_summary,
+    province_codes,
+    province_units,
+)
 from docflow.reports.units import LEVEL_LABELS
 from docflow.safe_text import for_terminal
 from docflow.spreadsheets import csv_lines
@@ -27,6 +36,10 @@ __all__ = ["show_national"]
 _CSV_FIELDS = ("province", "level", "units", "outgoing", "outgoing_issued_electronic", "e_issuance_rate",
                "outgoing_electronic", "outgoing_signed_valid", "signature_rate", "outgoing_nd30", "nd30_rate",
                "incoming", "incoming_electronic", "incoming_electronic_rate", "target", "tier")  # fmt: skip
+
+
+_UNIT_CSV_FIELDS = ("unit", "name", *_CSV_FIELDS[1:2], *_CSV_FIELDS[3:])
+"""A province's units: its fields without ``province`` and ``units``."""
 
 
 def _province(row: ProvinceLevel, names: dict[str, str]) -> str:
@@ -94,19 +107,66 @@ def _refuse_empty(db: Database, period: Period) -> None:
     )
 
 
+@dataclass(frozen=True)
+class NationalChoice:
+    """What ``docflow summary`` was asked for on a national store."""
+
+    level: str | None = None
+    province: str | None = None
+    """A level-1 code: that province's units instead of the provinces."""
+    as_json: bool = False
+    as_csv: bool = False
+
+
 def show_national(
-    db: Database, period: Period, settings: SummarySettings, level: str | None, as_json: bool, as_csv: bool,
-    console: Console,
-) -> None:  # fmt: skip
-    """Print the national summary of ``period`` (only ``level``'s rows, when given)."""
+    db: Database, period: Period, settings: SummarySettings, choice: NationalChoice, console: Console
+) -> None:
+    """Print the national summary of ``period``: the provinces by level, or one province's units."""
+    if choice.province:
+        _show_units(db, period, settings, choice, console)
+        return
     result = national_summary(db, period, settings)
     if not result.rows:
         _refuse_empty(db, period)
-    rows: Sequence[ProvinceLevel] = [row for row in result.rows if level is None or row.level == level]
-    if as_json:
+    rows: Sequence[ProvinceLevel] = [row for row in result.rows if choice.level in (None, row.level)]
+    if choice.as_json:
         click.echo(json.dumps(_json_rows(result, rows), ensure_ascii=False, indent=2))
-    elif as_csv:
+    elif choice.as_csv:
         for line in csv_lines(_CSV_FIELDS, ([row.to_json()[name] for name in _CSV_FIELDS] for row in rows)):
             click.echo(line, nl=False)
     else:
         _render(NationalSummary(result.period, tuple(rows), result.exports), console)
+
+
+def _show_units(db: Database, period: Period, settings: SummarySettings, choice: NationalChoice,
+                console: Console) -> None:  # fmt: skip
+    try:
+        code = province_codes(choice.province or "")
+    except ExportRefused as error:
+        raise click.BadParameter(str(error), param_hint="--province") from None
+    units = [u for u in province_units(db, period, code[0], settings) if choice.level in (None, u.level)]
+    if not units:
+        raise click.ClickException(
+            _("no unit of {province} in the national store for {period}").format(province=code[0], period=period.label)
+        )
+    if choice.as_json:
+        click.echo(json.dumps([unit.to_json() for unit in units], ensure_ascii=False, indent=2))
+        return
+    if choice.as_csv:
+        for line in csv_lines(_UNIT_CSV_FIELDS, ([u.to_json()[name] for name in _UNIT_CSV_FIELDS] for u in units)):
+            click.echo(line, nl=False)
+        return
+    console.print(_("Units of {province} — period {period}").format(province=code[0], period=period.label),
+                  highlight=False, markup=False)  # fmt: skip
+    headers = (_("Code"), _("Unit"), _("E-issue"), _("Tier"), _("Outgoing"), _("Signed"), _("NĐ 30"))
+    columns = [TableColumn(header, wraps=index == 1, justify="left" if index in (0, 1, 3) else "right",
+                           min_width=4) for index, header in enumerate(headers)]  # fmt: skip
+    for level in dict.fromkeys(unit.level for unit in units):
+        cells = [(u.code, u.name, percent(u.rates.e_issuance_rate), u.tier, f"{u.counters.outgoing:,}",
+                  percent(u.rates.signature_rate), percent(u.rates.nd30_rate))
+                 for u in units if u.level == level]  # fmt: skip
+        target = next(unit.target for unit in units if unit.level == level)
+        title = _("{level} — e-issuance target {target}").format(
+            level=_(LEVEL_LABELS.get(level, level)), target=percent(target)
+        )
+        console.print(FittedTable(title, columns, cells))

@@ -20,7 +20,7 @@ from rich.console import Console
 
 from docflow.cli.audit_view import render_trail
 from docflow.cli.certs_view import EXPIRING_HELP, IMPORT_HELP, UNIT_HELP, render_review
-from docflow.cli.national_view import show_national
+from docflow.cli.national_view import NationalChoice, show_national
 from docflow.cli.options import config_option, current_config
 from docflow.cli.store_location import chosen_location, location_option
 from docflow.cli.summary_options import FAIL_HELP, UsageRefused, fails_on, parse_fail_on_flags, resolve_unit
@@ -160,6 +160,11 @@ SUMMARY_ROWS_PER_LEVEL = 120
 )
 @click.option("--behind", is_flag=True, help="Only the units below their level's target.")
 @click.option(
+    "--province",
+    metavar="CODE",
+    help="On a national store (docflow rollup): the units of one province (H04), worst first within each level.",
+)
+@click.option(
     "--as-issued",
     is_flag=True,
     help="Units as they were when each document was issued; by default the units in force at the end of the "
@@ -176,7 +181,7 @@ SUMMARY_ROWS_PER_LEVEL = 120
     help=f"Show every unit; by default the worst {SUMMARY_ROWS_PER_LEVEL} of each level.",
 )
 def summary(
-    db: str | None, period: str | None, level: str | None, unit_code: str | None, behind: bool,
+    db: str | None, period: str | None, level: str | None, unit_code: str | None, behind: bool, province: str | None,
     as_issued: bool, as_json: bool, as_csv: bool, fail_on: str | None, show_all: bool,
 ) -> None:  # fmt: skip
     """Per-unit rates, tiers, trends and flags, worst first within each level."""
@@ -194,8 +199,11 @@ def summary(
         with open_database(location, readonly=True) as national:
             prepare_national(national, create=False)
             chosen = parse_period(period) if period else _latest_rolled_up(national)
-            show_national(national, chosen, settings, level, as_json, as_csv, _console())
+            show_national(national, chosen, settings, NationalChoice(level, province, as_json, as_csv), _console())
         return
+    if province:
+        raise UsageRefused(_("--province chooses a province of a national store (docflow rollup); this is a "
+                             "province's store"))  # fmt: skip
     with _reading(location.path) as conn:
         chosen, is_default = _period(conn, period)
         if unit_code:

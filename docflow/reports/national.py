@@ -20,7 +20,14 @@ from docflow.i18n import _
 from docflow.reports.lineage import last_day
 from docflow.reports.metrics import LEVELS, Counters, Period, Rates, SummarySettings, rates_of, tier_of
 from docflow.store.database import Database
-from docflow.store.national import ExportRow, ExportUnit, ProvinceExport, exports_of, national_counters
+from docflow.store.national import (
+    ExportRow,
+    ExportUnit,
+    ProvinceExport,
+    exports_of,
+    national_counters,
+    national_unit_counters,
+)
 from docflow.store.schema import COUNTER_COLUMNS
 
 __all__ = [
@@ -30,6 +37,8 @@ __all__ = [
     "ProvinceLevel",
     "NationalSummary",
     "national_summary",
+    "NationalUnit",
+    "province_units",
     "WHOLE_COUNTRY",
 ]
 
@@ -204,9 +213,13 @@ class NationalSummary:
         }
 
 
+def _rank(rate: float | None, name: str) -> tuple[object, ...]:
+    """Worst first: the lowest rate, then those with nothing to rate, then by name."""
+    return (rate is None, rate if rate is not None else 0.0, name)
+
+
 def _worst_first(row: ProvinceLevel) -> tuple[object, ...]:
-    rate = row.rates.e_issuance_rate
-    return (row.province != WHOLE_COUNTRY, rate is None, rate if rate is not None else 0.0, row.province)
+    return (row.province != WHOLE_COUNTRY, *_rank(row.rates.e_issuance_rate, row.province))
 
 
 def national_summary(db: Database, period: Period, settings: SummarySettings = SummarySettings()) -> NationalSummary:
@@ -228,3 +241,48 @@ def national_summary(db: Database, period: Period, settings: SummarySettings = S
     order = {level: index for index, level in enumerate(LEVELS)}
     rows.sort(key=lambda row: (order.get(row.level, len(order)), *_worst_first(row)))
     return NationalSummary(period, tuple(rows), exports_of(db, period.label, months))
+
+
+@dataclass(frozen=True)
+class NationalUnit:
+    """One unit of a province, as the national store holds it for the period."""
+
+    code: str
+    name: str
+    level: str
+    counters: Counters
+    rates: Rates
+    target: float
+    tier: str
+
+    def to_json(self) -> dict[str, object]:
+        counts = {name: getattr(self.counters, name) for name in _PLAIN_COUNTERS}
+        return {
+            "unit": self.code,
+            "name": self.name,
+            "level": self.level,
+            **counts,
+            "invalid": self.counters.invalid_by_reason,
+            "e_issuance_rate": self.rates.e_issuance_rate,
+            "signature_rate": self.rates.signature_rate,
+            "nd30_rate": self.rates.nd30_rate,
+            "incoming_electronic_rate": self.rates.incoming_electronic_rate,
+            "on_time_rate": self.rates.on_time_rate,
+            "target": self.target,
+            "tier": self.tier,
+        }
+
+
+def province_units(
+    db: Database, period: Period, province: str, settings: SummarySettings = SummarySettings()
+) -> tuple[NationalUnit, ...]:
+    """The units of ``province`` (a level-1 code) for ``period``, by level, worst e-issuance rate first."""
+    settings = settings.in_force(last_day(period))
+    months = period.months if len(period.months) > 1 else ()
+    units = [
+        NationalUnit(code, name, level, counters, rates_of(counters), settings.target(level),
+                     tier_of(counters, level, settings))
+        for code, name, level, counters in national_unit_counters(db, period.label, months, province)
+    ]  # fmt: skip
+    order = {level: index for index, level in enumerate(LEVELS)}
+    return tuple(sorted(units, key=lambda u: (order.get(u.level, len(order)), *_rank(u.rates.e_issuance_rate, u.code))))

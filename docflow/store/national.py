@@ -35,6 +35,7 @@ __all__ = [
     "prepare_national",
     "roll_up",
     "national_counters",
+    "national_unit_counters",
     "rolled_up_periods",
     "exports_of",
     "ExportRow",
@@ -268,6 +269,24 @@ def national_counters(
     return {
         (str(row[0]), str(row[1])): (int(row[2]), Counters(*(int(value or 0) for value in row[3:]))) for row in rows
     }
+
+
+def national_unit_counters(
+    db: Database, period: str, months: Sequence[str], province: str
+) -> tuple[tuple[str, str, str, Counters], ...]:
+    """(unit, name, level, counters) of every unit whose code names ``province`` (``H04``), read from the same
+    exports as ``national_counters``, summed over months where a province rolled up months."""
+    chosen, params = _chosen_exports(period, months)
+    sums = ", ".join(f"SUM(u.{name})" for name in COUNTER_COLUMNS)
+    rows = db.execute(
+        f"WITH chosen AS ({chosen}) SELECT u.unit, MAX(u.name), MAX(u.level), {sums}"
+        " FROM national_units u JOIN chosen c ON c.province = u.province AND c.period = u.period"
+        " WHERE u.unit LIKE ? GROUP BY u.unit ORDER BY u.unit",
+        (*params, f"%.{province}"),
+    ).fetchall()
+    return tuple(
+        (str(row[0]), str(row[1]), str(row[2]), Counters(*(int(value or 0) for value in row[3:]))) for row in rows
+    )
 
 
 def rolled_up_periods(db: Database) -> tuple[str, ...]:
