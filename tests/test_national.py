@@ -321,11 +321,14 @@ def _prepare(url: str, start: Any) -> bool:
 
 
 def test_two_rollups_starting_on_an_empty_database_both_find_the_tables(postgres_server: Any) -> None:
-    url = postgres_server.new_database()
+    """The second waits for the first's tables and finds them (it failed with DuplicateTable in about 4 of 10
+    rounds when the check asked to_regclass(), which answered from the session's cache)."""
     context = multiprocessing.get_context("spawn")
     with context.Manager() as manager, context.Pool(2) as pool:
-        start = manager.Barrier(2)
-        assert pool.starmap(_prepare, [(url, start), (url, start)]) == [True, True]
+        for _round in range(10):
+            url = postgres_server.new_database()
+            start = manager.Barrier(2)
+            assert pool.starmap(_prepare, [(url, start), (url, start)]) == [True, True]
 
 
 def test_a_fault_of_the_server_is_said_plainly(postgres_server: Any, tmp_path: Path) -> None:

@@ -96,7 +96,13 @@ class Database:
 
     def has_table(self, name: str) -> bool:
         if self.dialect is Dialect.POSTGRESQL:
-            return self.execute("SELECT to_regclass(?) IS NOT NULL", (name,)).fetchone()[0] is True
+            # A query of the catalog sees what another transaction has just committed; to_regclass() may answer
+            # from this session's cache of names it looked up before, and miss a table made since.
+            query = (
+                "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
+                " ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relname = ?)"
+            )
+            return self.execute(query, (name,)).fetchone()[0] is True
         query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
         return self.execute(query, (name,)).fetchone() is not None
 
