@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from click.testing import CliRunner
@@ -358,3 +360,32 @@ def test_one_provinces_units_worst_first(location_text: str, tmp_path: Path) -> 
     ]
     assert _cli("summary", "--db", location_text, "--period", "2025-Q1", "--province", "H55").exit_code == 1
     assert _cli("summary", "--db", location_text, "--province", "Hà Nội").exit_code == 2
+
+
+def test_the_auditors_grants_in_the_docs_let_read_and_nothing_else(postgres_server: Any, tmp_path: Path) -> None:
+    """docs/schema.md's grants, run as written: the auditor's docflow sql reads; its own writes are refused even
+    with docflow's read-only settings turned off, and docflow rollup as the auditor stops with a plain reason."""
+    import psycopg
+
+    url = postgres_server.new_database()
+    _cli("rollup", "--db", url, "--period", "2025", str(write_export(tmp_path, "bk.json", BAC_KAN)))
+    page = (Path(__file__).resolve().parents[1] / "docs" / "schema.md").read_text(encoding="utf-8")
+    grants = page.split("```sql\nCREATE ROLE auditor", 1)[1].split("```", 1)[0]
+    role, database = f"auditor_{os.getpid()}", urlsplit(url).path.lstrip("/")
+    script = (
+        ("CREATE ROLE auditor" + grants).replace("auditor", role).replace("DATABASE national", f"DATABASE {database}")
+    )
+    with psycopg.connect(url, autocommit=True) as owner:
+        for statement in filter(str.strip, script.replace("'…'", "'x'").split(";")):
+            owner.execute(statement)
+    parts = urlsplit(url)
+    auditor_url = urlunsplit(parts._replace(netloc=f"{role}@{parts.netloc.rsplit('@', 1)[-1]}"))
+    read = _cli("sql", "--db", auditor_url, "--json", "SELECT count(*) AS n FROM national_units")
+    assert read.exit_code == 0, read.output
+    assert json.loads(read.output) == [{"n": 3}]
+    with psycopg.connect(auditor_url, autocommit=True) as auditor:
+        auditor.execute("SET default_transaction_read_only = off")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            auditor.execute("DELETE FROM national_units")
+    again = _cli("rollup", "--db", auditor_url, "--period", "2025", str(write_export(tmp_path, "b2.json", BAC_KAN[:1])))
+    assert again.exit_code == 2 and "Traceback" not in again.output
