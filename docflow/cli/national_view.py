@@ -31,7 +31,7 @@ from docflow.spreadsheets import csv_lines
 from docflow.store.database import Database
 from docflow.store.national import rolled_up_periods
 
-__all__ = ["show_national"]
+__all__ = ["NationalChoice", "show_national"]
 
 _CSV_FIELDS = ("province", "level", "units", "outgoing", "outgoing_issued_electronic", "e_issuance_rate",
                "outgoing_electronic", "outgoing_signed_valid", "signature_rate", "outgoing_nd30", "nd30_rate",

@@ -160,6 +160,22 @@ def _listed_provinces(units: Sequence[_Read]) -> tuple[str, ...]:
     return found
 
 
+def _figures(counters: Counters, rates: Rates, target: float, tier: str) -> dict[str, object]:
+    """The JSON fields after a row's name: the counts, ``invalid``, the rates, the target and the tier, named as
+    in a province's ``docflow summary --json``."""
+    return {
+        **{name: getattr(counters, name) for name in _PLAIN_COUNTERS},
+        "invalid": counters.invalid_by_reason,
+        "e_issuance_rate": rates.e_issuance_rate,
+        "signature_rate": rates.signature_rate,
+        "nd30_rate": rates.nd30_rate,
+        "incoming_electronic_rate": rates.incoming_electronic_rate,
+        "on_time_rate": rates.on_time_rate,
+        "target": target,
+        "tier": tier,
+    }
+
+
 @dataclass(frozen=True)
 class ProvinceLevel:
     """One province's units of one level (``province`` ``WHOLE_COUNTRY``: every province's) over the period."""
@@ -173,21 +189,8 @@ class ProvinceLevel:
     tier: str
 
     def to_json(self) -> dict[str, object]:
-        counts = {name: getattr(self.counters, name) for name in _PLAIN_COUNTERS}
-        return {
-            "province": self.province,
-            "level": self.level,
-            "units": self.units,
-            **counts,
-            "invalid": self.counters.invalid_by_reason,
-            "e_issuance_rate": self.rates.e_issuance_rate,
-            "signature_rate": self.rates.signature_rate,
-            "nd30_rate": self.rates.nd30_rate,
-            "incoming_electronic_rate": self.rates.incoming_electronic_rate,
-            "on_time_rate": self.rates.on_time_rate,
-            "target": self.target,
-            "tier": self.tier,
-        }
+        head = {"province": self.province, "level": self.level, "units": self.units}
+        return {**head, **_figures(self.counters, self.rates, self.target, self.tier)}
 
 
 @dataclass(frozen=True)
@@ -256,21 +259,8 @@ class NationalUnit:
     tier: str
 
     def to_json(self) -> dict[str, object]:
-        counts = {name: getattr(self.counters, name) for name in _PLAIN_COUNTERS}
-        return {
-            "unit": self.code,
-            "name": self.name,
-            "level": self.level,
-            **counts,
-            "invalid": self.counters.invalid_by_reason,
-            "e_issuance_rate": self.rates.e_issuance_rate,
-            "signature_rate": self.rates.signature_rate,
-            "nd30_rate": self.rates.nd30_rate,
-            "incoming_electronic_rate": self.rates.incoming_electronic_rate,
-            "on_time_rate": self.rates.on_time_rate,
-            "target": self.target,
-            "tier": self.tier,
-        }
+        head = {"unit": self.code, "name": self.name, "level": self.level}
+        return {**head, **_figures(self.counters, self.rates, self.target, self.tier)}
 
 
 def province_units(
