@@ -9,6 +9,9 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import signal
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -389,3 +392,17 @@ def test_the_auditors_grants_in_the_docs_let_read_and_nothing_else(postgres_serv
             auditor.execute("DELETE FROM national_units")
     again = _cli("rollup", "--db", auditor_url, "--period", "2025", str(write_export(tmp_path, "b2.json", BAC_KAN[:1])))
     assert again.exit_code == 2 and "Traceback" not in again.output
+
+
+def test_ctrl_c_stops_docflow_sql_on_postgresql_with_exit_130(postgres_server: Any) -> None:
+    url = postgres_server.new_database()
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        started = time.monotonic()
+        result = _cli("sql", "--db", url, "--timeout", "20", "SELECT pg_sleep(10)")
+    finally:
+        timer.cancel()
+    assert result.exit_code == 130, result.output
+    assert "interrupted (Ctrl-C)" in result.output and "Traceback" not in result.output
+    assert time.monotonic() - started < 5  # the server was told to stop, not waited for

@@ -144,6 +144,9 @@ def _on_server(
             try:
                 with server_query_rows(db, query, limits) as rows:
                     _print_sql(rows, as_json, as_csv, vertical)
+            except QueryStopped as stopped:
+                click.echo(_("Error: {message}").format(message=stopped), err=True)
+                raise SystemExit(130 if stopped.by_user else 1) from stopped
             except ReadOnlyError as error:
                 raise click.ClickException(str(error)) from error
             _say_truncated(rows.truncated, limits, as_json or as_csv)

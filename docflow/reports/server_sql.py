@@ -98,6 +98,9 @@ def server_query_rows(db: Database, query: str, limits: QueryLimits = QueryLimit
                 yield ServerRows(cursor, limits)
     except psycopg.Error as error:
         raise _reason(error, limits) from None
+    except KeyboardInterrupt:
+        # psycopg has asked the server to cancel the statement; say it as on SQLite.
+        raise QueryStopped(_("stopped: the query was interrupted (Ctrl-C)"), by_user=True) from None
 
 
 def server_queryables(db: Database) -> tuple[Queryable, ...]:
