@@ -395,14 +395,18 @@ def test_the_auditors_grants_in_the_docs_let_read_and_nothing_else(postgres_serv
 
 
 def test_ctrl_c_stops_docflow_sql_on_postgresql_with_exit_130(postgres_server: Any) -> None:
+    """docflow sql takes Ctrl-C itself and cancels the statement on the server, whatever handler the process had
+    (here one that ignores it, as a watcher's test once left behind)."""
     url = postgres_server.new_database()
     timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    previous = signal.signal(signal.SIGINT, lambda _signum, _frame: None)
     timer.start()
     try:
         started = time.monotonic()
         result = _cli("sql", "--db", url, "--timeout", "20", "SELECT pg_sleep(10)")
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, previous)
     assert result.exit_code == 130, result.output
     assert "interrupted (Ctrl-C)" in result.output and "Traceback" not in result.output
     assert time.monotonic() - started < 5  # the server was told to stop, not waited for

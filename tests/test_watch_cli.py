@@ -106,6 +106,16 @@ def test_watch_on_a_missing_folder_exits_2_and_makes_nothing(tmp_path: Path, mon
     assert sorted(path.name for path in tmp_path.iterdir()) == [], "no folder and no store were made"
 
 
+def test_watch_gives_the_signal_handlers_back_when_it_returns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run in-process (a test, a script), the watcher's Ctrl-C handler must not outlive it: it once left
+    "stopping after the current batch" as the process's answer to every later Ctrl-C."""
+    monkeypatch.chdir(tmp_path)
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    args = ["watch", str(tmp_path / "new"), "--create", "--no-trust", "--once", "--db", str(tmp_path / "d.db")]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+
+
 def test_watch_create_makes_the_inbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     args = ["watch", str(tmp_path / "new"), "--create", "--no-trust", "--once", "--db", str(tmp_path / "d.db")]

@@ -63,13 +63,20 @@ def _row_limit(limit: int | None, as_data: bool) -> int | None:
 
 
 @contextmanager
-def _stop_on_ctrl_c() -> Iterator[threading.Event]:
-    """Ctrl-C sets the event the running query's progress handler reads, which interrupts SQLite."""
+def _stop_on_ctrl_c(on_stop: Callable[[], object] | None = None) -> Iterator[threading.Event]:
+    """Ctrl-C sets the event the running query's progress handler reads, which interrupts SQLite; ``on_stop``
+    (PostgreSQL: cancel the statement on the server) runs too."""
     stop = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield stop
         return
-    previous = signal.signal(signal.SIGINT, lambda _signum, _frame: stop.set())
+
+    def stopping(_signum: int, _frame: object) -> None:
+        stop.set()
+        if on_stop is not None:
+            on_stop()
+
+    previous = signal.signal(signal.SIGINT, stopping)
     try:
         yield stop
     finally:
@@ -142,7 +149,10 @@ def _on_server(
         elif query is not None:
             limits = QueryLimits(timeout=timeout or None, max_rows=max_rows)
             try:
-                with server_query_rows(db, query, limits) as rows:
+                with (
+                    _stop_on_ctrl_c(db.connection.cancel_safe) as stop,
+                    server_query_rows(db, query, limits, stop) as rows,
+                ):
                     _print_sql(rows, as_json, as_csv, vertical)
             except QueryStopped as stopped:
                 click.echo(_("Error: {message}").format(message=stopped), err=True)

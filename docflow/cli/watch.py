@@ -120,8 +120,8 @@ def watch(
         log.info(_("%s received: stopping after the current batch"), signal.Signals(signum).name)
         watcher.stop()
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    # Given back when the watcher returns: a process that runs the command in-process keeps its own Ctrl-C.
+    previous = {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
     log.info(_("watching %s"), settings.inbox)
     with _start_up_frozen():
         try:
@@ -130,5 +130,8 @@ def watch(
             raise WatchRefused(str(held)) from held
         except WatchAborted as aborted:
             raise click.ClickException(str(aborted)) from aborted
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
     done = len(report.outcomes)
     log.info("%s", ngettext("stopped after {count} batch", "stopped after {count} batches", done).format(count=done))

@@ -9,11 +9,12 @@ server's ``statement_timeout`` bounds each statement, the fetches included.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from docflow.i18n import _
+from docflow.i18n import N_, _
 from docflow.reports.audit import QueryLimits, QueryStopped, ReadOnlyError
 from docflow.reports.queryable import DESCRIPTIONS, ColumnInfo, Queryable, UnknownTable
 from docflow.store.database import Database
@@ -27,10 +28,15 @@ _FETCH = 1000
 """Rows fetched from the server's cursor at a time: a result of any size never sits in memory whole."""
 
 
-def _reason(error: Exception, limits: QueryLimits) -> ReadOnlyError:
+_INTERRUPTED = N_("stopped: the query was interrupted (Ctrl-C)")
+
+
+def _reason(error: Exception, limits: QueryLimits, stop: threading.Event | None) -> ReadOnlyError:
     import psycopg.errors
 
     first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    if isinstance(error, psycopg.errors.QueryCanceled) and stop is not None and stop.is_set():
+        return QueryStopped(_(_INTERRUPTED), by_user=True)
     if isinstance(error, psycopg.errors.QueryCanceled):
         return QueryStopped(
             _(
@@ -51,11 +57,12 @@ def _reason(error: Exception, limits: QueryLimits) -> ReadOnlyError:
 class ServerRows:
     """The rows of the running query, as ``docflow.reports.audit.QueryRows`` gives them on SQLite."""
 
-    def __init__(self, cursor: Any, limits: QueryLimits) -> None:
+    def __init__(self, cursor: Any, limits: QueryLimits, stop: threading.Event | None) -> None:
         self.columns: tuple[str, ...] = tuple(column.name for column in cursor.description or ())
         self.truncated = False
         self._cursor = cursor
         self._limits = limits
+        self._stop = stop
 
     def __iter__(self) -> Iterator[tuple[object, ...]]:
         import psycopg
@@ -65,7 +72,7 @@ class ServerRows:
             try:
                 batch = self._cursor.fetchmany(_FETCH)
             except psycopg.Error as error:
-                raise _reason(error, self._limits) from None
+                raise _reason(error, self._limits, self._stop) from None
             if not batch:
                 return
             for row in batch:
@@ -77,9 +84,12 @@ class ServerRows:
 
 
 @contextmanager
-def server_query_rows(db: Database, query: str, limits: QueryLimits = QueryLimits()) -> Iterator[ServerRows]:
+def server_query_rows(
+    db: Database, query: str, limits: QueryLimits = QueryLimits(), stop: threading.Event | None = None
+) -> Iterator[ServerRows]:
     """Run ``query`` on ``db`` (opened read-only, with its statement timeout); ReadOnlyError on refusal or failure.
-    Read the rows inside the ``with``: the transaction ends, rolled back, with it."""
+    Read the rows inside the ``with``: the transaction ends, rolled back, with it. ``stop``: set when the user
+    asked to stop, by whoever also cancelled the statement on the server (``Connection.cancel_safe``)."""
     import psycopg
 
     first_word = query.strip().split(None, 1)[0].lower() if query.strip() else ""
@@ -95,16 +105,16 @@ def server_query_rows(db: Database, query: str, limits: QueryLimits = QueryLimit
             connection.execute("SET TRANSACTION READ ONLY")
             with connection.cursor(name="docflow_sql") as cursor:
                 cursor.execute(query.strip().rstrip(";"))
-                yield ServerRows(cursor, limits)
+                yield ServerRows(cursor, limits, stop)
     except psycopg.Error as error:
-        raise _reason(error, limits) from None
+        raise _reason(error, limits, stop) from None
     except KeyboardInterrupt:
-        # psycopg has asked the server to cancel the statement; say it as on SQLite.
-        raise QueryStopped(_("stopped: the query was interrupted (Ctrl-C)"), by_user=True) from None
+        # Without a handler of docflow's, psycopg has cancelled the statement itself: said as on SQLite.
+        raise QueryStopped(_(_INTERRUPTED), by_user=True) from None
 
 
 def server_queryables(db: Database) -> tuple[Queryable, ...]:
-    """The schema's tables and views with their rows (estimated from the planner's statistics for tables)."""
+    """The schema's tables and views, each with its row count."""
     rows = db.execute(
         "SELECT c.relname, CASE WHEN c.relkind = 'v' THEN 'view' ELSE 'table' END FROM pg_class c"
         " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema()"
