@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
@@ -40,6 +42,18 @@ class WatchRefused(click.ClickException):
     """The inbox cannot be watched (missing, not a folder, watched already): one line, exit 2."""
 
     exit_code = 2
+
+
+@contextmanager
+def _handling(stop: Callable[[int, FrameType | None], None]) -> Iterator[None]:
+    """SIGINT and SIGTERM call ``stop`` while the watcher runs, and are given back after it: a process running the
+    command in-process (a test, a script, ``docflow demo``) keeps its own Ctrl-C."""
+    previous = {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _inbox_ready(inbox: Path, create: bool) -> None:
@@ -120,18 +134,13 @@ def watch(
         log.info(_("%s received: stopping after the current batch"), signal.Signals(signum).name)
         watcher.stop()
 
-    # Given back when the watcher returns: a process that runs the command in-process keeps its own Ctrl-C.
-    previous = {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
     log.info(_("watching %s"), settings.inbox)
-    with _start_up_frozen():
+    with _start_up_frozen(), _handling(stop):
         try:
             report = watcher.run(once=once)
         except LockHeld as held:
             raise WatchRefused(str(held)) from held
         except WatchAborted as aborted:
             raise click.ClickException(str(aborted)) from aborted
-        finally:
-            for number, handler in previous.items():
-                signal.signal(number, handler)
     done = len(report.outcomes)
     log.info("%s", ngettext("stopped after {count} batch", "stopped after {count} batches", done).format(count=done))
