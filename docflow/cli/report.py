@@ -93,10 +93,12 @@ def _db_option(function: click.decorators.FC) -> click.decorators.FC:
 
 
 @contextmanager
-def _reading(db: Path | None) -> Iterator[sqlite3.Connection]:
+def _reading(db: Path | None, *, national_ok: bool = False) -> Iterator[sqlite3.Connection]:
+    """The store read-only; ``national_ok``: a national store (``docflow rollup``'s) too, for ``docflow sql``."""
     path = db if db is not None else default_db()
     try:
-        conn = open_readonly(path)  # StoreError for a file that is not a store: a plain message and exit 2
+        # StoreError for a file that is not a store: a plain message and exit 2
+        conn = open_readonly(path, national_ok=national_ok)
     except ReadOnlyError as error:
         raise click.ClickException(str(error)) from error
     try:

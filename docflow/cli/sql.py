@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import json
 import signal
-import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from contextlib import AbstractContextManager, contextmanager
 
 import click
 from rich.console import Console
 
 from docflow.cli.options import config_option
-from docflow.cli.report import _console, _echo_json, default_db
+from docflow.cli.report import _console, _echo_json, _reading
 from docflow.cli.store_location import chosen_location, location_option
 from docflow.cli.tables import TableColumn, fitted_table
 from docflow.i18n import _
@@ -31,7 +29,6 @@ from docflow.reports.audit import (
     QueryRows,
     QueryStopped,
     ReadOnlyError,
-    open_readonly,
     query_rows,
 )
 from docflow.reports.queryable import ColumnInfo, Queryable, UnknownTable, columns_of, queryables
@@ -148,18 +145,8 @@ def _on_server(
             _print_schema(lambda: server_columns_of(db, schema_of), schema_of, as_json, _console())
         elif query is not None:
             limits = QueryLimits(timeout=timeout or None, max_rows=max_rows)
-            try:
-                with (
-                    _stop_on_ctrl_c(db.connection.cancel_safe) as stop,
-                    server_query_rows(db, query, limits, stop) as rows,
-                ):
-                    _print_sql(rows, as_json, as_csv, vertical)
-            except QueryStopped as stopped:
-                click.echo(_("Error: {message}").format(message=stopped), err=True)
-                raise SystemExit(130 if stopped.by_user else 1) from stopped
-            except ReadOnlyError as error:
-                raise click.ClickException(str(error)) from error
-            _say_truncated(rows.truncated, limits, as_json or as_csv)
+            with _stop_on_ctrl_c(db.connection.cancel_safe) as stop:
+                _print_query(lambda: server_query_rows(db, query, limits, stop), limits, shape)
 
 
 @click.command(epilog='Example: docflow sql "SELECT * FROM v_failed_signatures LIMIT 20" --csv')
@@ -200,43 +187,36 @@ def sql(
                    (as_json, as_csv, vertical))  # fmt: skip
         return
     if query is None:
-        with _reading(location.path) as conn:
+        with _reading(location.path, national_ok=True) as conn:
             if schema_of is not None:
                 _print_schema(lambda: columns_of(conn, schema_of), schema_of, as_json, _console())
             else:
                 _print_tables(queryables(conn), as_json, _console())
         return
     limits = QueryLimits(timeout=timeout or None, max_rows=_row_limit(limit, as_json or as_csv))
-    with _reading(location.path) as conn, _stop_on_ctrl_c() as stop:
-        try:
-            with query_rows(conn, query, limits=limits, stop=stop) as rows:
-                _print_sql(rows, as_json, as_csv, vertical)
-        except QueryStopped as stopped:
-            click.echo(_("Error: {message}").format(message=stopped), err=True)
-            raise SystemExit(130 if stopped.by_user else 1) from stopped
-        except ReadOnlyError as error:
-            raise click.ClickException(str(error)) from error
-    _say_truncated(rows.truncated, limits, as_json or as_csv)
+    with _reading(location.path, national_ok=True) as conn, _stop_on_ctrl_c() as stop:
+        _print_query(lambda: query_rows(conn, query, limits=limits, stop=stop), limits, (as_json, as_csv, vertical))
 
 
-def _say_truncated(truncated: bool, limits: QueryLimits, as_data: bool) -> None:
-    if truncated:
+def _print_query(
+    running: Callable[[], AbstractContextManager[QueryRows | ServerRows]],
+    limits: QueryLimits,
+    shape: tuple[bool, bool, bool],
+) -> None:
+    """Print the rows of the query ``running`` starts, on either engine, and say why it stopped, if it did."""
+    as_json, as_csv, vertical = shape
+    try:
+        with running() as rows:
+            _print_sql(rows, as_json, as_csv, vertical)
+    except QueryStopped as stopped:
+        click.echo(_("Error: {message}").format(message=stopped), err=True)
+        raise SystemExit(130 if stopped.by_user else 1) from stopped
+    except ReadOnlyError as error:
+        raise click.ClickException(str(error)) from error
+    if rows.truncated:
         click.echo(
             _("… only the first {rows:,} rows are shown; --limit N shows more, --limit 0 all.").format(
                 rows=limits.max_rows
             ),
-            err=as_data,
+            err=as_json or as_csv,
         )
-
-
-@contextmanager
-def _reading(path: Path | None) -> Iterator[sqlite3.Connection]:
-    """A province's or a national SQLite store, read-only (``docflow.reports.audit.open_readonly``)."""
-    try:
-        conn = open_readonly(path if path is not None else default_db(), national_ok=True)
-    except ReadOnlyError as error:
-        raise click.ClickException(str(error)) from error
-    try:
-        yield conn
-    finally:
-        conn.close()

@@ -18,6 +18,7 @@ import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from docflow.i18n import _
 from docflow.store.database import Database, KeyTaken
@@ -255,22 +256,32 @@ def _chosen_exports(period: str, months: Sequence[str]) -> tuple[str, tuple[str,
     return sql, (period, *months, period, period)
 
 
+_SUMS = ", ".join(f"SUM(u.{name})" for name in COUNTER_COLUMNS)
+
+
+def _summed(
+    db: Database, period: str, months: Sequence[str], keys: str, rest: str, params: Sequence[object] = ()
+) -> list[Any]:
+    """Rows of ``keys`` and then every counter summed, over the units of the exports chosen for the period."""
+    chosen, chosen_params = _chosen_exports(period, months)
+    return db.execute(
+        f"WITH chosen AS ({chosen}) SELECT {keys}, {_SUMS} FROM national_units u"
+        f" JOIN chosen c ON c.province = u.province AND c.period = u.period {rest}",
+        (*chosen_params, *params),
+    ).fetchall()
+
+
+def _counters_of(values: Sequence[Any]) -> Counters:
+    return Counters(*(int(value or 0) for value in values))
+
+
 def national_counters(
     db: Database, period: str, months: Sequence[str] = ()
 ) -> dict[tuple[str, str], tuple[int, Counters]]:
     """(province, level) → (units, their counters summed) for ``period``: each province's export of the period,
     or, where it has none, the sum of its exports of ``months`` (a province rolling up every month)."""
-    chosen, params = _chosen_exports(period, months)
-    sums = ", ".join(f"SUM(u.{name})" for name in COUNTER_COLUMNS)
-    rows = db.execute(
-        f"WITH chosen AS ({chosen}) SELECT u.province, u.level, count(DISTINCT u.unit), {sums}"
-        " FROM national_units u JOIN chosen c ON c.province = u.province AND c.period = u.period"
-        " GROUP BY u.province, u.level",
-        params,
-    ).fetchall()
-    return {
-        (str(row[0]), str(row[1])): (int(row[2]), Counters(*(int(value or 0) for value in row[3:]))) for row in rows
-    }
+    rows = _summed(db, period, months, "u.province, u.level, count(DISTINCT u.unit)", "GROUP BY u.province, u.level")
+    return {(str(row[0]), str(row[1])): (int(row[2]), _counters_of(row[3:])) for row in rows}
 
 
 def national_unit_counters(
@@ -278,17 +289,9 @@ def national_unit_counters(
 ) -> tuple[tuple[str, str, str, Counters], ...]:
     """(unit, name, level, counters) of every unit whose code names ``province`` (``H04``), read from the same
     exports as ``national_counters``, summed over months where a province rolled up months."""
-    chosen, params = _chosen_exports(period, months)
-    sums = ", ".join(f"SUM(u.{name})" for name in COUNTER_COLUMNS)
-    rows = db.execute(
-        f"WITH chosen AS ({chosen}) SELECT u.unit, MAX(u.name), MAX(u.level), {sums}"
-        " FROM national_units u JOIN chosen c ON c.province = u.province AND c.period = u.period"
-        " WHERE u.unit LIKE ? GROUP BY u.unit ORDER BY u.unit",
-        (*params, f"%.{province}"),
-    ).fetchall()
-    return tuple(
-        (str(row[0]), str(row[1]), str(row[2]), Counters(*(int(value or 0) for value in row[3:]))) for row in rows
-    )
+    rest = "WHERE u.unit LIKE ? GROUP BY u.unit ORDER BY u.unit"
+    rows = _summed(db, period, months, "u.unit, MAX(u.name), MAX(u.level)", rest, (f"%.{province}",))
+    return tuple((str(row[0]), str(row[1]), str(row[2]), _counters_of(row[3:])) for row in rows)
 
 
 def rolled_up_periods(db: Database) -> tuple[str, ...]:
