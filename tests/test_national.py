@@ -241,9 +241,10 @@ def test_docflow_sql_on_postgresql_reads_and_never_writes(postgres_server: Any, 
 
 
 def test_a_province_command_given_a_postgresql_url_says_what_runs_there(tmp_path: Path) -> None:
-    done = _cli("audit", "X", "--db", "postgresql://auditor:secret@db.example/national")
-    assert done.exit_code == 2
-    assert "national store" in done.output and "secret" not in done.output
+    for url in ("postgresql://auditor:secret@db.example/national", "postgresql://db.example/national?password=secret"):
+        done = _cli("audit", "X", "--db", url)
+        assert done.exit_code == 2
+        assert "national store" in done.output and "secret" not in done.output
 
 
 def test_store_url_in_docflow_toml(tmp_path: Path) -> None:
@@ -262,6 +263,8 @@ def test_a_password_is_never_shown() -> None:
     location = parse_location("postgresql://auditor:secret@db.example:5432/national")
     assert location.dialect is Dialect.POSTGRESQL
     assert location.shown == "postgresql://auditor:***@db.example:5432/national"
+    in_query = parse_location("postgresql://auditor@db.example/national?sslmode=require&password=secret")
+    assert in_query.shown == "postgresql://auditor@db.example/national?sslmode=require&password=***"
 
 
 # -- racing writers (PostgreSQL) -------------------------------------------------------------------------------------

@@ -68,7 +68,7 @@ def check_store_file(path: Path, *, create: bool) -> None:
             _(
                 "{path}: this command runs on a province's SQLite store; on PostgreSQL docflow keeps the national "
                 "store (docflow rollup, summary and sql)"
-            ).format(path=str(path).split("@")[-1])
+            ).format(path=str(path).split("@")[-1].split("?")[0])  # never a password, in either place
         )
     if path.is_dir():
         raise StoreError(_("{path} is a folder, not a docflow store; pass the store file with --db").format(path=path))

@@ -41,10 +41,14 @@ class StoreLocation:
         if self.path is not None:
             return str(self.path)
         parts = urlsplit(self.url or "")
-        if parts.password is None:
-            return self.url or ""
-        host = parts.netloc.rsplit("@", 1)[1]
-        return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+        if parts.password is not None:
+            host = parts.netloc.rsplit("@", 1)[1]
+            parts = parts._replace(netloc=f"{parts.username or ''}:***@{host}")
+        # libpq also takes the password as a parameter: ?password=…
+        query = "&".join(
+            "password=***" if pair.split("=", 1)[0].lower() == "password" else pair for pair in parts.query.split("&")
+        )
+        return urlunsplit(parts._replace(query=query))
 
 
 def parse_location(value: str | Path) -> StoreLocation:
