@@ -7,10 +7,11 @@ inputs, because a machine's absolute speed drifts; ratios are what we compare.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from rich.table import Table
 # Run as `python bench/NAME.py` from the repo root: make the repo importable without installing.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-__all__ = ["Row", "parse_args", "rate", "print_rows", "console", "pyhanko_context"]
+__all__ = ["Row", "parse_args", "rate", "print_rows", "console", "pyhanko_context", "timed_writers"]
 
 console = Console()
 
@@ -108,3 +109,18 @@ def pyhanko_context(trust_dir: Path | None, revocation_mode: str = "hard-fail") 
         allow_fetching=False,
         revocation_mode=revocation_mode,
     )
+
+
+def timed_writers(
+    work: Callable[[str, list[object]], None], where: str, items: Sequence[object], writers: int
+) -> float:
+    """Seconds for ``writers`` processes at once, each ``work(where, share)`` on its share of ``items`` (dealt out
+    in turn), to finish; one writer runs in this process."""
+    shares = [list(items[start::writers]) for start in range(writers)]
+    started = time.perf_counter()
+    if writers == 1:
+        work(where, shares[0])
+    else:
+        with multiprocessing.get_context("fork").Pool(writers) as pool:
+            pool.starmap(work, [(where, share) for share in shares])
+    return time.perf_counter() - started

@@ -16,7 +16,6 @@ theirs (tests/helpers/postgres.py); where none can be had, only SQLite is measur
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import statistics
 import sys
@@ -25,7 +24,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from _common import Row, parse_args, print_rows
+from _common import Row, parse_args, print_rows, timed_writers
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -71,14 +70,7 @@ def roll_up_all(location: str, paths: list[tuple[Path, str]], writers: int) -> f
     """Seconds to roll every export into a new national store at ``location`` with ``writers`` processes."""
     with open_database(parse_location(location)) as db:
         prepare_national(db, create=True)
-    shares = [[(str(p), m) for p, m in paths[start::writers]] for start in range(writers)]
-    started = time.perf_counter()
-    if writers == 1:
-        _writer(location, shares[0])
-    else:
-        with multiprocessing.get_context("fork").Pool(writers) as pool:
-            pool.starmap(_writer, [(location, share) for share in shares])
-    return time.perf_counter() - started
+    return timed_writers(_writer, location, [(str(p), m) for p, m in paths], writers)  # type: ignore[arg-type]
 
 
 def summary_ms(location: str) -> float:

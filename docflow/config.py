@@ -116,7 +116,10 @@ class Config:
     """Signer certificate SHA-256 (hex, lower case) → ``person`` or ``organisation``."""
     display: DisplayConfig = DisplayConfig()
     store_url: str | None = None
-    """``[store] url``: a PostgreSQL store (``postgresql://…``) the commands that run on one use without --db."""
+    """``[store] url``: a PostgreSQL store (``postgresql://…``) every command uses without --db."""
+    store_payloads: Path | None = None
+    """``[store] payloads``: where a PostgreSQL store's signed files are kept (an SQLite store keeps them beside its
+    file); None: ``<database>.payloads`` beside ``[paths] db``."""
     source: Path | None = None
     """The toml file read, or None when defaults were used."""
     given: frozenset[str] = frozenset()
@@ -163,6 +166,7 @@ def _from_table(table: Mapping[str, Any], base: Path, source: Path | None) -> Co
         kind_overrides=MappingProxyType(_kind_overrides(_section(table, "signatures"))),
         display=_display(_section(table, "display")),
         store_url=_store_url(_section(table, "store")),
+        store_payloads=_store_payloads(_section(table, "store"), base),
         source=source,
         given=frozenset(_dotted(table)),
     )
@@ -401,8 +405,12 @@ def _display(section: Mapping[str, Any]) -> DisplayConfig:
     return DisplayConfig(name)
 
 
+def _store_payloads(section: Mapping[str, Any], base: Path) -> Path | None:
+    return base / _path(section["payloads"], "store.payloads") if "payloads" in section else None
+
+
 def _store_url(section: Mapping[str, Any]) -> str | None:
-    _only(section, ("url",), "store")
+    _only(section, ("url", "payloads"), "store")
     if "url" not in section:
         return None
     url = _text(section["url"], "store.url", _("a postgresql:// URL"))

@@ -169,8 +169,8 @@ class _Disk:
         self.stores: list[Store] = []
         self.full = True
 
-    def open(self, path: Path | str) -> Store:
-        store = Store.open(path)
+    def open(self, path: Path | str, *, payloads: Path | None = None) -> Store:
+        store = Store.open(path, payloads=payloads)
         self.stores.append(store)
         if self.full:
             pages = store.conn.execute("PRAGMA page_count").fetchone()[0]

@@ -240,11 +240,26 @@ def test_docflow_sql_on_postgresql_reads_and_never_writes(postgres_server: Any, 
     assert json.loads(left.output) == [{"n": 3}]
 
 
-def test_a_province_command_given_a_postgresql_url_says_what_runs_there(tmp_path: Path) -> None:
-    for url in ("postgresql://auditor:secret@db.example/national", "postgresql://db.example/national?password=secret"):
+def test_a_province_command_on_a_national_store_on_postgresql_says_what_runs_there(
+    postgres_server: Any, tmp_path: Path
+) -> None:
+    url = postgres_server.new_database()
+    _cli("rollup", "--db", url, "--period", "2025", str(write_export(tmp_path, "bk.json", BAC_KAN)))
+    for command in (("audit", "X"), ("units",), ("ingest", "--no-trust", str(tmp_path / "bk.json"))):
+        done = _cli(*command, "--db", url)
+        assert done.exit_code == 2, done.output
+        assert "national store" in done.output
+
+
+def test_a_server_that_cannot_be_reached_is_named_without_its_password(tmp_path: Path) -> None:
+    nowhere = tmp_path / "no-server-here"  # a Unix socket folder with no server: nothing leaves the machine
+    for url in (
+        f"postgresql://auditor:secret@/national?host={nowhere}",
+        f"postgresql:///national?host={nowhere}&password=secret",
+    ):
         done = _cli("audit", "X", "--db", url)
-        assert done.exit_code == 2
-        assert "national store" in done.output and "secret" not in done.output
+        assert done.exit_code == 2, done.output
+        assert "cannot connect" in done.output and "secret" not in done.output
 
 
 def test_store_url_in_docflow_toml(tmp_path: Path) -> None:

@@ -20,7 +20,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import sqlite_utils
 from click.testing import CliRunner, Result
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -296,7 +295,7 @@ def test_a_signed_file_that_cannot_be_read_back_is_reported_and_keeps_its_verdic
 
 
 def test_a_store_without_a_file_keeps_no_signed_files_and_says_so(world: World) -> None:
-    store = Store(sqlite_utils.Database(sqlite3.connect(":memory:")))
+    store = Store(sqlite3.connect(":memory:"))
     from docflow.store.connection import migrate
 
     migrate(store.conn)

@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import json
 import os
-from contextlib import closing
 from datetime import date, tzinfo
-from pathlib import Path
 
 import click
 from rich.console import Console
 
 from docflow.cli.options import config_option, current_config
+from docflow.cli.store_location import location_option, reading
 from docflow.cli.tables import FittedTable, TableColumn
 from docflow.i18n import N_, _, ngettext
 from docflow.ingest.outcome import BatchOutcomeKind, outcome_word
 from docflow.readers.text import parse_document_date
-from docflow.reports.audit import ReadOnlyError, open_readonly
 from docflow.reports.batches import DEFAULT_LIMIT, BatchEntry, BatchQuery, recent_batches
 from docflow.safe_text import cell
 from docflow.times import for_people
@@ -45,7 +43,7 @@ def _since(text: str | None) -> date | None:
 
 @click.command(epilog="Example: docflow batches --since 01/12/2026 --problems")
 @config_option
-@click.option("--db", type=click.Path(path_type=Path), default=None, help="Store file (default: [paths] db).")
+@location_option
 @click.option("--since", "since_text", metavar="DATE", help=f"Batches received from this day on: {_SINCE_FORMS}.")
 @click.option("--outcome", type=click.Choice(OUTCOMES), help="Only batches with this outcome.")
 @click.option(
@@ -59,18 +57,14 @@ def _since(text: str | None) -> date | None:
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON array, ISO 8601 times with the offset.")
 def batches(
-    db: Path | None, since_text: str | None, outcome: str | None, problems: bool, limit: int | None, as_json: bool
+    db: str | None, since_text: str | None, outcome: str | None, problems: bool, limit: int | None, as_json: bool
 ) -> None:
     """The recent batches, newest first: outcome, counts, signatures that did not pass, the first reasons."""
     config = current_config()
     since = _since(since_text)
     zone = config.display.zone
     query = BatchQuery(since, outcome, limit or (None if since else DEFAULT_LIMIT), zone, problems)
-    try:
-        conn = open_readonly(db or Path(config.db_path))
-    except ReadOnlyError as error:
-        raise click.ClickException(str(error)) from error
-    with closing(conn):
+    with reading(db) as conn:
         entries = recent_batches(conn, query)
     if as_json:
         click.echo(json.dumps([entry.to_json() for entry in entries], ensure_ascii=False, indent=2))

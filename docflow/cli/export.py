@@ -11,18 +11,16 @@ from __future__ import annotations
 import re
 import sqlite3
 import unicodedata
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
 from docflow.cli.export_sheets import documents_sheet, figures_sheet, index_row, index_sheet
 from docflow.cli.options import config_option
-from docflow.cli.report import default_db, summary_settings
+from docflow.cli.report import summary_settings
+from docflow.cli.store_location import location_option, reading
 from docflow.cli.summary_options import UsageRefused, resolve_unit
 from docflow.i18n import _, ngettext
-from docflow.reports.audit import ReadOnlyError, open_readonly
 from docflow.reports.export import unit_export, units_to_export
 from docflow.reports.metrics import PERIOD_FORMS, Period, parse_period
 from docflow.safe_text import for_terminal
@@ -60,18 +58,6 @@ def unique_stem(stem: str, used: set[str]) -> str:
         candidate, number = stem[: STEM_MAX - len(suffix)].rstrip(". ") + suffix, number + 1
     used.add(candidate.casefold())
     return candidate
-
-
-@contextmanager
-def _reading(db: Path | None) -> Iterator[sqlite3.Connection]:
-    try:
-        conn = open_readonly(db or default_db())
-    except ReadOnlyError as error:
-        raise click.ClickException(str(error)) from error
-    try:
-        yield conn
-    finally:
-        conn.close()
 
 
 def _unit_code(conn: sqlite3.Connection, text: str) -> str:
@@ -118,17 +104,16 @@ def _write(conn: sqlite3.Connection, period: Period, unit: str | None, out_dir: 
 
 @click.command(epilog="Example: docflow export --period 2026-11 --out so-lieu-2026-11")
 @config_option
-@click.option("--db", "db", type=click.Path(path_type=Path), default=None,
-              help="Store file (default: [paths] db in docflow.toml, else docflow.db here).")  # fmt: skip
+@location_option
 @click.option("--period", required=True, help=f"{PERIOD_FORMS[0].upper()}{PERIOD_FORMS[1:]}.")
 @click.option("--unit", "unit_text", metavar="CODE|NAME",
               help="Only this unit, by code or name (diacritics optional: 'so y te').")  # fmt: skip
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder to write into (created if missing; files of the same name are replaced).")  # fmt: skip
-def export(db: Path | None, period: str, unit_text: str | None, out_dir: Path) -> None:
+def export(db: str | None, period: str, unit_text: str | None, out_dir: Path) -> None:
     """Write each unit's counted documents, how each was counted and why, as .xlsx and CSV, with an index."""
     chosen = _period(period)
-    with _reading(db) as conn:
+    with reading(db) as conn:
         code = _unit_code(conn, unit_text) if unit_text else None
         units, documents = _write(conn, chosen, code, out_dir)
     if not units:

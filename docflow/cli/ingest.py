@@ -24,6 +24,7 @@ from rich.text import Text
 
 from docflow.cli.ingest_view import EXIT_CODES_HELP, IngestExit, judge, print_outcome
 from docflow.cli.options import config_option, current_config
+from docflow.cli.store_location import location_option, payload_folder, store_target
 from docflow.config import WatchConfig
 from docflow.i18n import N_, _
 from docflow.ingest.run import (
@@ -198,12 +199,7 @@ def _rich_progress(console: Console, name: str) -> Iterator[ProgressCallback]:
             progress.stop()
 
 
-_DB_OPTION = click.option(
-    "--db",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Store file (default: [paths] db in docflow.toml, else docflow.db).",
-)
+_DB_OPTION = location_option
 _TRUST_OPTION = click.option(
     "--trust",
     type=click.Path(path_type=Path, file_okay=False),
@@ -228,7 +224,7 @@ _NO_TRUST_OPTION = click.option(
 @_WORKERS_OPTION
 def ingest(
     paths: tuple[Path, ...],
-    db: Path | None,
+    db: str | None,
     trust: Path | None,
     no_trust: bool,
     as_json: bool,
@@ -246,7 +242,8 @@ def ingest(
     # Before the store is opened: a refused run leaves no store behind.
     trust_store = _load_trust(directory, no_trust) if paths else None
     worst = IngestExit.ACCEPTED
-    with Store.open(db or defaults.db) as store:
+    target = store_target(db)
+    with Store.open(target, payloads=payload_folder(target)) as store:
         if rebuild_counters:
             store.recompute_counters()
             console.print(_("Counters rebuilt from the documents."), highlight=False)

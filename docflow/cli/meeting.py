@@ -7,8 +7,6 @@ picks the period, draws the page and writes the file the extension of ``--out`` 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, tzinfo
 from pathlib import Path
 
@@ -18,9 +16,9 @@ from docflow.cli.meeting_charts import report_charts
 from docflow.cli.meeting_html import render_html
 from docflow.cli.meeting_words import period_words
 from docflow.cli.options import config_option, current_config
-from docflow.cli.report import default_db, summary_settings
+from docflow.cli.report import summary_settings
+from docflow.cli.store_location import location_option, reading
 from docflow.i18n import N_, _
-from docflow.reports.audit import ReadOnlyError, open_readonly
 from docflow.reports.meeting import MeetingReport, meeting_report
 from docflow.reports.metrics import LEVELS, PERIOD_FORMS, Period, latest_year, parse_period
 
@@ -33,18 +31,6 @@ class OutputRefused(click.ClickException):
     """The report cannot be written as asked (an unknown extension, no PDF maker): exit 2."""
 
     exit_code = 2
-
-
-@contextmanager
-def _reading(db: Path | None) -> Iterator[sqlite3.Connection]:
-    try:
-        conn = open_readonly(db or default_db())
-    except ReadOnlyError as error:
-        raise click.ClickException(str(error)) from error
-    try:
-        yield conn
-    finally:
-        conn.close()
 
 
 def _zone() -> tzinfo:
@@ -103,8 +89,7 @@ def _write(conn: sqlite3.Connection, report: MeetingReport, out: Path, suffix: s
 
 @click.command(epilog="Example: docflow report --period 2026-11 --out bao-cao-2026-11.html")
 @config_option
-@click.option("--db", "db", type=click.Path(path_type=Path), default=None,
-              help="Store file (default: [paths] db in docflow.toml, else docflow.db here).")  # fmt: skip
+@location_option
 @click.option(
     "--period",
     help=f"{PERIOD_FORMS[0].upper()}{PERIOD_FORMS[1:]}; default: the latest year with data, as for 'docflow summary'.",
@@ -116,12 +101,12 @@ def _write(conn: sqlite3.Connection, report: MeetingReport, out: Path, suffix: s
 @click.option("--expiring-days", default=30, show_default=True, type=click.IntRange(min=0),
               help="Certificates ending within this many days of today are listed as expiring.")  # fmt: skip
 def report(
-    db: Path | None, period: str | None, level: str | None, out: Path, province: str | None, expiring_days: int
+    db: str | None, period: str | None, level: str | None, out: Path, province: str | None, expiring_days: int
 ) -> None:
     """The meeting report: per level, targets, totals, each unit's rates and change, charts, certificates."""
     suffix = _suffix(out)
     zone = _zone()
-    with _reading(db) as conn:
+    with reading(db) as conn:
         chosen = _chosen_period(period, latest_year(conn))
         built = meeting_report(
             conn,

@@ -11,8 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import click
@@ -22,7 +21,7 @@ from docflow.cli.audit_view import render_trail
 from docflow.cli.certs_view import EXPIRING_HELP, IMPORT_HELP, UNIT_HELP, render_review
 from docflow.cli.national_view import NationalChoice, show_national
 from docflow.cli.options import config_option, current_config
-from docflow.cli.store_location import chosen_location, location_option
+from docflow.cli.store_location import chosen_location, location_option, reading, store_target
 from docflow.cli.summary_options import FAIL_HELP, UsageRefused, fails_on, parse_fail_on_flags, resolve_unit
 from docflow.cli.summary_view import (
     detail_csv,
@@ -37,9 +36,7 @@ from docflow.cli.tables import FittedTable, TableColumn
 from docflow.i18n import _, ngettext
 from docflow.records import RejectedItem
 from docflow.reports.audit import (
-    ReadOnlyError,
     audit_trail,
-    open_readonly,
     similar_document_ids,
 )
 from docflow.reports.certs import import_issued, review_certificates
@@ -50,7 +47,7 @@ from docflow.safe_text import for_terminal
 from docflow.store.core import Store, retry_while_busy
 from docflow.store.database import Database, open_database
 from docflow.store.errors import StoreError
-from docflow.store.location import Dialect, StoreLocation
+from docflow.store.location import StoreLocation
 from docflow.store.national import is_national, prepare_national, rolled_up_periods
 
 __all__ = ["summary", "units", "certs", "audit", "demo", "summary_settings", "default_db"]
@@ -60,8 +57,6 @@ DEMO_SCALE = 0.6
 show, while building and ingesting stay well under a minute on two cores."""
 
 ImportFunction = Callable[[sqlite3.Connection, Path], None]
-
-_DB_HELP = "Store file (default: [paths] db in docflow.toml, else docflow.db here)."
 
 
 def default_db() -> Path:
@@ -89,28 +84,11 @@ def _echo_json(value: object) -> None:
 
 
 def _db_option(function: click.decorators.FC) -> click.decorators.FC:
-    return click.option("--db", "db", type=click.Path(path_type=Path), default=None, help=_DB_HELP)(function)
-
-
-@contextmanager
-def _reading(db: Path | None, *, national_ok: bool = False) -> Iterator[sqlite3.Connection]:
-    """The store read-only; ``national_ok``: a national store (``docflow rollup``'s) too, for ``docflow sql``."""
-    path = db if db is not None else default_db()
-    try:
-        # StoreError for a file that is not a store: a plain message and exit 2
-        conn = open_readonly(path, national_ok=national_ok)
-    except ReadOnlyError as error:
-        raise click.ClickException(str(error)) from error
-    try:
-        yield conn
-    finally:
-        conn.close()
+    return location_option(function)
 
 
 def is_national_location(location: StoreLocation) -> bool:
-    """A national store (``docflow rollup``'s): every PostgreSQL store, for now, and an SQLite file made by rollup."""
-    if location.dialect is Dialect.POSTGRESQL:
-        return True
+    """A national store (``docflow rollup``'s), on either engine."""
     try:
         with open_database(location, readonly=True) as database:
             return is_national(database)
@@ -206,7 +184,7 @@ def summary(
     if province:
         raise UsageRefused(_("--province chooses a province of a national store (docflow rollup); this is a "
                              "province's store"))  # fmt: skip
-    with _reading(location.path) as conn:
+    with reading(location) as conn:
         chosen, is_default = _period(conn, period)
         if unit_code:
             detail = unit_detail(conn, resolve_unit(conn, unit_code), chosen, settings, as_issued)
@@ -240,12 +218,12 @@ def summary(
 @_db_option
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def units(ctx: click.Context, db: Path | None, as_json: bool) -> None:
+def units(ctx: click.Context, db: str | None, as_json: bool) -> None:
     """List the units the store knows; 'docflow units import FILE' loads the province's list."""
     ctx.obj = db
     if ctx.invoked_subcommand is not None:
         return
-    with _reading(db) as conn:
+    with reading(db) as conn:
         known = sorted(
             load_units(conn).values(), key=lambda u: (LEVELS.index(u.level) if u.level in LEVELS else 99, u.code)
         )
@@ -279,8 +257,8 @@ def _import_command(group: click.Group, help_text: str, example: str) -> Callabl
         @config_option
         @_db_option
         @click.pass_obj
-        def command(group_db: Path | None, file: Path, db: Path | None) -> None:
-            with Store.open(db or group_db or default_db()) as store:
+        def command(group_db: str | None, file: Path, db: str | None) -> None:
+            with Store.open(store_target(db or group_db)) as store:
                 # An import is upserts only: tried again whole while another docflow writes (StoreBusy at last).
                 retry_while_busy(lambda: function(store.conn, file))
 
@@ -310,14 +288,14 @@ def _units_import(conn: sqlite3.Connection, file: Path) -> None:
 @click.option("--unit", "unit_text", metavar="CODE|NAME", help=UNIT_HELP)
 @click.option("--json", "as_json", is_flag=True, help="The review as one JSON object (fields: docs/commands.md).")
 @click.pass_context
-def certs(ctx: click.Context, db: Path | None, expiring_days: int, unit_text: str | None, as_json: bool) -> None:
+def certs(ctx: click.Context, db: str | None, expiring_days: int, unit_text: str | None, as_json: bool) -> None:
     """Certificates per unit: expiring and expired ones, signatures after expiry, wrong-unit signatures, and
     issued-but-unused ones; a line per unit."""
     ctx.obj = db
     if ctx.invoked_subcommand is not None:
         return
     zone = current_config().display.zone
-    with _reading(db) as conn:
+    with reading(db) as conn:
         code = resolve_unit(conn, unit_text) if unit_text else None
         review = review_certificates(conn, expiring_days, zone=zone)
     if code is not None:
@@ -344,9 +322,9 @@ def _certs_import(conn: sqlite3.Connection, file: Path) -> None:
 @_db_option
 @click.argument("document_id")
 @click.option("--json", "as_json", is_flag=True)
-def audit(db: Path | None, document_id: str, as_json: bool) -> None:
+def audit(db: str | None, document_id: str, as_json: bool) -> None:
     """Everything about one document: its batches, each signature verdict in full, its status events."""
-    with _reading(db) as conn:
+    with reading(db) as conn:
         trail = audit_trail(conn, document_id)
         suggestions = similar_document_ids(conn, document_id) if trail is None else ()
     if trail is None:

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from docflow.cli.audit_view import verdict_label
 from docflow.cli.ingest import _DB_OPTION, _WORKERS_OPTION, _defaults, _load_trust, _setup_logging, _with_workers
 from docflow.cli.options import config_option
+from docflow.cli.store_location import payload_folder, store_target
 from docflow.cli.tables import FittedTable, TableColumn
 from docflow.i18n import N_, _
 from docflow.ingest.reverify import (
@@ -27,7 +28,9 @@ from docflow.ingest.reverify import (
 from docflow.ingest.reverify import reverify as reverify_store
 from docflow.reports.metrics import parse_period
 from docflow.safe_text import cell, for_terminal
+from docflow.store.connection import open_reader
 from docflow.store.core import Store, check_store_file
+from docflow.store.location import parse_location
 
 __all__ = ["reverify"]
 
@@ -53,7 +56,7 @@ _TRUST_CHOICES = N_("give --trust DIR or set trust in [paths] of docflow.toml: r
 @_WORKERS_OPTION
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per change, then the totals.")
 def reverify(
-    db: Path | None,
+    db: str | None,
     trust: Path | None,
     period: str | None,
     unit: str | None,
@@ -76,14 +79,17 @@ def reverify(
             months = parse_period(period).months
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--period") from error
-    store_path = db or defaults.db
-    check_store_file(store_path, create=False)  # nothing to re-verify in a store that is not there: no new one
+    store_path = store_target(db)
+    if isinstance(store_path, Path):
+        check_store_file(store_path, create=False)  # nothing to re-verify in a store that is not there: no new one
+    else:
+        open_reader(parse_location(store_path)).close()  # a database that is not a docflow store is left alone
     trust_store = _load_trust(trust or defaults.trust, False, _TRUST_CHOICES)
     assert trust_store is not None  # only --no-trust gives none
     options = _with_workers(defaults.options, workers)
     scope = ReverifyScope(months, unit.strip() if unit else None, everything)
     heard = _Heard(as_json)
-    with Store.open(store_path) as store, _progress(console) as progress:
+    with Store.open(store_path, payloads=payload_folder(store_path)) as store, _progress(console) as progress:
         result = reverify_store(
             store,
             trust_store,

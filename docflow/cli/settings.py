@@ -49,7 +49,11 @@ COMMENTS: Mapping[str, str] = {
     "paths.db": N_("The store file every command reads and ingest and watch write."),
     "paths.trust": N_("The trust directory: root and intermediate certificates and CRLs."),
     "store.url": N_(
-        "A PostgreSQL store (postgresql://user@host/database) for docflow rollup, summary and sql; default: none."
+        "A PostgreSQL store (postgresql://user@host/database) every command uses instead of [paths] db; default: none."
+    ),
+    "store.payloads": N_(
+        "Where a PostgreSQL store keeps the signed files it judged, to judge them again (a folder every watcher and "
+        "docflow reverify can reach); default: <database>.payloads beside [paths] db."
     ),
     "limits.max_batch_bytes": N_("Bytes of one batch file (or of a folder's files together) on disk."),
     "limits.max_member_bytes": N_("Bytes of one file inside a batch, unpacked; also of a decoded edXML attachment."),
@@ -87,7 +91,8 @@ _SAMPLES = {
     "register.columns": ('number = "Số VB"', 'unit_code = "Mã đơn vị"'),
     "signatures.kind_overrides": (f'"{"0" * 64}" = "organisation"',),
     "watch.log_file": ('log_file = "watch-log.jsonl"',),
-    "store.url": ('url = "postgresql://docflow@localhost/national"',),
+    "store.url": ('url = "postgresql://docflow@localhost/province"',),
+    "store.payloads": ('payloads = "/srv/docflow/payloads"',),
     "summary.structures": ("[[summary.structures]]", "from = 2025-07-01", "targets = { commune = 0.8 }"),
 }
 """Commented-out lines showing how to set a key that has no value by default."""
@@ -109,6 +114,7 @@ def _values(config: Config) -> Iterator[tuple[str, object]]:
         ("paths.trust", config.trust_path),
     )
     yield "store.url", config.store_url
+    yield "store.payloads", config.store_payloads
     yield from ((f"limits.{spec.name}", getattr(config.limits, spec.name)) for spec in fields(Limits))
     yield "register.columns", dict(config.register_columns)
     yield from ((f"watch.{spec.name}", getattr(config.watch, spec.name)) for spec in fields(WatchConfig))

@@ -19,8 +19,8 @@ import click
 from rich.console import Console
 
 from docflow.cli.options import config_option
-from docflow.cli.report import _console, _echo_json, _reading
-from docflow.cli.store_location import chosen_location, location_option
+from docflow.cli.report import _console, _echo_json
+from docflow.cli.store_location import chosen_location, location_option, reading
 from docflow.cli.tables import TableColumn, fitted_table
 from docflow.i18n import _
 from docflow.reports.audit import (
@@ -187,14 +187,14 @@ def sql(
                    (as_json, as_csv, vertical))  # fmt: skip
         return
     if query is None:
-        with _reading(location.path, national_ok=True) as conn:
+        with reading(location, national_ok=True) as conn:
             if schema_of is not None:
                 _print_schema(lambda: columns_of(conn, schema_of), schema_of, as_json, _console())
             else:
                 _print_tables(queryables(conn), as_json, _console())
         return
     limits = QueryLimits(timeout=timeout or None, max_rows=_row_limit(limit, as_json or as_csv))
-    with _reading(location.path, national_ok=True) as conn, _stop_on_ctrl_c() as stop:
+    with reading(location, national_ok=True) as conn, _stop_on_ctrl_c() as stop:
         _print_query(lambda: query_rows(conn, query, limits=limits, stop=stop), limits, (as_json, as_csv, vertical))
 
 

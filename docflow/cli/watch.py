@@ -30,6 +30,7 @@ from docflow.cli.ingest import (
     _with_workers,
 )
 from docflow.cli.options import config_option
+from docflow.cli.store_location import payload_folder, store_target
 from docflow.i18n import _, ngettext
 from docflow.safe_text import for_terminal
 
@@ -89,7 +90,7 @@ def _inbox_ready(inbox: Path, create: bool) -> None:
 @_WORKERS_OPTION
 def watch(
     inbox: Path | None,
-    db: Path | None,
+    db: str | None,
     trust: Path | None,
     no_trust: bool,
     polling: bool,
@@ -110,9 +111,11 @@ def watch(
     trust_dir = _trust_directory(trust, no_trust, defaults)
     trust_store = _load_trust(trust_dir, no_trust)
     config = defaults.watch
+    target = store_target(db)
     settings = WatchSettings(
         inbox=folder,
-        db=db or defaults.db,
+        db=target,
+        payloads=payload_folder(target),
         settle_seconds=config.settle_seconds,
         grace_seconds=config.grace_seconds,
         rescan_seconds=config.rescan_seconds,

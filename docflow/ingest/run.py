@@ -27,6 +27,7 @@ from docflow.readers.identity import BatchChanged, BatchIdentity, NotABatch, tak
 from docflow.readers.limits import Limits
 from docflow.readers.names import readable_name
 from docflow.store.core import BatchRow, Store
+from docflow.store.errors import StoreConflict
 from docflow.times import for_people
 from signatures import SignerKind, TrustStore
 
@@ -47,6 +48,8 @@ ProgressCallback = Callable[[int], None]
 """Called with the number of items processed so far in the current batch."""
 
 _NO_TRUST = TrustStore.from_objects([])
+_CONFLICT_TRIES = 8
+"""Times a batch is taken again after a write conflict with another docflow on PostgreSQL before giving up."""
 """Without a trust store every signature is reported untrusted, and still recorded."""
 
 
@@ -94,9 +97,22 @@ def ingest_batch(
     StoreReplaced, ``BatchChanged`` when the batch changed while it was read ``attempts`` times in a row
     (nothing of it is stored), and otherwise only for bugs; the transaction (the current chunk) is rolled back."""
     options = options or IngestOptions()
-    for attempt in range(1, attempts + 1):
+    conflicts = 0
+    attempt = 0
+    while attempt < attempts:
+        attempt += 1
         try:
             return _ingest_as_read(path, store, trust, options, progress, received_at)
+        except StoreConflict:
+            # PostgreSQL: another writer took the same new document or batch at the same moment. Taken again,
+            # the batch sees what the other committed (a duplicate, or documents to merge into).
+            conflicts += 1
+            if conflicts >= _CONFLICT_TRIES:
+                raise
+            log.info(
+                "%s: another docflow wrote the same batch or documents at the same moment; taking it again", path.name
+            )
+            attempt -= 1
         except BatchChanged as changed:
             log.info("%s: %s; reading it again", readable_name(path.name), changed.reason)
             if attempt == attempts:

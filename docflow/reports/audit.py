@@ -1,13 +1,12 @@
 """What auditors use: read-only SQL over the store, and one document's full trail.
 
-``docflow sql`` is read-only by construction, in three layers: the file is opened
-with ``mode=ro``, ``PRAGMA query_only`` is set, and an authorizer refuses ATTACH,
-DETACH, pragmas that change anything, ``load_extension`` and the functions that hand
-out pointers or touch files. Extension loading is never enabled on the connection. A
-keyword filter would be one clever query away from a write; these layers are enforced
-by SQLite itself. A query is bounded too (``QueryLimits``): in time, by a progress
-handler that also answers Ctrl-C; in the size of one value, by SQLite's length limit,
-so ``randomblob(300000000)`` is refused before it is allocated; and in rows, as read.
+``docflow sql`` is read-only by construction, in three layers: the file is opened with ``mode=ro``,
+``PRAGMA query_only`` is set, and an authorizer refuses ATTACH, DETACH, pragmas that change anything,
+``load_extension`` and the functions that hand out pointers or touch files. Extension loading is never
+enabled on the connection. A keyword filter would be one clever query away from a write; these layers are
+enforced by SQLite itself. A query is bounded too (``QueryLimits``): in time, by a progress handler that
+also answers Ctrl-C; in the size of one value, by SQLite's length limit, so ``randomblob(300000000)`` is
+refused before it is allocated; and in rows, as read. (On PostgreSQL: ``docflow.reports.server_sql``.)
 """
 
 from __future__ import annotations
@@ -23,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from docflow.i18n import _
-from docflow.store.connection import open_reader
+from docflow.store.connection import open_reader, schema_has
 from docflow.store.errors import StoreMissing
+from docflow.store.location import StoreLocation
 
 __all__ = [
     "ReadOnlyError",
@@ -103,7 +103,7 @@ def _authorize(action: int, arg1: str | None, arg2: str | None, _db: str | None,
     return sqlite3.SQLITE_OK
 
 
-def open_readonly(path: Path, *, national_ok: bool = False) -> sqlite3.Connection:
+def open_readonly(path: Path | StoreLocation, *, national_ok: bool = False) -> sqlite3.Connection:
     """The store's one read-only connection (``open_reader``), which also cannot attach another file or load code.
 
     ReadOnlyError when there is no store at ``path``; StoreError when the file is not a docflow store.
@@ -112,7 +112,8 @@ def open_readonly(path: Path, *, national_ok: bool = False) -> sqlite3.Connectio
         conn = open_reader(path, national_ok=national_ok)
     except StoreMissing as error:
         raise ReadOnlyError(str(error)) from error
-    conn.set_authorizer(_authorize)
+    if isinstance(conn, sqlite3.Connection):  # on PostgreSQL every transaction is read-only (open_reader)
+        conn.set_authorizer(_authorize)
     return conn
 
 
@@ -393,7 +394,7 @@ def _signatures(conn: sqlite3.Connection, document_id: str) -> tuple[SignatureEn
 
 
 def _verdict_changes(conn: sqlite3.Connection, document_id: str) -> tuple[VerdictChangeEntry, ...]:
-    if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'verdict_changes'").fetchone():
+    if not schema_has(conn, "table", "verdict_changes"):
         return ()  # a store from before migration 10, read without migrating it
     rows = conn.execute(
         "SELECT changed_at, payload_sha256, idx, before_indication, before_subindication, after_indication,"
@@ -413,7 +414,7 @@ def audit_trail(conn: sqlite3.Connection, document_id: str) -> AuditTrail | None
         conn,
         "SELECT b.id, b.file_name, b.sha256, b.received_at, b.processed_at, d.item_name, d.source"
         " FROM document_sources d JOIN batches b ON b.id = d.batch_id"
-        " WHERE d.document_id = ? ORDER BY b.received_at, b.id",
+        " WHERE d.document_id = ? ORDER BY b.received_at, b.id, d.item_name",
         (document_id,),
     )
     recipients = _rows(

@@ -184,7 +184,7 @@ def _completed(
     for batch_id, item, reason in conn.execute(
         "SELECT batch_id, item_name, reason FROM (SELECT batch_id, item_name, reason,"
         " ROW_NUMBER() OVER (PARTITION BY batch_id ORDER BY id) AS place"
-        f" FROM rejected_items WHERE id > ? AND batch_id IN ({placeholders})) WHERE place <= ?"
+        f" FROM rejected_items WHERE id > ? AND batch_id IN ({placeholders})) AS ranked WHERE place <= ?"
         " ORDER BY batch_id, place",
         [after.rejected_id, *ids, FIRST_REASONS],
     ):

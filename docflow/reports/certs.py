@@ -186,8 +186,9 @@ def import_issued(conn: sqlite3.Connection, path: Path) -> IssuedImport:
     rows, rejected = read_issued_file(path)
     with conn:
         conn.executemany(
-            "INSERT OR REPLACE INTO issued_certificates (serial, unit, holder, kind, not_after, sha256, issuer)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO issued_certificates (serial, unit, holder, kind, not_after, sha256, issuer)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (serial, unit) DO UPDATE SET holder = excluded.holder,"
+            " kind = excluded.kind, not_after = excluded.not_after, sha256 = excluded.sha256, issuer = excluded.issuer",
             [
                 (normalise_serial(row.serial), row.unit, row.holder, row.kind, row.not_after, row.sha256, row.issuer)
                 for row in rows

@@ -184,7 +184,7 @@ def _placeholders(values: tuple[str, ...]) -> str:
 def codes_filter(codes: Sequence[str] | None, column: str = "unit") -> tuple[str, tuple[object, ...]]:
     """An SQL condition on ``column`` keeping ``codes`` (None: every unit), with its parameter."""
     if codes is None:
-        return "1", ()
+        return "1 = 1", ()
     # One JSON parameter rather than one per code: SQLite caps bound parameters.
     return f"{column} IN (SELECT value FROM json_each(?))", (json.dumps(list(codes)),)
 

@@ -21,6 +21,7 @@ from operator import itemgetter
 from docflow.reports.lineage import Lineage, first_day, last_day
 from docflow.reports.metrics import LEVELS, SIGNATURE_FAILURE_REASONS, Period, PeriodKind, SummarySettings
 from docflow.reports.units import has_life_spans
+from docflow.store.connection import schema_has
 
 __all__ = ["Ranked", "Ranking", "flag_words", "rank_units", "FLAG_WORDS", "BELOW_TARGET_BIT"]
 
@@ -199,22 +200,23 @@ _PROBLEMS_AND_FLAGS = f"""problems AS (
     -- The flags a unit with data can raise, each a 0/1 (flags_of's checks, in its order).
     SELECT code, level, level_rank, unranked, rate, has_data, code_valid,
            below_target,
-           COALESCE(1.0 * paper / NULLIF(outgoing, 0), 0.0) > :paper_share AS paper,
-           unsigned > 0 AS unsigned,
-           signed - nd30 > :personal_only_share * signed AS personal_only,
-           invalid > 0 AS invalid_signatures,
-           wrong_unit > 0 AS wrong_unit,
-           MIN(early_out, late_out) >= :declining_floor
-               AND 1.0 * late_issued / late_out <= 1.0 * early_issued / early_out - :drop AS declining
+           CASE WHEN COALESCE(1.0 * paper / NULLIF(outgoing, 0), 0.0) > :paper_share THEN 1 ELSE 0 END AS paper,
+           CASE WHEN unsigned > 0 THEN 1 ELSE 0 END AS unsigned,
+           CASE WHEN signed - nd30 > :personal_only_share * signed THEN 1 ELSE 0 END AS personal_only,
+           CASE WHEN invalid > 0 THEN 1 ELSE 0 END AS invalid_signatures,
+           CASE WHEN wrong_unit > 0 THEN 1 ELSE 0 END AS wrong_unit,
+           CASE WHEN early_out >= :declining_floor AND late_out >= :declining_floor
+               AND 1.0 * late_issued / NULLIF(late_out, 0) <= 1.0 * early_issued / NULLIF(early_out, 0) - :drop
+               THEN 1 ELSE 0 END AS declining
     FROM tiered
 )
 SELECT code, level,
-       CASE WHEN has_data THEN {" + ".join(f"{1 << bit} * {word}" for bit, word in enumerate(_FLAG_BITS[:7]))}
+       CASE WHEN has_data = 1 THEN {" + ".join(f"{1 << bit} * {word}" for bit, word in enumerate(_FLAG_BITS[:7]))}
             ELSE {1 << _FLAG_BITS.index("no_data")} END
-       + {1 << _FLAG_BITS.index("invalid_code")} * (NOT code_valid) AS flag_mask
+       + {1 << _FLAG_BITS.index("invalid_code")} * (1 - code_valid) AS flag_mask
 FROM problems
-ORDER BY level_rank, unranked, rate IS NULL, COALESCE(rate, 0.0),
-         -(CASE WHEN has_data THEN {" + ".join(_FLAG_BITS[:7])} ELSE 1 END) - (NOT code_valid), code"""
+ORDER BY level_rank, unranked, CASE WHEN rate IS NULL THEN 1 ELSE 0 END, COALESCE(rate, 0.0),
+         -(CASE WHEN has_data = 1 THEN {" + ".join(_FLAG_BITS[:7])} ELSE 1 END) - (1 - code_valid), code"""
 
 
 def _add_settings(params: dict[str, object], settings: SummarySettings, *, level: str | None, unit: str | None) -> str:
@@ -304,7 +306,7 @@ def _ranking_sql(
     """
     totals, params = _totals(period, trend_periods, unit, year_rollup, lineage)
     attributed = "lineage" in params
-    in_force = _in_force(params, period, lineage) if life_spans else "1"
+    in_force = _in_force(params, period, lineage) if life_spans else "1 = 1"
     one_unit = " AND code = :unit" if unit is not None else ""
     targets = _add_settings(params, settings, level=level, unit=unit)
     level_rank = " ".join(f"WHEN '{name}' THEN {rank}" for rank, name in enumerate(LEVELS))
@@ -323,16 +325,16 @@ everyone AS (
     FROM units u WHERE code NOT IN (SELECT unit FROM totals) AND {in_force}{one_unit}
 ),
 rated AS (
-    SELECT *, outgoing + other_data > 0 AS has_data,
+    SELECT *, CASE WHEN outgoing + other_data > 0 THEN 1 ELSE 0 END AS has_data,
            CASE WHEN outgoing <> 0 THEN 1.0 * issued / outgoing END AS rate
     FROM everyone
     {"WHERE level = :level" if level is not None else ""}
 ),
 tiered AS (
     SELECT *,
-           (outgoing < :min_documents OR rate IS NULL) AS unranked,
-           NOT (outgoing < :min_documents OR rate IS NULL)
-               AND rate < CASE level {targets} ELSE :default_target END AS below_target,
+           CASE WHEN outgoing < :min_documents OR rate IS NULL THEN 1 ELSE 0 END AS unranked,
+           CASE WHEN NOT (outgoing < :min_documents OR rate IS NULL)
+               AND rate < CASE level {targets} ELSE :default_target END THEN 1 ELSE 0 END AS below_target,
            CASE level {level_rank} ELSE {len(LEVELS)} END AS level_rank
     FROM rated
 ),
@@ -353,10 +355,7 @@ def rank_units(
 ) -> Ranking:
     """Every unit ranked (``lineage``: counters attributed to the units in force on its day)."""
     # A store last written by a docflow older than migration 5 has no rollup (reading never migrates).
-    year_rollup = (
-        conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'unit_year_counters'").fetchone()
-        is not None
-    )
+    year_rollup = schema_has(conn, "table", "unit_year_counters")
     sql, params = _ranking_sql(period, trend_periods, settings, level=level, unit=unit, year_rollup=year_rollup,
                                lineage=lineage, life_spans=has_life_spans(conn))  # fmt: skip
     rows: list[Ranked] = conn.execute(sql, params).fetchall()

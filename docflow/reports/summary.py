@@ -29,6 +29,7 @@ from docflow.reports.metrics import (
 )
 from docflow.reports.ranking import Ranked, rank_units
 from docflow.reports.units import Unit, load_units
+from docflow.store.connection import schema_has
 
 __all__ = ["UnitSummary", "Summary", "summarise", "not_trust_checked_by_unit"]
 
@@ -143,7 +144,7 @@ def not_trust_checked_by_unit(conn: sqlite3.Connection, months: Sequence[str]) -
     """Signatures stored without a trust store (``signatures.trust_checked = 0``) per sender of their document,
     over ``months``. Read through the partial index holding only those rows: nothing to read while every batch
     is ingested with a trust store. A signed file no record names belongs to no unit and is not counted here."""
-    if conn.execute(f"SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = '{_NOT_CHECKED_INDEX}'").fetchone():
+    if schema_has(conn, "index", _NOT_CHECKED_INDEX):
         rows = conn.execute(
             f"SELECT d.sender, COUNT(*) FROM signatures s INDEXED BY {_NOT_CHECKED_INDEX}"
             " JOIN documents d ON d.document_id = s.document_id"

@@ -18,6 +18,7 @@ from docflow.readers.lists import UnitRow, read_unit_file
 from docflow.records import RejectedItem
 from docflow.reports.metrics import TWO_TIER_DAY
 from docflow.store.classify import classify_level
+from docflow.store.connection import schema_has
 from docflow.store.ownership import normalise_name
 
 __all__ = [
@@ -97,7 +98,7 @@ class UnitImport:
 
 def has_life_spans(conn: sqlite3.Connection) -> bool:
     """Whether the store has reached migration 13 (reading never migrates an older store)."""
-    return any(row[1] == "valid_from" for row in conn.execute("PRAGMA table_info(units)"))
+    return schema_has(conn, "table", "units", "valid_from")
 
 
 def load_units(conn: sqlite3.Connection, where: str = "", params: Sequence[object] = ()) -> dict[str, Unit]:
@@ -158,22 +159,23 @@ def _store_units(conn: sqlite3.Connection, imported: Sequence[Unit], rows: dict[
         return str(value) if value is not None else None
 
     values = [
-        (u.code, u.name, u.level, u.parent, int(u.code_valid), day(rows[u.code].valid_from),
-         day(rows[u.code].valid_to), "valid_from" in rows[u.code].stated, "valid_to" in rows[u.code].stated,
-         rows[u.code].level is not None)
+        {"code": u.code, "name": u.name, "level": u.level, "parent": u.parent, "code_valid": int(u.code_valid),
+         "valid_from": day(rows[u.code].valid_from), "valid_to": day(rows[u.code].valid_to),
+         "from_stated": int("valid_from" in rows[u.code].stated), "to_stated": int("valid_to" in rows[u.code].stated),
+         "level_stated": int(rows[u.code].level is not None)}
         for u in imported
     ]  # fmt: skip
     with conn:
         # A "before → after" row without a level leaves the level an earlier list gave as it is.
         conn.executemany(
             "INSERT INTO units (code, name, level, parent, code_valid, valid_from, valid_to, source)"
-            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'import')"
+            " VALUES (:code, :name, :level, :parent, :code_valid, :valid_from, :valid_to, 'import')"
             " ON CONFLICT(code) DO UPDATE SET name = COALESCE(excluded.name, units.name),"
-            " level = CASE WHEN ?10 OR units.source <> 'import' THEN excluded.level ELSE units.level END,"
+            " level = CASE WHEN :level_stated = 1 OR units.source <> 'import' THEN excluded.level ELSE units.level END,"
             " parent = excluded.parent,"
             " code_valid = excluded.code_valid, source = 'import',"
-            " valid_from = CASE WHEN ?8 THEN excluded.valid_from ELSE units.valid_from END,"
-            " valid_to = CASE WHEN ?9 THEN excluded.valid_to ELSE units.valid_to END",
+            " valid_from = CASE WHEN :from_stated = 1 THEN excluded.valid_from ELSE units.valid_from END,"
+            " valid_to = CASE WHEN :to_stated = 1 THEN excluded.valid_to ELSE units.valid_to END",
             values,
         )
         stating = [row for row in rows.values() if "successors" in row.stated]

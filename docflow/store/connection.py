@@ -11,13 +11,16 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from docflow.i18n import _
-from docflow.store.errors import StoreBusy, StoreError, StoreMissing, StoreReplaced
+from docflow.store.errors import StoreBusy, StoreConflict, StoreError, StoreMissing, StoreReplaced
+from docflow.store.location import Dialect, StoreLocation
+from docflow.store.pg_connection import PgConnection, connect_postgresql, is_write_conflict
+from docflow.store.pg_schema import check_postgresql_store, migrate_postgresql, pg_version
 from docflow.store.schema import MIGRATIONS
 
 __all__ = [
@@ -29,10 +32,12 @@ __all__ = [
     "check_store_file",
     "describe_database_error",
     "file_identities",
+    "insert_new",
     "is_busy",
     "open_reader",
     "open_writer",
     "retry_while_busy",
+    "schema_has",
 ]
 
 log = logging.getLogger(__name__)
@@ -157,8 +162,27 @@ def retry_while_busy(action: Callable[[], _Result]) -> _Result:
     raise StoreBusy(busy_message(time.monotonic() - started))
 
 
-def open_writer(path: Path) -> sqlite3.Connection:
+def _open_postgresql(location: StoreLocation, *, readonly: bool, national_ok: bool = False) -> sqlite3.Connection:
+    """The store on PostgreSQL, through ``PgConnection``, which answers as the ``sqlite3.Connection`` the store's
+    code is written against (hence the cast: the code uses only what both have)."""
+    conn = PgConnection(connect_postgresql(location, readonly=readonly), location)
+    try:
+        check_postgresql_store(conn, create=not readonly, national_ok=national_ok)
+        if not readonly:
+            migrate_postgresql(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return cast(sqlite3.Connection, conn)
+
+
+def open_writer(path: Path | StoreLocation) -> sqlite3.Connection:
     """Open (creating if needed) and migrate the store at ``path``; StoreError when it is not a docflow store."""
+    if isinstance(path, StoreLocation):
+        if path.dialect is Dialect.POSTGRESQL:
+            return _open_postgresql(path, readonly=False)
+        assert path.path is not None
+        path = path.path
     check_store_file(path, create=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(path), timeout=BUSY_TRY_SECONDS, isolation_level=None, check_same_thread=False)
@@ -179,11 +203,17 @@ def open_writer(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def open_reader(path: Path | str, *, national_ok: bool = False) -> sqlite3.Connection:
-    """The one read-only opener: a connection that cannot change the store (``mode=ro`` and ``query_only``).
+def open_reader(path: Path | str | StoreLocation, *, national_ok: bool = False) -> sqlite3.Connection:
+    """The one read-only opener: a connection that cannot change the store (``mode=ro`` and ``query_only``; on
+    PostgreSQL, transactions read-only by default).
 
     StoreMissing when there is no file at ``path``, StoreError when it is not a docflow store.
     """
+    if isinstance(path, StoreLocation):
+        if path.dialect is Dialect.POSTGRESQL:
+            return _open_postgresql(path, readonly=True, national_ok=national_ok)
+        assert path.path is not None
+        path = path.path
     path = Path(path)
     check_store_file(path, create=False)
     conn = sqlite3.connect(
@@ -203,7 +233,41 @@ def open_reader(path: Path | str, *, national_ok: bool = False) -> sqlite3.Conne
     return conn
 
 
+def insert_new(conn: sqlite3.Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """Insert rows none of which can exist yet (a new document's): one ``executemany`` on SQLite, ``COPY`` on
+    PostgreSQL. A key taken meanwhile by another writer fails the transaction there (``StoreConflict``)."""
+    if isinstance(conn, PgConnection):
+        conn.copy_rows(table, columns, rows)
+        return
+    marks = ", ".join("?" * len(columns))
+    conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+
+def schema_has(conn: sqlite3.Connection, kind: str, name: str, column: str | None = None) -> bool:
+    """Whether the store holds the table or index ``name`` (``kind``: ``table`` or ``index``), and, given
+    ``column``, a table of that column: what a reader asks of a store some older docflow may have last written."""
+    if isinstance(conn, PgConnection):
+        relkinds = ("r", "p", "v") if kind == "table" else ("i", "I")
+        query = (
+            "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+            f" WHERE n.nspname = current_schema() AND c.relname = ? AND c.relkind IN {relkinds!r}"
+        )
+        if column is not None:
+            query = (
+                "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()"
+                " AND table_name = ? AND column_name = ?"
+            )
+            return conn.execute(query, (name, column)).fetchone() is not None
+        return conn.execute(query, (name,)).fetchone() is not None
+    if column is not None:
+        return any(row[1] == column for row in conn.execute(f"PRAGMA table_info({name})"))
+    query = "SELECT 1 FROM sqlite_master WHERE type = ? AND name = ?"
+    return conn.execute(query, (kind, name)).fetchone() is not None
+
+
 def schema_version(conn: sqlite3.Connection) -> int:
+    if isinstance(conn, PgConnection):
+        return pg_version(conn)
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
@@ -281,15 +345,22 @@ class StoreFile:
         self.begin()
         try:
             yield
-        except BaseException:
+            self._commit()
+        except BaseException as error:
             # SQLite rolls back by itself on SQLITE_FULL and some I/O errors; a second ROLLBACK would raise
             # "no transaction is active" and hide the real cause (a full disk) from the log.
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
+            if is_write_conflict(error):
+                raise StoreConflict(
+                    "another docflow wrote the same rows at the same moment; nothing of this transaction was kept"
+                ) from error
             raise
+
+    def _commit(self) -> None:
         self.conn.execute("COMMIT")
 
     def commit_and_begin(self) -> None:
         """Inside ``transaction``: make what was written so far durable and go on in a new transaction."""
-        self.conn.execute("COMMIT")
+        self._commit()
         self.begin()

@@ -10,13 +10,12 @@ revoked or seen again. WAL mode lets summaries and audits read while the watcher
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-
-import sqlite_utils
 
 from docflow.records import DocumentRecord, RejectedItem, SignedPayload, StatusEvent
 from docflow.store.connection import (
@@ -36,6 +35,7 @@ from docflow.store.connection import (
 from docflow.store.counters import CounterBook, CounterRow
 from docflow.store.documents import DocumentBook
 from docflow.store.errors import StoreBusy, StoreError, StoreReplaced
+from docflow.store.location import is_server_url, parse_location
 from docflow.store.ownership import OwnershipCache
 from docflow.store.payloads import PayloadStore, payload_directory
 from docflow.store.signature_rows import (
@@ -95,31 +95,35 @@ class BatchRow:
 class Store:
     """An open store. Use ``Store.open`` (read-write, migrates) or ``Store.open_readonly``."""
 
-    def __init__(self, db: sqlite_utils.Database, path: Path | None = None) -> None:
-        self.db = db
-        self.conn = db.conn
+    def __init__(self, conn: sqlite3.Connection, path: Path | None = None, *, payloads: Path | None = None) -> None:
+        self.conn = conn
         self._ownership = OwnershipCache(self.conn)
         self._file = StoreFile(self.conn, path, on_begin=self._ownership.forget)
         """Another process (a units or certificates import) may have changed units between transactions."""
         self._counters = CounterBook(self.conn)
         self._signatures = SignatureBook(self.conn, self._counters, self._ownership)
-        self._documents = DocumentBook(db, self._counters, self._ownership, self._signatures)
+        self._documents = DocumentBook(conn, self._counters, self._ownership, self._signatures)
         # Absolute: a reason naming the folder must hold wherever it is read, and a later chdir must not move it.
-        self.payloads = PayloadStore(payload_directory(path.absolute())) if path is not None else None
-        """Where the signed files are kept (``docflow.store.payloads``); None for a store without a file."""
+        folder = payload_directory(path.absolute()) if path is not None else payloads
+        self.payloads = PayloadStore(folder.absolute()) if folder is not None else None
+        """Where the signed files are kept (``docflow.store.payloads``); None for a store without a folder for them."""
 
     # -- opening and transactions ----------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path | str) -> Store:
-        """Open (creating if needed) and migrate the store at ``path``; StoreError when it is not a docflow store."""
+    def open(cls, path: Path | str, *, payloads: Path | None = None) -> Store:
+        """Open (creating if needed) and migrate the store at ``path``, a file or a PostgreSQL URL; StoreError when it
+        is not a docflow store. ``payloads``: where a PostgreSQL store keeps signed files (none kept without it); a
+        file keeps them beside itself."""
+        if isinstance(path, str) and is_server_url(path):
+            return cls(open_writer(parse_location(path)), payloads=payloads)
         path = Path(path)
-        return cls(sqlite_utils.Database(open_writer(path)), path)
+        return cls(open_writer(path), path)
 
     @classmethod
     def open_readonly(cls, path: Path | str) -> Store:
         """A store that cannot be changed through this connection (for reports and audits)."""
-        return cls(sqlite_utils.Database(open_reader(path)))
+        return cls(open_reader(parse_location(path) if isinstance(path, str) else path))
 
     @property
     def path(self) -> Path | None:
@@ -156,14 +160,17 @@ class Store:
         try:
             with self._file.transaction():
                 yield
+                self._counters.flush()
                 self._sync_payloads()  # the signed files are on disk before the rows naming them commit
         except BaseException:
+            self._counters.discard()
             if self.payloads is not None:
                 self.payloads.discard()
             raise
 
     def commit_and_begin(self) -> None:
         """Inside ``transaction``: make what was written so far durable and go on in a new transaction."""
+        self._counters.flush()
         self._sync_payloads()
         self._file.commit_and_begin()
 
@@ -174,8 +181,9 @@ class Store:
     # -- batches and rejected items --------------------------------------------------
 
     def batch_by_sha256(self, sha256: str) -> BatchRow | None:
-        row = next(self.db.query("SELECT * FROM batches WHERE sha256 = ?", (sha256,)), None)
-        return BatchRow(**row) if row else None
+        cursor = self.conn.execute("SELECT * FROM batches WHERE sha256 = ?", (sha256,))
+        row = cursor.fetchone()
+        return BatchRow(**dict(zip([column[0] for column in cursor.description], row, strict=True))) if row else None
 
     def nothing_accepted(self, sha256: str) -> bool:
         """The batch was read, items were refused, and nothing of it was kept: no document, status or signature.
@@ -198,8 +206,10 @@ class Store:
         values = {name: value for name, value in batch.__dict__.items() if name != "id"}
         columns = ", ".join(values)
         placeholders = ", ".join("?" for _ in values)
-        cursor = self.conn.execute(f"INSERT INTO batches ({columns}) VALUES ({placeholders})", tuple(values.values()))
-        return int(cursor.lastrowid or 0)
+        cursor = self.conn.execute(
+            f"INSERT INTO batches ({columns}) VALUES ({placeholders}) RETURNING id", tuple(values.values())
+        )
+        return int(cursor.fetchone()[0])
 
     def finish_batch(self, batch_id: int, documents: int, signatures: int, rejected_items: int) -> None:
         self.conn.execute(
@@ -339,7 +349,8 @@ class Store:
             self.payloads.put(content_sha256, payload.content)
         self.payloads.put(sha256, payload.data)
         self.conn.execute(
-            "INSERT OR IGNORE INTO payloads (sha256, kind, content_sha256, size_bytes, kept_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO payloads (sha256, kind, content_sha256, size_bytes, kept_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
             (sha256, payload.kind, content_sha256, len(payload.data), _now()),
         )
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from docflow.store.classify import CounterDelta, RecipientState, contribution
 from docflow.store.merging import STATE_COLUMNS, doc_state
+from docflow.store.pg_connection import PgConnection
 from docflow.store.schema import COUNTER_COLUMNS
 
 __all__ = ["CounterBook", "CounterRow", "STATE_SELECT"]
@@ -37,7 +38,7 @@ _COUNTERS_UPSERT = (
     f"INSERT INTO unit_counters (unit, period, {', '.join(COUNTER_COLUMNS)})"
     f" VALUES (?, ?, {', '.join('?' * len(COUNTER_COLUMNS))})"
     " ON CONFLICT (unit, period) DO UPDATE SET "
-    + ", ".join(f"{name} = {name} + excluded.{name}" for name in COUNTER_COLUMNS)
+    + ", ".join(f"{name} = unit_counters.{name} + excluded.{name}" for name in COUNTER_COLUMNS)
 )
 
 
@@ -48,6 +49,9 @@ class CounterBook:
         self._conn = conn
         self._changes_open: set[str] = set()
         """Documents inside a ``changing`` block: an inner block for the same document adds nothing."""
+        self._pending: dict[tuple[str, str], Counter[str]] = {}
+        """Differences made in this transaction, written by ``flush`` just before it commits."""
+        self._on_server = isinstance(conn, PgConnection)
 
     @contextmanager
     def changing(self, document_id: str) -> Iterator[None]:
@@ -59,6 +63,10 @@ class CounterBook:
         if document_id in self._changes_open:
             yield
             return
+        if self._on_server:
+            # Writers on PostgreSQL run at once: a document's before-and-after is taken by one of them at a time,
+            # held to the transaction's end (a new document too, which no row lock could hold).
+            self._conn.execute("SELECT pg_advisory_xact_lock(7110, hashtext(?))", (document_id,))
         before = self._contribution(document_id)
         self._changes_open.add(document_id)
         try:
@@ -85,14 +93,28 @@ class CounterBook:
         return contribution(doc_state(row), [RecipientState(u, bool(e), h) for u, e, h in recipients])
 
     def apply(self, deltas: dict[tuple[str, str], CounterDelta]) -> None:
-        """Add ``deltas`` to the counters: (unit, period) → column → amount."""
+        """Add ``deltas`` to the counters (unit, period) → column → amount, when the transaction commits (``flush``)."""
+        for key, delta in deltas.items():
+            self._pending.setdefault(key, Counter()).update(delta)
+
+    def flush(self) -> None:
+        """Write the differences of this transaction: one upsert per (unit, period) row, in key order.
+
+        A row is written once per transaction however many documents moved it, and always in the same order, so
+        that writers sharing a province's units on PostgreSQL queue for them and never wait for each other in a
+        circle; they take no row of the counters before this, at the transaction's end."""
+        pending, self._pending = self._pending, {}
         # One upsert of every column (adding zeros changes nothing) instead of an insert and an update per row.
         rows = [
             (unit, period, *(delta.get(name, 0) for name in COUNTER_COLUMNS))
-            for (unit, period), delta in deltas.items()
+            for (unit, period), delta in sorted(pending.items())
             if any(delta.values())
         ]
         self._conn.executemany(_COUNTERS_UPSERT, rows)
+
+    def discard(self) -> None:
+        """The transaction was rolled back: so are its differences."""
+        self._pending.clear()
 
     def rows(self) -> list[CounterRow]:
         """The maintained counters, all-zero rows left out, sorted by unit and period."""
@@ -119,6 +141,7 @@ class CounterBook:
 
     def replace_all(self, rows: list[CounterRow]) -> None:
         """Inside a transaction: the counters become ``rows`` (the ``--rebuild`` repair path)."""
+        self._pending.clear()
         self._conn.execute("DELETE FROM unit_counters")
         marks = ", ".join("?" for _ in range(len(COUNTER_COLUMNS) + 2))
         self._conn.executemany(

@@ -14,10 +14,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-from docflow.i18n import _
 from docflow.store.connection import BUSY_TRY_SECONDS, check_store_file, retry_while_busy
-from docflow.store.errors import StoreError
 from docflow.store.location import Dialect, StoreLocation
+from docflow.store.pg_connection import connect_postgresql
 
 __all__ = ["Cursor", "Database", "KeyTaken", "open_database"]
 
@@ -35,11 +34,6 @@ class Cursor(Protocol):
     def fetchall(self) -> list[Any]: ...
 
     def __iter__(self) -> Iterator[Any]: ...
-
-
-def _server_reason(error: Exception) -> str:
-    """The server's first line, for the message that says what to do about it."""
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 class Database:
@@ -137,30 +131,6 @@ class Database:
         self.close()
 
 
-def _open_postgresql(location: StoreLocation, readonly: bool, statement_timeout: float | None) -> Database:
-    try:
-        import psycopg
-    except ImportError:
-        raise StoreError(
-            _("a PostgreSQL store needs psycopg: pip install 'docflow[postgresql]', then run the command again")
-        ) from None
-    options = []
-    if readonly:
-        options.append("-c default_transaction_read_only=on")
-    if statement_timeout:
-        options.append(f"-c statement_timeout={int(statement_timeout * 1000)}")
-    try:
-        connection = psycopg.connect(location.url or "", autocommit=True, options=" ".join(options) or None)
-    except psycopg.Error as error:
-        raise StoreError(
-            _(
-                "cannot connect to the PostgreSQL store {url}: check the URL, that the server is running and that "
-                "it lets this user in (the server said: {reason})"
-            ).format(url=location.shown, reason=_server_reason(error))
-        ) from None
-    return Database(connection, location)
-
-
 def open_database(
     location: StoreLocation, *, readonly: bool = False, statement_timeout: float | None = None
 ) -> Database:
@@ -170,7 +140,7 @@ def open_database(
     ``default_transaction_read_only``). ``statement_timeout`` (seconds) bounds each statement on PostgreSQL.
     """
     if location.dialect is Dialect.POSTGRESQL:
-        return _open_postgresql(location, readonly, statement_timeout)
+        return Database(connect_postgresql(location, readonly=readonly, statement_timeout=statement_timeout), location)
     assert location.path is not None
     check_store_file(location.path, create=not readonly)
     if readonly:

@@ -13,12 +13,11 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 
-import sqlite_utils
-
 from docflow.agency import parse_agency_code
 from docflow.readers.mojibake import garbled
 from docflow.records import BusinessType, DocumentRecord, StatusEvent
 from docflow.store.classify import SignatureFacts, classify_level
+from docflow.store.connection import insert_new
 from docflow.store.counters import CounterBook
 from docflow.store.merging import (
     MERGED_COLUMNS,
@@ -41,7 +40,8 @@ _document_values = operator.itemgetter(*MERGED_COLUMNS)
 _RECIPIENT_UPSERT = (
     "INSERT INTO recipients (document_id, unit, received_electronic, handled_at) VALUES (?, ?, ?, ?)"
     " ON CONFLICT (document_id, unit) DO UPDATE SET"
-    " received_electronic = max(received_electronic, excluded.received_electronic)"
+    " received_electronic = CASE WHEN excluded.received_electronic > recipients.received_electronic"
+    " THEN excluded.received_electronic ELSE recipients.received_electronic END"
 )
 
 _SQL_PARAMETERS = 500
@@ -52,10 +52,9 @@ class DocumentBook:
     """The ``documents``, ``recipients``, ``document_sources``, ``status_events`` and ``units`` rows."""
 
     def __init__(
-        self, db: sqlite_utils.Database, counters: CounterBook, ownership: OwnershipCache, signatures: SignatureBook
+        self, conn: sqlite3.Connection, counters: CounterBook, ownership: OwnershipCache, signatures: SignatureBook
     ) -> None:
-        self._db = db
-        self._conn: sqlite3.Connection = db.conn
+        self._conn = conn
         self._counters = counters
         self._ownership = ownership
         self._signatures = signatures
@@ -113,7 +112,8 @@ class DocumentBook:
             for unit, received_electronic in recipient_pairs(record):
                 self._add_recipient(record.document_id, unit, received_electronic)
             self._conn.execute(
-                "INSERT OR IGNORE INTO document_sources (document_id, batch_id, item_name, source) VALUES (?, ?, ?, ?)",
+                "INSERT INTO document_sources (document_id, batch_id, item_name, source) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
                 (record.document_id, batch_id, record.item_name, record.source.value),
             )
         if record.business_type is BusinessType.REPLACE:
@@ -182,17 +182,13 @@ class DocumentBook:
             recipients = new_recipients(record, handled)
             recipient_rows.extend((document_id, unit, int(electronic), when) for unit, electronic, when in recipients)
             states[(state_values(values, facts), recipients)] += 1
-        names = ", ".join(("document_id", *MERGED_COLUMNS, *FACT_COLUMNS, "first_batch_id", "last_batch_id"))
-        marks = ", ".join("?" * (len(MERGED_COLUMNS) + len(FACT_COLUMNS) + 3))
-        # Plain INSERTs: these documents are new, so none of their rows can exist yet.
-        self._conn.executemany(f"INSERT INTO documents ({names}) VALUES ({marks})", document_rows)
-        self._conn.executemany(
-            "INSERT INTO recipients (document_id, unit, received_electronic, handled_at) VALUES (?, ?, ?, ?)",
-            recipient_rows,
+        names = ("document_id", *MERGED_COLUMNS, *FACT_COLUMNS, "first_batch_id", "last_batch_id")
+        # Plain inserts: these documents are new, so none of their rows can exist yet.
+        insert_new(self._conn, "documents", names, document_rows)
+        insert_new(
+            self._conn, "recipients", ("document_id", "unit", "received_electronic", "handled_at"), recipient_rows
         )
-        self._conn.executemany(
-            "INSERT INTO document_sources (document_id, batch_id, item_name, source) VALUES (?, ?, ?, ?)", source_rows
-        )
+        insert_new(self._conn, "document_sources", ("document_id", "batch_id", "item_name", "source"), source_rows)
         self._signatures.insert_new([signed[record.document_id] for record in records if record.document_id in signed])
         self._counters.apply(total_contribution(states))
 
@@ -236,7 +232,9 @@ class DocumentBook:
         return handled
 
     def _merge_fields(self, record: DocumentRecord, batch_id: int, batch_time: datetime) -> None:
-        current = next(self._db.query("SELECT * FROM documents WHERE document_id = ?", (record.document_id,)), None)
+        cursor = self._conn.execute("SELECT * FROM documents WHERE document_id = ?", (record.document_id,))
+        found = cursor.fetchone()
+        current = dict(zip([column[0] for column in cursor.description], found, strict=True)) if found else None
         merged = merged_values(current, record, batch_time)
         self._write_document(record.document_id, merged, batch_id, is_new=current is None)
 

@@ -5,7 +5,7 @@ Kept apart from ``docflow.store.core`` so that the command line can catch it wit
 
 from __future__ import annotations
 
-__all__ = ["StoreError", "StoreBusy", "StoreMissing", "StoreReplaced"]
+__all__ = ["StoreError", "StoreBusy", "StoreConflict", "StoreMissing", "StoreReplaced"]
 
 
 class StoreError(Exception):
@@ -22,3 +22,8 @@ class StoreReplaced(StoreError):
 
 class StoreMissing(StoreError):
     """There is no store at the path a reading command was given."""
+
+
+class StoreConflict(StoreBusy):
+    """On PostgreSQL: another docflow wrote the same rows at the same moment (the same new document or batch, or a
+    deadlock the server broke); this transaction was rolled back whole and can be taken again."""

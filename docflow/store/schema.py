@@ -63,11 +63,13 @@ REASON_WORDS: tuple[str, ...] = tuple(
 _COUNTERS_DDL = ",\n    ".join(f"{name} INTEGER NOT NULL DEFAULT 0" for name in COUNTER_COLUMNS)
 
 
-def _year_upsert(row: str, value: str) -> str:
-    """Add ``value`` (``{0}``: each counter column) to the year row of ``row``, NEW or OLD (migration 5)."""
+def year_upsert(row: str, value: str, *, qualified: bool = False) -> str:
+    """Add ``value`` (``{0}``: each counter column) to the year row of ``row``, NEW or OLD (migration 5).
+    ``qualified``: the year row's columns named with their table, as PostgreSQL needs them."""
     columns = ", ".join(COUNTER_COLUMNS)
     values = ", ".join(value.format(name) for name in COUNTER_COLUMNS)
-    added = ", ".join(f"{name} = {name} + excluded.{name}" for name in COUNTER_COLUMNS)
+    prefix = "unit_year_counters." if qualified else ""
+    added = ", ".join(f"{name} = {prefix}{name} + excluded.{name}" for name in COUNTER_COLUMNS)
     return (
         f"INSERT INTO unit_year_counters (unit, year, {columns})"
         f" VALUES ({row}.unit, substr({row}.period, 1, 4), {values})"
@@ -308,26 +310,26 @@ CREATE TABLE unit_year_counters (
 
 -- A month row's values go to its year, creating the year row with the year's first month.
 CREATE TRIGGER unit_counters_year_insert AFTER INSERT ON unit_counters BEGIN
-    {_year_upsert("NEW", "NEW.{0}")}
+    {year_upsert("NEW", "NEW.{0}")}
 END;
 
 -- Ingestion's upsert (ON CONFLICT DO UPDATE fires UPDATE triggers) runs this once per changed month row of
 -- every batch, so it is kept to one statement adding the difference: rows keep their unit and year.
 CREATE TRIGGER unit_counters_year_update AFTER UPDATE ON unit_counters
 WHEN {_SAME_YEAR_ROW} BEGIN
-    {_year_upsert("NEW", "NEW.{0} - OLD.{0}")}
+    {year_upsert("NEW", "NEW.{0} - OLD.{0}")}
 END;
 
 -- Should an UPDATE ever move a row to another unit or year, its values leave the old year for the new.
 CREATE TRIGGER unit_counters_year_move AFTER UPDATE ON unit_counters
 WHEN NOT ({_SAME_YEAR_ROW}) BEGIN
-    {_year_upsert("OLD", "-OLD.{0}")}
+    {year_upsert("OLD", "-OLD.{0}")}
     {_DROP_EMPTY_YEAR}
-    {_year_upsert("NEW", "NEW.{0}")}
+    {year_upsert("NEW", "NEW.{0}")}
 END;
 
 CREATE TRIGGER unit_counters_year_delete AFTER DELETE ON unit_counters BEGIN
-    {_year_upsert("OLD", "-OLD.{0}")}
+    {year_upsert("OLD", "-OLD.{0}")}
     {_DROP_EMPTY_YEAR}
 END;
 

@@ -241,15 +241,15 @@ _certificate_values = operator.attrgetter(*_CERTIFICATE_COLUMNS)
 CERTIFICATE_UPSERT = (
     f"INSERT INTO certificates ({', '.join(_CERTIFICATE_COLUMNS)}, signature_count)"
     f" VALUES ({', '.join('?' * len(_CERTIFICATE_COLUMNS))}, 1)"
-    " ON CONFLICT (sha256) DO UPDATE SET signature_count = signature_count + 1,"
-    " unit = coalesce(unit, excluded.unit),"
-    " first_used = CASE WHEN first_used IS NULL OR excluded.first_used < first_used"
-    "   THEN coalesce(excluded.first_used, first_used) ELSE first_used END,"
-    " last_used = CASE WHEN last_used IS NULL OR excluded.last_used > last_used"
-    "   THEN coalesce(excluded.last_used, last_used) ELSE last_used END"
+    " ON CONFLICT (sha256) DO UPDATE SET signature_count = certificates.signature_count + 1,"
+    " unit = coalesce(certificates.unit, excluded.unit),"
+    " first_used = CASE WHEN certificates.first_used IS NULL OR excluded.first_used < certificates.first_used"
+    "   THEN coalesce(excluded.first_used, certificates.first_used) ELSE certificates.first_used END,"
+    " last_used = CASE WHEN certificates.last_used IS NULL OR excluded.last_used > certificates.last_used"
+    "   THEN coalesce(excluded.last_used, certificates.last_used) ELSE certificates.last_used END"
 )
 
-CERTIFICATE_REUSE = CERTIFICATE_UPSERT.replace("signature_count = signature_count + 1,", "")
+CERTIFICATE_REUSE = CERTIFICATE_UPSERT.replace("signature_count = certificates.signature_count + 1,", "")
 """``CERTIFICATE_UPSERT`` for a signature counted already (judged again): a certificate new to the store counts
 it once, a known one is not counted twice."""
 

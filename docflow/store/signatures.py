@@ -241,7 +241,10 @@ class SignatureBook:
 
 _IDS_PER_SELECT = 900
 """Ids bound in one ``IN (…)``: below SQLite's oldest limit on bound parameters (999)."""
-_CERTIFICATE_UNCOUNT = "UPDATE certificates SET signature_count = max(signature_count - 1, 0) WHERE sha256 = ?"
+_CERTIFICATE_UNCOUNT = (
+    "UPDATE certificates SET signature_count = CASE WHEN signature_count > 0 THEN signature_count - 1 ELSE 0 END"
+    " WHERE sha256 = ?"
+)
 _VERDICT_CHANGE_INSERT = (
     "INSERT INTO verdict_changes (signature_id, document_id, payload_sha256, idx, changed_at,"
     " before_indication, before_subindication, before_reason, after_indication, after_subindication,"

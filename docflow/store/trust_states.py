@@ -33,7 +33,8 @@ def record_trust_state(conn: sqlite3.Connection, trust: TrustStore) -> None:
         for member in trust.inventory()
     ]
     conn.execute(
-        "INSERT OR IGNORE INTO trust_states (fingerprint, first_used, source, members_json) VALUES (?, ?, ?, ?)",
+        "INSERT INTO trust_states (fingerprint, first_used, source, members_json) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
         (
             trust.fingerprint,
             datetime.now(UTC).isoformat(timespec="seconds"),

@@ -38,6 +38,7 @@ from docflow.readers.archive import is_temporary
 from docflow.readers.identity import BatchChanged, refusal
 from docflow.readers.names import readable_name
 from docflow.store.core import Store, StoreBusy, StoreReplaced
+from docflow.store.location import is_server_url
 from docflow.watch.arrival import Pending, Readiness, Timing, readiness
 from docflow.watch.completeness import DONE_SUFFIX, is_done_marker, marked_batch
 from docflow.watch.events import EventLog
@@ -60,7 +61,10 @@ ProgressFactory = Callable[[str], AbstractContextManager[ProgressCallback]]
 @dataclass(frozen=True)
 class WatchSettings:
     inbox: Path
-    db: Path
+    db: Path | str
+    """The store: an SQLite file, or a PostgreSQL URL (several watchers may write into one PostgreSQL store)."""
+    payloads: Path | None = None
+    """Where a PostgreSQL store keeps signed files (``Store.open``); an SQLite store keeps them beside its file."""
     archive: Path | None = None
     """Where ingested batches go; default ``INBOX/archive``."""
     rejected: Path | None = None
@@ -181,7 +185,7 @@ class Watcher:
             if observer is not None:
                 stack.callback(observer.join, timeout=10)
                 stack.callback(observer.stop)
-            store = stack.enter_context(Store.open(self.settings.db))
+            store = stack.enter_context(Store.open(self.settings.db, payloads=self.settings.payloads))
             self._loop(store, report)
         return report
 
@@ -191,9 +195,14 @@ class Watcher:
         with stack:
             held = _("the inbox {where} is already watched by another docflow watch ({holder}); stop that one first")
             stack.enter_context(FolderLock(inbox / INBOX_LOCK_NAME, held.replace("{where}", str(inbox))))
-            db.parent.mkdir(parents=True, exist_ok=True)
-            held = _("the store {where} is already written by another docflow watch ({holder}); stop that one first")
-            stack.enter_context(FolderLock(store_lock_path(db), held.replace("{where}", str(db))))
+            if not is_server_url(str(db)):
+                # One watcher per SQLite file: its writers take turns anyway. On PostgreSQL several write at once.
+                db = Path(db)
+                db.parent.mkdir(parents=True, exist_ok=True)
+                held = _(
+                    "the store {where} is already written by another docflow watch ({holder}); stop that one first"
+                )
+                stack.enter_context(FolderLock(store_lock_path(db), held.replace("{where}", str(db))))
             return stack.pop_all()
 
     def _loop(self, store: Store, report: WatchReport) -> None:

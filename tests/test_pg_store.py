@@ -1,0 +1,261 @@
+"""The province's store on PostgreSQL: the same batches give the same store and the same reports as on SQLite,
+and several writers at once count every document once.
+
+Every test needs a real server (the ``postgres_server`` fixture); the batches are a small sample province
+(``samples.province``), built once for the module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from helpers.ingest import assert_counters_exact
+
+from docflow.cli import main
+from docflow.i18n import set_language
+from docflow.ingest.run import ingest_batch
+from docflow.store.connection import open_reader
+from docflow.store.core import Store
+from docflow.store.errors import StoreError
+from docflow.store.location import parse_location
+from docflow.store.pg_connection import PgConnection, translate
+from samples.province import ProvinceBuild, build_province
+from signatures import TrustStore
+
+
+@pytest.fixture(autouse=True)
+def _english() -> None:
+    set_language("en")
+
+
+@pytest.fixture(scope="module")
+def province(tmp_path_factory: pytest.TempPathFactory) -> ProvinceBuild:
+    return build_province(tmp_path_factory.mktemp("province"), scale=0.15)
+
+
+@pytest.fixture
+def url(postgres_server: Any) -> str:
+    return postgres_server.new_database()  # type: ignore[no-any-return]
+
+
+def _batches(build: ProvinceBuild) -> list[Path]:
+    return sorted(build.inbox.iterdir())
+
+
+def _cli(*args: str) -> Any:
+    return CliRunner().invoke(main, ["--lang", "en", *args])
+
+
+def _ingest_all(where: str, build: ProvinceBuild) -> None:
+    trust = TrustStore.load(build.trust_dir)
+    with Store.open(where) as store:
+        for batch in _batches(build):
+            ingest_batch(batch, store, trust)
+
+
+@pytest.fixture(scope="module")
+def sqlite_reference(province: ProvinceBuild, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample province ingested into SQLite, in order, by one writer: what PostgreSQL must hold too."""
+    path = tmp_path_factory.mktemp("reference") / "docflow.db"
+    _ingest_all(str(path), province)
+    return path
+
+
+def _counters(where: str) -> list[tuple[object, ...]]:
+    with Store.open_readonly(where) as store:
+        return [(row.unit, row.period, *row.values) for row in store.counter_rows()]
+
+
+def test_the_same_batches_give_the_same_counters_on_both_engines(
+    url: str, province: ProvinceBuild, sqlite_reference: Path
+) -> None:
+    _ingest_all(url, province)
+    assert _counters(url) == _counters(str(sqlite_reference))
+    with Store.open(url) as store:
+        assert_counters_exact(store)  # the year rows too, kept by the PL/pgSQL trigger
+        store.recompute_counters()
+        assert_counters_exact(store)
+
+
+def test_every_report_reads_the_same_on_both_engines(
+    url: str, province: ProvinceBuild, sqlite_reference: Path, tmp_path: Path
+) -> None:
+    """The commands a supervisor and an auditor run print the same on either engine (times of ingestion aside)."""
+    for where in (url, str(sqlite_reference)):
+        if where == url:
+            _ingest_all(url, province)
+        for imported in (("units", province.units_file), ("certs", province.issued_file)):
+            done = _cli(imported[0], "import", str(imported[1]), "--db", where)
+            assert done.exit_code == 0, done.output
+    with sqlite3.connect(sqlite_reference) as conn:
+        (document_id,) = conn.execute("SELECT document_id FROM signatures WHERE document_id IS NOT NULL").fetchone()
+    commands = (
+        ("summary", "--json"),
+        ("summary", "--json", "--level", "commune", "--period", "2025-Q1"),
+        ("summary",),
+        ("units", "--json"),
+        ("certs", "--json"),
+        ("audit", "--json", document_id),
+        ("sql", "--json", "SELECT unit, period, outgoing, invalid_untrusted FROM unit_counters ORDER BY 1, 2"),
+    )
+    for command in (*commands, ("batches", "--json")):
+        on_server, on_file = _cli(*command, "--db", url), _cli(*command, "--db", str(sqlite_reference))
+        assert on_server.exit_code == on_file.exit_code == 0, (command, on_server.output)
+        if command[0] in ("audit", "batches"):  # they show when each batch was taken: a moment of each run
+            assert _timeless(json.loads(on_server.output)) == _timeless(json.loads(on_file.output)), command
+        else:
+            assert on_server.output == on_file.output, command
+
+
+def _timeless(value: object) -> object:
+    """``value`` without the moments of a run (when a batch was received, processed, judged)."""
+    if isinstance(value, dict):
+        return {k: _timeless(v) for k, v in value.items() if k not in ("received_at", "processed_at", "judged_at")}
+    if isinstance(value, list):
+        return [_timeless(item) for item in value]
+    return value
+
+
+def test_two_watchers_on_one_store_count_every_document_once(
+    url: str, province: ProvinceBuild, sqlite_reference: Path, tmp_path: Path
+) -> None:
+    """Two ``docflow watch`` processes, each with its own inbox, write into one store at once. The inboxes share
+    batches (the same file dropped in both) and documents (a register and the edXML packages of the same
+    documents); whatever the interleaving, the store ends as one writer taking every batch once leaves it."""
+    batches = _batches(province)
+    inboxes = [tmp_path / "inbox-a", tmp_path / "inbox-b"]
+    for number, batch in enumerate(batches):
+        chosen = inboxes if number % 3 == 0 else [inboxes[number % 2]]  # every third batch in both inboxes
+        for inbox in chosen:
+            inbox.mkdir(exist_ok=True)
+            copy = shutil.copytree if batch.is_dir() else shutil.copy2
+            copy(batch, inbox / batch.name)
+    environment = {**os.environ, "DOCFLOW_LANG": "en"}
+    watchers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "docflow",
+                "watch",
+                "--once",
+                str(inbox),
+                "--db",
+                url,
+                "--trust",
+                str(province.trust_dir),
+                "--workers",
+                "1",
+            ],
+            cwd=tmp_path,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        for inbox in inboxes
+    ]
+    for watcher in watchers:
+        _out, err = watcher.communicate(timeout=600)
+        assert watcher.returncode == 0, err[-3000:]
+    assert _counters(url) == _counters(str(sqlite_reference))
+    with Store.open(url) as store:
+        assert_counters_exact(store)
+        stored = store.conn.execute("SELECT count(*), count(DISTINCT sha256) FROM batches").fetchone()
+        documents = store.conn.execute("SELECT count(*) FROM documents").fetchone()[0]
+    assert tuple(stored) == (len(batches), len(batches))
+    with sqlite3.connect(sqlite_reference) as conn:
+        assert documents == conn.execute("SELECT count(*) FROM documents").fetchone()[0]
+    for inbox in inboxes:  # each watcher filed what it took, or found the other had taken, in its archive
+        assert not [p for p in inbox.iterdir() if p.name not in ("archive", "rejected") and not p.name.startswith(".")]
+
+
+def test_the_schema_has_the_same_tables_and_columns_on_both_engines(url: str, tmp_path: Path) -> None:
+    Store.open(url).close()
+    Store.open(str(tmp_path / "docflow.db")).close()
+    with sqlite3.connect(tmp_path / "docflow.db") as conn:
+        names = [n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")]
+        on_file = {name: [row[1] for row in conn.execute(f"PRAGMA table_info({name})")] for name in names}
+    with _server(url) as conn:
+        rows = conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema()"
+            " AND table_name <> 'store_meta' ORDER BY table_name, ordinal_position"
+        ).fetchall()
+    on_server: dict[str, list[str]] = {}
+    for table, column in rows:
+        on_server.setdefault(table, []).append(column)
+    assert on_server == on_file
+
+
+def test_a_database_that_is_not_docflows_is_refused_and_left_alone(url: str) -> None:
+    with _server(url) as conn:
+        conn.execute("CREATE TABLE payroll (name TEXT)")
+    with pytest.raises(StoreError, match="not a docflow store"):
+        Store.open(url)
+    refused = _cli("summary", "--db", url)
+    assert refused.exit_code != 0 and "not a docflow store" in refused.output
+    with _server(url) as conn:
+        assert [name for (name,) in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")] == [
+            "payroll"
+        ]
+
+
+def test_docflow_sql_on_a_province_store_reads_and_never_writes(url: str, province: ProvinceBuild) -> None:
+    _ingest_all(url, province)
+    read = _cli("sql", "--db", url, "--json", "SELECT count(*) AS n FROM batches")
+    assert read.exit_code == 0 and json.loads(read.output) == [{"n": len(_batches(province))}]
+    refused = _cli("sql", "--db", url, "DELETE FROM unit_counters")
+    assert refused.exit_code == 1 and "read-only" in refused.output
+    assert _counters(url)
+
+
+def test_signed_files_are_kept_in_the_configured_folder_and_judged_again(
+    url: str, province: ProvinceBuild, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "docflow.toml").write_text(f'[store]\nurl = "{url}"\npayloads = "kept"\n', encoding="utf-8")
+    batch = _batches(province)[0]
+    done = _cli("ingest", "--trust", str(province.trust_dir), str(batch))
+    assert done.exit_code in (0, 1), done.output
+    assert any((tmp_path / "kept").rglob("*")), "no signed file kept"
+    again = _cli("reverify", "--trust", str(province.trust_dir), "--all", "--json")
+    assert again.exit_code == 0, again.output
+    assert "cannot be read" not in again.output and "not kept" not in again.output
+
+
+def test_sqlite_spellings_are_rewritten_for_postgresql() -> None:
+    assert translate("SELECT 1 FROM t WHERE a = ? AND b = :b AND c LIKE '% x %'") == (
+        "SELECT 1 FROM t WHERE a = %s AND b = %(b)s AND c LIKE '%% x %%'"
+    )
+    assert translate("BEGIN IMMEDIATE") == "BEGIN"
+    assert translate("WHERE t IS ?") == "WHERE t IS NOT DISTINCT FROM %s"
+    assert translate("x IN (SELECT value FROM json_each(?))") == (
+        "x IN (SELECT value FROM json_array_elements_text(%s::json) AS value)"
+    )
+    assert translate("SELECT '?', ':not_a_name'") == "SELECT '?', ':not_a_name'"
+
+
+def _server(url: str) -> Any:
+    import psycopg
+
+    return psycopg.connect(url, autocommit=True)
+
+
+def test_a_reader_cannot_write(url: str, province: ProvinceBuild) -> None:
+    Store.open(url).close()
+    reader = open_reader(parse_location(url))
+    try:
+        assert isinstance(reader, PgConnection)
+        with pytest.raises(Exception, match="read-only"):
+            reader.execute("DELETE FROM batches")
+    finally:
+        reader.close()
