@@ -114,6 +114,15 @@ def test_every_report_reads_the_same_on_both_engines(
             assert _timeless(json.loads(on_server.output)) == _timeless(json.loads(on_file.output)), command
         else:
             assert on_server.output == on_file.output, command
+    for where, out in ((url, tmp_path / "server"), (str(sqlite_reference), tmp_path / "file")):
+        exported = _cli("export", "--period", "2025", "--out", str(out), "--db", where)
+        assert exported.exit_code == 0, exported.output
+        reported = _cli("report", "--period", "2025", "--out", str(out / "report.html"), "--db", where)
+        assert reported.exit_code == 0, reported.output
+    sheets = sorted(path.name for path in (tmp_path / "file").glob("*.csv"))
+    assert sheets and sheets == sorted(path.name for path in (tmp_path / "server").glob("*.csv"))
+    for name in sheets:
+        assert (tmp_path / "server" / name).read_bytes() == (tmp_path / "file" / name).read_bytes(), name
 
 
 def _timeless(value: object) -> object:

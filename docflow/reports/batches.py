@@ -131,7 +131,9 @@ def recent_batches(conn: sqlite3.Connection, query: BatchQuery) -> tuple[BatchEn
         conditions.append("outcome = ?")
         values.append(query.outcome)
     if query.problems:
-        conditions.append("(outcome = 'rejected' OR rejected_items > 0 OR id IN (SELECT value FROM json_each(?)))")
+        conditions.append(
+            "(outcome = 'rejected' OR rejected_items > 0 OR id IN (SELECT CAST(value AS INTEGER) FROM json_each(?)))"
+        )
         values.append(json.dumps(sorted(_batches_with_failed_signatures(conn))))
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     limit = " LIMIT ?" if query.limit is not None else ""

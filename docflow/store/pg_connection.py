@@ -36,13 +36,13 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)\bCROSS\s+JOIN\b(?=[^()]*?\bON\b)"), "JOIN"),
     # Times docflow stores are ISO 8601 with an offset: compared as instants on both engines.
     (re.compile(r"(?i)\b(?:datetime|julianday)\(([^()]*)\)"), r"CAST(\1 AS timestamptz)"),
-    # A JSON array of codes: SQLite's json_each gives its elements as ``value``; so does this, as text.
-    (
-        re.compile(r"(?i)\bSELECT\s+value\s+FROM\s+json_each\((%s|%\(\w+\)s)\)"),
-        r"SELECT value FROM json_array_elements_text(\1::json) AS value",
-    ),
     # A JSON object (a mapping of codes): its members as ``key`` and ``value``, as text.
-    (re.compile(r"(?i)\bjson_each\((%s|%\(\w+\)s)\)"), r"json_each_text(\1::json)"),
+    (
+        re.compile(r"(?i)\b(SELECT\s+key,\s*value\s+FROM\s+)json_each\((%s|%\(\w+\)s)\)"),
+        r"\1json_each_text(\2::json)",
+    ),
+    # A JSON array (of codes, of ids): SQLite's json_each gives its elements as ``value``; so does this, as text.
+    (re.compile(r"(?i)\bjson_each\((%s|%\(\w+\)s)\)"), r"json_array_elements_text(\1::json) AS value"),
 )
 
 
