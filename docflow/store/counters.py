@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from docflow.store.classify import CounterDelta, RecipientState, contribution
 from docflow.store.merging import STATE_COLUMNS, doc_state
-from docflow.store.pg_connection import PgConnection
+from docflow.store.pg_connection import hold_documents
 from docflow.store.schema import COUNTER_COLUMNS
 
 __all__ = ["CounterBook", "CounterRow", "STATE_SELECT"]
@@ -51,7 +51,6 @@ class CounterBook:
         """Documents inside a ``changing`` block: an inner block for the same document adds nothing."""
         self._pending: dict[tuple[str, str], Counter[str]] = {}
         """Differences made in this transaction, written by ``flush`` just before it commits."""
-        self._on_server = isinstance(conn, PgConnection)
 
     @contextmanager
     def changing(self, document_id: str) -> Iterator[None]:
@@ -63,10 +62,8 @@ class CounterBook:
         if document_id in self._changes_open:
             yield
             return
-        if self._on_server:
-            # Writers on PostgreSQL run at once: a document's before-and-after is taken by one of them at a time,
-            # held to the transaction's end (a new document too, which no row lock could hold).
-            self._conn.execute("SELECT pg_advisory_xact_lock(7110, hashtext(?))", (document_id,))
+        # Writers on PostgreSQL run at once: a document's before-and-after is taken by one of them at a time.
+        hold_documents(self._conn, [document_id])
         before = self._contribution(document_id)
         self._changes_open.add(document_id)
         try:

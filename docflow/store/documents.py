@@ -19,6 +19,7 @@ from docflow.records import BusinessType, DocumentRecord, StatusEvent
 from docflow.store.classify import SignatureFacts, classify_level
 from docflow.store.connection import insert_new
 from docflow.store.counters import CounterBook
+from docflow.store.errors import StoreConflict
 from docflow.store.merging import (
     MERGED_COLUMNS,
     RecipientRow,
@@ -30,6 +31,7 @@ from docflow.store.merging import (
     total_contribution,
 )
 from docflow.store.ownership import OwnershipCache
+from docflow.store.pg_connection import hold_documents
 from docflow.store.signature_rows import FACT_COLUMNS, NewSignatures, fact_values
 from docflow.store.signatures import SignatureBook
 
@@ -142,7 +144,11 @@ class DocumentBook:
         signed files, none of them stored yet (``is_unseen``), stored with it as ``add_signatures``
         would; a record with signatures must not be one of those returned.
         """
+        hold_documents(self._conn, [record.document_id for record in records])
         stored = self._stored_ids([record.document_id for record in records])
+        if signed and stored.intersection(signed):
+            # Unseen when read, stored since by another writer on PostgreSQL: taken again, the batch merges them.
+            raise StoreConflict("another docflow stored the same new documents at the same moment")
         fresh: list[DocumentRecord] = []
         later: list[DocumentRecord] = []
         taken: set[str] = set()
@@ -281,6 +287,7 @@ class DocumentBook:
     def add_status_event(self, event: StatusEvent, batch_id: int) -> bool:
         """Record a status package once; a completion (06) sets that recipient's handled_at."""
         timestamp = event.timestamp.isoformat() if event.timestamp else None
+        hold_documents(self._conn, [event.document_id])  # looked up, then written: one writer at a time
         seen = self._conn.execute(
             "SELECT 1 FROM status_events WHERE document_id = ? AND reporting_unit = ? AND code = ? AND timestamp IS ?",
             (event.document_id, event.reporting_unit, event.code, timestamp),

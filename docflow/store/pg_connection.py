@@ -23,7 +23,15 @@ from docflow.i18n import _
 from docflow.store.errors import StoreError
 from docflow.store.location import StoreLocation
 
-__all__ = ["PgConnection", "PgCursor", "connect_postgresql", "is_write_conflict", "server_reason", "translate"]
+__all__ = [
+    "PgConnection",
+    "PgCursor",
+    "connect_postgresql",
+    "hold_documents",
+    "is_write_conflict",
+    "server_reason",
+    "translate",
+]
 
 _TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|::|\?|:[A-Za-z_]\w*|%")
 
@@ -158,6 +166,22 @@ class PgConnection:
     def __exit__(self, kind: object, error: object, trace: object) -> None:
         if self.in_transaction:
             self.execute("ROLLBACK" if error is not None else "COMMIT")
+
+
+def hold_documents(conn: object, document_ids: Sequence[str]) -> None:
+    """On PostgreSQL: wait until no other transaction holds these documents, and hold them to this one's end.
+
+    Writers run at once there, and a document is looked up and then written (merged, or inserted when new): the
+    hold makes that one step, so that one row per document id is kept (a key cannot say it: ``documents`` is
+    partitioned by period) and its counters move by the right difference. An advisory lock, on a hash of the id,
+    taken in hash order so that writers holding several at once queue rather than wait in a circle; a new
+    document, which no row lock could hold, is held too. On SQLite nothing: its writers already take turns."""
+    if isinstance(conn, PgConnection) and document_ids:
+        conn.execute(
+            "SELECT pg_advisory_xact_lock(7110, key) FROM"
+            " (SELECT DISTINCT hashtext(id) AS key FROM unnest(?::text[]) AS ids(id) ORDER BY key) AS keys",
+            (list(document_ids),),
+        )
 
 
 _CONFLICTS = frozenset({"40001", "40P01", "23505"})
