@@ -169,18 +169,17 @@ class PgConnection:
 
 
 def hold_documents(conn: object, document_ids: Sequence[str]) -> None:
-    """On PostgreSQL: wait until no other transaction holds these documents, and hold them to this one's end.
+    """On PostgreSQL: wait until no other transaction holds these stored documents, and hold them to this one's end.
 
-    Writers run at once there, and a document is looked up and then written (merged, or inserted when new): the
-    hold makes that one step, so that one row per document id is kept (a key cannot say it: ``documents`` is
-    partitioned by period) and its counters move by the right difference. An advisory lock, on a hash of the id,
-    taken in hash order so that writers holding several at once queue rather than wait in a circle; a new
-    document, which no row lock could hold, is held too. On SQLite nothing: its writers already take turns."""
+    Writers run at once there, and a document is looked up and then written: the hold makes that one step, so that
+    its counters move by the right difference. Each stored document's row of ``document_ids`` is locked, in id
+    order, so that writers holding several at once queue rather than wait in a circle (the server breaks any
+    circle left, and the batch is taken again). A document not stored yet holds nothing: two writers inserting it
+    meet on ``document_ids``' key. On SQLite nothing: its writers already take turns."""
     if isinstance(conn, PgConnection) and document_ids:
         conn.execute(
-            "SELECT pg_advisory_xact_lock(7110, key) FROM"
-            " (SELECT DISTINCT hashtext(id) AS key FROM unnest(?::text[]) AS ids(id) ORDER BY key) AS keys",
-            (list(document_ids),),
+            "SELECT 1 FROM document_ids WHERE document_id = ANY(?) ORDER BY document_id FOR UPDATE",
+            (sorted(set(document_ids)),),
         )
 
 

@@ -75,8 +75,8 @@ HASH_PARTITIONS = 8
 
 # The large tables, partitioned (migration 1's text, changed where PostgreSQL's partitioning needs it). A key of a
 # partitioned table holds its partition key, and no foreign key can point at a key without it, so:
-# - documents by period (a range per year): its key is (document_id, period). One row per document id is kept by
-#   the writers themselves (the advisory lock on the id, under which a document is looked up and written);
+# - documents by period (a range per year): its key is (document_id, period); one row per document id is kept by
+#   ``document_ids``, whose key is the id alone;
 # - signatures by the signed file (a hash of payload_sha256): a signature is stored once per (file, index) whatever
 #   document or period it is later counted under, and that key is what makes it counted once; a signed file seen
 #   before its record has no period yet;
@@ -121,6 +121,22 @@ _PARTITIONED = (
 )
 
 
+_DOCUMENT_IDS = """
+-- One row per document id across the period partitions: the key documents cannot have (a partitioned table's keys
+-- hold its partition key). A writer inserting a document another has just inserted, in whatever period, fails on
+-- it and takes its batch again; a writer changing a document holds its row here (docflow.store.pg_connection).
+CREATE TABLE document_ids (document_id TEXT PRIMARY KEY);
+CREATE FUNCTION documents_to_ids() RETURNS trigger LANGUAGE plpgsql AS $body$
+BEGIN
+    INSERT INTO document_ids (document_id) SELECT document_id FROM inserted;
+    RETURN NULL;
+END
+$body$;
+CREATE TRIGGER documents_ids AFTER INSERT ON documents REFERENCING NEW TABLE AS inserted
+FOR EACH STATEMENT EXECUTE FUNCTION documents_to_ids();
+"""
+
+
 def _partitions() -> str:
     years = [
         f"CREATE TABLE documents_{year} PARTITION OF documents FOR VALUES FROM ('{year}') TO ('{year + 1}');"
@@ -131,7 +147,7 @@ def _partitions() -> str:
         for table in ("signatures", "recipients")
         for n in range(HASH_PARTITIONS)
     ]
-    return "\n".join([*years, "CREATE TABLE documents_other PARTITION OF documents DEFAULT;", *hashed])
+    return "\n".join([*years, "CREATE TABLE documents_other PARTITION OF documents DEFAULT;", *hashed, _DOCUMENT_IDS])
 
 
 def _partitioned(script: str) -> str:
