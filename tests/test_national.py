@@ -394,7 +394,7 @@ def test_the_auditors_grants_in_the_docs_let_read_and_nothing_else(postgres_serv
     grants = page.split("```sql\nCREATE ROLE auditor", 1)[1].split("```", 1)[0]
     role, database = f"auditor_{os.getpid()}", urlsplit(url).path.lstrip("/")
     script = (
-        ("CREATE ROLE auditor" + grants).replace("auditor", role).replace("DATABASE national", f"DATABASE {database}")
+        ("CREATE ROLE auditor" + grants).replace("auditor", role).replace("DATABASE province", f"DATABASE {database}")
     )
     with psycopg.connect(url, autocommit=True) as owner:
         for statement in filter(str.strip, script.replace("'…'", "'x'").split(";")):

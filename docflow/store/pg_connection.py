@@ -77,13 +77,6 @@ def translate(sql: str) -> str:
     return translated
 
 
-def _values(params: Sequence[object] | Mapping[str, object]) -> Sequence[object] | Mapping[str, object]:
-    """Booleans as 0/1, as SQLite stores them: docflow's flag columns are integers on both engines."""
-    if isinstance(params, Mapping):
-        return {name: int(value) if isinstance(value, bool) else value for name, value in params.items()}
-    return tuple(int(value) if isinstance(value, bool) else value for value in params)
-
-
 class PgCursor:
     """What docflow reads of an ``sqlite3.Cursor``: rows as tuples, ``rowcount`` and ``description``."""
 
@@ -128,12 +121,12 @@ class PgConnection:
 
     def execute(self, sql: str, params: Sequence[object] | Mapping[str, object] = ()) -> PgCursor:
         cursor = self.raw.cursor()
-        cursor.execute(translate(sql), _values(params))
+        cursor.execute(translate(sql), params)
         return PgCursor(cursor)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[object] | Mapping[str, object]]) -> PgCursor:
         cursor = self.raw.cursor()
-        batch = [_values(row) for row in rows]
+        batch = list(rows)
         if batch:
             cursor.executemany(translate(sql), batch)
         return PgCursor(cursor)
@@ -142,7 +135,7 @@ class PgConnection:
         """Insert ``rows`` through ``COPY``: several times faster than one INSERT each, pipelined or not."""
         with self.raw.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row(_values(row))
+                copy.write_row(row)
 
     def executescript(self, script: str) -> None:
         """Several statements, no parameters: sent as one simple query, as SQLite's ``executescript`` runs them."""
@@ -198,6 +191,19 @@ def server_reason(error: Exception) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
+def _boolean_as_integer() -> type:
+    from psycopg import adapters
+    from psycopg.adapt import Dumper
+
+    class BooleanAsInteger(Dumper):
+        oid = adapters.types["int4"].oid
+
+        def dump(self, obj: object) -> bytes:
+            return b"1" if obj else b"0"
+
+    return BooleanAsInteger
+
+
 def connect_postgresql(location: StoreLocation, *, readonly: bool, statement_timeout: float | None = None) -> Any:
     """psycopg's connection to ``location``, in autocommit mode; StoreError, with what to do, when none can be had.
 
@@ -225,4 +231,6 @@ def connect_postgresql(location: StoreLocation, *, readonly: bool, statement_tim
         ) from None
     # A rate computed in SQL (1.0 * a / b) is numeric on PostgreSQL: read as float, as SQLite gives it.
     connection.adapters.register_loader("numeric", FloatLoader)
+    # Booleans go in as 0 and 1, as SQLite stores them: docflow's flag columns are integers on both engines.
+    connection.adapters.register_dumper(bool, _boolean_as_integer())
     return connection
