@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from docflow.cli.options import config_option
+from docflow.cli.rollup_documents import roll_up_store_documents, say_documents
 from docflow.cli.store_location import chosen_location, location_option
 from docflow.i18n import _, ngettext
 from docflow.reports.metrics import PERIOD_FORMS, parse_period
@@ -76,7 +77,7 @@ def _one(db: Database, file: Path, period: str, provinces: tuple[str, ...] | Non
 @click.command(
     epilog="Example: docflow rollup --db postgresql://docflow@localhost/national --period 2025 bac-kan-2025.json"
 )
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 @config_option
 @location_option
 @click.option("--period", required=True, help=f"The period the exports are of: {PERIOD_FORMS}.")
@@ -87,10 +88,23 @@ def _one(db: Database, file: Path, period: str, provinces: tuple[str, ...] | Non
     help="The level-1 codes the exports own, such as H04 or H04,H55 after a merger (default: the codes of the "
     "units on each export's unit list).",
 )
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per file.")
-def rollup(files: tuple[Path, ...], db: str | None, period: str, province: str | None, as_json: bool) -> None:
+@click.option(
+    "--documents",
+    "stores",
+    multiple=True,
+    metavar="STORE",
+    help="Also roll in this province store's own documents of the period (an SQLite file or postgresql:// URL; "
+    "repeat for several provinces).",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file or store.")
+def rollup(
+    files: tuple[Path, ...], db: str | None, period: str, province: str | None, stores: tuple[str, ...], as_json: bool
+) -> None:
     """Roll provinces' exports ('docflow summary --period P --all --json') into a national store, each unit
-    from its own province only; rolling up a province's period again replaces it."""
+    from its own province only; rolling up a province's period again replaces it. --documents STORE rolls in a
+    province store's own documents too."""
+    if not files and not stores:
+        raise click.UsageError(_("give at least one export file, or --documents STORE"))
     try:
         parse_period(period)
         provinces = province_codes(province) if province else None
@@ -117,6 +131,12 @@ def rollup(files: tuple[Path, ...], db: str | None, period: str, province: str |
                     file=file, province=result.export.province, period=result.export.period, what=_said(result)
                 )
                 click.echo(for_terminal(shown))
+        for store_text in stores:
+            said = roll_up_store_documents(store, store_text, period, provinces)
+            refused += said["outcome"] == "refused"
+            reports.append(said)
+            if not as_json:
+                say_documents(said)
     if as_json:
         click.echo(json.dumps(reports, ensure_ascii=False, indent=2))
     if refused:

@@ -70,10 +70,12 @@ def check_store_file(path: Path, *, create: bool) -> None:
     """
     if str(path).lower().startswith(("postgresql:", "postgres:")):
         raise StoreError(
+            # A URL made into a file path (Path folds its '//'): what reaches here is never a store file.
             _(
-                "{path}: this command runs on a province's SQLite store; on PostgreSQL docflow keeps the national "
-                "store (docflow rollup, summary and sql)"
-            ).format(path=str(path).split("@")[-1].split("?")[0])  # never a password, in either place
+                "{path} is a PostgreSQL URL read as a file name; give it whole, as postgresql://user@host/database"
+            ).format(
+                path=str(path).split("@")[-1].split("?")[0]  # never a password, in either place
+            )
         )
     if path.is_dir():
         raise StoreError(_("{path} is a folder, not a docflow store; pass the store file with --db").format(path=path))

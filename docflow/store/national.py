@@ -23,6 +23,7 @@ from typing import Any
 from docflow.i18n import _
 from docflow.store.database import Database, KeyTaken
 from docflow.store.errors import StoreError
+from docflow.store.national_documents import NATIONAL_DOCUMENTS_DDL
 from docflow.store.schema import COUNTER_COLUMNS, Counters
 
 __all__ = [
@@ -45,7 +46,7 @@ __all__ = [
 
 _COUNTER_DDL = ",\n    ".join(f"{name} INTEGER NOT NULL DEFAULT 0" for name in COUNTER_COLUMNS)
 
-NATIONAL_SCHEMA_VERSION = 1
+NATIONAL_SCHEMA_VERSION = 2
 NATIONAL_SCHEMA: tuple[str, ...] = (
     "CREATE TABLE national_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
     """CREATE TABLE national_exports (
@@ -73,6 +74,8 @@ NATIONAL_SCHEMA: tuple[str, ...] = (
     "CREATE INDEX national_units_by_export ON national_units (province, period)",
 )
 """Every statement of version 1, the same text on both engines (``docs/schema.md``, "The national store")."""
+NATIONAL_UPGRADES: dict[int, tuple[str, ...]] = {2: NATIONAL_DOCUMENTS_DDL}
+"""Version → its statements, applied by a writer to a store of an earlier version (2: the documents, optional)."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,10 @@ def prepare_national(db: Database, *, create: bool) -> None:
                     store=db.location.shown
                 )
             )
+        if create and int(row[0]) < NATIONAL_SCHEMA_VERSION:
+            with db.transaction():
+                db.serialise("docflow national schema")
+                _upgrade(db)
         return
     if not create or db.has_table("batches") or db.has_table("unit_counters"):
         raise StoreError(
@@ -166,9 +173,18 @@ def prepare_national(db: Database, *, create: bool) -> None:
         for statement in NATIONAL_SCHEMA:
             db.execute(statement)
         db.executemany(
-            "INSERT INTO national_meta (name, value) VALUES (?, ?)",
-            (("kind", "national"), ("schema_version", str(NATIONAL_SCHEMA_VERSION))),
+            "INSERT INTO national_meta (name, value) VALUES (?, ?)", (("kind", "national"), ("schema_version", "1"))
         )
+        _upgrade(db)
+
+
+def _upgrade(db: Database) -> None:
+    """Inside a serialised transaction: the upgrades the store lacks (read again: another writer may have made them)."""
+    (version,) = db.execute("SELECT value FROM national_meta WHERE name = 'schema_version'").fetchone()
+    for number in range(int(version) + 1, NATIONAL_SCHEMA_VERSION + 1):
+        for statement in NATIONAL_UPGRADES[number]:
+            db.execute(statement)
+    db.execute("UPDATE national_meta SET value = ? WHERE name = 'schema_version'", (str(NATIONAL_SCHEMA_VERSION),))
 
 
 def _taken_elsewhere(db: Database, export: ProvinceExport) -> tuple[tuple[str, str], ...]:
