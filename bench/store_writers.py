@@ -5,7 +5,7 @@
 Ingestion: N register batches (default 8 of 20,000 rows; --quick 4 of 500), each the sổ văn bản đi of its own
 group of senders, every batch naming recipients among all the province's units (so that writers share the
 counters' rows, as a province's inboxes do). The same batches are ingested, each through ``ingest_batch`` in one
-transaction:
+transaction, into a store that already has its units (as after ``docflow units import``):
 - into a new SQLite store by one writer: the baseline;
 - into a new PostgreSQL store by 1, 2 and 4 writer processes at once (the batches shared out), against the SQLite
   writer; issue 20's target is two PostgreSQL writers at least 1.5 times one SQLite writer.
@@ -66,7 +66,11 @@ def _writer(where: str, paths: list[str]) -> None:
 
 def ingest_all(where: str, paths: list[Path], writers: int) -> float:
     """Seconds for ``writers`` processes to ingest ``paths`` (shared out) into the new store ``where``."""
-    Store.open(where).close()  # the schema is made before the clock starts, as a running store has it
+    # Before the clock starts, as a running province's store has them: the schema, and the units (imported from
+    # the province's list; otherwise the first writer to see a unit holds its new row until it commits).
+    with Store.open(where) as store, store.transaction():
+        for code in sorted({row[0] for row in register_rows(100)} | {row[9] for row in register_rows(100)}):
+            store.upsert_unit(code, f"Đơn vị {code}", "import")
     return timed_writers(_writer, where, [str(path) for path in paths], writers)  # type: ignore[arg-type]
 
 

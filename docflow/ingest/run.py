@@ -156,6 +156,7 @@ def _ingest_as_read(
         outcome=BatchOutcomeKind.INGESTED,
         archived_as=f"{sha256[:16]}-{name}",
     )
+    store.record_trust_state(trust or _NO_TRUST)
     try:
         with store.transaction():
             run = _ingest_items(identity, store, trust or _NO_TRUST, options, row, batch_time, progress)
@@ -179,7 +180,6 @@ def _ingest_items(
     progress: ProgressCallback | None,
 ) -> BatchRun:
     resumed = resumable(store, row.sha256)
-    store.record_trust_state(trust)
     with reading(row.sha256), Verifier(trust, options.kinds, options.workers) as verifier:
         if resumed is None:
             run = BatchRun(store, verifier, store.record_batch(row), batch_time)

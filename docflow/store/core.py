@@ -361,7 +361,14 @@ class Store:
 
     def record_trust_state(self, trust: TrustStore) -> None:
         """Record what ``trust`` holds under its fingerprint, once (``trust_states``)."""
-        record_trust_state(self.conn, trust)
+        if self.conn.in_transaction:
+            record_trust_state(self.conn, trust)
+            return
+        # Outside a batch, in a short transaction of its own: writers starting under a new trust state on
+        # PostgreSQL would otherwise each wait for the first one's whole batch to commit its row.
+        if not self.conn.execute("SELECT 1 FROM trust_states WHERE fingerprint = ?", (trust.fingerprint,)).fetchone():
+            with self.transaction():
+                record_trust_state(self.conn, trust)
 
     def trust_inventory(self, fingerprint: str) -> tuple[TrustMember, ...] | None:
         return trust_inventory(self.conn, fingerprint)

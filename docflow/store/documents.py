@@ -80,7 +80,9 @@ class DocumentBook:
             self._ownership.forget()
         agency = parse_agency_code(code, normalise=False)  # kept as written: a lower-case code stays invalid
         self._conn.execute(
-            "INSERT INTO units (code, name, level, parent, code_valid, source) VALUES (?, ?, ?, ?, ?, ?)",
+            # On PostgreSQL another writer may be adding the same new unit: this waits for it, then keeps its row.
+            "INSERT INTO units (code, name, level, parent, code_valid, source) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (code) DO NOTHING",
             (code, name, self._level(code, name), agency.parent, int(agency.valid), source),
         )
 
