@@ -304,3 +304,23 @@ def test_a_reader_cannot_write(url: str, province: ProvinceBuild) -> None:
             reader.execute("DELETE FROM batches")
     finally:
         reader.close()
+
+
+def test_a_batch_meeting_another_writer_is_taken_again_then_given_up_with_a_plain_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a write conflict does to ``ingest_batch``: the batch is taken again, then, if it never goes through,
+    the reason a person reads (the watcher leaves the batch in the inbox, as for a busy store)."""
+    from docflow.ingest import run
+    from docflow.store.errors import CONFLICT_MESSAGE, StoreBusy, StoreConflict
+
+    tries: list[int] = []
+
+    def meets_another_writer(*_args: object) -> object:
+        tries.append(1)
+        raise StoreConflict(CONFLICT_MESSAGE)
+
+    monkeypatch.setattr(run, "_ingest_as_read", meets_another_writer)
+    with Store.open(tmp_path / "docflow.db") as store, pytest.raises(StoreBusy, match="run the command again"):
+        ingest_batch(tmp_path / "batch.csv", store, None)
+    assert len(tries) == run._CONFLICT_TRIES

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TypeVar, cast
 
 from docflow.i18n import _
-from docflow.store.errors import StoreBusy, StoreConflict, StoreError, StoreMissing, StoreReplaced
+from docflow.store.errors import CONFLICT_MESSAGE, StoreBusy, StoreConflict, StoreError, StoreMissing, StoreReplaced
 from docflow.store.location import Dialect, StoreLocation
 from docflow.store.pg_connection import PgConnection, connect_postgresql, is_write_conflict
 from docflow.store.pg_schema import check_postgresql_store, migrate_postgresql, pg_version
@@ -354,9 +354,7 @@ class StoreFile:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
             if is_write_conflict(error):
-                raise StoreConflict(
-                    "another docflow wrote the same rows at the same moment; nothing of this transaction was kept"
-                ) from error
+                raise StoreConflict(_(CONFLICT_MESSAGE)) from error
             raise
 
     def _commit(self) -> None:

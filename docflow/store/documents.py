@@ -14,12 +14,13 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 
 from docflow.agency import parse_agency_code
+from docflow.i18n import _
 from docflow.readers.mojibake import garbled
 from docflow.records import BusinessType, DocumentRecord, StatusEvent
 from docflow.store.classify import SignatureFacts, classify_level
 from docflow.store.connection import insert_new
 from docflow.store.counters import CounterBook
-from docflow.store.errors import StoreConflict
+from docflow.store.errors import CONFLICT_MESSAGE, StoreConflict
 from docflow.store.merging import (
     MERGED_COLUMNS,
     RecipientRow,
@@ -150,7 +151,7 @@ class DocumentBook:
         stored = self._stored_ids([record.document_id for record in records])
         if signed and stored.intersection(signed):
             # Unseen when read, stored since by another writer on PostgreSQL: taken again, the batch merges them.
-            raise StoreConflict("another docflow stored the same new documents at the same moment")
+            raise StoreConflict(_(CONFLICT_MESSAGE))
         fresh: list[DocumentRecord] = []
         later: list[DocumentRecord] = []
         taken: set[str] = set()

@@ -5,7 +5,9 @@ Kept apart from ``docflow.store.core`` so that the command line can catch it wit
 
 from __future__ import annotations
 
-__all__ = ["StoreError", "StoreBusy", "StoreConflict", "StoreMissing", "StoreReplaced"]
+from docflow.i18n import N_
+
+__all__ = ["CONFLICT_MESSAGE", "StoreError", "StoreBusy", "StoreConflict", "StoreMissing", "StoreReplaced"]
 
 
 class StoreError(Exception):
@@ -22,6 +24,13 @@ class StoreReplaced(StoreError):
 
 class StoreMissing(StoreError):
     """There is no store at the path a reading command was given."""
+
+
+CONFLICT_MESSAGE = N_(
+    "another docflow was writing the same documents or batch at the same moment each time this batch was tried; "
+    "nothing of it was kept: run the command again (docflow watch takes it again by itself)"
+)
+"""What a write conflict on PostgreSQL says, once ``docflow.ingest.run`` has stopped taking the batch again."""
 
 
 class StoreConflict(StoreBusy):
