@@ -108,3 +108,15 @@ def test_a_national_store_of_version_1_gains_the_documents_table(national_url: s
 def test_rollup_needs_an_export_or_a_store(tmp_path: Path) -> None:
     done = _cli("rollup", "--db", str(tmp_path / "national.db"), "--period", "2025")
     assert done.exit_code == 2 and "--documents" in done.output
+
+
+def test_a_province_store_on_postgresql_is_named_without_its_password(postgres_server: Any, tmp_path: Path) -> None:
+    store_url = postgres_server.new_database()
+    Store.open(store_url).close()  # an empty province store on the server
+    with_password = f"{store_url}&password=secret" if "?" in store_url else f"{store_url}?password=secret"
+    national = str(tmp_path / "national.db")
+    for extra in ((), ("--json",)):
+        done = _cli("rollup", "--db", national, "--period", "2025", "--province", "H04", "--documents", with_password,
+                    *extra)  # fmt: skip
+        assert done.exit_code == 0, done.output
+        assert "secret" not in done.output and "password=***" in done.output

@@ -295,7 +295,7 @@ def _server(url: str) -> Any:
     return psycopg.connect(url, autocommit=True)
 
 
-def test_a_reader_cannot_write(url: str, province: ProvinceBuild) -> None:
+def test_a_reader_cannot_write(url: str) -> None:
     Store.open(url).close()
     reader = open_reader(parse_location(url))
     try:

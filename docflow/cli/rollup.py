@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from docflow.cli.options import config_option
-from docflow.cli.rollup_documents import roll_up_store_documents, say_documents
+from docflow.cli.rollup_documents import roll_up_store_documents
 from docflow.cli.store_location import chosen_location, location_option
 from docflow.i18n import _, ngettext
 from docflow.reports.metrics import PERIOD_FORMS, parse_period
@@ -133,10 +133,10 @@ def rollup(
                 click.echo(for_terminal(shown))
         for store_text in stores:
             said = roll_up_store_documents(store, store_text, period, provinces)
-            refused += said["outcome"] == "refused"
-            reports.append(said)
+            refused += said.reason is not None
+            reports.append(said.to_json())
             if not as_json:
-                say_documents(said)
+                said.say()
     if as_json:
         click.echo(json.dumps(reports, ensure_ascii=False, indent=2))
     if refused:

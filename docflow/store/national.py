@@ -23,7 +23,6 @@ from typing import Any
 from docflow.i18n import _
 from docflow.store.database import Database, KeyTaken
 from docflow.store.errors import StoreError
-from docflow.store.national_documents import NATIONAL_DOCUMENTS_DDL
 from docflow.store.schema import COUNTER_COLUMNS, Counters
 
 __all__ = [
@@ -74,6 +73,26 @@ NATIONAL_SCHEMA: tuple[str, ...] = (
     "CREATE INDEX national_units_by_export ON national_units (province, period)",
 )
 """Every statement of version 1, the same text on both engines (``docs/schema.md``, "The national store")."""
+NATIONAL_DOCUMENTS_DDL = (
+    """CREATE TABLE national_documents (
+    document_id TEXT PRIMARY KEY,
+    province TEXT NOT NULL,
+    sender TEXT,
+    period TEXT NOT NULL,
+    promulgation_date TEXT,
+    confidential INTEGER NOT NULL,
+    channel TEXT NOT NULL,
+    sent_over_axis INTEGER NOT NULL,
+    business_status TEXT NOT NULL,
+    signature_count INTEGER NOT NULL,
+    has_valid_signature INTEGER NOT NULL,
+    has_valid_personal INTEGER NOT NULL,
+    has_valid_organisation INTEGER NOT NULL,
+    invalid_reasons TEXT NOT NULL
+)""",
+    "CREATE INDEX national_documents_by_province ON national_documents (province, period)",
+)
+"""Version 2: a province's own documents, when rolled in (``docflow.store.national_documents``)."""
 NATIONAL_UPGRADES: dict[int, tuple[str, ...]] = {2: NATIONAL_DOCUMENTS_DDL}
 """Version → its statements, applied by a writer to a store of an earlier version (2: the documents, optional)."""
 

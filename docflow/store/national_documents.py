@@ -13,7 +13,6 @@ documents in too, from each province's store. The rules are the counters' rules,
 
 from __future__ import annotations
 
-import enum
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,11 +20,10 @@ from dataclasses import dataclass
 from docflow.agency import parse_agency_code
 from docflow.i18n import _
 from docflow.store.database import Database, KeyTaken
+from docflow.store.national import RollupOutcome
 
 __all__ = [
     "DOCUMENT_COLUMNS",
-    "NATIONAL_DOCUMENTS_DDL",
-    "DocumentsOutcome",
     "DocumentsTaken",
     "ProvinceDocuments",
     "province_documents",
@@ -39,35 +37,9 @@ DOCUMENT_COLUMNS = (
 )  # fmt: skip
 """What a national office checks of a document: the columns of a province's ``documents`` it reads and keeps."""
 
-NATIONAL_DOCUMENTS_DDL = (
-    """CREATE TABLE national_documents (
-    document_id TEXT PRIMARY KEY,
-    province TEXT NOT NULL,
-    sender TEXT,
-    period TEXT NOT NULL,
-    promulgation_date TEXT,
-    confidential INTEGER NOT NULL,
-    channel TEXT NOT NULL,
-    sent_over_axis INTEGER NOT NULL,
-    business_status TEXT NOT NULL,
-    signature_count INTEGER NOT NULL,
-    has_valid_signature INTEGER NOT NULL,
-    has_valid_personal INTEGER NOT NULL,
-    has_valid_organisation INTEGER NOT NULL,
-    invalid_reasons TEXT NOT NULL
-)""",
-    "CREATE INDEX national_documents_by_province ON national_documents (province, period)",
-)
-"""National schema version 2 (``docs/schema.md``, "The national store")."""
-
 
 _IDS_PER_STATEMENT = 500
 """Ids bound in one ``IN (…)``, below SQLite's oldest limit on bound parameters."""
-
-
-class DocumentsOutcome(str, enum.Enum):
-    ADDED = "added"
-    REPLACED = "replaced"
 
 
 @dataclass(frozen=True)
@@ -109,7 +81,7 @@ def province_documents(
     return ProvinceDocuments(",".join(provinces), period, tuple(months), tuple(owned), other, malformed)
 
 
-def roll_up_documents(db: Database, documents: ProvinceDocuments) -> tuple[DocumentsOutcome, int]:
+def roll_up_documents(db: Database, documents: ProvinceDocuments) -> tuple[RollupOutcome, int]:
     """Replace the province's documents of the period with ``documents``, in one transaction; returns whether the
     province had some there before, and how many. DocumentsTaken, with nothing written, when another province's
     roll-up holds one of them."""
@@ -135,7 +107,7 @@ def roll_up_documents(db: Database, documents: ProvinceDocuments) -> tuple[Docum
             )
     except KeyTaken:
         raise DocumentsTaken(_held_by(db, documents)) from None
-    return (DocumentsOutcome.REPLACED if before else DocumentsOutcome.ADDED), int(before)
+    return (RollupOutcome.REPLACED if before else RollupOutcome.ADDED), int(before)
 
 
 def _held_by(db: Database, documents: ProvinceDocuments) -> str:

@@ -112,8 +112,6 @@ class PgCursor:
 class PgConnection:
     """A psycopg connection with ``sqlite3.Connection``'s methods as docflow uses them (see the module's text)."""
 
-    dialect = "postgresql"
-
     def __init__(self, connection: Any, location: StoreLocation) -> None:
         self.raw = connection
         """psycopg's own connection, for what only PostgreSQL does (``COPY``, cancelling a statement)."""
